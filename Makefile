@@ -1,0 +1,58 @@
+# Two commands: `make run` and `make test`. Both set up everything they need.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+FLASK   := $(BIN)/flask --app wsgi
+CHROMIUM ?= /usr/bin/chromium
+MO      := checkin_pwa/translations/zh_CN/LC_MESSAGES/messages.mo
+
+.PHONY: run test install install-test migrate seed translations i18n-update bench clean
+
+$(BIN)/activate:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements-test.txt requirements.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-test.txt
+	touch $@
+
+install: $(VENV)/.installed translations
+install-test: $(VENV)/.installed-test translations chromium
+
+# The compiled catalogue is built, not committed.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel -q compile -d checkin_pwa/translations
+
+# After adding text: extract, merge into the catalogues, then translate the new entries.
+i18n-update: $(VENV)/.installed
+	flock /tmp/checkin-pwa-i18n.lock sh -c '$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o messages.pot checkin_pwa && \
+	  $(BIN)/pybabel -q update -N --no-wrap -i messages.pot -d checkin_pwa/translations && rm -f messages.pot'
+
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "Chromium missing: installing Debian's chromium"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	    || { echo "could not install chromium (need root and apt)"; exit 1; }; \
+	fi
+
+migrate: install
+	$(FLASK) db upgrade
+
+seed: migrate
+	$(FLASK) seed-demo
+
+run: seed
+	$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 --threads 4 --access-logfile - wsgi:app
+
+test: install-test
+	$(BIN)/python -m pytest
+
+bench: install-test
+	$(BIN)/python benchmarks/bench_http.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

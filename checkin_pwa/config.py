@@ -1,0 +1,61 @@
+"""Configuration read from the environment (microblog style); TestConfig for the suite."""
+import os
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # None: create_app makes one in the instance folder
+    # SQLite in the instance folder unless DATABASE_URL names another database.
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "5000"))
+
+    # Uploads come later; a plan import document is small.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
+    PLAN_IMPORT_MAX_BYTES = int(os.environ.get("PLAN_IMPORT_MAX_BYTES", str(2 * 1024 * 1024)))
+
+    # Default initial password for auditors imported without one (the body's default).
+    DEFAULT_INITIAL_PASSWORD = os.environ.get("DEFAULT_INITIAL_PASSWORD", "Init#2026a")
+    DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+    # Babel: Simplified Chinese first, English available.
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ["zh_CN", "en"]
+
+    # Login throttling (Flask-Limiter). memory:// is per process; with several gunicorn
+    # workers point RATELIMIT_STORAGE_URI at a shared store (e.g. redis://127.0.0.1:6379).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = False
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
+
+    # Sessions and cookies. Embedding in a cross-site intranet page needs
+    # EMBED_CROSS_SITE=1 (SameSite=None; Secure; served over HTTPS).
+    EMBED_CROSS_SITE = _env_bool("EMBED_CROSS_SITE", False)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    # Who may frame our pages (CSP frame-ancestors). Bodies embed them in their intranets.
+    FRAME_ANCESTORS = os.environ.get("FRAME_ANCESTORS", "*")
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session (see R17 replays)
+
+    # Map tiles: any XYZ URL template; empty = no tiles (offline, tests).
+    # TILE_DATUM is "wgs84" (OpenStreetMap) or "gcj02" (AMap, Tencent): positions are
+    # always stored in WGS-84 and converted for display only.
+    TILE_URL = os.environ.get("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    TILE_ATTRIBUTION = os.environ.get("TILE_ATTRIBUTION", "© OpenStreetMap")
+    TILE_DATUM = os.environ.get("TILE_DATUM", "wgs84")
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-not-for-production"
+    TILE_URL = ""
+    RATELIMIT_STORAGE_URI = "memory://"

@@ -1,0 +1,208 @@
+"""Typed SQLAlchemy 2.0 models. Times are stored as naive UTC datetimes."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> dt.datetime:
+    """The server's clock: the time of record (naive UTC)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Agency(db.Model):
+    """A certification body (认证机构)."""
+
+    __tablename__ = "agency"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="agency")
+
+
+class ApiToken(db.Model):
+    """A bearer token a body uses for the plan import API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    agency: Mapped[Agency] = relationship(back_populates="tokens")
+
+
+class Auditor(UserMixin, db.Model):
+    """An auditor's account; the login is the mobile number (R1)."""
+
+    __tablename__ = "auditor"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    id_type: Mapped[str] = mapped_column(String(20), default="id_card")
+    id_number: Mapped[Optional[str]] = mapped_column(String(64))
+    agency_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agency.id"))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on password change so other sessions of the account end.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    agency: Mapped[Optional[Agency]] = relationship()
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+
+class Enterprise(db.Model):
+    """An audited enterprise (受审核企业), by name within a body."""
+
+    __tablename__ = "enterprise"
+    __table_args__ = (UniqueConstraint("agency_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[Optional[str]] = mapped_column(String(100))
+    phone: Mapped[Optional[str]] = mapped_column(String(50))
+
+
+class AuditPlan(db.Model):
+    """An audit plan (审核计划) as reported by the body; plan_no is unique per body."""
+
+    __tablename__ = "audit_plan"
+    __table_args__ = (UniqueConstraint("agency_id", "plan_no"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    plan_no: Mapped[str] = mapped_column(String(64))
+    project_code: Mapped[str] = mapped_column(String(64))
+    project_levels: Mapped[list] = mapped_column(JSON, default=list)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    certificate_no: Mapped[Optional[str]] = mapped_column(String(64))
+    activity: Mapped[Optional[str]] = mapped_column(String(100))
+    start_utc: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    end_utc: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    # The offset the body wrote the times in, and the zone used for "today" (R2).
+    utc_offset_minutes: Mapped[int] = mapped_column(Integer, default=480)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    region: Mapped[Optional[str]] = mapped_column(String(200))
+    mode: Mapped[str] = mapped_column(String(20), default="onsite")
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    remarks: Mapped[Optional[str]] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="valid")
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    agency: Mapped[Agency] = relationship()
+    enterprise: Mapped[Enterprise] = relationship()
+    sites: Mapped[list[PlanSite]] = relationship(
+        back_populates="plan", order_by="PlanSite.position", cascade="all, delete-orphan"
+    )
+    team: Mapped[list[TeamMember]] = relationship(
+        back_populates="plan", order_by="TeamMember.position", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[CheckEvent]] = relationship(
+        back_populates="plan", order_by="CheckEvent.server_time"
+    )
+
+
+class PlanSite(db.Model):
+    """One audit address of a plan; lat/lon are WGS-84, None when not located (R5, R15)."""
+
+    __tablename__ = "plan_site"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    address: Mapped[str] = mapped_column(String(300))
+    lat: Mapped[Optional[float]] = mapped_column(Float)
+    lon: Mapped[Optional[float]] = mapped_column(Float)
+
+    plan: Mapped[AuditPlan] = relationship(back_populates="sites")
+
+
+class TeamMember(db.Model):
+    """An auditor on a plan's team, with a role (R3)."""
+
+    __tablename__ = "team_member"
+    __table_args__ = (UniqueConstraint("plan_id", "auditor_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
+    auditor_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    plan: Mapped[AuditPlan] = relationship(back_populates="team")
+    auditor: Mapped[Auditor] = relationship()
+
+
+class CheckEvent(db.Model):
+    """The team's record of one check-in (in) or check-out (out): see shared/docs/evidence.md.
+
+    Never edited in place. At most one event per plan and kind counts for the team
+    (a partial unique index), so two members signing at once cannot both win.
+    """
+
+    __tablename__ = "check_event"
+    __table_args__ = (
+        Index(
+            "uq_check_event_team_record",
+            "plan_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("counts_for_team = 1"),
+            postgresql_where=text("counts_for_team"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    signer_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"))
+    group_key: Mapped[Optional[str]] = mapped_column(String(36), index=True)
+    counts_for_team: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    server_time: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    device_time: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    device_time_sent: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    clock_skew_s: Mapped[Optional[float]] = mapped_column(Float)
+    queued_offline: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    device_lat: Mapped[float] = mapped_column(Float)
+    device_lon: Mapped[float] = mapped_column(Float)
+    device_accuracy_m: Mapped[Optional[float]] = mapped_column(Float)
+    device_position_time: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+    chosen_lat: Mapped[float] = mapped_column(Float)
+    chosen_lon: Mapped[float] = mapped_column(Float)
+    pin_offset_m: Mapped[float] = mapped_column(Float, default=0.0)
+
+    nearest_site_id: Mapped[Optional[int]] = mapped_column(ForeignKey("plan_site.id"))
+    nearest_site_distance_m: Mapped[Optional[float]] = mapped_column(Float)
+    site_not_located: Mapped[bool] = mapped_column(Boolean, default=False)
+    warning_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    idempotency_key: Mapped[Optional[str]] = mapped_column(String(64))
+    # Rule outcomes, each {"code": ..., plus its numbers}: see domain.rules.
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+
+    plan: Mapped[AuditPlan] = relationship(back_populates="events")
+    signer: Mapped[Auditor] = relationship()
+    nearest_site: Mapped[Optional[PlanSite]] = relationship()

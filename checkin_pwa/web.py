@@ -1,0 +1,110 @@
+"""What every response shares: security headers, the language switch, friendly errors,
+and the one helper that answers a page or its htmx partial."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render_page_or_partial(page: str, partial: str, status: int = 200, **context):
+    """The page for a normal request, only its partial for htmx; Vary tells caches."""
+    response = current_app.make_response(
+        (render_template(partial if is_htmx() else page, **context), status)
+    )
+    response.vary.add("HX-Request")
+    return response
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _error_response(status: int, message: str):
+    if wants_json():
+        return jsonify({"error": message}), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def register_web_hooks(app: Flask) -> None:
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        tiles = app.config.get("TILE_URL") or ""
+        tile_origin = ""
+        if tiles.startswith("http"):
+            tile_origin = " " + "/".join(tiles.split("/")[:3]).replace("{s}.", "*.")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:" + tile_origin + "; "
+            "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
+            f"frame-ancestors {app.config['FRAME_ANCESTORS']}; base-uri 'self'; form-action 'self'",
+        )
+        return response
+
+    @app.before_request
+    def force_password_change():
+        """R1: an account with its initial password can do nothing but change it."""
+        if (
+            current_user.is_authenticated
+            and current_user.must_change_password
+            and request.endpoint not in {"auth.change_password", "auth.logout", "static",
+                                         "pwa.service_worker", "pwa.manifest", "set_language"}
+        ):
+            if is_htmx():
+                response = current_app.make_response("")
+                response.headers["HX-Redirect"] = url_for("auth.change_password")
+                return response
+            return redirect(url_for("auth.change_password"), code=303)
+        return None
+
+    @app.get("/lang/<code>")
+    def set_language(code: str):
+        if code in app.config["LANGUAGES"]:
+            session["lang"] = code
+        target = request.args.get("next", "")
+        if not target.startswith("/") or target.startswith("//"):
+            target = url_for("main.today")
+        return redirect(target, code=303)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return _error_response(400, _("The form has expired or was not sent from this app. Go back, reload the page and try again."))
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return _error_response(404, _("Not found, or not yours to see."))
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return _error_response(413, _("What was sent is too large."))
+
+    @app.errorhandler(429)
+    def too_many(error):
+        return _error_response(429, _("Too many attempts. Wait a few minutes and try again."))
+
+    @app.errorhandler(HTTPException)
+    def other_http_error(error):
+        return _error_response(error.code or 500, _("The request could not be handled (%(code)s).", code=error.code))
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        # Logged with the trace for the operator; the user sees a plain message.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        from .extensions import db
+
+        db.session.rollback()
+        return _error_response(500, _("Something went wrong on the server. Nothing was changed; please try again."))

@@ -1,0 +1,165 @@
+"""Fixtures (flaskr style): app, client, runner, auth; a live server and a phone browser."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import pytest
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from checkin_pwa import create_app
+from checkin_pwa.config import TestConfig
+from checkin_pwa.extensions import db, limiter
+
+from . import factories
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+PHONE_POSITION = {"latitude": 41.1256, "longitude": 126.1865, "accuracy": 12}
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory):
+    """One database built by the real migrations; each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return path
+
+
+def make_app(tmp_path, migrated_db, **overrides):
+    path = tmp_path / "checkin.sqlite3"
+    shutil.copy(migrated_db, path)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}", **overrides)
+    return app
+
+
+@pytest.fixture
+def app(tmp_path, migrated_db):
+    app = make_app(tmp_path, migrated_db)
+    limiter.reset()
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, phone, password=factories.PASSWORD):
+        return self._client.post("/login", data={"phone": phone, "password": password})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def csrf_app(tmp_path, migrated_db):
+    """An app with CSRF enforced as in production (TestConfig keeps it on too)."""
+    app = make_app(tmp_path, migrated_db)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+# --- the real browser --------------------------------------------------------------
+
+@pytest.fixture
+def live_server(tmp_path, migrated_db):
+    """The app on 127.0.0.1 with a free port, in a thread; yields (base_url, app)."""
+    app = make_app(tmp_path, migrated_db)
+    limiter.reset()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        with app.app_context():
+            db.engine.dispose()
+
+
+class LiveServer:
+    def __init__(self, url, app):
+        self.url = url
+        self.app = app
+
+    def __str__(self):
+        return self.url
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    # A browser test never skips: without Chromium the whole run fails (CI must see it).
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.exit(f"{CHROMIUM} not found: apt-get install -y chromium (make test does this)", returncode=3)
+    return {**browser_type_launch_args, "executable_path": CHROMIUM}
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args, playwright, live_server):
+    return {
+        **browser_context_args,
+        **playwright.devices["Pixel 7"],
+        "base_url": live_server.url,
+        "locale": "zh-CN",
+        "timezone_id": "Asia/Shanghai",
+        "geolocation": PHONE_POSITION,
+        "permissions": ["geolocation"],
+    }
+
+
+@pytest.fixture
+def data(live_server):
+    """Make rows in the live server's database: `with data: ...` commits on exit."""
+    return LiveData(live_server.app)
+
+
+class LiveData:
+    def __init__(self, app):
+        self.app = app
+        self._ctx = None
+
+    def __enter__(self):
+        self._ctx = self.app.app_context()
+        self._ctx.push()
+        return factories
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        db.session.remove()
+        self._ctx.pop()
+        return False
+
+
+def login_in_browser(page, phone, password=factories.PASSWORD):
+    page.goto("/login")
+    page.fill("input[name=phone]", phone)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
