@@ -14,6 +14,7 @@ from checkin_pwa.config import TestConfig
 from checkin_pwa.extensions import db, limiter
 
 from . import factories
+from .helpers import csrf_token
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PHONE_POSITION = {"latitude": 41.1256, "longitude": 126.1865, "accuracy": 12}
@@ -62,25 +63,17 @@ class AuthActions:
         self._client = client
 
     def login(self, phone, password=factories.PASSWORD):
-        return self._client.post("/login", data={"phone": phone, "password": password})
+        token = csrf_token(self._client, "/login")
+        return self._client.post("/login", data={"phone": phone, "password": password, "csrf_token": token})
 
     def logout(self):
-        return self._client.post("/logout")
+        token = csrf_token(self._client, "/login")
+        return self._client.post("/logout", data={"csrf_token": token})
 
 
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
-
-
-@pytest.fixture
-def csrf_app(tmp_path, migrated_db):
-    """An app with CSRF enforced as in production (TestConfig keeps it on too)."""
-    app = make_app(tmp_path, migrated_db)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 # --- the real browser --------------------------------------------------------------
