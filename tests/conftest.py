@@ -105,6 +105,14 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
+def base_url():
+    # Replaces pytest-playwright 0.10's fallback, a session fixture defined on a class
+    # instance, which pytest 9.2 deprecates (an error under filterwarnings = error).
+    # The live server's URL is set per test in browser_context_args below.
+    return None
+
+
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     # A browser test never skips: without Chromium the whole run fails (CI must see it).
     if not os.access(CHROMIUM, os.X_OK):
