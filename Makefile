@@ -51,8 +51,9 @@ run: seed
 test: install-test
 	$(BIN)/python -m pytest
 
-bench: install-test
-	$(BIN)/python benchmarks/bench_http.py
+# Needs only the runtime (gunicorn is in requirements.txt); e.g. make bench BENCH_ARGS="--requests 320"
+bench: install
+	$(BIN)/python benchmarks/bench_http.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
