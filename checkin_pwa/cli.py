@@ -1,6 +1,123 @@
-"""Flask CLI commands: import-plans, create-token, seed-demo. Placeholder."""
-from flask import Flask
+"""Flask CLI commands: import-plans, create-token, seed-demo.
+
+Output is in Simplified Chinese unless --lang en is given. Failures print one clear line
+(no traceback) and exit with status 1.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Optional
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from flask_babel import force_locale, gettext as _, ngettext
+
+from .domain.plan_import import NotADocument, parse_document
+from .services import demo, import_messages, plan_import, tokens
+
+LANG_OPTION = click.option(
+    "--lang", type=click.Choice(["zh_CN", "en"]), default=None,
+    help="Language of the output (default: the app's, Simplified Chinese).",
+)
+
+
+def _locale(lang: Optional[str]) -> str:
+    return lang or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    raise click.exceptions.Exit(1)
+
+
+def _listing(values: list[str]) -> str:
+    return ", ".join(values) if values else _("none")
+
+
+def _echo_summary(summary: plan_import.ImportSummary) -> None:
+    click.echo(_("Plans created: %(plans)s", plans=_listing(summary.created)))
+    click.echo(_("Plans updated: %(plans)s", plans=_listing(summary.updated)))
+    click.echo(_("Auditor accounts created: %(phones)s", phones=_listing(summary.auditors_created)))
+
+
+@click.command("import-plans")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as the API answers it (JSON).")
+@LANG_OPTION
+@with_appcontext
+def import_plans_command(file: Path, as_json: bool, lang: Optional[str]) -> None:
+    """Import a plan document (shared/docs/plan-import.md) from FILE."""
+    with force_locale(_locale(lang)):
+        try:
+            raw = file.read_bytes()
+        except OSError as error:
+            _fail(_("Cannot read %(path)s: %(reason)s", path=file, reason=error.strerror or error))
+        try:
+            document = parse_document(raw)
+        except NotADocument as error:
+            _fail(f"{file}: {import_messages.render_not_a_document(error)}")
+        summary = plan_import.import_plans(document)
+        if as_json:
+            click.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
+        elif summary.accepted:
+            _echo_summary(summary)
+        if not summary.accepted:
+            count = len(summary.refused)
+            click.echo(ngettext("Refused, nothing was changed: %(num)d problem.",
+                                "Refused, nothing was changed: %(num)d problems.", count), err=True)
+            for line in import_messages.render_issues(summary.refused):
+                click.echo(f"  {line}", err=True)
+            raise click.exceptions.Exit(1)
+
+
+@click.command("create-token")
+@click.argument("agency_code")
+@LANG_OPTION
+@with_appcontext
+def create_token_command(agency_code: str, lang: Optional[str]) -> None:
+    """Make an API token for the body with AGENCY_CODE and print it once."""
+    with force_locale(_locale(lang)):
+        try:
+            token = tokens.create_token(agency_code)
+        except tokens.UnknownAgency:
+            _fail(_("No certification body with code %(code)s. Import its plans first "
+                    "(flask --app wsgi import-plans FILE): the document names the body.", code=agency_code))
+        click.echo(_("API token for %(code)s (shown only this once; only its SHA-256 is kept):", code=agency_code))
+        click.echo(token)
+
+
+@click.command("seed-demo")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The demo day (default: today in Asia/Shanghai).")
+@LANG_OPTION
+@with_appcontext
+def seed_demo_command(day: Optional[dt.datetime], lang: Optional[str]) -> None:
+    """Demo plans for today, imported like a body's document; prints the demo logins."""
+    with force_locale(_locale(lang)):
+        seeded = demo.seed_demo(day.date() if day else None)
+        numbers = seeded.plan_numbers
+        click.echo(_("Demo data for %(day)s (Asia/Shanghai).", day=seeded.day.isoformat()))
+        _echo_summary(seeded.summary)
+        click.echo(_("QMS %(qms)s has two sites; EMS %(ems)s ends today at 17:30; "
+                     "ISMS %(isms)s is a remote audit (no check-in).",
+                     qms=numbers["QMS"], ems=numbers["EMS"], isms=numbers["ISMS"]))
+        click.echo(_("%(phone)s is not on the team of OHSMS %(ohsms)s: signing together (R7) skips it.",
+                     phone=demo.DEMO_AUDITOR, ohsms=numbers["OHSMS"]))
+        click.echo(_("Demo logins (the username is the mobile number):"))
+        for login in seeded.logins:
+            if login.password is None:
+                detail = _("password changed by its owner since seeding")
+            elif login.must_change:
+                detail = _("initial password: must be changed at first login, R1")
+            else:
+                detail = _("ready to log in")
+            click.echo(f"  {login.phone}  {login.password or '********'}  {login.name}  ({detail})")
 
 
 def register_cli(app: Flask) -> None:
-    pass
+    app.cli.add_command(import_plans_command)
+    app.cli.add_command(create_token_command)
+    app.cli.add_command(seed_demo_command)

@@ -1,0 +1,285 @@
+"""Importing a body's plan document into the database (shared/docs/plan-import.md).
+
+One transaction: a refused document changes nothing. Idempotent: a plan_no already known
+for the body is updated, never duplicated, and the records already made for it stay:
+check events keep the site they point at (see `_reconcile_sites`) and their signer.
+Existing accounts keep their password; new ones get the initial password and must change
+it at first login (R1).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import generate_password_hash
+
+from ..domain import plan_import as rules
+from ..domain.plan_import import Issue
+from ..extensions import db
+from ..models import Agency, AuditPlan, Auditor, CheckEvent, Enterprise, PlanSite, TeamMember, utcnow
+from . import import_messages
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ImportSummary:
+    """What an import did: plan numbers created and updated, accounts made, or, when
+    refused, every problem (and then nothing was changed)."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    auditors_created: list[str] = field(default_factory=list)
+    refused: list[Issue] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return not self.refused
+
+    def as_dict(self) -> dict:
+        """The summary as the API and `import-plans --json` give it; problems are worded
+        in the current language."""
+        return {
+            "created": list(self.created),
+            "updated": list(self.updated),
+            "auditors_created": list(self.auditors_created),
+            "refused": import_messages.render_issues(self.refused),
+        }
+
+
+class WrongAgency(PermissionError):
+    """The document is for another body than the one the token belongs to."""
+
+    def __init__(self, token_agency: str, document_agency: str) -> None:
+        super().__init__(document_agency)
+        self.token_agency = token_agency
+        self.document_agency = document_agency
+
+
+def import_plans(document: Any, *, via_agency: Optional[Agency] = None) -> ImportSummary:
+    """Import a parsed document; committed when accepted, rolled back when refused.
+
+    `via_agency` is the body an API token belongs to: a document for another body raises
+    WrongAgency before anything is read or written.
+    """
+    if via_agency is not None:
+        code = _document_agency_code(document)
+        if code is not None and code != via_agency.code:
+            raise WrongAgency(via_agency.code, code)
+    # Two imports of the same new plan_no at once: the second meets the unique constraint;
+    # run it again and it finds the plan and updates it.
+    for attempt in (1, 2):
+        try:
+            return _import_once(document)
+        except IntegrityError:
+            db.session.rollback()
+            if attempt == 2:
+                raise
+        except Exception:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+def _document_agency_code(document: Any) -> Optional[str]:
+    agency = document.get("agency") if isinstance(document, dict) else None
+    code = agency.get("code") if isinstance(agency, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def _import_once(document: Any) -> ImportSummary:
+    issues = rules.validate(document) + _unknown_team_phones(document)
+    if issues:
+        db.session.rollback()
+        return ImportSummary(refused=rules.sort_issues(document, issues))
+    with db.session.no_autoflush:
+        summary = _write(document)
+    db.session.commit()
+    log.info("plan import for %s: created %s, updated %s, new accounts %s",
+             document["agency"]["code"], summary.created, summary.updated, summary.auditors_created)
+    return summary
+
+
+def _unknown_team_phones(document: Any) -> list[Issue]:
+    candidates = rules.team_phones_outside_auditors(document)
+    if not candidates:
+        return []
+    phones = {phone for _, phone in candidates}
+    known = set(db.session.scalars(db.select(Auditor.phone).where(Auditor.phone.in_(phones))))
+    return [Issue(path, "unknown_auditor", {"phone": phone})
+            for path, phone in candidates if phone not in known]
+
+
+# --- writing an accepted document -----------------------------------------------------
+
+def _write(document: dict) -> ImportSummary:
+    summary = ImportSummary()
+    agency = _agency(document["agency"])
+    people = _auditors(document, agency, summary)
+    companies: dict[str, Enterprise] = {}
+    for entry in document["plans"]:
+        company = _enterprise(agency, entry["enterprise"], companies)
+        plan = db.session.scalar(
+            db.select(AuditPlan).filter_by(agency_id=agency.id, plan_no=entry["plan_no"])
+        )
+        if plan is None:
+            plan = AuditPlan(agency_id=agency.id, plan_no=entry["plan_no"])
+            summary.created.append(entry["plan_no"])
+        else:
+            summary.updated.append(entry["plan_no"])
+        _fill_plan(plan, entry, company)
+        _reconcile_sites(plan, entry["sites"])
+        _reconcile_team(plan, entry["team"], people)
+        db.session.add(plan)
+    db.session.flush()
+    return summary
+
+
+def _agency(entry: dict) -> Agency:
+    agency = db.session.scalar(db.select(Agency).filter_by(code=entry["code"]))
+    if agency is None:
+        agency = Agency(code=entry["code"], name=entry["name"])
+        db.session.add(agency)
+        db.session.flush()  # its id names the rows below (rolled back if anything fails)
+    agency.name = entry["name"]
+    return agency
+
+
+def _auditors(document: dict, agency: Agency, summary: ImportSummary) -> dict[str, Auditor]:
+    """Accounts by phone for everyone the document names; missing listed ones are made."""
+    listed = document.get("auditors", [])
+    phones = {person["phone"] for person in listed}
+    phones |= {member["phone"] for entry in document["plans"] for member in entry["team"]}
+    people = {person.phone: person
+              for person in db.session.scalars(db.select(Auditor).where(Auditor.phone.in_(phones)))}
+    default_password = current_app.config["DEFAULT_INITIAL_PASSWORD"]
+    for entry in listed:
+        person = people.get(entry["phone"])
+        if person is None:
+            person = Auditor(
+                phone=entry["phone"],
+                name=entry["name"],
+                id_type=entry.get("id_type", "id_card"),
+                id_number=entry.get("id_number"),
+                agency_id=agency.id,
+                password_hash=generate_password_hash(entry.get("initial_password") or default_password),
+                must_change_password=True,
+            )
+            db.session.add(person)
+            people[entry["phone"]] = person
+            summary.auditors_created.append(entry["phone"])
+        elif person.agency_id in (None, agency.id):
+            # Name and ID may be corrected by the auditor's own body; never the password.
+            # An account another body made is left as it is (that body answers for it).
+            person.name = entry["name"]
+            if "id_type" in entry:
+                person.id_type = entry["id_type"]
+            if "id_number" in entry:
+                person.id_number = entry["id_number"]
+            person.agency_id = agency.id
+    return people
+
+
+def _enterprise(agency: Agency, entry: dict, companies: dict[str, Enterprise]) -> Enterprise:
+    name = entry["name"]
+    company = companies.get(name)
+    if company is None:
+        company = db.session.scalar(db.select(Enterprise).filter_by(agency_id=agency.id, name=name))
+    if company is None:
+        company = Enterprise(agency_id=agency.id, name=name)
+        db.session.add(company)
+    companies[name] = company
+    if "contact" in entry:
+        company.contact = entry["contact"]
+    if "phone" in entry:
+        company.phone = entry["phone"]
+    return company
+
+
+def _fill_plan(plan: AuditPlan, entry: dict, company: Enterprise) -> None:
+    """The plan's own fields, exactly as the document says (absent optional ones clear)."""
+    start = rules.parse_moment(entry["start"])
+    end = rules.parse_moment(entry["end"])
+    assert start is not None and end is not None  # validate() made sure
+    project = entry["project"]
+    plan.enterprise = company
+    plan.project_code = project["code"]
+    plan.project_levels = list(project.get("levels", []))
+    plan.required = entry.get("required", False)
+    plan.certificate_no = entry.get("certificate_no")
+    plan.activity = entry.get("activity")
+    plan.start_utc = rules.utc_naive(start)
+    plan.end_utc = rules.utc_naive(end)
+    plan.utc_offset_minutes = rules.offset_minutes(start)
+    plan.timezone = entry.get("timezone") or current_app.config.get("DEFAULT_TIMEZONE", rules.DEFAULT_TIMEZONE)
+    plan.region = entry.get("region")
+    plan.mode = entry.get("mode", rules.DEFAULT_MODE)
+    plan.confidential = entry.get("confidential", False)
+    plan.remarks = entry.get("remarks")
+    plan.status = entry.get("status", rules.DEFAULT_STATUS)
+    plan.imported_at = utcnow()
+
+
+def _reconcile_sites(plan: AuditPlan, wanted: list[dict]) -> None:
+    """Make the plan's sites the document's, keeping every row a check event points at.
+
+    A row keeps its id when the document still has its address, or the same coordinates
+    (an address spelled anew). A row no event points at is reused or deleted. A row an
+    event points at whose place the document no longer has is kept, after the document's
+    sites: the event must keep naming the place it was judged against, and the team has
+    demonstrably been there.
+    """
+    current = list(plan.sites)
+    ids = [site.id for site in current if site.id is not None]
+    referenced: set[int] = set()
+    if ids:
+        referenced = set(db.session.scalars(
+            db.select(CheckEvent.nearest_site_id).where(CheckEvent.nearest_site_id.in_(ids)).distinct()
+        ))
+    free = list(current)
+    chosen: dict[int, PlanSite] = {}
+    for index, entry in enumerate(wanted):
+        match = next((site for site in free if site.address == entry["address"]), None)
+        if match is None and entry.get("lat") is not None:
+            match = next((site for site in free
+                          if (site.lat, site.lon) == (entry["lat"], entry["lon"])), None)
+        if match is not None:
+            free.remove(match)
+            chosen[index] = match
+    for index in range(len(wanted)):
+        if index in chosen:
+            continue
+        reusable = next((site for site in free if site.id not in referenced), None)
+        if reusable is not None:
+            free.remove(reusable)
+            chosen[index] = reusable
+        else:
+            chosen[index] = PlanSite()
+    kept = [site for site in free if site.id in referenced]
+    ordered = [chosen[index] for index in range(len(wanted))] + kept
+    for position, site in enumerate(ordered):
+        site.position = position
+    for index, entry in enumerate(wanted):
+        site = chosen[index]
+        site.address = entry["address"]
+        site.lat = entry.get("lat")
+        site.lon = entry.get("lon")
+    plan.sites = ordered  # rows left out (none referenced) are deleted
+
+
+def _reconcile_team(plan: AuditPlan, wanted: list[dict], people: dict[str, Auditor]) -> None:
+    """The team as the document lists it; a member staying keeps their row."""
+    by_auditor = {member.auditor_id: member for member in plan.team}
+    team = []
+    for position, entry in enumerate(wanted):
+        person = people[entry["phone"]]
+        member = by_auditor.pop(person.id, None) if person.id is not None else None
+        if member is None:
+            member = TeamMember(auditor=person)
+        member.role = entry["role"]
+        member.position = position
+        team.append(member)
+    plan.team = team  # members no longer listed leave the team; their events stay
