@@ -1,0 +1,592 @@
+"""Today's tasks, check-in and check-out (R2-R7, R15, R16): where the rules of
+domain.rules and domain.geo meet the database.
+
+No Flask request in here: callers pass the auditor, the posted fields as a mapping and
+the server's clock (`server_now()`), so tests can put "now" anywhere they need.
+
+R16 and signing together (R7). The count "该企业还有其他 X 个审核任务" is the number of
+same-enterprise, same-day plans the team would have to sign, whoever is on them: the
+manual (§2.4) has the auditor see that a plan they are not on stays unsigned. Such a plan
+is shown by its project name and "您不在该审核组" only: no team, address, time, state or
+link. Plans the auditor is on are shown in full, with links.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Mapping, Optional, Union
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from ..domain import geo
+from ..domain.rules import (
+    Decision,
+    PlanFacts,
+    is_today_task,
+    may_check_in,
+    may_check_out,
+    same_enterprise_same_day,
+    sign_together,
+    team_state,
+    timeliness,
+)
+from ..domain.signals import position_flags
+from ..extensions import db
+from ..models import AuditPlan, Auditor, CheckEvent, TeamMember, utcnow
+
+KINDS = ("in", "out")
+UTC = dt.timezone.utc
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+# A phone clock outside these years is not a clock reading worth keeping.
+_PLAUSIBLE_YEARS = (2000, 2100)
+
+_RULES = {"in": may_check_in, "out": may_check_out}
+_PLAN_LOADING = (
+    selectinload(AuditPlan.team).selectinload(TeamMember.auditor),
+    selectinload(AuditPlan.events).selectinload(CheckEvent.signer),
+    selectinload(AuditPlan.sites),
+    selectinload(AuditPlan.enterprise),
+)
+
+
+def server_now() -> dt.datetime:
+    """The server's clock (models.utcnow), as an aware UTC datetime for the rules."""
+    return utcnow().replace(tzinfo=UTC)
+
+
+def _aware(naive_utc: dt.datetime) -> dt.datetime:
+    return naive_utc.replace(tzinfo=UTC)
+
+
+def _naive(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def plan_zone(plan: AuditPlan) -> ZoneInfo:
+    return ZoneInfo(plan.timezone or DEFAULT_TIMEZONE)
+
+
+def local_time(plan: AuditPlan, naive_utc: dt.datetime) -> dt.datetime:
+    """A stored (naive UTC) time on the plan's own wall clock."""
+    return _aware(naive_utc).astimezone(plan_zone(plan))
+
+
+def team_record(plan: AuditPlan, kind: str) -> Optional[CheckEvent]:
+    """The one event of this kind that counts for the whole team (R3), if any."""
+    for event in plan.events:
+        if event.kind == kind and event.counts_for_team:
+            return event
+    return None
+
+
+def plan_facts(plan: AuditPlan) -> PlanFacts:
+    checked_in = team_record(plan, "in")
+    checked_out = team_record(plan, "out")
+    return PlanFacts(
+        plan_id=plan.id,
+        enterprise_id=plan.enterprise_id,
+        start=_aware(plan.start_utc),
+        end=_aware(plan.end_utc),
+        timezone=plan.timezone or DEFAULT_TIMEZONE,
+        mode=plan.mode,
+        status=plan.status,
+        team=frozenset(member.auditor_id for member in plan.team),
+        checked_in_at=_aware(checked_in.server_time) if checked_in else None,
+        checked_out_at=_aware(checked_out.server_time) if checked_out else None,
+    )
+
+
+def visible_plan(auditor: Auditor, plan_id: int) -> Optional[AuditPlan]:
+    """R16: the plan only if its team includes the auditor; None otherwise (or if absent)."""
+    return db.session.scalar(
+        select(AuditPlan)
+        .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
+        .where(AuditPlan.id == plan_id, TeamMember.auditor_id == auditor.id)
+        .options(*_PLAN_LOADING)
+    )
+
+
+# --- what a member sees -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TeamRecord:
+    """Who signed for the team, and when on the plan's wall clock (R3)."""
+
+    by: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class TaskCard:
+    """One plan as its team sees it now: state, and whether each action is allowed."""
+
+    plan: AuditPlan
+    state: str  # domain.rules.team_state
+    checked_in: Optional[TeamRecord]
+    checked_out: Optional[TeamRecord]
+    check_in: Decision
+    check_out: Decision
+
+    @property
+    def needs_check_in(self) -> bool:
+        return self.state not in ("remote", "cancelled")
+
+    @property
+    def start_local(self) -> dt.datetime:
+        return local_time(self.plan, self.plan.start_utc)
+
+    @property
+    def end_local(self) -> dt.datetime:
+        return local_time(self.plan, self.plan.end_utc)
+
+    def decision(self, kind: str) -> Decision:
+        return self.check_in if kind == "in" else self.check_out
+
+
+def _record(plan: AuditPlan, kind: str) -> Optional[TeamRecord]:
+    event = team_record(plan, kind)
+    return TeamRecord(event.signer.name, local_time(plan, event.server_time)) if event else None
+
+
+def explain(plan: AuditPlan, decision: Decision) -> Decision:
+    """The decision with display-ready, JSON-safe params: local times as text, and who
+    signed when the team already has its record."""
+    params: dict = {}
+    for key, value in decision.params.items():
+        if isinstance(value, dt.datetime):
+            params[key] = value.astimezone(plan_zone(plan)).strftime(TIME_FORMAT)
+        elif isinstance(value, dt.date):
+            params[key] = value.isoformat()
+        else:
+            params[key] = value
+    kind = {"already_checked_in": "in", "already_checked_out": "out"}.get(decision.reason)
+    record = _record(plan, kind) if kind else None
+    if record:
+        params.update(by=record.by, at=record.at.strftime(TIME_FORMAT))
+    return Decision(decision.allowed, decision.reason, params)
+
+
+def task_card(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> TaskCard:
+    facts = plan_facts(plan)
+    return TaskCard(
+        plan=plan,
+        state=team_state(facts),
+        checked_in=_record(plan, "in"),
+        checked_out=_record(plan, "out"),
+        check_in=explain(plan, may_check_in(facts, auditor.id, now)),
+        check_out=explain(plan, may_check_out(facts, auditor.id, now)),
+    )
+
+
+def _around_today(now: dt.datetime):
+    """Plans that can be a task today in any time zone: a local day lies within a day
+    of `now` either way, so this window is exact before the per-zone check."""
+    naive = _naive(now)
+    day = dt.timedelta(days=1)
+    return (AuditPlan.start_utc <= naive + day, AuditPlan.end_utc >= naive - day)
+
+
+def today_for(auditor: Auditor, now: dt.datetime) -> list[TaskCard]:
+    """R2: the auditor's plans whose audit period includes today in the plan's own zone,
+    by start. Cancelled plans are no task; remote ones are shown as needing no check-in."""
+    plans = db.session.scalars(
+        select(AuditPlan)
+        .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
+        .where(TeamMember.auditor_id == auditor.id, AuditPlan.status != "cancelled", *_around_today(now))
+        .options(*_PLAN_LOADING)
+        .order_by(AuditPlan.start_utc, AuditPlan.id)
+    ).all()
+    return [task_card(auditor, plan, now) for plan in plans if is_today_task(plan_facts(plan), now)]
+
+
+# --- signing together (R7) ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OtherPlan:
+    """Another plan of the same enterprise today. R16: `card` is None when the auditor is
+    not on its team, and then only its project is shown."""
+
+    project: str
+    required: bool
+    card: Optional[TaskCard]
+
+    @property
+    def on_team(self) -> bool:
+        return self.card is not None
+
+
+def _same_day_plans(plan: AuditPlan, now: dt.datetime) -> list[AuditPlan]:
+    """R7: the other plans of the plan's enterprise that are today's tasks needing a
+    signature, whichever teams they have."""
+    candidates = db.session.scalars(
+        select(AuditPlan)
+        .where(AuditPlan.enterprise_id == plan.enterprise_id, AuditPlan.id != plan.id, *_around_today(now))
+        .options(*_PLAN_LOADING)
+        .order_by(AuditPlan.start_utc, AuditPlan.id)
+    ).all()
+    by_id = {candidate.id: candidate for candidate in candidates}
+    chosen = plan_facts(plan)
+    return [by_id[f.plan_id] for f in same_enterprise_same_day(chosen, map(plan_facts, candidates), now)]
+
+
+def _on_team(auditor: Auditor, plan: AuditPlan) -> bool:
+    return any(member.auditor_id == auditor.id for member in plan.team)
+
+
+def others_for_together(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> list[OtherPlan]:
+    """The X of "同时签到，该企业还有其他 X 个审核任务" and its list (see the module doc)."""
+    return [
+        OtherPlan(other.project_code, other.required,
+                  task_card(auditor, other, now) if _on_team(auditor, other) else None)
+        for other in _same_day_plans(plan, now)
+    ]
+
+
+@dataclass(frozen=True)
+class CheckPage:
+    """What the check-in / check-out page shows before anything is posted."""
+
+    kind: str
+    card: TaskCard
+    others: list[OtherPlan]
+    sites: list[dict]  # located sites for the map, WGS-84
+
+    @property
+    def decision(self) -> Decision:
+        return self.card.decision(self.kind)
+
+
+def check_page(auditor: Auditor, plan: AuditPlan, kind: str, now: dt.datetime) -> CheckPage:
+    card = task_card(auditor, plan, now)
+    others = others_for_together(auditor, plan, now) if card.decision(kind) else []
+    sites = [{"lat": s.lat, "lon": s.lon, "address": s.address}
+             for s in plan.sites if s.lat is not None and s.lon is not None]
+    return CheckPage(kind, card, others, sites)
+
+
+# --- the posted reading ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reading:
+    """What the phone sent with a check-in or check-out, checked."""
+
+    device: geo.Point
+    accuracy_m: Optional[float]
+    position_time: Optional[dt.datetime]
+    device_time: Optional[dt.datetime]
+    device_time_sent: Optional[dt.datetime]
+    pin: geo.Point
+    confirm: bool
+    together: bool
+    idempotency_key: Optional[str]
+
+    @property
+    def pin_offset_m(self) -> float:
+        return geo.distance_m(self.device, self.pin)
+
+
+class BadReading(ValueError):
+    def __init__(self, reason: str, **params):
+        super().__init__(reason)
+        self.reason = reason
+        self.params = params
+
+
+def _text(form: Mapping, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def device_clock(value) -> Optional[dt.datetime]:
+    """A phone clock reading in ms since the epoch, as naive UTC; anything else is None.
+    Evidence only (R4): a missing or absurd value never refuses the action."""
+    try:
+        ms = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(ms):
+        return None
+    try:
+        moment = dt.datetime.fromtimestamp(ms / 1000.0, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    if not _PLAUSIBLE_YEARS[0] <= moment.year < _PLAUSIBLE_YEARS[1]:
+        return None
+    return moment.replace(tzinfo=None)
+
+
+def read_form(form: Mapping) -> Reading:
+    """Check the posted fields; raises BadReading with a reason code."""
+    device_lat, device_lon = _text(form, "device_lat"), _text(form, "device_lon")
+    if not device_lat or not device_lon:
+        raise BadReading("position_missing")
+    try:
+        device = geo.parse_point(device_lat, device_lon)
+    except geo.InvalidPosition as invalid:
+        raise BadReading("position_invalid", problem=invalid.code) from None
+
+    pin_lat, pin_lon = _text(form, "lat"), _text(form, "lon")
+    if not pin_lat and not pin_lon:
+        pin = device  # the pin was never moved off the device position
+    else:
+        try:
+            pin = geo.parse_point(pin_lat, pin_lon)
+        except geo.InvalidPosition as invalid:
+            raise BadReading("pin_invalid", problem=invalid.code) from None
+
+    accuracy: Optional[float] = None
+    raw_accuracy = _text(form, "device_accuracy")
+    if raw_accuracy:
+        try:
+            accuracy = float(raw_accuracy)
+        except ValueError:
+            raise BadReading("accuracy_invalid") from None
+        if not math.isfinite(accuracy) or accuracy < 0:
+            raise BadReading("accuracy_invalid")
+
+    device_time = device_clock(_text(form, "device_time"))
+    sent = device_clock(_text(form, "device_time_sent")) or device_time
+    key = _text(form, "idempotency_key")
+    return Reading(
+        device=device,
+        accuracy_m=accuracy,
+        position_time=device_clock(_text(form, "device_position_time")),
+        device_time=device_time,
+        device_time_sent=sent,
+        pin=pin,
+        confirm=_text(form, "confirm") == "1",
+        together=_text(form, "together") in ("on", "1", "true"),
+        idempotency_key=key if 0 < len(key) <= 64 else None,
+    )
+
+
+# --- outcomes ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Skipped:
+    """A plan one together-action left unsigned, and why (only the project when the
+    signer is not on its team: R16)."""
+
+    project: str
+    required: bool
+    reason: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Nothing was written. `not_found` means the plan is not the auditor's to see."""
+
+    reason: str
+    params: dict = field(default_factory=dict)
+    result: str = "refused"
+
+    @property
+    def not_found(self) -> bool:
+        return self.reason == "not_found"
+
+
+@dataclass(frozen=True)
+class SiteWarning:
+    project: str
+    distance_km: Optional[float]  # None: the plan has no located site
+
+    @property
+    def not_located(self) -> bool:
+        return self.distance_km is None
+
+
+@dataclass(frozen=True)
+class NeedsConfirmation:
+    """R5: far from (or no) planned site; nothing written until posted with confirm=1."""
+
+    kind: str
+    warnings: list[SiteWarning]
+    result: str = "confirm"
+
+
+@dataclass(frozen=True)
+class Signed:
+    """The events written by one action (the chosen plan first), and the plans it skipped."""
+
+    kind: str
+    events: list[CheckEvent]
+    skipped: list[Skipped]
+    result: str = "signed"
+
+    @property
+    def server_time(self) -> dt.datetime:
+        """The time of record on the chosen plan's wall clock."""
+        first = self.events[0]
+        return local_time(first.plan, first.server_time)
+
+    def summary(self) -> dict:
+        """JSON-safe, to show the same outcome after a redirect (see restore_signed)."""
+        return {"kind": self.kind, "events": [e.id for e in self.events],
+                "skipped": [asdict(s) for s in self.skipped]}
+
+
+CheckOutcome = Union[Signed, NeedsConfirmation, Refused]
+
+
+def restore_signed(auditor: Auditor, plan: AuditPlan, kind: str, summary) -> Optional[Signed]:
+    """The outcome stored by Signed.summary, if it is this auditor's, for this plan and kind."""
+    if not isinstance(summary, dict) or summary.get("kind") != kind:
+        return None
+    ids = [i for i in summary.get("events", []) if isinstance(i, int)]
+    events = db.session.scalars(
+        select(CheckEvent).where(CheckEvent.id.in_(ids), CheckEvent.signer_id == auditor.id)
+    ).all()
+    events = sorted(events, key=lambda e: ids.index(e.id))
+    if not events or events[0].plan_id != plan.id:
+        return None
+    try:
+        skipped = [Skipped(**item) for item in summary.get("skipped", [])]
+    except TypeError:
+        skipped = []
+    return Signed(kind, events, skipped)
+
+
+def _earlier_signed(auditor: Auditor, plan: AuditPlan, kind: str, key: str) -> Optional[Signed]:
+    """The same action sent twice (a retry) finds what the first one wrote."""
+    events = db.session.scalars(
+        select(CheckEvent)
+        .where(CheckEvent.signer_id == auditor.id, CheckEvent.kind == kind, CheckEvent.idempotency_key == key)
+        .order_by(CheckEvent.id)
+    ).all()
+    events.sort(key=lambda e: e.plan_id != plan.id)
+    return Signed(kind, events, []) if events else None
+
+
+def _site_points(plan: AuditPlan) -> list[Optional[geo.Point]]:
+    return geo.points((site.lat, site.lon) for site in plan.sites)
+
+
+def _event(plan: AuditPlan, facts: PlanFacts, auditor: Auditor, kind: str, reading: Reading,
+           nearest: geo.NearestSite, now: dt.datetime, group_key: Optional[str]) -> CheckEvent:
+    """One event with every signal this stage knows (shared/docs/evidence.md)."""
+    server_time = _naive(now)
+    skew = (reading.device_time_sent - server_time).total_seconds() if reading.device_time_sent else None
+    flags = position_flags(
+        nearest=nearest,
+        pin_offset_m=reading.pin_offset_m,
+        accuracy_m=reading.accuracy_m,
+        position_time=reading.position_time,
+        action_time=reading.device_time or server_time,
+        clock_skew_s=skew,
+    )
+    late_or_early = timeliness(facts, kind, now)
+    if late_or_early:
+        flags.append(late_or_early)
+    return CheckEvent(
+        plan_id=plan.id,
+        kind=kind,
+        signer_id=auditor.id,
+        group_key=group_key,
+        counts_for_team=True,
+        server_time=server_time,
+        device_time=reading.device_time,
+        device_time_sent=reading.device_time_sent,
+        clock_skew_s=skew,
+        device_lat=reading.device.lat,
+        device_lon=reading.device.lon,
+        device_accuracy_m=reading.accuracy_m,
+        device_position_time=reading.position_time,
+        chosen_lat=reading.pin.lat,
+        chosen_lon=reading.pin.lon,
+        pin_offset_m=reading.pin_offset_m,
+        nearest_site_id=plan.sites[nearest.index].id if nearest.located else None,
+        nearest_site_distance_m=nearest.distance_m,
+        site_not_located=not nearest.located,
+        warning_confirmed=reading.confirm and (not nearest.located or nearest.deviates()),
+        idempotency_key=reading.idempotency_key,
+        flags=flags,
+    )
+
+
+def check(auditor: Auditor, plan_id: int, kind: str, form: Mapping, now: dt.datetime) -> CheckOutcome:
+    """Check in or out (kind "in" / "out") for the auditor's team, from the posted fields.
+
+    Writes one event per signed plan, all or none; writes nothing on any refusal or
+    warning. If another member's event lands first (the partial unique index), the
+    action is judged again against it: "already checked in by X", or that plan skipped.
+    """
+    if kind not in KINDS:
+        return Refused("not_found")
+    for _attempt in range(2):
+        outcome = _judge(auditor, plan_id, kind, form, now)
+        if not isinstance(outcome, _Pending):
+            return outcome
+        db.session.add_all(outcome.signed.events)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            continue
+        return outcome.signed
+    return Refused("try_again")
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """Events judged and ready, not yet in the session."""
+
+    signed: Signed
+
+
+def _judge(auditor: Auditor, plan_id: int, kind: str, form: Mapping, now: dt.datetime
+           ) -> Union[CheckOutcome, _Pending]:
+    plan = visible_plan(auditor, plan_id)
+    if plan is None:
+        return Refused("not_found")
+    key = _text(form, "idempotency_key")
+    earlier = _earlier_signed(auditor, plan, kind, key) if key else None
+    if earlier:
+        return earlier
+    facts = plan_facts(plan)
+    decision = _RULES[kind](facts, auditor.id, now)
+    if not decision:
+        return _refused(plan, decision)
+    try:
+        reading = read_form(form)
+    except BadReading as bad:
+        return Refused(bad.reason, bad.params)
+    if not geo.pin_within_limit(reading.device, reading.pin):
+        return Refused("pin_too_far", {"km": round(reading.pin_offset_m / 1000, 2),
+                                       "limit_km": geo.PIN_LIMIT_M / 1000})
+
+    others = _same_day_plans(plan, now) if reading.together else []
+    together = sign_together(facts, map(plan_facts, others), auditor.id, kind, now)
+    by_id = {p.id: p for p in [plan, *others]}
+    targets = [by_id[i] for i in together.to_sign]
+    nearest = {p.id: geo.nearest_site(reading.pin, _site_points(p)) for p in targets}
+
+    warnings = [
+        SiteWarning(p.project_code, None if not n.located else round(n.distance_m / 1000, 1))
+        for p in targets
+        for n in [nearest[p.id]]
+        if not n.located or n.deviates()
+    ]
+    if warnings and not reading.confirm:
+        return NeedsConfirmation(kind, warnings)
+
+    group_key = str(uuid.uuid4()) if reading.together else None
+    events = [_event(target, plan_facts(target), auditor, kind, reading, nearest[target.id], now, group_key)
+              for target in targets]
+    skipped = [
+        Skipped(by_id[plan_id_].project_code, by_id[plan_id_].required, why.reason,
+                explain(by_id[plan_id_], why).params if why.reason != "not_on_team" else {})
+        for plan_id_, why in together.skipped
+    ]
+    return _Pending(Signed(kind, events, skipped))
+
+
+def _refused(plan: AuditPlan, decision: Decision) -> Refused:
+    explained = explain(plan, decision)
+    return Refused(explained.reason, explained.params)
