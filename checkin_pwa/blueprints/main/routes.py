@@ -1,11 +1,80 @@
-"""Today's tasks and the check-in pages. Placeholder: the check-in work fills this in."""
-from flask import render_template
-from flask_login import login_required
+"""Today's tasks and the check-in / check-out pages (R2-R7, R15, R16)."""
+from __future__ import annotations
 
+from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+
+from ...models import AuditPlan
+from ...services import checkin
+from ...web import is_htmx, render_page_or_partial
 from . import bp
+from .reasons import describe
+
+# The outcome of a plain (non-htmx) POST, shown once on the page it redirects to.
+_LAST_OUTCOME = "check_outcome"
+
+
+@bp.app_template_filter("reason")
+def reason_filter(decision_or_code, params=None) -> str:
+    """`{{ decision|reason }}` or `{{ code|reason(params) }}`: the sentence for a reason."""
+    if isinstance(decision_or_code, str):
+        return describe(decision_or_code, params)
+    return describe(decision_or_code.reason, decision_or_code.params)
+
+
+def plan_or_404(plan_id: int) -> AuditPlan:
+    """The plan if the current auditor is on its team (R16); abort(404) otherwise, so
+    another team's plan looks exactly like one that does not exist."""
+    plan = checkin.visible_plan(current_user, plan_id)
+    if plan is None:
+        abort(404)
+    return plan
 
 
 @bp.get("/")
 @login_required
 def today():
-    return render_template("base.html")
+    cards = checkin.today_for(current_user, checkin.server_now())
+    return render_template("main/today.html", cards=cards)
+
+
+@bp.route("/plans/<int:plan_id>/checkin", methods=["GET", "POST"], endpoint="check_in", defaults={"kind": "in"})
+@bp.route("/plans/<int:plan_id>/checkout", methods=["GET", "POST"], endpoint="check_out", defaults={"kind": "out"})
+@login_required
+def check(plan_id: int, kind: str):
+    plan = plan_or_404(plan_id)
+    status = 200
+    if request.method == "POST":
+        outcome = checkin.check(current_user, plan.id, kind, request.form, checkin.server_now())
+        if outcome.result == "refused":
+            if outcome.not_found:
+                abort(404)
+            status = 422
+        elif outcome.result == "signed" and not is_htmx():
+            session[_LAST_OUTCOME] = outcome.summary()
+            return redirect(url_for(request.endpoint, plan_id=plan.id), code=303)
+    else:
+        outcome = checkin.restore_signed(current_user, plan, kind, session.pop(_LAST_OUTCOME, None))
+    page = checkin.check_page(current_user, plan, kind, checkin.server_now())
+    return render_page_or_partial(
+        "main/check.html", "main/_check_form.html", status=status,
+        check=page, outcome=outcome, values=request.form, map_config=_map_config(),
+    )
+
+
+@bp.get("/plans/<int:plan_id>/together")
+@login_required
+def together(plan_id: int):
+    plan = plan_or_404(plan_id)
+    kind = "out" if request.args.get("kind") == "out" else "in"
+    others = checkin.others_for_together(current_user, plan, checkin.server_now())
+    return render_template("main/together.html", plan=plan, kind=kind, others=others)
+
+
+def _map_config() -> dict:
+    config = current_app.config
+    return {
+        "tile_url": config.get("TILE_URL") or "",
+        "tile_attribution": config.get("TILE_ATTRIBUTION") or "",
+        "datum": config.get("TILE_DATUM") or "wgs84",
+    }

@@ -1,0 +1,133 @@
+// The check-in / check-out map (R5). It opens at the phone's position, draws the planned
+// sites and a 2 km circle, and lets the auditor drag (or tap) the pin inside the circle.
+// Everything it needs comes in data- attributes of #map. Positions sent are WGS-84;
+// GCJ-02 tiles (AMap, Tencent) only change where things are drawn (datum.js).
+// The server re-checks everything with geodesics: this is guidance, not the guard.
+(function () {
+  "use strict";
+  var el = document.getElementById("map");
+  if (!el || !window.L) return;
+  var data = el.dataset;
+  // Leaflet measures on a sphere, the server on the ellipsoid: stay a little inside 2 km.
+  var limit = parseFloat(data.limitM) || 1990;
+  var datum = data.datum === "gcj02" && window.CheckinDatum ? window.CheckinDatum : null;
+  var statusLine = document.getElementById("geo-status");
+  var relocate = document.getElementById("relocate");
+
+  function toMap(lat, lon) { return datum ? datum.wgs84ToGcj02(lat, lon) : [lat, lon]; }
+  function fromMap(latlng) { return datum ? datum.gcj02ToWgs84(latlng.lat, latlng.lng) : [latlng.lat, latlng.lng]; }
+
+  var map = L.map(el, { attributionControl: Boolean(data.tileUrl) });
+  if (data.tileUrl) {
+    L.tileLayer(data.tileUrl, { attribution: data.tileAttribution, maxZoom: 19 }).addTo(map);
+  }
+  var sites = [];
+  try { sites = JSON.parse(data.sites || "[]"); } catch (e) { sites = []; }
+  sites.forEach(function (site) {
+    L.circleMarker(toMap(site.lat, site.lon), { radius: 9, color: "#d1242f", weight: 3, fillOpacity: 0.6 })
+      .bindTooltip(site.address).addTo(map);
+  });
+  if (sites.length) map.setView(toMap(sites[0].lat, sites[0].lon), 13);
+  else map.setView([35.0, 105.0], 4);
+
+  // What will be sent: device position, accuracy, fix time, and the pin (all WGS-84).
+  var fix = null;
+  var circle = null, here = null, pin = null;
+
+  function say(text, isError) {
+    statusLine.textContent = text;
+    statusLine.classList.toggle("error", Boolean(isError));
+  }
+
+  function fillForm() {
+    var form = document.querySelector("form[data-check-form]");
+    el.dataset.pinLat = fix ? fix.pin[0] : "";
+    el.dataset.pinLon = fix ? fix.pin[1] : "";
+    if (!form) return;
+    var values = fix ? {
+      device_lat: fix.lat, device_lon: fix.lon, device_accuracy: fix.accuracy,
+      device_position_time: fix.time, lat: fix.pin[0], lon: fix.pin[1]
+    } : { device_lat: "", device_lon: "", device_accuracy: "", device_position_time: "", lat: "", lon: "" };
+    Object.keys(values).forEach(function (name) {
+      var input = form.elements.namedItem(name);
+      if (input) input.value = values[name];
+    });
+    form.querySelectorAll("[data-needs-position]").forEach(function (button) { button.disabled = !fix; });
+  }
+
+  // Keep a dragged or tapped point inside the circle, on the line from its centre.
+  function clamp(latlng) {
+    var centre = circle.getLatLng();
+    var d = map.distance(centre, latlng);
+    if (d <= limit) return latlng;
+    var k = limit / d;
+    return L.latLng(centre.lat + (latlng.lat - centre.lat) * k, centre.lng + (latlng.lng - centre.lng) * k);
+  }
+
+  function placePin(latlng) {
+    var inside = clamp(latlng);
+    pin.setLatLng(inside);
+    fix.pin = fromMap(inside);
+    fillForm();
+  }
+
+  function located(position) {
+    var c = position.coords;
+    fix = { lat: c.latitude, lon: c.longitude, accuracy: c.accuracy, time: Math.round(position.timestamp),
+            pin: [c.latitude, c.longitude] };
+    var centre = toMap(c.latitude, c.longitude);
+    if (!circle) {
+      circle = L.circle(centre, { radius: 2000, color: "#1f6feb", weight: 2, fillOpacity: 0.06 }).addTo(map);
+      here = L.circleMarker(centre, { radius: 7, color: "#fff", weight: 2, fillColor: "#1f6feb", fillOpacity: 1 }).addTo(map);
+      pin = L.marker(centre, { draggable: true, autoPan: true, title: "pin" }).addTo(map);
+      pin.on("drag", function () { pin.setLatLng(clamp(pin.getLatLng())); });
+      pin.on("dragend", function () { placePin(pin.getLatLng()); });
+      map.on("click", function (event) { if (fix) placePin(event.latlng); });
+    } else {
+      circle.setLatLng(centre);
+      here.setLatLng(centre);
+      pin.setLatLng(centre);
+    }
+    map.fitBounds(circle.getBounds());
+    el.dataset.geo = "ready";
+    say(data.msgAccuracy.replace("{m}", Math.round(c.accuracy)), false);
+    fillForm();
+  }
+
+  function failed(error) {
+    fix = null;
+    el.dataset.geo = "error";
+    var messages = { 1: data.msgDenied, 2: data.msgUnavailable, 3: data.msgTimeout };
+    say(messages[error && error.code] || data.msgUnavailable, true);
+    fillForm();
+  }
+
+  function locate() {
+    if (!navigator.geolocation) {
+      el.dataset.geo = "error";
+      say(data.msgUnsupported, true);
+      relocate.hidden = true;
+      return;
+    }
+    el.dataset.geo = "locating";
+    say(data.msgLocating, false);
+    navigator.geolocation.getCurrentPosition(located, failed,
+      { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
+  }
+
+  relocate.addEventListener("click", locate);
+
+  // The phone's clock at the moment of sending: evidence only, the server keeps its own.
+  // Capture phase, so the value is in place before htmx reads the form.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-check-form]")) return;
+    var clock = form.elements.namedItem("device_time");
+    if (clock) clock.value = String(Date.now());
+  }, true);
+
+  // htmx swaps the form's container (a warning to confirm, an error): refill the new one.
+  document.addEventListener("htmx:afterSettle", fillForm);
+
+  locate();
+})();
