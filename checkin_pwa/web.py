@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, current_app, jsonify, redirect, render_template, request, session, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale, gettext as _, refresh
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -75,8 +75,10 @@ def register_web_hooks(app: Flask) -> None:
     def set_language(code: str):
         if code in app.config["LANGUAGES"]:
             session["lang"] = code
+            refresh()  # flask-babel caches the locale per app context
         target = request.args.get("next", "")
-        if not target.startswith("/") or target.startswith("//"):
+        # "/\\host" counts too: browsers read a backslash as a slash ("//host").
+        if not target.startswith("/") or target[1:2] in ("/", "\\"):
             target = url_for("main.today")
         return redirect(target, code=303)
 
