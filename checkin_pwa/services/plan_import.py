@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.security import generate_password_hash
 
 from ..domain import plan_import as rules
@@ -23,6 +23,7 @@ from ..models import Agency, AuditPlan, Auditor, CheckEvent, Enterprise, PlanSit
 from . import import_messages
 
 log = logging.getLogger(__name__)
+IMPORT_ATTEMPTS = 3  # a lost race is run again from the start; each loss means another won
 
 
 @dataclass
@@ -69,14 +70,15 @@ def import_plans(document: Any, *, via_agency: Optional[Agency] = None) -> Impor
         code = _document_agency_code(document)
         if code is not None and code != via_agency.code:
             raise WrongAgency(via_agency.code, code)
-    # Two imports of the same new plan_no at once: the second meets the unique constraint;
-    # run it again and it finds the plan and updates it.
-    for attempt in (1, 2):
+    # Two imports of the same new plan_no at once: the second meets the unique constraint
+    # (or, on SQLite, finds its read snapshot outdated when it starts writing); run it
+    # again from the start and it finds the plan and updates it.
+    for attempt in range(1, IMPORT_ATTEMPTS + 1):
         try:
             return _import_once(document)
-        except IntegrityError:
+        except (IntegrityError, OperationalError):
             db.session.rollback()
-            if attempt == 2:
+            if attempt == IMPORT_ATTEMPTS:
                 raise
         except Exception:
             db.session.rollback()

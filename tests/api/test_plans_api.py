@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import http.client
 import json
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -231,3 +232,18 @@ def test_the_api_and_the_cli_give_the_same_answer(app, client, token, runner, tm
     cli = runner.invoke(args=["import-plans", "--json", str(good)])
     assert cli.exit_code == 0
     assert json.loads(cli.stdout) == {**api, "created": [], "updated": api["created"], "auditors_created": []}
+
+
+def test_the_same_document_sent_three_times_at_once_makes_one_plan(live_server, live_token):
+    body = json.dumps(example()).encode()
+    answers = []
+    senders = [threading.Thread(target=lambda: answers.append(post_chunked(live_server, live_token, body)))
+               for _ in range(3)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    assert sorted(status for status, _ in answers) == [200, 200, 200]
+    assert sorted(len(answer["created"]) for _, answer in answers) == [0, 0, 1]
+    with live_server.app.app_context():
+        assert rows() == [1, 5, 1, 1, 2, 5]
