@@ -99,6 +99,41 @@ def test_r5_the_pin_cannot_leave_the_2_km_circle(page, data):
     assert 1900 < geo.distance_m(SITE, pin) <= 2000
 
 
+@pytest.mark.parametrize("datum", ["wgs84", "gcj02"])
+def test_r5_pin_dropped_on_a_site_sends_that_sites_wgs84_position(page, data, live_server, datum):
+    """On GCJ-02 tiles (AMap, Tencent) everything is drawn shifted (here by ~530 m); the
+    pin is converted back, so a pin dropped on a site's marker sends that site's position."""
+    live_server.app.config["TILE_DATUM"] = datum
+    site = geo.destination(SITE, 90, 1000)
+    with data as f:
+        me = f.auditor()
+        plan_id, phone = f.plan([me], sites=[(site.lat, site.lon)]).id, me.phone
+    log_in(page, phone)
+    form = open_check_page(page, plan_id)
+    expect(page.locator("#map")).to_have_attribute("data-datum", datum)
+
+    target = page.locator("path.site-marker").bounding_box()
+    target_x, target_y = target["x"] + target["width"] / 2, target["y"] + target["height"] / 2
+    icon = page.locator(".leaflet-marker-icon").bounding_box()
+    grab_x, grab_y = icon["x"] + icon["width"] / 2, icon["y"] + icon["height"] / 2
+    tip_below_grab = icon["y"] + icon["height"] - grab_y  # the pin's point is its bottom centre
+    page.mouse.move(grab_x, grab_y)
+    page.mouse.down()
+    page.mouse.move(target_x, target_y - tip_below_grab, steps=10)
+    page.mouse.up()
+    map_el = page.locator("#map")
+    expect(map_el).not_to_have_attribute("data-pin-lat", str(SITE.lat))
+    sent = geo.Point(float(map_el.get_attribute("data-pin-lat")), float(map_el.get_attribute("data-pin-lon")))
+    assert geo.distance_m(sent, site) < 60  # a pixel here is ~12 m; GCJ-02 would be ~530 m off
+
+    form.get_by_role("button", name="确认并签到").click()
+    expect(page.locator("#check-outcome")).to_contain_text("签到成功")
+    expect(page.locator("#check-map")).to_have_count(0)  # signed: the map is gone
+    (event,) = recorded(data, [plan_id])
+    assert event["device"] == (SITE.lat, SITE.lon)
+    assert geo.distance_m(geo.Point(*event["chosen"]), site) < 60
+
+
 def test_r5_check_in_8_km_away_warns_then_signs_on_confirmation(page, data):
     with data as f:
         me = f.auditor()

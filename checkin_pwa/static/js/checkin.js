@@ -24,7 +24,8 @@
   var sites = [];
   try { sites = JSON.parse(data.sites || "[]"); } catch (e) { sites = []; }
   sites.forEach(function (site) {
-    L.circleMarker(toMap(site.lat, site.lon), { radius: 9, color: "#d1242f", weight: 3, fillOpacity: 0.6 })
+    L.circleMarker(toMap(site.lat, site.lon),
+                   { radius: 9, color: "#d1242f", weight: 3, fillOpacity: 0.6, className: "site-marker" })
       .bindTooltip(site.address).addTo(map);
   });
   if (sites.length) map.setView(toMap(sites[0].lat, sites[0].lon), 13);
@@ -77,8 +78,10 @@
             pin: [c.latitude, c.longitude] };
     var centre = toMap(c.latitude, c.longitude);
     if (!circle) {
-      circle = L.circle(centre, { radius: 2000, color: "#1f6feb", weight: 2, fillOpacity: 0.06 }).addTo(map);
-      here = L.circleMarker(centre, { radius: 7, color: "#fff", weight: 2, fillColor: "#1f6feb", fillOpacity: 1 }).addTo(map);
+      // Not interactive: a tap inside the circle reaches the map and moves the pin there.
+      circle = L.circle(centre, { radius: 2000, color: "#1f6feb", weight: 2, fillOpacity: 0.06, interactive: false }).addTo(map);
+      here = L.circleMarker(centre, { radius: 7, color: "#fff", weight: 2, fillColor: "#1f6feb", fillOpacity: 1,
+                                      interactive: false }).addTo(map);
       pin = L.marker(centre, { draggable: true, autoPan: true, title: "pin" }).addTo(map);
       pin.on("drag", function () { pin.setLatLng(clamp(pin.getLatLng())); });
       pin.on("dragend", function () { placePin(pin.getLatLng()); });
@@ -88,7 +91,7 @@
       here.setLatLng(centre);
       pin.setLatLng(centre);
     }
-    map.fitBounds(circle.getBounds());
+    map.fitBounds(circle.getBounds(), { animate: false });  // in place before "ready"
     el.dataset.geo = "ready";
     say(data.msgAccuracy.replace("{m}", Math.round(c.accuracy)), false);
     fillForm();
