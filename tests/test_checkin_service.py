@@ -492,3 +492,13 @@ def test_the_same_action_sent_twice_is_written_once(app, team):
     assert isinstance(again, checkin.Signed)
     assert [e.id for e in again.events] == [e.id for e in first.events]
     assert len(events(plan.id)) == 1
+
+
+def test_a_key_reused_on_another_plan_does_not_stand_for_it(app, team):
+    leader, _ = team
+    first, second = audit([leader]), audit([leader], company=f.enterprise("另一家企业"))
+    data = form(idempotency_key="same-key")
+    checkin.check(leader, first.id, "in", data, NOW)
+    outcome = checkin.check(leader, second.id, "in", data, NOW)
+    assert [e.plan_id for e in outcome.events] == [second.id]
+    assert len(events()) == 2

@@ -454,14 +454,14 @@ def restore_signed(auditor: Auditor, plan: AuditPlan, kind: str, summary) -> Opt
 
 
 def _earlier_signed(auditor: Auditor, plan: AuditPlan, kind: str, key: str) -> Optional[Signed]:
-    """The same action sent twice (a retry) finds what the first one wrote."""
+    """The same action sent twice (a retry) finds what the first one wrote for this plan."""
     events = db.session.scalars(
         select(CheckEvent)
         .where(CheckEvent.signer_id == auditor.id, CheckEvent.kind == kind, CheckEvent.idempotency_key == key)
         .order_by(CheckEvent.id)
     ).all()
     events.sort(key=lambda e: e.plan_id != plan.id)
-    return Signed(kind, events, []) if events else None
+    return Signed(kind, events, []) if events and events[0].plan_id == plan.id else None
 
 
 def _site_points(plan: AuditPlan) -> list[Optional[geo.Point]]:

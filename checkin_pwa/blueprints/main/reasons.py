@@ -24,7 +24,6 @@ REASONS = {
     "accuracy_invalid": _l("The position accuracy sent by the phone is not valid. Tap Locate again and try again."),
     "pin_too_far": _l("The check-in point is %(km)s km from the phone's position; it may be at most %(limit_km)s km away."),
     "try_again": _l("Another team member signed at the same moment. Reload the page to see the record."),
-    "not_found": _l("Not found, or not yours to see."),
 }
 
 
