@@ -418,3 +418,16 @@ def test_the_check_page_carries_the_map_configuration_without_inline_script(app)
     assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page) is None
     assert page.index("js/datum.js") < page.index("js/checkin.js")
     assert "确认并签到" in page and "disabled" in page.split("确认并签到")[0].rsplit("<button", 1)[1]
+
+
+def test_a_double_tap_on_the_button_writes_one_event(app):
+    me = f.auditor()
+    plan = saved(f.plan([me]))
+    phone = phone_of(app, me)
+    page = text(phone.get(f"/plans/{plan.id}/checkin"))
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', page).group(1)
+    fields = {"csrf_token": csrf_token_from(phone.get("/")), "idempotency_key": key, **reading()}
+    first = phone.post(f"/plans/{plan.id}/checkin", data=fields, headers=HTMX)
+    second = phone.post(f"/plans/{plan.id}/checkin", data=fields, headers=HTMX)
+    assert "签到成功" in text(first) and "签到成功" in text(second)
+    assert len(events_of(plan.id)) == 1

@@ -1,6 +1,8 @@
 """Today's tasks and the check-in / check-out pages (R2-R7, R15, R16)."""
 from __future__ import annotations
 
+import uuid
+
 from flask import abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
@@ -59,6 +61,8 @@ def check(plan_id: int, kind: str):
     return render_page_or_partial(
         "main/check.html", "main/_check_form.html", status=status,
         check=page, outcome=outcome, values=request.form, map_config=_map_config(),
+        # One key per action: a double tap or a resend is written once (services.checkin).
+        action_key=request.form.get("idempotency_key") or uuid.uuid4().hex,
     )
 
 
