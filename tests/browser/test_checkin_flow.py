@@ -70,6 +70,9 @@ def test_r5_check_in_with_the_pin_dragged_inside_the_circle(page, data):
     form.get_by_role("button", name="确认并签到").click()
     expect(page.locator("#check-outcome")).to_contain_text("签到成功")
     expect(page.locator("#check-outcome")).to_contain_text("服务器时间：")
+    # R3: the plan's card on the same page now shows the team's new state, and the map is gone.
+    expect(page.locator(f"#plan-{plan_id} .state")).to_have_text("已签到")
+    expect(page.locator("#map")).to_have_count(0)
 
     (event,) = recorded(data, [plan_id])
     assert event["device"] == (SITE.lat, SITE.lon)
