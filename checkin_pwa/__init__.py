@@ -5,7 +5,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -25,7 +25,9 @@ def _secret_key(app: Flask) -> str:
 
 
 def select_locale() -> str:
-    lang = session.get("lang")
+    """The language the auditor chose (/lang/<code>); Simplified Chinese by default, and
+    outside a request (CLI commands) too."""
+    lang = session.get("lang") if has_request_context() else None
     return lang if lang in ("zh_CN", "en") else "zh_CN"
 
 
