@@ -206,3 +206,44 @@ class CheckEvent(db.Model):
     plan: Mapped[AuditPlan] = relationship(back_populates="events")
     signer: Mapped[Auditor] = relationship()
     nearest_site: Mapped[Optional[PlanSite]] = relationship()
+
+
+class Photo(db.Model):
+    """A meeting or site photo (R8) and the evidence read from it: see evidence.md.
+
+    The received file is kept as private evidence (never served as uploaded); a display
+    copy and a thumbnail are made from it. Deleting hides a photo from the team and frees
+    its place in the group, but keeps the row and the evidence file (deleted_at, deleted_by):
+    nothing an auditor sent is lost.
+    """
+
+    __tablename__ = "photo"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
+    group: Mapped[str] = mapped_column(String(8))  # first | last | other
+    uploader_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    sha256_original: Mapped[Optional[str]] = mapped_column(String(64), index=True)  # from the phone
+    sha256_received: Mapped[str] = mapped_column(String(64), index=True)
+    bytes_received: Mapped[int] = mapped_column(Integer)
+    bytes_original: Mapped[Optional[int]] = mapped_column(Integer)  # as the phone reported it
+    format: Mapped[str] = mapped_column(String(8))  # jpeg | png | webp | heif
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    original_name: Mapped[Optional[str]] = mapped_column(String(120))  # cleaned, for display only
+
+    evidence_key: Mapped[str] = mapped_column(String(128))
+    display_key: Mapped[str] = mapped_column(String(128))
+    thumb_key: Mapped[str] = mapped_column(String(128))
+
+    # Each EXIF field with its own status (read / absent / unreadable), and the raw tags.
+    exif: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Verdicts (time, place, duplicate), each ok / mismatch / cannot_check with numbers.
+    verdicts: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    deleted_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    deleted_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("auditor.id"))
+
+    plan: Mapped[AuditPlan] = relationship()
+    uploader: Mapped[Auditor] = relationship(foreign_keys=[uploader_id])
