@@ -15,7 +15,7 @@ prints a Markdown table: requests/s, p50/p95 latency, and requests/s as a ratio 
 static ceiling at the same concurrency, all taken in one run. Absolute numbers depend on the
 machine; read the ratios. Nothing here is a test: no timing is ever asserted.
 
-    .venv/bin/python benchmarks/bench_http.py [--requests 960] [--clients 1,8,32]
+    .venv/bin/python benchmarks/bench_http.py [--requests 480] [--clients 1,8,32] [--help]
 """
 from __future__ import annotations
 
