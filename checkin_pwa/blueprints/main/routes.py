@@ -44,18 +44,20 @@ def today():
 @bp.route("/plans/<int:plan_id>/checkout", methods=["GET", "POST"], endpoint="check_out", defaults={"kind": "out"})
 @login_required
 def check(plan_id: int, kind: str):
-    plan = plan_or_404(plan_id)
     status = 200
     if request.method == "POST":
-        outcome = checkin.check(current_user, plan.id, kind, request.form, checkin.server_now())
+        # The service loads the plan itself, with the same R16 check as plan_or_404.
+        outcome = checkin.check(current_user, plan_id, kind, request.form, checkin.server_now())
         if outcome.result == "refused":
             if outcome.not_found:
                 abort(404)
             status = 422
         elif outcome.result == "signed" and not is_htmx():
             session[_LAST_OUTCOME] = outcome.summary()
-            return redirect(url_for(request.endpoint, plan_id=plan.id), code=303)
+            return redirect(url_for(request.endpoint, plan_id=plan_id), code=303)
+        plan = plan_or_404(plan_id)  # again: the team's state changed if anything was signed
     else:
+        plan = plan_or_404(plan_id)
         outcome = checkin.restore_signed(current_user, plan, kind, session.pop(_LAST_OUTCOME, None))
     page = checkin.check_page(current_user, plan, kind, checkin.server_now())
     return render_page_or_partial(
