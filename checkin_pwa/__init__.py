@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from .config import Config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .storage import init_photo_store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,6 +58,7 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
+    init_photo_store(app)
 
     from . import auth_loader  # noqa: F401  (registers the user loader)
     from .blueprints import register_blueprints

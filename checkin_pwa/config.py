@@ -16,8 +16,10 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "5000"))
 
-    # Uploads come later; a plan import document is small.
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
+    # One photo per request (services.photos): a photo may be PHOTO_MAX_BYTES, the request
+    # a little more for its form fields. A plan import document is small.
+    PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(PHOTO_MAX_BYTES + 1024 * 1024)))
     PLAN_IMPORT_MAX_BYTES = int(os.environ.get("PLAN_IMPORT_MAX_BYTES", str(2 * 1024 * 1024)))
 
     # Default initial password for auditors imported without one (the body's default).
@@ -52,6 +54,18 @@ class Config:
     TILE_URL = os.environ.get("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
     TILE_ATTRIBUTION = os.environ.get("TILE_ATTRIBUTION", "© OpenStreetMap")
     TILE_DATUM = os.environ.get("TILE_DATUM", "wgs84")
+
+    # Photos (R8, services.photos). PHOTO_STORE names the storage/ backend; the files live
+    # in PHOTO_STORAGE_DIR (default <instance>/photos, never under static/).
+    PHOTO_STORE = os.environ.get("PHOTO_STORE", "filesystem")
+    PHOTO_STORAGE_DIR = os.environ.get("PHOTO_STORAGE_DIR")
+    # Refused before decoding: lower than Pillow's own decompression-bomb limit (89 MP).
+    # 50 MP holds any phone camera's default mode (a 200 MP sensor bins to 12.5 MP), and
+    # the phone shrinks what it can decode to 1600 px before sending anyway.
+    PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", str(50_000_000)))
+    # Files no row points at are swept only when older than this, so an upload in flight
+    # (files written, row not yet committed) is never taken.
+    PHOTO_ORPHAN_MIN_AGE_S = int(os.environ.get("PHOTO_ORPHAN_MIN_AGE_S", "3600"))
 
 
 class TestConfig(Config):

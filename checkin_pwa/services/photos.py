@@ -1,0 +1,550 @@
+"""Photo evidence (R8, R16): upload, soft delete, what the plan page shows, orphan sweep.
+
+Where the photo's bytes, domain.evidence (EXIF), domain.photo_checks (verdicts), the
+database and the PhotoStore meet. No Flask request in here: callers pass the auditor, the
+bytes and the server's clock, and get a Photo or a Refusal with a code the web layer words.
+
+An upload, in order (each step refuses before anything is written):
+  1. R16: the plan must be the auditor's (else "not_found", like a plan that does not exist);
+     a remote or cancelled plan takes no photos; the group must have room (first/last 3, other 9);
+  2. bytes: not empty, at most PHOTO_MAX_BYTES;
+  3. type from the bytes only (magic numbers), never the name or Content-Type;
+  4. pixels from the header, before any decoding: at most PHOTO_MAX_PIXELS; Pillow's own
+     decompression-bomb warning is an error too;
+  5. decode fully: a truncated or corrupt image is refused ("retake the photo");
+  6. EXIF read once (never raises) and judged against the team's check-in/out;
+  7. files first (evidence as received, display copy, thumbnail), the row last in one commit;
+     if the commit fails the files just written are removed. A crash between the two
+     leaves only files no row points at: `sweep_orphans` removes them later.
+
+Verdicts are judged at upload and again each time the photos are shown (judging is pure and
+cheap). The stored verdicts are updated when the facts they rest on changed: the team
+checked out after a last-meeting photo was sent, or the same photo turned up in another
+plan. The EXIF read at upload is never re-read or changed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+import re
+import unicodedata
+import warnings
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Union
+
+import pillow_heif
+from PIL import Image, ImageOps
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..domain import evidence as exif_evidence
+from ..domain import geo, photo_checks
+from ..extensions import db
+from ..models import AuditPlan, Auditor, Photo
+from ..storage import PhotoStore, new_key
+from .checkin import local_time, team_record, visible_plan
+
+log = logging.getLogger(__name__)
+
+pillow_heif.register_heif_opener()
+
+# R8: how many photos each group holds, and how many it needs.
+GROUPS = ("first", "last", "other")
+GROUP_MAX = {"first": 3, "last": 3, "other": 9}
+GROUP_MIN = {"first": 1, "last": 1, "other": 0}
+
+DISPLAY_LONG_SIDE = 1600
+THUMB_LONG_SIDE = 320
+JPEG_QUALITY = 85
+NAME_MAX = 120  # Photo.original_name
+
+# Our format name -> (Pillow's format name, the evidence file's extension).
+FORMATS = {"jpeg": ("JPEG", "jpg"), "png": ("PNG", "png"), "webp": ("WEBP", "webp"), "heif": ("HEIF", "heic")}
+# ISO-BMFF brands of HEIF stills (HEVC-coded, as iPhones and Android phones write them).
+# AVIF (AV1) is left out: no phone camera writes it, and it is one more decoder exposed.
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Nothing was written. `code` is for the web layer to word; `params` are its numbers."""
+
+    code: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def not_found(self) -> bool:
+        return self.code == "not_found"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int
+    max_pixels: int
+
+    @classmethod
+    def from_config(cls, config) -> "Limits":
+        return cls(int(config["PHOTO_MAX_BYTES"]), int(config["PHOTO_MAX_PIXELS"]))
+
+
+# --- what the bytes are -----------------------------------------------------------------
+
+def sniff_format(data: bytes) -> Optional[str]:
+    """jpeg / png / webp / heif from the magic numbers, or None for anything else
+    (GIF, SVG, text, PDF, AVIF ...)."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[4:8] == b"ftyp":
+        box_size = int.from_bytes(data[:4], "big")
+        if 16 <= box_size <= min(len(data), 4096):
+            major = data[8:12]
+            compatible = {data[i:i + 4] for i in range(16, box_size - 3, 4)}
+            if major in HEIF_BRANDS or (compatible & HEIF_BRANDS and b"avif" != major):
+                return "heif"
+    return None
+
+
+def clean_name(name: Optional[str]) -> Optional[str]:
+    """The phone's file name, for display only: the last path part, no control or format
+    characters, at most NAME_MAX characters (the extension kept). Never used for a key."""
+    if not isinstance(name, str):
+        return None
+    base = re.split(r"[\\/]", name)[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
+    if base in ("", ".", ".."):
+        return None
+    if len(base) > NAME_MAX:
+        stem, dot, ext = base.rpartition(".")
+        if dot and 0 < len(ext) <= 10 and stem:
+            base = stem[: NAME_MAX - len(ext) - 1] + "." + ext
+        else:
+            base = base[:NAME_MAX]
+    return base
+
+
+def clean_sha256(value: Optional[str]) -> Optional[str]:
+    """The phone's SHA-256 of the original, if it is one (64 hex); evidence, never refused."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip().lower()
+    return value if _HEX64.match(value) else None
+
+
+def clean_size(value) -> Optional[int]:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**31 else None
+
+
+# --- decoding ------------------------------------------------------------------------------
+
+@dataclass
+class Decoded:
+    image: Image.Image
+    width: int
+    height: int
+
+
+def _header_size(data: bytes, fmt: str) -> tuple[int, int]:
+    """Width and height from the header alone: the format's own opener reads no pixel data
+    and (called directly, not through Image.open) runs no bomb check, so the numbers can
+    be put in the refusal."""
+    name = FORMATS[fmt][0]
+    if name not in Image.OPEN:
+        Image.init()  # Pillow loads its format plugins lazily
+    factory = Image.OPEN[name][0]
+    image = factory(io.BytesIO(data), "")
+    return image.size
+
+
+def decode(data: bytes, fmt: str, max_pixels: int) -> Union[Decoded, Refusal]:
+    """The fully decoded image, or too_many_pixels / unreadable_image."""
+    try:
+        width, height = _header_size(data, fmt)
+    except Exception:  # a hostile header may break a parser in any way
+        log.info("photo header unreadable (%s)", fmt, exc_info=True)
+        return Refusal("unreadable_image")
+    too_many = Refusal("too_many_pixels", {
+        "width": width, "height": height,
+        "megapixels": round(width * height / 1_000_000, 1), "limit": round(max_pixels / 1_000_000),
+    })
+    if width * height > max_pixels or width <= 0 or height <= 0:
+        return too_many
+    with warnings.catch_warnings():
+        # Our limit is lower than Pillow's, so this is a second line of defence only.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=[FORMATS[fmt][0]])
+            image.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            return too_many
+        except Exception:
+            log.info("photo not decodable (%s)", fmt, exc_info=True)
+            return Refusal("unreadable_image")
+    return Decoded(image, width, height)
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    """RGB for JPEG; transparency over white (a PNG screenshot's alpha must not turn black)."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return image.convert("RGB")
+
+
+def _jpeg(image: Image.Image, long_side: int, icc_profile: Optional[bytes]) -> bytes:
+    copy = image.copy()
+    copy.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+    # A fresh info: Pillow would otherwise carry XMP (which may hold GPS) into the JPEG.
+    copy.info = {}
+    out = io.BytesIO()
+    options = {"quality": JPEG_QUALITY, "optimize": True}
+    if icc_profile:
+        options["icc_profile"] = icc_profile  # colours, not personal data
+    copy.save(out, "JPEG", **options)
+    return out.getvalue()
+
+
+def display_copies(image: Image.Image) -> tuple[bytes, bytes]:
+    """The display copy (orientation applied, at most 1600 px, no EXIF) and the thumbnail."""
+    icc = image.info.get("icc_profile")
+    upright = ImageOps.exif_transpose(image) or image
+    rgb = _rgb(upright)
+    return _jpeg(rgb, DISPLAY_LONG_SIDE, icc), _jpeg(rgb, THUMB_LONG_SIDE, icc)
+
+
+# --- judging ---------------------------------------------------------------------------------
+
+def _aware(naive_utc: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    return naive_utc.replace(tzinfo=dt.timezone.utc) if naive_utc else None
+
+
+def _duplicate_plans(plan: AuditPlan, hashes: Iterable[Optional[str]]) -> list[str]:
+    """Numbers of the other plans holding the same photo (either SHA-256), not deleted."""
+    wanted = sorted({h for h in hashes if h})
+    if not wanted:
+        return []
+    return list(db.session.scalars(
+        select(AuditPlan.plan_no).join(Photo, Photo.plan_id == AuditPlan.id)
+        .where(Photo.plan_id != plan.id, Photo.deleted_at.is_(None),
+               or_(Photo.sha256_received.in_(wanted), Photo.sha256_original.in_(wanted)))
+        .distinct().order_by(AuditPlan.plan_no)
+    ))
+
+
+def judge_photo(plan: AuditPlan, group: str, found: exif_evidence.PhotoEvidence,
+                duplicate_plan_nos: list[str]) -> dict:
+    """The verdicts (JSON) of one photo against the team's record as it stands now."""
+    checked_in, checked_out = team_record(plan, "in"), team_record(plan, "out")
+    verdicts = photo_checks.judge(
+        found,
+        group=group,
+        plan_start=_aware(plan.start_utc),
+        plan_end=_aware(plan.end_utc),
+        plan_zone=plan.timezone or "Asia/Shanghai",
+        checkin_time=_aware(checked_in.server_time) if checked_in else None,
+        checkout_time=_aware(checked_out.server_time) if checked_out else None,
+        checkin_point=geo.Point(checked_in.chosen_lat, checked_in.chosen_lon) if checked_in else None,
+        sites=geo.points((site.lat, site.lon) for site in plan.sites),
+        duplicate_plan_nos=duplicate_plan_nos,
+        # R17: an event queued offline happened at its device time, not at its receipt.
+        checkin_device_time=_offline_action_time(checked_in),
+        checkout_device_time=_offline_action_time(checked_out),
+    )
+    return verdicts.to_json()
+
+
+def _offline_action_time(event) -> Optional[dt.datetime]:
+    if event is None or not event.queued_offline or event.device_time is None:
+        return None
+    return _aware(event.device_time)
+
+
+# --- upload ----------------------------------------------------------------------------------
+
+def _group_count(plan_id: int, group: str) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Photo)
+        .where(Photo.plan_id == plan_id, Photo.group == group, Photo.deleted_at.is_(None))
+    )
+
+
+def _same_photo_in_plan(plan: AuditPlan, hashes: Iterable[Optional[str]]) -> Optional[Photo]:
+    wanted = sorted({h for h in hashes if h})
+    return db.session.scalars(
+        select(Photo).where(Photo.plan_id == plan.id, Photo.deleted_at.is_(None),
+                            or_(Photo.sha256_received.in_(wanted), Photo.sha256_original.in_(wanted)))
+        .order_by(Photo.id)
+    ).first()
+
+
+def _plan_takes_photos(plan: AuditPlan) -> Optional[Refusal]:
+    if plan.mode == "remote":
+        return Refusal("remote_plan")
+    if plan.status == "cancelled":
+        return Refusal("plan_cancelled")
+    return None
+
+
+def upload(
+    auditor: Auditor,
+    plan_id: int,
+    group: str,
+    file_bytes: Optional[bytes],
+    *,
+    store: PhotoStore,
+    limits: Limits,
+    original_sha256: Optional[str] = None,
+    original_bytes=None,
+    original_name: Optional[str] = None,
+    now: dt.datetime,
+) -> Union[Photo, Refusal]:
+    """One photo for the team's plan (see the module doc for the order of the checks).
+
+    Allowed at any time, also after the audit ended (R8: photos can be added later). The
+    same photo sent again to the same group (a retry after a lost answer) gives back the
+    photo already stored, and writes nothing.
+    """
+    plan = visible_plan(auditor, plan_id)
+    if plan is None:
+        return Refusal("not_found")
+    if group not in GROUPS:
+        return Refusal("bad_group")
+    refused = _plan_takes_photos(plan)
+    if refused:
+        return refused
+    if file_bytes is None:
+        return Refusal("no_file")
+    if not file_bytes:
+        return Refusal("empty")
+    if len(file_bytes) > limits.max_bytes:
+        return Refusal("too_large", {"size_mb": round(len(file_bytes) / 1024 / 1024, 1),
+                                     "limit_mb": round(limits.max_bytes / 1024 / 1024)})
+
+    received_sha = hashlib.sha256(file_bytes).hexdigest()
+    original_sha = clean_sha256(original_sha256)
+    earlier = _same_photo_in_plan(plan, (received_sha, original_sha))
+    if earlier is not None:
+        # A retry whose first answer was lost (R17: exactly once), even into a full group.
+        if earlier.group == group:
+            return earlier
+        return Refusal("already_in_plan", {"group": earlier.group})
+    if _group_count(plan.id, group) >= GROUP_MAX[group]:
+        return Refusal("group_full", {"group": group, "max": GROUP_MAX[group]})
+    fmt = sniff_format(file_bytes)
+    if fmt is None:
+        return Refusal("unsupported_type")
+
+    decoded = decode(file_bytes, fmt, limits.max_pixels)
+    if isinstance(decoded, Refusal):
+        return decoded
+    try:
+        display, thumb = display_copies(decoded.image)
+    except Exception:
+        log.info("photo could not be converted for display", exc_info=True)
+        return Refusal("unreadable_image")
+    finally:
+        decoded.image.close()
+
+    found = exif_evidence.read_exif(file_bytes)
+    verdicts = judge_photo(plan, group, found, _duplicate_plans(plan, (received_sha, original_sha)))
+
+    keys = (new_key("evidence", FORMATS[fmt][1]), new_key("display", "jpg"), new_key("thumb", "jpg"))
+    written: list[str] = []
+    try:
+        for key, data in zip(keys, (file_bytes, display, thumb)):
+            store.save(key, data)
+            written.append(key)
+        photo = Photo(
+            plan_id=plan.id,
+            group=group,
+            uploader_id=auditor.id,
+            uploaded_at=now.astimezone(dt.timezone.utc).replace(tzinfo=None),
+            sha256_original=original_sha,
+            sha256_received=received_sha,
+            bytes_received=len(file_bytes),
+            bytes_original=clean_size(original_bytes),
+            format=fmt,
+            width=decoded.width,
+            height=decoded.height,
+            original_name=clean_name(original_name),
+            evidence_key=keys[0],
+            display_key=keys[1],
+            thumb_key=keys[2],
+            exif=found.to_json(),
+            verdicts=verdicts,
+        )
+        db.session.add(photo)
+        db.session.flush()
+        # Two uploads at once may both have seen room; the second writer sees the first.
+        if _group_count(plan.id, group) > GROUP_MAX[group]:
+            db.session.rollback()
+            _remove(store, written)
+            return Refusal("group_full", {"group": group, "max": GROUP_MAX[group]})
+        db.session.commit()
+    except SQLAlchemyError:
+        log.exception("photo row not written; removing its files")
+        db.session.rollback()
+        _remove(store, written)
+        return Refusal("try_again")
+    except BaseException:
+        db.session.rollback()
+        _remove(store, written)
+        raise
+    return photo
+
+
+def _remove(store: PhotoStore, keys: Iterable[str]) -> None:
+    for key in keys:
+        try:
+            store.delete(key)
+        except OSError:  # the sweep takes it later
+            log.warning("could not remove %s", key, exc_info=True)
+
+
+# --- delete, show, serve -------------------------------------------------------------------------
+
+def team_photo(auditor: Auditor, photo_id: int) -> Optional[Photo]:
+    """R16: the photo if it is not deleted and its plan's team includes the auditor."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or photo.deleted_at is not None:
+        return None
+    if visible_plan(auditor, photo.plan_id) is None:
+        return None
+    return photo
+
+
+def delete(auditor: Auditor, photo_id: int, now: dt.datetime) -> Union[Photo, Refusal]:
+    """Soft delete by a team member: hidden from the team, its place in the group freed,
+    row and files kept as evidence. Deleting an already deleted photo of the team again
+    answers the same (a double tap)."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or visible_plan(auditor, photo.plan_id) is None:
+        return Refusal("not_found")
+    if photo.deleted_at is None:
+        photo.deleted_at = now.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        photo.deleted_by_id = auditor.id
+        db.session.commit()
+    return photo
+
+
+@dataclass(frozen=True)
+class PhotoView:
+    photo: Photo
+    verdicts: dict
+    evidence: dict  # Photo.exif as stored
+
+    @property
+    def id(self) -> int:
+        return self.photo.id
+
+    def verdict(self, check: str) -> dict:
+        value = self.verdicts.get(check) if isinstance(self.verdicts, dict) else None
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def uploaded_local(self) -> dt.datetime:
+        return local_time(self.photo.plan, self.photo.uploaded_at)
+
+
+@dataclass(frozen=True)
+class PhotoGroup:
+    key: str
+    max: int
+    min: int
+    photos: list[PhotoView]
+
+    @property
+    def full(self) -> bool:
+        return len(self.photos) >= self.max
+
+    @property
+    def missing(self) -> bool:
+        return len(self.photos) < self.min
+
+
+@dataclass(frozen=True)
+class PhotoSection:
+    plan: AuditPlan
+    groups: list[PhotoGroup]
+    takes_photos: bool
+    tolerances: dict
+
+    @property
+    def views(self) -> list[PhotoView]:
+        return [view for group in self.groups for view in group.photos]
+
+    def summary(self) -> dict:
+        """Counts of each outcome of each check (photo_checks.summary), for the verdict line."""
+        return photo_checks.summary(view.verdicts for view in self.views)
+
+
+def plan_photos(auditor: Auditor, plan: AuditPlan) -> PhotoSection:
+    """The plan's photos by group, not deleted, each judged against the record as it
+    stands now (the stored verdicts are brought up to date when they changed)."""
+    photos = list(db.session.scalars(
+        select(Photo).where(Photo.plan_id == plan.id, Photo.deleted_at.is_(None))
+        .order_by(Photo.uploaded_at, Photo.id)
+    ))
+    views: dict[str, list[PhotoView]] = {group: [] for group in GROUPS}
+    changed = False
+    for photo in photos:
+        found = exif_evidence.PhotoEvidence.from_json(photo.exif)
+        verdicts = judge_photo(plan, photo.group, found,
+                               _duplicate_plans(plan, (photo.sha256_received, photo.sha256_original)))
+        if verdicts != photo.verdicts:
+            photo.verdicts = verdicts
+            changed = True
+        views.setdefault(photo.group, []).append(PhotoView(photo, verdicts, photo.exif or {}))
+    if changed:
+        try:
+            db.session.commit()
+        except SQLAlchemyError:  # shown right anyway; stored next time
+            log.warning("photo verdicts not updated", exc_info=True)
+            db.session.rollback()
+    groups = [PhotoGroup(key, GROUP_MAX[key], GROUP_MIN[key], views.get(key, [])) for key in GROUPS]
+    return PhotoSection(plan, groups, _plan_takes_photos(plan) is None, dict(photo_checks.TOLERANCES))
+
+
+# --- orphans ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SweepResult:
+    removed: list[str]
+    kept_young: int
+
+
+def sweep_orphans(store: PhotoStore, older_than: dt.timedelta, now: Optional[dt.datetime] = None) -> SweepResult:
+    """Remove files no Photo row points at (deleted rows keep theirs: evidence), once they
+    are older than `older_than`, so an upload between its files and its row is left alone.
+    Left-over temporaries of interrupted writes go the same way."""
+    now_naive = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    cutoff = now_naive - older_than
+    referenced: set[str] = set()
+    for row in db.session.execute(select(Photo.evidence_key, Photo.display_key, Photo.thumb_key)):
+        referenced.update(row)
+    removed: list[str] = []
+    young = 0
+    for key, modified in list(store.keys()):
+        if key in referenced:
+            continue
+        if modified > cutoff:
+            young += 1
+            continue
+        try:
+            store.delete(key)
+        except ValueError:  # not a key: a temporary of an interrupted write
+            store.delete_leftover(key)
+        removed.append(key)
+    return SweepResult(removed, young)

@@ -1,0 +1,73 @@
+"""The default PhotoStore: files under PHOTO_STORAGE_DIR (default <instance>/photos),
+outside static/, so nothing is served except through the routes that check the team."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+from typing import Iterator
+
+from . import PhotoStore, check_key
+
+_TEMP_MARK = ".tmp-"
+
+
+class FilesystemPhotoStore(PhotoStore):
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def save(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temp = path.with_name(f"{path.name}{_TEMP_MARK}{secrets.token_hex(4)}")
+        # O_EXCL: a key is written once; never follow or overwrite anything already there.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        # The rename itself is durable only once the directory entry is on disk.
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def read(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def local_path(self, key: str) -> Path:
+        return self._path(key)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def keys(self) -> Iterator[tuple[str, dt.datetime]]:
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                path = Path(dirpath) / name
+                try:
+                    mtime = path.stat().st_mtime
+                except FileNotFoundError:  # deleted meanwhile
+                    continue
+                key = path.relative_to(self.root).as_posix()
+                yield key, dt.datetime.fromtimestamp(mtime, dt.timezone.utc).replace(tzinfo=None)
+
+    def delete_leftover(self, key: str) -> None:
+        """Only temporaries of interrupted writes: anything else is not ours to remove."""
+        path = (self.root / key).resolve()
+        if path.parent.is_relative_to(self.root) and _TEMP_MARK in path.name:
+            path.unlink(missing_ok=True)
