@@ -11,8 +11,8 @@ walking the container ourselves (bounded); HEIC/HEIF through pillow-heif (libhei
 hands back the same TIFF block. The TIFF block itself is read by the small reader below
 rather than by exifread or Pillow: we need only about fifteen tags from three IFDs, and a
 reader of our own can bound every count, offset and IFD visit, where the general readers
-loop over a tag's declared count (a count of 2**31 in a MakerNote keeps exifread busy for
-minutes) or follow sub-IFD pointers without a visited set.
+may loop over a tag's declared count (exifread 3.5 with details=True spends minutes on a
+MakerNote claiming 2**31 values) and we would have to trust each one's guards.
 """
 from __future__ import annotations
 
