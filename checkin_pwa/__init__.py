@@ -49,8 +49,11 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
         options.setdefault("connect_args", {"timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000})
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if app.config["EMBED_CROSS_SITE"]:
-        # A cross-site iframe only sends cookies marked SameSite=None; Secure.
-        app.config.update(SESSION_COOKIE_SAMESITE="None", SESSION_COOKIE_SECURE=True)
+        # A cross-site iframe only gets cookies marked SameSite=None; Secure. Browsers that
+        # block third-party cookies (Chromium as the tests run it, Chrome in incognito)
+        # still keep a Partitioned one (CHIPS): one cookie jar per embedding site.
+        app.config.update(SESSION_COOKIE_SAMESITE="None", SESSION_COOKIE_SECURE=True,
+                          SESSION_COOKIE_PARTITIONED=True)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

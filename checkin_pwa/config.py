@@ -39,7 +39,7 @@ class Config:
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
 
     # Sessions and cookies. Embedding in a cross-site intranet page needs
-    # EMBED_CROSS_SITE=1 (SameSite=None; Secure; served over HTTPS).
+    # EMBED_CROSS_SITE=1 (SameSite=None; Secure; Partitioned; served over HTTPS).
     EMBED_CROSS_SITE = _env_bool("EMBED_CROSS_SITE", False)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -80,9 +80,11 @@ def auth(client):
 # --- the real browser --------------------------------------------------------------
 
 @pytest.fixture
-def live_server(tmp_path, migrated_db):
-    """The app on 127.0.0.1 with a free port, in a thread; yields (base_url, app)."""
-    app = make_app(tmp_path, migrated_db)
+def live_server(request, tmp_path, migrated_db):
+    """The app on 127.0.0.1 with a free port, in a thread; yields (base_url, app).
+    Config overrides go through create_app by indirect parametrization:
+    @pytest.mark.parametrize("live_server", [{"EMBED_CROSS_SITE": True}], indirect=True)."""
+    app = make_app(tmp_path, migrated_db, **getattr(request, "param", {}))
     limiter.reset()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
