@@ -69,6 +69,13 @@ def _number(verdict: dict, name: str) -> Optional[float]:
     return None
 
 
+def _km(value: Optional[float]) -> str:
+    """Kilometres as precise as they matter: 1.01 beside a 1 km tolerance, 8567 far away."""
+    if value is None:
+        return "?"
+    return _fmt(value, 2 if value < 10 else 1 if value < 100 else 0)
+
+
 def _fmt(value: Optional[float], digits: int = 1) -> str:
     if value is None:
         return "?"
@@ -126,14 +133,19 @@ def time_badge(group: str, verdict: dict) -> Optional[Badge]:
             return Badge("time", "badge-mismatch", _("Taken outside the audit days"))
         return Badge("time", "badge-mismatch", _hours_apart(hours, reference))
     if outcome == "cannot_check":
-        return Badge("time", "badge-unknown", _("Cannot check"),
-                     _("Time: %(why)s", why=cannot_check_why(verdict.get("why"))))
+        why = verdict.get("why")
+        # Not a doubt about the photo: the record it is compared with does not exist yet.
+        if why == "no_checkin_yet":
+            return Badge("time", "badge-unknown", _("To check after the check-in"))
+        if why == "no_checkout_yet":
+            return Badge("time", "badge-unknown", _("To check after the check-out"))
+        return Badge("time", "badge-unknown", _("Cannot check"), _("Time: %(why)s", why=cannot_check_why(why)))
     return None
 
 
 def place_badge(verdict: dict) -> Optional[Badge]:
     outcome = verdict.get("outcome")
-    km = _fmt(_number(verdict, "km"), 2)
+    km = _km(_number(verdict, "km"))
     if outcome == "ok":
         if verdict.get("reference") == "site":
             return Badge("place", "badge-ok", _("Taken near the audit address"))
@@ -218,10 +230,10 @@ def evidence_rows(view, zone: str) -> list[tuple[str, str]]:
                                                    if point else None)))
     if _number(place, "km_from_checkin") is not None:
         rows.append((_("From the check-in point"), _("%(km)s km (tolerance %(limit)s km)",
-                     km=_fmt(_number(place, "km_from_checkin"), 2), limit=_fmt(_number(place, "checkin_limit_km")))))
+                     km=_km(_number(place, "km_from_checkin")), limit=_fmt(_number(place, "checkin_limit_km")))))
     if _number(place, "km_from_site") is not None:
         rows.append((_("From the nearest audit address"), _("%(km)s km (tolerance %(limit)s km)",
-                     km=_fmt(_number(place, "km_from_site"), 2), limit=_fmt(_number(place, "site_limit_km")))))
+                     km=_km(_number(place, "km_from_site")), limit=_fmt(_number(place, "site_limit_km")))))
 
     device = " ".join(str(_field(evidence, name).get("value") or "") for name in ("make", "model")).strip()
     if device:
