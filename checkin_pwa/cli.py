@@ -1,4 +1,4 @@
-"""Flask CLI commands: import-plans, create-token, seed-demo.
+"""Flask CLI commands: import-plans, create-token, seed-demo, sweep-photos.
 
 Output is in Simplified Chinese unless --lang en is given. Failures print one clear line
 (no traceback) and exit with status 1.
@@ -117,7 +117,27 @@ def seed_demo_command(day: Optional[dt.datetime], lang: Optional[str]) -> None:
             click.echo(f"  {login.phone}  {login.password or '********'}  {login.name}  ({detail})")
 
 
+@click.command("sweep-photos")
+@click.option("--min-age", "min_age", type=click.IntRange(min=0), default=None,
+              help="Only files older than this many seconds (default: PHOTO_ORPHAN_MIN_AGE_S, 3600).")
+@LANG_OPTION
+@with_appcontext
+def sweep_photos_command(min_age: Optional[int], lang: Optional[str]) -> None:
+    """Remove photo files no photo record points at (left by an upload that crashed between
+    its files and its record). Files of deleted photos are kept: they are evidence."""
+    from .services import photos
+
+    with force_locale(_locale(lang)):
+        seconds = current_app.config["PHOTO_ORPHAN_MIN_AGE_S"] if min_age is None else min_age
+        result = photos.sweep_orphans(current_app.extensions["photo_store"], dt.timedelta(seconds=seconds))
+        click.echo(_("Orphan photo files removed: %(count)s; younger ones kept for now: %(young)s.",
+                     count=len(result.removed), young=result.kept_young))
+        for key in result.removed:
+            click.echo(f"  {key}")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(import_plans_command)
     app.cli.add_command(create_token_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(sweep_photos_command)
