@@ -683,3 +683,40 @@ def test_r8_check_in_success_offers_upload_now_or_later(app, store):
     assert "签到成功" in body
     assert f'href="/plans/{plan.id}#photos">现在上传</a>' in body
     assert 'href="/">稍后上传</a>' in body
+
+
+def test_r8_uploads_at_the_same_moment_never_overfill_a_group(app, store):
+    """Several phones of the team send first-meeting photos at once: three are kept, the
+    others are told the group is full, and no file of a refused photo stays behind."""
+    import threading
+
+    person = f.auditor()
+    plan = f.plan([person])
+    db.session.commit()
+    phones = []
+    for _ in range(6):
+        phone = app.test_client()
+        log_in(phone, person)
+        token = csrf_token_from(phone.get(f"/plans/{plan.id}"))
+        phones.append((phone, token))
+    photos = distinct_jpegs(6)
+    start = threading.Barrier(len(phones))
+    statuses: list[int] = []
+
+    def send_one(index: int) -> None:
+        phone, token = phones[index]
+        form = {"csrf_token": token, "group": "first", "photo": (io.BytesIO(photos[index]), "a.jpg")}
+        start.wait()
+        response = phone.post(f"/plans/{plan.id}/photos", data=form, content_type="multipart/form-data")
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=send_one, args=(i,)) for i in range(len(phones))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(statuses) == [201, 201, 201, 409, 409, 409]
+    stored = photos_in_db()
+    assert len(stored) == 3
+    assert sorted(files(store)) == sorted(k for p in stored for k in (p.evidence_key, p.display_key, p.thumb_key))
