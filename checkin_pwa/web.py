@@ -58,11 +58,14 @@ def register_web_hooks(app: Flask) -> None:
     @app.before_request
     def force_password_change():
         """R1: an account with its initial password can do nothing but change it."""
+        # The endpoint first: loading the user runs Flask-Login's session protection, and
+        # the browser fetches the service worker script with its own User-Agent (headless
+        # Chromium does, under the tests' phone emulation): that fetch would end the session.
         if (
-            current_user.is_authenticated
+            request.endpoint not in {"auth.change_password", "auth.logout", "static",
+                                     "pwa.service_worker", "pwa.manifest", "set_language"}
+            and current_user.is_authenticated
             and current_user.must_change_password
-            and request.endpoint not in {"auth.change_password", "auth.logout", "static",
-                                         "pwa.service_worker", "pwa.manifest", "set_language"}
         ):
             if is_htmx():
                 response = current_app.make_response("")
