@@ -720,3 +720,20 @@ def test_r8_uploads_at_the_same_moment_never_overfill_a_group(app, store):
     stored = photos_in_db()
     assert len(stored) == 3
     assert sorted(files(store)) == sorted(k for p in stored for k in (p.evidence_key, p.display_key, p.thumb_key))
+
+
+@pytest.mark.parametrize("name", [
+    "30-type_error.jpg", "image00971.jpg", "corrupted.jpg", "jolla.jpg", "HMD_Nokia_8.3_5G.jpg",
+    "iphone_13_pro_max.HEIC", "Canon_40D.jpg", "DSCN0012.jpg",
+])
+def test_r8_every_real_photo_that_decodes_is_accepted_whatever_its_exif(app, store, name):
+    """Malformed or invalid EXIF costs that evidence (marked unreadable), never the photo."""
+    client, plan, _ = team(app)
+    original = fixture(name)
+    response = send(client, plan.id, original, group="other", name=name)
+
+    assert response.status_code == 201, text(response)
+    [photo] = photos_in_db()
+    assert store.read(photo.evidence_key) == original
+    display = Image.open(io.BytesIO(store.read(photo.display_key)))
+    assert max(display.size) <= 1600 and len(display.getexif()) == 0
