@@ -1,0 +1,708 @@
+// Meeting and site photos on the phone (R8): progressive enhancement over the plain forms of
+// templates/photos/_photos.html. Without this file every group still works through its form.
+//
+// With it, each chosen file gets a tile at once (preview, progress bar), is shrunk to a
+// 1600 px JPEG that keeps the original's EXIF (the evidence the server reads, R17), and goes
+// up alone in its own request (one photo per request, as the server expects), one after the
+// other: a phone on a poor network does better with one upload at a time, and decoding
+// several 12 MP photos at once can crash a phone's tab. Errors are shown per photo; the
+// others carry on. The server re-checks everything (type, size, counts, team): this is
+// convenience, not the guard.
+//
+// Hooks (the contract): section#photos, .photo-group[data-group][data-max][data-min],
+// .photo-list, form.photo-add with input[data-photo-input], li.photo-tile[data-delete-url],
+// form.photo-delete. Texts come from data-msg-* attributes of section#photos (Babel);
+// the Chinese below is only the fallback.
+(function () {
+  "use strict";
+
+  var MAX_SIDE = 1600;          // px, long side after shrinking (never upscaled)
+  var JPEG_QUALITY = 0.85;
+  var LONG_PRESS_MS = 600;
+  var MOVE_TOLERANCE_PX = 10;   // a press that moves more is a scroll, not a long press
+  var UPLOAD_TIMEOUT_MS = 300000; // a 2 MB HEIC on a 2G link can take minutes
+
+  var FALLBACK = {
+    full: "{group}：最多 {max} 张照片。请先删除一张再添加。",
+    waiting: "等待上传",
+    preparing: "正在处理…",
+    uploading: "正在上传 {percent}%",
+    network: "网络错误，照片未上传。",
+    failed: "上传失败（{status}），请重试。",
+    retry: "重试",
+    dismiss: "移除",
+    confirmDelete: "删除这张照片？",
+    deleteFailed: "删除失败，请重试。",
+    album: "从相册选择"
+  };
+
+  function section() { return document.getElementById("photos"); }
+
+  function text(key, values) {
+    var root = section();
+    var name = "msg" + key.charAt(0).toUpperCase() + key.slice(1);
+    var message = (root && root.dataset[name]) || FALLBACK[key];
+    Object.keys(values || {}).forEach(function (k) {
+      message = message.split("{" + k + "}").join(String(values[k]));
+    });
+    return message;
+  }
+
+  // --- Bytes: find the original's EXIF and carry it into the shrunk JPEG ----------------
+  // Written by hand on purpose: no maintained small library does this (piexifjs has been
+  // unmaintained since 2019 and parses the whole TIFF structure, which we do not need). We
+  // copy the EXIF block byte for byte: nothing is parsed or rewritten, so whatever the
+  // server's reader finds in the original, it finds in what we send.
+
+  function asBytes(data) {
+    if (data instanceof Uint8Array) return data;
+    if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return new Uint8Array(data);
+  }
+
+  function isJpeg(b) { return b.length > 3 && b[0] === 0xFF && b[1] === 0xD8 && b[2] === 0xFF; }
+  function isPng(b) {
+    return b.length > 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4E && b[3] === 0x47 &&
+      b[4] === 0x0D && b[5] === 0x0A && b[6] === 0x1A && b[7] === 0x0A;
+  }
+  function isWebp(b) { return b.length > 12 && ascii(b, 0, 4) === "RIFF" && ascii(b, 8, 4) === "WEBP"; }
+  function ascii(b, at, n) {
+    var s = "";
+    for (var i = at; i < at + n && i < b.length; i++) s += String.fromCharCode(b[i]);
+    return s;
+  }
+  var EXIF_ID = [0x45, 0x78, 0x69, 0x66, 0x00, 0x00]; // "Exif\0\0", the APP1 identifier
+  function startsWith(b, at, prefix) {
+    if (at + prefix.length > b.length) return false;
+    for (var i = 0; i < prefix.length; i++) if (b[at + i] !== prefix[i]) return false;
+    return true;
+  }
+  function isTiff(b, at) { // "II*\0" or "MM\0*": the start of EXIF's TIFF structure
+    return startsWith(b, at, [0x49, 0x49, 0x2A, 0x00]) || startsWith(b, at, [0x4D, 0x4D, 0x00, 0x2A]);
+  }
+
+  // The JPEG's header segments, in order, up to the start of scan: [{marker, start, end}].
+  // Stops (returning what it has) at anything malformed: we never read out of bounds.
+  function jpegSegments(b) {
+    var out = [];
+    if (!isJpeg(b)) return out;
+    var i = 2;
+    while (i + 4 <= b.length) {
+      if (b[i] !== 0xFF) break;
+      var marker = b[i + 1];
+      if (marker === 0xFF) { i += 1; continue; }                      // fill byte
+      if (marker === 0x01 || (marker >= 0xD0 && marker <= 0xD8)) { i += 2; continue; } // no length
+      var length = (b[i + 2] << 8) | b[i + 3];
+      if (length < 2 || i + 2 + length > b.length) break;
+      out.push({ marker: marker, start: i, end: i + 2 + length });
+      if (marker === 0xDA || marker === 0xD9) break;                 // start of scan, or end
+      i += 2 + length;
+    }
+    return out;
+  }
+
+  function app1Exif(tiff) { // an APP1 segment holding `tiff` (EXIF's TIFF structure)
+    var length = 2 + EXIF_ID.length + tiff.length;
+    if (length > 0xFFFF) return null; // cannot fit one segment: leave it out
+    var seg = new Uint8Array(2 + length);
+    seg[0] = 0xFF; seg[1] = 0xE1; seg[2] = length >> 8; seg[3] = length & 0xFF;
+    seg.set(EXIF_ID, 4);
+    seg.set(tiff, 4 + EXIF_ID.length);
+    return seg;
+  }
+
+  // The original's EXIF as a complete JPEG APP1 segment, or null. A JPEG's own APP1 is taken
+  // as it is; a PNG's eXIf chunk and a WebP's EXIF chunk hold the same TIFF structure.
+  function exifSegment(original) {
+    var b = asBytes(original);
+    var i, length, type;
+    if (isJpeg(b)) {
+      var segments = jpegSegments(b);
+      for (i = 0; i < segments.length; i++) {
+        var s = segments[i];
+        if (s.marker === 0xE1 && startsWith(b, s.start + 4, EXIF_ID)) return b.slice(s.start, s.end);
+      }
+      return null;
+    }
+    if (isPng(b)) {
+      i = 8;
+      while (i + 12 <= b.length) {
+        length = ((b[i] << 24) >>> 0) + (b[i + 1] << 16) + (b[i + 2] << 8) + b[i + 3];
+        type = ascii(b, i + 4, 4);
+        if (i + 12 + length > b.length || type === "IEND") break;
+        if (type === "eXIf" && isTiff(b, i + 8)) return app1Exif(b.subarray(i + 8, i + 8 + length));
+        i += 12 + length;
+      }
+      return null;
+    }
+    if (isWebp(b)) {
+      i = 12;
+      while (i + 8 <= b.length) {
+        type = ascii(b, i, 4);
+        length = b[i + 4] + (b[i + 5] << 8) + (b[i + 6] << 16) + ((b[i + 7] << 24) >>> 0);
+        if (i + 8 + length > b.length) break;
+        if (type === "EXIF") {
+          var at = i + 8;
+          if (startsWith(b, at, EXIF_ID)) at += EXIF_ID.length; // some writers keep the JPEG id
+          return isTiff(b, at) ? app1Exif(b.subarray(at, i + 8 + length)) : null;
+        }
+        i += 8 + length + (length & 1); // chunks are padded to an even size
+      }
+      return null;
+    }
+    return null;
+  }
+
+  // A copy of `jpeg` (the canvas's output) carrying the original's EXIF segment right after
+  // SOI, where the Exif standard wants it. The canvas's own APP0 (JFIF) goes: JFIF also
+  // claims the place after SOI, and EXIF readers expect APP1 first. No EXIF: `jpeg` as is.
+  function spliceExif(origBytes, jpegBytes) {
+    return withSegment(asBytes(jpegBytes), exifSegment(origBytes));
+  }
+
+  function withSegment(jpeg, exif) {
+    if (!exif || !isJpeg(jpeg)) return jpeg;
+    var rest = 2;
+    var segments = jpegSegments(jpeg);
+    for (var i = 0; i < segments.length; i++) {
+      var s = segments[i];
+      var jfif = s.marker === 0xE0 && ascii(jpeg, s.start + 4, 5) === "JFIF\0";
+      var ownExif = s.marker === 0xE1 && startsWith(jpeg, s.start + 4, EXIF_ID);
+      if (s.start !== rest || !(jfif || ownExif)) break;
+      rest = s.end;
+    }
+    var out = new Uint8Array(2 + exif.length + jpeg.length - rest);
+    out[0] = 0xFF; out[1] = 0xD8;
+    out.set(exif, 2);
+    out.set(jpeg.subarray(rest), 2 + exif.length);
+    return out;
+  }
+
+  // The Orientation tag (0x0112) of IFD0 in an APP1 segment: 1..8, 1 when absent or bad.
+  // Read only, with every offset checked against the segment's end.
+  function exifOrientation(segment) {
+    var t = 4 + EXIF_ID.length; // where the TIFF structure starts in the segment
+    if (!segment || !isTiff(segment, t)) return 1;
+    var little = segment[t] === 0x49;
+    function u16(at) { return little ? segment[at] | (segment[at + 1] << 8) : (segment[at] << 8) | segment[at + 1]; }
+    function u32(at) {
+      return little ? (segment[at] | (segment[at + 1] << 8) | (segment[at + 2] << 16)) + segment[at + 3] * 16777216
+                    : segment[at] * 16777216 + ((segment[at + 1] << 16) | (segment[at + 2] << 8) | segment[at + 3]);
+    }
+    var ifd = t + u32(t + 4);
+    if (ifd + 2 > segment.length) return 1;
+    var count = u16(ifd);
+    for (var i = 0; i < count; i++) {
+      var entry = ifd + 2 + 12 * i;
+      if (entry + 12 > segment.length) return 1;
+      if (u16(entry) === 0x0112) {
+        var value = u16(entry + 2) === 3 ? u16(entry + 8) : 0; // type SHORT
+        return value >= 1 && value <= 8 ? value : 1;
+      }
+    }
+    return 1;
+  }
+
+  // Does this browser turn a JPEG upright by its EXIF Orientation when decoding it? Current
+  // ones all do (createImageBitmap's "none" option, meant to keep the raw pixels, now means
+  // "from-image" in Chromium), older ones did not. Asked once, of a 2 x 1 JPEG made here
+  // with Orientation 6 (turn a quarter clockwise): turned, it comes back 1 x 2.
+  var turnsJpegs = null;
+  function browserTurnsJpegs() {
+    if (!turnsJpegs) {
+      turnsJpegs = (async function () {
+        var canvas = document.createElement("canvas");
+        canvas.width = 2; canvas.height = 1;
+        canvas.getContext("2d").fillRect(0, 0, 2, 1);
+        var jpeg = await canvasJpeg(canvas);
+        // TIFF, big-endian: header, IFD0 at 8 with one entry (Orientation, SHORT, 1, 6), no next IFD.
+        var tiff = new Uint8Array([0x4D, 0x4D, 0, 0x2A, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0]);
+        var probe = withSegment(await readBytes(jpeg), app1Exif(tiff));
+        var bitmap = await createImageBitmap(new Blob([probe], { type: "image/jpeg" }));
+        var turned = bitmap.width === 1 && bitmap.height === 2;
+        if (bitmap.close) bitmap.close();
+        return turned;
+      })().catch(function () { return true; });
+    }
+    return turnsJpegs;
+  }
+
+  // Draw `bitmap`, shown upright, back into the camera's raw layout for `orientation`, so
+  // the EXIF carried unchanged (Orientation included) still describes the pixels sent and
+  // the server turns them upright exactly once. (x, y) upright -> raw, per Orientation:
+  // 2 mirror, 3 half turn, 4 flip, 5 transpose, 7 transverse are their own inverse;
+  // 6 (shown a quarter clockwise) goes back a quarter anticlockwise, 8 the other way.
+  function drawRaw(ctx, bitmap, orientation, W, H) {
+    var m = {
+      2: [-1, 0, 0, 1, W, 0], 3: [-1, 0, 0, -1, W, H], 4: [1, 0, 0, -1, 0, H],
+      5: [0, 1, 1, 0, 0, 0], 6: [0, -1, 1, 0, 0, H], 7: [0, -1, -1, 0, W, H], 8: [0, 1, -1, 0, W, 0]
+    }[orientation] || [1, 0, 0, 1, 0, 0];
+    ctx.setTransform(m[0], m[1], m[2], m[3], m[4], m[5]);
+    var sideways = orientation >= 5;
+    ctx.drawImage(bitmap, 0, 0, sideways ? H : W, sideways ? W : H);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+  }
+
+  // A JPEG whose data stops before its end marker (a photo cut off while saving or copying).
+  // The browser would decode what is there and we would send a whole, re-encoded image of a
+  // broken photo: such a file goes up as it is, and the server refuses it in its own words.
+  // Entropy-coded data escapes 0xFF as FF 00, so FF D9 after the first scan is the end.
+  function isCutOffJpeg(b) {
+    var segments = jpegSegments(b);
+    var last = segments[segments.length - 1];
+    if (!last || last.marker !== 0xDA) return true;
+    for (var i = last.end; i + 1 < b.length; i++) {
+      if (b[i] === 0xFF && b[i + 1] === 0xD9) return false;
+    }
+    return true;
+  }
+
+  function readBytes(blob) {
+    if (blob.arrayBuffer) return blob.arrayBuffer().then(asBytes);
+    return new Promise(function (resolve, reject) {
+      var reader = new FileReader();
+      reader.onload = function () { resolve(asBytes(reader.result)); };
+      reader.onerror = function () { reject(reader.error); };
+      reader.readAsArrayBuffer(blob);
+    });
+  }
+
+  async function sha256Hex(bytes) {
+    // crypto.subtle exists only in a secure context (HTTPS, or localhost): else no hash is
+    // sent and the server records only its own.
+    if (!(window.crypto && window.crypto.subtle)) return "";
+    var digest = new Uint8Array(await window.crypto.subtle.digest("SHA-256", bytes));
+    var hex = "";
+    for (var i = 0; i < digest.length; i++) hex += (digest[i] < 16 ? "0" : "") + digest[i].toString(16);
+    return hex;
+  }
+
+  function canvasJpeg(canvas) {
+    return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", JPEG_QUALITY); });
+  }
+
+  // Shrink a photo for sending: {blob, shrunk}. `shrunk` is false when the original goes as
+  // it is: the browser cannot decode it (HEIC in Chromium), it is a cut-off JPEG, or the
+  // shrunk copy would not be smaller.
+  //
+  // Decided for PNG and WebP: shrunk to JPEG like a camera JPEG, carrying their EXIF too.
+  // A PNG from a phone is mostly a screenshot, several MB of lossless pixels; its eXIf (or
+  // WebP's EXIF) chunk holds the same TIFF block as a JPEG's APP1, so the evidence survives
+  // the change of format, and one rule for every format is easier to explain. Only such a
+  // file whose EXIF asks to be turned goes as it is: browsers differ on whether they turn
+  // PNG and WebP, and a photo turned twice is worse than a larger upload.
+  async function shrink(file, knownBytes) {
+    var original = knownBytes || await readBytes(file);
+    if (isJpeg(original) && isCutOffJpeg(original)) return { blob: file, shrunk: false };
+    var exif = exifSegment(original);
+    var orientation = exifOrientation(exif);
+    if (orientation !== 1 && !isJpeg(original)) return { blob: file, shrunk: false };
+    var bitmap;
+    try {
+      bitmap = await createImageBitmap(file);
+    } catch (e) {
+      return { blob: file, shrunk: false };
+    }
+    // The EXIF goes along unchanged, Orientation included, so the pixels we send must be in
+    // the camera's raw layout: if the browser turned them upright, turn them back.
+    var unturn = orientation !== 1 && await browserTurnsJpegs();
+    var canvas = document.createElement("canvas");
+    try {
+      var sideways = unturn && orientation >= 5;
+      var scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+      var w = Math.max(1, Math.round(bitmap.width * scale));
+      var h = Math.max(1, Math.round(bitmap.height * scale));
+      canvas.width = sideways ? h : w;
+      canvas.height = sideways ? w : h;
+      var ctx = canvas.getContext("2d");
+      ctx.imageSmoothingEnabled = true;
+      ctx.imageSmoothingQuality = "high";
+      drawRaw(ctx, bitmap, unturn ? orientation : 1, canvas.width, canvas.height);
+    } finally {
+      if (bitmap.close) bitmap.close();
+    }
+    var jpeg = await canvasJpeg(canvas);
+    canvas.width = canvas.height = 0; // let a phone free the pixels now
+    if (!jpeg) return { blob: file, shrunk: false };
+    var out = new Blob([withSegment(await readBytes(jpeg), exif)], { type: "image/jpeg" });
+    if (out.size >= file.size) return { blob: file, shrunk: false };
+    return { blob: out, shrunk: true };
+  }
+
+  // --- The page ------------------------------------------------------------------------
+
+  function groupOf(el) { return el.closest(".photo-group"); }
+  function listOf(group) { return group.querySelector(".photo-list"); }
+  function tiles(group, selector) { return listOf(group).querySelectorAll(".photo-tile" + (selector || "")); }
+  function uploadedCount(group) {
+    return tiles(group, ":not(.photo-pending):not(.photo-failed):not(.photo-retry)").length;
+  }
+  // What a group holds for the limit: uploaded, on the way, and waiting for a retry.
+  function heldCount(group) { return tiles(group, ":not(.photo-failed)").length; }
+  function maxOf(group) { return parseInt(group.dataset.max, 10) || 0; }
+  function groupTitle(group) { // the title's own words, without the "*" and the count
+    var title = group.querySelector("h3");
+    var words = title && title.firstChild && title.firstChild.nodeType === Node.TEXT_NODE ? title.firstChild.nodeValue : "";
+    return words.trim();
+  }
+
+  function updateCount(group) {
+    if (!group) return;
+    var n = uploadedCount(group);
+    var label = "(" + n + "/" + maxOf(group) + ")";
+    group.dataset.count = String(n);
+    group.classList.toggle("photo-group-short", n < (parseInt(group.dataset.min, 10) || 0));
+    var counter = group.querySelector(".photo-count");
+    if (counter) { counter.textContent = label; return; }
+    var title = group.querySelector("h3");
+    if (!title) return;
+    var walker = document.createTreeWalker(title, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      var node = walker.currentNode;
+      if (/\(\d+\/\d+\)/.test(node.nodeValue)) { node.nodeValue = node.nodeValue.replace(/\(\d+\/\d+\)/, label); return; }
+    }
+  }
+
+  function groupMessage(group, message) {
+    var box = group.querySelector(".photo-group-message");
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "photo-group-message";
+      box.setAttribute("role", "alert");
+      var title = group.querySelector("h3");
+      if (title) title.insertAdjacentElement("afterend", box); else group.prepend(box);
+    }
+    box.textContent = message || "";
+    box.hidden = !message;
+  }
+
+  function csrfToken(form) {
+    var input = form && form.querySelector("input[name=csrf_token]");
+    if (input && input.value) return input.value;
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || ""; }
+    catch (e) { return ""; }
+  }
+
+  function button(label, className, onClick) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = className;
+    b.textContent = label;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function pendingTile(file) {
+    var tile = document.createElement("li");
+    tile.className = "photo-tile photo-pending";
+    var frame = document.createElement("div");
+    frame.className = "photo-preview";
+    var img = document.createElement("img");
+    img.alt = file.name;
+    img.src = URL.createObjectURL(file);
+    // A format this browser cannot show (HEIC in Chromium): the name stands in.
+    img.addEventListener("error", function () { frame.classList.add("photo-preview-none"); img.remove(); });
+    var name = document.createElement("span");
+    name.className = "photo-name";
+    name.textContent = file.name;
+    frame.append(img, name);
+    tile.append(frame);
+    tile._previewUrl = img.src;
+    showProgress(tile);
+    return tile;
+  }
+
+  // The progress bar and status line of a tile on its way (again, after a retry).
+  function showProgress(tile) {
+    var leftover = tile.querySelectorAll(".photo-error, .photo-tile-actions");
+    Array.prototype.forEach.call(leftover, function (el) { el.remove(); });
+    if (tile.querySelector(".photo-progress")) return;
+    var progress = document.createElement("progress");
+    progress.className = "photo-progress";
+    progress.max = 100;
+    var status = document.createElement("p");
+    status.className = "photo-status";
+    status.setAttribute("aria-live", "polite");
+    status.textContent = text("waiting");
+    tile.append(progress, status);
+  }
+
+  function setStatus(tile, message, percent) {
+    tile.querySelector(".photo-status").textContent = message;
+    var progress = tile.querySelector(".photo-progress");
+    if (percent === undefined) progress.removeAttribute("value"); // indeterminate
+    else progress.value = percent;
+  }
+
+  function failTile(tile, message, retry) {
+    tile.classList.remove("photo-pending");
+    tile.classList.add(retry ? "photo-retry" : "photo-failed");
+    var stale = tile.querySelectorAll(".photo-progress, .photo-status, .photo-error, .photo-tile-actions");
+    Array.prototype.forEach.call(stale, function (el) { el.remove(); });
+    var error = document.createElement("div");
+    error.className = "photo-error";
+    error.setAttribute("role", "alert");
+    error.textContent = message;
+    var actions = document.createElement("p");
+    actions.className = "photo-tile-actions";
+    if (retry) actions.append(button(text("retry"), "secondary photo-retry-button", retry));
+    actions.append(button(text("dismiss"), "secondary photo-dismiss-button", function () {
+      var group = groupOf(tile);
+      forget(tile);
+      tile.remove();
+      if (group) updateCount(group);
+    }));
+    tile.append(error, actions);
+  }
+
+  function forget(tile) {
+    if (tile._previewUrl) URL.revokeObjectURL(tile._previewUrl);
+    tile._previewUrl = null;
+  }
+
+  // One job at a time, in the order chosen (see the top of the file).
+  var queue = Promise.resolve();
+  function enqueue(job) { queue = queue.then(job).catch(function () {}); return queue; }
+
+  function addFiles(group, files) {
+    var form = group.querySelector("form.photo-add");
+    var free = Math.max(0, maxOf(group) - heldCount(group));
+    var chosen = Array.prototype.slice.call(files || []);
+    var refused = chosen.length - Math.min(free, chosen.length);
+    groupMessage(group, refused ? text("full", { group: groupTitle(group), max: maxOf(group), count: refused }) : "");
+    chosen.slice(0, free).forEach(function (file) {
+      var tile = pendingTile(file);
+      listOf(group).append(tile);
+      var upload = {
+        url: (form && form.action) || (section() && section().dataset.uploadUrl),
+        group: group.dataset.group,
+        csrf: csrfToken(form),
+        file: file
+      };
+      enqueue(function () { return prepareAndSend(tile, upload); });
+    });
+  }
+
+  async function prepareAndSend(tile, upload) {
+    setStatus(tile, text("preparing"));
+    var prepared;
+    try {
+      var bytes = await readBytes(upload.file);
+      var hash = await sha256Hex(bytes);
+      var result = await shrink(upload.file, bytes);
+      prepared = { blob: result.blob, shrunk: result.shrunk, sha256: hash };
+    } catch (e) {
+      prepared = { blob: upload.file, shrunk: false, sha256: "" }; // the server decides
+    }
+    return send(tile, upload, prepared);
+  }
+
+  function sentName(name, shrunk) {
+    if (!shrunk) return name;
+    var dot = name.lastIndexOf(".");
+    return (dot > 0 ? name.slice(0, dot) : name || "photo") + ".jpg";
+  }
+
+  function send(tile, upload, prepared) {
+    return new Promise(function (resolve) {
+      tile.classList.remove("photo-retry");
+      tile.classList.add("photo-pending");
+      showProgress(tile);
+      var body = new FormData();
+      body.append("csrf_token", upload.csrf);
+      body.append("group", upload.group);
+      body.append("original_sha256", prepared.sha256);
+      body.append("original_bytes", String(upload.file.size));
+      body.append("original_name", upload.file.name);
+      body.append("photo", prepared.blob, sentName(upload.file.name, prepared.shrunk));
+      tile.dataset.bytesSent = String(prepared.blob.size);
+      tile.dataset.bytesOriginal = String(upload.file.size);
+
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", upload.url);
+      xhr.timeout = UPLOAD_TIMEOUT_MS;
+      xhr.setRequestHeader("X-CSRFToken", upload.csrf);
+      xhr.setRequestHeader("HX-Request", "true"); // answer with the tile, not the page
+      setStatus(tile, text("uploading", { percent: 0 }), 0);
+      xhr.upload.addEventListener("progress", function (event) {
+        if (!event.lengthComputable) return;
+        var percent = Math.min(100, Math.round(100 * event.loaded / event.total));
+        setStatus(tile, text("uploading", { percent: percent }), percent);
+      });
+      function retry() { enqueue(function () { return send(tile, upload, prepared); }); }
+      xhr.addEventListener("load", function () { answered(tile, xhr, retry); resolve(); });
+      function lost() {
+        failTile(tile, text("network"), retry);
+        updateCount(groupOf(tile));
+        resolve();
+      }
+      xhr.addEventListener("error", lost);
+      xhr.addEventListener("timeout", lost);
+      xhr.addEventListener("abort", lost);
+      try { xhr.send(body); } catch (e) { lost(); }
+    });
+  }
+
+  function parse(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html || "";
+    return template.content;
+  }
+
+  function answered(tile, xhr, retry) {
+    var group = groupOf(tile);
+    var content = parse(xhr.responseText);
+    var fresh = xhr.status >= 200 && xhr.status < 300 && content.querySelector("li.photo-tile");
+    if (fresh) {
+      forget(tile);
+      if (tile.isConnected) tile.replaceWith(fresh);
+      else if (!document.getElementById(fresh.id)) { // the section was redrawn meanwhile
+        var now = document.querySelector('#photos .photo-group[data-group="' + (group ? group.dataset.group : "") + '"]');
+        if (now) listOf(now).append(fresh);
+        group = now;
+      }
+      if (window.htmx) window.htmx.process(fresh);
+      updateCount(group);
+      return;
+    }
+    // The server's own words when it gave them. A 4xx is a refusal of this photo: sending it
+    // again will not help. A 5xx (e.g. 503 "could not be saved") may pass on a retry.
+    var refusal = content.querySelector(".photo-error");
+    var said = refusal && refusal.textContent.trim();
+    var retryable = !(xhr.status >= 400 && xhr.status < 500);
+    failTile(tile, said || text("failed", { status: xhr.status }), retryable ? retry : null);
+    updateCount(group);
+  }
+
+  // --- Delete: long press on a tile, or its visible button; both confirm ----------------
+
+  function deletePhoto(tile) {
+    if (!tile || tile.classList.contains("photo-deleting")) return;
+    if (!window.confirm(text("confirmDelete"))) return;
+    var form = tile.querySelector("form.photo-delete");
+    var token = csrfToken(form);
+    var body = new FormData();
+    body.append("csrf_token", token);
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", tile.dataset.deleteUrl || (form && form.action));
+    xhr.setRequestHeader("X-CSRFToken", token);
+    xhr.setRequestHeader("HX-Request", "true");
+    tile.classList.add("photo-deleting");
+    function failed() {
+      tile.classList.remove("photo-deleting");
+      var note = tile.querySelector(".photo-delete-error");
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "photo-delete-error error";
+        note.setAttribute("role", "alert");
+        tile.append(note);
+      }
+      note.textContent = text("deleteFailed");
+    }
+    xhr.addEventListener("load", function () {
+      if (xhr.status < 200 || xhr.status >= 300) { failed(); return; }
+      var group = groupOf(tile);
+      tile.remove();
+      updateCount(group);
+    });
+    xhr.addEventListener("error", failed);
+    xhr.addEventListener("timeout", failed);
+    xhr.send(body);
+  }
+
+  var press = null;
+  var swallowClick = false; // the click that ends a long press must not open the photo
+
+  function endPress() {
+    if (!press) return;
+    clearTimeout(press.timer);
+    press.tile.classList.remove("photo-pressing");
+    press = null;
+  }
+
+  function longPressed() {
+    var tile = press.tile;
+    endPress();
+    swallowClick = true;
+    deletePhoto(tile);
+  }
+
+  document.addEventListener("pointerdown", function (event) {
+    swallowClick = false;
+    endPress();
+    if (event.pointerType === "mouse" && event.button !== 0) return;
+    var tile = event.target.closest(".photo-tile[data-delete-url]");
+    if (!tile || tile.classList.contains("photo-deleting") || event.target.closest("button, form, input")) return;
+    tile.classList.add("photo-pressing");
+    press = { tile: tile, x: event.clientX, y: event.clientY, timer: setTimeout(longPressed, LONG_PRESS_MS) };
+  });
+  document.addEventListener("pointermove", function (event) {
+    if (press && Math.hypot(event.clientX - press.x, event.clientY - press.y) > MOVE_TOLERANCE_PX) endPress();
+  });
+  ["pointerup", "pointercancel"].forEach(function (type) { document.addEventListener(type, endPress); });
+  // On a touch screen the long press is also the context-menu gesture (Android fires it
+  // before our timer): it is ours on a tile. iOS's callout is off in CSS.
+  document.addEventListener("contextmenu", function (event) {
+    var tile = event.target.closest(".photo-tile[data-delete-url]");
+    if (!tile) return;
+    event.preventDefault();
+    if (press && press.tile === tile) longPressed();
+  });
+  document.addEventListener("click", function (event) {
+    if (swallowClick) { swallowClick = false; event.preventDefault(); event.stopPropagation(); }
+  }, true);
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches("form.photo-delete")) {
+      event.preventDefault();
+      deletePhoto(form.closest(".photo-tile"));
+    } else if (form.matches("form.photo-add")) {
+      event.preventDefault();
+      var input = form.querySelector("input[data-photo-input]");
+      if (input && input.files.length) addFiles(groupOf(form), input.files);
+      if (input) input.value = "";
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("input[data-photo-input]")) return;
+    var group = groupOf(input);
+    if (!group) return;
+    addFiles(group, input.files);
+    input.value = ""; // the same photo may be chosen again later
+  });
+
+  // capture="environment" opens the camera straight away (Android and iOS): the album is
+  // then out of reach, so each group gets a second input without it, several at a time.
+  function enhance(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    var groups = scope.matches && scope.matches(".photo-group") ? [scope] : scope.querySelectorAll(".photo-group");
+    Array.prototype.forEach.call(groups, function (group) {
+      if (group.dataset.enhanced) return;
+      group.dataset.enhanced = "1";
+      var camera = group.querySelector("input[data-photo-input]");
+      if (!camera) return;
+      camera.multiple = true;
+      if (!group.querySelector("input[data-photo-input]:not([capture])")) {
+        var album = camera.cloneNode(false);
+        album.removeAttribute("capture");
+        album.removeAttribute("id");
+        album.setAttribute("data-photo-album", "");
+        var label = document.createElement("label");
+        label.className = "button secondary photo-album";
+        label.append(document.createTextNode(text("album")), album);
+        (camera.closest("label") || camera).insertAdjacentElement("afterend", label);
+      }
+      updateCount(group);
+    });
+  }
+
+  document.documentElement.classList.add("photos-js");
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  else enhance(document);
+  document.addEventListener("htmx:load", function (event) { enhance(event.target); });
+
+  window.CheckinPhotos = { shrink: shrink, spliceExif: spliceExif };
+})();
