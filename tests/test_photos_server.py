@@ -574,7 +574,7 @@ def test_r8_far_and_old_photos_are_flagged_with_their_numbers(app, store):
     assert "拍摄时间与签到相差" in tile and "天" in tile
     assert "拍摄地点距签到点 8567 公里" in tile
     assert "时区未知，按 Asia/Shanghai 比对" in tile  # no offset in the EXIF: said so
-    assert "容差 1 公里" in tile and "容差 2 小时" in tile
+    assert "容差 1 公里" in tile and "天（容差 2 小时）" in tile
 
 
 def test_r8_a_last_meeting_photo_is_judged_again_once_the_team_checks_out(app, store):

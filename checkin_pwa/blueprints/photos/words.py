@@ -214,12 +214,16 @@ def evidence_rows(view, zone: str) -> list[tuple[str, str]]:
     hours, limit = _number(time, "hours_apart"), _number(time, "tolerance_hours")
     if hours is not None and view.photo.group in ("first", "last"):
         label = _("From the check-out") if view.photo.group == "last" else _("From the check-in")
-        rows.append((label, _("%(hours)s h (tolerance %(limit)s h)", hours=_fmt(hours), limit=_fmt(limit))))
+        if hours >= 48:
+            rows.append((label, _("%(days)s days (tolerance %(limit)s h)", days=_fmt(hours / 24, 0), limit=_fmt(limit))))
+        else:
+            rows.append((label, _("%(hours)s h (tolerance %(limit)s h)", hours=_fmt(hours), limit=_fmt(limit))))
     days = time.get("audit_days")
     if view.photo.group == "other" and isinstance(days, list) and len(days) == 2:
         rows.append((_("Audit days"), _("%(start)s to %(end)s", start=days[0], end=days[1])))
         if hours:
-            rows.append((_("Outside the audit days by"), _("%(hours)s h", hours=_fmt(hours))))
+            apart = _("%(days)s days", days=_fmt(hours / 24, 0)) if hours >= 48 else _("%(hours)s h", hours=_fmt(hours))
+            rows.append((_("Outside the audit days by"), apart))
     if time.get("gps_time_agrees") is False:
         rows.append((_("GPS time"), _("does not agree (%(hours)s h from the time taken)",
                                       hours=_fmt(_number(time, "gps_time_hours_from_taken")))))
