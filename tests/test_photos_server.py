@@ -737,3 +737,27 @@ def test_r8_every_real_photo_that_decodes_is_accepted_whatever_its_exif(app, sto
     assert store.read(photo.evidence_key) == original
     display = Image.open(io.BytesIO(store.read(photo.display_key)))
     assert max(display.size) <= 1600 and len(display.getexif()) == 0
+
+
+def test_r8_a_plain_form_sent_without_choosing_a_file_says_no_photo_was_received(app, store):
+    client, plan, _ = team(app)
+    response = send(client, plan.id, b"", name="", content_type="application/octet-stream")
+    assert_refused(response, 422, "未收到照片，请选择照片后重试。", store)
+
+
+def test_r8_avif_is_not_a_phone_camera_format_here(app, store):
+    client, plan, _ = team(app)
+    avif = io.BytesIO()
+    Image.new("RGB", (16, 16), (1, 2, 3)).save(avif, "AVIF")
+    response = send(client, plan.id, avif.getvalue(), name="photo.heic", content_type="image/heic")
+    assert_refused(response, 415, "不是可接受的照片格式", store)
+
+
+def test_r8_photo_copies_answer_304_when_the_phone_has_them(app, store):
+    client, plan, _ = team(app)
+    send(client, plan.id, jpeg())
+    [photo] = photos_in_db()
+    first = client.get(f"/photos/{photo.id}/thumb")
+    again = client.get(f"/photos/{photo.id}/thumb", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert str(photo.thumb_key) not in first.headers["ETag"]

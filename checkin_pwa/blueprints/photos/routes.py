@@ -92,6 +92,8 @@ def _upload_one(plan_id: int, upload_file):
         # The request is already capped (MAX_CONTENT_LENGTH); read one byte over the photo
         # cap so "too large" is told apart from "just right".
         data = upload_file.stream.read(config["PHOTO_MAX_BYTES"] + 1)
+        if not data and not upload_file.filename:
+            data = None  # a plain form sent with no file chosen: no photo, not an empty one
     return photos.upload(
         current_user, plan_id, request.form.get("group", ""), data,
         store=current_app.extensions["photo_store"],
@@ -172,7 +174,8 @@ def image(photo_id: int, kind: str):
         source = open(path, "rb") if path is not None else io.BytesIO(store.read(key))
     except FileNotFoundError:
         abort(404)
-    response = send_file(source, mimetype="image/jpeg", etag=key.rsplit("/", 1)[-1],
+    # A photo's copies never change once written: its id and kind are a stable ETag.
+    response = send_file(source, mimetype="image/jpeg", etag=f"photo-{photo.id}-{kind}",
                          last_modified=photo.uploaded_at, conditional=True)
     response.headers["Cache-Control"] = CACHE
     response.headers["X-Content-Type-Options"] = "nosniff"
