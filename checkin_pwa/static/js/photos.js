@@ -25,7 +25,7 @@
   var FALLBACK = {
     full: "{group}：最多 {max} 张照片。请先删除一张再添加。",
     waiting: "等待上传",
-    preparing: "正在处理…",
+    preparing: "正在处理照片…",
     uploading: "正在上传 {percent}%",
     network: "网络错误，照片未上传。",
     failed: "上传失败（{status}），请重试。",
@@ -33,7 +33,8 @@
     dismiss: "移除",
     confirmDelete: "删除这张照片？",
     deleteFailed: "删除失败，请重试。",
-    album: "从相册选择"
+    album: "从相册选择",
+    camera: "拍照"
   };
 
   function section() { return document.getElementById("photos"); }
@@ -603,7 +604,7 @@
       if (xhr.status < 200 || xhr.status >= 300) { failed(); return; }
       var group = groupOf(tile);
       tile.remove();
-      updateCount(group);
+      if (group) { updateCount(group); groupMessage(group, ""); } // there is room again
     });
     xhr.addEventListener("error", failed);
     xhr.addEventListener("timeout", failed);
@@ -684,8 +685,10 @@
       group.dataset.enhanced = "1";
       var camera = group.querySelector("input[data-photo-input]");
       if (!camera) return;
-      camera.multiple = true;
       if (!group.querySelector("input[data-photo-input]:not([capture])")) {
+        // Two buttons side by side: the camera (the form's own input) and the album.
+        var words = camera.closest("label") && camera.closest("label").querySelector("span");
+        if (words) words.textContent = text("camera");
         var album = camera.cloneNode(false);
         album.removeAttribute("capture");
         album.removeAttribute("id");
