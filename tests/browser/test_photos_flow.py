@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from PIL import Image, ImageChops, ImageOps, ImageStat
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -284,6 +284,21 @@ def test_r8_a_lost_connection_is_shown_on_the_photo_and_retry_sends_it(page, dat
     expect(group(page, "first").locator(".photo-tile")).to_have_count(1)
     expect(group(page, "first").locator(".photo-count")).to_have_text("(1/3)")
     assert [row["name"] for row in stored(data, plan_id)] == ["jolla.jpg"]
+
+
+def test_r8_a_session_that_ended_meanwhile_is_explained_on_the_photo(page, data, team_plan):
+    """The phone sat on the plan page past the session (or the auditor logged out in another
+    tab): the photo's tile says what the server said, not a bare status code."""
+    phone, plan_id = team_plan
+    open_plan(page, phone, plan_id)
+    page.context.clear_cookies()
+    choose(page, "first", "jolla.jpg")
+    failed = group(page, "first").locator(".photo-tile.photo-failed")
+    with data.app.test_request_context(), force_locale("zh_CN"):
+        expired = gettext("The form has expired or was not sent from this app. "
+                          "Go back, reload the page and try again.")
+    expect(failed.get_by_role("alert")).to_have_text(expired)
+    assert stored(data, plan_id) == []
 
 
 # --- shrink and spliceExif, in the page ------------------------------------------------------

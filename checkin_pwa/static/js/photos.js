@@ -530,7 +530,12 @@
         var percent = Math.min(100, Math.round(100 * event.loaded / event.total));
         setStatus(tile, text("uploading", { percent: percent }), percent);
       });
-      function retry() { enqueue(function () { return send(tile, upload, prepared); }); }
+      function retry() {
+        if (tile.classList.contains("photo-pending")) return; // a second tap on Retry
+        tile.classList.replace("photo-retry", "photo-pending");
+        showProgress(tile);
+        enqueue(function () { return send(tile, upload, prepared); });
+      }
       xhr.addEventListener("load", function () { answered(tile, xhr, retry); resolve(); });
       function lost() {
         failTile(tile, text("network"), retry);
@@ -566,9 +571,12 @@
       updateCount(group);
       return;
     }
-    // The server's own words when it gave them. A 4xx is a refusal of this photo: sending it
-    // again will not help. A 5xx (e.g. 503 "could not be saved") may pass on a retry.
-    var refusal = content.querySelector(".photo-error");
+    // The server's own words when it gave them: this photo's refusal, else an error page's
+    // message (an expired form), else a page's notice (a session that ended lands on the
+    // login page: "please log in first"). A 4xx is a refusal of this photo: sending it again
+    // will not help. A 5xx (e.g. 503 "could not be saved") may pass on a retry.
+    var refusal = content.querySelector(".photo-error") || content.querySelector("#error [role=alert]") ||
+      content.querySelector(".flash");
     var said = refusal && refusal.textContent.trim();
     var retryable = !(xhr.status >= 400 && xhr.status < 500);
     failTile(tile, said || text("failed", { status: xhr.status }), retryable ? retry : null);
@@ -633,7 +641,7 @@
     endPress();
     if (event.pointerType === "mouse" && event.button !== 0) return;
     var tile = event.target.closest(".photo-tile[data-delete-url]");
-    if (!tile || tile.classList.contains("photo-deleting") || event.target.closest("button, form, input")) return;
+    if (!tile || tile.classList.contains("photo-deleting") || event.target.closest("button, form, input, details")) return;
     tile.classList.add("photo-pressing");
     press = { tile: tile, x: event.clientX, y: event.clientY, timer: setTimeout(longPressed, LONG_PRESS_MS) };
   });
@@ -645,7 +653,7 @@
   // before our timer): it is ours on a tile. iOS's callout is off in CSS.
   document.addEventListener("contextmenu", function (event) {
     var tile = event.target.closest(".photo-tile[data-delete-url]");
-    if (!tile) return;
+    if (!tile || event.target.closest("details")) return;
     event.preventDefault();
     if (press && press.tile === tile) longPressed();
   });
