@@ -6,8 +6,10 @@ bytes and the server's clock, and get a Photo or a Refusal with a code the web l
 
 An upload, in order (each step refuses before anything is written):
   1. R16: the plan must be the auditor's (else "not_found", like a plan that does not exist);
-     a remote or cancelled plan takes no photos; the group must have room (first/last 3, other 9);
-  2. bytes: not empty, at most PHOTO_MAX_BYTES;
+     a remote or cancelled plan takes no photos;
+  2. bytes: not empty, at most PHOTO_MAX_BYTES; the same photo already in this group is a
+     retry (R17: exactly once) and answers the stored one; then the group must have room
+     (first/last 3, other 9);
   3. type from the bytes only (magic numbers), never the name or Content-Type;
   4. pixels from the header, before any decoding: at most PHOTO_MAX_PIXELS; Pillow's own
      decompression-bomb warning is an error too;
