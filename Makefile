@@ -6,7 +6,7 @@ FLASK   := $(BIN)/flask --app wsgi
 CHROMIUM ?= /usr/bin/chromium
 MO      := checkin_pwa/translations/zh_CN/LC_MESSAGES/messages.mo
 
-.PHONY: run test install install-test migrate seed translations i18n-update bench clean
+.PHONY: run test install install-test migrate seed translations i18n-update bench bench-photos clean
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -54,6 +54,11 @@ test: install-test
 # Needs only the runtime (gunicorn is in requirements.txt); e.g. make bench BENCH_ARGS="--requests 320"
 bench: install
 	$(BIN)/python benchmarks/bench_http.py $(BENCH_ARGS)
+
+# Photo upload cost and bytes on the wire; needs Playwright and Chromium (the phone's shrink
+# runs in the browser), e.g. make bench-photos BENCH_ARGS="--runs 5"
+bench-photos: install-test
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python benchmarks/bench_photos.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
