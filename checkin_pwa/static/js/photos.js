@@ -21,6 +21,10 @@
   var LONG_PRESS_MS = 600;
   var MOVE_TOLERANCE_PX = 10;   // a press that moves more is a scroll, not a long press
   var UPLOAD_TIMEOUT_MS = 300000; // a 2 MB HEIC on a 2G link can take minutes
+  // The copy is sent only if it is at most this share of the original's bytes. Saving less
+  // is not worth re-encoding: the original sent as it is is the best evidence (the server
+  // can match its SHA-256 with the phone's), and a small photo loses quality for little.
+  var WORTH_SHRINKING = 0.8;
 
   var FALLBACK = {
     full: "{group}：最多 {max} 张照片。请先删除一张再添加。",
@@ -284,7 +288,7 @@
 
   // Shrink a photo for sending: {blob, shrunk}. `shrunk` is false when the original goes as
   // it is: the browser cannot decode it (HEIC in Chromium), it is a cut-off JPEG, or the
-  // shrunk copy would not be smaller.
+  // shrunk copy would not save a fifth of the bytes (WORTH_SHRINKING).
   //
   // Decided for PNG and WebP: shrunk to JPEG like a camera JPEG, carrying their EXIF too.
   // A PNG from a phone is mostly a screenshot, several MB of lossless pixels; its eXIf (or
@@ -326,7 +330,7 @@
     canvas.width = canvas.height = 0; // let a phone free the pixels now
     if (!jpeg) return { blob: file, shrunk: false };
     var out = new Blob([withSegment(await readBytes(jpeg), exif)], { type: "image/jpeg" });
-    if (out.size >= file.size) return { blob: file, shrunk: false };
+    if (out.size > file.size * WORTH_SHRINKING) return { blob: file, shrunk: false };
     return { blob: out, shrunk: true };
   }
 
