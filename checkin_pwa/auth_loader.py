@@ -7,7 +7,10 @@ from .models import Auditor
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Please log in first.")
-login_manager.session_protection = "strong"
+# "basic", not "strong": strong drops the session whenever the address or browser
+# identifier changes, and an auditor's phone moves between factory Wi-Fi and 4G all day.
+# Session fixation is handled by renewing the session at login (auth.login).
+login_manager.session_protection = "basic"
 
 
 @login_manager.user_loader

@@ -390,3 +390,13 @@ def test_first_login_account_can_still_log_out(app, client, auth):
 
 def test_helpers_read_the_token_from_any_page(app, client):
     assert csrf_token_from(client.get("/login"))
+
+
+def test_r1_a_phone_moving_from_wifi_to_4g_stays_logged_in(client):
+    """The phone's address and network change all day on a factory floor; the session must
+    survive that (session protection "basic", not "strong")."""
+    person = make_auditor()
+    post_login(client, person.phone, PASSWORD, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert client.get("/", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
+    on_4g = client.get("/", environ_base={"REMOTE_ADDR": "172.20.0.9"})
+    assert on_4g.status_code == 200 and "今日审核任务" in on_4g.get_data(as_text=True)
