@@ -655,7 +655,7 @@ def test_r8_plan_page_shows_groups_counts_and_the_verdict_line(app, store):
         assert f'<div class="photo-group" data-group="{group}" data-max="{maximum}" data-min="{minimum}">' in page
         assert f'<input type="hidden" name="group" value="{group}">' in page
     assert "首次会议照片" in page and "末次会议照片" in page and "其他照片" in page
-    assert "尚未上传照片。；尚缺：首次会议照片、末次会议照片" in page
+    assert "尚未上传照片；尚缺：首次会议照片、末次会议照片" in page
     assert "距签到点 1 公里以内，或距最近审核地址 5 公里以内" in page  # the tolerances, shown
     assert 'src="/static/js/photos.js"' in page
 

@@ -259,7 +259,7 @@ def verdict_line(section) -> str:
     """One plain-words line over the whole section, e.g. "3 张照片时间与签到记录一致；1 张无 GPS"."""
     counts = section.summary()
     if not counts.get("photos"):
-        parts = [_("No photos uploaded yet.")]
+        parts = [_("No photos uploaded yet")]
     else:
         time, place, duplicate = counts["time"], counts["place"], counts["duplicate"]
         no_time = sum(time["reasons"].get(why, 0) for why in ("no_exif", "no_exif_time", "exif_unreadable", "time_unreadable"))
