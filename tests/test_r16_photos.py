@@ -71,7 +71,8 @@ def test_r16_every_member_of_the_team_sees_the_photos(two_teams):
     assert member.get(f"/photos/{photo.id}/display").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/plans/{plan}", "/plans/{plan}/photos", "/photos/{photo}/thumb", "/photos/{photo}/display"])
+@pytest.mark.parametrize("path", ["/plans/{plan}", "/plans/{plan}/photos", "/plans/{plan}/photos/verdict",
+                                  "/photos/{photo}/thumb", "/photos/{photo}/display"])
 def test_r16_another_teams_plan_and_photo_urls_are_not_found(two_teams, path):
     outsider = two_teams["outsider"]
     response = outsider.get(path.format(plan=two_teams["plan_a"].id, photo=two_teams["photo"].id))

@@ -118,6 +118,9 @@ def test_r8_three_first_three_last_two_other_photos_go_up_shrunk_with_their_exif
     expect(group(page, "last").locator(".photo-count")).to_have_text("(3/3)")
     expect(group(page, "other").locator(".photo-count")).to_have_text("(2/9)")
     expect(page.locator("#photos .photo-pending, #photos .photo-failed")).to_have_count(0)
+    # The plain-words line follows the uploads without a reload: nothing is missing any more.
+    expect(page.locator("#photo-verdict")).not_to_contain_text("尚缺")
+    expect(page.locator("#photo-verdict")).to_contain_text("张无 GPS")
     for tile in uploaded(page, "first").all():
         expect(tile.locator(".photo-badges .badge").first).to_be_visible()
         expect(tile.locator("img")).to_have_js_property("complete", True)

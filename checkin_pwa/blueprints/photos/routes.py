@@ -72,6 +72,15 @@ def section(plan_id: int):
     return response
 
 
+@bp.get("/plans/<int:plan_id>/photos/verdict")
+@login_required
+def verdict(plan_id: int):
+    """The section's plain-words line alone: the page asks for it again whenever a photo
+    went up or was deleted (event photos-changed), without redrawing tiles in flight."""
+    plan = plan_or_404(plan_id)
+    return render_template("photos/_photo_verdict.html", section=_section(plan), verdict_line=verdict_line)
+
+
 def _refused(plan_id: int, code: str, params: dict | None = None):
     """A refusal as one photo's error fragment (status by STATUS), or for a plain form
     a flash on the plan page. Another team's plan is a 404 like any unknown one."""

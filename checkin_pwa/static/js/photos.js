@@ -553,6 +553,12 @@
     });
   }
 
+  // The server names what changed in HX-Trigger (photos-changed); these requests are not
+  // htmx's, so tell the page ourselves: the verdict line asks for itself again.
+  function changed() {
+    document.body.dispatchEvent(new CustomEvent("photos-changed", { bubbles: true }));
+  }
+
   function parse(html) {
     var template = document.createElement("template");
     template.innerHTML = html || "";
@@ -573,6 +579,7 @@
       }
       if (window.htmx) window.htmx.process(fresh);
       updateCount(group);
+      changed();
       return;
     }
     // The server's own words when it gave them: this photo's refusal, else an error page's
@@ -617,6 +624,7 @@
       var group = groupOf(tile);
       tile.remove();
       if (group) { updateCount(group); groupMessage(group, ""); } // there is room again
+      changed();
     });
     xhr.addEventListener("error", failed);
     xhr.addEventListener("timeout", failed);
