@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import exifread
 import pytest
 from PIL import Image, TiffImagePlugin
 
@@ -517,3 +518,48 @@ def test_r8_stored_evidence_that_no_longer_reads_is_unreadable_not_an_error():
     assert back.taken_at.status == UNREADABLE
     assert back.offset.value == "+08:00" and back.make.status == ABSENT
     assert back.raw == {"Image Make": "3"}
+
+
+# --- why the TIFF block is read by evidence._Tiff and not by exifread (see evidence.py) ---------
+# Both tests pin exifread 3.5.1 as measured (details=False, extract_thumbnail=False,
+# strict=False). If one fails after an exifread upgrade, exifread may now be safe to read
+# the block: measure again before replacing the reader.
+
+
+def exifread_tags(block: bytes) -> dict:
+    return exifread.process_file(io.BytesIO(block), details=False, extract_thumbnail=False, strict=False)
+
+
+def test_r8_exifread_decodes_every_value_a_hostile_block_claims_so_it_cannot_read_our_exif():
+    entries = 24
+    block = tiff(ifd0=[Raw(0xC000 + i, RATIONAL, 999, 8) for i in range(entries)])  # 24 x 999 rationals claimed
+    started = time.perf_counter()
+    tags = exifread_tags(block)
+    theirs = time.perf_counter() - started
+    # No cap on entries, 999 values decoded for each: the cost is what the block claims.
+    assert len(tags) == entries and all(len(tag.values) == 999 for tag in tags.values())
+    # Measured 7-9 ms an entry, so 37 s for the 5415 entries a 64 kB APP1 segment holds.
+    assert theirs / entries > 0.001
+    started = time.perf_counter()
+    ev = read_exif(jpeg_with(block))
+    ours = time.perf_counter() - started
+    assert ev.status == READ and ev.raw["Image 0xC000"] == "<unreadable: count_out_of_range>"
+    assert ours < theirs
+
+
+def test_r8_exifread_says_nothing_where_the_evidence_needs_a_why():
+    unknown_type = tiff(ifd0=[Raw(0x010F, 99, 1, b"abcd")])
+    assert "Image Make" not in exifread_tags(unknown_type)  # dropped: would read as absent
+    assert read_exif(jpeg_with(unknown_type)).make.why == "bad_type"
+
+    past_the_end = tiff(ifd0=[Raw(0x010F, ASCII, 10, 60_000)])
+    assert exifread_tags(past_the_end)["Image Make"].values == ""
+    assert read_exif(jpeg_with(past_the_end)).make.why == "out_of_bounds"
+
+    cycle = tiff(ifd0=[MAKE], exif_pointer=8)
+    assert str(exifread_tags(cycle)["EXIF Make"]) == "Huawei"  # IFD0 read again as the Exif IFD
+    assert read_exif(jpeg_with(cycle)).taken_at.why == "exif_ifd_cycle"
+
+    block = evidence._jpeg_exif(photo("30-type_error.jpg"))  # Exif IFD pointer typed ASCII
+    assert not any(key.startswith("EXIF ") for key in exifread_tags(block))
+    assert read_exif(photo("30-type_error.jpg")).taken_at.why.startswith("exif_ifd_")

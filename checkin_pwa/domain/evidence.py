@@ -8,11 +8,30 @@ than its time limit; a bad field costs that field, never the upload.
 
 Where the bytes come from: JPEG APP1 "Exif", PNG eXIf, WebP EXIF chunks are found by
 walking the container ourselves (bounded); HEIC/HEIF through pillow-heif (libheif), which
-hands back the same TIFF block. The TIFF block itself is read by the small reader below
-rather than by exifread or Pillow: we need only about fifteen tags from three IFDs, and a
-reader of our own can bound every count, offset and IFD visit, where the general readers
-may loop over a tag's declared count (exifread 3.5 with details=True spends minutes on a
-MakerNote claiming 2**31 values) and we would have to trust each one's guards.
+hands back the same TIFF block.
+
+The TIFF block itself is read by the small reader below, not by exifread (the brief's EXIF
+library), because of what exifread 3.5.1 does with details=False, extract_thumbnail=False,
+strict=False, measured on its TIFF-stream entry (process_file on the block):
+- Time. It decodes every value of every entry of every IFD it reaches: up to 999 values a
+  tag (a Fraction each for rationals), with no cap on the number of entries, so its cost is
+  what the block claims, not what we need. An IFD whose entries each claim 999 rationals
+  costs it 7-9 ms an entry: 5.7 s for an 8 kB block, 37 s for 64 kB (the most a JPEG APP1
+  segment holds), where this reader takes under 1 ms. The time limit of read_exif would
+  answer "timeout" after 2 s, but a thread cannot be stopped: it would run on for the rest
+  of the half minute, and meanwhile other Python work in the same worker ran 4 times
+  slower. Even the tests' IFD claiming 65535 entries costs it 0.5 s. (The real fixture
+  photos take it 0.3-2.6 ms: only hostile input is slow. details=True is worse still: a
+  MakerNote's count is not capped at 999.)
+- Meaning. Where the evidence needs a "why", it says nothing or the wrong thing: a tag of
+  an unknown type is dropped (absent, not unreadable); a value past the end of the block
+  reads as "" or 0; an ASCII count of 2**31 reads whatever follows up to a NUL as the
+  value; an IFD pointer back to IFD0 is followed (IFD0 read again as the Exif IFD); an
+  Exif IFD pointer typed ASCII (30-type_error.jpg) silently loses the whole Exif IFD.
+Bounding exifread would mean walking every IFD ourselves first to check each count and
+offset, which is this reader. We need about fifteen tags from three IFDs; it bounds every
+count, offset and IFD visit and says why for each field it cannot trust.
+tests/test_r8_evidence.py pins both findings, so an exifread that fixes them shows up.
 """
 from __future__ import annotations
 
