@@ -46,6 +46,7 @@ from typing import Any, Callable, Optional
 from PIL import ExifTags
 
 from checkin_pwa.domain.geo import Point
+from checkin_pwa.domain.image_format import sniff_format
 
 READ = "read"
 ABSENT = "absent"
@@ -64,10 +65,6 @@ MAX_RAW_VALUES = 32  # values shown per raw tag (the rest is "...")
 MAX_TEXT_CHARS = 100  # make and model
 DEFAULT_TIME_LIMIT_S = 2.0
 
-_HEIF_BRANDS = {
-    b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs",
-    b"mif1", b"msf1", b"mif2", b"avif", b"avis",
-}
 
 # Tags never kept in the raw dump: maker blobs, embedded profiles, thumbnails and packets
 # that are large, opaque and not evidence of time or place.
@@ -337,15 +334,7 @@ class _Absent(Exception):
 
 
 def _container(data: bytes) -> str:
-    if data[:3] == b"\xff\xd8\xff":
-        return "jpeg"
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return "png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
-        return "heif"
-    return "unknown"
+    return sniff_format(data) or "unknown"
 
 
 def _strip_exif_header(body: bytes) -> bytes:
