@@ -14,7 +14,7 @@ from checkin_pwa.config import TestConfig
 from checkin_pwa.extensions import db, limiter
 
 from . import factories
-from .helpers import csrf_token
+from .helpers import FreshContextClient, csrf_token
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PHONE_POSITION = {"latitude": 41.1256, "longitude": 126.1865, "accuracy": 12}
@@ -75,6 +75,13 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+@pytest.fixture
+def one_app_context_per_request(app):
+    """Each request sees only its own session and user, as in production (tests with
+    several phones: see helpers.FreshContextClient). Use with pytest.mark.usefixtures."""
+    app.test_client_class = FreshContextClient
 
 
 # --- the real browser --------------------------------------------------------------

@@ -1,4 +1,6 @@
 """Helpers for server tests: CSRF is on in tests as in production."""
+from __future__ import annotations
+
 import re
 
 from flask import g, has_app_context
@@ -38,3 +40,20 @@ class FreshContextClient(FlaskClient):
     def open(self, *args, **kwargs):
         with self.application.app_context():
             return super().open(*args, **kwargs)
+
+
+def log_in(client, person, password: str | None = None) -> None:
+    """Log `person` in on `client` through the real form (CSRF and all)."""
+    from .factories import PASSWORD
+
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"phone": person.phone, "password": password or PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 303
+
+
+def phone_of(app, person):
+    """A logged-in phone (a test client) for `person`."""
+    client = app.test_client()
+    log_in(client, person)
+    return client

@@ -23,15 +23,13 @@ from checkin_pwa.models import CheckEvent, Photo
 from checkin_pwa.storage import new_key
 
 from . import factories as f
-from .helpers import FreshContextClient, csrf_token, csrf_token_from
+from .helpers import csrf_token_from, log_in
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "photos"
 XHR = {"X-Requested-With": "XMLHttpRequest"}
 
 
-@pytest.fixture(autouse=True)
-def one_app_context_per_request(app):
-    app.test_client_class = FreshContextClient
+pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
 
 
 @pytest.fixture
@@ -43,12 +41,6 @@ def store(app):
 
 def fixture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
-
-
-def log_in(client, person) -> None:
-    token = csrf_token(client, "/login")
-    response = client.post("/login", data={"phone": person.phone, "password": f.PASSWORD, "csrf_token": token})
-    assert response.status_code == 303
 
 
 def team(app, **plan_options):

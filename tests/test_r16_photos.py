@@ -13,28 +13,18 @@ from checkin_pwa.extensions import db
 from checkin_pwa.models import Photo
 
 from . import factories as f
-from .helpers import FreshContextClient, csrf_token, csrf_token_from
+from .helpers import csrf_token_from, phone_of
 
 NOT_FOUND = "未找到该页面，或您无权查看。"
 XHR = {"X-Requested-With": "XMLHttpRequest"}
 
 
-@pytest.fixture(autouse=True)
-def one_app_context_per_request(app):
-    app.test_client_class = FreshContextClient
+pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
 
 
 @pytest.fixture
 def store(app):
     return app.extensions["photo_store"]
-
-
-def phone_of(app, person):
-    client = app.test_client()
-    token = csrf_token(client, "/login")
-    assert client.post("/login", data={"phone": person.phone, "password": f.PASSWORD,
-                                       "csrf_token": token}).status_code == 303
-    return client
 
 
 def jpeg(color=(10, 20, 30)) -> bytes:

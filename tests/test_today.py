@@ -16,7 +16,7 @@ from checkin_pwa.models import CheckEvent, utcnow
 from checkin_pwa.services import checkin
 
 from . import factories as f
-from .helpers import FreshContextClient, csrf_token, csrf_token_from
+from .helpers import csrf_token_from, phone_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SITE = geo.Point(*f.SITE)
@@ -24,23 +24,7 @@ HTMX = {"HX-Request": "true"}
 NOT_FOUND = "未找到该页面，或您无权查看。"
 
 
-@pytest.fixture(autouse=True)
-def one_app_context_per_request(app):
-    """Each request sees only its own session and user, as in production."""
-    app.test_client_class = FreshContextClient
-
-
-def log_in(client, person) -> None:
-    token = csrf_token(client, "/login")
-    response = client.post("/login", data={"phone": person.phone, "password": f.PASSWORD, "csrf_token": token})
-    assert response.status_code == 303
-
-
-def phone_of(app, person):
-    """A logged-in phone (test client) for `person`."""
-    client = app.test_client()
-    log_in(client, person)
-    return client
+pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
 
 
 def saved(*rows):
