@@ -247,3 +247,26 @@ class Photo(db.Model):
 
     plan: Mapped[AuditPlan] = relationship()
     uploader: Mapped[Auditor] = relationship(foreign_keys=[uploader_id])
+
+
+class IdempotencyRecord(db.Model):
+    """R17 exactly once: the answer the server gave to one action key of one auditor.
+
+    The phone's outbox sends an action again until it has an answer; the same key with the
+    same payload gets the stored answer back and writes nothing. `fingerprint` is the SHA-256
+    of the canonical payload (services.idempotency), so the same key with another payload
+    is told apart and refused.
+    """
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("auditor_id", "key", name="uq_idempotency_auditor_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    auditor_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    endpoint: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    # The answer as given: the headers a client acts on (Content-Type, HX-Trigger...), the body.
+    headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext as _, refresh
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -17,12 +17,18 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
+def is_outbox() -> bool:
+    """A replay from the phone's outbox (R17): it acts on status codes and fragments."""
+    return bool(request.headers.get("X-Outbox"))
+
+
 def render_page_or_partial(page: str, partial: str, status: int = 200, **context):
-    """The page for a normal request, only its partial for htmx; Vary tells caches."""
+    """The page for a normal request, only its partial for htmx and the outbox; Vary tells caches."""
     response = current_app.make_response(
-        (render_template(partial if is_htmx() else page, **context), status)
+        (render_template(partial if is_htmx() or is_outbox() else page, **context), status)
     )
     response.vary.add("HX-Request")
+    response.vary.add("X-Outbox")
     return response
 
 
@@ -30,10 +36,10 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def _error_response(status: int, message: str):
+def _error_response(status: int, message: str, **context):
     if wants_json():
-        return jsonify({"error": message}), status
-    return render_template("errors/error.html", status=status, message=message), status
+        return jsonify({"error": message, **context}), status
+    return render_template("errors/error.html", status=status, message=message, **context), status
 
 
 def register_web_hooks(app: Flask) -> None:
@@ -63,7 +69,7 @@ def register_web_hooks(app: Flask) -> None:
         # Chromium does, under the tests' phone emulation): that fetch would end the session.
         if (
             request.endpoint not in {"auth.change_password", "auth.logout", "static",
-                                     "pwa.service_worker", "pwa.manifest", "set_language"}
+                                     "pwa.service_worker", "pwa.manifest", "set_language", "session_csrf"}
             and current_user.is_authenticated
             and current_user.must_change_password
         ):
@@ -87,7 +93,26 @@ def register_web_hooks(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return _error_response(400, _("The form has expired or was not sent from this app. Go back, reload the page and try again."))
+        # No session at all: the token could never have been good; an outbox or htmx
+        # request hears 401 (log in again), not "renew the token".
+        if (is_htmx() or is_outbox()) and not current_user.is_authenticated:
+            from .extensions import login_manager
+
+            return login_manager.unauthorized()
+        # data-csrf-expired: the outbox fetches a new token (GET /session/csrf) and retries.
+        return _error_response(400, _("The form has expired or was not sent from this app. Go back, reload the page and try again."),
+                               csrf_expired=True)
+
+    @app.get("/session/csrf")
+    def session_csrf():
+        """A fresh CSRF token for the outbox's replays (R17); 401 without a session."""
+        if not current_user.is_authenticated:
+            response = jsonify({"error": _("Please log in first.")})
+            response.status_code = 401
+        else:
+            response = jsonify({"csrf_token": generate_csrf()})
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.errorhandler(404)
     def not_found(error):

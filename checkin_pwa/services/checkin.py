@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Mapping, Optional, Union
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ..domain import geo
+from ..domain import geo, offline
 from ..domain.rules import (
     Decision,
     PlanFacts,
@@ -85,6 +85,13 @@ def team_record(plan: AuditPlan, kind: str) -> Optional[CheckEvent]:
     return None
 
 
+def action_time(event: CheckEvent) -> dt.datetime:
+    """When the event's action happened, aware UTC: the receipt, or for an action sent
+    later from the phone's outbox its corrected action time (domain.offline, R17)."""
+    acted = offline.offline_action_time(event.flags) if event.queued_offline else None
+    return acted or _aware(event.server_time)
+
+
 def plan_facts(plan: AuditPlan) -> PlanFacts:
     checked_in = team_record(plan, "in")
     checked_out = team_record(plan, "out")
@@ -97,8 +104,8 @@ def plan_facts(plan: AuditPlan) -> PlanFacts:
         mode=plan.mode,
         status=plan.status,
         team=frozenset(member.auditor_id for member in plan.team),
-        checked_in_at=_aware(checked_in.server_time) if checked_in else None,
-        checked_out_at=_aware(checked_out.server_time) if checked_out else None,
+        checked_in_at=action_time(checked_in) if checked_in else None,
+        checked_out_at=action_time(checked_out) if checked_out else None,
     )
 
 
@@ -116,10 +123,17 @@ def visible_plan(auditor: Auditor, plan_id: int) -> Optional[AuditPlan]:
 
 @dataclass(frozen=True)
 class TeamRecord:
-    """Who signed for the team, and when on the plan's wall clock (R3)."""
+    """Who signed for the team, and when on the plan's wall clock (R3). An action sent
+    later from the phone's outbox (R17) shows both times: `acted_at` (the corrected
+    action time) beside `at` (the receipt, the time of record)."""
 
     by: str
     at: dt.datetime
+    acted_at: Optional[dt.datetime] = None
+
+    @property
+    def sent_later(self) -> bool:
+        return self.acted_at is not None
 
 
 @dataclass(frozen=True)
@@ -151,7 +165,10 @@ class TaskCard:
 
 def _record(plan: AuditPlan, kind: str) -> Optional[TeamRecord]:
     event = team_record(plan, kind)
-    return TeamRecord(event.signer.name, local_time(plan, event.server_time)) if event else None
+    if event is None:
+        return None
+    acted = action_time(event).astimezone(plan_zone(plan)) if event.queued_offline else None
+    return TeamRecord(event.signer.name, local_time(plan, event.server_time), acted)
 
 
 def explain(plan: AuditPlan, decision: Decision) -> Decision:
@@ -285,6 +302,7 @@ class Reading:
     confirm: bool
     together: bool
     idempotency_key: Optional[str]
+    queued_offline: bool = False
 
     @property
     def pin_offset_m(self) -> float:
@@ -363,7 +381,22 @@ def read_form(form: Mapping) -> Reading:
         confirm=_text(form, "confirm") == "1",
         together=_text(form, "together") in ("on", "1", "true"),
         idempotency_key=key if 0 < len(key) <= 64 else None,
+        queued_offline=queued_offline(form),
     )
+
+
+def queued_offline(form: Mapping) -> bool:
+    """R17: the phone kept this action in its outbox and sends it later."""
+    return _text(form, "queued_offline") in ("1", "true", "on")
+
+
+def timing(form: Mapping, facts: PlanFacts, now: dt.datetime) -> offline.ActionTime:
+    """When the posted action is judged to have happened (domain.offline)."""
+    device_time = device_clock(_text(form, "device_time"))
+    sent = device_clock(_text(form, "device_time_sent")) or device_time
+    first_day = dt.datetime.combine(facts.first_day, dt.time(0), tzinfo=facts.zone)
+    return offline.action_time(queued=queued_offline(form), device_time=device_time, device_time_sent=sent,
+                               receipt=now, first_day_start=first_day)
 
 
 # --- outcomes ------------------------------------------------------------------------------
@@ -432,7 +465,23 @@ class Signed:
                 "skipped": [asdict(s) for s in self.skipped]}
 
 
-CheckOutcome = Union[Signed, NeedsConfirmation, Refused]
+@dataclass(frozen=True)
+class KeptAsCopy:
+    """R3, R17: an action sent later from the outbox found the team already signed by
+    another member; it is kept as this member's own evidence, not as a second record."""
+
+    kind: str
+    event: CheckEvent
+    by: str
+    at: dt.datetime  # the team record's time, on the plan's wall clock
+    result: str = "copy"
+
+    @property
+    def events(self) -> list[CheckEvent]:
+        return [self.event]
+
+
+CheckOutcome = Union[Signed, NeedsConfirmation, Refused, KeptAsCopy]
 
 
 def restore_signed(auditor: Auditor, plan: AuditPlan, kind: str, summary) -> Optional[Signed]:
@@ -461,7 +510,13 @@ def _earlier_signed(auditor: Auditor, plan: AuditPlan, kind: str, key: str) -> O
         .order_by(CheckEvent.id)
     ).all()
     events.sort(key=lambda e: e.plan_id != plan.id)
-    return Signed(kind, events, []) if events and events[0].plan_id == plan.id else None
+    if not events or events[0].plan_id != plan.id:
+        return None
+    if not events[0].counts_for_team:
+        record = team_record(plan, kind)
+        if record is not None:
+            return KeptAsCopy(kind, events[0], record.signer.name, local_time(plan, record.server_time))
+    return Signed(kind, events, [])
 
 
 def _site_points(plan: AuditPlan) -> list[Optional[geo.Point]]:
@@ -469,10 +524,11 @@ def _site_points(plan: AuditPlan) -> list[Optional[geo.Point]]:
 
 
 def _event(plan: AuditPlan, facts: PlanFacts, auditor: Auditor, kind: str, reading: Reading,
-           nearest: geo.NearestSite, now: dt.datetime, group_key: Optional[str]) -> CheckEvent:
-    """One event with every signal this stage knows (shared/docs/evidence.md)."""
-    server_time = _naive(now)
-    skew = (reading.device_time_sent - server_time).total_seconds() if reading.device_time_sent else None
+           nearest: geo.NearestSite, when: offline.ActionTime, group_key: Optional[str]) -> CheckEvent:
+    """One event with every signal this stage knows (shared/docs/evidence.md): the
+    receipt is the time of record; the windows of R6 are judged at the action time."""
+    server_time = _naive(when.receipt)
+    skew = when.skew_s
     flags = position_flags(
         nearest=nearest,
         pin_offset_m=reading.pin_offset_m,
@@ -481,7 +537,8 @@ def _event(plan: AuditPlan, facts: PlanFacts, auditor: Auditor, kind: str, readi
         action_time=reading.device_time or server_time,
         clock_skew_s=skew,
     )
-    late_or_early = timeliness(facts, kind, now)
+    flags.extend(when.flags)
+    late_or_early = timeliness(facts, kind, when.at)
     if late_or_early:
         flags.append(late_or_early)
     return CheckEvent(
@@ -494,6 +551,7 @@ def _event(plan: AuditPlan, facts: PlanFacts, auditor: Auditor, kind: str, readi
         device_time=reading.device_time,
         device_time_sent=reading.device_time_sent,
         clock_skew_s=skew,
+        queued_offline=when.queued,
         device_lat=reading.device.lat,
         device_lon=reading.device.lon,
         device_accuracy_m=reading.accuracy_m,
@@ -537,11 +595,13 @@ def check(auditor: Auditor, plan_id: int, kind: str, form: Mapping, now: dt.date
 class _Pending:
     """Events judged and ready, not yet in the session."""
 
-    signed: Signed
+    signed: Union[Signed, "KeptAsCopy"]
 
 
 def _judge(auditor: Auditor, plan_id: int, kind: str, form: Mapping, now: dt.datetime
            ) -> Union[CheckOutcome, _Pending]:
+    """`now` is the receipt; the rules judge the action time (the receipt, or for an
+    action sent later from the outbox its corrected time: domain.offline)."""
     plan = visible_plan(auditor, plan_id)
     if plan is None:
         return Refused("not_found")
@@ -550,8 +610,11 @@ def _judge(auditor: Auditor, plan_id: int, kind: str, form: Mapping, now: dt.dat
     if earlier:
         return earlier
     facts = plan_facts(plan)
-    decision = _RULES[kind](facts, auditor.id, now)
-    if not decision:
+    when = timing(form, facts, now)
+    at = when.at
+    decision = _RULES[kind](facts, auditor.id, at)
+    copy_of = _late_offline_copy_of(plan, facts, auditor, kind, decision, when)
+    if not decision and copy_of is None:
         return _refused(plan, decision)
     try:
         reading = read_form(form)
@@ -560,9 +623,11 @@ def _judge(auditor: Auditor, plan_id: int, kind: str, form: Mapping, now: dt.dat
     if not geo.pin_within_limit(reading.device, reading.pin):
         return Refused("pin_too_far", {"km": round(reading.pin_offset_m / 1000, 2),
                                        "limit_km": geo.PIN_LIMIT_M / 1000})
+    if copy_of is not None:
+        return _late_copy(plan, facts, auditor, kind, reading, when, copy_of)
 
-    others = _same_day_plans(plan, now) if reading.together else []
-    together = sign_together(facts, map(plan_facts, others), auditor.id, kind, now)
+    others = _same_day_plans(plan, at) if reading.together else []
+    together = sign_together(facts, map(plan_facts, others), auditor.id, kind, at)
     by_id = {p.id: p for p in [plan, *others]}
     targets = [by_id[i] for i in together.to_sign]
     nearest = {p.id: geo.nearest_site(reading.pin, _site_points(p)) for p in targets}
@@ -577,7 +642,7 @@ def _judge(auditor: Auditor, plan_id: int, kind: str, form: Mapping, now: dt.dat
         return NeedsConfirmation(kind, warnings)
 
     group_key = str(uuid.uuid4()) if reading.together else None
-    events = [_event(target, plan_facts(target), auditor, kind, reading, nearest[target.id], now, group_key)
+    events = [_event(target, plan_facts(target), auditor, kind, reading, nearest[target.id], when, group_key)
               for target in targets]
     skipped = [
         Skipped(by_id[plan_id_].project_code, by_id[plan_id_].required, why.reason,
@@ -585,6 +650,30 @@ def _judge(auditor: Auditor, plan_id: int, kind: str, form: Mapping, now: dt.dat
         for plan_id_, why in together.skipped
     ]
     return _Pending(Signed(kind, events, skipped))
+
+
+def _late_offline_copy_of(plan: AuditPlan, facts: PlanFacts, auditor: Auditor, kind: str,
+                          decision: Decision, when: offline.ActionTime) -> Optional[CheckEvent]:
+    """R3, R17: the team record an action sent later arrived after, when that action was
+    itself allowed at its own time had the team not signed yet; None otherwise."""
+    if not when.queued or decision.reason not in ("already_checked_in", "already_checked_out"):
+        return None
+    unsigned = replace(facts, checked_in_at=None) if kind == "in" else replace(facts, checked_out_at=None)
+    if not _RULES[kind](unsigned, auditor.id, when.at):
+        return None
+    return team_record(plan, kind)
+
+
+def _late_copy(plan: AuditPlan, facts: PlanFacts, auditor: Auditor, kind: str, reading: Reading,
+               when: offline.ActionTime, record: CheckEvent) -> _Pending:
+    """The member's own evidence beside the team record: never counts for the team."""
+    nearest = geo.nearest_site(reading.pin, _site_points(plan))
+    event = _event(plan, facts, auditor, kind, reading, nearest, when, None)
+    event.counts_for_team = False
+    event.flags = [*event.flags, {"code": "late_offline_copy", "team_event_id": record.id,
+                                  "team_signer": record.signer.name}]
+    copy = KeptAsCopy(kind, event, record.signer.name, local_time(plan, record.server_time))
+    return _Pending(copy)
 
 
 def _refused(plan: AuditPlan, decision: Decision) -> Refused:

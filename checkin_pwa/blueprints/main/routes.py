@@ -8,7 +8,8 @@ from flask_login import current_user, login_required
 
 from ...models import AuditPlan
 from ...services import checkin
-from ...web import is_htmx, render_page_or_partial
+from ...services.idempotency import idempotent, not_final, request_key
+from ...web import is_htmx, is_outbox, render_page_or_partial
 from . import bp
 from .reasons import describe
 
@@ -43,16 +44,27 @@ def today():
 @bp.route("/plans/<int:plan_id>/checkin", methods=["GET", "POST"], endpoint="check_in", defaults={"kind": "in"})
 @bp.route("/plans/<int:plan_id>/checkout", methods=["GET", "POST"], endpoint="check_out", defaults={"kind": "out"})
 @login_required
+@idempotent
 def check(plan_id: int, kind: str):
     status = 200
     if request.method == "POST":
         # The service loads the plan itself, with the same R16 check as plan_or_404.
-        outcome = checkin.check(current_user, plan_id, kind, request.form, checkin.server_now())
+        # The action key may come as a header (the outbox): the events keep it too.
+        fields = request.form.to_dict()
+        fields.setdefault("idempotency_key", request_key())
+        outcome = checkin.check(current_user, plan_id, kind, fields, checkin.server_now())
         if outcome.result == "refused":
             if outcome.not_found:
                 abort(404)
             status = 422
-        elif outcome.result == "signed" and not is_htmx():
+        elif outcome.result == "confirm":
+            if is_outbox():
+                # R5 asks the auditor before signing far from the site; a replay cannot
+                # ask: refused for good, with the warning, to be done again on the page.
+                status = 409
+            else:
+                not_final()  # a question: the same key comes back with confirm=1
+        elif outcome.result == "signed" and not (is_htmx() or is_outbox()):
             session[_LAST_OUTCOME] = outcome.summary()
             return redirect(url_for(request.endpoint, plan_id=plan_id), code=303)
         plan = plan_or_404(plan_id)  # again: the team's state changed if anything was signed
@@ -63,8 +75,11 @@ def check(plan_id: int, kind: str):
     return render_page_or_partial(
         "main/check.html", "main/_check_form.html", status=status,
         check=page, outcome=outcome, values=request.form, map_config=_map_config(),
-        # One key per action: a double tap or a resend is written once (services.checkin).
-        action_key=request.form.get("idempotency_key") or uuid.uuid4().hex,
+        # One key per action: a double tap or a resend is written once (services.checkin,
+        # services.idempotency). Only a question (confirm?) keeps it; after a refusal the
+        # next try is another action.
+        action_key=(request.form.get("idempotency_key") if outcome is not None and outcome.result == "confirm"
+                    else None) or uuid.uuid4().hex,
     )
 
 

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ...services import checkin, photos
+from ...services.idempotency import idempotent
 from ...web import is_htmx, render_page_or_partial
 from ..main.routes import plan_or_404
 from . import bp
@@ -116,6 +117,7 @@ def _upload_one(plan_id: int, upload_file):
 
 @bp.post("/plans/<int:plan_id>/photos")
 @login_required
+@idempotent
 def upload(plan_id: int):
     """One photo per request from the page's script (201 and its tile, or its error).
     A plain form may carry several (the album allows it): each is stored on its own and
