@@ -471,3 +471,24 @@ def test_r17_two_identical_sends_at_once_write_one_check_in_and_answer_alike(app
     assert answers["a"].status_code == answers["b"].status_code == 200
     assert "签到成功" in text(answers["a"]) and "签到成功" in text(answers["b"])
     assert len(events_of(plan.id)) == 1 and count(IdempotencyRecord) == 1
+
+
+# --- domain.offline, pure ----------------------------------------------------------------------
+
+def test_r17_corrected_action_time_cancels_a_wrong_phone_clock():
+    from checkin_pwa.domain import offline
+
+    receipt = at(2, 11, 0)
+    fast = f.dt.timedelta(hours=3)
+    assert offline.corrected_action_time(at(2, 8, 40) + fast, receipt + fast, receipt) == at(2, 8, 40)
+    assert offline.corrected_action_time(at(2, 8, 40), None, receipt) == receipt  # skew unknown
+    assert offline.corrected_action_time(None, receipt, receipt) is None
+    assert offline.clock_skew_s(receipt + fast, receipt) == 10800
+
+
+def test_r4_an_action_not_queued_is_judged_at_receipt_with_no_offline_flags():
+    from checkin_pwa.domain import offline
+
+    when = offline.action_time(queued=False, device_time=at(2, 8, 0), device_time_sent=at(2, 8, 0),
+                               receipt=at(2, 11, 0))
+    assert when.at == at(2, 11, 0) and when.flags == [] and when.skew_s == -10800
