@@ -132,7 +132,7 @@ def live_token(data) -> str:
 
 def post_chunked(live_server, token, body: bytes):
     """A real HTTP request whose body is sent chunked: it declares no Content-Length."""
-    connection = http.client.HTTPConnection(urlsplit(live_server.url).netloc, timeout=10)
+    connection = http.client.HTTPConnection(urlsplit(live_server.url).netloc, timeout=60)  # scrypt for new accounts: slow on a busy 2-core machine
     chunks = (body[i:i + 500] for i in range(0, len(body), 500))
     connection.request("POST", URL, body=chunks, encode_chunked=True, headers={
         "Authorization": f"Bearer {token}", "Content-Type": "application/json"})

@@ -293,16 +293,17 @@ def test_r8_a_lost_connection_is_shown_on_the_photo_and_retry_sends_it(page, dat
 
 def test_r8_a_session_that_ended_meanwhile_is_explained_on_the_photo(page, data, team_plan):
     """The phone sat on the plan page past the session (or the auditor logged out in another
-    tab): the photo's tile says what the server said, not a bare status code."""
+    tab): the photo's tile says what the server said, not a bare status code, and the photo
+    waits in the outbox (R17) to be sent after the next login."""
     phone, plan_id = team_plan
     open_plan(page, phone, plan_id)
     page.context.clear_cookies()
     choose(page, "first", "jolla.jpg")
-    failed = group(page, "first").locator(".photo-tile.photo-failed")
+    kept = group(page, "first").locator(".photo-tile.photo-queued")
     with data.app.test_request_context(), force_locale("zh_CN"):
-        expired = gettext("The form has expired or was not sent from this app. "
-                          "Go back, reload the page and try again.")
-    expect(failed.get_by_role("alert")).to_have_text(expired)
+        ended = gettext("Your session has ended. Please log in again; nothing waiting on this phone is lost.")
+    expect(kept.get_by_role("alert")).to_have_text(ended)
+    expect(page.locator("#outbox-badge .outbox-count")).to_have_text("1")
     assert stored(data, plan_id) == []
 
 

@@ -127,7 +127,102 @@
     if (!form.matches || !form.matches("form[data-check-form]")) return;
     var clock = form.elements.namedItem("device_time");
     if (clock) clock.value = String(Date.now());
+    // The action's idempotency key is made here, on the phone, before its first send: a send
+    // that reached the server but whose answer was lost is then written once (outbox, R17).
+    // A new key for a changed payload (a new pin, the confirm step), the same one otherwise.
+    var key = form.elements.namedItem("idempotency_key");
+    var payload = payloadOf(form);
+    if (key && window.Outbox && form.dataset.keyedPayload !== payload) {
+      key.value = window.Outbox.newKey();
+      form.dataset.keyedPayload = payload;
+    }
   }, true);
+
+  // --- The outbox (R17): offline, or when the send fails, the action is kept on the phone --
+  function payloadOf(form) {
+    var parts = [];
+    new FormData(form).forEach(function (value, name) {
+      if (name !== "device_time" && name !== "idempotency_key" && name !== "csrf_token") parts.push(name + "=" + value);
+    });
+    return parts.join("&");
+  }
+
+  // `neverSent`: caught before it left. After a failed send the payload stays exactly as
+  // sent (the server may have it: the same key must come with the same payload).
+  function queue(form, neverSent) {
+    var box = document.getElementById("check-form");
+    if (!window.Outbox || !box || box.dataset.queued) return;
+    box.dataset.queued = "1";
+    var fields = [];
+    new FormData(form).forEach(function (value, name) { fields.push([name, value]); });
+    // Offline there is no server to warn about a far pin: the auditor acted, the server
+    // still records the deviation (R5).
+    if (neverSent && !form.elements.namedItem("confirm")) fields.push(["confirm", "1"]);
+    var value = function (name) { var input = form.elements.namedItem(name); return input ? input.value : ""; };
+    var kind = /checkout$/.test(form.getAttribute("action") || "") ? "checkout" : "checkin";
+    var words = document.getElementById("outbox-badge") ? document.getElementById("outbox-badge").dataset : {};
+    var card = document.querySelector("#check .task-card");
+    var what = [words[kind === "checkin" ? "msgCheckin" : "msgCheckout"] || kind];
+    if (card) {
+      [".enterprise", ".project"].forEach(function (selector) {
+        var el = card.querySelector(selector);
+        if (el) what.push(el.textContent.replace(/\s+/g, " ").trim());
+      });
+    }
+    box.dataset.outboxKey = value("idempotency_key") || window.Outbox.newKey();
+    window.Outbox.add({
+      key: box.dataset.outboxKey, kind: kind, url: form.getAttribute("action"),
+      fields: fields, label: what.join(" · "), device_time: parseInt(value("device_time"), 10) || Date.now(),
+      position: { lat: value("device_lat"), lon: value("device_lon"), accuracy: value("device_accuracy"),
+                  time: value("device_position_time"), pin_lat: value("lat"), pin_lon: value("lon") }
+    }).then(function () {
+      var outcome = document.createElement("div");
+      outcome.id = "check-outcome";
+      outcome.className = "outcome outcome-queued";
+      outcome.setAttribute("role", "status");
+      var title = document.createElement("p");
+      title.className = "outcome-title";
+      title.textContent = words.msgSaved || "已保存，联网后自动发送";
+      var link = document.createElement("a");
+      link.href = document.getElementById("outbox-badge") ? document.getElementById("outbox-badge").getAttribute("href") : "/outbox";
+      link.className = "button secondary block";
+      link.textContent = words.msgSee || "查看待发送";
+      outcome.append(title, link);
+      box.replaceChildren(outcome);
+    }, function () { delete box.dataset.queued; });
+  }
+
+  // Sent later while this page is still open: show the server's answer in place.
+  if (window.Outbox) {
+    window.Outbox.listen(function (message) {
+      var box = document.getElementById("check-form");
+      var form = document.querySelector("form[data-check-form]");
+      var key = box && box.dataset.queued ? box.dataset.outboxKey : form && form.elements.namedItem("idempotency_key").value;
+      if (!box || !message || message.key !== key || message.type !== "sent" || !message.text) return;
+      var fresh = new DOMParser().parseFromString(message.text, "text/html").getElementById("check-form");
+      if (fresh) box.replaceWith(fresh);
+    });
+  }
+
+  function checkForm(event) {
+    var form = event.detail && event.detail.elt;
+    return form && form.matches && form.matches("form[data-check-form]") ? form : null;
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = checkForm(event);
+    if (form && navigator.onLine === false && window.Outbox) {
+      event.preventDefault();
+      queue(form, true);
+    }
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    var form = checkForm(event);
+    if (form) queue(form);
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    var form = checkForm(event);
+    if (form && event.detail.xhr && event.detail.xhr.status >= 500) queue(form);
+  });
 
   // htmx swaps the form's container (a warning to confirm, an error): refill the new one.
   document.addEventListener("htmx:afterSettle", fillForm);

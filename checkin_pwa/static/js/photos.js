@@ -340,7 +340,7 @@
   function listOf(group) { return group.querySelector(".photo-list"); }
   function tiles(group, selector) { return listOf(group).querySelectorAll(".photo-tile" + (selector || "")); }
   function uploadedCount(group) {
-    return tiles(group, ":not(.photo-pending):not(.photo-failed):not(.photo-retry)").length;
+    return tiles(group, ":not(.photo-pending):not(.photo-failed):not(.photo-retry):not(.photo-queued)").length;
   }
   // What a group holds for the limit: uploaded, on the way, and waiting for a retry.
   function heldCount(group) { return tiles(group, ":not(.photo-failed)").length; }
@@ -482,7 +482,8 @@
         url: (form && form.action) || (section() && section().dataset.uploadUrl),
         group: group.dataset.group,
         csrf: csrfToken(form),
-        file: file
+        file: file,
+        key: window.Outbox ? window.Outbox.newKey() : "" // made before the first send (R17)
       };
       enqueue(function () { return prepareAndSend(tile, upload); });
     });
@@ -508,7 +509,80 @@
     return (dot > 0 ? name.slice(0, dot) : name || "photo") + ".jpg";
   }
 
+  // The outbox (static/js/outbox.js, R17): offline, or when the send fails with no answer or a
+  // 5xx, the photo (as sent: the shrunk copy with the original's SHA-256) waits on the phone.
+  // After a failed send the tile still says so, and its Retry sends the outbox now.
+  function queuePhoto(tile, upload, prepared, failed, said) {
+    var name = sentName(upload.file.name, prepared.shrunk);
+    var photo = new File([prepared.blob], name, { type: prepared.blob.type || upload.file.type });
+    var badge = document.getElementById("outbox-badge");
+    var group = groupOf(tile);
+    return window.Outbox.add({
+      key: upload.key, kind: "photo", url: upload.url,
+      fields: [["csrf_token", upload.csrf], ["group", upload.group], ["original_sha256", prepared.sha256],
+               ["original_bytes", String(upload.file.size)], ["original_name", upload.file.name], ["photo", photo]],
+      label: [(badge && badge.dataset.msgPhoto) || "照片", group ? groupTitle(group) : upload.group, upload.file.name].join(" · "),
+      device_time: Date.now()
+    }).then(function () {
+      tile.dataset.outboxKey = upload.key;
+      var saved = (badge && badge.dataset.msgSaved) || "已保存，联网后自动发送";
+      function showFailed() {
+        failTile(tile, said || text("network"), function () {
+          if (tile.classList.contains("photo-pending")) return; // a second tap on Retry
+          tile.classList.remove("photo-retry", "photo-queued");
+          tile.classList.add("photo-pending");
+          var old = tile.querySelector(".photo-status");
+          if (old) old.remove();
+          showProgress(tile);
+          setStatus(tile, saved);
+          window.Outbox.replayFromPage(true).then(function () {
+            if (tile.isConnected && tile.classList.contains("photo-pending")) showFailed();
+          });
+        });
+        queuedTile(tile, saved, true);
+      }
+      if (failed) showFailed(); else queuedTile(tile, saved, false);
+      updateCount(group);
+    });
+  }
+
+  function queuedTile(tile, saved, failed) {
+    tile.classList.remove("photo-pending");
+    tile.classList.add("photo-queued");
+    if (failed) tile.classList.add("photo-retry");
+    var progress = tile.querySelector(".photo-progress");
+    if (progress) progress.remove();
+    var status = tile.querySelector(".photo-status");
+    if (!status) {
+      status = document.createElement("p");
+      status.className = "photo-status";
+      tile.querySelector(".photo-preview").insertAdjacentElement("afterend", status);
+    }
+    status.textContent = saved;
+  }
+
+  // The outbox sent or refused a photo of this page (from here, another tab or the worker).
+  if (window.Outbox) {
+    window.Outbox.listen(function (message) {
+      if (!message || !message.key || (message.type !== "sent" && message.type !== "refused")) return;
+      var tile = document.querySelector('.photo-tile[data-outbox-key="' + message.key + '"]');
+      if (!tile) return;
+      tile.classList.remove("photo-queued");
+      if (message.type === "sent") {
+        answered(tile, { status: message.status, responseText: message.text || "" }, null);
+      } else {
+        failTile(tile, message.reason, null);
+        updateCount(groupOf(tile));
+      }
+    });
+  }
+
   function send(tile, upload, prepared) {
+    if (navigator.onLine === false && window.Outbox && upload.key) {
+      return queuePhoto(tile, upload, prepared).catch(function () {
+        failTile(tile, text("network"), null);
+      });
+    }
     return new Promise(function (resolve) {
       tile.classList.remove("photo-retry");
       tile.classList.add("photo-pending");
@@ -528,6 +602,7 @@
       xhr.timeout = UPLOAD_TIMEOUT_MS;
       xhr.setRequestHeader("X-CSRFToken", upload.csrf);
       xhr.setRequestHeader("HX-Request", "true"); // answer with the tile, not the page
+      if (upload.key) xhr.setRequestHeader("Idempotency-Key", upload.key);
       setStatus(tile, text("uploading", { percent: 0 }), 0);
       xhr.upload.addEventListener("progress", function (event) {
         if (!event.lengthComputable) return;
@@ -540,8 +615,25 @@
         showProgress(tile);
         enqueue(function () { return send(tile, upload, prepared); });
       }
-      xhr.addEventListener("load", function () { answered(tile, xhr, retry); resolve(); });
+      function kept(said) { // into the outbox; should that fail too, the old Retry
+        queuePhoto(tile, upload, prepared, true, said).then(resolve, function () {
+          failTile(tile, text("network"), retry);
+          updateCount(groupOf(tile));
+          resolve();
+        });
+      }
+      xhr.addEventListener("load", function () {
+        if (xhr.status >= 500 && window.Outbox && upload.key) { kept(); return; }
+        if (xhr.status === 401 && window.Outbox && upload.key) { // the session ended: log in, it waits
+          var alert = parse(xhr.responseText).querySelector("[role=alert]");
+          kept(alert && alert.textContent.trim());
+          return;
+        }
+        answered(tile, xhr, retry);
+        resolve();
+      });
       function lost() {
+        if (window.Outbox && upload.key) { kept(); return; }
         failTile(tile, text("network"), retry);
         updateCount(groupOf(tile));
         resolve();

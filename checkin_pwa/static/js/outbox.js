@@ -1,0 +1,357 @@
+// The outbox (R17): check-ins, check-outs and photo uploads made without a network are kept
+// in IndexedDB ("checkin-outbox") on the phone, with their photos as Blobs, and sent later,
+// exactly once, with nothing lost. Loaded by every page (base.html) and by the service worker
+// (importScripts), so it must not touch the DOM outside the page section at the bottom.
+//
+// An entry: {key, kind: "checkin"|"checkout"|"photo", url, fields: [[name, value]] (File/Blob
+// values kept as they are), label, created_at (ms), device_time, position, attempts,
+// last_error, error_code, state: "waiting"|"refused", reason, sending_until, next_try_at}.
+//
+// It leaves the outbox only when the server accepted it (2xx), or when the server refused it
+// for good (409/422/4xx) AND the auditor tapped "知道了" after reading the reason. A 401 keeps
+// it (log in again), an expired CSRF token is renewed and the entry tried once more, 5xx and
+// network errors keep it with a back-off. No expiry.
+//
+// Guards against sending twice: one replay at a time (a Web Locks lock shared by the pages and
+// the worker), a "sending" mark set in an IndexedDB transaction, and finally the server, which
+// answers a repeated Idempotency-Key with its first answer and writes nothing.
+(function (global) {
+  "use strict";
+
+  var DB_NAME = "checkin-outbox";
+  var STORE = "entries";
+  var LOCK = "outbox-replay";
+  var SENDING_MS = 120000;        // a "sending" mark older than this was a crashed replay
+  var BACKOFF_FIRST_MS = 1000;    // after a 5xx / network error: 1 s, 2 s, 4 s ... 5 min
+  var BACKOFF_MAX_MS = 300000;
+  var CHANNEL = "checkin-outbox";
+
+  var dbPromise = null;
+  function open() {
+    if (!dbPromise) {
+      dbPromise = new Promise(function (resolve, reject) {
+        var request = global.indexedDB.open(DB_NAME, 1);
+        request.onupgradeneeded = function () {
+          var store = request.result.createObjectStore(STORE, { keyPath: "key" });
+          store.createIndex("created_at", "created_at");
+        };
+        request.onsuccess = function () { resolve(request.result); };
+        request.onerror = function () { dbPromise = null; reject(request.error); };
+      });
+    }
+    return dbPromise;
+  }
+
+  // Run fn(store) in one transaction; resolves with fn's result once the transaction is done.
+  function withStore(mode, fn) {
+    return open().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(STORE, mode);
+        var result;
+        Promise.resolve(fn(tx.objectStore(STORE))).then(function (value) { result = value; });
+        tx.oncomplete = function () { resolve(result); };
+        tx.onerror = function () { reject(tx.error); };
+        tx.onabort = function () { reject(tx.error); };
+      });
+    });
+  }
+
+  function req(request) {
+    return new Promise(function (resolve, reject) {
+      request.onsuccess = function () { resolve(request.result); };
+      request.onerror = function () { reject(request.error); };
+    });
+  }
+
+  var channel = null;
+  try { channel = new global.BroadcastChannel(CHANNEL); } catch (e) { channel = null; }
+  function announce(message) {
+    if (channel) channel.postMessage(message);
+    if (Outbox.onchange) Outbox.onchange(message);
+  }
+
+  function newKey() {
+    if (global.crypto && global.crypto.randomUUID) return global.crypto.randomUUID();
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  }
+
+  function list() {
+    return withStore("readonly", function (store) { return req(store.getAll()); }).then(function (entries) {
+      return (entries || []).sort(function (a, b) { return a.created_at - b.created_at; });
+    });
+  }
+
+  function count() { return list().then(function (entries) { return entries.length; }); }
+
+  function add(entry) {
+    var now = Date.now();
+    var full = Object.assign({
+      key: newKey(), created_at: now, device_time: now, position: null, label: "",
+      attempts: 0, last_error: "", error_code: "", reason: "", state: "waiting",
+      sending_until: 0, next_try_at: 0
+    }, entry);
+    return withStore("readwrite", function (store) { store.put(full); }).then(function () {
+      announce({ type: "added", key: full.key });
+      requestSync();
+      return full;
+    });
+  }
+
+  function dismiss(key) { // only a refusal the auditor has read may go
+    return withStore("readwrite", function (store) {
+      return req(store.get(key)).then(function (entry) {
+        if (entry && entry.state === "refused") store.delete(key);
+      });
+    }).then(function () { announce({ type: "dismissed", key: key }); });
+  }
+
+  // Take the "sending" mark: read and write in one transaction, so two replays (a page and the
+  // worker, in a browser without Web Locks) cannot both take the same entry.
+  // Under the Web Lock a mark left behind is from a replay that died (a page navigated away
+  // mid-send): the lock already makes us the only sender, and the key guards the server.
+  function claim(key, force, locked) {
+    return withStore("readwrite", function (store) {
+      return req(store.get(key)).then(function (entry) {
+        var now = Date.now();
+        if (!entry || entry.state !== "waiting" || (!locked && entry.sending_until > now)) return null;
+        if (!force && entry.next_try_at > now) return null;
+        entry.sending_until = now + SENDING_MS;
+        store.put(entry);
+        return entry;
+      });
+    });
+  }
+
+  function update(key, changes) {
+    return withStore("readwrite", function (store) {
+      return req(store.get(key)).then(function (entry) {
+        if (!entry) return;
+        store.put(Object.assign(entry, changes, { sending_until: 0 }));
+      });
+    });
+  }
+
+  function remove(key) {
+    return withStore("readwrite", function (store) { store.delete(key); });
+  }
+
+  // --- The CSRF token: the page's own, else a fresh one from the server ---------------------
+  var token = "";
+  function pageToken() {
+    if (typeof document === "undefined" || !document.body) return "";
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || ""; }
+    catch (e) { return ""; }
+  }
+  function freshToken() {
+    return global.fetch("/session/csrf", { credentials: "same-origin", cache: "no-store",
+                                           headers: { "X-Outbox": "1" } })
+      .then(function (response) {
+        if (response.status === 401) return { login: true };
+        if (!response.ok) return { token: "" };
+        return response.json().then(function (body) { return { token: body.csrf_token || "" }; });
+      })
+      .catch(function () { return { token: "" }; });
+  }
+
+  // The server's reason for a refusal: the check outcome's error, a photo's error, an error
+  // page's alert. DOMParser where there is one (pages), a plain reading otherwise (worker).
+  function reasonOf(html) {
+    html = html || "";
+    if (typeof DOMParser !== "undefined") {
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var found = doc.querySelector("#check-outcome .error, .photo-error, [role=alert], .error");
+      return found ? found.textContent.replace(/\s+/g, " ").trim() : "";
+    }
+    var match = /class="[^"]*\b(?:photo-error|error)\b[^"]*"[^>]*>([\s\S]*?)<\/(?:p|div|li)>/.exec(html) ||
+      /role="alert"[^>]*>([\s\S]*?)<\/(?:p|div|li)>/.exec(html);
+    if (!match) return "";
+    return match[1].replace(/<[^>]*>/g, " ").replace(/&#34;|&quot;/g, '"').replace(/&#39;/g, "'")
+      .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&").replace(/\s+/g, " ").trim();
+  }
+
+  function body(entry, csrf) {
+    var form = new FormData();
+    (entry.fields || []).forEach(function (pair) {
+      var name = pair[0], value = pair[1];
+      if (name === "csrf_token" || name === "queued_offline" || name === "device_time_sent") return;
+      if (value instanceof Blob) form.append(name, value, value.name || pair[2] || "photo.jpg");
+      else form.append(name, value == null ? "" : String(value));
+    });
+    form.append("csrf_token", csrf);
+    form.append("queued_offline", "1");
+    form.append("device_time_sent", String(Date.now()));
+    return form;
+  }
+
+  function post(entry, csrf) {
+    return global.fetch(entry.url, {
+      method: "POST", body: body(entry, csrf), credentials: "same-origin", cache: "no-store",
+      headers: { "X-Outbox": "1", "Idempotency-Key": entry.key, "X-CSRFToken": csrf, "HX-Request": "true" }
+    });
+  }
+
+  function isLoginPage(response) {
+    return response.redirected && /\/login(\?|$)/.test(new URL(response.url).pathname + "?");
+  }
+
+  // Send one entry: "sent", "refused", "login" (stop: every other one would fail the same way),
+  // or "later" (5xx / network: stop too, the next ones may depend on this one).
+  function sendOne(entry) {
+    var attempt = function (csrf, renewed) {
+      return post(entry, csrf).then(function (response) {
+        if (response.status === 401 || isLoginPage(response)) return { outcome: "login" };
+        return response.text().then(function (text) {
+          var status = response.status;
+          // A check-in sent online whose answer was lost may come back as the question "far
+          // from the planned address: confirm?": nothing was signed, the auditor must see it.
+          if (status >= 200 && status < 300 && text.indexOf("outcome-confirm") !== -1) {
+            return { outcome: "refused", status: status, reason: reasonOf(text) };
+          }
+          if (status >= 200 && status < 300) return { outcome: "sent", status: status, text: text };
+          if (status === 400 && text.indexOf("data-csrf-expired") !== -1 && !renewed) {
+            return freshToken().then(function (fresh) {
+              if (fresh.login) return { outcome: "login" };
+              token = fresh.token || token;
+              return attempt(token, true);
+            });
+          }
+          if (status >= 500 || status === 408 || status === 429) return { outcome: "later", status: status };
+          return { outcome: "refused", status: status, reason: reasonOf(text) || ("HTTP " + status) };
+        });
+      }, function (error) { return { outcome: "later", status: 0, error: String(error) }; });
+    };
+    return attempt(token || pageToken(), false);
+  }
+
+  function backoff(attempts) {
+    return Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * Math.pow(2, Math.max(0, attempts - 1)));
+  }
+
+  // One pass over the waiting entries, oldest first. Resolves with a summary:
+  // {sent, refused, waiting, login, retryInMs}. `force` ignores the back-off (the button).
+  function replayOnce(force, locked) {
+    var summary = { sent: 0, refused: 0, waiting: 0, login: false, retryInMs: 0 };
+    return list().then(function (entries) {
+      var chain = Promise.resolve(false);
+      entries.forEach(function (listed) {
+        chain = chain.then(function (stop) {
+          if (stop || listed.state !== "waiting") return stop;
+          return claim(listed.key, force, locked).then(function (entry) {
+            if (!entry) return false;
+            return sendOne(entry).then(function (result) {
+              if (result.outcome === "sent") {
+                summary.sent += 1;
+                return remove(entry.key).then(function () {
+                  announce({ type: "sent", key: entry.key, kind: entry.kind, status: result.status, text: result.text });
+                  return false;
+                });
+              }
+              if (result.outcome === "refused") {
+                summary.refused += 1;
+                return update(entry.key, { state: "refused", attempts: entry.attempts + 1, error_code: "refused",
+                                           reason: result.reason, last_error: result.reason }).then(function () {
+                  announce({ type: "refused", key: entry.key, reason: result.reason });
+                  return false;
+                });
+              }
+              if (result.outcome === "login") {
+                summary.login = true;
+                return update(entry.key, { error_code: "login", last_error: "401" }).then(function () { return true; });
+              }
+              var attempts = entry.attempts + 1;
+              var wait = backoff(attempts);
+              summary.retryInMs = wait;
+              return update(entry.key, {
+                attempts: attempts, next_try_at: Date.now() + wait,
+                error_code: result.status ? "server" : "network",
+                last_error: result.status ? "HTTP " + result.status : (result.error || "network")
+              }).then(function () { return true; });
+            });
+          });
+        });
+      });
+      return chain;
+    }).then(function () {
+      return list();
+    }).then(function (left) {
+      summary.waiting = left.filter(function (e) { return e.state === "waiting"; }).length;
+      announce({ type: "replayed", summary: summary });
+      return summary;
+    });
+  }
+
+  function replay(options) {
+    var force = Boolean(options && options.force);
+    var locks = global.navigator && global.navigator.locks;
+    if (locks && locks.request) {
+      return locks.request(LOCK, function () { return replayOnce(force, true); });
+    }
+    return replayOnce(force);
+  }
+
+  // Background Sync where the browser has it: the worker replays even with no page open.
+  function requestSync() {
+    var nav = global.navigator;
+    if (!nav || !nav.serviceWorker || typeof document === "undefined") return Promise.resolve(false);
+    return nav.serviceWorker.ready.then(function (registration) {
+      if (!registration.sync) return false;
+      return registration.sync.register("outbox").then(function () { return true; });
+    }).catch(function () { return false; });
+  }
+
+  var Outbox = {
+    add: add, list: list, count: count, replay: replay, dismiss: dismiss, newKey: newKey,
+    requestSync: requestSync, reasonOf: reasonOf, channel: CHANNEL, onchange: null
+  };
+  global.Outbox = Outbox;
+
+  // --- The page: the badge, the triggers, and retries after a back-off ----------------------
+  if (typeof document === "undefined") return;
+
+  function badge() { return document.getElementById("outbox-badge"); }
+
+  function refreshBadge() {
+    return count().then(function (n) {
+      var el = badge();
+      if (!el) return n;
+      el.hidden = n === 0;
+      el.dataset.count = String(n);
+      var number = el.querySelector(".outbox-count");
+      if (number) number.textContent = String(n);
+      return n;
+    }).catch(function () { return 0; });
+  }
+
+  var retryTimer = null;
+  function replayFromPage(force) {
+    if (global.navigator.onLine === false) return Promise.resolve(null);
+    return replay({ force: force }).then(function (summary) {
+      clearTimeout(retryTimer);
+      if (summary && summary.retryInMs) retryTimer = setTimeout(function () { replayFromPage(false); }, summary.retryInMs);
+      return summary;
+    }).catch(function () { return null; });
+  }
+  Outbox.replayFromPage = replayFromPage;
+  Outbox.refreshBadge = refreshBadge;
+
+  if (channel) channel.addEventListener("message", function () { refreshBadge(); });
+  var listeners = [];
+  Outbox.onchange = function (message) {
+    refreshBadge();
+    listeners.forEach(function (fn) { fn(message); });
+  };
+  // fn(message) on every change, from this page or (through the channel) another or the worker.
+  Outbox.listen = function (fn) {
+    listeners.push(fn);
+    if (channel) channel.addEventListener("message", function (event) { fn(event.data); });
+  };
+
+  global.addEventListener("online", function () { replayFromPage(false); });
+
+  function start() {
+    refreshBadge();
+    replayFromPage(false);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})(typeof self !== "undefined" ? self : this);
