@@ -1,7 +1,146 @@
-// Minimal worker for the walking skeleton: it takes control at once so later offline
-// work (issue 4) can build on it. It caches nothing yet: every request goes to the network.
-self.addEventListener("install", () => self.skipWaiting());
-self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+// ---- App shell (issue 4, pwa half): precache, pages network-first, offline page ---------
+// Static files: precached at install into "static-<fingerprint>", then served cache-first.
+// The fingerprint is a hash of the static folder and the offline page that the server writes
+// into this file when it serves it (blueprints/pwa/routes.py), so any deploy that changes a
+// precached file changes the worker's bytes: the browser installs the new worker, which fills
+// a new cache, and on activate deletes every other "static-*" cache. Nobody bumps a number by
+// hand; a change to this file's logic alone keeps the cache (its contents did not change).
+//
+// Pages (GET navigations): network-first. Each 200 answer of a page that is not a login,
+// error or redirect is kept per URL in the "pages" cache with the time it was loaded; without
+// a network the last good copy is served with data-offline-copy="<ISO time>" on its <html>
+// element, and app.js shows the banner "离线：显示的是上次加载的内容（时间）". A page never
+// loaded gets the precached offline page. Logging in or out empties "pages", so one person's
+// pages are never shown to the next. Photos, /api/ and every POST go to the network untouched.
+var STATIC_FINGERPRINT = "__STATIC_FINGERPRINT__";
+var STATIC_CACHE = "static-" + STATIC_FINGERPRINT;
+var PAGES_CACHE = "pages";
+var OFFLINE_URL = "/offline";
+var PRECACHE = [
+  OFFLINE_URL,
+  "/manifest.json",
+  "/static/css/app.css",
+  "/static/vendor/htmx-2.0.11.min.js",
+  "/static/js/app.js",
+  "/static/js/datum.js",
+  "/static/js/checkin.js",
+  "/static/js/carousel.js",
+  "/static/js/photos.js",
+  "/static/js/outbox.js",
+  "/static/js/outbox-page.js",
+  "/static/vendor/leaflet-1.9.4/leaflet.js",
+  "/static/vendor/leaflet-1.9.4/leaflet.css",
+  "/static/vendor/leaflet-1.9.4/images/layers.png",
+  "/static/vendor/leaflet-1.9.4/images/layers-2x.png",
+  "/static/vendor/leaflet-1.9.4/images/marker-icon.png",
+  "/static/vendor/leaflet-1.9.4/images/marker-icon-2x.png",
+  "/static/vendor/leaflet-1.9.4/images/marker-shadow.png",
+  "/static/icons/icon-192.png",
+  "/static/icons/icon-512.png",
+  "/static/icons/maskable-192.png",
+  "/static/icons/maskable-512.png",
+  "/static/icons/apple-touch-icon.png",
+];
+// Pages never kept: they belong to no one, change the session, or are answers, not pages.
+var NEVER_KEEP = /^\/(login|logout|password|lang\/|api\/|session\/|photos\/|offline$|service-worker\.js$)/;
+// On a network that hangs (a basement), a kept copy is shown after this long.
+var NETWORK_TIMEOUT_MS = 8000;
+
+self.addEventListener("install", (event) => {
+  // cache: "reload" skips the HTTP cache, so the new cache never gets an old file.
+  event.waitUntil(
+    caches.open(STATIC_CACHE)
+      .then((cache) => cache.addAll(PRECACHE.map((url) => new Request(url, { cache: "reload" }))))
+      .then(() => self.skipWaiting())
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((names) => Promise.all(names
+        .filter((name) => name.indexOf("static-") === 0 && name !== STATIC_CACHE)
+        .map((name) => caches.delete(name))))
+      .then(() => self.clients.claim())
+  );
+});
+
+// A page whose navigation started while this worker was still installing is not claimed on
+// activate (it was not a client yet); app.js asks again once it runs.
+self.addEventListener("message", (event) => {
+  if (event.data === "claim") event.waitUntil(self.clients.claim());
+});
+
+function isKeepable(response) {
+  return response && response.status === 200 && response.type === "basic" && !response.redirected
+    && !/no-store/.test(response.headers.get("Cache-Control") || "");
+}
+
+function keepPage(url, response) {
+  // The copy carries the time it was loaded, for the offline banner.
+  return response.blob().then((body) => {
+    var headers = new Headers(response.headers);
+    headers.set("X-Cached-At", new Date().toISOString());
+    return caches.open(PAGES_CACHE).then((cache) =>
+      cache.put(url, new Response(body, { status: 200, statusText: response.statusText, headers: headers })));
+  });
+}
+
+function offlineCopy(url) {
+  return caches.open(PAGES_CACHE).then((cache) => cache.match(url, { ignoreVary: true })).then((kept) => {
+    if (!kept) {
+      return caches.match(OFFLINE_URL, { cacheName: STATIC_CACHE }).then((page) =>
+        page || new Response("离线 / Offline", { status: 503, headers: { "Content-Type": "text/plain; charset=utf-8" } }));
+    }
+    var cachedAt = kept.headers.get("X-Cached-At") || "";
+    return kept.text().then((html) => {
+      var headers = new Headers(kept.headers);
+      headers.delete("Content-Length");
+      return new Response(html.replace("<html", '<html data-offline-copy="' + cachedAt + '"'),
+                          { status: 200, headers: headers });
+    });
+  });
+}
+
+function networkFirstPage(event) {
+  var request = event.request;
+  var url = new URL(request.url);
+  var keep = !NEVER_KEEP.test(url.pathname);
+  var fromNetwork = fetch(request).then((response) => {
+    if (keep && isKeepable(response)) {
+      event.waitUntil(keepPage(url.href, response.clone()));
+    }
+    return response;
+  });
+  var timeout = new Promise((resolve) => setTimeout(resolve, NETWORK_TIMEOUT_MS));
+  return Promise.race([fromNetwork, timeout.then(() => null)])
+    .catch(() => null)
+    .then((response) => response || offlineCopy(url.href).then((copy) =>
+      // Hung, with nothing kept and no offline page: still wait for the network.
+      copy.status === 503 ? fromNetwork.catch(() => copy) : copy));
+}
+
+self.addEventListener("fetch", (event) => {
+  var request = event.request;
+  var url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (request.method !== "GET") {
+    if (request.mode === "navigate" && (url.pathname === "/logout" || url.pathname === "/login")) {
+      event.waitUntil(caches.delete(PAGES_CACHE));
+    }
+    return;
+  }
+  if (request.mode === "navigate") {
+    event.respondWith(networkFirstPage(event));
+    return;
+  }
+  if (PRECACHE.indexOf(url.pathname) !== -1 && !url.search) {
+    event.respondWith(
+      caches.match(url.pathname, { cacheName: STATIC_CACHE }).then((hit) => hit || fetch(request))
+    );
+  }
+});
+// ---- end App shell ----
 
 // ---- Outbox (issue 4, client half): replay queued check-ins and photos ----------------
 // The queue itself lives in static/js/outbox.js, shared with the pages. A replay that leaves

@@ -1,14 +1,61 @@
 """The worker and the manifest live at the project root and are served from / so the
-worker's scope is the whole app."""
-from flask import current_app, send_from_directory
+worker's scope is the whole app; the offline page is what the worker shows for a page the
+phone never loaded."""
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+from flask import current_app, render_template, send_from_directory
 
 from ... import PROJECT_ROOT
 from . import bp
 
+FINGERPRINT_PLACEHOLDER = "__STATIC_FINGERPRINT__"
+_fingerprints: dict[tuple, str] = {}
+_lock = threading.Lock()
+
+
+def static_fingerprint() -> str:
+    """A short hash of every file the worker may precache (the static folder and the offline
+    page's template). It names the worker's static cache, so a deploy that changes any of
+    them makes a new worker that replaces the old cache. Recomputed only when a file's size
+    or modification time changed."""
+    static = Path(current_app.static_folder)
+    files = sorted(static.rglob("*"))
+    files.append(Path(current_app.root_path) / "templates" / "offline.html")
+    stamped = []
+    for path in files:
+        try:  # a file may vanish between listing and reading (an editor's temporary file)
+            if path.is_file():
+                info = path.stat()
+                stamped.append((path, info.st_mtime_ns, info.st_size))
+        except OSError:
+            continue
+    stamp = tuple((str(p), mtime, size) for p, mtime, size in stamped)
+    with _lock:
+        if stamp not in _fingerprints:
+            digest = hashlib.sha256()
+            for path, _mtime, _size in stamped:
+                name = path.relative_to(static) if path.is_relative_to(static) else path.name
+                digest.update(str(name).encode() + b"\0")
+                try:
+                    digest.update(path.read_bytes())
+                except OSError:
+                    continue
+            _fingerprints.clear()
+            _fingerprints[stamp] = digest.hexdigest()[:16]
+        return _fingerprints[stamp]
+
 
 @bp.get("/service-worker.js")
 def service_worker():
-    response = send_from_directory(PROJECT_ROOT, "service-worker.js", mimetype="text/javascript", max_age=0)
+    source = (PROJECT_ROOT / "service-worker.js").read_text(encoding="utf-8")
+    response = current_app.response_class(
+        source.replace(FINGERPRINT_PLACEHOLDER, static_fingerprint(), 1),
+        mimetype="text/javascript",
+    )
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
     return response
@@ -17,5 +64,14 @@ def service_worker():
 @bp.get("/manifest.json")
 def manifest():
     response = send_from_directory(PROJECT_ROOT, "manifest.json", mimetype="application/manifest+json", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/offline")
+def offline():
+    """Shown by the worker, from its cache, for a page this phone never loaded. It names no
+    one (it is precached for whoever is logged in), so it has no logout form or token."""
+    response = current_app.make_response(render_template("offline.html"))
     response.headers["Cache-Control"] = "no-cache"
     return response
