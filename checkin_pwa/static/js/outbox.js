@@ -346,7 +346,8 @@
     if (channel) channel.addEventListener("message", function (event) { fn(event.data); });
   };
 
-  global.addEventListener("online", function () { replayFromPage(false); });
+  // The network is back: what waited in a back-off goes now.
+  global.addEventListener("online", function () { replayFromPage(true); });
 
   function start() {
     refreshBadge();
