@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from ...models import AuditPlan
 from ...services import checkin
-from ...services.idempotency import idempotent, not_final, request_key
+from ..idempotency import idempotent, not_final, request_key
 from ...web import is_htmx, is_outbox, render_page_or_partial
 from . import bp
 from .reasons import describe

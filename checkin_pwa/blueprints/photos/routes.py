@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ...services import checkin, photos
-from ...services.idempotency import idempotent
+from ..idempotency import idempotent
 from ...web import is_htmx, render_page_or_partial
 from ..main.routes import plan_or_404
 from . import bp

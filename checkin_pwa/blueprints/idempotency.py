@@ -1,0 +1,102 @@
+"""The web half of exactly-once (R17): reads the action key and payload off the request,
+answers a replay from the stored answer, and wraps the views. The rules and the records
+are services.idempotency's."""
+from __future__ import annotations
+
+import functools
+import hashlib
+
+from flask import current_app, g, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import escape
+
+from ..models import IdempotencyRecord
+from ..services import idempotency
+from ..services.idempotency import Payload
+
+KEPT_HEADERS = ("Content-Type", "HX-Trigger", "HX-Redirect", "Location")
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+def _file_digests():
+    for name, storage in request.files.items(multi=True):
+        digest = hashlib.sha256()
+        stream = storage.stream
+        for chunk in iter(lambda: stream.read(1 << 16), b""):
+            digest.update(chunk)
+        stream.seek(0)
+        yield name, digest.hexdigest()
+
+
+def request_key() -> str:
+    """The action key of this request: the header first, then the form field; "" if none."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        key = request.form.get("idempotency_key", "")
+    return key.strip()
+
+
+def request_payload() -> Payload:
+    return Payload(request.endpoint or request.path,
+                   idempotency.fingerprint(request.path, request.form.items(multi=True), list(_file_digests())))
+
+
+def replay(record: IdempotencyRecord):
+    response = current_app.response_class(record.body, status=record.status_code)
+    for name, value in (record.headers or {}).items():
+        response.headers[name] = value
+    response.headers[REPLAY_HEADER] = "true"
+    return response
+
+
+def refuse(message: str):
+    """422 with the reason where the outbox looks for it ([role=alert])."""
+    body = f'<p class="error" role="alert" data-idempotency-refused>{escape(message)}</p>'
+    return current_app.response_class(body, status=422, mimetype="text/html")
+
+
+def not_final() -> None:
+    """Called by a view whose answer is a question, not an outcome: it is not stored, and
+    the same key may come again with the answer (e.g. confirm=1)."""
+    g.idempotency_not_final = True
+
+
+def idempotent(view):
+    """Exactly once per (auditor, key) for a state-changing POST; put it under
+    @login_required. Requests without a key run as before."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if request.method != "POST" or not current_user.is_authenticated:
+            return view(*args, **kwargs)
+        key = request_key()
+        if not key:
+            return view(*args, **kwargs)
+        if len(key) > idempotency.KEY_MAX:
+            return refuse(_("The action key sent by the phone is too long (at most %(max)s characters). Nothing was saved.", max=idempotency.KEY_MAX))
+        payload = request_payload()
+        earlier = idempotency.find(current_user.id, key)
+        if earlier is not None:
+            return _answer(earlier, payload)
+        g.idempotency_not_final = False
+        response = current_app.make_response(view(*args, **kwargs))
+        if g.get("idempotency_not_final") or not idempotency.is_final(response.status_code) or response.direct_passthrough:
+            return response
+        body = response.get_data(as_text=True)
+        if len(body) > idempotency.BODY_MAX:
+            return response
+        headers = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
+        record, ours = idempotency.store(current_user.id, key, payload, response.status_code, headers, body)
+        if record is not None and not ours:
+            return _answer(record, payload)  # another request with this key answered first
+        return response
+
+    return wrapper
+
+
+def _answer(record: IdempotencyRecord, payload: Payload):
+    if record.fingerprint != payload.fingerprint:
+        return refuse(_("This action key was already used for a different action. Nothing was saved; "
+                        "make the action again on its page."))
+    return replay(record)
