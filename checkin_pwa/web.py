@@ -8,6 +8,7 @@ from flask import Flask, current_app, jsonify, redirect, render_template, reques
 from flask_babel import get_locale, gettext as _, refresh
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,12 @@ def register_web_hooks(app: Flask) -> None:
             and current_user.is_authenticated
             and current_user.must_change_password
         ):
+            if is_outbox():
+                # A replay must hear "not now" (the outbox keeps the entry and asks to log
+                # in): an empty 200 with HX-Redirect would read as "sent" and drop it.
+                message = _("Change your initial password first; what waits on this phone is kept and sent afterwards.")
+                body = f'<p class="error" role="alert" data-login-required>{escape(message)}</p>'
+                return current_app.response_class(body, status=401, mimetype="text/html")
             if is_htmx():
                 response = current_app.make_response("")
                 response.headers["HX-Redirect"] = url_for("auth.change_password")

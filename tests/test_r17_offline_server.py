@@ -17,15 +17,13 @@ from checkin_pwa.extensions import db
 from checkin_pwa.models import CheckEvent, IdempotencyRecord, Photo
 
 from . import factories as f
-from .helpers import FreshContextClient, csrf_token, csrf_token_from
+from .helpers import csrf_token_from, phone_of
 
 OUTBOX = {"X-Outbox": "1"}
 SITE = f.SITE
 
 
-@pytest.fixture(autouse=True)
-def one_app_context_per_request(app):
-    app.test_client_class = FreshContextClient
+pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
 
 
 @pytest.fixture
@@ -37,18 +35,6 @@ def store(app):
 
 def text(response) -> str:
     return response.get_data(as_text=True)
-
-
-def log_in(client, person) -> None:
-    token = csrf_token(client, "/login")
-    response = client.post("/login", data={"phone": person.phone, "password": f.PASSWORD, "csrf_token": token})
-    assert response.status_code == 303
-
-
-def phone_of(app, person):
-    client = app.test_client()
-    log_in(client, person)
-    return client
 
 
 def ms(moment_s: float) -> str:
@@ -492,3 +478,17 @@ def test_r4_an_action_not_queued_is_judged_at_receipt_with_no_offline_flags():
     when = offline.action_time(queued=False, device_time=at(2, 8, 0), device_time_sent=at(2, 8, 0),
                                receipt=at(2, 11, 0))
     assert when.at == at(2, 11, 0) and when.flags == [] and when.skew_s == -10800
+
+
+def test_r17_a_replay_for_an_account_that_must_change_its_password_is_kept_not_taken(app):
+    """The outbox removes an entry on any 2xx: a replay that only met the forced password
+    change (R1) must hear 401 (keep it, log in), never an empty 200, and nothing is written."""
+    me = f.auditor(must_change=True)
+    plan = f.plan([me])
+    db.session.commit()
+    phone = phone_of(app, me)
+    response = phone.post(f"/plans/{plan.id}/checkin", data={"csrf_token": token_of(phone), **reading()},
+                          headers={**OUTBOX, "HX-Request": "true", "Idempotency-Key": "k-must-change"})
+    assert response.status_code == 401
+    assert "修改初始密码" in text(response) and "data-login-required" in text(response)
+    assert events_of(plan.id) == []
