@@ -1,12 +1,12 @@
 """Flask-Login's user loader: the id carries the session version, so a password change
 ends every other session of the account."""
-from flask import current_app, flash, redirect, request
+from flask import flash, redirect, request
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login.utils import login_url
-from markupsafe import escape
 
 from .extensions import db, login_manager
 from .models import Auditor
+from .web import login_required_401, wants_status_not_page
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Please log in first.")
@@ -28,19 +28,12 @@ def load_auditor(user_id: str):
     return auditor
 
 
-def wants_status_not_page() -> bool:
-    """htmx and the outbox's replays act on status codes: a redirect to /login would look
-    like a page that answered 200."""
-    return request.headers.get("HX-Request") == "true" or bool(request.headers.get("X-Outbox"))
-
-
 @login_manager.unauthorized_handler
 def unauthorized():
     """No session: 401 for htmx and outbox requests (the outbox keeps its entry and asks
     to log in again); otherwise Flask-Login's own flash and redirect to the login page."""
     if wants_status_not_page():
-        message = _("Your session has ended. Please log in again; nothing waiting on this phone is lost.")
-        body = f'<p class="error" role="alert" data-login-required>{escape(message)}</p>'
-        return current_app.response_class(body, status=401, mimetype="text/html")
+        return login_required_401(
+            _("Your session has ended. Please log in again; nothing waiting on this phone is lost."))
     flash(login_manager.login_message, login_manager.login_message_category)
     return redirect(login_url(login_manager.login_view, request.url))

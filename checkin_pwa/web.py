@@ -23,6 +23,19 @@ def is_outbox() -> bool:
     return bool(request.headers.get("X-Outbox"))
 
 
+def wants_status_not_page() -> bool:
+    """htmx and the outbox's replays act on status codes: a redirect to a page would look
+    like an answer of 200."""
+    return is_htmx() or is_outbox()
+
+
+def login_required_401(message: str):
+    """401 with the reason where the outbox and the pages look for it: the outbox keeps its
+    entry and asks the auditor to log in."""
+    body = f'<p class="error" role="alert" data-login-required>{escape(message)}</p>'
+    return current_app.response_class(body, status=401, mimetype="text/html")
+
+
 def render_page_or_partial(page: str, partial: str, status: int = 200, **context):
     """The page for a normal request, only its partial for htmx and the outbox; Vary tells caches."""
     response = current_app.make_response(
@@ -77,9 +90,8 @@ def register_web_hooks(app: Flask) -> None:
             if is_outbox():
                 # A replay must hear "not now" (the outbox keeps the entry and asks to log
                 # in): an empty 200 with HX-Redirect would read as "sent" and drop it.
-                message = _("Change your initial password first; what waits on this phone is kept and sent afterwards.")
-                body = f'<p class="error" role="alert" data-login-required>{escape(message)}</p>'
-                return current_app.response_class(body, status=401, mimetype="text/html")
+                return login_required_401(
+                    _("Change your initial password first; what waits on this phone is kept and sent afterwards."))
             if is_htmx():
                 response = current_app.make_response("")
                 response.headers["HX-Redirect"] = url_for("auth.change_password")
