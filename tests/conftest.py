@@ -174,3 +174,13 @@ def login_in_browser(page, phone, password=factories.PASSWORD):
     page.fill("input[name=phone]", phone)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
+
+
+def drag_pin(page, dx: float, dy: float, steps: int = 8) -> None:
+    """Drag the check-in map's pin by (dx, dy) CSS pixels with the mouse, as a thumb would."""
+    box = page.locator(".leaflet-marker-icon").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y + dy, steps=steps)
+    page.mouse.up()

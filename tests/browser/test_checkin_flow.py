@@ -13,7 +13,7 @@ from checkin_pwa.extensions import db
 from checkin_pwa.models import CheckEvent
 from checkin_pwa.services import checkin
 
-from ..conftest import PHONE_POSITION, login_in_browser
+from ..conftest import PHONE_POSITION, drag_pin, login_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -54,13 +54,7 @@ def test_r5_check_in_with_the_pin_dragged_inside_the_circle(page, data):
     expect(page.locator("#geo-status")).to_contain_text("精度约 12 米")
     expect(page.locator(".leaflet-interactive").first).to_be_visible()  # circle and sites drawn
 
-    marker = page.locator(".leaflet-marker-icon")
-    box = marker.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 60, y - 40, steps=8)
-    page.mouse.up()
+    drag_pin(page, 60, -40, steps=8)
     map_el = page.locator("#map")
     expect(map_el).not_to_have_attribute("data-pin-lat", str(SITE.lat))
     pin_lat = float(map_el.get_attribute("data-pin-lat"))
@@ -89,13 +83,7 @@ def test_r5_the_pin_cannot_leave_the_2_km_circle(page, data):
         plan_id, phone = f.plan([me]).id, me.phone
     log_in(page, phone)
     open_check_page(page, plan_id)
-    marker = page.locator(".leaflet-marker-icon")
-    box = marker.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 600, y + 10, steps=12)  # far beyond the circle's edge
-    page.mouse.up()
+    drag_pin(page, 600, 10, steps=12)  # far beyond the circle's edge
     map_el = page.locator("#map")
     expect(map_el).not_to_have_attribute("data-pin-lat", str(SITE.lat))
     pin = geo.Point(float(map_el.get_attribute("data-pin-lat")), float(map_el.get_attribute("data-pin-lon")))

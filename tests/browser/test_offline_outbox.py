@@ -20,7 +20,7 @@ from sqlalchemy import select
 from checkin_pwa.extensions import db
 from checkin_pwa.models import AuditPlan, CheckEvent, Photo
 
-from ..conftest import login_in_browser
+from ..conftest import drag_pin, login_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -81,13 +81,7 @@ def open_check_page(page, plan_id: int, kind: str = "checkin"):
 
 
 def move_pin(page) -> None:
-    marker = page.locator(".leaflet-marker-icon")
-    box = marker.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 60, y - 40, steps=8)
-    page.mouse.up()
+    drag_pin(page, 60, -40, steps=8)
     expect(page.locator("#map")).not_to_have_attribute("data-pin-lat", re.compile(r"^41\.1256$"))
 
 
