@@ -67,6 +67,9 @@ class Auditor(UserMixin, db.Model):
     # Bumped on password change so other sessions of the account end.
     session_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # R1 personal page: the avatar as stored by the photo store (a re-encoded square JPEG).
+    avatar_key: Mapped[Optional[str]] = mapped_column(String(128))
+    avatar_updated_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
 
     agency: Mapped[Optional[Agency]] = relationship()
 
@@ -270,3 +273,87 @@ class IdempotencyRecord(db.Model):
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Explanation(db.Model):
+    """An exception explanation (异常说明, R10) written by a team member for a plan.
+
+    Append only: a new explanation never replaces an older one; the plan shows them all,
+    newest first, each with who wrote it and the server time it arrived.
+    """
+
+    __tablename__ = "explanation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # R17: written offline and sent later from the outbox (device time kept beside ours).
+    device_time: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    queued_offline: Mapped[bool] = mapped_column(Boolean, default=False)
+    idempotency_key: Mapped[Optional[str]] = mapped_column(String(64))
+
+    plan: Mapped[AuditPlan] = relationship()
+    author: Mapped[Auditor] = relationship()
+
+
+class Notice(db.Model):
+    """A notice (通知公告, R14) from a body (agency_id set) or the regulator (agency_id None)."""
+
+    __tablename__ = "notice"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agency.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+    agency: Mapped[Optional[Agency]] = relationship()
+    attachments: Mapped[list[NoticeAttachment]] = relationship(
+        back_populates="notice", order_by="NoticeAttachment.id", cascade="all, delete-orphan"
+    )
+
+
+class NoticeAttachment(db.Model):
+    """A file attached to a notice, kept in the file store under `storage_key`."""
+
+    __tablename__ = "notice_attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(128))
+
+    notice: Mapped[Notice] = relationship(back_populates="attachments")
+
+
+class NoticeRead(db.Model):
+    """When an auditor first opened a notice (unread count on the home page)."""
+
+    __tablename__ = "notice_read"
+    __table_args__ = (UniqueConstraint("notice_id", "auditor_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), index=True)
+    auditor_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"), index=True)
+    read_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class VerificationCode(db.Model):
+    """A one-time SMS code (R1 §4.1-4.3): 6 digits, 5 minutes, 5 tries; only its hash is kept.
+
+    `purpose` is change_password | reset_password | change_phone; `phone` is where it was
+    sent (the new number for change_phone). Rows are kept after use as the sending record
+    that limits resends.
+    """
+
+    __tablename__ = "verification_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    auditor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("auditor.id"))
+    code_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)

@@ -1,0 +1,130 @@
+"""Exceptions (R10), the check-in reminder (R11) and the calendar's day type (R12).
+
+Pure functions over plain facts, computed at any moment from the plan and its team's
+record; nothing here is stored, so a record that changes (a late offline check-in, a photo
+added after the audit, §5.4) changes the answer the next time it is asked.
+
+"After the audit's end date" (§5.9) is read on the plan's own calendar: the exceptions
+未签到 and 未上传照片 appear from the day after the last audit day, local time.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from .geo import DEVIATION_LIMIT_M
+from .rules import PlanFacts
+
+# R10 exception codes, in the order the manual lists them (§5.9).
+NOT_SIGNED = "not_signed"  # 未签到: check-in or check-out missing after the audit ended
+DEVIATION = "deviation"  # 地点偏差: a team event over 5 km from the nearest planned site
+PHOTOS_MISSING = "photos_missing"  # 未上传照片: first- or last-meeting photos missing after the end
+
+# R12 day types.
+ALL_DAY = "all_day"  # 全天
+MORNING = "morning"  # 上午
+AFTERNOON = "afternoon"  # 下午
+NOON = dt.time(12, 0)
+
+
+@dataclass(frozen=True)
+class TeamEventFacts:
+    """One event that counts for the team: its kind and its distance to the nearest site."""
+
+    kind: str  # in | out
+    nearest_site_distance_m: Optional[float]  # None when no site could be located
+
+
+@dataclass(frozen=True)
+class PlanException:
+    """One exception with what it is about: `missing` names the missing events or photo
+    groups (in/out, first/last); `distance_m` the deviation."""
+
+    code: str
+    missing: tuple[str, ...] = ()
+    kind: Optional[str] = None
+    distance_m: Optional[float] = None
+
+
+def audit_over(plan: PlanFacts, now: dt.datetime) -> bool:
+    """§5.9 任务结束: the current time is past the plan's audit end date (its local day)."""
+    return plan.local_date(now) > plan.last_day
+
+
+def exceptions(
+    plan: PlanFacts,
+    events: Iterable[TeamEventFacts],
+    photo_counts: dict[str, int],
+    now: dt.datetime,
+) -> list[PlanException]:
+    """R10: the plan's exceptions at `now`. Plans that need no check-in have none."""
+    if not plan.needs_check_in:
+        return []
+    found: list[PlanException] = []
+    over = audit_over(plan, now)
+    if over:
+        missing = tuple(kind for kind, at in (("in", plan.checked_in_at), ("out", plan.checked_out_at)) if at is None)
+        if missing:
+            found.append(PlanException(NOT_SIGNED, missing=missing))
+    for event in events:
+        distance = event.nearest_site_distance_m
+        if distance is not None and distance > DEVIATION_LIMIT_M:
+            found.append(PlanException(DEVIATION, kind=event.kind, distance_m=distance))
+    if over:
+        missing = tuple(group for group in ("first", "last") if photo_counts.get(group, 0) < 1)
+        if missing:
+            found.append(PlanException(PHOTOS_MISSING, missing=missing))
+    return found
+
+
+def needs_reminder(plan: PlanFacts, now: dt.datetime) -> bool:
+    """R11 签到提醒: the plan has started and not ended, and now is past its start with no
+    check-in, or past its end time (on the last day) with no check-out.
+
+    "Not ended" is read by day like §5.9's 任务结束, so the check-out reminder can show on
+    the last day after the planned end time, when check-out is still allowed (R6).
+    """
+    if not plan.needs_check_in:
+        return False
+    if now < plan.start or audit_over(plan, now):
+        return False
+    if plan.checked_in_at is None:
+        return True
+    return now > plan.end and plan.checked_out_at is None
+
+
+def _day_type(starts: dt.time, ends: Optional[dt.time]) -> str:
+    """The part of one day a plan covers: from `starts` to `ends` (None = midnight)."""
+    if ends is not None and ends <= NOON:
+        return MORNING
+    if starts >= NOON:
+        return AFTERNOON
+    return ALL_DAY
+
+
+def day_type(plan: PlanFacts, day: dt.date) -> Optional[str]:
+    """R12: how a plan covers one calendar day, on the plan's own clock; None if it does not.
+
+    A day covered only before noon is 上午 (morning), only from noon 下午 (afternoon),
+    otherwise 全天 (all day). The first day runs from the planned start to midnight, the
+    last day from midnight to the planned end, days between are 全天.
+    """
+    if not plan.first_day <= day <= plan.last_day:
+        return None
+    start = plan.start.astimezone(plan.zone)
+    end = plan.end.astimezone(plan.zone)
+    starts = start.time() if day == plan.first_day else dt.time(0, 0)
+    ends = end.time() if day == plan.last_day else None
+    return _day_type(starts, ends)
+
+
+def combine_day_types(types: Iterable[Optional[str]]) -> Optional[str]:
+    """R12: one colour for a day with several plans: 全天 if any plan is all day or the day
+    has both a morning and an afternoon plan, else the one part the plans share."""
+    seen = {t for t in types if t}
+    if not seen:
+        return None
+    if ALL_DAY in seen or seen == {MORNING, AFTERNOON}:
+        return ALL_DAY
+    return seen.pop()
