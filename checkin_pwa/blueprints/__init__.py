@@ -11,6 +11,7 @@ def register_blueprints(app: Flask) -> None:
     from .notices import bp as notices_bp
     from .outbox import bp as outbox_bp
     from .photos import bp as photos_bp
+    from .plans import bp as plans_bp
     from .pwa import bp as pwa_bp
     from .tasks import bp as tasks_bp
 
@@ -18,6 +19,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(outbox_bp)
     app.register_blueprint(photos_bp)
+    app.register_blueprint(plans_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(pwa_bp)
     app.register_blueprint(calendar_bp)
