@@ -45,7 +45,7 @@ from ..domain.image_format import sniff_format
 from ..domain import evidence as exif_evidence
 from ..domain import geo, photo_checks
 from ..extensions import db
-from ..models import AuditPlan, Auditor, Photo
+from ..models import AuditPlan, Auditor, NoticeAttachment, Photo
 from ..storage import PhotoStore, new_key
 from .checkin import local_time, team_record, visible_plan
 
@@ -534,14 +534,16 @@ class SweepResult:
 
 
 def sweep_orphans(store: PhotoStore, older_than: dt.timedelta, now: Optional[dt.datetime] = None) -> SweepResult:
-    """Remove files no Photo row points at (deleted rows keep theirs: evidence), once they
-    are older than `older_than`, so an upload between its files and its row is left alone.
+    """Remove files no Photo or NoticeAttachment row points at (deleted rows keep theirs:
+    evidence), once they are older than `older_than`, so an upload between its files and its row is left alone.
     Left-over temporaries of interrupted writes go the same way."""
     now_naive = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None)
     cutoff = now_naive - older_than
     referenced: set[str] = set()
     for row in db.session.execute(select(Photo.evidence_key, Photo.display_key, Photo.thumb_key)):
         referenced.update(row)
+    # The store also keeps notice attachments (R14): those are not orphans either.
+    referenced.update(db.session.scalars(select(NoticeAttachment.storage_key)))
     removed: list[str] = []
     young = 0
     for key, modified in list(store.keys()):

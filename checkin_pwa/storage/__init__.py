@@ -19,6 +19,9 @@ from flask import Flask
 KINDS = ("evidence", "display", "thumb")
 EXTENSIONS = ("jpg", "png", "webp", "heic")
 KEY_PATTERN = re.compile(r"^(evidence|display|thumb)/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}\.(jpg|png|webp|heic)$")
+# Notice attachments (R14) share the store, named by their content: the same file attached
+# twice is stored once, and a key can never be a path a sender chose.
+NOTICE_KEY_PATTERN = re.compile(r"^notices/[0-9a-f]{64}$")
 
 
 class InvalidKey(ValueError):
@@ -33,8 +36,13 @@ def new_key(kind: str, extension: str) -> str:
     return f"{kind}/{token[:2]}/{token[2:4]}/{token}.{extension}"
 
 
+def notice_key(sha256_hex: str) -> str:
+    """The key of a notice attachment: its SHA-256 under notices/."""
+    return check_key(f"notices/{sha256_hex}")
+
+
 def check_key(key: str) -> str:
-    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+    if not isinstance(key, str) or not (KEY_PATTERN.match(key) or NOTICE_KEY_PATTERN.match(key)):
         raise InvalidKey(repr(key))
     return key
 
