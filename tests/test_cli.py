@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 from checkin_pwa.domain.geo import Point, distance_m
 from checkin_pwa.extensions import db
-from checkin_pwa.models import (Agency, ApiToken, AuditPlan, Auditor, CheckEvent, Enterprise, PlanSite,
+from checkin_pwa.models import (Agency, ApiToken, AuditPlan, Auditor, CheckEvent, Enterprise, Photo, PlanSite,
                                 TeamMember)
 from checkin_pwa.services import demo, tokens
 
 EXAMPLE = Path(__file__).parent / "data" / "plans_example.json"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-MODELS = (Agency, ApiToken, Auditor, Enterprise, AuditPlan, PlanSite, TeamMember, CheckEvent)
+MODELS = (Agency, ApiToken, Auditor, Enterprise, AuditPlan, PlanSite, TeamMember, CheckEvent, Photo)
 
 
 def rows() -> dict[str, int]:
@@ -103,12 +103,14 @@ def test_seed_demo_twice_gives_the_same_rows(runner):
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
     counted = rows()
-    assert counted["AuditPlan"] == 4 and counted["Auditor"] == 3
+    assert counted["AuditPlan"] == 8 and counted["Auditor"] == 3
+    assert counted["CheckEvent"] == 3 and counted["Photo"] == 2
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0
     assert rows() == counted
     numbers = demo.plan_numbers(demo.demo_today())
     assert f"更新计划：{numbers['QMS']}, {numbers['EMS']}, {numbers['OHSMS']}, {numbers['ISMS']}" in second.stdout
+    assert numbers["PAST-EXC"] in second.stdout
     for output in (first.stdout, second.stdout):
         assert "13800000001  Demo#2026a  张三  (可直接登录)" in output
         assert f"13800000002  {runner.app.config['DEFAULT_INITIAL_PASSWORD']}  李四" in output
@@ -116,7 +118,11 @@ def test_seed_demo_twice_gives_the_same_rows(runner):
 
 
 def _plans_by_code() -> dict[str, AuditPlan]:
-    return {plan.project_code: plan for plan in db.session.scalars(db.select(AuditPlan))}
+    """Today's demo plans (the ones around today reuse project codes)."""
+    today = demo.plan_numbers(demo.demo_today())
+    numbers = [today[key] for key in demo.TODAY_KEYS]
+    return {plan.project_code: plan for plan in db.session.scalars(
+        db.select(AuditPlan).where(AuditPlan.plan_no.in_(numbers)))}
 
 
 def test_r7_demo_enterprise_has_three_must_sign_plans_whose_teams_differ(runner):
@@ -178,3 +184,19 @@ def test_seed_demo_keeps_a_password_the_demo_auditor_changed(runner):
     assert "13800000001  ********  张三  (password changed by its owner since seeding)" in result.stdout
     db.session.refresh(person)
     assert person.password_hash.startswith("pbkdf2:")
+
+
+def test_r10_demo_history_has_one_clean_audit_and_one_with_each_exception(runner):
+    from checkin_pwa.domain import exceptions as r10
+    from checkin_pwa.services import plan_status
+    from checkin_pwa.services.checkin import server_now
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    numbers = demo.plan_numbers(demo.demo_today())
+    plans = {plan.plan_no: plan for plan in db.session.scalars(db.select(AuditPlan))}
+    clean = plan_status.status_of(plans[numbers["PAST-OK"]], server_now())
+    assert clean.state == "checked_out" and clean.exceptions == ()
+    troubled = plan_status.status_of(plans[numbers["PAST-EXC"]], server_now())
+    assert [e.code for e in troubled.exceptions] == [r10.NOT_SIGNED, r10.DEVIATION, r10.PHOTOS_MISSING]
+    assert troubled.exceptions[0].missing == ("out",)
+    assert troubled.exceptions[1].distance_m > 400_000  # checked in in Beijing, the plant is in Dalian

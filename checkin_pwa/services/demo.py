@@ -8,15 +8,19 @@ history.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 from typing import Optional
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from PIL import Image
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..models import Auditor
+from ..models import AuditPlan, Auditor, Photo
+from . import checkin, photos
 from .plan_import import ImportSummary, import_plans
 
 DEMO_ZONE = ZoneInfo("Asia/Shanghai")
@@ -42,9 +46,19 @@ def _at(day: dt.date, days: int, hour: int, minute: int = 0) -> str:
     return moment.isoformat()
 
 
+TODAY_KEYS = ("QMS", "EMS", "OHSMS", "ISMS")
+# Around today, for the calendar, tasks and history (issue 5): an audit that went well, one
+# with exceptions (far check-in, no check-out, no photos), and two still to come.
+AROUND_KEYS = ("PAST-OK", "PAST-EXC", "NEXT-PM", "NEXT")
+DALIAN = {"name": "大连某某电子有限公司", "contact": "毕某", "phone": "0411-82345678"}
+DALIAN_SITE = {"address": "辽宁省大连市中山区人民路9号", "lat": 38.915325, "lon": 121.638794}
+# Where the check-in of the audit with exceptions was made: Beijing, far from the plant (§3.2).
+FAR_POINT = (39.922679, 116.447314)
+
+
 def plan_numbers(day: dt.date) -> dict[str, str]:
     stamp = day.strftime("%Y%m%d")
-    return {key: f"DEMO-{stamp}-{key}" for key in ("QMS", "EMS", "OHSMS", "ISMS")}
+    return {key: f"DEMO-{stamp}-{key}" for key in TODAY_KEYS + AROUND_KEYS}
 
 
 def demo_document(day: dt.date) -> dict:
@@ -99,8 +113,60 @@ def demo_document(day: dt.date) -> dict:
                  team=[(DEMO_AUDITOR, "leader"), (SECOND_AUDITOR, "member")],
                  activity="监督审核", certificate="11721I0321R1M", mode="remote", required=False,
                  company=REMOTE_ENTERPRISE, remarks="审核方式: 远程审核"),
+            plan("PAST-OK", project="ISO9001", levels="质量管理体系认证",
+                 start=_at(day, -9, 8, 30), end=_at(day, -8, 16), sites=[DALIAN_SITE],
+                 team=[(DEMO_AUDITOR, "leader"), (THIRD_AUDITOR, "member")],
+                 activity="监督审核", certificate="11721Q0999R2M", company=DALIAN),
+            plan("PAST-EXC", project="ISO14001", levels="环境管理体系认证",
+                 start=_at(day, -4, 9), end=_at(day, -4, 17), sites=[DALIAN_SITE],
+                 team=[(DEMO_AUDITOR, "leader"), (SECOND_AUDITOR, "member")],
+                 activity="初次审核(二阶段)", certificate="11721E0998R0M", company=DALIAN),
+            plan("NEXT-PM", project="ISO45001", levels="职业健康安全管理体系认证",
+                 start=_at(day, 2, 13, 30), end=_at(day, 2, 17, 30), sites=[DALIAN_SITE],
+                 team=[(DEMO_AUDITOR, "member"), (THIRD_AUDITOR, "leader")],
+                 activity="监督审核", certificate="11721S0997R1M", company=DALIAN),
+            plan("NEXT", project="ISO9001", levels="质量管理体系认证",
+                 start=_at(day, 6, 8, 30), end=_at(day, 7, 12), sites=[REMOTE_SITE],
+                 team=[(DEMO_AUDITOR, "leader"), (SECOND_AUDITOR, "member")],
+                 activity="再认证审核(一阶段)", certificate="11721Q0996R1M", company=REMOTE_ENTERPRISE),
         ],
     }
+
+
+def _moment(day: dt.date, days: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.fromisoformat(_at(day, days, hour, minute)).astimezone(dt.timezone.utc)
+
+
+def _demo_photo(shade: int) -> bytes:
+    """A small plain JPEG standing in for a meeting photo (no EXIF: the page says so)."""
+    image = Image.new("RGB", (640, 480), (90, 120, shade))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def _record_history(day: dt.date) -> None:
+    """The past audits' records, made through the ordinary services at their own times, so
+    they are judged like real ones (a second seeding the same day is refused by the rules
+    and changes nothing)."""
+    numbers = plan_numbers(day)
+    plans = {plan.plan_no: plan for plan in db.session.scalars(
+        select(AuditPlan).where(AuditPlan.plan_no.in_(list(numbers.values()))))}
+    leader = _account(DEMO_AUDITOR)
+    site = (str(DALIAN_SITE["lat"]), str(DALIAN_SITE["lon"]))
+    ok, exc = plans[numbers["PAST-OK"]], plans[numbers["PAST-EXC"]]
+    for kind, moment in (("in", _moment(day, -9, 8, 40)), ("out", _moment(day, -8, 15, 40))):
+        checkin.check(leader, ok.id, kind, {"device_lat": site[0], "device_lon": site[1], "device_accuracy": "15",
+                                            "confirm": "1"}, moment)
+    checkin.check(leader, exc.id, "in", {"device_lat": str(FAR_POINT[0]), "device_lon": str(FAR_POINT[1]),
+                                         "device_accuracy": "20", "confirm": "1"}, _moment(day, -4, 9, 5))
+    store, limits = current_app.extensions["photo_store"], photos.Limits.from_config(current_app.config)
+    taken = db.session.scalar(select(func.count()).select_from(Photo).where(Photo.plan_id == ok.id))
+    if not taken:
+        for shade, (group, moment) in enumerate((("first", _moment(day, -9, 8, 50)),
+                                                  ("last", _moment(day, -8, 15, 50)))):
+            photos.upload(leader, ok.id, group, _demo_photo(160 + 40 * shade), store=store, limits=limits,
+                          original_name=f"{group}.jpg", now=moment)
 
 
 @dataclass(frozen=True)
@@ -127,6 +193,7 @@ def seed_demo(day: Optional[dt.date] = None) -> DemoSeed:
     summary = import_plans(demo_document(day))
     if not summary.accepted:
         raise RuntimeError(f"demo document refused: {summary.refused}")
+    _record_history(day)
     demo = _account(DEMO_AUDITOR)
     if demo.must_change_password:
         # Created now, or never used: give it the known password so `make run` is ready.
