@@ -1,4 +1,4 @@
-"""Flask CLI commands: import-plans, create-token, seed-demo, sweep-photos.
+"""Flask CLI commands: import-plans, create-token, seed-demo, sweep-photos, add-notice.
 
 Output is in Simplified Chinese unless --lang en is given. Failures print one clear line
 (no traceback) and exit with status 1.
@@ -136,8 +136,107 @@ def sweep_photos_command(min_age: Optional[int], lang: Optional[str]) -> None:
             click.echo(f"  {key}")
 
 
+def _notice_refusal(error) -> str:
+    """The sentence for a services.notices.NoticeRefused."""
+    params = error.params
+    if error.code == "empty_title":
+        return _("The title is empty: give one with --title.")
+    if error.code == "title_too_long":
+        return _("The title is too long: at most %(limit)s characters.", limit=params["limit"])
+    if error.code == "empty_file":
+        return _("The attachment %(name)s is empty.", name=params["name"])
+    if error.code == "too_large":
+        return _("The attachment %(name)s is too large (%(size)s bytes; at most %(limit)s).",
+                 name=params["name"], size=params["size"], limit=params["limit"])
+    return error.code
+
+
+def _published_at(raw: Optional[str]) -> Optional[dt.datetime]:
+    """--published-at as naive UTC; a time without an offset is on the app's clock (Beijing)."""
+    from zoneinfo import ZoneInfo
+
+    if raw is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(raw.strip())
+    except ValueError:
+        _fail(_("--published-at must be an ISO time such as 2026-11-20T09:30 or 2026-11-20T09:30+08:00: %(value)s",
+                value=raw))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(current_app.config.get("DEFAULT_TIMEZONE", "Asia/Shanghai")))
+    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+@click.command("add-notice")
+@click.option("--title", required=True, help="The notice's title (at most 200 characters).")
+@click.option("--body", default=None, help="The text of the notice (plain text; line breaks kept).")
+@click.option("--body-file", "body_file", type=click.Path(path_type=Path), default=None,
+              help="Read the text from this UTF-8 file instead of --body.")
+@click.option("--agency", "agency_code", default=None,
+              help="The code of the certification body sending it (Agency.code): only its auditors see it.")
+@click.option("--regulator", is_flag=True,
+              help="A notice from the regulator, seen by every auditor (also the default without --agency).")
+@click.option("--attach", "attach", type=click.Path(path_type=Path), multiple=True,
+              help="A file to attach (repeat for several); pdf, doc(x), xls(x), jpg, png, txt, zip are "
+                   "served with their type, anything else as application/octet-stream.")
+@click.option("--published-at", "published_at", default=None,
+              help="When it was published, ISO time (default: now); without an offset, Beijing time.")
+@LANG_OPTION
+@with_appcontext
+def add_notice_command(title: str, body: Optional[str], body_file: Optional[Path], agency_code: Optional[str],
+                       regulator: bool, attach: tuple[Path, ...], published_at: Optional[str],
+                       lang: Optional[str]) -> None:
+    """Add a notice (R14) and print its id. No duplicate check: running it twice makes two
+    notices (identical attachment files are stored once)."""
+    from .services import notices
+
+    with force_locale(_locale(lang)):
+        if not title.strip():
+            _fail(_notice_refusal(notices.NoticeRefused("empty_title")))
+        if body is not None and body_file is not None:
+            _fail(_("Give the text with --body or with --body-file, not both."))
+        if agency_code is not None and regulator:
+            _fail(_("A notice comes from one body (--agency) or from the regulator (--regulator), not both."))
+        if body_file is not None:
+            try:
+                body = body_file.read_bytes().decode("utf-8-sig")
+            except OSError as error:
+                _fail(_("Cannot read %(path)s: %(reason)s", path=body_file, reason=error.strerror or error))
+            except UnicodeDecodeError:
+                _fail(_("%(path)s is not UTF-8 text.", path=body_file))
+        agency = None
+        if agency_code is not None:
+            agency = notices.find_agency(agency_code.strip())
+            if agency is None:
+                _fail(_("No certification body with code %(code)s. Import its plans first "
+                        "(flask --app wsgi import-plans FILE): the document names the body.", code=agency_code))
+        when = _published_at(published_at)
+        limit = notices.max_attachment_bytes()
+        files = []
+        for path in attach:
+            if not path.is_file():
+                _fail(_("Attachment not found (or not a file): %(path)s", path=path))
+            size = path.stat().st_size
+            if size > limit:  # refused before reading a huge file into memory
+                _fail(_notice_refusal(notices.NoticeRefused("too_large", name=path.name, size=size, limit=limit)))
+            try:
+                files.append((path.name, path.read_bytes()))
+            except OSError as error:
+                _fail(_("Cannot read %(path)s: %(reason)s", path=path, reason=error.strerror or error))
+        try:
+            notice = notices.create_notice(agency, title, body or "", files, when, max_bytes=limit)
+        except notices.NoticeRefused as error:
+            _fail(_notice_refusal(error))
+        source = agency.name if agency else _("the regulator")
+        click.echo(_("Notice %(id)s added, from %(source)s, with %(count)s attachment(s).",
+                     id=notice.id, source=source, count=len(notice.attachments)))
+        for item in notice.attachments:
+            click.echo(f"  {item.filename}  {item.content_type}  {item.size}  sha256:{item.sha256}")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(import_plans_command)
     app.cli.add_command(create_token_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(sweep_photos_command)
+    app.cli.add_command(add_notice_command)

@@ -1,17 +1,109 @@
-"""Placeholder: notices (R14) are built in issue 5."""
-from flask import render_template
-from flask_login import login_required
+"""Notices (R14): the list, a notice with its attachments, and the download; the unread count
+for the bottom navigation. Another body's notice, or an attachment that is not the notice's,
+is 404: the same answer as one that does not exist."""
+from __future__ import annotations
 
+import datetime as dt
+import io
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, has_request_context, request, send_file
+from flask_login import current_user, login_required
+from werkzeug.local import LocalProxy
+
+from ...services import notices
+from ...services.checkin import server_now
+from ...web import render_page_or_partial
 from . import bp
+
+# An attachment never changes once stored (named by its SHA-256), but it is one body's
+# document: only the auditor's own browser keeps it.
+ATTACHMENT_CACHE = "private, max-age=86400"
+
+
+@bp.app_template_filter("notice_time")
+def notice_time(naive_utc: dt.datetime, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A notice's time (naive UTC) on the app's clock (Beijing by default): notices belong
+    to no plan, so no plan's own zone applies."""
+    zone = ZoneInfo(current_app.config.get("DEFAULT_TIMEZONE", "Asia/Shanghai"))
+    return naive_utc.replace(tzinfo=dt.timezone.utc).astimezone(zone).strftime(pattern)
+
+
+@bp.app_template_filter("file_size")
+def file_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 @bp.get("/notices")
 @login_required
 def index():
-    return render_template("notices/list.html")
+    page = request.args.get("page", 1, type=int)
+    listing = notices.notice_page(current_user, page, server_now())
+    return render_page_or_partial("notices/list.html", "notices/_list.html", listing=listing)
+
+
+@bp.get("/notices/<int:notice_id>")
+@login_required
+def detail(notice_id: int):
+    notice = notices.open_notice(current_user, notice_id, server_now())
+    if notice is None:
+        abort(404)
+    return render_page_or_partial("notices/detail.html", "notices/_notice.html", notice=notice)
+
+
+@bp.get("/notices/<int:notice_id>/attachments/<int:attachment_id>")
+@login_required
+def attachment(notice_id: int, attachment_id: int):
+    """Always a download (Content-Disposition: attachment, UTF-8 name as filename*), with a
+    type from the allow-list and nosniff, so no attachment is ever rendered or run here."""
+    item = notices.visible_attachment(current_user, notice_id, attachment_id, server_now())
+    if item is None:
+        abort(404)
+    store = current_app.extensions["photo_store"]
+    path = store.local_path(item.storage_key)
+    try:
+        source = open(path, "rb") if path is not None else io.BytesIO(store.read(item.storage_key))
+    except FileNotFoundError:
+        abort(404)
+    # An open file, not a path: the disposition is ours (below), never the stored name.
+    response = send_file(source, mimetype=notices.served_type(item), etag=f"notice-{item.sha256}",
+                         conditional=True)
+    response.headers["Content-Disposition"] = _disposition(item.id, item.filename)
+    response.headers["Cache-Control"] = ATTACHMENT_CACHE
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _disposition(attachment_id: int, filename: str) -> str:
+    """attachment; the name in UTF-8 as RFC 5987 filename*, and a plain ASCII filename for
+    old clients (the name itself when it is ASCII, else attachment-<id>.<ext>)."""
+    plain = filename.encode("ascii", "ignore").decode()
+    if plain != filename or not plain.strip():
+        _stem, dot, ext = filename.rpartition(".")
+        ext = ext.encode("ascii", "ignore").decode() if dot else ""
+        plain = f"attachment-{attachment_id}" + (f".{ext}" if ext.isalnum() else "")
+    plain = plain.replace("\\", "_").replace('"', "_")
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @bp.app_context_processor
 def nav_counts():
-    """The unread count on the bottom navigation's 通知 (R14); placeholder until notices land."""
-    return {"nav_unread": 0}
+    """`nav_unread`: the bottom navigation's count on 通知 (R14), for a logged-in auditor.
+    Lazy: the COUNT runs once, and only when a template shows it (the nav in base.html),
+    not for every partial."""
+    counted: list[int] = []
+
+    def count() -> int:
+        if not counted:
+            counted.append(notices.unread_count(current_user, server_now())
+                           if current_user.is_authenticated and not current_user.must_change_password else 0)
+        return counted[0]
+
+    if not has_request_context():
+        return {"nav_unread": 0}
+    return {"nav_unread": LocalProxy(count)}
