@@ -1,11 +1,49 @@
-"""Placeholder: the calendar (R12) is built in issue 5."""
-from flask import render_template
-from flask_login import login_required
+"""The audit calendar (审核日历), R12: a month of the auditor's plans, a day's plans below.
 
+/calendar is this month (today in Asia/Shanghai, see services.listing.CALENDAR_ZONE);
+/calendar/<year>/<month> any month, ?day=YYYY-MM-DD a day of it. htmx swaps the calendar
+region for the previous or next month and for a tapped day; every control is a real link.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from flask import request
+from flask_login import current_user, login_required
+
+from ...domain.filters import FilterError, Month, parse_date, parse_month
+from ...services import listing
+from ...services.checkin import server_now
+from ...web import render_page_or_partial
+from ..tasks.words import filter_error_text
 from . import bp
 
 
 @bp.get("/calendar")
+@bp.get("/calendar/<year>/<month>")
 @login_required
-def month():
-    return render_template("calendar/month.html")
+def month(year: Optional[str] = None, month: Optional[str] = None):
+    now = server_now()
+    shown = Month.of(listing.calendar_today(now))
+    error: Optional[FilterError] = None
+    if year is not None:
+        try:
+            shown = parse_month(year, month)
+        except FilterError as refused:
+            error = refused
+    day = None
+    if error is None and request.args.get("day"):
+        try:
+            day = parse_date(request.args["day"], "bad_day")
+            if day not in shown:
+                raise FilterError("bad_day")
+        except FilterError as refused:
+            error, day = refused, None
+    view = listing.month_view(current_user, shown, now)
+    entries = listing.day_plans(current_user, day, now) if day else []
+    return render_page_or_partial(
+        "calendar/month.html", "calendar/_calendar.html",
+        status=400 if error else 200,
+        view=view, day=day, entries=entries,
+        error=filter_error_text(error) if error else None,
+    )

@@ -1,17 +1,89 @@
-"""Placeholder: tasks and history (R13) are built in issue 5."""
-from flask import render_template
-from flask_login import login_required
+"""Tasks (审核任务) and history (审核经历), R13: the auditor's plans, filtered and paginated.
 
+One URL per list holds the whole question (from, to, enterprise, l1-l3, page), so a filter
+is a link. htmx swaps only the results (#task-results) as the auditor types or picks, and
+the project selects out of band: the options of a level depend on the level above.
+"""
+from __future__ import annotations
+
+from flask import current_app, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ...domain.filters import LEVEL_NAMES, parse_filters
+from ...services import listing
+from ...services.checkin import local_time, server_now
+from ...web import is_htmx, render_page_or_partial
 from . import bp
+from .words import DAY_TYPES, ROLES, STATES, TEAM_ORDER, exception_text, filter_error_text
+
+
+def _endpoint_or(endpoint: str, fallback: str, plan_id: int) -> str:
+    # The plan page and the explanation form are another area's; until they are
+    # registered, a link falls back to the page that exists (never a BuildError).
+    if endpoint in current_app.view_functions:
+        return url_for(endpoint, plan_id=plan_id)
+    return url_for(fallback, plan_id=plan_id)
+
+
+@bp.app_template_global()
+def plan_detail_url(plan_id: int) -> str:
+    """The plan page (R9)."""
+    return _endpoint_or("plans.detail", "photos.plan_page", plan_id)
+
+
+@bp.app_template_global()
+def plan_explain_url(plan_id: int) -> str:
+    """The exception explanation form (异常说明, R10)."""
+    if "plans.explain" in current_app.view_functions:
+        return url_for("plans.explain", plan_id=plan_id)
+    return plan_detail_url(plan_id)
+
+
+@bp.app_context_processor
+def listing_words():
+    return {"role_words": ROLES, "state_words": STATES, "day_type_words": DAY_TYPES,
+            "team_order": TEAM_ORDER, "exception_text": exception_text, "local_time": local_time}
+
+
+def _plan_list(which: str):
+    now = server_now()
+    tree = listing.project_tree(current_user)
+    # The level select the auditor just changed (htmx names it): the levels below it reset.
+    changed = request.headers.get("HX-Trigger-Name") if is_htmx() else None
+    parsed = parse_filters(request.args, tree, cascade_from=changed if changed in LEVEL_NAMES[:2] else None)
+    result = None
+    if parsed.usable:
+        result = listing.plan_list(current_user, which, parsed.filters, request.args.get("page"), now)
+    endpoint = f"tasks.{which}"
+    args = parsed.filters.query_args() if parsed.usable else {k: v for k, v in parsed.raw.items() if v}
+    if result and result.page.number > 1:
+        args["page"] = str(result.page.number)
+    chosen = [parsed.raw[name] for name in LEVEL_NAMES]
+    level_options = [tree.options(chosen[:depth]) if all(chosen[:depth]) else [] for depth in range(3)]
+    response = render_page_or_partial(
+        "tasks/list.html", "tasks/_results.html",
+        status=200 if parsed.usable or is_htmx() else 400,
+        which=which, endpoint=endpoint, parsed=parsed, result=result,
+        errors=[filter_error_text(error) for error in parsed.errors],
+        level_options=level_options, chosen=chosen,
+        names=listing.enterprise_names(current_user),
+        here_url=url_for(endpoint, **args), filter_args=parsed.filters.query_args() if parsed.usable else {},
+    )
+    if is_htmx():
+        # The URL holds the question as understood (a level reset by the cascade included).
+        response.headers["HX-Push-Url"] = url_for(endpoint, **args)
+    return response
 
 
 @bp.get("/tasks")
 @login_required
 def tasks():
-    return render_template("tasks/list.html")
+    """审核任务: plans not ended (not started yet, or under way)."""
+    return _plan_list(listing.TASKS)
 
 
 @bp.get("/history")
 @login_required
 def history():
-    return render_template("tasks/list.html")
+    """审核经历: plans whose audit has ended."""
+    return _plan_list(listing.HISTORY)

@@ -1,0 +1,76 @@
+"""Words for the calendar and the lists (R12, R13): roles, sign states, exceptions and
+filter refusals, in the user's language. Used by both blueprints' templates."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ...domain.filters import FilterError
+
+ROLES = {
+    "leader": _l("Team leader"),
+    "member": _l("Team member"),
+    "expert": _l("Technical expert"),
+    "intern": _l("Intern auditor"),
+    "remote": _l("Remote auditor"),
+}
+# The team as the manual writes it: 【组长】… 【组员】…; experts after them (R9).
+TEAM_ORDER = ("leader", "member", "intern", "remote", "expert")
+
+STATES = {
+    "not_checked_in": _l("Not checked in"),
+    "checked_in": _l("Checked in"),
+    "checked_out": _l("Checked out"),
+    "remote": _l("Remote audit"),
+    "cancelled": _l("Cancelled"),
+}
+
+DAY_TYPES = {
+    "all_day": _l("All day"),
+    "morning": _l("Morning"),
+    "afternoon": _l("Afternoon"),
+}
+
+MISSING_EVENTS = {
+    ("in",): _l("no check-in"),
+    ("out",): _l("no check-out"),
+    ("in", "out"): _l("no check-in and no check-out"),
+}
+MISSING_PHOTOS = {
+    ("first",): _l("first-meeting photos"),
+    ("last",): _l("last-meeting photos"),
+    ("first", "last"): _l("first- and last-meeting photos"),
+}
+
+FILTER_ERRORS = {
+    "bad_year": _l("The year in the address is not a number: showing this month."),
+    "bad_month": _l("The month in the address is not a number: showing this month."),
+    "year_out_of_range": _l("There is no calendar for the year %(value)s (years %(min)s to %(max)s): showing this month."),
+    "month_out_of_range": _l("There is no month %(value)s (months are 1 to 12): showing this month."),
+    "bad_day": _l("The day in the address is not a date of this month."),
+    "bad_date": _l("“%(value)s” is not a date (YYYY-MM-DD)."),
+    "inverted_range": _l("The start date %(date_from)s is after the end date %(date_to)s: nothing was filtered."),
+    "bad_project_level": _l("Invalid certification project level."),
+}
+
+
+def exception_text(exception) -> str:
+    """One R10 exception (domain.exceptions.PlanException) in words."""
+    from flask_babel import gettext as _
+
+    if exception.code == "not_signed":
+        return _("Not signed: %(what)s", what=MISSING_EVENTS.get(exception.missing, MISSING_EVENTS[("in", "out")]))
+    if exception.code == "deviation":
+        km = f"{(exception.distance_m or 0) / 1000:.1f}"
+        if exception.kind == "out":
+            return _("Location deviation: the check-out was %(km)s km from the nearest planned address", km=km)
+        return _("Location deviation: the check-in was %(km)s km from the nearest planned address", km=km)
+    if exception.code == "photos_missing":
+        return _("Photos not uploaded: %(what)s", what=MISSING_PHOTOS.get(exception.missing, MISSING_PHOTOS[("first", "last")]))
+    return exception.code
+
+
+def filter_error_text(error: FilterError) -> str:
+    message = FILTER_ERRORS.get(error.code)
+    if message is None:
+        return error.code
+    return str(message) % error.params if error.params and "%(" in str(message) else str(message)

@@ -1,0 +1,240 @@
+"""The calendar (R12) and the lists of tasks and history (R13): which of the auditor's
+plans a month, a day or a filtered page shows, with their status (services.plan_status).
+
+R16 everywhere: only plans whose team includes the auditor. No Flask request here: callers
+pass the auditor, the parsed filters (domain.filters) and `now` (aware UTC).
+
+Queries stay few whatever the page size: one light query (ids, times, zones, project
+levels) decides which plans belong to a month or a list page, in Python where the answer
+depends on each plan's own time zone; then one query loads just the plans shown with their
+team, events, sites and enterprise (selectinload), one counts their photos
+(plan_status.statuses) and one reads their explanations.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterable, Optional
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..domain import exceptions as rules10
+from ..domain.filters import Month, Page, ProjectTree, TaskFilters, matches, page_of
+from ..domain.rules import PlanFacts
+from ..extensions import db
+from ..models import AuditPlan, Auditor, Enterprise, Explanation, TeamMember
+from .checkin import DEFAULT_TIMEZONE, local_time, plan_facts
+from .plan_status import PlanStatus, statuses
+
+# The calendar's own "today" and "this month": the zone of the auditors' plans (the app is
+# for Chinese certification bodies; plans default to it). Each plan's days are still read on
+# its own clock (domain.exceptions.day_type).
+CALENDAR_ZONE = ZoneInfo(DEFAULT_TIMEZONE)
+UTC = dt.timezone.utc
+
+TASKS = "tasks"
+HISTORY = "history"
+
+_PLAN_LOADING = (
+    selectinload(AuditPlan.team).selectinload(TeamMember.auditor),
+    selectinload(AuditPlan.events),
+    selectinload(AuditPlan.sites),
+    selectinload(AuditPlan.enterprise),
+)
+
+
+def calendar_today(now: dt.datetime) -> dt.date:
+    return now.astimezone(CALENDAR_ZONE).date()
+
+
+def _naive(day: dt.date, days: int = 0) -> dt.datetime:
+    """Midnight UTC of `day` + `days`, naive as stored."""
+    return dt.datetime.combine(day + dt.timedelta(days=days), dt.time())
+
+
+def _light_facts(plan_id: int, start_utc: dt.datetime, end_utc: dt.datetime, zone: Optional[str]) -> PlanFacts:
+    """Enough of a plan's facts for its local days (no team, no events)."""
+    return PlanFacts(plan_id=plan_id, enterprise_id=0, start=start_utc.replace(tzinfo=UTC),
+                     end=end_utc.replace(tzinfo=UTC), timezone=zone or DEFAULT_TIMEZONE,
+                     mode="onsite", status="valid", team=frozenset())
+
+
+def _load(plan_ids: list[int]) -> dict[int, AuditPlan]:
+    if not plan_ids:
+        return {}
+    plans = db.session.scalars(select(AuditPlan).where(AuditPlan.id.in_(plan_ids)).options(*_PLAN_LOADING))
+    return {plan.id: plan for plan in plans}
+
+
+def explanations_of(plan_ids: Iterable[int]) -> dict[int, list[Explanation]]:
+    """Each plan's explanations (异常说明), newest first, with their authors."""
+    ids = list(plan_ids)
+    found: dict[int, list[Explanation]] = {plan_id: [] for plan_id in ids}
+    if not ids:
+        return found
+    rows = db.session.scalars(
+        select(Explanation).where(Explanation.plan_id.in_(ids))
+        .options(selectinload(Explanation.author))
+        .order_by(Explanation.created_at.desc(), Explanation.id.desc())
+    )
+    for explanation in rows:
+        found[explanation.plan_id].append(explanation)
+    return found
+
+
+def role_of(plan: AuditPlan, auditor: Auditor) -> Optional[str]:
+    for member in plan.team:
+        if member.auditor_id == auditor.id:
+            return member.role
+    return None
+
+
+# --- the calendar (R12) -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DayMark:
+    """How one calendar day looks: its colour (day type), how many plans, a red `!`."""
+
+    day_type: str  # domain.exceptions ALL_DAY | MORNING | AFTERNOON
+    plans: int
+    exception: bool
+
+
+@dataclass(frozen=True)
+class MonthView:
+    month: Month
+    today: dt.date
+    days: dict[dt.date, DayMark]
+
+    @property
+    def weeks(self) -> list[list[Optional[dt.date]]]:
+        return self.month.weeks()
+
+
+def _plans_around(auditor: Auditor, first: dt.date, last: dt.date) -> list[AuditPlan]:
+    """The auditor's plans that may touch local days first..last in any zone (a local day
+    lies within a day of the UTC one), fully loaded."""
+    ids = db.session.scalars(
+        select(AuditPlan.id)
+        .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
+        .where(TeamMember.auditor_id == auditor.id,
+               AuditPlan.start_utc < _naive(last, 2), AuditPlan.end_utc >= _naive(first, -1))
+    ).all()
+    plans = _load(list(ids))
+    return sorted(plans.values(), key=lambda plan: (plan.start_utc, plan.id))
+
+
+def month_view(auditor: Auditor, month: Month, now: dt.datetime) -> MonthView:
+    """R12: each day of the month with a plan of the auditor: its type (the plans' day
+    types combined), how many plans, and a red `!` when one of them has an exception now."""
+    plans = _plans_around(auditor, month.first_day, month.last_day)
+    status = statuses(plans, now)
+    per_day: dict[dt.date, list[tuple[str, bool]]] = {}
+    for plan in plans:
+        facts = plan_facts(plan)
+        exceptional = status[plan.id].has_exceptions
+        day = max(facts.first_day, month.first_day)
+        while day <= min(facts.last_day, month.last_day):
+            kind = rules10.day_type(facts, day)
+            if kind:
+                per_day.setdefault(day, []).append((kind, exceptional))
+            day += dt.timedelta(days=1)
+    days = {
+        day: DayMark(rules10.combine_day_types(kind for kind, _ in marks), len(marks), any(e for _, e in marks))
+        for day, marks in per_day.items()
+    }
+    return MonthView(month, calendar_today(now), days)
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    """One plan in a list or under a calendar day, as the auditor sees it now."""
+
+    plan: AuditPlan
+    status: PlanStatus
+    role: Optional[str]
+    explanations: tuple[Explanation, ...] = ()
+
+    @property
+    def start_local(self) -> dt.datetime:
+        return local_time(self.plan, self.plan.start_utc)
+
+    @property
+    def end_local(self) -> dt.datetime:
+        return local_time(self.plan, self.plan.end_utc)
+
+
+def day_plans(auditor: Auditor, day: dt.date, now: dt.datetime) -> list[PlanEntry]:
+    """R12: the auditor's plans on `day` (on each plan's own clock), by start, with their
+    status and explanations."""
+    plans = [plan for plan in _plans_around(auditor, day, day) if rules10.day_type(plan_facts(plan), day)]
+    status = statuses(plans, now)
+    notes = explanations_of(plan.id for plan in plans)
+    return [PlanEntry(plan, status[plan.id], role_of(plan, auditor), tuple(notes[plan.id])) for plan in plans]
+
+
+# --- tasks and history (R13) --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlanList:
+    entries: list[PlanEntry]
+    page: Page
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def plan_list(auditor: Auditor, which: str, filters: TaskFilters, asked_page: object, now: dt.datetime) -> PlanList:
+    """R13: tasks (the audit has not ended: not started or under way) or history (ended:
+    the plan's last local day is over, as for R10's exceptions), filtered, one page.
+
+    Tasks come soonest first; history most recent first.
+    """
+    query = (
+        select(AuditPlan.id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone, AuditPlan.project_levels)
+        .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
+        .where(TeamMember.auditor_id == auditor.id)
+    )
+    if filters.enterprise:
+        query = query.join(Enterprise, Enterprise.id == AuditPlan.enterprise_id).where(
+            Enterprise.name.ilike(f"%{_escape_like(filters.enterprise)}%", escape="\\"))
+    chosen = []
+    for plan_id, start_utc, end_utc, zone, levels in db.session.execute(query):
+        facts = _light_facts(plan_id, start_utc, end_utc, zone)
+        ended = rules10.audit_over(facts, now)
+        if ended != (which == HISTORY):
+            continue
+        if matches(filters, facts.first_day, facts.last_day, levels):
+            chosen.append((start_utc, end_utc, plan_id))
+    if which == HISTORY:
+        chosen.sort(key=lambda row: (row[1], row[2]), reverse=True)
+    else:
+        chosen.sort()
+    page = page_of(asked_page, len(chosen))
+    ids = [plan_id for _, _, plan_id in chosen[page.offset: page.offset + page.per_page]]
+    plans = _load(ids)
+    shown = [plans[plan_id] for plan_id in ids]
+    status = statuses(shown, now)
+    return PlanList([PlanEntry(plan, status[plan.id], role_of(plan, auditor)) for plan in shown], page)
+
+
+def project_tree(auditor: Auditor) -> ProjectTree:
+    """The project levels of the plans the auditor can see (the cascading selects' options)."""
+    levels = db.session.scalars(
+        select(AuditPlan.project_levels).join(TeamMember, TeamMember.plan_id == AuditPlan.id)
+        .where(TeamMember.auditor_id == auditor.id)
+    )
+    return ProjectTree.of(levels)
+
+
+def enterprise_names(auditor: Auditor, limit: int = 200) -> list[str]:
+    """The enterprises of the auditor's plans, for the name field's suggestions."""
+    return list(db.session.scalars(
+        select(Enterprise.name).join(AuditPlan, AuditPlan.enterprise_id == Enterprise.id)
+        .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
+        .where(TeamMember.auditor_id == auditor.id)
+        .distinct().order_by(Enterprise.name).limit(limit)
+    ))
