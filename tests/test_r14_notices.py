@@ -98,7 +98,7 @@ def test_r14_cli_without_agency_is_the_regulators_and_the_same_file_is_stored_on
     assert len([key for key, _ in store(app).keys() if key.startswith("notices/")]) == 1
 
 
-@pytest.mark.parametrize("case", ["missing_file", "unknown_agency", "empty_title", "too_large",
+@pytest.mark.parametrize("case", ["missing_file", "unknown_agency", "empty_title", "long_title", "too_large",
                                   "bad_time", "body_not_utf8", "agency_and_regulator"])
 def test_r14_cli_refuses_bad_input_and_adds_nothing(app, runner, tmp_path, case):
     factories.agency()
@@ -110,6 +110,7 @@ def test_r14_cli_refuses_bad_input_and_adds_nothing(app, runner, tmp_path, case)
         "missing_file": "附件不存在",
         "unknown_agency": "没有代码为 NO-SUCH-BODY 的认证机构",
         "empty_title": "标题为空",
+        "long_title": "标题太长：最多 200 个字符",
         "too_large": "附件 Canon_40D.jpg 太大",
         "bad_time": "--published-at 须为 ISO 时间",
         "body_not_utf8": "不是 UTF-8 文本",
@@ -121,6 +122,8 @@ def test_r14_cli_refuses_bad_input_and_adds_nothing(app, runner, tmp_path, case)
         args += ["--agency", "NO-SUCH-BODY"]
     elif case == "empty_title":
         args[2] = "   "
+    elif case == "long_title":
+        args[2] = "长" * 201
     elif case == "too_large":
         args += ["--attach", str(PHOTO)]
     elif case == "bad_time":

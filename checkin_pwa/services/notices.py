@@ -275,7 +275,7 @@ def add_demo_notices(agency: Optional[Agency], now: dt.datetime) -> list[Notice]
             agency, DEMO_TITLES[0],
             "各位审核员：\n\n请在审核首日到达现场后及时签到，末次会议结束后签退，"
             "并上传首次会议和末次会议照片。\n未能按时签到的，请在审核结束后 5 个工作日内提交异常说明。\n\n"
-            "附件：审核签到说明.pdf",
+            "具体要求见附件。",
             [("审核签到说明.pdf", _demo_pdf("Audit check-in: demo attachment"))],
             moment - dt.timedelta(hours=2)))
     if DEMO_TITLES[1] not in existing:
