@@ -128,3 +128,19 @@ def combine_day_types(types: Iterable[Optional[str]]) -> Optional[str]:
     if ALL_DAY in seen or seen == {MORNING, AFTERNOON}:
         return ALL_DAY
     return seen.pop()
+
+
+REVIEW_WORKING_DAYS = 5  # R10: the body reviews and explains within 5 working days of the end
+
+
+def review_deadline(last_day: dt.date, working_days: int = REVIEW_WORKING_DAYS) -> dt.date:
+    """R10: the last day the body has to review a plan's exceptions: `working_days` working
+    days after the audit's last day. Working days are Monday to Friday; public holidays
+    and the weekends moved to make up for them are not known here (no holiday calendar)."""
+    day = last_day
+    left = working_days
+    while left:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return day

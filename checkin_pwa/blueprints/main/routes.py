@@ -7,7 +7,7 @@ from flask import abort, current_app, redirect, render_template, request, sessio
 from flask_login import current_user, login_required
 
 from ...models import AuditPlan
-from ...services import checkin
+from ...services import checkin, plans
 from ..idempotency import idempotent, not_final, request_key
 from ...web import is_htmx, is_outbox, render_page_or_partial
 from . import bp
@@ -37,8 +37,11 @@ def plan_or_404(plan_id: int) -> AuditPlan:
 @bp.get("/")
 @login_required
 def today():
-    cards = checkin.today_for(current_user, checkin.server_now())
-    return render_template("main/today.html", cards=cards)
+    now = checkin.server_now()
+    # R11: each card's 签到提醒 and the "to do now" list (services.plans).
+    today_page = plans.today_page(current_user, checkin.today_for(current_user, now), now)
+    return render_template("main/today.html", cards=today_page.cards, statuses=today_page.statuses,
+                           todo=today_page.todo)
 
 
 @bp.route("/plans/<int:plan_id>/checkin", methods=["GET", "POST"], endpoint="check_in", defaults={"kind": "in"})

@@ -1,5 +1,5 @@
-"""Photo evidence pages and routes (R8, R16): the plan page's photo section, one photo per
-upload, soft delete, and the only way photo files leave the server.
+"""Photo evidence routes (R8, R16): the photo section of the plan page (plans.detail), one
+photo per upload, soft delete, and the only way photo files leave the server.
 
 The upload answers a fragment (one tile, or one error) for the page's script and htmx;
 a plain form (no JavaScript) gets a 303 back to the plan page with the outcome flashed.
@@ -54,15 +54,6 @@ def _section(plan):
     return photos.plan_photos(current_user, plan)
 
 
-@bp.get("/plans/<int:plan_id>")
-@login_required
-def plan_page(plan_id: int):
-    """The plan with its photos (a later issue builds the full plan page, R9)."""
-    plan = plan_or_404(plan_id)
-    card = checkin.task_card(current_user, plan, checkin.server_now())
-    return render_template("photos/plan.html", card=card, section=_section(plan), verdict_line=verdict_line)
-
-
 @bp.get("/plans/<int:plan_id>/photos")
 @login_required
 def section(plan_id: int):
@@ -91,7 +82,7 @@ def _refused(plan_id: int, code: str, params: dict | None = None):
     status = STATUS.get(code, 422)
     if _navigation():
         flash(message, "error")
-        return redirect(url_for("photos.plan_page", plan_id=plan_id, _anchor="photos"), code=303)
+        return redirect(url_for("plans.detail", plan_id=plan_id, _anchor="photos"), code=303)
     return render_template("photos/_photo_error.html", message=message), status
 
 
@@ -141,7 +132,7 @@ def upload(plan_id: int):
             flash(f"{name}: {message}" if name else message, "error")
         else:
             flash(_("Photo uploaded: %(name)s", name=result.original_name or ""), "success")
-    return redirect(url_for("photos.plan_page", plan_id=plan_id, _anchor="photos"), code=303)
+    return redirect(url_for("plans.detail", plan_id=plan_id, _anchor="photos"), code=303)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -163,7 +154,7 @@ def delete(photo_id: int):
     if isinstance(result, photos.Refusal):
         abort(404)
     if _navigation():
-        return redirect(url_for("photos.plan_page", plan_id=result.plan_id, _anchor="photos"), code=303)
+        return redirect(url_for("plans.detail", plan_id=result.plan_id, _anchor="photos"), code=303)
     response = current_app.make_response(("", 200))
     response.headers["HX-Trigger"] = "photos-changed"
     return response

@@ -31,6 +31,14 @@
     return "";
   }
 
+  // An exception explanation (kind "note"): the start of what was typed, as text.
+  function noteText(entry) {
+    var text = "";
+    (entry.fields || []).forEach(function (pair) { if (pair[0] === "text") text = String(pair[1] || ""); });
+    text = text.replace(/\s+/g, " ").trim();
+    return text.length > 80 ? text.slice(0, 80) + "…" : text;
+  }
+
   function line(className, text) {
     var p = document.createElement("p");
     p.className = className;
@@ -49,6 +57,7 @@
         li.dataset.kind = entry.kind;
         li.dataset.state = entry.state;
         li.append(line("outbox-label", entry.label || entry.kind));
+        if (entry.kind === "note") li.append(line("outbox-note-text", noteText(entry)));
         li.append(line("outbox-state", entry.state === "refused" ? msg("refused") : msg("waiting")));
         li.append(line("outbox-made muted", msg("made", { time: when(entry.created_at) })));
         if (entry.attempts) li.append(line("outbox-attempts muted", msg("attempts", { n: entry.attempts })));

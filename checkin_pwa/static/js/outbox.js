@@ -1,10 +1,11 @@
-// The outbox (R17): check-ins, check-outs and photo uploads made without a network are kept
-// in IndexedDB ("checkin-outbox") on the phone, with their photos as Blobs, and sent later,
-// exactly once, with nothing lost. Loaded by every page (base.html) and by the service worker
+// The outbox (R17): check-ins, check-outs, photo uploads and exception explanations (kind
+// "note", static/js/explanations.js) made without a network are kept in IndexedDB
+// ("checkin-outbox") on the phone, with their photos as Blobs, and sent later, exactly
+// once, with nothing lost. Loaded by every page (base.html) and by the service worker
 // (importScripts), so it must not touch the DOM outside the page section at the bottom.
 //
-// An entry: {key, kind: "checkin"|"checkout"|"photo", url, fields: [[name, value]] (File/Blob
-// values kept as they are), label, created_at (ms), device_time, position, attempts,
+// An entry: {key, kind: "checkin"|"checkout"|"photo"|"note", url, fields: [[name, value]]
+// (File/Blob values kept as they are), label, created_at (ms), device_time, position, attempts,
 // last_error, error_code, state: "waiting"|"refused", reason, sending_until, next_try_at}.
 //
 // It leaves the outbox only when the server accepted it (2xx), or when the server refused it

@@ -1,0 +1,137 @@
+"""Words for the plan page: roles, modes, plan states, exceptions (R10), notes and the
+explanation refusals, in the user's language. Codes and numbers come from domain.exceptions,
+domain.notes and services.explanations; photo words are photos.words' own."""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from flask_babel import gettext as _, lazy_gettext as _l, pgettext
+
+from ...domain import exceptions as rules10
+from ..photos.words import GROUP_TITLES
+
+ROLE_TITLES = {
+    "leader": _l("[Leader]"),
+    "member": _l("[Member]"),
+    "expert": _l("Technical experts"),
+    "intern": _l("Intern auditors"),
+    "remote": _l("Remote auditors"),
+}
+
+MODES = {
+    "onsite": _l("On-site audit"),
+    "combined": _l("On-site + remote"),
+    "remote": _l("Remote audit"),
+}
+
+PLAN_STATES = {
+    "valid": _l("Valid"),
+    "cancelled": _l("Cancelled"),
+    "changed": _l("Changed"),
+}
+
+KINDS = {"in": _l("Check-in"), "out": _l("Check-out")}
+
+EXCEPTION_TITLES = {
+    rules10.NOT_SIGNED: _l("Not signed"),
+    rules10.DEVIATION: _l("Location deviation"),
+    rules10.PHOTOS_MISSING: _l("Photos not uploaded"),
+}
+
+NOTES = {
+    "offline_sent_later": _l("%(kind)s was made offline and sent later (done at %(acted)s, received at %(received)s)."),
+    "action_in_future": _l("%(kind)s: the phone's time of the action was after the server received it; the receipt time is used."),
+    "action_before_plan": _l("%(kind)s: the phone's time of the action was before the audit; the receipt time is used."),
+    "clock_skew": _l("%(kind)s: the phone's clock was %(minutes)s minutes off the server's."),
+    "late_check_in": _l("Check-in %(minutes)s minutes after the planned start (later than 30 minutes)."),
+    "early_check_in": _l("Check-in before the first day of the audit."),
+    "early_check_out": _l("Check-out %(minutes)s minutes before the last meeting."),
+    "late_check_out": _l("Check-out %(minutes)s minutes after the planned end (later than 2 hours)."),
+    "site_not_located": _l("%(kind)s: the planned audit address could not be located on the map."),
+    "pin_moved": _l("%(kind)s: the point was moved %(metres)s m from the phone's position."),
+    "stale_position": _l("%(kind)s: the phone's position was %(minutes)s minutes old."),
+    "poor_accuracy": _l("%(kind)s: the phone's position was accurate only to about %(metres)s m."),
+    "late_offline_copy": _l("%(kind)s by %(signer)s sent later, after the team had signed: kept as %(signer)s's own evidence."),
+    "photo_time_mismatch": _l("%(group)s: photos taken at another time than the record: %(count)s."),
+    "photo_place_mismatch": _l("%(group)s: photos taken far from the site: %(count)s."),
+    "photo_duplicate": _l("%(group)s: photos already used in another audit plan: %(count)s."),
+    "photo_no_exif": _l("%(group)s: photos without EXIF (time and place cannot be checked): %(count)s."),
+}
+
+EXPLANATION_REFUSALS = {
+    "empty": _l("Write the explanation first (it is empty)."),
+    "too_long": _l("The explanation is too long: %(length)s characters, at most %(max)s. Nothing was saved; shorten it and send again."),
+}
+
+_PLACEHOLDER = re.compile(r"%\(\w+\)s")
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def _fill(message, params: dict) -> str:
+    try:
+        return str(message) % params
+    except (KeyError, TypeError, ValueError):
+        return _PLACEHOLDER.sub("…", str(message))
+
+
+def km(distance_m: Optional[float]) -> str:
+    if distance_m is None:
+        return "?"
+    return f"{distance_m / 1000:.2f}"
+
+
+def exception_text(view) -> str:
+    """The detail of one exception: which events or photo groups are missing, how far."""
+    exception = view.exception
+    if exception.code == rules10.NOT_SIGNED:
+        missing = pgettext("list separator", ", ").join(str(KINDS[k]) for k in exception.missing)
+        return _("Missing: %(what)s", what=missing)
+    if exception.code == rules10.DEVIATION:
+        kind = str(KINDS.get(exception.kind, exception.kind or ""))
+        if view.site_address:
+            return _("%(kind)s %(km)s km from the nearest planned address (%(address)s); the limit is 5 km.",
+                     kind=kind, km=km(exception.distance_m), address=view.site_address)
+        return _("%(kind)s %(km)s km from the planned address; the limit is 5 km.", kind=kind, km=km(exception.distance_m))
+    if exception.code == rules10.PHOTOS_MISSING:
+        missing = pgettext("list separator", ", ").join(str(GROUP_TITLES[g]) for g in exception.missing)
+        return _("Missing: %(what)s", what=missing)
+    return exception.code
+
+
+def _iso_local(value, zone) -> str:
+    from ...domain.offline import parse_iso
+
+    moment = parse_iso(value)
+    return moment.astimezone(zone).strftime(TIME_FORMAT) if moment else "?"
+
+
+def note_text(note, zone) -> str:
+    """One note as a sentence; numbers the event's flag carried, times on the plan's clock."""
+    message = NOTES.get(note.code)
+    if message is None:
+        return note.code.replace("_", " ")
+    params = dict(note.params)
+    params["kind"] = str(KINDS.get(note.kind, "")) if note.kind else ""
+    params["signer"] = note.signer
+    if note.group:
+        params["group"] = str(GROUP_TITLES.get(note.group, note.group))
+    if note.code == "offline_sent_later":
+        params["acted"] = _iso_local(params.get("action_time"), zone)
+        params["received"] = _iso_local(params.get("receipt_time"), zone)
+    if note.code == "clock_skew" and isinstance(params.get("skew_s"), (int, float)):
+        params["minutes"] = round(abs(params["skew_s"]) / 60)
+    if note.code == "stale_position" and isinstance(params.get("age_s"), (int, float)):
+        params["minutes"] = round(params["age_s"] / 60)
+    if note.code == "pin_moved":
+        params["metres"] = round(params.get("offset_m") or 0)
+    if note.code == "poor_accuracy":
+        params["metres"] = round(params.get("accuracy_m") or 0)
+    return _fill(message, params)
+
+
+def refusal_text(code: str, params: Optional[dict] = None) -> str:
+    message = EXPLANATION_REFUSALS.get(code)
+    if message is None:
+        return code
+    return _fill(message, dict(params or {}))

@@ -1,0 +1,267 @@
+"""What the plan page shows (R9, R10) and what today's page asks to do now (R11).
+
+No Flask request in here: callers pass the auditor, the plan (already checked for R16 by
+checkin.visible_plan) and `now` (aware UTC, the server's clock).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Optional
+
+from sqlalchemy import select
+
+from ..domain import exceptions as rules10
+from ..domain import notes as notes_rules
+from ..domain import offline
+from ..extensions import db
+from ..models import AuditPlan, Auditor, CheckEvent, Explanation, TeamMember
+from . import explanations as explanation_service
+from . import photos as photo_service
+from .checkin import (
+    TaskCard,
+    _PLAN_LOADING,
+    local_time,
+    plan_facts,
+    plan_zone,
+    task_card,
+    team_record,
+)
+from .plan_status import PlanStatus, status_of, statuses
+
+ROLES = ("leader", "member", "expert", "intern", "remote")
+# R11 / today: how long after its end a plan with an unexplained exception stays on the list.
+EXPLAIN_WITHIN_DAYS = 30
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One check event as the plan page lists it (R9 签到信息)."""
+
+    kind: str  # in | out
+    signer: str
+    received_at: dt.datetime  # the server's receipt, on the plan's clock: the time of record
+    acted_at: Optional[dt.datetime]  # sent later from the outbox (R17): when it was done
+    counts_for_team: bool  # False: a member's late offline copy, kept as their evidence
+    lat: float  # the signed point (the pin), WGS-84
+    lon: float
+    device_lat: float
+    device_lon: float
+    pin_moved: bool
+    site_address: Optional[str]  # the nearest planned site
+    site_lat: Optional[float]
+    site_lon: Optional[float]
+    distance_m: Optional[float]  # to the nearest planned site; None: no site located
+
+    @property
+    def sent_later(self) -> bool:
+        return self.acted_at is not None
+
+    @property
+    def distance_km(self) -> Optional[float]:
+        return None if self.distance_m is None else self.distance_m / 1000
+
+    @property
+    def deviates(self) -> bool:
+        return self.distance_m is not None and self.distance_m > rules10.DEVIATION_LIMIT_M
+
+
+@dataclass(frozen=True)
+class ExceptionView:
+    """One R10 exception with what the page says about it (the nearest site for 地点偏差)."""
+
+    exception: rules10.PlanException
+    site_address: Optional[str] = None
+
+    @property
+    def code(self) -> str:
+        return self.exception.code
+
+
+@dataclass(frozen=True)
+class PlanPage:
+    plan: AuditPlan
+    card: TaskCard
+    status: PlanStatus
+    team: list[tuple[str, list[str]]]  # (role, names) in ROLES order, only roles present
+    events: list[EventRow]
+    sites: list[dict]  # located sites for the map
+    exceptions: list[ExceptionView]
+    notes: list[notes_rules.Note]
+    explanations: list[Explanation]
+    photos: photo_service.PhotoSection
+    review_deadline: dt.date
+
+    @property
+    def map_points(self) -> list[dict]:
+        return [{"kind": e.kind, "lat": e.lat, "lon": e.lon, "team": e.counts_for_team} for e in self.events]
+
+
+def team_by_role(plan: AuditPlan) -> list[tuple[str, list[str]]]:
+    names: dict[str, list[str]] = {}
+    for member in plan.team:
+        names.setdefault(member.role if member.role in ROLES else "member", []).append(member.auditor.name)
+    return [(role, names[role]) for role in ROLES if role in names]
+
+
+def _event_row(plan: AuditPlan, event: CheckEvent) -> EventRow:
+    acted = None
+    if event.queued_offline:
+        when = offline.offline_action_time(event.flags)
+        acted = when.astimezone(plan_zone(plan)) if when else None
+    site = event.nearest_site
+    return EventRow(
+        kind=event.kind,
+        signer=event.signer.name,
+        received_at=local_time(plan, event.server_time),
+        acted_at=acted,
+        counts_for_team=event.counts_for_team,
+        lat=event.chosen_lat,
+        lon=event.chosen_lon,
+        device_lat=event.device_lat,
+        device_lon=event.device_lon,
+        pin_moved=(event.pin_offset_m or 0) > 1.0,
+        site_address=site.address if site else None,
+        site_lat=site.lat if site else None,
+        site_lon=site.lon if site else None,
+        distance_m=event.nearest_site_distance_m,
+    )
+
+
+def _exception_views(plan: AuditPlan, status: PlanStatus) -> list[ExceptionView]:
+    views = []
+    for exception in status.exceptions:
+        address = None
+        if exception.code == rules10.DEVIATION and exception.kind:
+            event = team_record(plan, exception.kind)
+            address = event.nearest_site.address if event is not None and event.nearest_site else None
+        views.append(ExceptionView(exception, address))
+    return views
+
+
+def plan_notes(plan: AuditPlan, section: photo_service.PhotoSection) -> list[notes_rules.Note]:
+    events = [notes_rules.EventFacts(e.kind, tuple(e.flags or ()), e.counts_for_team, e.signer.name)
+              for e in plan.events]
+    photos = [notes_rules.PhotoFacts(view.photo.group, view.verdicts) for view in section.views]
+    return notes_rules.notes(events, photos)
+
+
+def plan_page(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> PlanPage:
+    """Everything the plan page shows, for a plan the auditor may see (R16 checked before)."""
+    section = photo_service.plan_photos(auditor, plan)
+    status = status_of(plan, now)
+    return PlanPage(
+        plan=plan,
+        card=task_card(auditor, plan, now),
+        status=status,
+        team=team_by_role(plan),
+        events=[_event_row(plan, event) for event in plan.events],
+        sites=[{"lat": s.lat, "lon": s.lon, "address": s.address}
+               for s in plan.sites if s.lat is not None and s.lon is not None],
+        exceptions=_exception_views(plan, status),
+        notes=plan_notes(plan, section),
+        explanations=explanation_service.for_plan(plan.id),
+        photos=section,
+        review_deadline=rules10.review_deadline(plan_facts(plan).last_day),
+    )
+
+
+@dataclass(frozen=True)
+class ExplainPage:
+    plan: AuditPlan
+    card: TaskCard
+    exceptions: list[ExceptionView]
+    explanations: list[Explanation]
+    review_deadline: dt.date
+    audit_over: bool
+
+
+def explain_page(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> ExplainPage:
+    status = status_of(plan, now)
+    facts = plan_facts(plan)
+    return ExplainPage(
+        plan=plan,
+        card=task_card(auditor, plan, now),
+        exceptions=_exception_views(plan, status),
+        explanations=explanation_service.for_plan(plan.id),
+        review_deadline=rules10.review_deadline(facts.last_day),
+        audit_over=rules10.audit_over(facts, now),
+    )
+
+
+# --- today: reminders and what to do now (R11) ------------------------------------------------
+
+# What a "to do now" item asks, in the order of an audit.
+CHECK_IN = "check_in"
+FIRST_PHOTOS = "first_photos"
+CHECK_OUT = "check_out"
+LAST_PHOTOS = "last_photos"
+EXPLAIN = "explain"
+TODO_ORDER = (CHECK_IN, FIRST_PHOTOS, CHECK_OUT, LAST_PHOTOS, EXPLAIN)
+
+
+@dataclass(frozen=True)
+class TodoItem:
+    what: str  # one of TODO_ORDER
+    plan: AuditPlan
+
+
+@dataclass(frozen=True)
+class TodayPage:
+    cards: list[TaskCard]
+    statuses: dict[int, PlanStatus]
+    todo: list[TodoItem] = field(default_factory=list)
+
+
+def todo_for_card(card: TaskCard, status: PlanStatus) -> list[str]:
+    """R11: what one of today's plans needs now (no explanation item: see todo)."""
+    if not card.needs_check_in:
+        return []
+    items = []
+    counts = status.photo_counts
+    if card.check_in.allowed:
+        items.append(CHECK_IN)
+    if card.state in ("checked_in", "checked_out") and counts.get("first", 0) < 1:
+        items.append(FIRST_PHOTOS)
+    if card.check_out.allowed:
+        items.append(CHECK_OUT)
+    if card.state == "checked_out" and counts.get("last", 0) < 1:
+        items.append(LAST_PHOTOS)
+    return items
+
+
+def _recent_plans(auditor: Auditor, now: dt.datetime) -> list[AuditPlan]:
+    """The auditor's plans that are today's or ended within EXPLAIN_WITHIN_DAYS (a day of
+    margin either way: the exact check is on the plan's own calendar)."""
+    naive = now.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return list(db.session.scalars(
+        select(AuditPlan)
+        .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
+        .where(TeamMember.auditor_id == auditor.id,
+               AuditPlan.start_utc <= naive + dt.timedelta(days=1),
+               AuditPlan.end_utc >= naive - dt.timedelta(days=EXPLAIN_WITHIN_DAYS + 1))
+        .options(*_PLAN_LOADING)
+        .order_by(AuditPlan.end_utc.desc(), AuditPlan.id)
+    ))
+
+
+def unexplained(auditor: Auditor, now: dt.datetime) -> list[AuditPlan]:
+    """Plans of the auditor, today's or ended in the last 30 days (their own calendar), with
+    exceptions now and no explanation yet."""
+    candidates = []
+    for plan in _recent_plans(auditor, now):
+        facts = plan_facts(plan)
+        today = facts.local_date(now)
+        if facts.first_day <= today and (today - facts.last_day).days <= EXPLAIN_WITHIN_DAYS:
+            candidates.append(plan)
+    found = statuses(candidates, now)
+    explained = explanation_service.plans_with_explanations(p.id for p in candidates)
+    return [plan for plan in candidates if found[plan.id].has_exceptions and plan.id not in explained]
+
+
+def today_page(auditor: Auditor, cards: list[TaskCard], now: dt.datetime) -> TodayPage:
+    """Today's cards with their status (签到提醒) and the "现在要做" list."""
+    found = statuses([card.plan for card in cards], now)
+    todo = [TodoItem(what, card.plan) for card in cards for what in todo_for_card(card, found[card.plan.id])]
+    todo.extend(TodoItem(EXPLAIN, plan) for plan in unexplained(auditor, now))
+    return TodayPage(cards, found, todo)
