@@ -219,10 +219,7 @@ def test_r12_tapping_a_day_lists_its_plans_with_exceptions_and_explanations(app,
     assert "ISO9001" in section and 'class="must-sign"' in section
     assert "张某 0435-1234567" in section and "吉林省集安市工业园区1号" in section
     assert "未签到：缺少签到和签退记录" in section and "未上传照片：首次和末次会议照片" in section
-    # The explanation form is the plan area's (plans.explain); the plan page stands in for it
-    # where that area is not installed.
-    explain = f"/plans/{plan.id}/explain" if "plans.explain" in app.view_functions else f"/plans/{plan.id}"
-    assert f'<a class="button secondary" href="{explain}">异常说明</a>' in section
+    assert f'<a class="button secondary" href="/plans/{plan.id}/explain">异常说明</a>' in section
     assert "异常说明 2 条" in section
     assert section.index("第二次说明") < section.index("第一次说明")  # newest first
     assert "&lt;b hx-get=/x&gt;" in section and "<b hx-get" not in section  # shown escaped, inert

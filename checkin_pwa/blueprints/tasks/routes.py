@@ -6,7 +6,7 @@ the project selects out of band: the options of a level depend on the level abov
 """
 from __future__ import annotations
 
-from flask import current_app, render_template, request, url_for
+from flask import request, url_for
 from flask_login import current_user, login_required
 
 from ...domain.filters import LEVEL_NAMES, parse_filters
@@ -17,26 +17,16 @@ from . import bp
 from .words import DAY_TYPES, ROLES, STATES, TEAM_ORDER, exception_text, filter_error_text
 
 
-def _endpoint_or(endpoint: str, fallback: str, plan_id: int) -> str:
-    # The plan page and the explanation form are another area's; until they are
-    # registered, a link falls back to the page that exists (never a BuildError).
-    if endpoint in current_app.view_functions:
-        return url_for(endpoint, plan_id=plan_id)
-    return url_for(fallback, plan_id=plan_id)
-
-
 @bp.app_template_global()
 def plan_detail_url(plan_id: int) -> str:
     """The plan page (R9)."""
-    return _endpoint_or("plans.detail", "photos.plan_page", plan_id)
+    return url_for("plans.detail", plan_id=plan_id)
 
 
 @bp.app_template_global()
 def plan_explain_url(plan_id: int) -> str:
     """The exception explanation form (异常说明, R10)."""
-    if "plans.explain" in current_app.view_functions:
-        return url_for("plans.explain", plan_id=plan_id)
-    return plan_detail_url(plan_id)
+    return url_for("plans.explain", plan_id=plan_id)
 
 
 @bp.app_context_processor
@@ -66,7 +56,7 @@ def _plan_list(which: str):
         which=which, endpoint=endpoint, parsed=parsed, result=result,
         errors=[filter_error_text(error) for error in parsed.errors],
         level_options=level_options, chosen=chosen,
-        names=listing.enterprise_names(current_user),
+        names=[] if is_htmx() else listing.enterprise_names(current_user),  # the datalist is not swapped
         here_url=url_for(endpoint, **args), filter_args=parsed.filters.query_args() if parsed.usable else {},
     )
     if is_htmx():

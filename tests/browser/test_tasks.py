@@ -1,0 +1,101 @@
+"""R13 in the phone's browser: typing part of an enterprise name narrows tasks and history
+without pressing 查询, and the certification project's cascading selects."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from ..conftest import login_in_browser
+
+pytestmark = pytest.mark.browser
+
+QMS = ("管理体系认证", "质量管理体系认证", "ISO9001")
+EMS = ("管理体系认证", "环境管理体系认证", "ISO14001")
+CCC = ("产品认证", "强制性产品认证", "CCC")
+
+
+def rows(page):
+    return page.locator("#task-results .row-link")
+
+
+def open_list(page, phone, tab):
+    login_in_browser(page, phone)
+    expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
+    page.get_by_role("link", name="任务").click()
+    if tab == "审核经历":
+        page.get_by_role("link", name="审核经历").click()
+    expect(page.locator(".tab.current")).to_have_text(tab)
+    page.evaluate("window.__samePage = 'yes'")
+
+
+def test_r13_typing_part_of_a_name_narrows_tasks_then_the_project_cascade(page, data):
+    with data as f:
+        me = f.auditor()
+        f.plan([me], company=f.enterprise("吉林省通化钢铁股份有限公司"), levels=QMS, start=f.local_today(1), end=f.local_today(2))
+        f.plan([me], company=f.enterprise("大连港口集团有限公司"), levels=EMS, code="ISO14001",
+               start=f.local_today(2), end=f.local_today(3))
+        f.plan([me], company=f.enterprise("大连电器有限公司"), levels=CCC, code="CCC", required=False,
+               start=f.local_today(3), end=f.local_today(4))
+        f.plan([me], company=f.enterprise("通化葡萄酒有限公司"), start=f.local_today(-9), end=f.local_today(-8))  # history
+        phone = me.phone
+    open_list(page, phone, "审核任务")
+    expect(rows(page)).to_have_count(3)
+    expect(page.locator(".record-count")).to_have_text("共 3 条记录")
+
+    page.locator("#f-enterprise").press_sequentially("大连", delay=60)
+    expect(rows(page)).to_have_text(["大连港口集团有限公司", "大连电器有限公司"])
+    expect(page).to_have_url(re.compile(r"/tasks\?enterprise=%E5%A4%A7%E8%BF%9E$"))
+    page.locator("#f-enterprise").press_sequentially("港", delay=60)
+    expect(rows(page)).to_have_text(["大连港口集团有限公司"])
+    expect(page.locator(".record-count")).to_have_text("共 1 条记录")
+    assert page.evaluate("window.__samePage") == "yes"
+
+    page.locator("#f-enterprise").fill("")
+    expect(rows(page)).to_have_count(3)
+    level2 = page.locator("#f-l2")
+    expect(level2).to_be_disabled()
+    page.locator("#f-l1").select_option(QMS[0])
+    expect(rows(page)).to_have_text(["吉林省通化钢铁股份有限公司", "大连港口集团有限公司"])
+    expect(level2).to_be_enabled()
+    expect(level2.locator("option")).to_have_text(["请选择", *sorted([QMS[1], EMS[1]])])
+    level2.select_option(EMS[1])
+    expect(rows(page)).to_have_text(["大连港口集团有限公司"])
+    expect(page.locator("#f-l3 option")).to_have_text(["请选择", "ISO14001"])
+    expect(page).to_have_url(re.compile(r"l1=.+&l2="))
+
+    # Level 1 changed: the level 2 of the old branch is dropped, its options follow.
+    page.locator("#f-l1").select_option(CCC[0])
+    expect(rows(page)).to_have_text(["大连电器有限公司"])
+    expect(page.locator("#f-l2 option")).to_have_text(["请选择", CCC[1]])
+    expect(page.locator("#f-l2")).to_have_value("")
+    assert "l2=" not in page.url
+    assert page.evaluate("window.__samePage") == "yes"
+
+    page.get_by_role("link", name="重置").click()
+    expect(rows(page)).to_have_count(3)
+    expect(page.locator("#f-l1")).to_have_value("")
+
+
+def test_r13_history_narrows_as_the_auditor_types_and_a_row_opens_the_plan(page, data):
+    with data as f:
+        me = f.auditor()
+        f.plan([me], company=f.enterprise("通化葡萄酒有限公司"), start=f.local_today(-9), end=f.local_today(-8))
+        f.plan([me], company=f.enterprise("大连港口集团有限公司"), start=f.local_today(-6), end=f.local_today(-5))
+        f.plan([me], company=f.enterprise("大连未来项目有限公司"), start=f.local_today(5), end=f.local_today(6))  # a task
+        phone = me.phone
+    open_list(page, phone, "审核经历")
+    expect(rows(page)).to_have_text(["大连港口集团有限公司", "通化葡萄酒有限公司"])  # most recent first
+    page.locator("#f-enterprise").press_sequentially("葡萄", delay=60)
+    expect(rows(page)).to_have_text(["通化葡萄酒有限公司"])
+    expect(page).to_have_url(re.compile(r"/history\?enterprise="))
+    assert page.evaluate("window.__samePage") == "yes"
+    expect(page.locator("#task-results")).to_contain_text("异常")  # ended, never signed
+
+    # Not only the name: the whole row is the link (one thumb).
+    row = page.locator("#task-results .plan-row").first
+    box = row.bounding_box()
+    row.click(position={"x": box["width"] - 20, "y": box["height"] - 10})
+    expect(page).to_have_url(re.compile(r"/plans/\d+$"))
+    expect(page.get_by_text("通化葡萄酒有限公司").first).to_be_visible()
