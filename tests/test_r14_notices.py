@@ -370,3 +370,12 @@ def test_r14_demo_notices_are_added_once_one_with_a_pdf(app, auditor_client):
     data = client.get(f"/notices/{with_file.id}/attachments/{item.id}").data
     assert data.startswith(b"%PDF-1.4") and data.rstrip().endswith(b"%%EOF")
     assert badge(client.get("/").get_data(as_text=True)) == "2"
+
+
+def test_r14_an_attachment_whose_file_is_gone_is_404_not_500(app, auditor_client, caplog):
+    client, _ = auditor_client
+    notice = make_notice("通知", attachments=[("a.pdf", b"%PDF gone")])
+    item = notice.attachments[0]
+    store(app).delete(item.storage_key)
+    assert client.get(f"/notices/{notice.id}/attachments/{item.id}").status_code == 404
+    assert "missing from the store" in caplog.text

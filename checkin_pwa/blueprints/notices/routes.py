@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,8 @@ from ...services import notices
 from ...services.checkin import server_now
 from ...web import render_page_or_partial
 from . import bp
+
+log = logging.getLogger(__name__)
 
 # An attachment never changes once stored (named by its SHA-256), but it is one body's
 # document: only the auditor's own browser keeps it.
@@ -69,6 +72,7 @@ def attachment(notice_id: int, attachment_id: int):
     try:
         source = open(path, "rb") if path is not None else io.BytesIO(store.read(item.storage_key))
     except FileNotFoundError:
+        log.error("notice attachment %s: file %s missing from the store", item.id, item.storage_key)
         abort(404)
     # An open file, not a path: the disposition is ours (below), never the stored name.
     response = send_file(source, mimetype=notices.served_type(item), etag=f"notice-{item.sha256}",
