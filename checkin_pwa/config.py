@@ -67,6 +67,23 @@ class Config:
     # (files written, row not yet committed) is never taken.
     PHOTO_ORPHAN_MIN_AGE_S = int(os.environ.get("PHOTO_ORPHAN_MIN_AGE_S", "3600"))
 
+    # Account (R1, services.verification, services.sms). SMS_BACKEND: dotted path of a class
+    # with send(phone, text); the default writes the message to the server log (docs/sms.md).
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "checkin_pwa.services.sms.LogSmsSender")
+    SMS_SIGNATURE = os.environ.get("SMS_SIGNATURE", "认证到")  # the 【…】 a Chinese SMS starts with
+    CODE_TTL_S = int(os.environ.get("CODE_TTL_S", "300"))
+    CODE_MAX_TRIES = int(os.environ.get("CODE_MAX_TRIES", "5"))
+    CODE_RESEND_S = int(os.environ.get("CODE_RESEND_S", "60"))
+    CODE_MAX_PER_HOUR = int(os.environ.get("CODE_MAX_PER_HOUR", "5"))
+    CODE_MAX_PER_DAY = int(os.environ.get("CODE_MAX_PER_DAY", "10"))
+    # Asking for codes from one address, whatever the number (no SMS pumping).
+    CODE_SEND_LIMIT_PER_ADDRESS = os.environ.get("CODE_SEND_LIMIT_PER_ADDRESS", "30 per hour")
+    # Change login phone, step 1 (name + ID): failed matches per address, like logins.
+    IDENTITY_LIMIT_PER_ADDRESS = os.environ.get("IDENTITY_LIMIT_PER_ADDRESS", "5 per 15 minutes")
+    # How long a proved identity is kept (signed session) for step 2 of the phone change.
+    PHONE_CHANGE_STEP_S = int(os.environ.get("PHONE_CHANGE_STEP_S", "600"))
+    AVATAR_SIZE = int(os.environ.get("AVATAR_SIZE", "256"))
+
 
 class TestConfig(Config):
     TESTING = True

@@ -2,17 +2,24 @@
 the web layer passes plain values in and words the error codes it gets back."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import io
+import logging
 import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain.passwords import password_problems
 from ..extensions import db
 from ..models import Auditor
+from . import verification
+
+log = logging.getLogger(__name__)
 
 WRONG_CURRENT_PASSWORD = "wrong_current_password"
 
@@ -93,3 +100,199 @@ def change_password(auditor: Auditor, current: str, new: str) -> PasswordChange:
     db.session.commit()
     return PasswordChange()
 
+
+
+# --- R1 §4.1-4.3: with a code sent to the phone -------------------------------------------
+# The code checks live in services.verification; these put a checked code and the account
+# change together. Codes (the `code` of an Outcome) go back to the web layer to word.
+
+WRONG_CODE = "wrong_code"
+PHONE_TAKEN = "phone_taken"
+SAME_PHONE = "same_phone"
+NOT_A_MOBILE = "not_a_mobile"
+
+
+@dataclass(frozen=True)
+class CodedChange:
+    """The outcome of a change that needed an SMS code: `errors` as in PasswordChange plus
+    WRONG_CODE (then `code_outcome` says why), PHONE_TAKEN, SAME_PHONE, NOT_A_MOBILE."""
+
+    errors: tuple[str, ...] = ()
+    code_outcome: object = None  # verification.Outcome when the code was refused
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def wrong_current_password(self) -> bool:
+        return WRONG_CURRENT_PASSWORD in self.errors
+
+
+def _set_password(auditor: Auditor, new: str) -> None:
+    auditor.password_hash = generate_password_hash(new)
+    auditor.session_version = (auditor.session_version or 0) + 1  # every session ends
+
+
+def change_password_with_code(auditor: Auditor, current: str, new: str, code: str, *,
+                              settings, now) -> CodedChange:
+    """§4.1 from the personal page: the current password, the rule of R1, then the code
+    sent to the account's phone (checked last, so a typo in the new password does not
+    use the code up). Nothing changes on failure."""
+    if not check_password_hash(auditor.password_hash, current):
+        return CodedChange((WRONG_CURRENT_PASSWORD,))
+    problems = password_problems(new, old=current, phone=auditor.phone)
+    if problems:
+        return CodedChange(tuple(problem.value for problem in problems))
+    outcome = verification.check_code(auditor.phone, "change_password", code, settings=settings, now=now,
+                                      auditor_id=auditor.id)
+    if not outcome.ok:
+        return CodedChange((WRONG_CODE,), outcome)
+    _set_password(auditor, new)
+    auditor.must_change_password = False
+    db.session.commit()
+    return CodedChange()
+
+
+def account_by_phone(phone: str) -> Auditor | None:
+    number = normalise_phone(phone)
+    if not is_mobile_number(number):
+        return None
+    return db.session.scalar(db.select(Auditor).filter_by(phone=number))
+
+
+def reset_password(phone: str, code: str, new: str, *, settings, now) -> CodedChange:
+    """§4.2 forgot password: the code sent to `phone`, then the new password. A number with
+    no account fails at the code like a wrong code (no account enumeration).
+
+    The reset also clears must_change_password: whoever holds the phone chose this password
+    themselves, which is what the first-login change asks for."""
+    number = normalise_phone(phone)
+    problems = password_problems(new, phone=number)
+    if problems:
+        return CodedChange(tuple(problem.value for problem in problems))
+    auditor = account_by_phone(number)
+    outcome = verification.check_code(number, "reset_password", code, settings=settings, now=now,
+                                      auditor_id=auditor.id if auditor else -1)
+    if not outcome.ok or auditor is None:
+        return CodedChange((WRONG_CODE,), outcome)
+    _set_password(auditor, new)
+    auditor.must_change_password = False
+    db.session.commit()
+    return CodedChange()
+
+
+def _id_number(raw: str | None) -> str:
+    text = unicodedata.normalize("NFKC", raw or "")
+    return "".join(text.split()).upper()
+
+
+def _name(raw: str | None) -> str:
+    return "".join(unicodedata.normalize("NFKC", raw or "").split())
+
+
+def find_by_identity(name: str, id_type: str, id_number: str) -> Auditor | None:
+    """§4.3 step 1: the one account whose name, ID type and ID number are these (ID number
+    trimmed and compared case-insensitively: an X at the end of a 身份证 number). None when
+    nothing matches, or more than one account does (then the body must sort it out)."""
+    wanted_name, wanted_number = _name(name), _id_number(id_number)
+    if not wanted_name or not wanted_number or id_type not in ("id_card", "other"):
+        return None
+    candidates = db.session.scalars(db.select(Auditor).filter_by(id_type=id_type)).all()
+    found = [person for person in candidates
+             if _name(person.name) == wanted_name and person.id_number
+             and _id_number(person.id_number) == wanted_number]
+    return found[0] if len(found) == 1 else None
+
+
+def new_phone_problem(auditor: Auditor, new_phone: str) -> str | None:
+    """Why `new_phone` cannot be this auditor's login, or None."""
+    number = normalise_phone(new_phone)
+    if not is_mobile_number(number):
+        return NOT_A_MOBILE
+    if number == auditor.phone:
+        return SAME_PHONE
+    other = db.session.scalar(db.select(Auditor.id).filter_by(phone=number))
+    if other is not None and other != auditor.id:
+        return PHONE_TAKEN
+    return None
+
+
+def change_phone(auditor: Auditor, new_phone: str, code: str, *, settings, now) -> CodedChange:
+    """§4.3 step 2: the new number, proved by the code sent to it. Every session of the
+    account ends (the login itself changed)."""
+    number = normalise_phone(new_phone)
+    problem = new_phone_problem(auditor, number)
+    if problem:
+        return CodedChange((problem,))
+    outcome = verification.check_code(number, "change_phone", code, settings=settings, now=now,
+                                      auditor_id=auditor.id)
+    if not outcome.ok:
+        return CodedChange((WRONG_CODE,), outcome)
+    auditor.phone = number
+    auditor.session_version = (auditor.session_version or 0) + 1
+    try:
+        db.session.commit()
+    except IntegrityError:  # another account took the number a moment ago
+        db.session.rollback()
+        return CodedChange((PHONE_TAKEN,))
+    return CodedChange()
+
+
+# --- R1 personal page: the avatar ------------------------------------------------------------
+
+def set_avatar(auditor: Auditor, data: bytes | None, *, store, limits, size: int, now):
+    """The auditor's new avatar: the same checks as a photo (type from the bytes, pixels
+    from the header before decoding, a full decode; services.photos), then re-encoded as a
+    square JPEG of `size` px without EXIF. Returns the auditor, or a photos.Refusal with
+    nothing changed. The old avatar file is removed once the new one is in place."""
+    from PIL import Image, ImageOps
+
+    from ..domain.image_format import sniff_format
+    from ..storage import new_avatar_key
+    from . import photos
+
+    if data is None:
+        return photos.Refusal("no_file")
+    if not data:
+        return photos.Refusal("empty")
+    if len(data) > limits.max_bytes:
+        return photos.Refusal("too_large", {"size_mb": round(len(data) / 1024 / 1024, 1),
+                                            "limit_mb": round(limits.max_bytes / 1024 / 1024)})
+    fmt = sniff_format(data)
+    if fmt is None:
+        return photos.Refusal("unsupported_type")
+    decoded = photos.decode(data, fmt, limits.max_pixels)
+    if isinstance(decoded, photos.Refusal):
+        return decoded
+    try:
+        # Upright, at most 1600 px, EXIF and XMP gone: the photo's own display copy.
+        display, _thumb = photos.display_copies(decoded.image)
+        with Image.open(io.BytesIO(display), formats=["JPEG"]) as upright:
+            square = ImageOps.fit(upright.convert("RGB"), (size, size), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        square.save(out, "JPEG", quality=photos.JPEG_QUALITY, optimize=True)
+        avatar = out.getvalue()
+    except Exception:
+        log.info("avatar could not be converted", exc_info=True)
+        return photos.Refusal("unreadable_image")
+    finally:
+        decoded.image.close()
+
+    old_key = auditor.avatar_key
+    key = new_avatar_key()
+    store.save(key, avatar)
+    auditor.avatar_key = key
+    auditor.avatar_updated_at = now.astimezone(dt.timezone.utc).replace(tzinfo=None) if now.tzinfo else now
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        store.delete(key)
+        return photos.Refusal("try_again")
+    if old_key and old_key != key:
+        try:
+            store.delete(old_key)
+        except (OSError, ValueError):  # the orphan sweep takes it later
+            pass
+    return auditor

@@ -544,6 +544,8 @@ def sweep_orphans(store: PhotoStore, older_than: dt.timedelta, now: Optional[dt.
         referenced.update(row)
     # The store also keeps notice attachments (R14): those are not orphans either.
     referenced.update(db.session.scalars(select(NoticeAttachment.storage_key)))
+    # And auditors' avatars (R1).
+    referenced.update(db.session.scalars(select(Auditor.avatar_key).where(Auditor.avatar_key.is_not(None))))
     removed: list[str] = []
     young = 0
     for key, modified in list(store.keys()):

@@ -41,8 +41,18 @@ def notice_key(sha256_hex: str) -> str:
     return check_key(f"notices/{sha256_hex}")
 
 
+# R1: auditors' avatars (square JPEGs re-encoded by services.accounts), a fresh key each time.
+AVATAR_KEY_PATTERN = re.compile(r"^avatars/[0-9a-f]{2}/[0-9a-f]{32}\.jpg$")
+
+
+def new_avatar_key() -> str:
+    token = secrets.token_hex(16)
+    return f"avatars/{token[:2]}/{token}.jpg"
+
+
 def check_key(key: str) -> str:
-    if not isinstance(key, str) or not (KEY_PATTERN.match(key) or NOTICE_KEY_PATTERN.match(key)):
+    if not isinstance(key, str) or not (KEY_PATTERN.match(key) or NOTICE_KEY_PATTERN.match(key)
+                                        or AVATAR_KEY_PATTERN.match(key)):
         raise InvalidKey(repr(key))
     return key
 

@@ -1,11 +1,171 @@
-"""Placeholder: the personal page (R1) is built in issue 5."""
-from flask import render_template
-from flask_login import login_required
+"""The personal page (R1 §4.1): who the auditor is, the avatar, change password (with a code
+sent to the phone), log out."""
+from __future__ import annotations
 
+import io
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from ...domain.codes import mask_phone
+from ...domain.passwords import PasswordProblem
+from ...services import accounts
+from ...services.checkin import server_now
+from ...services.photos import Limits
+from ..auth import codes
+from ..auth.forms import PASSWORD_PROBLEM_MESSAGES, AvatarForm, CodedPasswordForm
+from ..auth.routes import _note_failed_attempt, _start_session, code_answer, count_failed_attempts, send_limit
+from ..auth.routes import throttled_message
 from . import bp
+
+AVATAR_REFUSALS = {
+    "no_file": _l("Choose a picture first."),
+    "empty": _l("The file is empty. Choose the picture again."),
+    "too_large": _l("The picture is too large (%(size_mb)s MB; at most %(limit_mb)s MB)."),
+    "unsupported_type": _l("This file is not a picture the app accepts (JPEG, PNG, WebP or HEIC)."),
+    "too_many_pixels": _l("The picture has too many pixels (%(width)s × %(height)s; at most %(limit)s megapixels)."),
+    "unreadable_image": _l("The picture file is incomplete or damaged. Choose another one."),
+    "try_again": _l("The picture could not be saved. Please try again."),
+}
+
+
+def _avatar_refusal_text(refusal) -> str:
+    message = AVATAR_REFUSALS.get(refusal.code, AVATAR_REFUSALS["try_again"])
+    try:
+        return str(message) % dict(refusal.params or {})
+    except (KeyError, TypeError, ValueError):
+        return str(AVATAR_REFUSALS["try_again"])
+
+
+def initials(name: str | None) -> str:
+    """What the round shows without an avatar: the last two characters of a Chinese name
+    (as colleagues call each other), the first letters of a Latin one."""
+    name = (name or "").strip()
+    if not name:
+        return "?"
+    if name.isascii():
+        return "".join(part[0] for part in name.split()[:2]).upper()
+    return name[-2:]
+
+
+@bp.app_template_global("avatar_initials")
+def avatar_initials(name):
+    return initials(name)
 
 
 @bp.get("/me")
 @login_required
 def index():
-    return render_template("account/me.html")
+    return render_template("account/me.html", masked_phone=mask_phone(current_user.phone),
+                           initials=initials(current_user.name))
+
+
+@bp.route("/me/avatar", methods=["GET", "POST"])
+@login_required
+def avatar():
+    """Upload a new avatar (no JS needed: a plain multipart form)."""
+    form = AvatarForm()
+    error = None
+    if form.validate_on_submit():
+        upload = request.files.get("avatar")
+        data = upload.read() if upload is not None and upload.filename is not None else None
+        result = accounts.set_avatar(
+            current_user._get_current_object(), data, store=current_app.extensions["photo_store"],
+            limits=Limits.from_config(current_app.config), size=current_app.config["AVATAR_SIZE"],
+            now=server_now())
+        if not isinstance(result, accounts.Auditor):
+            error = _avatar_refusal_text(result)
+        else:
+            flash(_("Your avatar has been updated."), "success")
+            return redirect(url_for("account.index"), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("account/avatar.html", form=form, error=error,
+                           initials=initials(current_user.name)), status
+
+
+@bp.get("/me/avatar.jpg")
+@login_required
+def avatar_image():
+    """The auditor's own avatar: our re-encoded JPEG only, never cached by shared caches."""
+    key = current_user.avatar_key
+    if not key:
+        abort(404)
+    store = current_app.extensions["photo_store"]
+    try:
+        path = store.local_path(key)
+        source = open(path, "rb") if path is not None else io.BytesIO(store.read(key))
+    except (FileNotFoundError, ValueError):
+        abort(404)
+    # A new avatar gets a new key, so the key is a stable ETag; the URL carries ?v= too.
+    response = send_file(source, mimetype="image/jpeg", etag=key.rsplit("/", 1)[-1],
+                         last_modified=current_user.avatar_updated_at, conditional=True)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- change password (§4.1) ------------------------------------------------------------------
+
+@bp.errorhandler(429)
+def throttled(error):
+    """Wrong current passwords use up the login's budget (auth.routes): the same page back."""
+    if request.endpoint == "account.change_password_code":
+        return codes_throttled()
+    form = CodedPasswordForm(formdata=None)
+    return _password_page(form, form_error=throttled_message(), status=429)
+
+
+def codes_throttled():
+    from ..auth.routes import _code_throttled
+
+    return _code_throttled()
+
+
+def _password_page(form, *, form_error=None, status=200):
+    return render_template("account/password.html", form=form, form_error=form_error,
+                           masked_phone=mask_phone(current_user.phone),
+                           send_url=url_for("account.change_password_code")), status
+
+
+@bp.route("/me/password", methods=["GET", "POST"])
+@count_failed_attempts
+@login_required
+def change_password():
+    form = CodedPasswordForm()
+    if form.validate_on_submit():
+        auditor = current_user._get_current_object()
+        result = accounts.change_password_with_code(
+            auditor, form.current_password.data, form.new_password.data, form.code.data,
+            settings=codes.settings(), now=server_now())
+        if result.ok:
+            _start_session(auditor)  # the bumped session version ended every other session
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("account.index"), code=303)
+        if result.wrong_current_password:
+            _note_failed_attempt()
+            form.current_password.errors.append(_("The current password is not correct."))
+        elif accounts.WRONG_CODE in result.errors:
+            form.code.errors.append(codes.refusal_text(result.code_outcome))
+        else:
+            form.new_password.errors.extend(
+                str(PASSWORD_PROBLEM_MESSAGES[PasswordProblem(code)]) for code in result.errors)
+    return _password_page(form, status=422 if request.method == "POST" else 200)
+
+
+@bp.get("/me/password/code")
+def change_password_code_again():
+    """A reload of the page a no-JS 获取验证码 answered: back to the form (GET sends nothing)."""
+    return redirect(url_for("account.change_password"), code=303)
+
+
+@bp.post("/me/password/code")
+@send_limit
+@login_required
+def change_password_code():
+    """获取验证码: a code to the account's own phone."""
+    sending = codes.send(current_user.phone, "change_password", auditor_id=current_user.id)
+    form = CodedPasswordForm()
+    form.code.data = ""
+    return code_answer("account/password.html", sending, url_for("account.change_password_code"), form=form,
+                       form_error=None, masked_phone=mask_phone(current_user.phone))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
@@ -10,11 +11,15 @@ from flask_login import current_user, login_required, login_user, logout_user
 from limits import parse as parse_limit
 
 from ...domain.passwords import PasswordProblem
-from ...extensions import client_address, limiter
+from ...extensions import client_address, db, limiter
 from ...models import Auditor
 from ...services import accounts
+from ...services.checkin import server_now
+from ...web import is_htmx, render_page_or_partial
 from . import bp
-from .forms import PASSWORD_PROBLEM_MESSAGES, ChangePasswordForm, LoginForm
+from . import codes
+from .forms import (PASSWORD_PROBLEM_MESSAGES, ChangePasswordForm, ForgotPasswordForm, IdentityForm,
+                    LoginForm, NewPhoneForm)
 
 # --- throttling ------------------------------------------------------------------------
 # Only failed attempts count. A limit with `deduct_when` is *tested* before the view runs
@@ -29,7 +34,7 @@ def _account_key() -> str:
     """The account an attempt is against: the number typed at login, or the logged-in
     auditor's own number on the change-password page. Unknown numbers count too, so a
     refusal never tells whether an account exists."""
-    if request.endpoint == "auth.change_password" and current_user.is_authenticated:
+    if request.endpoint in ("auth.change_password", "account.change_password") and current_user.is_authenticated:
         return "account:" + current_user.phone
     return "account:" + accounts.normalise_phone(request.form.get("phone"))
 
@@ -74,9 +79,18 @@ def _throttled_message() -> str:
              minutes=max(1, math.ceil(seconds / 60)))
 
 
+def throttled_message() -> str:
+    return _throttled_message()
+
+
 @bp.errorhandler(429)
 def throttled(error):
     """A throttled attempt gets its own page back with one message, not a bare error page."""
+    if request.endpoint == "auth.change_phone":
+        form = IdentityForm(formdata=None)
+        return render_template("auth/change_phone.html", form=form, form_error=_identity_throttled_message()), 429
+    if request.endpoint in _CODE_ENDPOINTS:
+        return _code_throttled()
     if request.endpoint == "auth.change_password" and current_user.is_authenticated:
         form = ChangePasswordForm(formdata=None)
         return render_template("auth/password.html", form=form, form_error=_throttled_message()), 429
@@ -145,8 +159,10 @@ def login():
 @count_failed_attempts
 @login_required
 def change_password():
-    # TODO(R1 §4.1): the rule also asks for a verification code sent to the phone; that
-    # needs an SMS gateway and is a later issue. Until then the current password suffices.
+    """The forced change at first login (the initial password from the body). Any later
+    change needs a code sent to the phone (R1 §4.1): that is the personal page's form."""
+    if not current_user.must_change_password:
+        return redirect(url_for("account.change_password"), code=303)
     form = ChangePasswordForm()
     if form.validate_on_submit():
         auditor = current_user._get_current_object()
@@ -172,3 +188,198 @@ def logout():
     _fresh_session()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"), code=303)
+
+
+# --- R1 §4.2 forgot password, §4.3 change login phone (from the login page) --------------------
+
+_CODE_ENDPOINTS = {"auth.forgot_password_code", "auth.change_phone_code", "account.change_password_code"}
+
+# Asking for codes from one address, whatever the number (no SMS pumping); every request counts.
+send_limit = limiter.shared_limit(
+    lambda: current_app.config["CODE_SEND_LIMIT_PER_ADDRESS"], scope="code-send-address",
+    key_func=_address_key, methods=["POST"],
+)
+
+
+def _code_throttled():
+    message = _("Too many codes were asked for from this network. Try again later.")
+    if is_htmx():  # htmx swaps 422 answers (app.js), not 429
+        return render_template("auth/_code_send.html", send_url=request.path, code_message=message,
+                               code_sent=False, wait=0), 422
+    return render_template("errors/error.html", status=429, message=message), 429
+
+
+def _identity_throttled_message() -> str:
+    seconds = parse_limit(current_app.config["IDENTITY_LIMIT_PER_ADDRESS"]).get_expiry()
+    return _("Too many failed attempts. For the account's safety, try again in %(minutes)s minutes.",
+             minutes=max(1, math.ceil(seconds / 60)))
+
+
+def code_answer(page: str, sending: codes.Sending, send_url: str, **context):
+    """The answer to 获取验证码: the button and its message for htmx (with the countdown),
+    the whole page again without JS."""
+    status = 200 if sending.sent else 422
+    return render_page_or_partial(page, "auth/_code_send.html", status=status, send_url=send_url,
+                                  code_message=sending.message, code_sent=sending.sent, wait=sending.wait,
+                                  **context)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """§4.2: the code sent to the login number, then a new password; then log in with it."""
+    form = ForgotPasswordForm()
+    form_error = None
+    if form.validate_on_submit():
+        result = accounts.reset_password(form.phone.data, form.code.data, form.new_password.data,
+                                         settings=codes.settings(), now=server_now())
+        if result.ok:
+            _fresh_session()
+            flash(_("Your password has been reset. Log in with the new password."), "success")
+            return redirect(url_for("auth.login"), code=303)
+        if accounts.WRONG_CODE in result.errors:
+            form.code.errors.append(codes.refusal_text(result.code_outcome))
+        else:
+            form.new_password.errors.extend(
+                str(PASSWORD_PROBLEM_MESSAGES[PasswordProblem(code)]) for code in result.errors)
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/forgot.html", form=form, form_error=form_error,
+                           send_url=url_for("auth.forgot_password_code")), status
+
+
+@bp.get("/password/forgot/code")
+@bp.get("/phone/change/code")
+def code_page_again():
+    """A reload of the page a no-JS 获取验证码 answered: back to its form (GET sends nothing)."""
+    target = "auth.forgot_password" if request.path.startswith("/password") else "auth.change_phone_new"
+    return redirect(url_for(target), code=303)
+
+
+@bp.post("/password/forgot/code")
+@send_limit
+def forgot_password_code():
+    form = ForgotPasswordForm()
+    number = accounts.normalise_phone(form.phone.data)
+    if not accounts.is_mobile_number(number):
+        sending = codes.Sending(False, _("Enter an 11-digit mobile number starting with 1."))
+    else:
+        auditor = accounts.account_by_phone(number)
+        # One answer whether or not the number has an account (no account enumeration).
+        sending = codes.send(number, "reset_password", auditor_id=auditor.id if auditor else None,
+                             really=auditor is not None,
+                             sent_message=_("If this number is registered, a verification code has been sent."))
+    form.code.data = ""
+    return code_answer("auth/forgot.html", sending, url_for("auth.forgot_password_code"), form=form,
+                       form_error=None)
+
+
+_STEP = "phone_change"
+
+
+def _proved_identity() -> Auditor | None:
+    """The account whose identity was proved in step 1, if that was in the last
+    PHONE_CHANGE_STEP_S seconds and the account did not change since (signed session)."""
+    state = session.get(_STEP)
+    if not isinstance(state, dict):
+        return None
+    try:
+        auditor_id, version, until = int(state["id"]), int(state["v"]), float(state["until"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if time.time() > until:
+        session.pop(_STEP, None)
+        return None
+    auditor = db.session.get(Auditor, auditor_id)
+    if auditor is None or (auditor.session_version or 0) != version:
+        return None
+    return auditor
+
+
+def _identity_failed(response) -> bool:
+    return bool(request.environ.get(_FAILED_ATTEMPT))
+
+
+_identity_per_address = limiter.shared_limit(
+    lambda: current_app.config["IDENTITY_LIMIT_PER_ADDRESS"], scope="identity-address",
+    key_func=_address_key, methods=["POST"], deduct_when=_identity_failed,
+)
+
+
+@bp.route("/phone/change", methods=["GET", "POST"])
+@_identity_per_address
+def change_phone():
+    """§4.3 step 1: name + ID type + ID number must match one account."""
+    form = IdentityForm()
+    form_error = None
+    if form.validate_on_submit():
+        auditor = accounts.find_by_identity(form.name.data, form.id_type.data, form.id_number.data)
+        if auditor is not None:
+            session[_STEP] = {"id": auditor.id, "v": auditor.session_version or 0,
+                              "until": time.time() + current_app.config["PHONE_CHANGE_STEP_S"]}
+            return redirect(url_for("auth.change_phone_new"), code=303)
+        _note_failed_attempt()
+        # The same words whichever of the three did not match.
+        form_error = _("The name, ID type and ID number do not match any account.")
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/change_phone.html", form=form, form_error=form_error), status
+
+
+def _step_expired():
+    flash(_("The identity check has expired. Please verify your identity again."), "error")
+    return redirect(url_for("auth.change_phone"), code=303)
+
+
+@bp.route("/phone/change/new", methods=["GET", "POST"])
+def change_phone_new():
+    """§4.3 step 2: the new number, verified by a code sent to it."""
+    auditor = _proved_identity()
+    if auditor is None:
+        if is_htmx():
+            response = current_app.make_response("")
+            response.headers["HX-Redirect"] = url_for("auth.change_phone")
+            return response
+        return _step_expired()
+    form = NewPhoneForm()
+    if form.validate_on_submit():
+        result = accounts.change_phone(auditor, form.new_phone.data, form.code.data,
+                                       settings=codes.settings(), now=server_now())
+        if result.ok:
+            _fresh_session()  # the step is done, and every session of the account ended
+            flash(_("The change succeeded. Log in with the new mobile number."), "success")
+            return redirect(url_for("auth.login"), code=303)
+        if accounts.WRONG_CODE in result.errors:
+            form.code.errors.append(codes.refusal_text(result.code_outcome))
+        else:
+            form.new_phone.errors.append(_new_phone_text(result.errors[0]))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/change_phone_new.html", form=form, auditor=auditor,
+                           send_url=url_for("auth.change_phone_code")), status
+
+
+def _new_phone_text(problem: str) -> str:
+    if problem == accounts.PHONE_TAKEN:
+        return _("This number is already the login of another account.")
+    if problem == accounts.SAME_PHONE:
+        return _("This is already your login number.")
+    return _("Enter an 11-digit mobile number starting with 1.")
+
+
+@bp.post("/phone/change/code")
+@send_limit
+def change_phone_code():
+    auditor = _proved_identity()
+    if auditor is None:
+        if is_htmx():
+            response = current_app.make_response("")
+            response.headers["HX-Redirect"] = url_for("auth.change_phone")
+            return response
+        return _step_expired()
+    form = NewPhoneForm()
+    number = accounts.normalise_phone(form.new_phone.data)
+    problem = accounts.new_phone_problem(auditor, number)
+    if problem:
+        sending = codes.Sending(False, _new_phone_text(problem))
+    else:
+        sending = codes.send(number, "change_phone", auditor_id=auditor.id)
+    form.code.data = ""
+    return code_answer("auth/change_phone_new.html", sending, url_for("auth.change_phone_code"), form=form,
+                       auditor=auditor)

@@ -1,0 +1,154 @@
+"""R1 in the phone's browser (Pixel 7, zh-CN): forgot password end to end and the change of
+login phone, with the codes read from the default SMS backend's log (the live server runs in
+this process: a handler on logger "checkin_pwa.sms" sees what gunicorn would print)."""
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from ..conftest import login_in_browser
+from ..factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+NEW_PASSWORD = "Fresh#pass26"
+
+
+class SmsLog(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+    def code_for(self, phone: str) -> str:
+        texts = [text for text in self.messages if phone in text]
+        assert texts, f"no SMS to {phone} in the log"
+        return re.search(r"验证码是(\d{6})", texts[-1]).group(1)
+
+
+@pytest.fixture
+def sms_log():
+    logger = logging.getLogger("checkin_pwa.sms")
+    handler = SmsLog()
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(old_level)
+
+
+def _fits(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_r1_forgot_password_end_to_end_with_the_code_from_the_log(page, data, sms_log):
+    with data as f:
+        phone = f.auditor(phone="13800000011").phone
+
+    page.goto("/login")
+    page.get_by_role("link", name="忘记密码").click()
+    expect(page.get_by_role("heading", name="忘记密码")).to_be_visible()
+    page.wait_for_function("() => window.htmx !== undefined")
+    page.get_by_label("手机号", exact=True).fill(phone)
+    button = page.get_by_role("button", name="获取验证码")
+    button.click()
+    expect(page.get_by_role("status").filter(has_text="如果该手机号已注册，验证码已发送")).to_be_visible()
+    # The button counts down and cannot be pressed again meanwhile.
+    counting = page.locator("#code-send button")
+    expect(counting).to_be_disabled()
+    expect(counting).to_have_text(re.compile(r"\d+ 秒后重新获取"))
+    assert _fits(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / "21-forgot-password.png")
+
+    page.get_by_label("验证码", exact=True).fill(sms_log.code_for(phone))
+    page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("确认新密码").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="重置密码").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page.get_by_text("密码已重置，请使用新密码登录。")).to_be_visible()
+
+    login_in_browser(page, phone, NEW_PASSWORD)
+    expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
+
+
+def test_r1_change_phone_refused_with_a_wrong_id_number_then_accepted(page, data, sms_log, live_server):
+    with data as f:
+        person = f.auditor(name="王五", phone="13800000012")
+        person.id_type, person.id_number = "id_card", "22010119800101123X"
+        old_phone = person.phone
+    new_phone = "13700000012"
+
+    page.goto("/login")
+    page.get_by_role("link", name="旧手机号已不再使用？修改登录手机号").click()
+    expect(page.get_by_role("heading", name="修改登录手机号")).to_be_visible()
+    page.get_by_label("姓名").fill("王五")
+    page.get_by_label("证件类型").select_option(label="身份证")
+    page.get_by_label("证件号码").fill("220101198001011234")
+    page.get_by_role("button", name="下一步").click()
+    expect(page.get_by_role("alert")).to_have_text("姓名、证件类型或证件号码不匹配。")
+    expect(page).to_have_url(re.compile(r"/phone/change$"))
+    page.screenshot(path=SHOTS / "22-change-phone.png")
+
+    page.get_by_label("证件号码").fill("22010119800101123x")  # lower-case x: the same number
+    page.get_by_role("button", name="下一步").click()
+    expect(page).to_have_url(re.compile(r"/phone/change/new$"))
+    page.wait_for_function("() => window.htmx !== undefined")
+    page.get_by_label("新手机号").fill(new_phone)
+    page.get_by_role("button", name="获取验证码").click()
+    expect(page.get_by_text("验证码已发送至 137****0012")).to_be_visible()
+    page.get_by_label("验证码", exact=True).fill(sms_log.code_for(new_phone))
+    page.get_by_role("button", name="确认修改").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page.get_by_text("修改成功，请使用新手机号登录")).to_be_visible()
+
+    login_in_browser(page, old_phone, PASSWORD)
+    expect(page.get_by_role("alert")).to_have_text("手机号或密码错误。")
+    login_in_browser(page, new_phone, PASSWORD)
+    expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
+
+
+def test_r1_personal_page_and_change_password_with_a_code(page, data, sms_log, live_server):
+    with data as f:
+        phone = f.auditor(name="赵六", phone="13800000013").phone
+    login_in_browser(page, phone)
+    expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="我的").click()
+    expect(page.get_by_role("heading", name="个人信息")).to_be_visible()
+    expect(page.locator("#me")).to_contain_text("138****0013")
+    expect(page.locator("#me .avatar-initials")).to_have_text("赵六")
+    assert _fits(page)
+    page.get_by_role("link", name="头像上传").click()
+    page.set_input_files("input[name=avatar]", "/work/shared/fixtures/photos/DSCN0010.jpg")
+    page.get_by_role("button", name="上传").click()
+    expect(page.get_by_text("头像已更新。")).to_be_visible()
+    avatar = page.locator("#me img.avatar")
+    expect(avatar).to_be_visible()
+    assert page.evaluate("img => img.complete && img.naturalWidth", avatar.element_handle()) == 256
+    page.screenshot(path=SHOTS / "23-me-with-avatar.png")
+    page.get_by_role("link", name="修改密码").click()
+    page.wait_for_function("() => window.htmx !== undefined")
+    page.get_by_label("当前密码").fill(PASSWORD)
+    page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("确认新密码").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="获取验证码").click()
+    expect(page.get_by_text("验证码已发送至 138****0013")).to_be_visible()
+    # What was typed is still there: htmx swapped only the button.
+    expect(page.get_by_label("当前密码")).to_have_value(PASSWORD)
+    page.screenshot(path=SHOTS / "20-change-password.png")
+    page.get_by_label("验证码", exact=True).fill(sms_log.code_for(phone))
+    page.get_by_label("验证码", exact=True).press("Enter")  # Enter submits the change, not another code
+    expect(page).to_have_url(re.compile(r"/me$"))
+    expect(page.get_by_text("密码已修改")).to_be_visible()
+    page.get_by_role("button", name="退出登录").last.click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    login_in_browser(page, phone, NEW_PASSWORD)
+    expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
