@@ -220,6 +220,9 @@ def test_r1_change_phone_accepted_with_the_right_id_then_log_in_with_the_new_num
     assert "修改成功，请使用新手机号登录" in page_text(client.get("/login"))
     db.session.refresh(person)
     assert person.phone == "13700000009"
+    # The old number hears of it (in case it was not its owner who changed it).
+    assert any("13800000001" in r.getMessage() and "登录手机号已修改为137****0009" in r.getMessage()
+               for r in sms_log.records if r.name == "checkin_pwa.sms")
     assert not is_logged_in(client) and not is_logged_in(other_phone)  # every session ended
     assert "手机号或密码错误" in page_text(post(client, "/login", {"phone": "13800000001", "password": PASSWORD}))
     assert post(client, "/login", {"phone": "13700000009", "password": PASSWORD}).status_code == 303
@@ -352,3 +355,24 @@ def test_r1_the_first_login_page_no_longer_changes_a_password_without_a_code(app
     assert response.status_code == 303 and response.headers["Location"] == "/me/password"
     db.session.refresh(person)
     assert check_password_hash(person.password_hash, PASSWORD)
+
+
+def test_r1_the_orphan_sweep_keeps_avatars(app, client, person):
+    import datetime as dt
+
+    from checkin_pwa.services.photos import sweep_orphans
+
+    log_in(client, person)
+    upload_avatar(client, (FIXTURES / "jolla.jpg").read_bytes())
+    db.session.refresh(person)
+    store = app.extensions["photo_store"]
+    result = sweep_orphans(store, dt.timedelta(0), now=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))
+    assert person.avatar_key not in result.removed and store.exists(person.avatar_key)
+
+
+def test_r1_pages_work_in_english_too(app, client, person):
+    client.get("/lang/en")
+    assert "Forgot password" in page_text(client.get("/password/forgot"))
+    assert "Verify your identity" in page_text(client.get("/phone/change"))
+    log_in(client, person)
+    assert "Personal information" in page_text(client.get("/me"))

@@ -3,6 +3,7 @@ user's language. Shared by the auth pages (forgot password, change phone) and th
 page (change password)."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Optional
 
@@ -63,3 +64,15 @@ def refusal_text(outcome) -> str:
     if code == verification.WRONG:
         return _("Wrong verification code. %(n)s tries left.", n=outcome.tries_left)
     return _("Ask for a verification code first, then enter it.")
+
+
+def notify_phone_changed(old_phone: str, new_phone: str) -> None:
+    """A text to the old login number after a change (best effort: the number may be gone,
+    which is why it was changed; a failure changes nothing)."""
+    signature = current_app.config.get("SMS_SIGNATURE") or "认证到"
+    text = (f"【{signature}】您的登录手机号已修改为{mask_phone(new_phone)}。"
+            f"如非本人操作，请立即联系所在认证机构。")
+    try:
+        sender_for(current_app).send(old_phone, text)
+    except Exception:
+        logging.getLogger(__name__).warning("notice of a phone change to %s not sent", old_phone, exc_info=True)

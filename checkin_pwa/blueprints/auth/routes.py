@@ -340,9 +340,12 @@ def change_phone_new():
         return _step_expired()
     form = NewPhoneForm()
     if form.validate_on_submit():
+        old_phone = auditor.phone
         result = accounts.change_phone(auditor, form.new_phone.data, form.code.data,
                                        settings=codes.settings(), now=server_now())
         if result.ok:
+            # Name and ID number are all step 1 asks: tell the old number, in case it was not its owner.
+            codes.notify_phone_changed(old_phone, auditor.phone)
             _fresh_session()  # the step is done, and every session of the account ended
             flash(_("The change succeeded. Log in with the new mobile number."), "success")
             return redirect(url_for("auth.login"), code=303)
