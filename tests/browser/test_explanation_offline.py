@@ -72,11 +72,17 @@ def test_r17_an_explanation_written_offline_is_sent_once_when_the_network_return
     expect(page.locator("#exceptions")).to_contain_text("未签到")
 
     page.context.set_offline(True)
+    # Offline the limits are checked on the phone: nothing empty goes into the outbox.
+    page.locator("#explanations textarea[name=text]").fill("   ")
+    page.get_by_role("button", name="提交异常说明").click()
+    expect(page.locator("#explanation-error")).to_have_text("请先填写异常说明（内容为空）。")
+    assert page.evaluate("async () => (await Outbox.list()).length") == 0
     typed = "厂区无信号：首次会议照片由企业保密要求禁止拍摄。<b>原文</b>"
     page.locator("#explanations textarea[name=text]").fill(typed)
     page.get_by_role("button", name="提交异常说明").click()
     queued = page.locator("#explanations .explanation-queued")
     expect(queued).to_contain_text("已保存，联网后自动发送")
+    expect(page.locator("#explanation-error")).to_have_count(0)
     expect(queued.locator(".explanation-text")).to_have_text(typed)
     expect(page.locator("#explanations textarea[name=text]")).to_have_value("")
     expect(page.locator("#outbox-badge .outbox-count")).to_have_text("1")

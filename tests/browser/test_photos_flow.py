@@ -174,6 +174,7 @@ def test_r8_long_press_deletes_a_photo_after_confirming_and_so_does_the_button(p
     page.on("dialog", on_dialog)
 
     def long_press(tile):
+        tile.scroll_into_view_if_needed()  # the plan page has the record and map above the photos
         box = tile.locator("img").bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.mouse.down()

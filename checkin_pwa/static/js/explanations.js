@@ -23,9 +23,35 @@
     if (clock && !clock.value) clock.value = String(Date.now());
   }, true);
 
+  // Offline there is no server to say "empty" or "too long": the same limits here (counted
+  // after trimming, like the server; code points, not UTF-16 units), said in place.
+  function refusal(box, text) {
+    var trimmed = Array.from((text || "").trim());
+    var max = parseInt(box.dataset.maxChars, 10) || 2000;
+    if (!trimmed.length) return box.dataset.msgEmpty || "";
+    if (trimmed.length > max) return (box.dataset.msgTooLong || "").split("{length}").join(String(trimmed.length));
+    return "";
+  }
+
+  function sayError(form, message) {
+    var error = form.querySelector("#explanation-error");
+    if (!message) { if (error) error.remove(); return; }
+    if (!error) {
+      error = document.createElement("p");
+      error.id = "explanation-error";
+      error.className = "error";
+      error.setAttribute("role", "alert");
+      form.querySelector("button[type=submit]").insertAdjacentElement("beforebegin", error);
+    }
+    error.textContent = message;
+  }
+
   function queue(form) {
     var box = form.closest("#explanations");
     if (!box || form.dataset.queued) return;
+    var refused = refusal(box, (form.elements.namedItem("text") || {}).value);
+    sayError(form, refused);
+    if (refused) return;
     form.dataset.queued = "1";
     var key = form.elements.namedItem("idempotency_key");
     var clock = form.elements.namedItem("device_time");
