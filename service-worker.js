@@ -32,6 +32,9 @@ var PRECACHE = [
   "/static/js/photos.js",
   "/static/js/outbox.js",
   "/static/js/outbox-page.js",
+  "/static/js/plan-map.js",
+  "/static/js/explanations.js",
+  "/static/js/account.js",
   "/static/vendor/leaflet-1.9.4/leaflet.js",
   "/static/vendor/leaflet-1.9.4/leaflet.css",
   "/static/vendor/leaflet-1.9.4/images/layers.png",
@@ -76,8 +79,13 @@ self.addEventListener("message", (event) => {
 });
 
 function isKeepable(response) {
+  // Only pages are kept: a notice's attachment or an avatar opened by its address is a file
+  // (Content-Disposition: attachment, or not HTML) and must not be stored, nor read into memory.
+  var headers = response && response.headers;
   return response && response.status === 200 && response.type === "basic" && !response.redirected
-    && !/no-store/.test(response.headers.get("Cache-Control") || "");
+    && !/no-store/.test(headers.get("Cache-Control") || "")
+    && /^text\/html/.test(headers.get("Content-Type") || "")
+    && !/^\s*attachment/i.test(headers.get("Content-Disposition") || "");
 }
 
 function keepPage(url, response) {

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 from checkin_pwa.domain.geo import Point, distance_m
 from checkin_pwa.extensions import db
-from checkin_pwa.models import (Agency, ApiToken, AuditPlan, Auditor, CheckEvent, Enterprise, Photo, PlanSite,
+from checkin_pwa.models import (Agency, ApiToken, AuditPlan, Auditor, CheckEvent, Enterprise, Notice, Photo, PlanSite,
                                 TeamMember)
 from checkin_pwa.services import demo, tokens
 
 EXAMPLE = Path(__file__).parent / "data" / "plans_example.json"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-MODELS = (Agency, ApiToken, Auditor, Enterprise, AuditPlan, PlanSite, TeamMember, CheckEvent, Photo)
+MODELS = (Agency, ApiToken, Auditor, Enterprise, AuditPlan, PlanSite, TeamMember, CheckEvent, Photo, Notice)
 
 
 def rows() -> dict[str, int]:
@@ -104,7 +104,7 @@ def test_seed_demo_twice_gives_the_same_rows(runner):
     assert first.exit_code == 0, first.output
     counted = rows()
     assert counted["AuditPlan"] == 8 and counted["Auditor"] == 3
-    assert counted["CheckEvent"] == 3 and counted["Photo"] == 2
+    assert counted["CheckEvent"] == 3 and counted["Photo"] == 2 and counted["Notice"] == 2
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0
     assert rows() == counted

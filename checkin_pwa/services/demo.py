@@ -20,7 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..models import AuditPlan, Auditor, Photo
-from . import checkin, photos
+from . import checkin, notices, photos
 from .plan_import import ImportSummary, import_plans
 
 DEMO_ZONE = ZoneInfo("Asia/Shanghai")
@@ -52,6 +52,8 @@ TODAY_KEYS = ("QMS", "EMS", "OHSMS", "ISMS")
 AROUND_KEYS = ("PAST-OK", "PAST-EXC", "NEXT-PM", "NEXT")
 DALIAN = {"name": "大连某某电子有限公司", "contact": "毕某", "phone": "0411-82345678"}
 DALIAN_SITE = {"address": "辽宁省大连市中山区人民路9号", "lat": 38.915325, "lon": 121.638794}
+REGIONS = {ENTERPRISE["name"]: "吉林省通化市", REMOTE_ENTERPRISE["name"]: "吉林省长春市",
+           DALIAN["name"]: "辽宁省大连市中山区"}
 # Where the check-in of the audit with exceptions was made: Beijing, far from the plant (§3.2).
 FAR_POINT = (39.922679, 116.447314)
 
@@ -78,7 +80,7 @@ def demo_document(day: dt.date) -> dict:
             "start": start,
             "end": end,
             "timezone": "Asia/Shanghai",
-            "region": "吉林省通化市" if company is ENTERPRISE else "吉林省长春市",
+            "region": REGIONS[company["name"]],
             "sites": sites,
             "team": [{"phone": phone, "role": role} for phone, role in team],
             "mode": mode,
@@ -194,6 +196,7 @@ def seed_demo(day: Optional[dt.date] = None) -> DemoSeed:
     if not summary.accepted:
         raise RuntimeError(f"demo document refused: {summary.refused}")
     _record_history(day)
+    notices.add_demo_notices(_account(DEMO_AUDITOR).agency, checkin.server_now())
     demo = _account(DEMO_AUDITOR)
     if demo.must_change_password:
         # Created now, or never used: give it the known password so `make run` is ready.

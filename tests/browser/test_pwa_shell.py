@@ -5,6 +5,7 @@ replaces the old static cache, and no page of one person kept for the next."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -96,6 +97,17 @@ def test_the_worker_names_its_static_cache_after_the_files(client):
     source = client.get("/service-worker.js").get_data(as_text=True)
     assert "__STATIC_FINGERPRINT__" not in source
     assert "importScripts" in source  # the outbox half is still there
+
+
+def test_every_script_and_stylesheet_of_ours_is_precached(client):
+    # A page opened offline needs its scripts and styles from the precache: a new file left
+    # out of the worker's list works online and silently breaks that page offline.
+    source = client.get("/service-worker.js").get_data(as_text=True)
+    listed = set(re.findall(r'"(/static/[^"]+)"', source))
+    static = PROJECT_ROOT / "checkin_pwa" / "static"
+    ours = {"/static/" + str(path.relative_to(static)) for folder in ("js", "css")
+            for path in (static / folder).glob("*") if path.is_file()}
+    assert ours - listed == set()
 
 
 def test_the_offline_page_needs_no_login_and_names_no_one(client):
@@ -198,3 +210,25 @@ def test_a_deploy_replaces_the_old_static_cache(page, data, live_server, tmp_pat
     page.context.set_offline(True)
     page.reload()
     expect(page.locator("#offline-banner")).to_be_visible()
+
+
+def test_r14_an_attachment_opened_by_its_address_is_not_kept_as_a_page(page, data):
+    # Without the link's download attribute the browser navigates to the file, and the
+    # worker's network-first page handler sees it: it must pass it through, not keep it.
+    from checkin_pwa.services import notices
+
+    phone, _plan_id = one_task_today(data)
+    with data:
+        from checkin_pwa.models import Auditor
+        from checkin_pwa.extensions import db
+        me = db.session.scalar(db.select(Auditor).filter_by(phone=phone))
+        notice = notices.create_notice(me.agency, "通知", "正文", [("说明.pdf", b"%PDF-1.4\n%test\n")])
+        url = f"/notices/{notice.id}/attachments/{notice.attachments[0].id}"
+    open_today_controlled(page, phone)
+    with page.expect_download():
+        page.evaluate("url => { location.href = url; }", url)
+    # A page loaded after the file is kept; the file, handled before it, is not.
+    page.goto("/tasks")
+    wait_until_kept(page, "/tasks")
+    kept = page.evaluate("() => caches.open('pages').then(c => c.keys()).then(k => k.map(r => r.url))")
+    assert kept and not [u for u in kept if "/attachments/" in u]
