@@ -191,3 +191,27 @@ def test_r17_the_same_key_without_the_web_record_still_writes_once(app):
     one = explanations.add(leader, plan.id, "一次", now=now, idempotency_key="k1", queued_offline=True)
     two = explanations.add(leader, plan.id, "一次", now=now, idempotency_key="k1", queued_offline=True)
     assert one.id == two.id and len(rows(plan.id)) == 1
+
+
+def test_r17_a_token_of_an_ended_session_changes_nothing_and_the_outbox_retries_once(app):
+    """Tokens live as long as their session (config: WTF_CSRF_TIME_LIMIT = None, for R17
+    replays): one from a session that ended is refused with the marker the outbox looks for;
+    with a fresh token the same action key writes the explanation once."""
+    from .helpers import log_in
+
+    plan, leader, _ = team_of_two()
+    client = phone_of(app, leader)
+    token = csrf_token_from(client.get(f"/plans/{plan.id}/explain"))
+    client.post("/logout", data={"csrf_token": token})
+    log_in(client, leader)  # a new session
+    headers = {"X-Outbox": "1", "Idempotency-Key": "note-csrf", "HX-Request": "true"}
+    fields = {"text": "离线很久后发送", "queued_offline": "1", "idempotency_key": "note-csrf"}
+    stale = client.post(f"/plans/{plan.id}/explanations", data={"csrf_token": token, **fields}, headers=headers)
+    assert stale.status_code == 400 and "data-csrf-expired" in text(stale)
+    assert "表单已过期或并非由本应用提交" in text(stale)
+    assert rows() == []
+    fresh = client.get("/session/csrf").get_json()["csrf_token"]
+    for _ in range(2):
+        sent = client.post(f"/plans/{plan.id}/explanations", data={"csrf_token": fresh, **fields}, headers=headers)
+        assert sent.status_code == 201
+    assert [r.text for r in rows(plan.id)] == ["离线很久后发送"]
