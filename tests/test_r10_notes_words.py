@@ -55,6 +55,13 @@ def test_r10_every_event_note_reads_in_chinese_with_its_numbers(app):
             assert sentence == EXPECTED[code]
 
 
+def test_r10_a_note_on_a_members_kept_copy_says_whose_record_it_is(app):
+    found = notes.event_notes([notes.EventFacts("in", ({"code": "late_check_in", "minutes": 95},), False, "崔组员")])
+    sentences = [words.note_text(note, SHANGHAI) for note in found]
+    assert sentences == ["崔组员 本人的记录：签到晚于计划开始时间 95 分钟（超过 30 分钟）。",
+                         "崔组员 的签到在审核组已签后才发送，作为 崔组员 本人的记录保留。"]
+
+
 def test_r10_every_photo_note_reads_in_chinese_with_the_group_and_count(app):
     for code in notes.PHOTO_NOTE_CODES:
         sentence = words.note_text(notes.Note(code, group="first", params={"count": 2}), SHANGHAI)

@@ -127,7 +127,11 @@ def note_text(note, zone) -> str:
         params["metres"] = round(params.get("offset_m") or 0)
     if note.code == "poor_accuracy":
         params["metres"] = round(params.get("accuracy_m") or 0)
-    return _fill(message, params)
+    sentence = _fill(message, params)
+    if note.on_copy and note.code != "late_offline_copy":
+        # A member's kept copy is not the team's record: say whose it is.
+        return _("%(signer)s's own record: %(note)s", signer=note.signer, note=sentence)
+    return sentence
 
 
 def refusal_text(code: str, params: Optional[dict] = None) -> str:
