@@ -179,6 +179,7 @@ def test_r12_previous_and_next_month_are_real_links_with_htmx(app, client):
     ("/calendar/2026/0", "没有 0 月"),
     ("/calendar/0/5", "没有 0 年的日历"),
     ("/calendar/99999/5", "没有 99999 年的日历"),
+    ("/calendar/123456789012/5", "没有 123456789012 年的日历"),
     ("/calendar/abc/5", "年份不是数字"),
     ("/calendar/2026/may", "月份不是数字"),
     ("/calendar/2026/3?day=2026-04-01", "不是本月的日期"),
@@ -224,6 +225,23 @@ def test_r12_tapping_a_day_lists_its_plans_with_exceptions_and_explanations(app,
     assert section.index("第二次说明") < section.index("第一次说明")  # newest first
     assert "&lt;b hx-get=/x&gt;" in section and "<b hx-get" not in section  # shown escaped, inert
     assert "aria-current=\"true\"" in day_link(html, day)
+
+
+def test_r12_a_plan_abroad_is_on_its_own_local_day(app, client, past_month):
+    me = f.auditor()
+    new_york = ZoneInfo("America/New_York")
+    # 20:00-23:00 in New York on the 10th is the 11th in Shanghai: the calendar says the 10th.
+    plan = f.plan([me], start=dt.datetime(past_month.year, past_month.month, 10, 20, 0, tzinfo=new_york),
+                  end=dt.datetime(past_month.year, past_month.month, 10, 23, 0, tzinfo=new_york))
+    plan.timezone = "America/New_York"
+    db.session.commit()
+    log_in(client, me)
+    html = client.get(f"/calendar/{past_month.year}/{past_month.month}").get_data(as_text=True)
+    assert "type-afternoon" in day_link(html, past_month.first_day.replace(day=10))
+    assert "type-" not in day_link(html, past_month.first_day.replace(day=11))
+    day = past_month.first_day.replace(day=10).isoformat()
+    listed = client.get(f"/calendar/{past_month.year}/{past_month.month}?day={day}").get_data(as_text=True)
+    assert f'id="day-plan-{plan.id}"' in listed and "20:00 至" in listed
 
 
 def test_r12_a_day_without_plans_says_so(app, client):

@@ -72,6 +72,7 @@ def test_r13_pages_of_twenty():
     assert page_of("1", 45).pages == 3 and page_of("3", 45).offset == 40
     beyond = page_of("9", 45)
     assert beyond.number == 3 and beyond.asked_beyond
+    assert page_of("99999999999999", 45).number == 3
     assert page_of("abc", 45).number == 1 and page_of("-2", 45).number == 1
     assert page_of("1", 0).pages == 1
 

@@ -69,7 +69,7 @@ class Month:
 def _whole_number(text: object, code: str) -> int:
     value = str(text if text is not None else "").strip()
     # isdecimal() also accepts other scripts' digits (e.g. "٣"); only ASCII digits here.
-    if not value or not value.isascii() or not value.isdigit() or len(value) > 6:
+    if not value or not value.isascii() or not value.isdigit() or len(value) > 20:
         raise FilterError(code, value=value[:20])
     return int(value)
 
@@ -259,7 +259,7 @@ def page_of(asked: object, total: int, per_page: int = PER_PAGE) -> Page:
     """The page to show: not a number or below 1 is page 1; after the last, the last page."""
     pages = max(1, math.ceil(total / per_page))
     text = str(asked if asked is not None else "").strip()
-    number = int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else 1
+    number = int(text) if text.isascii() and text.isdigit() and len(text) <= 20 else 1
     number = max(1, number)
     beyond = number > pages
     return Page(min(number, pages), pages, total, per_page, beyond)
