@@ -53,7 +53,7 @@ def test_r12_red_mark_day_list_and_an_explanation_written_from_the_calendar(page
 
     page.get_by_role("link", name="上个月").click()
     expect(page).to_have_url(re.compile(rf"/calendar/{month.year}/{month.month}$"))
-    expect(page.locator("#calendar-title")).to_have_text(f"{month.year}年{month.month:02d}月")
+    expect(page.locator("#calendar-title")).to_have_text(f"{month.year}年{month.month}月")
     day = page.locator(f"#day-{tenth.isoformat()}")
     expect(day.locator(".bang")).to_be_visible()
     expect(page.locator(f"#day-{eleventh.isoformat()} .bang")).to_be_visible()
