@@ -244,6 +244,14 @@ def test_r12_a_plan_abroad_is_on_its_own_local_day(app, client, past_month):
     assert f'id="day-plan-{plan.id}"' in listed and "20:00 至" in listed
 
 
+def test_r12_a_day_alone_opens_its_month(app, client):
+    me = f.auditor()
+    db.session.commit()
+    log_in(client, me)
+    html = client.get("/calendar?day=2026-03-04").get_data(as_text=True)
+    assert "2026年3月" in html and "2026-03-04 审核计划" in html
+
+
 def test_r12_a_day_without_plans_says_so(app, client):
     me = f.auditor()
     db.session.commit()

@@ -1,7 +1,8 @@
 """The audit calendar (审核日历), R12: a month of the auditor's plans, a day's plans below.
 
 /calendar is this month (today in Asia/Shanghai, see services.listing.CALENDAR_ZONE);
-/calendar/<year>/<month> any month, ?day=YYYY-MM-DD a day of it. htmx swaps the calendar
+/calendar/<year>/<month> any month, ?day=YYYY-MM-DD a day of it (/calendar?day=... that
+day's month). htmx swaps the calendar
 region for the previous or next month and for a tapped day; every control is a real link.
 """
 from __future__ import annotations
@@ -35,7 +36,9 @@ def month(year: Optional[str] = None, month: Optional[str] = None):
     if error is None and request.args.get("day"):
         try:
             day = parse_date(request.args["day"], "bad_day")
-            if day not in shown:
+            if year is None:
+                shown = Month.of(day)  # /calendar?day=... opens that day's month
+            elif day not in shown:
                 raise FilterError("bad_day")
         except FilterError as refused:
             error, day = refused, None
