@@ -99,3 +99,21 @@ def test_r13_history_narrows_as_the_auditor_types_and_a_row_opens_the_plan(page,
     row.click(position={"x": box["width"] - 20, "y": box["height"] - 10})
     expect(page).to_have_url(re.compile(r"/plans/\d+$"))
     expect(page.get_by_text("通化葡萄酒有限公司").first).to_be_visible()
+
+
+def test_r13_next_page_by_htmx_keeps_the_filter_in_the_url(page, data):
+    with data as f:
+        me = f.auditor()
+        for n in range(21):
+            f.plan([me], company=f.enterprise(f"分页企业{n:02d}"), start=f.local_today(1 + n), end=f.local_today(1 + n, 17, 0))
+        f.plan([me], company=f.enterprise("别的名字"), start=f.local_today(1), end=f.local_today(1, 17, 0))
+        phone = me.phone
+    open_list(page, phone, "审核任务")
+    page.locator("#f-enterprise").press_sequentially("分页", delay=40)
+    expect(page.locator(".record-count")).to_have_text("共 21 条记录")
+    expect(rows(page)).to_have_count(20)
+    page.get_by_role("link", name="下一页").click()
+    expect(rows(page)).to_have_text(["分页企业20"])
+    expect(page).to_have_url(re.compile(r"/tasks\?enterprise=%E5%88%86%E9%A1%B5&page=2$"))
+    expect(page.locator(".pager-position")).to_have_text("第 2 / 2 页")
+    assert page.evaluate("window.__samePage") == "yes"
