@@ -58,6 +58,12 @@ def test_r12_multi_day_first_middle_and_last_days():
     assert day_type(morning_start, dt.date(2026, 3, 12)) == ALL_DAY
 
 
+def test_r12_a_plan_ending_at_midnight_does_not_mark_the_day_midnight_opens():
+    plan = facts(at(10, 13, 0), at(11, 0, 0))
+    assert day_type(plan, dt.date(2026, 3, 10)) == AFTERNOON
+    assert day_type(plan, dt.date(2026, 3, 11)) is None
+
+
 def test_r12_a_plan_in_another_zone_is_read_on_its_own_clock():
     berlin = ZoneInfo("Europe/Berlin")
     # 09:00-11:00 in Berlin is 16:00-18:00 in Shanghai: a morning for the plan.

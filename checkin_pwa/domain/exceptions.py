@@ -114,6 +114,8 @@ def day_type(plan: PlanFacts, day: dt.date) -> Optional[str]:
         return None
     start = plan.start.astimezone(plan.zone)
     end = plan.end.astimezone(plan.zone)
+    if day == plan.last_day and day > plan.first_day and end.time() == dt.time(0, 0):
+        return None  # a plan ending at midnight does not cover the day that midnight opens
     starts = start.time() if day == plan.first_day else dt.time(0, 0)
     ends = end.time() if day == plan.last_day else None
     return _day_type(starts, ends)
