@@ -111,3 +111,31 @@ def test_r17_an_explanation_written_offline_is_sent_once_when_the_network_return
     expect(shown).to_contain_text(typed)
     expect(shown.locator(".sent-later")).to_contain_text("离线记录，稍后发送：操作时间")
     assert len(rows(data, plan_id)) == 1
+
+
+def test_r17_an_explanation_whose_send_fails_is_kept_and_sent_once_later(page, data, arrivals):
+    """Online, but the request never gets an answer (a dead connection): kept in the outbox
+    with its action key, then sent once."""
+    with data as f:
+        me = f.auditor(name="张三")
+        plan_id = f.plan([me]).id
+        phone = me.phone
+    login_in_browser(page, phone)
+    controlled(page)
+    page.goto(f"/plans/{plan_id}/explain")
+    path = f"/plans/{plan_id}/explanations"
+    page.route(f"**{path}", lambda route: route.abort("connectionreset"))
+    page.locator("#explanations textarea[name=text]").fill("连接中断时提交")
+    page.get_by_role("button", name="提交异常说明").click()
+    expect(page.locator("#explanations .explanation-queued")).to_contain_text("已保存，联网后自动发送")
+    assert rows(data, plan_id) == []
+    page.unroute(f"**{path}")
+    page.evaluate("Outbox.replayFromPage(true)")  # what the online event or 立即发送 does
+    assert wait_for(page, lambda: len(rows(data, plan_id)) == 1)
+    # The open page shows the server's list in place of the waiting item.
+    expect(page.locator("#explanations .explanation-queued")).to_have_count(0, timeout=SENT)
+    expect(page.locator("#explanations .explanation").first).to_contain_text("连接中断时提交")
+    expect(page.locator("#outbox-badge")).to_be_hidden()
+    [row] = rows(data, plan_id)
+    assert row.queued_offline and row.text == "连接中断时提交"
+    assert arrivals.count(path) == 1
