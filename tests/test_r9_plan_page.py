@@ -100,7 +100,7 @@ def test_r9_check_in_record_rows_with_sent_later_and_kept_copy(app):
     assert "离线记录，稍后发送：操作时间" in record  # the check-out, both times
     assert "作为 崔组员 本人的记录保留，不作为审核组的签到记录" in record  # the late copy, marked
     # Planned vs actual with the distance, in text (no map needed).
-    assert "签到位置：41.20000, 126.18650" in record
+    assert "实际位置：41.20000, 126.18650" in record
     assert re.search(r"距审核地址 吉林省集安市工业园区1号（41\.12560, 126\.18650）8\.\d\d 公里", record)
 
 

@@ -65,7 +65,7 @@ def test_r9_plan_page_map_shows_the_site_and_the_signed_point_with_the_distance(
         assert box["x"] <= m["x"] and m["x"] + m["width"] <= box["x"] + box["width"] + 1
         assert box["y"] <= m["y"] and m["y"] + m["height"] <= box["y"] + box["height"] + 1
     record = page.locator("#record")
-    expect(record).to_contain_text("签到位置：41.20000, 126.18650")
+    expect(record).to_contain_text("实际位置：41.20000, 126.18650")
     expect(record).to_contain_text(re.compile(r"距审核地址 吉林省集安市工业园区1号（41\.12560, 126\.18650）8\.\d\d 公里"))
     expect(page.locator("#exceptions")).to_contain_text("地点偏差")
     # The page fits the phone: nothing wider than the screen.
