@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .domain import offline
 from .extensions import db
 
 
@@ -288,13 +289,25 @@ class Explanation(db.Model):
     author_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    # R17: written offline and sent later from the outbox (device time kept beside ours).
+    # R17: written offline and sent later from the outbox: the phone's clock at writing and at
+    # sending are kept beside ours, and the skew they imply (phone minus server, at sending).
     device_time: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    device_time_sent: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    clock_skew_s: Mapped[Optional[float]] = mapped_column(Float)
     queued_offline: Mapped[bool] = mapped_column(Boolean, default=False)
     idempotency_key: Mapped[Optional[str]] = mapped_column(String(64))
 
     plan: Mapped[AuditPlan] = relationship()
     author: Mapped[Auditor] = relationship()
+
+    @property
+    def written_at(self) -> Optional[dt.datetime]:
+        """For one sent later: when it was written, on the server's clock (naive UTC): the
+        phone's writing time corrected by the skew, never after the receipt (domain.offline)."""
+        if not self.queued_offline or self.device_time is None:
+            return None
+        corrected = offline.corrected_action_time(self.device_time, self.device_time_sent, self.created_at)
+        return min(corrected.replace(tzinfo=None), self.created_at)
 
 
 class Notice(db.Model):

@@ -166,7 +166,8 @@ def test_r17_an_explanation_sent_later_is_written_once_with_both_times(app):
     token = csrf_token_from(client.get(f"/plans/{plan.id}/explain"))
     written = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3)
     fields = {"csrf_token": token, "text": "在厂区无信号时填写", "queued_offline": "1",
-              "device_time": str(int(written.timestamp() * 1000)), "idempotency_key": "note-1"}
+              "device_time": str(int(written.timestamp() * 1000)), "idempotency_key": "note-1",
+              "device_time_sent": str(int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000))}
     headers = {"X-Outbox": "1", "Idempotency-Key": "note-1", "HX-Request": "true"}
     first = client.post(f"/plans/{plan.id}/explanations", data=fields, headers=headers)
     again = client.post(f"/plans/{plan.id}/explanations", data=fields, headers=headers)
@@ -180,6 +181,29 @@ def test_r17_an_explanation_sent_later_is_written_once_with_both_times(app):
     page = text(client.get(f"/plans/{plan.id}"))
     acted = (written + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
     assert re.search(r"离线记录，稍后发送：操作时间 " + acted + r"，服务器接收时间 \d{4}-\d\d-\d\d \d\d:\d\d", page)
+
+
+def test_r17_an_explanation_from_a_phone_3_hours_fast_shows_the_corrected_time(app):
+    # The phone's clock runs 3 h fast: written 40 min ago by the server's clock, sent now.
+    plan, leader, _ = team_of_two()
+    client = phone_of(app, leader)
+    token = csrf_token_from(client.get(f"/plans/{plan.id}/explain"))
+    now = dt.datetime.now(dt.timezone.utc)
+    fast = dt.timedelta(hours=3)
+    written, sent = now - dt.timedelta(minutes=40) + fast, now + fast
+    fields = {"csrf_token": token, "text": "手机时间不准", "queued_offline": "1", "idempotency_key": "note-skew",
+              "device_time": str(int(written.timestamp() * 1000)),
+              "device_time_sent": str(int(sent.timestamp() * 1000))}
+    response = client.post(f"/plans/{plan.id}/explanations", data=fields,
+                           headers={"X-Outbox": "1", "Idempotency-Key": "note-skew", "HX-Request": "true"})
+    assert response.status_code == 201
+    saved = rows(plan.id)[0]
+    assert abs(saved.clock_skew_s - fast.total_seconds()) < 60
+    assert abs((saved.written_at - (now - dt.timedelta(minutes=40)).replace(tzinfo=None)).total_seconds()) < 60
+    shown = (now - dt.timedelta(minutes=40) + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
+    phone_said = (written + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
+    page = text(client.get(f"/plans/{plan.id}"))
+    assert "操作时间 " + shown in page and "操作时间 " + phone_said not in page
 
 
 def test_r17_the_same_key_without_the_web_record_still_writes_once(app):

@@ -91,6 +91,15 @@ def test_r9_plan_page_shows_every_field_of_a_full_plan(app):
     assert re.search(r"<dd class=\"project\">ISO9001<span class=\"must-sign\"[^>]*>\*</span>", text(response))
 
 
+def test_r9_remarks_that_restate_the_audit_mode_are_shown_once(app):
+    leader = f.auditor()
+    plan = f.plan([leader])
+    plan.remarks = "审核方式: 现场审核"  # as bodies usually write it (plan-import.md)
+    db.session.commit()
+    page = visible_text(phone_of(app, leader).get(f"/plans/{plan.id}"))
+    assert page.count("审核方式") == 1 and "审核方式：现场审核" in page
+
+
 def test_r9_check_in_record_rows_with_sent_later_and_kept_copy(app):
     plan, leader, member = full_plan()
     page = visible_text(phone_of(app, leader).get(f"/plans/{plan.id}"))

@@ -17,6 +17,7 @@ from typing import Optional, Union
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..domain import offline
 from ..extensions import db
 from ..models import Auditor, Explanation
 from .checkin import visible_plan
@@ -65,10 +66,12 @@ def plans_with_explanations(plan_ids) -> set[int]:
 
 
 def add(auditor: Auditor, plan_id: int, text, *, now: dt.datetime, device_time: Optional[dt.datetime] = None,
-        queued_offline: bool = False, idempotency_key: Optional[str] = None) -> Union[Explanation, Refusal]:
+        device_time_sent: Optional[dt.datetime] = None, queued_offline: bool = False,
+        idempotency_key: Optional[str] = None) -> Union[Explanation, Refusal]:
     """Write one explanation by `auditor` for the plan (R16: only a team member; any other
     plan is "not_found"). `now` is the server's clock (aware UTC), the time of record;
-    `device_time` (naive UTC) is the phone's clock, kept as evidence."""
+    `device_time` and `device_time_sent` (naive UTC) are the phone's clock at writing and at
+    sending, kept as evidence with the skew they imply (R17, as for check-ins)."""
     plan = visible_plan(auditor, plan_id)
     if plan is None:
         return Refusal("not_found")
@@ -84,7 +87,8 @@ def add(auditor: Auditor, plan_id: int, text, *, now: dt.datetime, device_time: 
     explanation = Explanation(
         plan_id=plan.id, author_id=auditor.id, text=text,
         created_at=now.astimezone(dt.timezone.utc).replace(tzinfo=None),
-        device_time=device_time,
+        device_time=device_time, device_time_sent=device_time_sent,
+        clock_skew_s=offline.clock_skew_s(device_time_sent, now),
         queued_offline=queued_offline, idempotency_key=key,
     )
     db.session.add(explanation)

@@ -67,6 +67,7 @@ def add_explanation(plan_id: int):
     result = explanations.add(
         current_user, plan_id, text, now=checkin.server_now(),
         device_time=checkin.device_clock(request.form.get("device_time")),
+        device_time_sent=checkin.device_clock(request.form.get("device_time_sent")),
         queued_offline=checkin.queued_offline(request.form),
         idempotency_key=request_key() or None,
     )
