@@ -169,6 +169,23 @@ class LiveData:
         return False
 
 
+@pytest.fixture
+def arrivals(live_server):
+    """POSTs that reached the server, by path: the wire's own count, not the app's."""
+    app = live_server.app
+    seen: list[str] = []
+    inner = app.wsgi_app
+
+    def counting(environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST":
+            seen.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    app.wsgi_app = counting
+    yield seen
+    app.wsgi_app = inner
+
+
 def login_in_browser(page, phone, password=factories.PASSWORD):
     page.goto("/login")
     page.fill("input[name=phone]", phone)

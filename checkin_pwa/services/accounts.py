@@ -113,20 +113,11 @@ NOT_A_MOBILE = "not_a_mobile"
 
 
 @dataclass(frozen=True)
-class CodedChange:
+class CodedChange(PasswordChange):
     """The outcome of a change that needed an SMS code: `errors` as in PasswordChange plus
     WRONG_CODE (then `code_outcome` says why), PHONE_TAKEN, SAME_PHONE, NOT_A_MOBILE."""
 
-    errors: tuple[str, ...] = ()
     code_outcome: object = None  # verification.Outcome when the code was refused
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def wrong_current_password(self) -> bool:
-        return WRONG_CURRENT_PASSWORD in self.errors
 
 
 def _set_password(auditor: Auditor, new: str) -> None:

@@ -136,8 +136,22 @@ class TeamRecord:
         return self.acted_at is not None
 
 
+class PlanTimes:
+    """The plan's audit time range on its own wall clock, for anything that has a `plan`."""
+
+    plan: AuditPlan
+
+    @property
+    def start_local(self) -> dt.datetime:
+        return local_time(self.plan, self.plan.start_utc)
+
+    @property
+    def end_local(self) -> dt.datetime:
+        return local_time(self.plan, self.plan.end_utc)
+
+
 @dataclass(frozen=True)
-class TaskCard:
+class TaskCard(PlanTimes):
     """One plan as its team sees it now: state, and whether each action is allowed."""
 
     plan: AuditPlan
@@ -150,14 +164,6 @@ class TaskCard:
     @property
     def needs_check_in(self) -> bool:
         return self.state not in ("remote", "cancelled")
-
-    @property
-    def start_local(self) -> dt.datetime:
-        return local_time(self.plan, self.plan.start_utc)
-
-    @property
-    def end_local(self) -> dt.datetime:
-        return local_time(self.plan, self.plan.end_utc)
 
     def decision(self, kind: str) -> Decision:
         return self.check_in if kind == "in" else self.check_out

@@ -11,7 +11,6 @@ queued_offline; its action key makes a resend find the one already written (the 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Optional, Union
 
 from sqlalchemy import select
@@ -21,22 +20,13 @@ from ..domain import offline
 from ..extensions import db
 from ..models import Auditor, Explanation
 from .checkin import visible_plan
+from .outcomes import Refusal
 
 MIN_CHARS = 1
 MAX_CHARS = 2000
 KEY_MAX = 64
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """Nothing was written; `code` for the web layer to word (not_found: R16, a 404)."""
-
-    code: str
-    params: dict = field(default_factory=dict)
-
-    @property
-    def not_found(self) -> bool:
-        return self.code == "not_found"
 
 
 def check_text(text) -> Optional[Refusal]:

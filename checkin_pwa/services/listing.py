@@ -25,7 +25,7 @@ from ..domain.filters import Month, Page, ProjectTree, TaskFilters, matches, pag
 from ..domain.rules import PlanFacts
 from ..extensions import db
 from ..models import AuditPlan, Auditor, Enterprise, Explanation, TeamMember
-from .checkin import DEFAULT_TIMEZONE, local_time, plan_facts
+from .checkin import DEFAULT_TIMEZONE, PlanTimes, plan_facts
 from .plan_status import PlanStatus, statuses
 
 # The calendar's own "today" and "this month": the zone of the auditors' plans (the app is
@@ -149,21 +149,13 @@ def month_view(auditor: Auditor, month: Month, now: dt.datetime) -> MonthView:
 
 
 @dataclass(frozen=True)
-class PlanEntry:
+class PlanEntry(PlanTimes):
     """One plan in a list or under a calendar day, as the auditor sees it now."""
 
     plan: AuditPlan
     status: PlanStatus
     role: Optional[str]
     explanations: tuple[Explanation, ...] = ()
-
-    @property
-    def start_local(self) -> dt.datetime:
-        return local_time(self.plan, self.plan.start_utc)
-
-    @property
-    def end_local(self) -> dt.datetime:
-        return local_time(self.plan, self.plan.end_utc)
 
 
 def day_plans(auditor: Auditor, day: dt.date, now: dt.datetime) -> list[PlanEntry]:

@@ -33,7 +33,7 @@ import logging
 import re
 import unicodedata
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Optional, Union
 
 import pillow_heif
@@ -48,6 +48,7 @@ from ..extensions import db
 from ..models import AuditPlan, Auditor, NoticeAttachment, Photo
 from ..storage import PhotoStore, new_key
 from .checkin import local_time, team_record, visible_plan
+from .outcomes import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -69,17 +70,6 @@ MAX_ICC_BYTES = 64 * 1024
 FORMATS = {"jpeg": ("JPEG", "jpg"), "png": ("PNG", "png"), "webp": ("WEBP", "webp"), "heif": ("HEIF", "heic")}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
-
-@dataclass(frozen=True)
-class Refusal:
-    """Nothing was written. `code` is for the web layer to word; `params` are its numbers."""
-
-    code: str
-    params: dict = field(default_factory=dict)
-
-    @property
-    def not_found(self) -> bool:
-        return self.code == "not_found"
 
 
 @dataclass(frozen=True)

@@ -19,23 +19,6 @@ pytestmark = pytest.mark.browser
 SENT = 30_000  # ms
 
 
-@pytest.fixture
-def arrivals(live_server):
-    """POSTs that reached the server, by path: the wire's own count."""
-    app = live_server.app
-    seen: list[str] = []
-    inner = app.wsgi_app
-
-    def counting(environ, start_response):
-        if environ["REQUEST_METHOD"] == "POST":
-            seen.append(environ["PATH_INFO"])
-        return inner(environ, start_response)
-
-    app.wsgi_app = counting
-    yield seen
-    app.wsgi_app = inner
-
-
 def controlled(page) -> None:
     page.evaluate("""() => navigator.serviceWorker.controller || new Promise(resolve =>
         navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }))""")

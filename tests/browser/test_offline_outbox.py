@@ -36,23 +36,6 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "permissions": ["geolocation", "background-sync"]}
 
 
-@pytest.fixture
-def arrivals(live_server):
-    """POSTs that reached the server, by path: the wire's own count, not the app's."""
-    app = live_server.app
-    seen: list[str] = []
-    inner = app.wsgi_app
-
-    def counting(environ, start_response):
-        if environ["REQUEST_METHOD"] == "POST":
-            seen.append(environ["PATH_INFO"])
-        return inner(environ, start_response)
-
-    app.wsgi_app = counting
-    yield seen
-    app.wsgi_app = inner
-
-
 def sha256(name: str) -> str:
     return hashlib.sha256((PHOTOS / name).read_bytes()).hexdigest()
 

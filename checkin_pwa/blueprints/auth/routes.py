@@ -324,7 +324,12 @@ def change_phone():
 
 
 def _step_expired():
+    """Back to step 1: htmx follows HX-Redirect (a 303 would be swapped into the form)."""
     flash(_("The identity check has expired. Please verify your identity again."), "error")
+    if is_htmx():
+        response = current_app.make_response("")
+        response.headers["HX-Redirect"] = url_for("auth.change_phone")
+        return response
     return redirect(url_for("auth.change_phone"), code=303)
 
 
@@ -333,10 +338,6 @@ def change_phone_new():
     """§4.3 step 2: the new number, verified by a code sent to it."""
     auditor = _proved_identity()
     if auditor is None:
-        if is_htmx():
-            response = current_app.make_response("")
-            response.headers["HX-Redirect"] = url_for("auth.change_phone")
-            return response
         return _step_expired()
     form = NewPhoneForm()
     if form.validate_on_submit():
@@ -371,10 +372,6 @@ def _new_phone_text(problem: str) -> str:
 def change_phone_code():
     auditor = _proved_identity()
     if auditor is None:
-        if is_htmx():
-            response = current_app.make_response("")
-            response.headers["HX-Redirect"] = url_for("auth.change_phone")
-            return response
         return _step_expired()
     form = NewPhoneForm()
     number = accounts.normalise_phone(form.new_phone.data)
