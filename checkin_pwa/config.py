@@ -66,6 +66,8 @@ class Config:
     # Files no row points at are swept only when older than this, so an upload in flight
     # (files written, row not yet committed) is never taken.
     PHOTO_ORPHAN_MIN_AGE_S = int(os.environ.get("PHOTO_ORPHAN_MIN_AGE_S", "3600"))
+    # R14: largest file add-notice attaches (each); stored in the photo store under notices/.
+    NOTICE_ATTACHMENT_MAX_BYTES = int(os.environ.get("NOTICE_ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
 
     # Account (R1, services.verification, services.sms). SMS_BACKEND: dotted path of a class
     # with send(phone, text); the default writes the message to the server log (docs/sms.md).
