@@ -66,8 +66,9 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
     from . import auth_loader  # noqa: F401  (registers the user loader)
     from .blueprints import register_blueprints
     from .cli import register_cli
-    from .web import register_web_hooks
+    from .web import RowIdConverter, register_web_hooks
 
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
     register_blueprints(app)
     register_cli(app)
     register_web_hooks(app)
