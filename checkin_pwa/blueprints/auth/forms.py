@@ -23,48 +23,6 @@ PASSWORD_PROBLEM_MESSAGES = {
 }
 
 
-class LoginForm(FlaskForm):
-    phone = TelField(
-        _l("Mobile number"),
-        filters=[normalise_phone],
-        validators=[DataRequired(_l("Enter your mobile number."))],
-        render_kw={"inputmode": "numeric", "autocomplete": "tel",
-                   "maxlength": 20, "placeholder": _l("11-digit mobile number")},
-    )
-    password = PasswordField(
-        _l("Password"),
-        validators=[DataRequired(_l("Enter your password."))],
-        render_kw={"autocomplete": "current-password"},
-    )
-
-    def validate_phone(self, field):
-        if not is_mobile_number(field.data or ""):
-            raise ValidationError(_l("Enter an 11-digit mobile number starting with 1."))
-
-
-class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(
-        _l("Current password"),
-        validators=[DataRequired(_l("Enter your current password."))],
-        render_kw={"autocomplete": "current-password"},
-    )
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(_l("Enter a new password."))],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm_password = PasswordField(
-        _l("Repeat the new password"),
-        validators=[
-            DataRequired(_l("Enter the new password again.")),
-            EqualTo("new_password", _l("The two new passwords are not the same.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
-
-
-# --- R1 §4.1-4.3: forms with an SMS code ---------------------------------------------------
-
 def _code_field():
     return StringField(
         _l("Verification code"),
@@ -107,15 +65,31 @@ def _check_mobile(form, field):
         raise ValidationError(_l("Enter an 11-digit mobile number starting with 1."))
 
 
-class CodedPasswordForm(FlaskForm):
-    """§4.1 from the personal page: current password, new password twice, SMS code."""
+class LoginForm(FlaskForm):
+    phone = _mobile_field(_l("Mobile number"))
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
 
+    validate_phone = _check_mobile
+
+
+class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(_l("Enter your current password."))],
         render_kw={"autocomplete": "current-password"},
     )
     new_password, confirm_password = _new_password_fields()
+
+
+# --- R1 §4.1-4.3: forms with an SMS code ---------------------------------------------------
+
+class CodedPasswordForm(ChangePasswordForm):
+    """§4.1 from the personal page: current password, new password twice, SMS code."""
+
     code = _code_field()
 
 
