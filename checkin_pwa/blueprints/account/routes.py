@@ -15,8 +15,8 @@ from ...services.checkin import server_now
 from ...services.photos import Limits
 from ..auth import codes
 from ..auth.forms import PASSWORD_PROBLEM_MESSAGES, AvatarForm, CodedPasswordForm
-from ..auth.routes import _note_failed_attempt, _start_session, code_answer, count_failed_attempts, send_limit
-from ..auth.routes import throttled_message
+from ..auth.routes import _code_throttled, _note_failed_attempt, _start_session, code_answer, count_failed_attempts
+from ..auth.routes import send_limit, throttled_message
 from . import bp
 
 AVATAR_REFUSALS = {
@@ -111,15 +111,9 @@ def avatar_image():
 def throttled(error):
     """Wrong current passwords use up the login's budget (auth.routes): the same page back."""
     if request.endpoint == "account.change_password_code":
-        return codes_throttled()
+        return _code_throttled()
     form = CodedPasswordForm(formdata=None)
     return _password_page(form, form_error=throttled_message(), status=429)
-
-
-def codes_throttled():
-    from ..auth.routes import _code_throttled
-
-    return _code_throttled()
 
 
 def _password_page(form, *, form_error=None, status=200):

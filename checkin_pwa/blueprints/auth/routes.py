@@ -71,16 +71,11 @@ def count_failed_attempts(view):
     return _per_account(_per_address(view))
 
 
-def _throttled_message() -> str:
-    # One message whichever limit was reached: the longer window of the two.
-    seconds = max(parse_limit(current_app.config[name]).get_expiry()
-                  for name in ("LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS"))
+def throttled_message(limits=("LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS")) -> str:
+    # One message whichever limit was reached: the longest window of `limits` (config names).
+    seconds = max(parse_limit(current_app.config[name]).get_expiry() for name in limits)
     return _("Too many failed attempts. For the account's safety, try again in %(minutes)s minutes.",
              minutes=max(1, math.ceil(seconds / 60)))
-
-
-def throttled_message() -> str:
-    return _throttled_message()
 
 
 @bp.errorhandler(429)
@@ -88,14 +83,15 @@ def throttled(error):
     """A throttled attempt gets its own page back with one message, not a bare error page."""
     if request.endpoint == "auth.change_phone":
         form = IdentityForm(formdata=None)
-        return render_template("auth/change_phone.html", form=form, form_error=_identity_throttled_message()), 429
+        return render_template("auth/change_phone.html", form=form,
+                               form_error=throttled_message(("IDENTITY_LIMIT_PER_ADDRESS",))), 429
     if request.endpoint in _CODE_ENDPOINTS:
         return _code_throttled()
     if request.endpoint == "auth.change_password" and current_user.is_authenticated:
         form = ChangePasswordForm(formdata=None)
-        return render_template("auth/password.html", form=form, form_error=_throttled_message()), 429
+        return render_template("auth/password.html", form=form, form_error=throttled_message()), 429
     form = LoginForm(formdata=None, phone=accounts.normalise_phone(request.form.get("phone")))
-    return render_template("auth/login.html", form=form, form_error=_throttled_message()), 429
+    return render_template("auth/login.html", form=form, form_error=throttled_message()), 429
 
 
 # --- sessions --------------------------------------------------------------------------
@@ -192,7 +188,7 @@ def logout():
 
 # --- R1 §4.2 forgot password, §4.3 change login phone (from the login page) --------------------
 
-_CODE_ENDPOINTS = {"auth.forgot_password_code", "auth.change_phone_code", "account.change_password_code"}
+_CODE_ENDPOINTS = {"auth.forgot_password_code", "auth.change_phone_code"}  # account: its own handler
 
 # Asking for codes from one address, whatever the number (no SMS pumping); every request counts.
 send_limit = limiter.shared_limit(
@@ -207,12 +203,6 @@ def _code_throttled():
         return render_template("auth/_code_send.html", send_url=request.path, code_message=message,
                                code_sent=False, wait=0), 422
     return render_template("errors/error.html", status=429, message=message), 429
-
-
-def _identity_throttled_message() -> str:
-    seconds = parse_limit(current_app.config["IDENTITY_LIMIT_PER_ADDRESS"]).get_expiry()
-    return _("Too many failed attempts. For the account's safety, try again in %(minutes)s minutes.",
-             minutes=max(1, math.ceil(seconds / 60)))
 
 
 def code_answer(page: str, sending: codes.Sending, send_url: str, **context):
@@ -294,13 +284,9 @@ def _proved_identity() -> Auditor | None:
     return auditor
 
 
-def _identity_failed(response) -> bool:
-    return bool(request.environ.get(_FAILED_ATTEMPT))
-
-
 _identity_per_address = limiter.shared_limit(
     lambda: current_app.config["IDENTITY_LIMIT_PER_ADDRESS"], scope="identity-address",
-    key_func=_address_key, methods=["POST"], deduct_when=_identity_failed,
+    key_func=_address_key, methods=["POST"], deduct_when=_attempt_failed,
 )
 
 
