@@ -126,18 +126,28 @@ def _plans_around(auditor: Auditor, first: dt.date, last: dt.date) -> list[Audit
     return sorted(plans.values(), key=lambda plan: (plan.start_utc, plan.id))
 
 
-def month_view(auditor: Auditor, month: Month, now: dt.datetime) -> MonthView:
-    """R12: each day of the month with a plan of the auditor: its type (the plans' day
-    types combined), how many plans, and a red `!` when one of them has an exception now."""
+def calendar(auditor: Auditor, month: Month, day: Optional[dt.date], now: dt.datetime) -> tuple[MonthView, list[PlanEntry]]:
+    """R12: the month and, when a day of it is chosen, that day's plans. The day's plans are
+    among the month's, so one load and one status per plan serve both."""
     plans = _plans_around(auditor, month.first_day, month.last_day)
     status = statuses(plans, now)
+    facts = {plan.id: plan_facts(plan) for plan in plans}
+    view = _month_view(plans, facts, status, month, now)
+    entries = _day_plans(auditor, plans, facts, status, day) if day else []
+    return view, entries
+
+
+def _month_view(plans: list[AuditPlan], facts: dict[int, PlanFacts], status: dict[int, PlanStatus],
+                month: Month, now: dt.datetime) -> MonthView:
+    """Each day of the month with a plan of the auditor: its type (the plans' day types
+    combined), how many plans, and a red `!` when one of them has an exception now."""
     per_day: dict[dt.date, list[tuple[str, bool]]] = {}
     for plan in plans:
-        facts = plan_facts(plan)
+        plan_days = facts[plan.id]
         exceptional = status[plan.id].has_exceptions
-        day = max(facts.first_day, month.first_day)
-        while day <= min(facts.last_day, month.last_day):
-            kind = rules10.day_type(facts, day)
+        day = max(plan_days.first_day, month.first_day)
+        while day <= min(plan_days.last_day, month.last_day):
+            kind = rules10.day_type(plan_days, day)
             if kind:
                 per_day.setdefault(day, []).append((kind, exceptional))
             day += dt.timedelta(days=1)
@@ -158,13 +168,13 @@ class PlanEntry(PlanTimes):
     explanations: tuple[Explanation, ...] = ()
 
 
-def day_plans(auditor: Auditor, day: dt.date, now: dt.datetime) -> list[PlanEntry]:
-    """R12: the auditor's plans on `day` (on each plan's own clock), by start, with their
-    status and explanations."""
-    plans = [plan for plan in _plans_around(auditor, day, day) if rules10.day_type(plan_facts(plan), day)]
-    status = statuses(plans, now)
-    notes = explanations_of(plan.id for plan in plans)
-    return [PlanEntry(plan, status[plan.id], role_of(plan, auditor), tuple(notes[plan.id])) for plan in plans]
+def _day_plans(auditor: Auditor, plans: list[AuditPlan], facts: dict[int, PlanFacts],
+               status: dict[int, PlanStatus], day: dt.date) -> list[PlanEntry]:
+    """The auditor's plans on `day` (on each plan's own clock), by start, with their status
+    and explanations."""
+    on_day = [plan for plan in plans if rules10.day_type(facts[plan.id], day)]
+    notes = explanations_of(plan.id for plan in on_day)
+    return [PlanEntry(plan, status[plan.id], role_of(plan, auditor), tuple(notes[plan.id])) for plan in on_day]
 
 
 # --- tasks and history (R13) --------------------------------------------------------------

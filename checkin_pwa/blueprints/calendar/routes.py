@@ -42,8 +42,7 @@ def month(year: Optional[str] = None, month: Optional[str] = None):
                 raise FilterError("bad_day")
         except FilterError as refused:
             error, day = refused, None
-    view = listing.month_view(current_user, shown, now)
-    entries = listing.day_plans(current_user, day, now) if day else []
+    view, entries = listing.calendar(current_user, shown, day, now)
     return render_page_or_partial(
         "calendar/month.html", "calendar/_calendar.html",
         status=400 if error else 200,
