@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -28,6 +27,7 @@ from flask import current_app
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from ..domain.filters import Page, page_of
 from ..extensions import db
 from ..models import Agency, Auditor, Notice, NoticeAttachment, NoticeRead
 from ..storage import PhotoStore, notice_key
@@ -170,25 +170,15 @@ class NoticeRow:
 @dataclass(frozen=True)
 class NoticePage:
     rows: list[NoticeRow]
-    page: int
-    pages: int
-    total: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
+    page: Page  # which page of how many (the lists' own rule, domain.filters)
 
 
-def notice_page(auditor: Auditor, page: int, now: dt.datetime, per_page: int = PER_PAGE) -> NoticePage:
-    """One page of the auditor's notices, newest first; a page out of range is clamped."""
+def notice_page(auditor: Auditor, asked_page: object, now: dt.datetime, per_page: int = PER_PAGE) -> NoticePage:
+    """One page of the auditor's notices, newest first; `asked_page` as the URL gave it
+    (not a number: the first page; after the last: the last page)."""
     visible = _visible(auditor, now)
     total = db.session.scalar(select(func.count(Notice.id)).where(visible)) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages)
+    page = page_of(asked_page, total, per_page)
     attachment_count = (select(func.count(NoticeAttachment.id))
                         .where(NoticeAttachment.notice_id == Notice.id).scalar_subquery())
     query = (
@@ -196,11 +186,11 @@ def notice_page(auditor: Auditor, page: int, now: dt.datetime, per_page: int = P
         .outerjoin(Agency, Agency.id == Notice.agency_id)
         .where(visible)
         .order_by(Notice.published_at.desc(), Notice.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
+        .limit(page.per_page).offset(page.offset)
     )
     rows = [NoticeRow(id=i, title=t, agency_name=a, published_at=p, unread=bool(u), attachment_count=c)
             for i, t, a, p, u, c in db.session.execute(query)]
-    return NoticePage(rows, page, pages, total)
+    return NoticePage(rows, page)
 
 
 def visible_notice(auditor: Auditor, notice_id: int, now: dt.datetime) -> Optional[Notice]:

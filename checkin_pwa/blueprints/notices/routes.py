@@ -45,8 +45,7 @@ def file_size(size: int) -> str:
 @bp.get("/notices")
 @login_required
 def index():
-    page = request.args.get("page", 1, type=int)
-    listing = notices.notice_page(current_user, page, server_now())
+    listing = notices.notice_page(current_user, request.args.get("page"), server_now())
     return render_page_or_partial("notices/list.html", "notices/_list.html", listing=listing)
 
 
