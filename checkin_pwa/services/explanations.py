@@ -11,7 +11,7 @@ queued_offline; its action key makes a resend find the one already written (the 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional, Union
+from typing import Iterable, Optional, Union
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -27,8 +27,6 @@ MAX_CHARS = 2000
 KEY_MAX = 64
 
 
-
-
 def check_text(text) -> Optional[Refusal]:
     """None if the text may be stored; else why not (empty, too_long with the numbers)."""
     if not isinstance(text, str) or len(text.strip()) < MIN_CHARS:
@@ -39,13 +37,25 @@ def check_text(text) -> Optional[Refusal]:
     return None
 
 
-def for_plan(plan_id: int) -> list[Explanation]:
-    """The plan's explanations, newest first (by arrival on the server)."""
-    return list(db.session.scalars(
-        select(Explanation).where(Explanation.plan_id == plan_id)
+def for_plans(plan_ids: Iterable[int]) -> dict[int, list[Explanation]]:
+    """Each plan's explanations, newest first (by arrival on the server), with their authors."""
+    ids = list(plan_ids)
+    found: dict[int, list[Explanation]] = {plan_id: [] for plan_id in ids}
+    if not ids:
+        return found
+    rows = db.session.scalars(
+        select(Explanation).where(Explanation.plan_id.in_(ids))
         .options(selectinload(Explanation.author))
         .order_by(Explanation.created_at.desc(), Explanation.id.desc())
-    ))
+    )
+    for explanation in rows:
+        found[explanation.plan_id].append(explanation)
+    return found
+
+
+def for_plan(plan_id: int) -> list[Explanation]:
+    """The plan's explanations, newest first (by arrival on the server)."""
+    return for_plans([plan_id])[plan_id]
 
 
 def plans_with_explanations(plan_ids) -> set[int]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Optional
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from ..domain.filters import Month, Page, ProjectTree, TaskFilters, matches, pag
 from ..domain.rules import PlanFacts
 from ..extensions import db
 from ..models import AuditPlan, Auditor, Enterprise, Explanation, TeamMember
+from . import explanations as explanation_service
 from .checkin import DEFAULT_TIMEZONE, PlanTimes, plan_facts
 from .plan_status import PlanStatus, statuses
 
@@ -66,22 +67,6 @@ def _load(plan_ids: list[int]) -> dict[int, AuditPlan]:
         return {}
     plans = db.session.scalars(select(AuditPlan).where(AuditPlan.id.in_(plan_ids)).options(*_PLAN_LOADING))
     return {plan.id: plan for plan in plans}
-
-
-def explanations_of(plan_ids: Iterable[int]) -> dict[int, list[Explanation]]:
-    """Each plan's explanations (异常说明), newest first, with their authors."""
-    ids = list(plan_ids)
-    found: dict[int, list[Explanation]] = {plan_id: [] for plan_id in ids}
-    if not ids:
-        return found
-    rows = db.session.scalars(
-        select(Explanation).where(Explanation.plan_id.in_(ids))
-        .options(selectinload(Explanation.author))
-        .order_by(Explanation.created_at.desc(), Explanation.id.desc())
-    )
-    for explanation in rows:
-        found[explanation.plan_id].append(explanation)
-    return found
 
 
 def role_of(plan: AuditPlan, auditor: Auditor) -> Optional[str]:
@@ -173,7 +158,7 @@ def _day_plans(auditor: Auditor, plans: list[AuditPlan], facts: dict[int, PlanFa
     """The auditor's plans on `day` (on each plan's own clock), by start, with their status
     and explanations."""
     on_day = [plan for plan in plans if rules10.day_type(facts[plan.id], day)]
-    notes = explanations_of(plan.id for plan in on_day)
+    notes = explanation_service.for_plans(plan.id for plan in on_day)
     return [PlanEntry(plan, status[plan.id], role_of(plan, auditor), tuple(notes[plan.id])) for plan in on_day]
 
 
