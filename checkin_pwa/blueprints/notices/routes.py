@@ -9,9 +9,8 @@ import logging
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, has_request_context, request, send_file
+from flask import abort, current_app, request, send_file
 from flask_login import current_user, login_required
-from werkzeug.local import LocalProxy
 
 from ...services import notices
 from ...services.checkin import server_now
@@ -94,19 +93,9 @@ def _disposition(attachment_id: int, filename: str) -> str:
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-@bp.app_context_processor
-def nav_counts():
-    """`nav_unread`: the bottom navigation's count on 通知 (R14), for a logged-in auditor.
-    Lazy: the COUNT runs once, and only when a template shows it (the nav in base.html),
-    not for every partial."""
-    counted: list[int] = []
-
-    def count() -> int:
-        if not counted:
-            counted.append(notices.unread_count(current_user, server_now())
-                           if current_user.is_authenticated and not current_user.must_change_password else 0)
-        return counted[0]
-
-    if not has_request_context():
-        return {"nav_unread": 0}
-    return {"nav_unread": LocalProxy(count)}
+@bp.app_template_global("unread_notices")
+def unread_notices() -> int:
+    """The bottom navigation's count on 通知 (R14): one COUNT, called once by _bottom_nav.html,
+    which base.html shows only to a logged-in auditor past the forced password change (so
+    partials and the login pages never run it)."""
+    return notices.unread_count(current_user, server_now())
