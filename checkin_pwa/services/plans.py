@@ -245,23 +245,26 @@ def _recent_plans(auditor: Auditor, now: dt.datetime) -> list[AuditPlan]:
     ))
 
 
-def unexplained(auditor: Auditor, now: dt.datetime) -> list[AuditPlan]:
-    """Plans of the auditor, today's or ended in the last 30 days (their own calendar), with
-    exceptions now and no explanation yet."""
+def _explain_candidates(auditor: Auditor, now: dt.datetime) -> list[AuditPlan]:
+    """Plans of the auditor that are today's or ended in the last 30 days (their own
+    calendar): those an exception with no explanation yet puts on today's list."""
     candidates = []
     for plan in _recent_plans(auditor, now):
         facts = plan_facts(plan)
         today = facts.local_date(now)
         if facts.first_day <= today and (today - facts.last_day).days <= EXPLAIN_WITHIN_DAYS:
             candidates.append(plan)
-    found = statuses(candidates, now)
-    explained = explanation_service.plans_with_explanations(p.id for p in candidates)
-    return [plan for plan in candidates if found[plan.id].has_exceptions and plan.id not in explained]
+    return candidates
 
 
 def today_page(auditor: Auditor, cards: list[TaskCard], now: dt.datetime) -> TodayPage:
-    """Today's cards with their status (签到提醒) and the "现在要做" list."""
-    found = statuses([card.plan for card in cards], now)
+    """Today's cards with their status (签到提醒) and the "现在要做" list. Today's plans are
+    usually among the candidates for an explanation: one status each, one photo count."""
+    candidates = _explain_candidates(auditor, now)
+    plans = {plan.id: plan for plan in [card.plan for card in cards] + candidates}
+    found = statuses(plans.values(), now)
     todo = [TodoItem(what, card.plan) for card in cards for what in todo_for_card(card, found[card.plan.id])]
-    todo.extend(TodoItem(EXPLAIN, plan) for plan in unexplained(auditor, now))
+    explained = explanation_service.plans_with_explanations(plan.id for plan in candidates)
+    todo.extend(TodoItem(EXPLAIN, plan) for plan in candidates
+                if found[plan.id].has_exceptions and plan.id not in explained)
     return TodayPage(cards, found, todo)
