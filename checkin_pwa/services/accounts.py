@@ -89,16 +89,27 @@ def change_password(auditor: Auditor, current: str, new: str) -> PasswordChange:
     ends every other session of the account (see auth_loader); the caller logs the current
     session in again. Nothing is changed on failure.
     """
+    errors = _change_refusals(auditor, current, new)
+    if errors:
+        return PasswordChange(errors)
+    _set_password(auditor, new)
+    return PasswordChange()
+
+
+def _change_refusals(auditor: Auditor, current: str, new: str) -> tuple[str, ...]:
+    """Why `current` -> `new` is refused: the current password is wrong, or the rule of R1."""
     if not check_password_hash(auditor.password_hash, current):
-        return PasswordChange((WRONG_CURRENT_PASSWORD,))
-    problems = password_problems(new, old=current, phone=auditor.phone)
-    if problems:
-        return PasswordChange(tuple(problem.value for problem in problems))
+        return (WRONG_CURRENT_PASSWORD,)
+    return tuple(problem.value for problem in password_problems(new, old=current, phone=auditor.phone))
+
+
+def _set_password(auditor: Auditor, new: str) -> None:
+    """The new password, committed; the initial-password flag cleared, and every session
+    of the account ended (the session version)."""
     auditor.password_hash = generate_password_hash(new)
     auditor.must_change_password = False
     auditor.session_version = (auditor.session_version or 0) + 1
     db.session.commit()
-    return PasswordChange()
 
 
 
@@ -120,28 +131,19 @@ class CodedChange(PasswordChange):
     code_outcome: object = None  # verification.Outcome when the code was refused
 
 
-def _set_password(auditor: Auditor, new: str) -> None:
-    auditor.password_hash = generate_password_hash(new)
-    auditor.session_version = (auditor.session_version or 0) + 1  # every session ends
-
-
 def change_password_with_code(auditor: Auditor, current: str, new: str, code: str, *,
                               settings, now) -> CodedChange:
     """§4.1 from the personal page: the current password, the rule of R1, then the code
     sent to the account's phone (checked last, so a typo in the new password does not
     use the code up). Nothing changes on failure."""
-    if not check_password_hash(auditor.password_hash, current):
-        return CodedChange((WRONG_CURRENT_PASSWORD,))
-    problems = password_problems(new, old=current, phone=auditor.phone)
-    if problems:
-        return CodedChange(tuple(problem.value for problem in problems))
+    errors = _change_refusals(auditor, current, new)
+    if errors:
+        return CodedChange(errors)
     outcome = verification.check_code(auditor.phone, "change_password", code, settings=settings, now=now,
                                       auditor_id=auditor.id)
     if not outcome.ok:
         return CodedChange((WRONG_CODE,), outcome)
     _set_password(auditor, new)
-    auditor.must_change_password = False
-    db.session.commit()
     return CodedChange()
 
 
@@ -168,8 +170,6 @@ def reset_password(phone: str, code: str, new: str, *, settings, now) -> CodedCh
     if not outcome.ok or auditor is None:
         return CodedChange((WRONG_CODE,), outcome)
     _set_password(auditor, new)
-    auditor.must_change_password = False
-    db.session.commit()
     return CodedChange()
 
 
