@@ -120,6 +120,15 @@ def day_link(html: str, day: dt.date) -> str:
 
 
 @pytest.fixture
+def signed_in(app, client):
+    """An auditor with no plans, signed in on `client`."""
+    me = f.auditor()
+    db.session.commit()
+    log_in(client, me)
+    return me
+
+
+@pytest.fixture
 def past_month():
     """A month well in the past (every plan in it has ended)."""
     today = dt.datetime.now(SHANGHAI).date()
@@ -151,10 +160,7 @@ def test_r12_red_mark_only_on_the_days_of_a_plan_with_an_exception(app, client, 
     assert "type-" not in day_link(html, past_month.first_day.replace(day=20))
 
 
-def test_r12_this_month_first_with_today_marked(app, client):
-    me = f.auditor()
-    db.session.commit()
-    log_in(client, me)
+def test_r12_this_month_first_with_today_marked(app, client, signed_in):
     response = client.get("/calendar")
     html = response.get_data(as_text=True)
     today = dt.datetime.now(SHANGHAI).date()
@@ -166,10 +172,7 @@ def test_r12_this_month_first_with_today_marked(app, client):
         assert f"<th scope=\"col\">{weekday}</th>" in html
 
 
-def test_r12_previous_and_next_month_are_real_links_with_htmx(app, client):
-    me = f.auditor()
-    db.session.commit()
-    log_in(client, me)
+def test_r12_previous_and_next_month_are_real_links_with_htmx(app, client, signed_in):
     html = client.get("/calendar/2026/1").get_data(as_text=True)
     assert 'href="/calendar/2025/12" hx-get="/calendar/2025/12"' in html
     assert 'href="/calendar/2026/2" hx-get="/calendar/2026/2"' in html
@@ -191,10 +194,7 @@ def test_r12_previous_and_next_month_are_real_links_with_htmx(app, client):
     ("/calendar/2026/3?day=2026-04-01", "不是本月的日期"),
     ("/calendar/2026/3?day=yesterday", "不是本月的日期"),
 ])
-def test_r12_a_bad_month_or_day_shows_this_month_with_a_message(app, client, path, message):
-    me = f.auditor()
-    db.session.commit()
-    log_in(client, me)
+def test_r12_a_bad_month_or_day_shows_this_month_with_a_message(app, client, signed_in, path, message):
     response = client.get(path)
     html = response.get_data(as_text=True)
     assert response.status_code == 400
@@ -250,18 +250,12 @@ def test_r12_a_plan_abroad_is_on_its_own_local_day(app, client, past_month):
     assert f'id="day-plan-{plan.id}"' in listed and "20:00 至" in listed
 
 
-def test_r12_a_day_alone_opens_its_month(app, client):
-    me = f.auditor()
-    db.session.commit()
-    log_in(client, me)
+def test_r12_a_day_alone_opens_its_month(app, client, signed_in):
     html = client.get("/calendar?day=2026-03-04").get_data(as_text=True)
     assert "2026年3月" in html and "2026-03-04 审核计划" in html
 
 
-def test_r12_a_day_without_plans_says_so(app, client):
-    me = f.auditor()
-    db.session.commit()
-    log_in(client, me)
+def test_r12_a_day_without_plans_says_so(app, client, signed_in):
     html = client.get("/calendar/2026/3?day=2026-03-04").get_data(as_text=True)
     assert "当天无审核计划" in html
 
