@@ -31,12 +31,13 @@ def send(phone: str, purpose: str, *, auditor_id: Optional[int], really: bool = 
          sent_message: Optional[str] = None) -> Sending:
     """Send a code and say what happened. `really=False` records the sending without a text
     (forgot password for a number with no account: the same answer, nobody receives it)."""
+    config = settings()
     outcome = verification.send_code(
-        phone, purpose, sender=sender_for(current_app) if really else None, settings=settings(),
+        phone, purpose, sender=sender_for(current_app) if really else None, settings=config,
         now=server_now(), auditor_id=auditor_id,
     )
     if outcome.code == verification.SENT:
-        minutes = max(1, int(settings().ttl.total_seconds() // 60))
+        minutes = max(1, int(config.ttl.total_seconds() // 60))
         message = sent_message or _("A verification code was sent to %(phone)s; it is valid for %(minutes)s minutes.",
                                     phone=mask_phone(phone), minutes=minutes)
         return Sending(True, message, outcome.seconds)
@@ -69,8 +70,7 @@ def refusal_text(outcome) -> str:
 def notify_phone_changed(old_phone: str, new_phone: str) -> None:
     """A text to the old login number after a change (best effort: the number may be gone,
     which is why it was changed; a failure changes nothing)."""
-    signature = current_app.config.get("SMS_SIGNATURE") or "认证到"
-    text = (f"【{signature}】您的登录手机号已修改为{mask_phone(new_phone)}。"
+    text = (f"【{settings().signature}】您的登录手机号已修改为{mask_phone(new_phone)}。"
             f"如非本人操作，请立即联系所在认证机构。")
     try:
         sender_for(current_app).send(old_phone, text)
