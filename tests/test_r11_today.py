@@ -89,8 +89,7 @@ def test_r11_last_day_after_the_end_reminds_to_check_out(app):
     plan = ends_today([me])
     db.session.commit()
     # Checked in yesterday (the first day), photos of the first meeting in.
-    then = checkin.server_now() - dt.timedelta(hours=20)
-    assert isinstance(checkin.check(me, plan.id, "in", reading(), then), checkin.Signed)
+    sign(me, plan, "in", 20 * 60)
     photo(me, plan, "first")
     page = text(phone_of(app, me).get("/"))
     assert reminders(page) == 1  # past the end (00:01) on the last day, no check-out
@@ -101,8 +100,7 @@ def test_r11_checked_out_asks_for_last_meeting_photos_then_nothing(app):
     me = f.auditor()
     plan = f.plan([me], start=f.local_today(-1, 8, 30), end=f.local_today(0, 23, 59))
     db.session.commit()
-    then = checkin.server_now() - dt.timedelta(hours=20)
-    assert isinstance(checkin.check(me, plan.id, "in", reading(), then), checkin.Signed)
+    sign(me, plan, "in", 20 * 60)
     photo(me, plan, "first")
     sign(me, plan, "out", 0)
     page = text(phone_of(app, me).get("/"))
