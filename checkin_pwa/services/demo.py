@@ -196,8 +196,8 @@ def seed_demo(day: Optional[dt.date] = None) -> DemoSeed:
     if not summary.accepted:
         raise RuntimeError(f"demo document refused: {summary.refused}")
     _record_history(day)
-    notices.add_demo_notices(_account(DEMO_AUDITOR).agency, checkin.server_now())
     demo = _account(DEMO_AUDITOR)
+    notices.add_demo_notices(demo.agency, checkin.server_now())
     if demo.must_change_password:
         # Created now, or never used: give it the known password so `make run` is ready.
         demo.password_hash = generate_password_hash(DEMO_PASSWORD)
