@@ -149,7 +149,8 @@ def plan_notes(plan: AuditPlan, section: photo_service.PhotoSection) -> list[not
 def plan_page(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> PlanPage:
     """Everything the plan page shows, for a plan the auditor may see (R16 checked before)."""
     section = photo_service.plan_photos(auditor, plan)
-    status = status_of(plan, now)
+    # The section has the plan's photos (not deleted): count them there, not again in the database.
+    status = status_of(plan, now, {group.key: len(group.photos) for group in section.groups if group.photos})
     return PlanPage(
         plan=plan,
         card=task_card(auditor, plan, now),
