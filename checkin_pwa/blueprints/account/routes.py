@@ -38,6 +38,7 @@ def _avatar_refusal_text(refusal) -> str:
         return str(AVATAR_REFUSALS["try_again"])
 
 
+@bp.app_template_global("avatar_initials")
 def initials(name: str | None) -> str:
     """What the round shows without an avatar: the last two characters of a Chinese name
     (as colleagues call each other), the first letters of a Latin one."""
@@ -49,16 +50,10 @@ def initials(name: str | None) -> str:
     return name[-2:]
 
 
-@bp.app_template_global("avatar_initials")
-def avatar_initials(name):
-    return initials(name)
-
-
 @bp.get("/me")
 @login_required
 def index():
-    return render_template("account/me.html", masked_phone=mask_phone(current_user.phone),
-                           initials=initials(current_user.name))
+    return render_template("account/me.html", masked_phone=mask_phone(current_user.phone))
 
 
 @bp.route("/me/avatar", methods=["GET", "POST"])
@@ -80,8 +75,7 @@ def avatar():
             flash(_("Your avatar has been updated."), "success")
             return redirect(url_for("account.index"), code=303)
     status = 422 if request.method == "POST" else 200
-    return render_template("account/avatar.html", form=form, error=error,
-                           initials=initials(current_user.name)), status
+    return render_template("account/avatar.html", form=form, error=error), status
 
 
 @bp.get("/me/avatar.jpg")
