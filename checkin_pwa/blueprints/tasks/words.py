@@ -2,8 +2,9 @@
 filter refusals, in the user's language. Used by both blueprints' templates."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 
+from ...domain import exceptions as rules10
 from ...domain.filters import FilterError
 
 ROLES = {
@@ -55,16 +56,14 @@ FILTER_ERRORS = {
 
 def exception_text(exception) -> str:
     """One R10 exception (domain.exceptions.PlanException) in words."""
-    from flask_babel import gettext as _
-
-    if exception.code == "not_signed":
+    if exception.code == rules10.NOT_SIGNED:
         return _("Not signed: %(what)s", what=MISSING_EVENTS.get(exception.missing, MISSING_EVENTS[("in", "out")]))
-    if exception.code == "deviation":
+    if exception.code == rules10.DEVIATION:
         km = f"{(exception.distance_m or 0) / 1000:.1f}"
         if exception.kind == "out":
             return _("Location deviation: the check-out was %(km)s km from the nearest planned address", km=km)
         return _("Location deviation: the check-in was %(km)s km from the nearest planned address", km=km)
-    if exception.code == "photos_missing":
+    if exception.code == rules10.PHOTOS_MISSING:
         return _("Photos not uploaded: %(what)s", what=MISSING_PHOTOS.get(exception.missing, MISSING_PHOTOS[("first", "last")]))
     return exception.code
 
