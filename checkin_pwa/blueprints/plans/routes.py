@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ...services import checkin, explanations, plans
@@ -81,10 +81,9 @@ def add_explanation(plan_id: int):
                 "plans/explain.html", "plans/_explanations.html", status=422,
                 **_form_context(plan, explanations.for_plan(plan.id), error=error, text=text, back=back))
         page = plans.explain_page(current_user, plan, checkin.server_now())
-        response = current_app.make_response((render_template(
+        return render_template(
             "plans/explain.html", page=page, card=page.card,
-            **_form_context(plan, page.explanations, error=error, text=text, back=back)), 422))
-        return response
+            **_form_context(plan, page.explanations, error=error, text=text, back=back)), 422
     if is_htmx() or is_outbox():
         plan = plan_or_404(plan_id)
         return render_page_or_partial(
