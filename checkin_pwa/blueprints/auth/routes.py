@@ -218,7 +218,6 @@ def code_answer(page: str, sending: codes.Sending, send_url: str, **context):
 def forgot_password():
     """§4.2: the code sent to the login number, then a new password; then log in with it."""
     form = ForgotPasswordForm()
-    form_error = None
     if form.validate_on_submit():
         result = accounts.reset_password(form.phone.data, form.code.data, form.new_password.data,
                                          settings=codes.settings(), now=server_now())
@@ -232,8 +231,7 @@ def forgot_password():
             form.new_password.errors.extend(
                 str(PASSWORD_PROBLEM_MESSAGES[PasswordProblem(code)]) for code in result.errors)
     status = 422 if request.method == "POST" else 200
-    return render_template("auth/forgot.html", form=form, form_error=form_error,
-                           send_url=url_for("auth.forgot_password_code")), status
+    return render_template("auth/forgot.html", form=form, send_url=url_for("auth.forgot_password_code")), status
 
 
 @bp.get("/password/forgot/code")
@@ -258,8 +256,7 @@ def forgot_password_code():
                              really=auditor is not None,
                              sent_message=_("If this number is registered, a verification code has been sent."))
     form.code.data = ""
-    return code_answer("auth/forgot.html", sending, url_for("auth.forgot_password_code"), form=form,
-                       form_error=None)
+    return code_answer("auth/forgot.html", sending, url_for("auth.forgot_password_code"), form=form)
 
 
 _STEP = "phone_change"
