@@ -57,7 +57,7 @@ def _plan_list(which: str):
         errors=[filter_error_text(error) for error in parsed.errors],
         level_options=level_options, chosen=chosen,
         names=[] if is_htmx() else listing.enterprise_names(current_user),  # the datalist is not swapped
-        here_url=url_for(endpoint, **args), filter_args=parsed.filters.query_args() if parsed.usable else {},
+        filter_args=parsed.filters.query_args() if parsed.usable else {},
     )
     if is_htmx():
         # The URL holds the question as understood (a level reset by the cascade included).
