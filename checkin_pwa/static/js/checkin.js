@@ -204,25 +204,7 @@
     });
   }
 
-  function checkForm(event) {
-    var form = event.detail && event.detail.elt;
-    return form && form.matches && form.matches("form[data-check-form]") ? form : null;
-  }
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    var form = checkForm(event);
-    if (form && navigator.onLine === false && window.Outbox) {
-      event.preventDefault();
-      queue(form, true);
-    }
-  });
-  document.addEventListener("htmx:sendError", function (event) {
-    var form = checkForm(event);
-    if (form) queue(form);
-  });
-  document.addEventListener("htmx:responseError", function (event) {
-    var form = checkForm(event);
-    if (form && event.detail.xhr && event.detail.xhr.status >= 500) queue(form);
-  });
+  if (window.Outbox) window.Outbox.keepUnsent("form[data-check-form]", queue);
 
   // htmx swaps the form's container (a warning to confirm, an error): refill the new one.
   document.addEventListener("htmx:afterSettle", fillForm);

@@ -335,6 +335,31 @@
   Outbox.replayFromPage = replayFromPage;
   Outbox.refreshBadge = refreshBadge;
 
+  // The page's htmx forms matching `selector` are kept here when they cannot reach the server:
+  // queue(form, true) when caught offline before leaving, queue(form) after a network error or
+  // a 5xx (the server may have it: the payload stays exactly as sent).
+  Outbox.keepUnsent = function (selector, queue) {
+    function formOf(event) {
+      var elt = event.detail && event.detail.elt;
+      return elt && elt.matches && elt.matches(selector) ? elt : null;
+    }
+    document.addEventListener("htmx:beforeRequest", function (event) {
+      var form = formOf(event);
+      if (form && global.navigator.onLine === false) {
+        event.preventDefault();
+        queue(form, true);
+      }
+    });
+    document.addEventListener("htmx:sendError", function (event) {
+      var form = formOf(event);
+      if (form) queue(form);
+    });
+    document.addEventListener("htmx:responseError", function (event) {
+      var form = formOf(event);
+      if (form && event.detail.xhr && event.detail.xhr.status >= 500) queue(form);
+    });
+  };
+
   if (channel) channel.addEventListener("message", function () { refreshBadge(); });
   var listeners = [];
   Outbox.onchange = function (message) {
