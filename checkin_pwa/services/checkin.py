@@ -308,7 +308,6 @@ class Reading:
     confirm: bool
     together: bool
     idempotency_key: Optional[str]
-    queued_offline: bool = False
 
     @property
     def pin_offset_m(self) -> float:
@@ -387,7 +386,6 @@ def read_form(form: Mapping) -> Reading:
         confirm=_text(form, "confirm") == "1",
         together=_text(form, "together") in ("on", "1", "true"),
         idempotency_key=key if 0 < len(key) <= 64 else None,
-        queued_offline=queued_offline(form),
     )
 
 
