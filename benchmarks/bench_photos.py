@@ -445,6 +445,9 @@ def tables(info: dict, phone: dict[str, dict], server: list[dict], runs: int) ->
     add = lines.append
     by = {(r["name"], r["variant"]): r for r in server}
     names = [TWELVE_MP, *SPREAD]
+    # Each photo as sent, in table order (a photo sent as is has no shrunk run).
+    sent = [(name, variant, by[(name, variant)]) for name in names for variant in ("original", "shrunk")
+            if (name, variant) in by]
 
     add("### Bytes on the wire, per photo\n")
     add("| photo | original | px | sent | sent / original | shrunk? | multipart body | + headers "
@@ -469,15 +472,11 @@ def tables(info: dict, phone: dict[str, dict], server: list[dict], runs: int) ->
     add("| photo | sent as | format | bytes | ms (median) | ms (min–max) | CPU ms (median) | tracemalloc peak MB "
         "| peak RSS growth MB | display + thumb KB |")
     add("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name in names:
-        for variant in ("original", "shrunk"):
-            r = by.get((name, variant))
-            if r is None:
-                continue
-            add(f"| {name} | {variant} | {r['format']} {r['width']}×{r['height']} | {kb(r['bytes'])} KB "
-                f"| {r['median_ms']:.0f} | {min(r['ms']):.0f}–{max(r['ms']):.0f} | {r['median_cpu_ms']:.0f} "
-                f"| {mb(r['traced_peak_bytes'])} "
-                f"| {mb(r['rss_growth_kb'] * 1024)} | {kb(r['display_bytes'])} + {kb(r['thumb_bytes'])} |")
+    for name, variant, r in sent:
+        add(f"| {name} | {variant} | {r['format']} {r['width']}×{r['height']} | {kb(r['bytes'])} KB "
+            f"| {r['median_ms']:.0f} | {min(r['ms']):.0f}–{max(r['ms']):.0f} | {r['median_cpu_ms']:.0f} "
+            f"| {mb(r['traced_peak_bytes'])} "
+            f"| {mb(r['rss_growth_kb'] * 1024)} | {kb(r['display_bytes'])} + {kb(r['thumb_bytes'])} |")
 
     add("\n### Shrunk / original, same run\n")
     add("| photo | server ms: original → shrunk | ratio | CPU ms: original → shrunk | ratio "
@@ -499,15 +498,11 @@ def tables(info: dict, phone: dict[str, dict], server: list[dict], runs: int) ->
     add("| photo | sent as | total | SHA-256 | decode (header + pixels) | display + thumb | EXIF "
         "| verdicts | 3 files (fsync) | rest: plan, team and group checks, the row's commit |")
     add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name in names:
-        for variant in ("original", "shrunk"):
-            r = by.get((name, variant))
-            if r is None:
-                continue
-            st = r["steps_ms"]
-            add(f"| {name} | {variant} | {r['median_ms']:.0f} | {st['sha256']:.1f} | {st['decode']:.0f} "
-                f"| {st['copies']:.0f} | {st['exif']:.1f} | {st['verdicts']:.1f} | {st['files']:.1f} "
-                f"| {st['rest']:.1f} |")
+    for name, variant, r in sent:
+        st = r["steps_ms"]
+        add(f"| {name} | {variant} | {r['median_ms']:.0f} | {st['sha256']:.1f} | {st['decode']:.0f} "
+            f"| {st['copies']:.0f} | {st['exif']:.1f} | {st['verdicts']:.1f} | {st['files']:.1f} "
+            f"| {st['rest']:.1f} |")
     return "\n".join(lines)
 
 
