@@ -269,6 +269,14 @@ def fixed_plan(team):
     return f.plan(team, start=at(2, 8, 30), end=at(3, 17, 0))
 
 
+def my_fixed_plan():
+    """One auditor and their fixed_plan, committed."""
+    me = f.auditor()
+    plan = fixed_plan([me])
+    db.session.commit()
+    return me, plan
+
+
 def team_check_in(plan, person, when) -> CheckEvent:
     event = CheckEvent(plan_id=plan.id, kind="in", signer_id=person.id, counts_for_team=True,
                        server_time=f.to_utc_naive(when), device_lat=SITE[0], device_lon=SITE[1],
@@ -290,9 +298,7 @@ def flag(event, code):
 def test_r17_a_phone_clock_3_hours_off_is_flagged_and_the_rules_judge_the_corrected_time(app):
     from checkin_pwa.services import checkin
 
-    me = f.auditor()
-    plan = fixed_plan([me])
-    db.session.commit()
+    me, plan = my_fixed_plan()
     receipt = at(2, 11, 0)
     # Checked in at 08:40 (on time: within 30 min of 08:30) with a phone 3 hours fast,
     # sent at 11:00 when the signal came back. Judged at receipt it would be 150 min late.
@@ -313,9 +319,7 @@ def test_r17_a_phone_clock_3_hours_off_is_flagged_and_the_rules_judge_the_correc
 def test_r6_a_queued_check_out_made_on_the_last_day_and_sent_next_morning_is_accepted(app):
     from checkin_pwa.services import checkin
 
-    me = f.auditor()
-    plan = fixed_plan([me])
-    db.session.commit()
+    me, plan = my_fixed_plan()
     team_check_in(plan, me, at(2, 8, 40))
     next_morning = at(4, 9, 0)
     outcome = checkin.check(me, plan.id, "out", queued(at(3, 17, 10), next_morning), next_morning)
@@ -329,9 +333,7 @@ def test_r6_a_queued_check_out_made_on_the_last_day_and_sent_next_morning_is_acc
 def test_r6_a_queued_check_out_made_after_the_audit_ended_is_refused_with_its_reason(app):
     from checkin_pwa.services import checkin
 
-    me = f.auditor()
-    plan = fixed_plan([me])
-    db.session.commit()
+    me, plan = my_fixed_plan()
     team_check_in(plan, me, at(2, 8, 40))
     outcome = checkin.check(me, plan.id, "out", queued(at(4, 8, 0), at(4, 9, 0)), at(4, 9, 0))
     assert outcome.result == "refused" and outcome.reason == "audit_ended"
@@ -341,9 +343,7 @@ def test_r6_a_queued_check_out_made_after_the_audit_ended_is_refused_with_its_re
 def test_r17_an_action_time_after_the_receipt_is_capped_and_flagged(app):
     from checkin_pwa.services import checkin
 
-    me = f.auditor()
-    plan = fixed_plan([me])
-    db.session.commit()
+    me, plan = my_fixed_plan()
     receipt = at(2, 11, 0)
     # The phone's clock jumped back between the action and the sending (synced on reconnect).
     fields = reading(at(2, 13, 0).timestamp(), receipt.timestamp(), queued_offline="1")
@@ -356,9 +356,7 @@ def test_r17_an_action_time_after_the_receipt_is_capped_and_flagged(app):
 def test_r17_an_action_time_before_the_plan_is_not_believed_and_flagged(app):
     from checkin_pwa.services import checkin
 
-    me = f.auditor()
-    plan = fixed_plan([me])
-    db.session.commit()
+    me, plan = my_fixed_plan()
     receipt = at(2, 9, 0)
     fields = reading(at(1, 20, 0).timestamp(), receipt.timestamp(), queued_offline="1")
     assert checkin.check(me, plan.id, "in", fields, receipt).result == "signed"
@@ -370,9 +368,7 @@ def test_r17_an_action_time_before_the_plan_is_not_believed_and_flagged(app):
 def test_r17_an_action_sent_at_once_is_judged_at_receipt_whatever_the_phone_says(app):
     from checkin_pwa.services import checkin
 
-    me = f.auditor()
-    plan = fixed_plan([me])
-    db.session.commit()
+    me, plan = my_fixed_plan()
     receipt = at(2, 11, 0)
     fields = reading(at(2, 8, 40).timestamp(), receipt.timestamp())  # not queued_offline
     assert checkin.check(me, plan.id, "in", fields, receipt).result == "signed"
