@@ -13,7 +13,6 @@
   }
 
   function isNoteForm(form) { return form && form.matches && form.matches("form[data-explanation-form]"); }
-  function formOf(event) { var elt = event.detail && event.detail.elt; return isNoteForm(elt) ? elt : null; }
 
   // The phone's clock at the moment of writing: evidence only, the server keeps its own.
   // Capture phase, so the value is in place before htmx reads the form.
@@ -92,21 +91,7 @@
     }, function () { delete form.dataset.queued; });
   }
 
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    var form = formOf(event);
-    if (form && navigator.onLine === false) {
-      event.preventDefault();
-      queue(form);
-    }
-  });
-  document.addEventListener("htmx:sendError", function (event) {
-    var form = formOf(event);
-    if (form) queue(form);
-  });
-  document.addEventListener("htmx:responseError", function (event) {
-    var form = formOf(event);
-    if (form && event.detail.xhr && event.detail.xhr.status >= 500) queue(form);
-  });
+  window.Outbox.keepUnsent("form[data-explanation-form]", queue);
   // After a swap the new form is empty and has a new key; the clock is set at the next submit.
 
   // Sent later while this page is open: the server's list replaces ours (it has the new one).
