@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from .config import Config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .proxies import TrustedProxies, parse_networks
 from .storage import init_photo_store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +56,7 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
         app.config.update(SESSION_COOKIE_SAMESITE="None", SESSION_COOKIE_SECURE=True,
                           SESSION_COOKIE_PARTITIONED=True)
 
+    app.wsgi_app = TrustedProxies(app.wsgi_app, parse_networks(app.config["TRUSTED_PROXIES"]))
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)

@@ -31,6 +31,10 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = ["zh_CN", "en"]
 
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (checkin_pwa.proxies):
+    # addresses or networks, comma-separated. Empty: the peer is the client, headers ignored.
+    TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "127.0.0.1, ::1")
+
     # Login throttling (Flask-Limiter). memory:// is per process; with several gunicorn
     # workers point RATELIMIT_STORAGE_URI at a shared store (e.g. redis://127.0.0.1:6379).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
