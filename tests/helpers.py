@@ -57,3 +57,30 @@ def phone_of(app, person):
     client = app.test_client()
     log_in(client, person)
     return client
+
+
+def act_the_moment_it_appears(page, selector: str, action: str) -> None:
+    """Run `action` (JavaScript, with the element as `el`) on the first element matching
+    `selector` that is added to the page from now on, in the first microtask after it is
+    inserted: the quickest thumb there is, before any timer the page may have set runs."""
+    page.evaluate(
+        """([selector, action]) => {
+            const act = new Function("el", action);
+            const seen = new Set(document.querySelectorAll(selector));
+            const observer = new MutationObserver(() => {
+                const el = [...document.querySelectorAll(selector)].find((e) => !seen.has(e));
+                if (el) { observer.disconnect(); act(el); }
+            });
+            observer.observe(document.body, {childList: true, subtree: true});
+        }""",
+        [selector, action],
+    )
+
+
+def wait_until(page, condition, timeout_ms: int = 10_000) -> None:
+    """Let the page run until `condition()` (read on the test's side, e.g. requests seen) holds."""
+    waited = 0
+    while not condition():
+        assert waited < timeout_ms, "timed out waiting for the page"
+        page.wait_for_timeout(50)
+        waited += 50

@@ -13,6 +13,7 @@ from checkin_pwa.extensions import db
 from checkin_pwa.models import Explanation
 
 from ..conftest import login_in_browser
+from ..helpers import act_the_moment_it_appears
 
 pytestmark = pytest.mark.browser
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -83,6 +84,24 @@ def test_r12_red_mark_day_list_and_an_explanation_written_from_the_calendar(page
     page.goto(f"/calendar/{month.year}/{month.month}?day={tenth.isoformat()}")
     page.locator("#calendar-day").get_by_text("异常说明 1 条").click()
     expect(page.locator("#calendar-day .explanation-text")).to_have_text("现场为保密场所，禁止拍照。")
+
+
+def test_r12_a_day_tapped_the_moment_the_month_appears_opens_in_place(page, data):
+    # The new month's days come in with the answer; a tap at once must open the day by htmx
+    # (the page stays, the focus stays on the day), not load the whole page.
+    month = month_shift(1)
+    fifth = month.replace(day=5)
+    with data as f:
+        me = f.auditor()
+        f.plan([me], company=f.enterprise("下月的企业"), start=at(fifth, 8, 30), end=at(fifth, 11, 30))
+        phone = me.phone
+    open_calendar(page, phone)
+    act_the_moment_it_appears(page, f"#day-{fifth.isoformat()}", "el.focus(); el.click();")
+    page.get_by_role("link", name="下个月").click()
+    expect(page.locator("#calendar-day").get_by_role("link", name="下月的企业")).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"/calendar/{month.year}/{month.month}\?day={fifth.isoformat()}$"))
+    expect(page.locator(f"#day-{fifth.isoformat()}")).to_be_focused()
+    assert still_same_page(page)
 
 
 def test_r12_next_month_by_htmx_and_a_day_opened_with_the_keyboard(page, data):
