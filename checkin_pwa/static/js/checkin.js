@@ -26,7 +26,7 @@
   sites.forEach(function (site) {
     L.circleMarker(toMap(site.lat, site.lon),
                    { radius: 9, color: "#d1242f", weight: 3, fillOpacity: 0.6, className: "site-marker" })
-      .bindTooltip(site.address).addTo(map);
+      .bindTooltip(document.createTextNode(site.address)).addTo(map);
   });
   if (sites.length) map.setView(toMap(sites[0].lat, sites[0].lon), 13);
   else map.setView([35.0, 105.0], 4);

@@ -21,7 +21,7 @@
     var at = toMap(site.lat, site.lon);
     bounds.push(at);
     L.circleMarker(at, { radius: 9, color: "#d1242f", weight: 3, fillOpacity: 0.6, className: "site-marker" })
-      .bindTooltip(site.address).addTo(map);
+      .bindTooltip(document.createTextNode(site.address)).addTo(map);
   });
   var points = parse(data.points);
   points.forEach(function (point) {
@@ -30,7 +30,7 @@
     var label = point.kind === "out" ? data.msgOut : data.msgIn;
     L.circleMarker(at, { radius: 7, color: "#fff", weight: 2, fillColor: point.team ? "#1f6feb" : "#8250df",
                          fillOpacity: 1, className: "point-marker point-" + point.kind })
-      .bindTooltip(label).addTo(map);
+      .bindTooltip(document.createTextNode(label)).addTo(map);
   });
   if (bounds.length > 1) map.fitBounds(bounds, { padding: [24, 24], maxZoom: 15, animate: false });
   else if (bounds.length === 1) map.setView(bounds[0], 14);
