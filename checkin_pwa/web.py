@@ -3,6 +3,7 @@ and the one helper that answers a page or its htmx partial."""
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext as _, refresh
@@ -31,6 +32,24 @@ def is_htmx() -> bool:
 def is_outbox() -> bool:
     """A replay from the phone's outbox (R17): it acts on status codes and fragments."""
     return bool(request.headers.get("X-Outbox"))
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None: the one check for every `?next=`
+    we redirect to (no open redirect).
+
+    Refuses absolute URLs, scheme-relative `//host` and `/\\host` (browsers read the
+    backslash as a slash), and control characters: browsers drop tabs and newlines from a
+    URL (`/\t/host` is `//host` to them), and a newline cannot go into a header at all.
+    """
+    if not target or not target.startswith("/") or target[1:2] in ("/", "\\"):
+        return None
+    if any(ord(ch) < 32 or ch == "\x7f" for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 def wants_status_not_page() -> bool:
@@ -114,11 +133,7 @@ def register_web_hooks(app: Flask) -> None:
         if code in app.config["LANGUAGES"]:
             session["lang"] = code
             refresh()  # flask-babel caches the locale per app context
-        target = request.args.get("next", "")
-        # "/\\host" counts too: browsers read a backslash as a slash ("//host").
-        if not target.startswith("/") or target[1:2] in ("/", "\\"):
-            target = url_for("main.today")
-        return redirect(target, code=303)
+        return redirect(safe_next(request.args.get("next")) or url_for("main.today"), code=303)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

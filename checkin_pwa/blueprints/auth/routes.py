@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import time
-from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -15,7 +14,7 @@ from ...extensions import client_address, db, limiter
 from ...models import Auditor
 from ...services import accounts
 from ...services.checkin import server_now
-from ...web import is_htmx, render_page_or_partial
+from ...web import is_htmx, render_page_or_partial, safe_next
 from . import bp
 from . import codes
 from .forms import (PASSWORD_PROBLEM_MESSAGES, ChangePasswordForm, ForgotPasswordForm, IdentityForm,
@@ -112,29 +111,13 @@ def _start_session(auditor: Auditor) -> None:
     login_user(auditor)
 
 
-def local_path(target: str | None) -> str | None:
-    """`target` if it is a path on this site, else None (no open redirect via ?next=).
-
-    Refuses absolute URLs, scheme-relative `//host` and `/\\host` (browsers read the
-    backslash as a slash), and control characters.
-    """
-    if not target or not target.startswith("/") or target[1:2] in ("/", "\\"):
-        return None
-    if any(ord(ch) < 32 or ch == "\x7f" for ch in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
-
-
 # --- views -----------------------------------------------------------------------------
 
 @bp.route("/login", methods=["GET", "POST"])
 @count_failed_attempts
 def login():
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(local_path(request.args.get("next")) or url_for("main.today"), code=303)
+        return redirect(safe_next(request.args.get("next")) or url_for("main.today"), code=303)
     form = LoginForm()
     form_error = None
     if form.validate_on_submit():
@@ -143,7 +126,7 @@ def login():
             _start_session(auditor)
             if auditor.must_change_password:
                 return redirect(url_for("auth.change_password"), code=303)
-            return redirect(local_path(request.args.get("next")) or url_for("main.today"), code=303)
+            return redirect(safe_next(request.args.get("next")) or url_for("main.today"), code=303)
         _note_failed_attempt()
         # The same words for an unknown number and a wrong password.
         form_error = _("Wrong mobile number or password.")

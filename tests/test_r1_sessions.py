@@ -1,0 +1,77 @@
+"""R1 sessions and redirects under hostile use: every `next=` stays on this site.
+
+CSRF stays on: every POST carries the token a browser would have read from the page.
+"""
+from __future__ import annotations
+
+import pytest
+
+from checkin_pwa.extensions import db
+
+from . import factories
+from .factories import PASSWORD
+from .helpers import FreshContextClient, csrf_token
+
+
+@pytest.fixture(autouse=True)
+def one_app_context_per_request(app):
+    app.test_client_class = FreshContextClient
+
+
+@pytest.fixture
+def person(app):
+    found = factories.auditor()
+    db.session.commit()
+    return found
+
+
+def post_login(client, phone, password=PASSWORD, query=""):
+    token = csrf_token(client, "/login")
+    return client.post("/login" + query, data={"phone": phone, "password": password, "csrf_token": token})
+
+
+# --- every next= parameter ---------------------------------------------------------------
+# As they arrive on the wire (percent-encoded): the server decodes them before looking.
+NASTY_NEXT = [
+    "//evil.example", "///evil.example", "/%5Cevil.example", "%5C%5Cevil.example", "/%5C/evil.example",
+    "/%09/evil.example", "/%0a/evil.example", "/%0d/evil.example", "/%0d%0aSet-Cookie:%20x=1",
+    "%09//evil.example", "/%00/evil.example", "/%7f/evil.example", "%20//evil.example",
+    "%E3%80%80//evil.example", "%2F%2Fevil.example", "https://evil.example/", "https:/evil.example",
+    "http:evil.example", "javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,x",
+    "evil.example", "", "/%0a" * 2000,
+]
+
+
+def _lang(client, person, value):
+    return client.get("/lang/en?next=" + value)
+
+
+def _lang_zh(client, person, value):
+    return client.get("/lang/zh_CN?next=" + value)
+
+
+def _login_form(client, person, value):
+    return post_login(client, person.phone, query="?next=" + value)
+
+
+def _login_page_when_logged_in(client, person, value):
+    post_login(client, person.phone)
+    return client.get("/login?next=" + value)
+
+
+NEXT_ENDPOINTS = [_lang, _lang_zh, _login_form, _login_page_when_logged_in]
+
+
+@pytest.mark.parametrize("value", NASTY_NEXT, ids=lambda value: value[:40])
+@pytest.mark.parametrize("endpoint", NEXT_ENDPOINTS, ids=lambda endpoint: endpoint.__name__.strip("_"))
+def test_r1_every_next_parameter_stays_on_this_site(app, person, endpoint, value):
+    response = endpoint(app.test_client(), person, value)
+    assert response.status_code == 303, response.status_code
+    assert response.headers["Location"] == "/", "a nasty next= goes to today's page"
+
+
+@pytest.mark.parametrize("endpoint", NEXT_ENDPOINTS, ids=lambda endpoint: endpoint.__name__.strip("_"))
+def test_r1_a_local_next_is_followed(app, person, endpoint):
+    response = endpoint(app.test_client(), person, "/plans%3Ftab%3Dhistory")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/plans?tab=history"
