@@ -386,9 +386,12 @@ def test_logout_is_post_only(app, client):
     assert client.get("/logout").status_code == 405
 
 
-def test_first_login_account_can_still_log_out(app, client, auth):
+def test_r1_first_login_account_can_still_log_out(app, client, auth):
     person = make_auditor(must_change=True)
     auth.login(person.phone)
+    # The personal page is out of reach until the change: its log-out form is on this page.
+    page = client.get("/password").get_data(as_text=True)
+    assert re.search(r'<form id="logout-form"[^>]*method="post" action="/logout"', page)
     assert auth.logout().headers["Location"] == "/login"
     assert not is_logged_in(client)
 

@@ -148,7 +148,37 @@ def test_r1_personal_page_and_change_password_with_a_code(page, data, sms_log, l
     page.get_by_label("验证码", exact=True).press("Enter")  # Enter submits the change, not another code
     expect(page).to_have_url(re.compile(r"/me$"))
     expect(page.get_by_text("密码已修改")).to_be_visible()
-    page.get_by_role("button", name="退出登录").last.click()
+    page.get_by_role("button", name="退出登录").click()
     expect(page).to_have_url(re.compile(r"/login$"))
     login_in_browser(page, phone, NEW_PASSWORD)
     expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
+
+
+def test_r1_log_out_only_on_the_personal_page_as_a_full_width_form(page, data, arrivals):
+    with data as f:
+        phone = f.auditor(name="钱七", phone="13800000014").phone
+    login_in_browser(page, phone)
+    expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
+    # Nothing next to the language switch ends the session by a stray tap.
+    expect(page.locator(".topbar").get_by_role("link", name="English")).to_be_visible()
+    for where in ("/", "/calendar", "/tasks", "/notices"):
+        page.goto(where)
+        expect(page.get_by_role("button", name="退出登录")).to_have_count(0)
+        expect(page.get_by_role("navigation", name="主导航")).to_be_visible()
+
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="我的").click()
+    button = page.get_by_role("button", name="退出登录")
+    expect(button).to_be_visible()
+    box = button.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= page.viewport_size["width"] / 2
+    # A real form POST with its CSRF token (scripts may ask first before it is sent).
+    form = page.locator("form#logout-form")
+    expect(form).to_have_attribute("method", "post")
+    expect(form).to_have_attribute("action", "/logout")
+    expect(form.locator("input[name=csrf_token]")).to_have_count(1)
+    button.click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page.get_by_text("已退出登录")).to_be_visible()
+    assert arrivals.count("/logout") == 1
+    page.goto("/me")
+    expect(page).to_have_url(re.compile(r"/login\?next="))

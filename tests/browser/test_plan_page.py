@@ -101,4 +101,4 @@ def test_r10_an_explanation_with_html_and_script_is_shown_as_text_and_nothing_ru
     assert page.evaluate("window.pwned") is None
     assert dialogs == []
     assert not [url for url in requested if "/probe" in url or url.endswith("/logout")]
-    expect(page.get_by_role("button", name="退出登录")).to_be_visible()  # still logged in
+    expect(page.get_by_role("link", name="我的")).to_be_visible()  # still logged in

@@ -166,6 +166,7 @@ def test_r17_offline_today_shows_the_last_copy_marked_offline(page, data):
 def test_r16_logging_out_forgets_the_kept_pages(page, data):
     phone, plan_id = one_task_today(data)
     open_today_controlled(page, phone)
+    page.get_by_role("link", name="我的").click()
     page.get_by_role("button", name="退出登录").click()
     expect(page.locator("input[name=phone]")).to_be_visible()
     wait_until(page, "() => caches.open('pages').then(c => c.keys()).then(k => k.length === 0)")
