@@ -25,7 +25,7 @@ def plan_with_hostile_address(data) -> tuple[str, int]:
 def test_r9_r5_a_site_address_with_markup_is_shown_as_text_in_the_map_tooltip(page, data, path, map_id):
     phone, plan_id = plan_with_hostile_address(data)
     login_in_browser(page, phone)
-    expect(page.get_by_role("button", name="退出登录")).to_be_visible()
+    expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
     page.goto(path.format(id=plan_id))
     marker = page.locator(f"{map_id} path.site-marker")
     expect(marker).to_have_count(1)
