@@ -18,6 +18,7 @@
   function fromMap(latlng) { return datum ? datum.gcj02ToWgs84(latlng.lat, latlng.lng) : [latlng.lat, latlng.lng]; }
 
   var map = L.map(el, { attributionControl: Boolean(data.tileUrl) });
+  if (map.attributionControl) map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
   if (data.tileUrl) {
     L.tileLayer(data.tileUrl, { attribution: data.tileAttribution, maxZoom: 19 }).addTo(map);
   }

@@ -12,6 +12,7 @@
   function parse(text) { try { return JSON.parse(text || "[]"); } catch (e) { return []; } }
 
   var map = L.map(el, { attributionControl: Boolean(data.tileUrl), scrollWheelZoom: false });
+  if (map.attributionControl) map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
   if (data.tileUrl) {
     L.tileLayer(data.tileUrl, { attribution: data.tileAttribution, maxZoom: 19 }).addTo(map);
   }
