@@ -6,6 +6,7 @@ import logging
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale, gettext as _, refresh
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
@@ -85,7 +86,21 @@ def _error_response(status: int, message: str, **context):
     return render_template("errors/error.html", status=status, message=message, **context), status
 
 
+class SessionCookie(SecureCookieSessionInterface):
+    """Flask's signed cookie, but a POST (PUT, DELETE…) that came without the session
+    cookie never sets or clears one. The browser sends no SameSite=Lax cookie with a form
+    another site submits to us; the answer (a CSRF refusal, whose page makes a token) would
+    otherwise set a fresh cookie in place of the auditor's and log them out. Our own forms
+    always come with the cookie of the page they were on."""
+
+    def save_session(self, app, session, response):
+        if request.method not in ("GET", "HEAD", "OPTIONS") and self.get_cookie_name(app) not in request.cookies:
+            return
+        super().save_session(app, session, response)
+
+
 def register_web_hooks(app: Flask) -> None:
+    app.session_interface = SessionCookie()
     app.jinja_env.globals["get_locale"] = get_locale
 
     @app.after_request
