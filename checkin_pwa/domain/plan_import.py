@@ -33,6 +33,9 @@ OFFSET_RANGE = (dt.timedelta(hours=-12), dt.timedelta(hours=14))
 
 PathPart = str | int
 _MOBILE = re.compile(r"1[0-9]{10}")
+# No database stores these as text: PostgreSQL refuses NUL, and a lone UTF-16 surrogate
+# cannot be encoded as UTF-8 at all (json.loads lets both through from \u escapes).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,29 @@ def parse_document(raw: bytes) -> dict:
         raise NotADocument("not_json_structure") from None
     if not isinstance(document, dict):
         raise NotADocument("not_object")
+    where = _first_unstorable_text(document)
+    if where is not None:
+        raise NotADocument("unstorable_text", path=format_path(where))
     return document
+
+
+def _first_unstorable_text(document: dict) -> Optional[tuple[PathPart, ...]]:
+    """The path of the first key or string holding a NUL or a lone surrogate, or None.
+    A bad key is named with its characters escaped (\\ud800), so the path can be shown."""
+    stack: list[tuple[tuple[PathPart, ...], Any]] = [((), document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                return path
+        elif isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                if _UNSTORABLE.search(key):
+                    return path + (json.dumps(key)[1:-1],)
+                stack.append((path + (key,), item))
+        elif isinstance(value, list):
+            stack.extend((path + (index,), item) for index, item in reversed(list(enumerate(value))))
+    return None
 
 
 # --- validation ------------------------------------------------------------------------

@@ -48,6 +48,7 @@ DOCUMENT_MESSAGES = {
     "not_json": _l("The document is not valid JSON (line %(line)s, column %(column)s)."),
     "not_json_structure": _l("The document is not valid JSON (nested too deeply or a number too long)."),
     "not_object": _l("The document must be one JSON object with agency, auditors and plans."),
+    "unstorable_text": _l("%(path)s: must not contain a NUL character (\\u0000) or a lone surrogate (\\ud800–\\udfff)."),
 }
 
 

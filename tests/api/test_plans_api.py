@@ -247,3 +247,43 @@ def test_the_same_document_sent_three_times_at_once_makes_one_plan(live_server, 
     assert sorted(len(answer["created"]) for _, answer in answers) == [0, 0, 1]
     with live_server.app.app_context():
         assert rows() == [1, 5, 1, 1, 2, 5]
+
+
+def _with(document: dict, path: tuple, value) -> dict:
+    """The document with the string at `path` (keys and indices) replaced by `value`."""
+    document = copy.deepcopy(document)
+    target = document
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    return document
+
+
+@pytest.mark.parametrize("bad", ["\ud800", "\udfff", "北京\x00某某"], ids=["high-surrogate", "low-surrogate", "nul"])
+@pytest.mark.parametrize("path, where", [
+    (("agency", "name"), "agency.name"),
+    (("auditors", 1, "name"), "auditors[1].name"),
+    (("plans", 0, "enterprise", "contact"), "plans[0].enterprise.contact"),
+    (("plans", 0, "project", "levels", 2), "plans[0].project.levels[2]"),
+    (("plans", 0, "sites", 1, "address"), "plans[0].sites[1].address"),
+    (("plans", 0, "remarks"), "plans[0].remarks"),
+])
+def test_a_nul_or_lone_surrogate_in_any_field_is_refused_with_its_path(client, token, bad, path, where):
+    # json.dumps writes the character as a \u escape, as a body's system would send it.
+    body = json.dumps(_with(example(), path, bad)).encode("ascii")
+    response = post(client, token, body)
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "error": f"{where}: 不得包含 NUL 字符（\\u0000）或单独的代理项（\\ud800–\\udfff）。"}
+    assert rows()[3] == 0
+    english = post(client, token, body, **{"Accept-Language": "en"})
+    assert english.status_code == 400
+    assert english.get_json()["error"].startswith(f"{where}: must not contain a NUL character")
+
+
+def test_a_lone_surrogate_in_a_key_is_named_by_an_escaped_path(client, token):
+    document = example()
+    document["plans"][0]["\ud83dx"] = "1"
+    response = post(client, token, json.dumps(document).encode("ascii"))
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith("plans[0].\\ud83dx: 不得包含")
