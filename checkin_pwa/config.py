@@ -1,4 +1,5 @@
 """Configuration read from the environment (microblog style); TestConfig for the suite."""
+import datetime as dt
 import os
 
 
@@ -48,6 +49,10 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    # A login is a permanent session: the cookie has an expiry, so an installed app closed
+    # and reopened (which drops browser-session cookies) is still logged in. Every request
+    # renews it, so it ends after this many days unused; logout ends it at once (README).
+    PERMANENT_SESSION_LIFETIME = dt.timedelta(days=int(os.environ.get("SESSION_LIFETIME_DAYS", "30")))
     # Who may frame our pages (CSP frame-ancestors). Bodies embed them in their intranets.
     FRAME_ANCESTORS = os.environ.get("FRAME_ANCESTORS", "*")
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session (see R17 replays)

@@ -4,6 +4,7 @@ CSRF stays on: every POST carries the token a browser would have read from the p
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -380,6 +381,34 @@ def test_logout_ends_the_session(app, client, auth):
     assert response.headers["Location"] == "/login"
     assert "已退出登录" in client.get("/login").get_data(as_text=True)
     assert not is_logged_in(client)
+
+
+def session_cookie(client):
+    return client.get_cookie(client.application.config["SESSION_COOKIE_NAME"])
+
+
+def test_r1_login_survives_the_app_closed_and_reopened_for_the_documented_lifetime(app, client, auth):
+    assert app.config["PERMANENT_SESSION_LIFETIME"] == dt.timedelta(days=30)  # as the README says
+    person = make_auditor()
+    before = dt.datetime.now(dt.timezone.utc)
+    auth.login(person.phone)
+    cookie = session_cookie(client)
+    # An expiry makes it a persistent cookie: closing the app (the browser process) keeps it.
+    assert cookie.expires is not None
+    assert before + dt.timedelta(days=30) - dt.timedelta(minutes=1) <= cookie.expires
+    assert cookie.expires <= dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30, minutes=1)
+    assert cookie.http_only and cookie.same_site == "Lax"
+
+    # Reopened: a fresh browser holding only the kept cookies is still logged in.
+    reopened = app.test_client()
+    reopened.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)
+    assert is_logged_in(reopened)
+
+    # Logging out still ends it: the browser is logged out and keeps no lasting cookie.
+    assert auth_logout(reopened).status_code == 303
+    assert not is_logged_in(reopened)
+    after_logout = session_cookie(reopened)
+    assert after_logout is None or after_logout.expires is None
 
 
 def test_logout_is_post_only(app, client):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from ..conftest import login_in_browser
+from ..conftest import CHROMIUM, login_in_browser
 from ..factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -182,3 +182,42 @@ def test_r1_log_out_only_on_the_personal_page_as_a_full_width_form(page, data, a
     assert arrivals.count("/logout") == 1
     page.goto("/me")
     expect(page).to_have_url(re.compile(r"/login\?next="))
+
+
+def test_r1_closing_and_reopening_the_app_keeps_the_login_until_log_out(playwright, data, live_server, tmp_path):
+    """The installed app closed (the browser process ends) and opened again from the home
+    screen: the same profile, without its browser-session cookies."""
+    with data as f:
+        phone = f.auditor(name="孙八", phone="13800000015").phone
+    phone_device = {k: v for k, v in playwright.devices["Pixel 7"].items() if k != "default_browser_type"}
+
+    def open_app():
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, base_url=live_server.url,
+            locale="zh-CN", timezone_id="Asia/Shanghai", **phone_device)
+        return context, (context.pages[0] if context.pages else context.new_page())
+
+    context, page = open_app()
+    try:
+        login_in_browser(page, phone)
+        expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
+    finally:
+        context.close()
+
+    context, page = open_app()
+    try:
+        page.goto("/")
+        expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
+        page.get_by_role("navigation", name="主导航").get_by_role("link", name="我的").click()
+        page.get_by_role("button", name="退出登录").click()
+        expect(page).to_have_url(re.compile(r"/login$"))
+    finally:
+        context.close()
+
+    context, page = open_app()
+    try:
+        page.goto("/")
+        expect(page).to_have_url(re.compile(r"/login"))
+        expect(page.locator("input[name=phone]")).to_be_visible()
+    finally:
+        context.close()

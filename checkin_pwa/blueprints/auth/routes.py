@@ -106,9 +106,11 @@ def _fresh_session() -> None:
 
 
 def _start_session(auditor: Auditor) -> None:
-    """A new session for a new login: nothing from before survives (no session fixation)."""
+    """A new session for a new login: nothing from before survives (no session fixation).
+    It is permanent (PERMANENT_SESSION_LIFETIME): it outlives the app being closed."""
     _fresh_session()
     login_user(auditor)
+    session.permanent = True
 
 
 # --- views -----------------------------------------------------------------------------
