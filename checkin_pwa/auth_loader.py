@@ -1,11 +1,13 @@
 """Flask-Login's user loader: the id carries the session version, so a password change
-ends every other session of the account."""
-from flask import flash, redirect, request
+ends every other session of the account; the session's own id, once logged out, ends
+that one session (a copy of the cookie made before logout logs nobody in)."""
+from flask import flash, redirect, request, session
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login.utils import login_url
 
 from .extensions import db, login_manager
 from .models import Auditor
+from .services import accounts
 from .web import login_required_401, wants_status_not_page
 
 login_manager.login_view = "auth.login"
@@ -21,6 +23,9 @@ def load_auditor(user_id: str):
     try:
         auditor_id, version = (int(part) for part in user_id.split(":", 1))
     except ValueError:
+        return None
+    sid = session.get("sid")
+    if not isinstance(sid, str) or accounts.session_ended(sid):
         return None
     auditor = db.session.get(Auditor, auditor_id)
     if auditor is None or auditor.session_version != version:

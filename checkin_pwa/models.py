@@ -78,6 +78,15 @@ class Auditor(UserMixin, db.Model):
         return f"{self.id}:{self.session_version}"
 
 
+class EndedSession(db.Model):
+    """A login session ended by logging out (R1): a copy of its cookie made before is
+    refused (auth_loader). Kept until such a copy would have expired anyway."""
+
+    __tablename__ = "ended_session"
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ended_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
 class Enterprise(db.Model):
     """An audited enterprise (受审核企业), by name within a body."""
 

@@ -5,12 +5,14 @@ CSRF stays on: every POST carries the token a browser would have read from the p
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
 from checkin_pwa.extensions import db
+from checkin_pwa.models import Explanation
 
 from . import factories
 from .factories import PASSWORD
-from .helpers import FreshContextClient, csrf_token
+from .helpers import FreshContextClient, csrf_token, csrf_token_from
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +30,59 @@ def person(app):
 def post_login(client, phone, password=PASSWORD, query=""):
     token = csrf_token(client, "/login")
     return client.post("/login" + query, data={"phone": phone, "password": password, "csrf_token": token})
+
+
+# --- logout ends the session on the server --------------------------------------------------
+
+def copy_of(app, client):
+    """Another browser holding a copy of `client`'s session cookie (stolen or kept)."""
+    other = app.test_client()
+    other.set_cookie("session", client.get_cookie("session").value)
+    return other
+
+
+def explanations() -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count(Explanation.id)))
+
+
+def test_r1_a_cookie_copied_before_logout_is_logged_out_too(app, person):
+    plan = factories.plan([person])
+    db.session.commit()
+    phone = app.test_client()
+    post_login(phone, person.phone)
+    copy = copy_of(app, phone)
+    token = csrf_token_from(copy.get(f"/plans/{plan.id}/explain"))  # the copy works before logout
+
+    logout = phone.post("/logout", data={"csrf_token": csrf_token(phone, "/me")})
+    assert logout.status_code == 303
+
+    read = copy.get(f"/plans/{plan.id}")
+    assert read.status_code == 302 and read.headers["Location"].startswith("/login")
+    write = copy.post(f"/plans/{plan.id}/explanations", data={"csrf_token": token, "text": "冒名写入"})
+    assert write.status_code == 302 and write.headers["Location"].startswith("/login")
+    outbox = copy.post(f"/plans/{plan.id}/explanations", data={"csrf_token": token, "text": "冒名写入"},
+                       headers={"X-Outbox": "1", "HX-Request": "true"})
+    assert outbox.status_code == 401
+    assert explanations() == 0, "nothing was written with the old cookie"
+
+
+def test_r1_logging_out_on_one_phone_keeps_the_other_phones_logged_in(app, person):
+    # Logout ends this session, not the account's others (a password change ends those).
+    phone, tablet = app.test_client(), app.test_client()
+    post_login(phone, person.phone)
+    post_login(tablet, person.phone)
+    phone.post("/logout", data={"csrf_token": csrf_token(phone, "/me")})
+    assert phone.get("/").status_code == 302
+    assert tablet.get("/").status_code == 200
+
+
+def test_r1_logging_in_again_after_logout_works(app, person):
+    phone = app.test_client()
+    post_login(phone, person.phone)
+    phone.post("/logout", data={"csrf_token": csrf_token(phone, "/me")})
+    assert post_login(phone, person.phone).status_code == 303
+    assert phone.get("/").status_code == 200
 
 
 # --- every next= parameter ---------------------------------------------------------------

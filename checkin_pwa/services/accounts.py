@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain.passwords import password_problems
 from ..extensions import db
-from ..models import Auditor
+from ..models import Auditor, EndedSession
 from . import verification
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,27 @@ def authenticate(phone: str, password: str) -> Auditor | None:
     if not check_password_hash(auditor.password_hash, password):
         return None
     return auditor
+
+
+# --- login sessions: logging out ends one on the server -------------------------------------
+# The session cookie is signed, not stored: a copy of it stays valid after logout unless the
+# server remembers that its session ended. A login gets a random session id (kept in the
+# cookie); logout records it as ended, and a cookie whose id has ended logs nobody in.
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def end_session(sid: str, *, now: dt.datetime, forget_before: dt.datetime) -> None:
+    """Record `sid` as ended (committed). Ids ended before `forget_before` are dropped: a
+    cookie signed that long ago is refused by its own age (the session lifetime)."""
+    db.session.execute(db.delete(EndedSession).where(EndedSession.ended_at < forget_before))
+    db.session.merge(EndedSession(sid=sid[:64], ended_at=now))
+    db.session.commit()
+
+
+def session_ended(sid: str) -> bool:
+    return db.session.get(EndedSession, sid[:64]) is not None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from limits import parse as parse_limit
 
 from ...domain.passwords import PasswordProblem
 from ...extensions import client_address, db, limiter
-from ...models import Auditor
+from ...models import Auditor, utcnow
 from ...services import accounts
 from ...services.checkin import server_now
 from ...web import is_htmx, render_page_or_partial, safe_next
@@ -109,6 +109,7 @@ def _start_session(auditor: Auditor) -> None:
     """A new session for a new login: nothing from before survives (no session fixation).
     It is permanent (PERMANENT_SESSION_LIFETIME): it outlives the app being closed."""
     _fresh_session()
+    session["sid"] = accounts.new_session_id()
     login_user(auditor)
     session.permanent = True
 
@@ -165,6 +166,11 @@ def change_password():
 
 @bp.post("/logout")
 def logout():
+    """Ends this session on the server too: a copy of its cookie no longer logs in."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        now = utcnow()
+        accounts.end_session(sid, now=now, forget_before=now - current_app.permanent_session_lifetime)
     logout_user()
     _fresh_session()
     flash(_("You have logged out."), "info")
