@@ -132,7 +132,7 @@ class Steps:
         setattr(owner, attribute, timed)
 
 
-STEPS = ("sha256", "decode", "copies", "exif", "verdicts", "files")
+STEPS = ("sha256", "decode", "verdicts", "files")
 
 
 def child(spec: dict) -> dict:
@@ -144,7 +144,6 @@ def child(spec: dict) -> dict:
     from sqlalchemy import select
 
     from checkin_pwa import create_app
-    from checkin_pwa.domain import evidence as exif_evidence
     from checkin_pwa.extensions import db
     from checkin_pwa.models import Auditor, Photo
     from checkin_pwa.services import photos
@@ -160,9 +159,8 @@ def child(spec: dict) -> dict:
 
         steps = Steps()
         steps.wrap(photos.hashlib, "sha256", "sha256")  # the received file's hash
-        steps.wrap(photos, "decode", "decode")          # header, pixel cap, full decode
-        steps.wrap(photos, "display_copies", "copies")  # upright, RGB, 1600 px and 320 px JPEGs
-        steps.wrap(exif_evidence, "read_exif", "exif")
+        # The decoder child: EXIF, header and shape checks, full decode, 1600 px and 320 px JPEGs.
+        steps.wrap(photos.imaging, "make", "decode")
         steps.wrap(photos, "judge_photo", "verdicts")   # the team's record, judging
         steps.wrap(photos, "_duplicate_plans", "verdicts")
         steps.wrap(store, "save", "files")              # three files, each fsynced with its folder
@@ -495,13 +493,13 @@ def tables(info: dict, phone: dict[str, dict], server: list[dict], runs: int) ->
             f"| {s['traced_peak_bytes'] / o['traced_peak_bytes']:.2f} | {s['bytes'] / o['bytes']:.2f} |")
 
     add(f"\n### Where an upload's time goes (inside the timed uploads, medians of {runs}, ms)\n")
-    add("| photo | sent as | total | SHA-256 | decode (header + pixels) | display + thumb | EXIF "
+    add("| photo | sent as | total | SHA-256 | decoder child (EXIF, header, pixels, display + thumb) "
         "| verdicts | 3 files (fsync) | rest: plan, team and group checks, the row's commit |")
-    add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    add("|---|---|---:|---:|---:|---:|---:|---:|")
     for name, variant, r in sent:
         st = r["steps_ms"]
         add(f"| {name} | {variant} | {r['median_ms']:.0f} | {st['sha256']:.1f} | {st['decode']:.0f} "
-            f"| {st['copies']:.0f} | {st['exif']:.1f} | {st['verdicts']:.1f} | {st['files']:.1f} "
+            f"| {st['verdicts']:.1f} | {st['files']:.1f} "
             f"| {st['rest']:.1f} |")
     return "\n".join(lines)
 

@@ -72,6 +72,15 @@ class Config:
     # 50 MP holds any phone camera's default mode (a 200 MP sensor bins to 12.5 MP), and
     # the phone shrinks what it can decode to 1600 px before sending anyway.
     PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", str(50_000_000)))
+    # Each side and the ratio of the sides too (a 1 x 50,000,000 PNG is not a photo).
+    PHOTO_MAX_SIDE = int(os.environ.get("PHOTO_MAX_SIDE", "20000"))
+    PHOTO_MAX_ASPECT = float(os.environ.get("PHOTO_MAX_ASPECT", "10"))
+    # Every decode (photo, avatar) runs in a child process with these hard limits
+    # (services.imaging; docs/security.md has what they cost); at most PHOTO_DECODE_WORKERS
+    # at once per web worker process.
+    PHOTO_DECODE_CPU_S = int(os.environ.get("PHOTO_DECODE_CPU_S", "6"))
+    PHOTO_DECODE_MEMORY_MB = int(os.environ.get("PHOTO_DECODE_MEMORY_MB", "1024"))
+    PHOTO_DECODE_WORKERS = int(os.environ.get("PHOTO_DECODE_WORKERS", "2"))
     # Files no row points at are swept only when older than this, so an upload in flight
     # (files written, row not yet committed) is never taken.
     PHOTO_ORPHAN_MIN_AGE_S = int(os.environ.get("PHOTO_ORPHAN_MIN_AGE_S", "3600"))

@@ -2,6 +2,7 @@
 Content-Type): one answer for the upload check and for the EXIF reader."""
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 # ISO-BMFF brands of HEIF stills (HEVC-coded, as iPhones and Android phones write them).
@@ -25,4 +26,109 @@ def sniff_format(data: bytes) -> Optional[str]:
             compatible = {data[i:i + 4] for i in range(16, box_size - 3, 4)}
             if major in HEIF_BRANDS or (compatible & HEIF_BRANDS and b"avif" != major):
                 return "heif"
+    return None
+
+
+# --- what the header says, before anything decodes ---------------------------------------------
+#
+# A camera writes a baseline JPEG (one scan) or a progressive one of about ten scans
+# (libjpeg's default script: 10 for colour, 6 for grey). Each scan makes the decoder walk
+# every block of the image again, so the cost of a decode grows with the number of scans, and
+# a 100 kB file of 2,000 empty scans costs 12-14 s of CPU. 32 is three times any camera's.
+MAX_JPEG_SCANS = 32
+
+# A JPEG segment's entropy-coded data ends at the next marker: 0xFF followed by anything but
+# a stuffed zero, a restart marker or another fill byte.
+_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RST0-7: no length follows
+
+
+def jpeg_scans(data: bytes, stop_after: int = MAX_JPEG_SCANS) -> int:
+    """How many scans (SOS markers) a JPEG has, counted by walking its markers without
+    decoding; the walk stops once `stop_after` is passed. A walk that breaks off (a bad length,
+    a cut file) answers the scans seen so far: the decoder judges the rest."""
+    scans, pos = 0, 2
+    while pos + 4 <= len(data) and scans <= stop_after:
+        if data[pos] != 0xFF:
+            return scans
+        marker = data[pos + 1]
+        if marker == 0xFF:  # a fill byte before the marker
+            pos += 1
+            continue
+        if marker == 0xD9:  # end of image
+            return scans
+        if marker in _STANDALONE:
+            pos += 2
+            continue
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+        if marker == 0xDA:
+            scans += 1
+            found = _NEXT_MARKER.search(data, pos)
+            if found is None:
+                return scans
+            pos = found.start()
+    return scans
+
+
+_METADATA_APP = ((0xE1, b"Exif\x00"), (0xE2, b"MPF\x00"))
+
+
+def jpeg_without_metadata_blocks(data: bytes) -> bytes:
+    """The JPEG with its EXIF (APP1) and multi-picture (APP2 MPF) segments left out, pixels
+    untouched: what the decoder is given, so no second EXIF parser ever reads the phone's
+    EXIF (ours reads it once). The colour profile (APP2 ICC_PROFILE) stays."""
+    kept, pos, start = [], 2, 0
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xDA or marker == 0xD9 or marker in _STANDALONE or marker == 0xFF:
+            break
+        end = pos + 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+        if any(marker == app and data[pos + 4:pos + 4 + len(tag)] == tag for app, tag in _METADATA_APP):
+            kept.append(data[start:pos])
+            start = end
+        pos = end
+    if not kept:
+        return data
+    return b"".join(kept) + data[start:]
+
+
+def heif_cut_short(data: bytes) -> bool:
+    """Whether an ISO-BMFF file (HEIC) ends inside one of its top-level boxes: a file cut
+    short in transfer. libheif decodes what is there and paints the rest green, so the
+    boxes are checked before decoding."""
+    pos, boxes = 0, 0
+    while pos < len(data):
+        boxes += 1
+        if pos + 8 > len(data) or boxes > 4096:
+            return True
+        size = int.from_bytes(data[pos:pos + 4], "big")
+        header = 8
+        if size == 1:  # a 64-bit size follows the type
+            if pos + 16 > len(data):
+                return True
+            size, header = int.from_bytes(data[pos + 8:pos + 16], "big"), 16
+        elif size == 0:  # the last box, up to the end of the file
+            return False
+        if size < header or pos + size > len(data):
+            return True
+        pos += size
+    return False
+
+
+# An image a phone takes or a screenshot is at most a few thousand pixels a side; a panorama is
+# long but not thin. One side of 1 x 50,000,000 px passes a megapixel cap and costs the
+# decoder a row pointer per line (400 MB): each side and the ratio are capped as well.
+MAX_SIDE = 20_000
+MAX_ASPECT = 10
+
+
+def shape_problem(width: int, height: int, *, max_pixels: int, max_side: int = MAX_SIDE,
+                  max_aspect: float = MAX_ASPECT) -> Optional[str]:
+    """None for a shape a photo can have, else "too_many_pixels" or "bad_shape"."""
+    if width <= 0 or height <= 0:
+        return "bad_shape"
+    if width * height > max_pixels:
+        return "too_many_pixels"
+    if max(width, height) > max_side or max(width, height) > max_aspect * min(width, height):
+        return "bad_shape"
     return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import io
 import logging
 import re
 import secrets
@@ -254,15 +253,13 @@ def change_phone(auditor: Auditor, new_phone: str, code: str, *, settings, now) 
 # --- R1 personal page: the avatar ------------------------------------------------------------
 
 def set_avatar(auditor: Auditor, data: bytes | None, *, store, limits, size: int, now):
-    """The auditor's new avatar: the same checks as a photo (type from the bytes, pixels
-    from the header before decoding, a full decode; services.photos), then re-encoded as a
+    """The auditor's new avatar: the same checks as a photo (type from the bytes, then
+    services.imaging: shape from the header before decoding, a full decode), re-encoded as a
     square JPEG of `size` px without EXIF. Returns the auditor, or a photos.Refusal with
     nothing changed. The old avatar file is removed once the new one is in place."""
-    from PIL import Image, ImageOps
-
     from ..domain.image_format import sniff_format
     from ..storage import new_avatar_key
-    from . import photos
+    from . import imaging, photos
 
     if data is None:
         return photos.Refusal("no_file")
@@ -274,22 +271,11 @@ def set_avatar(auditor: Auditor, data: bytes | None, *, store, limits, size: int
     fmt = sniff_format(data)
     if fmt is None:
         return photos.Refusal("unsupported_type")
-    decoded = photos.decode(data, fmt, limits.max_pixels)
-    if isinstance(decoded, photos.Refusal):
-        return decoded
-    try:
-        # Upright, at most 1600 px, EXIF and XMP gone: the photo's own display copy.
-        display, _thumb = photos.display_copies(decoded.image)
-        with Image.open(io.BytesIO(display), formats=["JPEG"]) as upright:
-            square = ImageOps.fit(upright.convert("RGB"), (size, size), Image.Resampling.LANCZOS)
-        out = io.BytesIO()
-        square.save(out, "JPEG", quality=photos.JPEG_QUALITY, optimize=True)
-        avatar = out.getvalue()
-    except Exception:
-        log.info("avatar could not be converted", exc_info=True)
-        return photos.Refusal("unreadable_image")
-    finally:
-        decoded.image.close()
+    # Upright, cropped to a square, EXIF and XMP gone, made in the bounded decoder.
+    made = imaging.make(data, fmt, limits.picture, (("square", size),))
+    if isinstance(made, photos.Refusal):
+        return made
+    (avatar,) = made.copies
 
     old_key = auditor.avatar_key
     key = new_avatar_key()

@@ -11,10 +11,12 @@ An upload, in order (each step refuses before anything is written):
      retry (R17: exactly once) and answers the stored one; then the group must have room
      (first/last 3, other 9);
   3. type from the bytes only (magic numbers), never the name or Content-Type;
-  4. pixels from the header, before any decoding: at most PHOTO_MAX_PIXELS; Pillow's own
-     decompression-bomb warning is an error too;
-  5. decode fully: a truncated or corrupt image is refused ("retake the photo");
-  6. EXIF read once (never raises) and judged against the team's check-in/out;
+  4-6. services.imaging, in a child process with CPU, memory and time limits: a JPEG of more
+     scans than a camera writes or a HEIC cut short is refused before it starts; there, the
+     EXIF read once (never raises), the size from the header (at most PHOTO_MAX_PIXELS, each
+     side and the ratio capped) before any decoding, the full decode (a truncated or corrupt
+     image is refused: "retake the photo") and the display copies; the EXIF is then judged
+     against the team's check-in/out;
   7. files first (evidence as received, display copy, thumbnail), the row last in one commit;
      if the commit fails the files just written are removed. A crash between the two
      leaves only files no row points at: `sweep_orphans` removes them later.
@@ -32,12 +34,9 @@ import io
 import logging
 import re
 import unicodedata
-import warnings
 from dataclasses import dataclass
 from typing import Iterable, Optional, Union
 
-import pillow_heif
-from PIL import Image
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -47,12 +46,11 @@ from ..domain import geo, photo_checks
 from ..extensions import db
 from ..models import AuditPlan, Auditor, NoticeAttachment, Photo
 from ..storage import PhotoStore, new_key
+from . import imaging
 from .checkin import local_time, team_record, visible_plan
 from .outcomes import Refusal
 
 log = logging.getLogger(__name__)
-
-pillow_heif.register_heif_opener()
 
 # R8: how many photos each group holds, and how many it needs.
 GROUPS = ("first", "last", "other")
@@ -61,13 +59,12 @@ GROUP_MIN = {"first": 1, "last": 1, "other": 0}
 
 DISPLAY_LONG_SIDE = 1600
 THUMB_LONG_SIDE = 320
-JPEG_QUALITY = 85
+COPIES = (("fit", DISPLAY_LONG_SIDE), ("fit", THUMB_LONG_SIDE))
+JPEG_QUALITY = imaging.JPEG_QUALITY
 NAME_MAX = 120  # Photo.original_name
-# A phone's colour profile is a few kB; a bigger one is not copied into the display copies.
-MAX_ICC_BYTES = 64 * 1024
 
-# Our format name -> (Pillow's format name, the evidence file's extension).
-FORMATS = {"jpeg": ("JPEG", "jpg"), "png": ("PNG", "png"), "webp": ("WEBP", "webp"), "heif": ("HEIF", "heic")}
+# Our format name -> the evidence file's extension.
+EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "heif": "heic"}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -75,11 +72,15 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int
-    max_pixels: int
+    picture: imaging.Limits  # what decoding may cost, and the pixel and shape caps
+
+    @property
+    def max_pixels(self) -> int:
+        return self.picture.max_pixels
 
     @classmethod
     def from_config(cls, config) -> "Limits":
-        return cls(int(config["PHOTO_MAX_BYTES"]), int(config["PHOTO_MAX_PIXELS"]))
+        return cls(int(config["PHOTO_MAX_BYTES"]), imaging.Limits.from_config(config))
 
 
 # --- what the bytes are -----------------------------------------------------------------
@@ -116,110 +117,6 @@ def clean_size(value) -> Optional[int]:
     except (TypeError, ValueError):
         return None
     return number if 0 < number < 2**31 else None
-
-
-# --- decoding ------------------------------------------------------------------------------
-
-@dataclass
-class Decoded:
-    image: Image.Image
-    width: int
-    height: int
-
-
-def _header_size(data: bytes, fmt: str) -> tuple[int, int]:
-    """Width and height from the header alone: the format's own opener reads no pixel data
-    and (called directly, not through Image.open) runs no bomb check, so the numbers can
-    be put in the refusal."""
-    name = FORMATS[fmt][0]
-    if name not in Image.OPEN:
-        Image.init()  # Pillow loads its format plugins lazily
-    factory = Image.OPEN[name][0]
-    image = factory(io.BytesIO(data), "")
-    return image.size
-
-
-def decode(data: bytes, fmt: str, max_pixels: int) -> Union[Decoded, Refusal]:
-    """The fully decoded image, or too_many_pixels / unreadable_image."""
-    try:
-        width, height = _header_size(data, fmt)
-    except Exception:  # a hostile header may break a parser in any way
-        log.info("photo header unreadable (%s)", fmt, exc_info=True)
-        return Refusal("unreadable_image")
-    too_many = Refusal("too_many_pixels", {
-        "width": width, "height": height,
-        "megapixels": round(width * height / 1_000_000, 1), "limit": round(max_pixels / 1_000_000),
-    })
-    if width * height > max_pixels or width <= 0 or height <= 0:
-        return too_many
-    with warnings.catch_warnings():
-        # Our limit is lower than Pillow's, so this is a second line of defence only.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(data), formats=[FORMATS[fmt][0]])
-            image.load()
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            return too_many
-        except Exception:
-            log.info("photo not decodable (%s)", fmt, exc_info=True)
-            return Refusal("unreadable_image")
-    return Decoded(image, width, height)
-
-
-def _rgb(image: Image.Image) -> Image.Image:
-    """RGB for JPEG; transparency over white (a PNG screenshot's alpha must not turn black)."""
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        flat = Image.new("RGB", rgba.size, (255, 255, 255))
-        flat.paste(rgba, mask=rgba.getchannel("A"))
-        return flat
-    return image.convert("RGB")
-
-
-def _jpeg(image: Image.Image, long_side: int, icc_profile: Optional[bytes]) -> bytes:
-    copy = image.copy()
-    copy.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
-    # A fresh info: Pillow would otherwise carry XMP (which may hold GPS) into the JPEG.
-    copy.info = {}
-    out = io.BytesIO()
-    options = {"quality": JPEG_QUALITY, "optimize": True}
-    if icc_profile:
-        options["icc_profile"] = icc_profile  # colours, not personal data
-    copy.save(out, "JPEG", **options)
-    return out.getvalue()
-
-
-# EXIF Orientation -> the turn that makes the pixels upright (as ImageOps.exif_transpose).
-_UPRIGHT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-
-
-def _orientation(image: Image.Image) -> int:
-    try:
-        value = image.getexif().get(0x0112)
-    except Exception:  # malformed EXIF costs the rotation, never the photo
-        log.info("EXIF orientation unreadable", exc_info=True)
-        return 1
-    return value if isinstance(value, int) else 1
-
-
-def display_copies(image: Image.Image) -> tuple[bytes, bytes]:
-    """The display copy (orientation applied, at most 1600 px, no EXIF) and the thumbnail.
-    Shrinks the decoded image in place first (it is not used afterwards), then turns and
-    converts only the small one: a 12 MP photo costs a fraction of the full-size work."""
-    icc = image.info.get("icc_profile")
-    if not isinstance(icc, bytes) or len(icc) > MAX_ICC_BYTES:
-        icc = None
-    turn = _UPRIGHT.get(_orientation(image))
-    image.thumbnail((DISPLAY_LONG_SIDE, DISPLAY_LONG_SIDE), Image.Resampling.LANCZOS)
-    rgb = _rgb(image)
-    if turn is not None:
-        rgb = rgb.transpose(turn)
-    display = _jpeg(rgb, DISPLAY_LONG_SIDE, icc)
-    return display, _jpeg(rgb, THUMB_LONG_SIDE, icc)
 
 
 # --- judging ---------------------------------------------------------------------------------
@@ -344,21 +241,14 @@ def upload(
     if fmt is None:
         return Refusal("unsupported_type")
 
-    decoded = decode(file_bytes, fmt, limits.max_pixels)
-    if isinstance(decoded, Refusal):
-        return decoded
-    try:
-        display, thumb = display_copies(decoded.image)
-    except Exception:
-        log.info("photo could not be converted for display", exc_info=True)
-        return Refusal("unreadable_image")
-    finally:
-        decoded.image.close()
-
-    found = exif_evidence.read_exif(file_bytes)
+    made = imaging.make(file_bytes, fmt, limits.picture, COPIES)
+    if isinstance(made, Refusal):
+        return made
+    display, thumb = made.copies
+    found = made.evidence
     verdicts = judge_photo(plan, group, found, _duplicate_plans(plan, (received_sha, original_sha)))
 
-    keys = (new_key("evidence", FORMATS[fmt][1]), new_key("display", "jpg"), new_key("thumb", "jpg"))
+    keys = (new_key("evidence", EXTENSIONS[fmt]), new_key("display", "jpg"), new_key("thumb", "jpg"))
     written: list[str] = []
     try:
         for key, data in zip(keys, (file_bytes, display, thumb)):
@@ -374,8 +264,8 @@ def upload(
             bytes_received=len(file_bytes),
             bytes_original=clean_size(original_bytes),
             format=fmt,
-            width=decoded.width,
-            height=decoded.height,
+            width=made.width,
+            height=made.height,
             original_name=clean_name(original_name),
             evidence_key=keys[0],
             display_key=keys[1],

@@ -25,7 +25,9 @@ AVATAR_REFUSALS = {
     "too_large": _l("The picture is too large (%(size_mb)s MB; at most %(limit_mb)s MB)."),
     "unsupported_type": _l("This file is not a picture the app accepts (JPEG, PNG, WebP or HEIC)."),
     "too_many_pixels": _l("The picture has too many pixels (%(width)s × %(height)s; at most %(limit)s megapixels)."),
+    "bad_shape": _l("The picture's shape is not a photo's (%(width)s × %(height)s; at most %(max_side)s pixels a side, one side at most %(max_aspect)s times the other)."),
     "unreadable_image": _l("The picture file is incomplete or damaged. Choose another one."),
+    "too_costly": _l("This picture file takes too much work to process. Choose a photo as the camera took it."),
     "try_again": _l("The picture could not be saved. Please try again."),
 }
 

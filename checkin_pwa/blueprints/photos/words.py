@@ -30,7 +30,9 @@ REFUSALS = {
     "request_too_large": _l("What was sent is too large: at most %(limit_mb)s MB per photo, one photo at a time."),
     "unsupported_type": _l("This file is not a photo the app accepts (JPEG, PNG, WebP or HEIC)."),
     "too_many_pixels": _l("The photo has too many pixels (%(width)s × %(height)s, %(megapixels)s megapixels; at most %(limit)s megapixels)."),
+    "bad_shape": _l("The photo's shape is not a photo's (%(width)s × %(height)s; at most %(max_side)s pixels a side, one side at most %(max_aspect)s times the other)."),
     "unreadable_image": _l("The photo file is incomplete or damaged. Please take the photo again."),
+    "too_costly": _l("This photo file takes too much work to process: it is not a file a camera writes. Send the photo as the camera took it."),
     "already_in_plan": _l("This photo is already among the %(group)s of this plan."),
     "try_again": _l("The photo could not be saved. Please try again."),
 }

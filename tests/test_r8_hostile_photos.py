@@ -1,0 +1,205 @@
+"""Photos and avatars whatever the bytes (R8, R1): each hostile file is made here, sent
+through the real routes (real SQLite, the real store, the real decoder child process with
+its limits), and must get a clear Chinese refusal with nothing written, never a 500 and
+never an unbounded decode. docs/security.md lists these cases with their bounds.
+"""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from checkin_pwa.domain import image_format
+from checkin_pwa.extensions import db
+
+from . import factories as f
+from .helpers import csrf_token, csrf_token_from, log_in
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "photos"
+XHR = {"X-Requested-With": "XMLHttpRequest"}
+TOO_COSTLY = "处理该照片文件所需资源过多：这不是相机拍摄的文件。请发送相机拍摄的原始照片。"
+INCOMPLETE = "照片文件不完整，请重新拍摄。"
+
+pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
+
+
+# --- the hostile files ---------------------------------------------------------------------------
+
+def _segments(data: bytes):
+    """(marker, start, end) of a JPEG's segments; a scan's end includes its entropy data."""
+    pos, out = 2, []
+    while pos < len(data):
+        marker = data[pos + 1]
+        if marker == 0xD9:
+            out.append((marker, pos, pos + 2))
+            return out
+        end = pos + 2 + struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        if marker == 0xDA:
+            while not (data[end] == 0xFF and data[end + 1] not in (0x00, *range(0xD0, 0xD8))):
+                end += 1
+        out.append((marker, pos, end))
+        pos = end
+    return out
+
+
+def many_scans(scans: int, size=(4000, 3000)) -> bytes:
+    """A valid progressive JPEG of a flat grey picture whose last scan (an AC refinement of
+    a few bytes) is repeated until the file has `scans` scans: small on the wire, and each
+    scan makes the decoder walk every block of the picture again."""
+    out = io.BytesIO()
+    Image.new("L", size, 128).save(out, "JPEG", progressive=True, quality=90)
+    data = out.getvalue()
+    segments = _segments(data)
+    last_scan = [(s, e) for marker, s, e in segments if marker == 0xDA][-1]
+    written = sum(1 for marker, _s, _e in segments if marker == 0xDA)
+    eoi = segments[-1][1]
+    return data[:eoi] + data[last_scan[0]:last_scan[1]] * (scans - written) + b"\xff\xd9"
+
+
+def png(width: int, height: int) -> bytes:
+    """A valid 1-bit black PNG of any size: a few hundred kB at most on the wire."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    raw = (b"\x00" * (1 + (width + 7) // 8)) * height  # each row: filter byte + packed bits
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9))
+            + chunk(b"IEND", b""))
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+def team(app):
+    person = f.auditor()
+    plan = f.plan([person])
+    db.session.commit()
+    client = app.test_client()
+    log_in(client, person)
+    return client, plan
+
+
+def send(client, plan_id: int, data: bytes, name: str = "photo.jpg"):
+    token = csrf_token_from(client.get(f"/plans/{plan_id}"))
+    form = {"csrf_token": token, "group": "first", "photo": (io.BytesIO(data), name)}
+    return client.post(f"/plans/{plan_id}/photos", data=form, content_type="multipart/form-data", headers=XHR)
+
+
+def stored(app) -> tuple[int, list]:
+    from sqlalchemy import func, select
+
+    from checkin_pwa.models import Photo
+
+    db.session.expire_all()
+    count = db.session.scalar(select(func.count()).select_from(Photo))
+    return count, [key for key, _ in app.extensions["photo_store"].keys()]
+
+
+def assert_refused(app, response, status: int, message: str) -> None:
+    body = response.get_data(as_text=True)
+    assert response.status_code == status, body
+    assert '<div class="photo-error" role="alert">' in body
+    assert message in body
+    assert stored(app) == (0, [])
+
+
+# --- item: scans, CPU, memory -----------------------------------------------------------------------
+
+def test_r8_a_jpeg_of_two_thousand_scans_is_refused_before_it_is_decoded(app):
+    """100 kB, 2,000 scans: 12-14 s of CPU to decode. No camera writes more than about ten."""
+    client, plan = team(app)
+    hostile = many_scans(2000)
+    assert len(hostile) < 150_000
+    assert image_format.jpeg_scans(hostile) > image_format.MAX_JPEG_SCANS
+
+    assert_refused(app, send(client, plan.id, hostile), 422, TOO_COSTLY)
+
+
+def test_r8_a_progressive_jpeg_as_a_camera_writes_it_is_accepted(app):
+    client, plan = team(app)
+    out = io.BytesIO()
+    Image.new("RGB", (1200, 900), (30, 120, 200)).save(out, "JPEG", progressive=True)
+    assert 1 < image_format.jpeg_scans(out.getvalue()) <= 10
+
+    assert send(client, plan.id, out.getvalue()).status_code == 201
+
+
+def test_r8_a_decode_past_its_cpu_limit_is_stopped_and_refused(app, monkeypatch):
+    """Whatever slips past the header checks still costs at most PHOTO_DECODE_CPU_S: the
+    scan cap is lifted here so the 14-second decode starts, and the kernel stops it."""
+    monkeypatch.setattr(image_format, "MAX_JPEG_SCANS", 10**6)
+    app.config["PHOTO_DECODE_CPU_S"] = 1
+    client, plan = team(app)
+
+    assert_refused(app, send(client, plan.id, many_scans(2000)), 422, TOO_COSTLY)
+
+
+def test_r8_a_decode_past_its_memory_limit_is_refused(app):
+    """A 49-megapixel PNG of 160 kB needs about 330 MB to decode: with the limit set at
+    250 MB the allocation fails in the child, and the upload gets the same answer."""
+    app.config["PHOTO_DECODE_MEMORY_MB"] = 250
+    client, plan = team(app)
+    out = io.BytesIO()
+    Image.new("RGB", (7000, 7000), (10, 200, 30)).save(out, "PNG")
+
+    assert_refused(app, send(client, plan.id, out.getvalue(), "big.png"), 422, TOO_COSTLY)
+
+
+# --- item: shapes -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("width, height", [(1, 50_000_000), (50_000_000, 1), (30_000, 1_000), (9_000, 800)])
+def test_r8_a_picture_no_camera_takes_is_refused_by_its_shape_before_decoding(app, width, height):
+    """1 x 50,000,000 passes the 50-megapixel cap and costs 400 MB of row pointers."""
+    client, plan = team(app)
+    hostile = png(width, height)
+    assert len(hostile) < 300_000
+
+    response = send(client, plan.id, hostile, "thin.png")
+
+    assert_refused(app, response, 422, f"照片形状不像照片（{width} × {height}；每边最多 20000 像素，长边最多为短边的 10 倍）。")
+
+
+def test_r8_a_panorama_is_still_a_photo(app):
+    client, plan = team(app)
+    assert send(client, plan.id, png(12_000, 2_000), "pano.png").status_code == 201
+
+
+# --- item: HEIC cut short ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kept", [0.5, 0.9, 0.999])
+def test_r8_a_heic_cut_short_is_refused_like_a_truncated_jpeg(app, kept):
+    """libheif decodes what is there and paints the rest green: the boxes are checked first."""
+    client, plan = team(app)
+    whole = (FIXTURES / "IMG_5195.HEIC").read_bytes()
+
+    response = send(client, plan.id, whole[:int(len(whole) * kept)], "IMG_5195.HEIC")
+
+    assert_refused(app, response, 422, INCOMPLETE)
+    assert send(client, plan.id, whole, "IMG_5195.HEIC").status_code == 201
+
+
+# --- the avatar goes through the same decoder ------------------------------------------------------
+
+@pytest.mark.parametrize("name, make, words", [
+    ("scans.jpg", lambda: many_scans(2000), "处理该图片文件所需资源过多"),
+    ("thin.png", lambda: png(1, 50_000_000), "图片形状不像照片"),
+    ("cut.heic", lambda: (FIXTURES / "IMG_5195.HEIC").read_bytes()[:400_000], "图片文件不完整或已损坏"),
+])
+def test_r1_avatar_hostile_picture_is_refused_and_changes_nothing(app, name, make, words):
+    person = f.auditor()
+    db.session.commit()
+    client = app.test_client()
+    log_in(client, person)
+    token = csrf_token(client, "/me/avatar")
+
+    response = client.post("/me/avatar", data={"csrf_token": token, "avatar": (io.BytesIO(make()), name)},
+                           content_type="multipart/form-data")
+
+    assert response.status_code == 422
+    assert words in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(person), person.id).avatar_key is None
+    assert stored(app)[1] == []
