@@ -35,6 +35,7 @@ var PRECACHE = [
   "/static/js/plan-map.js",
   "/static/js/explanations.js",
   "/static/js/account.js",
+  "/static/js/calendar.js",
   "/static/vendor/leaflet-1.9.4/leaflet.js",
   "/static/vendor/leaflet-1.9.4/leaflet.css",
   "/static/vendor/leaflet-1.9.4/images/layers.png",

@@ -132,3 +132,40 @@ def test_r12_next_month_by_htmx_and_a_day_opened_with_the_keyboard(page, data):
 
     page.go_back()
     expect(page).to_have_url(re.compile(rf"/calendar/{month.year}/{month.month}$"))
+
+
+def test_r12_a_tapped_day_brings_its_plans_into_view_and_keeps_the_focus_on_the_day(page, data):
+    month = month_shift(1)
+    ninth, tenth = month.replace(day=9), month.replace(day=10)
+    with data as f:
+        me = f.auditor()
+        for name, hours in (("上午的企业", (8, 11)), ("下午的企业", (13, 17))):
+            f.plan([me], company=f.enterprise(name), start=at(ninth, hours[0]), end=at(ninth, hours[1]))
+        for n in range(1, 5):
+            f.plan([me], company=f.enterprise(f"第十天的企业{n}"), start=at(tenth, 8 + n), end=at(tenth, 9 + n))
+        phone = me.phone
+    open_calendar(page, phone)
+    page.goto(f"/calendar/{month.year}/{month.month}")
+    plans = page.locator("#calendar-day")
+    top_bar_bottom = "document.querySelector('.topbar').getBoundingClientRect().bottom"
+    bottom_nav_top = "document.querySelector('.bottom-nav').getBoundingClientRect().top"
+
+    # A list that fits on the screen: all of it is shown, between the top bar and the bottom
+    # navigation; the day keeps the focus.
+    page.locator(f"#day-{ninth.isoformat()}").click()
+    expect(plans.locator("article.day-plan")).to_have_count(2)
+    expect(plans).to_be_in_viewport(ratio=1)
+    page.wait_for_function(f"""() => {{ const r = document.querySelector('#calendar-day').getBoundingClientRect();
+                                       return r.top >= {top_bar_bottom} && r.bottom <= {bottom_nav_top}; }}""")
+    expect(page.locator(f"#day-{ninth.isoformat()}")).to_be_focused()
+
+    # Longer than the screen, opened with the keyboard from the top of the page: the list
+    # starts just below the top bar with its first plan whole, and the focus stays on the day.
+    page.evaluate("window.scrollTo(0, 0)")
+    page.locator(f"#day-{tenth.isoformat()}").focus()
+    page.keyboard.press("Enter")
+    expect(plans.locator("article.day-plan")).to_have_count(4)
+    expect(plans.locator("article.day-plan").first).to_be_in_viewport(ratio=1)
+    page.wait_for_function(f"""() => {{ const h = document.querySelector('#calendar-day h2').getBoundingClientRect();
+                                       return h.top >= {top_bar_bottom} && h.top < {top_bar_bottom} + 40; }}""")
+    expect(page.locator(f"#day-{tenth.isoformat()}")).to_be_focused()
