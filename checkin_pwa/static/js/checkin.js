@@ -1,5 +1,8 @@
 // The check-in / check-out map (R5). It opens at the phone's position, draws the planned
-// sites and a 2 km circle, and lets the auditor drag (or tap) the pin inside the circle.
+// sites and a 2 km circle, and lets the auditor drag the pin inside the circle. Only a drag
+// moves it: a stray tap on the map leaves it where it is. A moved pin says how far it is from
+// the phone and offers to put it back. On a touch screen one finger scrolls the page (the map
+// is moved and zoomed with two), so the page never gets stuck on the map.
 // Everything it needs comes in data- attributes of #map. Positions sent are WGS-84;
 // GCJ-02 tiles (AMap, Tencent) only change where things are drawn (datum.js).
 // The server re-checks everything with geodesics: this is guidance, not the guard.
@@ -17,7 +20,14 @@
   function toMap(lat, lon) { return datum ? datum.wgs84ToGcj02(lat, lon) : [lat, lon]; }
   function fromMap(latlng) { return datum ? datum.gcj02ToWgs84(latlng.lat, latlng.lng) : [latlng.lat, latlng.lng]; }
 
-  var map = L.map(el, { attributionControl: Boolean(data.tileUrl) });
+  var touchScreen = Boolean(L.Browser.mobile);
+  // One-finger dragging off on phones: the page scrolls past the map. Two fingers still pan
+  // and zoom (Leaflet's pinch follows the fingers' midpoint).
+  var map = L.map(el, { attributionControl: Boolean(data.tileUrl), dragging: !touchScreen });
+  var hint = document.getElementById("map-hint");
+  if (hint && touchScreen) hint.hidden = false;
+  var moved = document.getElementById("pin-moved");
+  var movedText = document.getElementById("pin-moved-distance");
   if (map.attributionControl) map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
   if (data.tileUrl) {
     L.tileLayer(data.tileUrl, { attribution: data.tileAttribution, maxZoom: 19 }).addTo(map);
@@ -57,7 +67,15 @@
     form.querySelectorAll("[data-needs-position]").forEach(function (button) { button.disabled = !fix; });
   }
 
-  // Keep a dragged or tapped point inside the circle, on the line from its centre.
+  // "Moved N m" under the map while the pin is off the phone's position.
+  function showMoved() {
+    if (!moved) return;
+    var metres = fix ? Math.round(L.latLng(fix.lat, fix.lon).distanceTo(L.latLng(fix.pin[0], fix.pin[1]))) : 0;
+    moved.hidden = metres < 1;
+    if (movedText) movedText.textContent = (data.msgMoved || "{m}").replace("{m}", metres);
+  }
+
+  // Keep a dragged point inside the circle, on the line from its centre.
   function clamp(latlng) {
     var centre = circle.getLatLng();
     var d = map.distance(centre, latlng);
@@ -71,6 +89,17 @@
     pin.setLatLng(inside);
     fix.pin = fromMap(inside);
     fillForm();
+    showMoved();
+  }
+
+  function restorePin() {
+    if (!fix || !pin) return;
+    var centre = circle.getLatLng();
+    pin.setLatLng(centre);
+    fix.pin = [fix.lat, fix.lon];
+    if (!map.getBounds().contains(centre)) map.panTo(centre, { animate: false });
+    fillForm();
+    showMoved();
   }
 
   function located(position) {
@@ -79,14 +108,13 @@
             pin: [c.latitude, c.longitude] };
     var centre = toMap(c.latitude, c.longitude);
     if (!circle) {
-      // Not interactive: a tap inside the circle reaches the map and moves the pin there.
+      // Not interactive: the circle and the phone's dot take no taps (a tap moves nothing).
       circle = L.circle(centre, { radius: 2000, color: "#1f6feb", weight: 2, fillOpacity: 0.06, interactive: false }).addTo(map);
       here = L.circleMarker(centre, { radius: 7, color: "#fff", weight: 2, fillColor: "#1f6feb", fillOpacity: 1,
                                       interactive: false }).addTo(map);
       pin = L.marker(centre, { draggable: true, autoPan: true, title: "pin" }).addTo(map);
       pin.on("drag", function () { pin.setLatLng(clamp(pin.getLatLng())); });
       pin.on("dragend", function () { placePin(pin.getLatLng()); });
-      map.on("click", function (event) { if (fix) placePin(event.latlng); });
     } else {
       circle.setLatLng(centre);
       here.setLatLng(centre);
@@ -96,6 +124,7 @@
     el.dataset.geo = "ready";
     say(data.msgAccuracy.replace("{m}", Math.round(c.accuracy)), false);
     fillForm();
+    showMoved();
   }
 
   function failed(error) {
@@ -104,6 +133,7 @@
     var messages = { 1: data.msgDenied, 2: data.msgUnavailable, 3: data.msgTimeout };
     say(messages[error && error.code] || data.msgUnavailable, true);
     fillForm();
+    showMoved();
   }
 
   function locate() {
@@ -120,6 +150,8 @@
   }
 
   relocate.addEventListener("click", locate);
+  var restore = document.getElementById("pin-restore");
+  if (restore) restore.addEventListener("click", restorePin);
 
   // The phone's clock at the moment of sending: evidence only, the server keeps its own.
   // Capture phase, so the value is in place before htmx reads the form.
