@@ -203,3 +203,37 @@ def test_r1_avatar_hostile_picture_is_refused_and_changes_nothing(app, name, mak
     db.session.expire_all()
     assert db.session.get(type(person), person.id).avatar_key is None
     assert stored(app)[1] == []
+
+
+# --- a claimed hash flags nobody else's photo -----------------------------------------------------
+
+def test_r8_a_claimed_original_hash_cannot_flag_another_teams_photo(app):
+    """The phone's original_sha256 is a claim: sent by another team with the SHA-256 of our
+    photo (as received, or as our phone claimed its original), it flags neither photo."""
+    import hashlib
+
+    ours, theirs = f.auditor(), f.auditor()
+    our_plan, their_plan = f.plan([ours]), f.plan([theirs])
+    db.session.commit()
+    our_phone, their_phone = app.test_client(), app.test_client()
+    log_in(our_phone, ours)
+    log_in(their_phone, theirs)
+    photo = (FIXTURES / "Canon_40D.jpg").read_bytes()
+    our_claim = hashlib.sha256(b"our original, before the phone shrank it").hexdigest()
+    token = csrf_token_from(our_phone.get(f"/plans/{our_plan.id}"))
+    assert our_phone.post(f"/plans/{our_plan.id}/photos", headers=XHR, content_type="multipart/form-data", data={
+        "csrf_token": token, "group": "first", "photo": (io.BytesIO(photo), "a.jpg"),
+        "original_sha256": our_claim}).status_code == 201
+
+    for shade, claim in ((1, hashlib.sha256(photo).hexdigest()), (2, our_claim)):
+        other = io.BytesIO()
+        Image.new("RGB", (64, 48), (shade, 2, 3)).save(other, "JPEG")
+        token = csrf_token_from(their_phone.get(f"/plans/{their_plan.id}"))
+        response = their_phone.post(f"/plans/{their_plan.id}/photos", headers=XHR, content_type="multipart/form-data",
+                                    data={"csrf_token": token, "group": "other", "photo": (io.BytesIO(other.getvalue()), "b.jpg"),
+                                          "original_sha256": claim})
+        assert response.status_code == 201
+        assert "该照片已用于其他审核计划" not in response.get_data(as_text=True)
+
+    assert "该照片已用于其他审核计划" not in our_phone.get(f"/plans/{our_plan.id}").get_data(as_text=True)
+    assert "该照片已用于其他审核计划" not in their_phone.get(f"/plans/{their_plan.id}").get_data(as_text=True)

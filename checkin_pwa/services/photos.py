@@ -37,7 +37,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Optional, Union
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..domain.image_format import sniff_format
@@ -125,15 +125,21 @@ def _aware(naive_utc: Optional[dt.datetime]) -> Optional[dt.datetime]:
     return naive_utc.replace(tzinfo=dt.timezone.utc) if naive_utc else None
 
 
-def _duplicate_plans(plan: AuditPlan, hashes: Iterable[Optional[str]]) -> list[str]:
-    """Numbers of the other plans holding the same photo (either SHA-256), not deleted."""
-    wanted = sorted({h for h in hashes if h})
-    if not wanted:
-        return []
+def _duplicate_plans(plan: AuditPlan, received_sha: str, original_sha: Optional[str],
+                     uploader_id: int) -> list[str]:
+    """Numbers of the other plans holding the same photo, not deleted. Across plans only
+    what the server can vouch for is compared: the SHA-256 of the bytes it received with the
+    others' received ones. The phone's claimed SHA-256 of the original is compared only with
+    photos the same account sent: a claim can then flag only its sender's own photos, never
+    another team's (anyone can claim any hash)."""
+    same = Photo.sha256_received == received_sha
+    if original_sha:
+        claimed = {received_sha, original_sha}
+        same = or_(same, and_(Photo.uploader_id == uploader_id,
+                              or_(Photo.sha256_received.in_(claimed), Photo.sha256_original.in_(claimed))))
     return list(db.session.scalars(
         select(AuditPlan.plan_no).join(Photo, Photo.plan_id == AuditPlan.id)
-        .where(Photo.plan_id != plan.id, Photo.deleted_at.is_(None),
-               or_(Photo.sha256_received.in_(wanted), Photo.sha256_original.in_(wanted)))
+        .where(Photo.plan_id != plan.id, Photo.deleted_at.is_(None), same)
         .distinct().order_by(AuditPlan.plan_no)
     ))
 
@@ -246,7 +252,7 @@ def upload(
         return made
     display, thumb = made.copies
     found = made.evidence
-    verdicts = judge_photo(plan, group, found, _duplicate_plans(plan, (received_sha, original_sha)))
+    verdicts = judge_photo(plan, group, found, _duplicate_plans(plan, received_sha, original_sha, auditor.id))
 
     keys = (new_key("evidence", EXTENSIONS[fmt]), new_key("display", "jpg"), new_key("thumb", "jpg"))
     written: list[str] = []
@@ -390,7 +396,7 @@ def plan_photos(auditor: Auditor, plan: AuditPlan) -> PhotoSection:
     for photo in photos:
         found = exif_evidence.PhotoEvidence.from_json(photo.exif)
         verdicts = judge_photo(plan, photo.group, found,
-                               _duplicate_plans(plan, (photo.sha256_received, photo.sha256_original)))
+                               _duplicate_plans(plan, photo.sha256_received, photo.sha256_original, photo.uploader_id))
         if verdicts != photo.verdicts:
             photo.verdicts = verdicts
             changed = True
