@@ -36,6 +36,7 @@ var PRECACHE = [
   "/static/js/explanations.js",
   "/static/js/account.js",
   "/static/js/calendar.js",
+  "/static/js/search.js",
   "/static/vendor/leaflet-1.9.4/leaflet.js",
   "/static/vendor/leaflet-1.9.4/leaflet.css",
   "/static/vendor/leaflet-1.9.4/images/layers.png",

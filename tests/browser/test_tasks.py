@@ -171,3 +171,40 @@ def test_r13_next_page_by_htmx_keeps_the_filter_in_the_url(page, data):
     expect(page).to_have_url(re.compile(r"/tasks\?enterprise=%E5%88%86%E9%A1%B5&page=2$"))
     expect(page.locator(".pager-position")).to_have_text("第 2 / 2 页")
     assert page.evaluate("window.__samePage") == "yes"
+
+
+def test_r13_enterprise_search_waits_for_the_input_method_to_finish(page, data):
+    """Pinyin typed slowly (d, da, … dalian, then 大连 chosen): no request for the letters,
+    one for the characters. The composition is the browser's own (Chrome's IME protocol)."""
+    with data as f:
+        me = f.auditor()
+        f.plan([me], company=f.enterprise("大连港口集团有限公司"), start=f.local_today(1), end=f.local_today(2))
+        f.plan([me], company=f.enterprise("通化葡萄酒有限公司"), start=f.local_today(2), end=f.local_today(3))
+        phone = me.phone
+    open_list(page, phone, "审核任务")
+    expect(rows(page)).to_have_count(2)
+    searched = []
+    page.on("request", lambda request: "enterprise=" in request.url and searched.append(request.url))
+    page.clock.install()
+    field = page.locator("#f-enterprise")
+    field.focus()
+    ime = page.context.new_cdp_session(page)
+    for letters in ("d", "da", "dal", "dali", "dalia", "dalian"):
+        ime.send("Input.imeSetComposition", {"text": letters, "selectionStart": len(letters),
+                                             "selectionEnd": len(letters)})
+        expect(field).to_have_value(letters)
+        page.clock.run_for(1000)  # a slow typist: longer than the search's pause each time
+    ime.send("Input.insertText", {"text": "大连"})
+    expect(field).to_have_value("大连")
+    page.clock.run_for(1000)
+    expect(rows(page)).to_have_text(["大连港口集团有限公司"])
+    expect(page).to_have_url(re.compile(r"/tasks\?enterprise=%E5%A4%A7%E8%BF%9E$"))
+    assert [re.sub(r".*enterprise=([^&]*).*", r"\1", url) for url in searched] == ["%E5%A4%A7%E8%BF%9E"]
+
+    # Letters typed without an input method are still searched for as they come.
+    field.fill("")
+    page.clock.run_for(1000)
+    expect(rows(page)).to_have_count(2)
+    field.press_sequentially("通化")
+    page.clock.run_for(1000)
+    expect(rows(page)).to_have_text(["通化葡萄酒有限公司"])
