@@ -22,6 +22,8 @@ class Config:
     PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(PHOTO_MAX_BYTES + 1024 * 1024)))
     PLAN_IMPORT_MAX_BYTES = int(os.environ.get("PLAN_IMPORT_MAX_BYTES", str(2 * 1024 * 1024)))
+    # Every other request is a form: refused (413) past this many bytes, before it is read.
+    FORM_MAX_BYTES = int(os.environ.get("FORM_MAX_BYTES", str(256 * 1024)))
 
     # Default initial password for auditors imported without one (the body's default).
     DEFAULT_INITIAL_PASSWORD = os.environ.get("DEFAULT_INITIAL_PASSWORD", "Init#2026a")

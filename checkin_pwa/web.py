@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, Request, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale, gettext as _, refresh
 from flask_login import current_user
@@ -99,7 +99,29 @@ class SessionCookie(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
+# The routes whose body may be a photo (MAX_CONTENT_LENGTH); the plan import reads its own
+# body up to PLAN_IMPORT_MAX_BYTES. Every other request is a form of FORM_MAX_BYTES at most.
+LARGE_BODY_ENDPOINTS = frozenset({"photos.upload", "account.avatar", "api.import_plans"})
+
+
+class SizedRequest(Request):
+    """A request whose body limit is its route's: checked against Content-Length before a
+    byte is read (and on the bytes read, for a body sent without one), by whatever reads
+    first, the CSRF check included (the route is matched before any hook runs)."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self._max_content_length is None and current_app and self.endpoint not in LARGE_BODY_ENDPOINTS:
+            return current_app.config["FORM_MAX_BYTES"]
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+
 def register_web_hooks(app: Flask) -> None:
+    app.request_class = SizedRequest
     app.session_interface = SessionCookie()
     app.jinja_env.globals["get_locale"] = get_locale
 

@@ -30,7 +30,9 @@ def _form_context(plan, explanation_list, *, error=None, text="", back="detail",
     """What templates/plans/_explanations.html needs: a new action key for each form shown
     (R17: a resend of the same action carries the same key, a new action a new one)."""
     return {
-        "plan": plan, "explanations": explanation_list, "error": error, "text": text, "saved": saved,
+        # A refused text comes back for editing only as far as it may be sent, never whole.
+        "plan": plan, "explanations": explanation_list, "error": error, "text": text[:explanations.MAX_CHARS],
+        "saved": saved,
         "action_key": uuid.uuid4().hex, "back": back, "max_chars": explanations.MAX_CHARS,
         "local_time": checkin.local_time,
     }
