@@ -2,6 +2,7 @@
 and the one helper that answers a page or its htmx partial."""
 from __future__ import annotations
 
+import errno
 import logging
 from urllib.parse import urlsplit
 
@@ -11,10 +12,14 @@ from flask_babel import get_locale, gettext as _, refresh
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import escape
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 log = logging.getLogger(__name__)
+
+# A disk that is full or went read-only: nothing can be stored until the operator acts.
+STORAGE_UNAVAILABLE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
 
 
 class RowIdConverter(IntegerConverter):
@@ -211,6 +216,18 @@ def register_web_hooks(app: Flask) -> None:
     def other_http_error(error):
         return _error_response(error.code or 500, _("The request could not be handled (%(code)s).", code=error.code))
 
+    @app.errorhandler(sa_exc.OperationalError)  # read-only, full, locked, unreachable
+    @app.errorhandler(sa_exc.InterfaceError)
+    @app.errorhandler(sa_exc.TimeoutError)  # no pooled connection came free
+    def database_unavailable(error):
+        return _storage_unavailable(error)
+
+    @app.errorhandler(OSError)
+    def storage_error(error):
+        if error.errno in STORAGE_UNAVAILABLE_ERRNOS:
+            return _storage_unavailable(error)
+        return unexpected(error)
+
     @app.errorhandler(Exception)
     def unexpected(error):
         # Logged with the trace for the operator; the user sees a plain message.
@@ -219,3 +236,31 @@ def register_web_hooks(app: Flask) -> None:
 
         db.session.rollback()
         return _error_response(500, _("Something went wrong on the server. Nothing was changed; please try again."))
+
+
+def _storage_unavailable(error: Exception):
+    """503 with Retry-After: nothing was stored, and a phone's outbox keeps what it sent and
+    sends it again later. The page is rendered without the database when it must be (the
+    signed-in user and the bottom nav are read from it)."""
+    from .extensions import db
+
+    def rollback():
+        try:
+            db.session.rollback()
+        except sa_exc.SQLAlchemyError:
+            pass
+
+    log.error("storage unavailable on %s %s: %s", request.method, request.path, error)
+    rollback()
+    message = _("The server cannot store anything at the moment (its disk is full or its database is "
+                "unavailable). Nothing was saved: try again in a few minutes. What waits on this phone "
+                "is kept and sent again by itself.")
+    try:
+        response = current_app.make_response(_error_response(503, message))
+    except Exception:  # noqa: BLE001 - the page itself needed the database
+        rollback()
+        response = current_app.response_class(
+            f'<!doctype html><html lang="{get_locale()}"><meta charset="utf-8"><title>503</title>'
+            f'<p class="error" role="alert">{escape(message)}</p></html>', status=503, mimetype="text/html")
+    response.headers["Retry-After"] = "60"
+    return response
