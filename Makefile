@@ -6,7 +6,7 @@ FLASK   := $(BIN)/flask --app wsgi
 CHROMIUM ?= /usr/bin/chromium
 MO      := checkin_pwa/translations/zh_CN/LC_MESSAGES/messages.mo
 
-.PHONY: run test install install-test migrate seed translations i18n-update bench bench-photos clean
+.PHONY: screenshots run test install install-test migrate seed translations i18n-update bench bench-photos clean
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -50,6 +50,10 @@ run: seed
 
 test: install-test
 	$(BIN)/python -m pytest
+
+# The README's screenshots, written again to docs/screenshots/ (a test run leaves them alone).
+screenshots: install-test
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser/test_screenshots.py tests/browser/test_account.py
 
 # Needs only the runtime (gunicorn is in requirements.txt); e.g. make bench BENCH_ARGS="--requests 320"
 bench: install

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
@@ -184,6 +185,19 @@ def arrivals(live_server):
     app.wsgi_app = counting
     yield seen
     app.wsgi_app = inner
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory):
+    """Where browser tests save their screenshots: docs/screenshots/ (shown in the README) with
+    UPDATE_SCREENSHOTS=1 (`make screenshots`), else a temporary folder, so that a test run
+    leaves the working tree as it was."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        folder = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+    else:
+        folder = tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def login_in_browser(page, phone, password=factories.PASSWORD):

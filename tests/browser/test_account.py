@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -15,7 +14,6 @@ from ..factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 NEW_PASSWORD = "Fresh#pass26"
 
 
@@ -49,7 +47,7 @@ def _fits(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def test_r1_forgot_password_end_to_end_with_the_code_from_the_log(page, data, sms_log):
+def test_r1_forgot_password_end_to_end_with_the_code_from_the_log(page, data, sms_log, shots):
     with data as f:
         phone = f.auditor(phone="13800000011").phone
 
@@ -66,8 +64,7 @@ def test_r1_forgot_password_end_to_end_with_the_code_from_the_log(page, data, sm
     expect(counting).to_be_disabled()
     expect(counting).to_have_text(re.compile(r"\d+ 秒后重新获取"))
     assert _fits(page)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SHOTS / "21-forgot-password.png")
+    page.screenshot(path=shots / "21-forgot-password.png")
 
     page.get_by_label("验证码", exact=True).fill(sms_log.code_for(phone))
     page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
@@ -80,7 +77,7 @@ def test_r1_forgot_password_end_to_end_with_the_code_from_the_log(page, data, sm
     expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
 
 
-def test_r1_change_phone_refused_with_a_wrong_id_number_then_accepted(page, data, sms_log, live_server):
+def test_r1_change_phone_refused_with_a_wrong_id_number_then_accepted(page, data, sms_log, live_server, shots):
     with data as f:
         person = f.auditor(name="王五", phone="13800000012")
         person.id_type, person.id_number = "id_card", "22010119800101123X"
@@ -96,7 +93,7 @@ def test_r1_change_phone_refused_with_a_wrong_id_number_then_accepted(page, data
     page.get_by_role("button", name="下一步").click()
     expect(page.get_by_role("alert")).to_have_text("姓名、证件类型或证件号码不匹配。")
     expect(page).to_have_url(re.compile(r"/phone/change$"))
-    page.screenshot(path=SHOTS / "22-change-phone.png")
+    page.screenshot(path=shots / "22-change-phone.png")
 
     page.get_by_label("证件号码").fill("22010119800101123x")  # lower-case x: the same number
     page.get_by_role("button", name="下一步").click()
@@ -116,7 +113,7 @@ def test_r1_change_phone_refused_with_a_wrong_id_number_then_accepted(page, data
     expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
 
 
-def test_r1_personal_page_and_change_password_with_a_code(page, data, sms_log, live_server):
+def test_r1_personal_page_and_change_password_with_a_code(page, data, sms_log, live_server, shots):
     with data as f:
         phone = f.auditor(name="赵六", phone="13800000013").phone
     login_in_browser(page, phone)
@@ -133,7 +130,7 @@ def test_r1_personal_page_and_change_password_with_a_code(page, data, sms_log, l
     avatar = page.locator("#me img.avatar")
     expect(avatar).to_be_visible()
     assert page.evaluate("img => img.complete && img.naturalWidth", avatar.element_handle()) == 256
-    page.screenshot(path=SHOTS / "23-me-with-avatar.png")
+    page.screenshot(path=shots / "23-me-with-avatar.png")
     page.get_by_role("link", name="修改密码").click()
     page.wait_for_function("() => window.htmx !== undefined")
     page.get_by_label("当前密码").fill(PASSWORD)
@@ -143,7 +140,7 @@ def test_r1_personal_page_and_change_password_with_a_code(page, data, sms_log, l
     expect(page.get_by_text("验证码已发送至 138****0013")).to_be_visible()
     # What was typed is still there: htmx swapped only the button.
     expect(page.get_by_label("当前密码")).to_have_value(PASSWORD)
-    page.screenshot(path=SHOTS / "20-change-password.png")
+    page.screenshot(path=shots / "20-change-password.png")
     page.get_by_label("验证码", exact=True).fill(sms_log.code_for(phone))
     page.get_by_label("验证码", exact=True).press("Enter")  # Enter submits the change, not another code
     expect(page).to_have_url(re.compile(r"/me$"))

@@ -1,11 +1,11 @@
 """Every main page on a 390 px phone: it fits (no sideways scrolling), the bottom navigation
 is there and marks where the auditor is, nothing is refused by the page's own security
-policy, and a screenshot of it is saved under docs/screenshots/ (shown in the README).
+policy, and a screenshot of it is saved (to docs/screenshots/, shown in the README, by
+`make screenshots`).
 
 The data is the demo's (`make run` shows the same pages), seeded for today in the test."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -18,7 +18,6 @@ from ..conftest import login_in_browser
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 
 
@@ -57,16 +56,15 @@ def _fits(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def test_every_main_page_fits_a_390px_phone_and_is_saved_as_a_screenshot(page, demo_data):
+def test_every_main_page_fits_a_390px_phone_and_is_saved_as_a_screenshot(page, demo_data, shots):
     page.set_viewport_size(PHONE)
     refused = []
     page.on("console", lambda msg: refused.append(msg.text)
             if msg.type == "error" and "Content Security Policy" in msg.text else None)
-    SHOTS.mkdir(parents=True, exist_ok=True)
 
     page.goto("/login")
     assert _fits(page)
-    page.screenshot(path=SHOTS / "00-login.png")
+    page.screenshot(path=shots / "00-login.png")
     login_in_browser(page, demo.DEMO_AUDITOR, demo.DEMO_PASSWORD)
     expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
 
@@ -79,5 +77,5 @@ def test_every_main_page_fits_a_390px_phone_and_is_saved_as_a_screenshot(page, d
         expect(nav).to_be_visible()
         if current:
             expect(nav.locator("[aria-current=page] .bottom-nav-label")).to_have_text(current)
-        page.screenshot(path=SHOTS / f"{name}.png")
+        page.screenshot(path=shots / f"{name}.png")
     assert refused == []
