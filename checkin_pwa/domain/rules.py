@@ -176,6 +176,18 @@ def same_enterprise_same_day(chosen: PlanFacts, candidates: Iterable[PlanFacts],
     ]
 
 
+def same_audit(a: PlanFacts, b: PlanFacts) -> bool:
+    """R7, R8: two plans of one combined audit (manual §2.4): the same enterprise, an audit
+    day in common (each on its own calendar) and an auditor on both teams. They share their
+    first and last meetings, so one photo of a meeting is the photo of both, not a copy."""
+    return (
+        a.enterprise_id == b.enterprise_id
+        and a.first_day <= b.last_day
+        and b.first_day <= a.last_day
+        and bool(a.team & b.team)
+    )
+
+
 def team_state(plan: PlanFacts) -> str:
     """R3: the state every member sees: not_checked_in, checked_in, checked_out, remote."""
     if not plan.needs_check_in:

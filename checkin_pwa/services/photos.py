@@ -39,15 +39,16 @@ from typing import Iterable, Optional, Union
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
 
 from ..domain.image_format import sniff_format
 from ..domain import evidence as exif_evidence
-from ..domain import geo, photo_checks
+from ..domain import geo, photo_checks, rules
 from ..extensions import db
-from ..models import AuditPlan, Auditor, NoticeAttachment, Photo
+from ..models import AuditPlan, Auditor, NoticeAttachment, Photo, TeamMember
 from ..storage import PhotoStore, new_key
 from . import imaging
-from .checkin import local_time, team_record, visible_plan
+from .checkin import local_time, plan_facts, team_record, visible_plan
 from .outcomes import Refusal
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ NAME_MAX = 120  # Photo.original_name
 # Our format name -> the evidence file's extension.
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "heif": "heic"}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+# What domain.rules needs of a plan (its team, its record), loaded with it.
+_FACTS_LOADING = (selectinload(AuditPlan.team), selectinload(AuditPlan.events), selectinload(AuditPlan.enterprise))
 
 
 
@@ -125,9 +128,9 @@ def _aware(naive_utc: Optional[dt.datetime]) -> Optional[dt.datetime]:
     return naive_utc.replace(tzinfo=dt.timezone.utc) if naive_utc else None
 
 
-def _duplicate_plans(plan: AuditPlan, received_sha: str, original_sha: Optional[str],
-                     uploader_id: int) -> list[str]:
-    """Numbers of the other plans holding the same photo, not deleted. Across plans only
+def _same_photo_plans(plan: AuditPlan, received_sha: str, original_sha: Optional[str],
+                      uploader_id: int) -> list[AuditPlan]:
+    """The other plans holding the same photo, not deleted. Across plans only
     what the server can vouch for is compared: the SHA-256 of the bytes it received with the
     others' received ones. The phone's claimed SHA-256 of the original is compared only with
     photos the same account sent: a claim can then flag only its sender's own photos, never
@@ -138,10 +141,21 @@ def _duplicate_plans(plan: AuditPlan, received_sha: str, original_sha: Optional[
         same = or_(same, and_(Photo.uploader_id == uploader_id,
                               or_(Photo.sha256_received.in_(claimed), Photo.sha256_original.in_(claimed))))
     return list(db.session.scalars(
-        select(AuditPlan.plan_no).join(Photo, Photo.plan_id == AuditPlan.id)
-        .where(Photo.plan_id != plan.id, Photo.deleted_at.is_(None), same)
-        .distinct().order_by(AuditPlan.plan_no)
+        select(AuditPlan)
+        .where(AuditPlan.id.in_(select(Photo.plan_id).where(Photo.plan_id != plan.id, Photo.deleted_at.is_(None), same)))
+        .options(*_FACTS_LOADING).order_by(AuditPlan.plan_no)
     ))
+
+
+def _same_audit(plan: AuditPlan, other: AuditPlan) -> bool:
+    return rules.same_audit(plan_facts(plan), plan_facts(other))
+
+
+def _duplicate_plans(plan: AuditPlan, received_sha: str, original_sha: Optional[str], uploader_id: int) -> list[str]:
+    """Numbers of the other plans holding the same photo, but for the plans of the same
+    combined audit (R7): their shared meeting photographed once is no duplicate."""
+    return [other.plan_no for other in _same_photo_plans(plan, received_sha, original_sha, uploader_id)
+            if not _same_audit(plan, other)]
 
 
 def judge_photo(plan: AuditPlan, group: str, found: exif_evidence.PhotoEvidence,
@@ -338,6 +352,8 @@ class PhotoView:
     photo: Photo
     verdicts: dict
     evidence: dict  # Photo.exif as stored
+    # Projects of the auditor's other plans of the same combined audit holding this photo.
+    shared_with: tuple[str, ...] = ()
 
     @property
     def id(self) -> int:
@@ -374,6 +390,8 @@ class PhotoSection:
     groups: list[PhotoGroup]
     takes_photos: bool
     tolerances: dict
+    # The auditor's other plans of the same combined audit: a meeting photo may go to them too.
+    combined: tuple[AuditPlan, ...] = ()
 
     @property
     def views(self) -> list[PhotoView]:
@@ -395,12 +413,14 @@ def plan_photos(auditor: Auditor, plan: AuditPlan) -> PhotoSection:
     changed = False
     for photo in photos:
         found = exif_evidence.PhotoEvidence.from_json(photo.exif)
-        verdicts = judge_photo(plan, photo.group, found,
-                               _duplicate_plans(plan, photo.sha256_received, photo.sha256_original, photo.uploader_id))
+        elsewhere = _same_photo_plans(plan, photo.sha256_received, photo.sha256_original, photo.uploader_id)
+        combined = [other for other in elsewhere if _same_audit(plan, other)]
+        verdicts = judge_photo(plan, photo.group, found, [other.plan_no for other in elsewhere if other not in combined])
         if verdicts != photo.verdicts:
             photo.verdicts = verdicts
             changed = True
-        views.setdefault(photo.group, []).append(PhotoView(photo, verdicts, photo.exif or {}))
+        shared = tuple(other.project_code for other in combined if _on_team(auditor, other))
+        views.setdefault(photo.group, []).append(PhotoView(photo, verdicts, photo.exif or {}, shared))
     if changed:
         try:
             db.session.commit()
@@ -408,7 +428,86 @@ def plan_photos(auditor: Auditor, plan: AuditPlan) -> PhotoSection:
             log.warning("photo verdicts not updated", exc_info=True)
             db.session.rollback()
     groups = [PhotoGroup(key, GROUP_MAX[key], GROUP_MIN[key], views.get(key, [])) for key in GROUPS]
-    return PhotoSection(plan, groups, _plan_takes_photos(plan) is None, dict(photo_checks.TOLERANCES))
+    takes_photos = _plan_takes_photos(plan) is None
+    return PhotoSection(plan, groups, takes_photos, dict(photo_checks.TOLERANCES),
+                        tuple(same_audit_plans(auditor, plan)) if takes_photos else ())
+
+
+# --- combined audits (R7): one meeting, one photo, every plan of it ------------------------------
+
+MEETING_GROUPS = ("first", "last")
+
+
+def _on_team(auditor: Auditor, plan: AuditPlan) -> bool:
+    return any(member.auditor_id == auditor.id for member in plan.team)
+
+
+def same_audit_plans(auditor: Auditor, plan: AuditPlan) -> list[AuditPlan]:
+    """The auditor's other plans of the plan's combined audit (domain.rules.same_audit) that
+    take photos. R16: only plans whose team includes the auditor."""
+    candidates = db.session.scalars(
+        select(AuditPlan).join(TeamMember, TeamMember.plan_id == AuditPlan.id)
+        .where(TeamMember.auditor_id == auditor.id, AuditPlan.enterprise_id == plan.enterprise_id,
+               AuditPlan.id != plan.id)
+        .options(*_FACTS_LOADING).order_by(AuditPlan.start_utc, AuditPlan.id)
+    )
+    return [other for other in candidates if _plan_takes_photos(other) is None and _same_audit(plan, other)]
+
+
+def share_with_same_audit(auditor: Auditor, photo: Photo, now: dt.datetime) -> list[tuple[AuditPlan, Union[Photo, Refusal]]]:
+    """A meeting photo for each of the auditor's other plans of the same combined audit:
+    one row per plan, all pointing at the one stored file and its copies (nothing is sent or
+    written twice). A plan already holding the photo keeps what it has (a retry answers the
+    same); a plan whose group is full is skipped, and said so. Each plan's row is its own
+    commit: one refused plan costs the others nothing."""
+    if photo.group not in MEETING_GROUPS or visible_plan(auditor, photo.plan_id) is None:
+        return []
+    found = exif_evidence.PhotoEvidence.from_json(photo.exif)
+    group, received = photo.group, photo.sha256_received
+    fields = {name: getattr(photo, name) for name in (
+        "sha256_original", "sha256_received", "bytes_received", "bytes_original", "format", "width", "height",
+        "original_name", "evidence_key", "display_key", "thumb_key", "exif")}
+    results: list[tuple[AuditPlan, Union[Photo, Refusal]]] = []
+    for other in same_audit_plans(auditor, photo.plan):
+        held = _same_received_in_plan(other.id, received)
+        if held is not None:
+            results.append((other, held))
+            continue
+        if _group_count(other.id, group) >= GROUP_MAX[group]:
+            results.append((other, Refusal("group_full", {"group": group, "max": GROUP_MAX[group]})))
+            continue
+        copy = Photo(plan_id=other.id, group=group, uploader_id=auditor.id,
+                     uploaded_at=now.astimezone(dt.timezone.utc).replace(tzinfo=None), **fields,
+                     verdicts=judge_photo(other, group, found,
+                                          _duplicate_plans(other, received, fields["sha256_original"], auditor.id)))
+        try:
+            db.session.add(copy)
+            db.session.flush()
+            # Two at once may both have seen room, or both not seen the other's row.
+            if _group_count(other.id, group) > GROUP_MAX[group]:
+                db.session.rollback()
+                results.append((other, Refusal("group_full", {"group": group, "max": GROUP_MAX[group]})))
+                continue
+            if db.session.scalar(select(func.count()).select_from(Photo).where(
+                    Photo.plan_id == other.id, Photo.deleted_at.is_(None), Photo.sha256_received == received)) > 1:
+                db.session.rollback()
+                results.append((other, _same_received_in_plan(other.id, received) or Refusal("try_again")))
+                continue
+            db.session.commit()
+        except SQLAlchemyError:
+            log.exception("shared photo row not written")
+            db.session.rollback()
+            results.append((other, Refusal("try_again")))
+            continue
+        results.append((other, copy))
+    return results
+
+
+def _same_received_in_plan(plan_id: int, received_sha: str) -> Optional[Photo]:
+    return db.session.scalars(
+        select(Photo).where(Photo.plan_id == plan_id, Photo.deleted_at.is_(None), Photo.sha256_received == received_sha)
+        .order_by(Photo.id)
+    ).first()
 
 
 # --- orphans ---------------------------------------------------------------------------------------

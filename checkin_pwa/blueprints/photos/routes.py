@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, pgettext
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -106,6 +106,15 @@ def _upload_one(plan_id: int, upload_file):
     )
 
 
+def _share(photo) -> tuple[str, ...]:
+    """With "also for the enterprise's other audit tasks" ticked: the same photo for the
+    auditor's other plans of the combined audit (R7). The projects that hold it."""
+    if request.form.get("together") not in ("on", "1"):
+        return ()
+    shared = photos.share_with_same_audit(current_user, photo, checkin.server_now())
+    return tuple(plan.project_code for plan, result in shared if not isinstance(result, photos.Refusal))
+
+
 @bp.post("/plans/<int:plan_id>/photos")
 @login_required
 @idempotent
@@ -118,7 +127,7 @@ def upload(plan_id: int):
         result = _upload_one(plan_id, files[0])
         if isinstance(result, photos.Refusal):
             return _refused(plan_id, result.code, result.params)
-        view = photos.PhotoView(result, result.verdicts, result.exif or {})
+        view = photos.PhotoView(result, result.verdicts, result.exif or {}, _share(result))
         response = current_app.make_response((render_template("photos/_photo.html", view=view), 201))
         response.headers["HX-Trigger"] = "photos-changed"
         return response
@@ -132,6 +141,9 @@ def upload(plan_id: int):
             flash(f"{name}: {message}" if name else message, "error")
         else:
             flash(_("Photo uploaded: %(name)s", name=result.original_name or ""), "success")
+            shared = _share(result)
+            if shared:
+                flash(_("Also used for: %(plans)s", plans=pgettext("list separator", ", ").join(shared)), "success")
     return redirect(url_for("plans.detail", plan_id=plan_id, _anchor="photos"), code=303)
 
 

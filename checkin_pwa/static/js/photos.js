@@ -483,6 +483,8 @@
         group: group.dataset.group,
         csrf: csrfToken(form),
         file: file,
+        // "Also for the enterprise's other audit tasks", as ticked when the photo was chosen.
+        together: Boolean(form && form.querySelector("input[data-photo-together]:checked")),
         key: window.Outbox ? window.Outbox.newKey() : "" // made before the first send (R17)
       };
       enqueue(function () { return prepareAndSend(tile, upload); });
@@ -520,7 +522,8 @@
     return window.Outbox.add({
       key: upload.key, kind: "photo", url: upload.url,
       fields: [["csrf_token", upload.csrf], ["group", upload.group], ["original_sha256", prepared.sha256],
-               ["original_bytes", String(upload.file.size)], ["original_name", upload.file.name], ["photo", photo]],
+               ["original_bytes", String(upload.file.size)], ["original_name", upload.file.name],
+               ["together", upload.together ? "on" : ""], ["photo", photo]],
       label: [(badge && badge.dataset.msgPhoto) || "照片", group ? groupTitle(group) : upload.group, upload.file.name].join(" · "),
       device_time: Date.now()
     }).then(function () {
@@ -593,6 +596,7 @@
       body.append("original_sha256", prepared.sha256);
       body.append("original_bytes", String(upload.file.size));
       body.append("original_name", upload.file.name);
+      body.append("together", upload.together ? "on" : "");
       body.append("photo", prepared.blob, sentName(upload.file.name, prepared.shrunk));
       tile.dataset.bytesSent = String(prepared.blob.size);
       tile.dataset.bytesOriginal = String(upload.file.size);
