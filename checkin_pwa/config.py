@@ -55,8 +55,9 @@ class Config:
     # and reopened (which drops browser-session cookies) is still logged in. Every request
     # renews it, so it ends after this many days unused; logout ends it at once (README).
     PERMANENT_SESSION_LIFETIME = dt.timedelta(days=int(os.environ.get("SESSION_LIFETIME_DAYS", "30")))
-    # Who may frame our pages (CSP frame-ancestors). Bodies embed them in their intranets.
-    FRAME_ANCESTORS = os.environ.get("FRAME_ANCESTORS", "*")
+    # Who may frame our pages (CSP frame-ancestors): only our own by default; a body that
+    # embeds the app in its intranet lists those origins, e.g. "'self' https://oa.example.cn".
+    FRAME_ANCESTORS = os.environ.get("FRAME_ANCESTORS", "'self'")
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session (see R17 replays)
 
     # Map tiles: any XYZ URL template; empty = no tiles (offline, tests).

@@ -56,11 +56,12 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def intranet(tmp_path):
-    """intranet(src, allow="geolocation") -> the URL of a body's page that frames src."""
+def intranet(tmp_path, live_server):
+    """intranet(src, allow="geolocation") -> the URL of a body's page that frames src. Its
+    origin is listed in the app's FRAME_ANCESTORS, as the operator does (listed=False: not)."""
     servers = []
 
-    def serve(src: str, allow: str | None = "geolocation") -> str:
+    def serve(src: str, allow: str | None = "geolocation", listed: bool = True) -> str:
         folder = tmp_path / f"intranet{len(servers)}"
         folder.mkdir()
         attribute = f' allow="{allow}"' if allow else ""
@@ -68,6 +69,8 @@ def intranet(tmp_path):
         server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(folder)))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
+        if listed:
+            live_server.app.config["FRAME_ANCESTORS"] += f" http://127.0.0.1:{server.server_port}"
         return f"http://127.0.0.1:{server.server_port}/index.html"
 
     yield serve
@@ -218,3 +221,12 @@ def test_frame_without_allow_geolocation_cannot_locate_and_says_so(page, data, l
     expect(frame.locator("#geo-status")).to_contain_text("定位权限被拒绝")
     expect(frame.get_by_role("button", name="确认并签到")).to_be_disabled()
     assert recorded_positions(data, plan_id) == []
+
+
+def test_an_intranet_not_listed_in_frame_ancestors_cannot_frame_the_app(page, data, live_server, intranet):
+    """By default only the app's own pages may frame it: a page of an origin the operator
+    did not list gets no login form in its frame (the browser refuses to show the app)."""
+    with page.expect_console_message(lambda message: "frame-ancestors 'self'" in message.text):
+        page.goto(intranet(live_server.url + "/login", listed=False))
+    expect(page.get_by_text("某认证中心 · 内网")).to_be_visible()
+    expect(app_frame(page).locator("input[name=phone]")).to_have_count(0)
