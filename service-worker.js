@@ -37,6 +37,7 @@ var PRECACHE = [
   "/static/js/account.js",
   "/static/js/calendar.js",
   "/static/js/search.js",
+  "/static/js/install.js",
   "/static/vendor/leaflet-1.9.4/leaflet.js",
   "/static/vendor/leaflet-1.9.4/leaflet.css",
   "/static/vendor/leaflet-1.9.4/images/layers.png",

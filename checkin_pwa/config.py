@@ -107,6 +107,12 @@ class Config:
     PHONE_CHANGE_STEP_S = int(os.environ.get("PHONE_CHANGE_STEP_S", "600"))
     AVATAR_SIZE = int(os.environ.get("AVATAR_SIZE", "256"))
 
+    # The help page's contact at the body (services.help): one for the server, or by body
+    # code as JSON for a server several bodies share. Empty: the page says none is set.
+    HELP_CONTACT_NAME = os.environ.get("HELP_CONTACT_NAME", "")
+    HELP_CONTACT_PHONE = os.environ.get("HELP_CONTACT_PHONE", "")
+    HELP_CONTACTS = os.environ.get("HELP_CONTACTS", "")
+
 
 class TestConfig(Config):
     TESTING = True

@@ -376,3 +376,41 @@ def test_r1_pages_work_in_english_too(app, client, person):
     assert "Verify your identity" in page_text(client.get("/phone/change"))
     log_in(client, person)
     assert "Personal information" in page_text(client.get("/me"))
+
+
+# --- help page: the body's contact (configured until the management end keeps it) -------------
+
+def test_r1_help_page_is_linked_from_the_personal_page_and_shows_the_bodys_contact(app, client, person):
+    app.config.update(HELP_CONTACT_NAME="李老师", HELP_CONTACT_PHONE="0435-123 4567")
+    log_in(client, person)
+    me = page_text(client.get("/me"))
+    assert re.search(r'<a href="/help">帮助与联系人</a>', me)
+    response = client.get("/help")
+    assert response.status_code == 200
+    text = page_text(response)
+    assert "认证机构联系人" in text and factories.agency().name in text
+    assert "李老师" in text and "0435-123 4567" in text
+    assert 'href="tel:04351234567"' in text
+
+
+def test_r1_help_page_takes_the_contact_of_the_auditors_own_body(app, client, person):
+    app.config.update(HELP_CONTACT_NAME="李老师", HELP_CONTACT_PHONE="0435-1234567",
+                      HELP_CONTACTS='{"CNCA-R-2002-117": {"name": "王老师", "phone": "+86 10 8888 0000"},'
+                                    ' "CNCA-R-2009-001": {"name": "别家", "phone": "021-1"}}')
+    log_in(client, person)
+    text = page_text(client.get("/help"))
+    assert "王老师" in text and 'href="tel:+861088880000"' in text
+    assert "李老师" not in text and "别家" not in text
+
+
+def test_r1_help_page_without_a_contact_says_whom_to_ask(app, client, person):
+    app.config.update(HELP_CONTACT_NAME="", HELP_CONTACT_PHONE="", HELP_CONTACTS="not json")
+    log_in(client, person)
+    response = client.get("/help")
+    assert response.status_code == 200
+    text = page_text(response)
+    assert "尚未设置本应用的联系人" in text and "tel:" not in text
+
+
+def test_r1_help_page_needs_a_login(client):
+    assert client.get("/help").status_code == 302

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from ...domain.codes import mask_phone
 from ...domain.passwords import PasswordProblem
-from ...services import accounts
+from ...services import accounts, contacts
 from ...services.checkin import server_now
 from ...services.photos import Limits
 from ..auth import codes
@@ -56,6 +56,15 @@ def initials(name: str | None) -> str:
 @login_required
 def index():
     return render_template("account/me.html", masked_phone=mask_phone(current_user.phone))
+
+
+@bp.get("/help")
+@login_required
+def help_page():
+    """Help: whom to call at the body, installing the app, what works without a network."""
+    agency = current_user.agency
+    contact = contacts.contact_for(agency.code if agency else None, current_app.config)
+    return render_template("account/help.html", contact=contact, agency=agency)
 
 
 @bp.route("/me/avatar", methods=["GET", "POST"])
