@@ -163,5 +163,7 @@ def test_r8_a_combined_plan_whose_group_is_full_is_skipped_and_the_others_get_th
         assert send(client, plans["ems"], jpeg((i * 60, 0, 0))).status_code == 201
     response = send(client, plans["qms"], jpeg((0, 0, 250)), together="on")
     assert response.status_code == 201
-    assert "同时用于" not in response.get_data(as_text=True)
+    answer = response.get_data(as_text=True)
+    assert "同时用于：" not in answer
+    assert "未用于 ISO14001：首次会议照片最多 3 张，请先删除一张再添加。" in answer
     assert len(rows(plans["qms"])) == 1 and len(rows(plans["ems"])) == 3

@@ -106,13 +106,17 @@ def _upload_one(plan_id: int, upload_file):
     )
 
 
-def _share(photo) -> tuple[str, ...]:
+def _share(photo) -> tuple[tuple[str, ...], list[str]]:
     """With "also for the enterprise's other audit tasks" ticked: the same photo for the
-    auditor's other plans of the combined audit (R7). The projects that hold it."""
+    auditor's other plans of the combined audit (R7). The projects that hold it, and a
+    sentence for each plan it could not go to."""
     if request.form.get("together") not in ("on", "1"):
-        return ()
+        return (), []
     shared = photos.share_with_same_audit(current_user, photo, checkin.server_now())
-    return tuple(plan.project_code for plan, result in shared if not isinstance(result, photos.Refusal))
+    held = tuple(plan.project_code for plan, result in shared if not isinstance(result, photos.Refusal))
+    missed = [_("Not used for %(plan)s: %(why)s", plan=plan.project_code, why=refusal_text(result.code, result.params))
+              for plan, result in shared if isinstance(result, photos.Refusal)]
+    return held, missed
 
 
 @bp.post("/plans/<int:plan_id>/photos")
@@ -127,8 +131,9 @@ def upload(plan_id: int):
         result = _upload_one(plan_id, files[0])
         if isinstance(result, photos.Refusal):
             return _refused(plan_id, result.code, result.params)
-        view = photos.PhotoView(result, result.verdicts, result.exif or {}, _share(result))
-        response = current_app.make_response((render_template("photos/_photo.html", view=view), 201))
+        shared, missed = _share(result)
+        view = photos.PhotoView(result, result.verdicts, result.exif or {}, shared)
+        response = current_app.make_response((render_template("photos/_photo.html", view=view, not_shared=missed), 201))
         response.headers["HX-Trigger"] = "photos-changed"
         return response
     for upload_file in files:
@@ -141,9 +146,11 @@ def upload(plan_id: int):
             flash(f"{name}: {message}" if name else message, "error")
         else:
             flash(_("Photo uploaded: %(name)s", name=result.original_name or ""), "success")
-            shared = _share(result)
+            shared, missed = _share(result)
             if shared:
                 flash(_("Also used for: %(plans)s", plans=pgettext("list separator", ", ").join(shared)), "success")
+            for line in missed:
+                flash(line, "error")
     return redirect(url_for("plans.detail", plan_id=plan_id, _anchor="photos"), code=303)
 
 
