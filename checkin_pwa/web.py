@@ -196,7 +196,8 @@ def register_web_hooks(app: Flask) -> None:
             response = jsonify({"error": _("Please log in first.")})
             response.status_code = 401
         else:
-            response = jsonify({"csrf_token": generate_csrf()})
+            # And whose session it is: the outbox sends only that auditor's entries.
+            response = jsonify({"csrf_token": generate_csrf(), "auditor": current_user.id})
         response.headers["Cache-Control"] = "no-store"
         return response
 

@@ -488,3 +488,39 @@ def test_r17_a_replay_for_an_account_that_must_change_its_password_is_kept_not_t
     assert response.status_code == 401
     assert "修改初始密码" in text(response) and "data-login-required" in text(response)
     assert events_of(plan.id) == []
+
+
+# --- whose entry: the outbox records its author, the server checks it -------------------------
+
+def test_r17_the_session_token_says_whose_session_it_is(app):
+    me = f.auditor()
+    db.session.commit()
+    body = phone_of(app, me).get("/session/csrf").get_json()
+    assert body["auditor"] == me.id and body["csrf_token"]
+
+
+@pytest.mark.parametrize("path, fields, files", [
+    ("/plans/{plan}/checkin", reading(), None),
+    ("/plans/{plan}/explanations", {"text": "王五离线写下的说明"}, None),
+    ("/plans/{plan}/photos", {"group": "first"}, {"photo": jpeg()}),
+])
+def test_r17_an_entry_recorded_as_another_auditors_is_refused_and_writes_nothing(app, store, path, fields, files):
+    wang, li = f.auditor(name="王五"), f.auditor(name="李四")
+    plan = f.plan([wang, li])
+    db.session.commit()
+    phone = phone_of(app, li)  # 王五's entry, replayed while 李四 is logged in
+    response = replay(phone, path.format(plan=plan.id), "k-wang-1", fields, files,
+                      headers={"X-Outbox-Author": str(wang.id)})
+    assert response.status_code == 409
+    assert "data-outbox-not-yours" in text(response) and 'role="alert"' in text(response)
+    assert "另一位审核员" in text(response) and "李四" in text(response)
+    db.session.expire_all()
+    assert events_of(plan.id) == [] and count(Photo) == 0 and count(IdempotencyRecord) == 0
+    from checkin_pwa.models import Explanation
+    assert count(Explanation) == 0
+    # The same entry from its author's own session is taken, once.
+    wang_phone = phone_of(app, wang)
+    taken = replay(wang_phone, path.format(plan=plan.id), "k-wang-1", fields, files,
+                   headers={"X-Outbox-Author": str(wang.id)})
+    assert 200 <= taken.status_code < 300
+    assert count(IdempotencyRecord) == 1

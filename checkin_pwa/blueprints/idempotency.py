@@ -17,6 +17,8 @@ from ..services.idempotency import Payload
 
 KEPT_HEADERS = ("Content-Type", "HX-Trigger", "HX-Redirect", "Location")
 REPLAY_HEADER = "Idempotent-Replayed"
+# The auditor the phone's outbox recorded as the author of a replayed entry.
+AUTHOR_HEADER = "X-Outbox-Author"
 
 
 def _file_digests():
@@ -56,6 +58,16 @@ def refuse(message: str):
     return current_app.response_class(body, status=422, mimetype="text/html")
 
 
+def not_yours():
+    """409 for an outbox entry recorded as made by another auditor than the session's: nothing
+    runs; the outbox keeps the entry for its author (data-outbox-not-yours)."""
+    message = _("This was saved on this phone by another auditor, not by %(name)s who is logged in now. "
+                "Nothing was saved; it stays on the phone until the auditor who made it logs in.",
+                name=current_user.name)
+    body = f'<p class="error" role="alert" data-outbox-not-yours>{escape(message)}</p>'
+    return current_app.response_class(body, status=409, mimetype="text/html")
+
+
 def not_final() -> None:
     """Called by a view whose answer is a question, not an outcome: it is not stored, and
     the same key may come again with the answer (e.g. confirm=1)."""
@@ -64,12 +76,16 @@ def not_final() -> None:
 
 def idempotent(view):
     """Exactly once per (auditor, key) for a state-changing POST; put it under
-    @login_required. Requests without a key run as before."""
+    @login_required. Requests without a key run as before. A replay whose recorded author
+    is not the session's auditor is refused before anything runs."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if request.method != "POST" or not current_user.is_authenticated:
             return view(*args, **kwargs)
+        author = request.headers.get(AUTHOR_HEADER)
+        if author is not None and author.strip() != str(current_user.id):
+            return not_yours()
         key = request_key()
         if not key:
             return view(*args, **kwargs)
