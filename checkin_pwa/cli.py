@@ -115,6 +115,14 @@ def seed_demo_command(day: Optional[dt.datetime], lang: Optional[str]) -> None:
             else:
                 detail = _("ready to log in")
             click.echo(f"  {login.phone}  {login.password or '********'}  {login.name}  ({detail})")
+        if seeded.staff is not None:
+            person = seeded.staff
+            click.echo(_("Management end (the body's console): http://127.0.0.1:8000/admin/"))
+            click.echo(f"  {person.phone}  {person.password or '********'}  {person.name}")
+            if person.totp_secret:
+                click.echo(_("  Second factor: add the secret %(secret)s to an authenticator app, or print "
+                             "the current code with: flask --app wsgi staff-totp %(phone)s",
+                             secret=person.totp_secret, phone=person.phone))
 
 
 @click.command("sweep-photos")
@@ -234,9 +242,71 @@ def add_notice_command(title: str, body: Optional[str], body_file: Optional[Path
             click.echo(f"  {item.filename}  {item.content_type}  {item.size}  sha256:{item.sha256}")
 
 
+_STAFF_REFUSALS = {
+    "not_a_mobile": lambda: _("Enter an 11-digit mobile number starting with 1."),
+    "empty_name": lambda: _("The name is empty."),
+    "name_too_long": lambda: _("The name is too long: at most 100 characters."),
+    "unknown_role": lambda: _("Unknown role."),
+    "phone_taken": lambda: _("This number is already the login of another staff account."),
+}
+
+
+@click.command("create-staff")
+@click.argument("agency_code")
+@click.argument("phone")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "manager", "readonly"]), default="admin", show_default=True,
+              help="admin: everything of the body; manager: plans, records, notices; readonly: reads and exports.")
+@LANG_OPTION
+@with_appcontext
+def create_staff_command(agency_code: str, phone: str, name: str, role: str, lang: Optional[str]) -> None:
+    """Make a staff account of the management end (/admin) for the body with AGENCY_CODE and
+    print its initial password once; it must be changed at the first login."""
+    from .services import audit, staff
+
+    with force_locale(_locale(lang)):
+        agency = staff.find_agency(agency_code)
+        if agency is None:
+            _fail(_("No certification body with code %(code)s. Import its plans first "
+                    "(flask --app wsgi import-plans FILE): the document names the body.", code=agency_code))
+        try:
+            person, password = staff.create_staff(
+                agency, phone, name, role, by=audit.Actor(None, agency.id, "flask create-staff", "cli"))
+        except staff.StaffRefused as error:
+            _fail(_STAFF_REFUSALS[error.code]())
+        click.echo(_("Staff account %(phone)s (%(name)s) of %(body)s created.",
+                     phone=person.phone, name=person.name, body=agency.name))
+        click.echo(_("Initial password (shown only this once; it must be changed at the first login, "
+                     "then the second factor is set up):"))
+        click.echo(password)
+
+
+@click.command("staff-totp")
+@click.argument("phone")
+@LANG_OPTION
+@with_appcontext
+def staff_totp_command(phone: str, lang: Optional[str]) -> None:
+    """Print the current second-factor code of the demo staff account (development: to try
+    the console without an authenticator app). Other accounts only with flask --debug."""
+    import time
+
+    from .domain.staff import current_code
+    from .services import staff
+
+    with force_locale(_locale(lang)):
+        person = staff.staff_by_phone(phone)
+        if person is None or not person.totp_secret:
+            _fail(_("No staff account with a second factor has this number."))
+        if person.phone != demo.DEMO_STAFF and not current_app.debug:
+            _fail(_("Only for the demo account, or in development (flask --app wsgi --debug staff-totp PHONE)."))
+        click.echo(current_code(person.totp_secret, now=time.time()))
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(import_plans_command)
     app.cli.add_command(create_token_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(sweep_photos_command)
     app.cli.add_command(add_notice_command)
+    app.cli.add_command(create_staff_command)
+    app.cli.add_command(staff_totp_command)

@@ -36,8 +36,16 @@ class Agency(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The contact person the regulator asks each body for (R18), filled in on the console.
+    contact_name: Mapped[Optional[str]] = mapped_column(String(100))
+    contact_phone: Mapped[Optional[str]] = mapped_column(String(50))
+    contact_email: Mapped[Optional[str]] = mapped_column(String(200))
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="agency")
+
+    @property
+    def has_contact(self) -> bool:
+        return bool(self.contact_name and self.contact_phone and self.contact_email)
 
 
 class ApiToken(db.Model):
@@ -379,3 +387,69 @@ class VerificationCode(db.Model):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     tries: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+
+# --- the management end (R18) ---------------------------------------------------------------
+
+class Staff(db.Model):
+    """A body's staff member on the management end; separate from auditors, whose session
+    and pages are another world (console.guard)."""
+
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))  # domain.staff_roles.Role values
+    password_hash: Mapped[str] = mapped_column(String(256))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Base32 TOTP secret; None until the second factor is set up at first login.
+    totp_secret: Mapped[Optional[str]] = mapped_column(String(64))
+    # The last TOTP time step accepted: a code is good once (no replay).
+    totp_last_step: Mapped[Optional[int]] = mapped_column(Integer)
+    # Bumped on password change, reset, role change or disabling: other sessions end.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+    agency: Mapped[Agency] = relationship()
+    recovery_codes: Mapped[list[StaffRecoveryCode]] = relationship(
+        back_populates="staff", cascade="all, delete-orphan")
+
+
+class StaffRecoveryCode(db.Model):
+    """A one-time recovery code for the second factor; only its SHA-256 is kept (the
+    codes are random, like API tokens, so a slow hash adds nothing)."""
+
+    __tablename__ = "staff_recovery_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+    staff: Mapped[Staff] = relationship(back_populates="recovery_codes")
+
+
+class AuditLogEntry(db.Model):
+    """One staff action, append-only: nothing updates or deletes a row (the ORM refuses,
+    below; no route does). `actor` is a snapshot (name and phone, or the number typed at a
+    failed login), so the entry reads the same after the account changes."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    agency_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agency.id"), index=True)
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    actor: Mapped[str] = mapped_column(String(140))
+    address: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[Optional[str]] = mapped_column(String(140))
+    before: Mapped[Optional[dict]] = mapped_column(JSON)
+    after: Mapped[Optional[dict]] = mapped_column(JSON)
+
+
+@db.event.listens_for(AuditLogEntry, "before_update")
+@db.event.listens_for(AuditLogEntry, "before_delete")
+def _audit_log_is_append_only(mapper, connection, target):
+    raise PermissionError("the audit log is append-only")

@@ -103,3 +103,28 @@ def plan(team, *, company: Enterprise | None = None, code: str = "ISO9001", requ
     db.session.add(audit)
     db.session.flush()
     return audit
+
+
+# --- the management end --------------------------------------------------------------------
+STAFF_PASSWORD = "Staff#pass1"
+STAFF_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+_STAFF_HASH = generate_password_hash(STAFF_PASSWORD, method="pbkdf2:sha256:1000")
+
+
+def staff(agency_row=None, *, phone: str | None = None, name: str = "王管理", role: str = "admin",
+          must_change: bool = False, totp_secret: str | None = STAFF_SECRET,
+          disabled: bool = False):
+    """A staff member of the management end, ready to log in by default (password set,
+    second factor set up with a fixed secret)."""
+    from checkin_pwa.models import Staff
+
+    agency_row = agency_row or agency()
+    if phone is None:
+        count = db.session.scalar(db.select(db.func.count()).select_from(Staff)) or 0
+        phone = f"139{count + 1:08d}"
+    person = Staff(agency_id=agency_row.id, phone=phone, name=name, role=role,
+                   password_hash=_STAFF_HASH, must_change_password=must_change,
+                   totp_secret=totp_secret, disabled=disabled)
+    db.session.add(person)
+    db.session.flush()
+    return person

@@ -29,6 +29,10 @@ DEMO_AUDITOR = "13800000001"  # ready to log in: on QMS, EMS and the remote plan
 DEMO_PASSWORD = "Demo#2026a"
 SECOND_AUDITOR = "13800000002"  # on all three; keeps the initial password (shows R1)
 THIRD_AUDITOR = "13800000003"
+# The body's admin on the management end (/admin): password and second factor ready, its
+# TOTP secret printed by seed-demo, the current code by `flask --app wsgi staff-totp`.
+DEMO_STAFF = "13900000001"
+DEMO_STAFF_NAME = "王管理"
 ENTERPRISE = {"name": "吉林省某某股份有限公司", "contact": "张某", "phone": "0435-1234567"}
 REMOTE_ENTERPRISE = {"name": "长春某某科技有限公司", "contact": "刘某", "phone": "0431-7654321"}
 # The contract's example site (Jilin), and a second plant about 3 km away.
@@ -180,11 +184,20 @@ class DemoLogin:
 
 
 @dataclass(frozen=True)
+class DemoStaff:
+    phone: str
+    name: str
+    password: Optional[str]  # None: changed by its owner since seeding
+    totp_secret: Optional[str]
+
+
+@dataclass(frozen=True)
 class DemoSeed:
     day: dt.date
     summary: ImportSummary
     plan_numbers: dict[str, str]
     logins: list[DemoLogin]
+    staff: Optional[DemoStaff] = None
 
 
 def seed_demo(day: Optional[dt.date] = None) -> DemoSeed:
@@ -214,7 +227,26 @@ def seed_demo(day: Optional[dt.date] = None) -> DemoSeed:
                   else None,
                   second.must_change_password),
     ]
-    return DemoSeed(day, summary, plan_numbers(day), logins)
+    return DemoSeed(day, summary, plan_numbers(day), logins, _demo_staff(demo.agency))
+
+
+def _demo_staff(agency) -> DemoStaff:
+    """The body's demo admin, made once (an audit log entry says by whom); ready to log in
+    with DEMO_PASSWORD and a TOTP secret, so the console can be tried without an app."""
+    from ..domain.staff import new_totp_secret
+    from . import audit, staff
+
+    person = staff.staff_by_phone(DEMO_STAFF)
+    if person is None:
+        person, _initial = staff.create_staff(agency, DEMO_STAFF, DEMO_STAFF_NAME, "admin",
+                                              by=audit.Actor(None, agency.id, "flask seed-demo", "cli"))
+    if person.must_change_password and not person.totp_secret:
+        person.password_hash = generate_password_hash(DEMO_PASSWORD)
+        person.must_change_password = False
+        person.totp_secret = new_totp_secret()
+        db.session.commit()
+    password = DEMO_PASSWORD if check_password_hash(person.password_hash, DEMO_PASSWORD) else None
+    return DemoStaff(person.phone, person.name, password, person.totp_secret)
 
 
 def _account(phone: str) -> Auditor:
