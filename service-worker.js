@@ -32,6 +32,7 @@ var PRECACHE = [
   "/static/js/photos.js",
   "/static/js/outbox.js",
   "/static/js/outbox-page.js",
+  "/static/js/outbox-outcomes.js",
   "/static/js/plan-map.js",
   "/static/js/explanations.js",
   "/static/js/account.js",
@@ -142,6 +143,11 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") {
     if (request.mode === "navigate" && (url.pathname === "/logout" || url.pathname === "/login")) {
       event.waitUntil(caches.delete(PAGES_CACHE));
+    }
+    if (request.mode === "navigate" && url.pathname === "/logout") {
+      // No network: the offline page, not the browser's error page (the session stays).
+      event.respondWith(fetch(request).catch(() => caches.match(OFFLINE_URL, { cacheName: STATIC_CACHE })
+        .then((page) => page || Response.error())));
     }
     return;
   }

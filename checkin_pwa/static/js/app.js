@@ -23,6 +23,11 @@
     banner.textContent = (banner.getAttribute("data-text") || "{time}").replace("{time}", text);
     banner.hidden = false;
   }
+  // The network is back: the banner goes (the outbox sends what waited and says what came of it).
+  window.addEventListener("online", function () {
+    var banner = document.getElementById("offline-banner");
+    if (banner) banner.hidden = true;
+  });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", showOfflineCopy);
   } else {

@@ -182,7 +182,8 @@
 
   // `neverSent`: caught before it left. After a failed send the payload stays exactly as
   // sent (the server may have it: the same key must come with the same payload).
-  function queue(form, neverSent) {
+  // `said`: what to tell the auditor instead of the usual "saved" (a slow network).
+  function queue(form, neverSent, said) {
     var box = document.getElementById("check-form");
     if (!window.Outbox || !box || box.dataset.queued) return;
     box.dataset.queued = "1";
@@ -215,7 +216,7 @@
       outcome.setAttribute("role", "status");
       var title = document.createElement("p");
       title.className = "outcome-title";
-      title.textContent = words.msgSaved || "已保存，联网后自动发送";
+      title.textContent = said || words.msgSaved || "已保存，联网后自动发送";
       var link = document.createElement("a");
       link.href = document.getElementById("outbox-badge") ? document.getElementById("outbox-badge").getAttribute("href") : "/outbox";
       link.className = "button secondary block";

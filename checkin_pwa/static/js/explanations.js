@@ -45,7 +45,7 @@
     error.textContent = message;
   }
 
-  function queue(form) {
+  function queue(form, neverSent, said) {
     var box = form.closest("#explanations");
     if (!box || form.dataset.queued) return;
     var refused = refusal(box, (form.elements.namedItem("text") || {}).value);
@@ -70,7 +70,7 @@
       var status = document.createElement("p");
       status.className = "explanation-meta outcome-queued";
       status.setAttribute("role", "status");
-      status.textContent = words().msgSaved || "已保存，联网后自动发送";
+      status.textContent = said || words().msgSaved || "已保存，联网后自动发送";
       var body = document.createElement("p");
       body.className = "explanation-text";
       body.textContent = text ? text.value : "";

@@ -1,6 +1,7 @@
 // The outbox page (/outbox): lists what this phone still has to send (static/js/outbox.js),
 // when each was made and its last error; "立即发送" sends now; a refusal stays, with the
-// server's reason, until the auditor taps "知道了".
+// server's reason, until the auditor taps "知道了". Another auditor's entries (a shared
+// phone) show only what they are and whose: "等待 王五 登录后发送", never their content.
 (function () {
   "use strict";
   var root = document.getElementById("outbox");
@@ -26,6 +27,7 @@
   function lastError(entry) {
     if (entry.state === "refused") return entry.reason || entry.last_error;
     if (entry.error_code === "login") return msg("login");
+    if (entry.error_code === "owner") return entry.last_error;
     if (entry.error_code === "network") return msg("network");
     if (entry.error_code === "server") return msg("server", { status: entry.last_error });
     return "";
@@ -46,11 +48,33 @@
     return p;
   }
 
+  function kindName(kind) {
+    var words = (document.getElementById("outbox-badge") || {}).dataset || {};
+    var names = { checkin: words.msgCheckin, checkout: words.msgCheckout, photo: words.msgPhoto, note: msg("note") };
+    return names[kind] || kind;
+  }
+
+  // Someone else's: what kind, when, and whose; nothing of what it says.
+  function othersEntry(entry) {
+    var li = document.createElement("li");
+    li.className = "card outbox-entry outbox-others outbox-" + entry.state;
+    li.dataset.key = entry.key;
+    li.dataset.kind = entry.kind;
+    li.dataset.state = entry.state;
+    li.append(line("outbox-label", kindName(entry.kind)));
+    li.append(line("outbox-state outbox-owner", msg("others", { name: entry.auditor_name || "?" })));
+    li.append(line("outbox-made muted", msg("made", { time: when(entry.created_at) })));
+    return li;
+  }
+
   function render() {
+    var me = window.Outbox.pageAuditor();
     return window.Outbox.list().then(function (entries) {
       listEl.textContent = "";
-      var needsLogin = false;
+      var needsLogin = !me && entries.some(function (e) { return e.state === "waiting"; });
+      var mine = entries.filter(function (e) { return me && window.Outbox.isOwn(e, me.id); });
       entries.forEach(function (entry) {
+        if (mine.indexOf(entry) === -1) { listEl.append(othersEntry(entry)); return; }
         var li = document.createElement("li");
         li.className = "card outbox-entry outbox-" + entry.state;
         li.dataset.key = entry.key;
@@ -80,7 +104,7 @@
       });
       if (!entries.length) listEl.append(line("outbox-empty", msg("empty")));
       loginEl.hidden = !needsLogin;
-      sendButton.hidden = !entries.some(function (e) { return e.state === "waiting"; });
+      sendButton.hidden = !mine.some(function (e) { return e.state === "waiting"; });
     });
   }
 

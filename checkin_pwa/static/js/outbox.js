@@ -6,7 +6,19 @@
 //
 // An entry: {key, kind: "checkin"|"checkout"|"photo"|"note", url, fields: [[name, value]]
 // (File/Blob values kept as they are), label, created_at (ms), device_time, position, attempts,
-// last_error, error_code, state: "waiting"|"refused", reason, sending_until, next_try_at}.
+// last_error, error_code, state: "waiting"|"refused", reason, sending_until, next_try_at,
+// auditor, auditor_name}.
+//
+// Each entry belongs to the auditor who made it (auditor: the id the page carries on
+// #outbox-badge). A replay first asks the server whose session this is (GET /session/csrf)
+// and sends only that auditor's entries; anyone else's wait, untouched, and are listed as
+// "waiting for <name> to log in". The server checks the recorded author again
+// (header X-Outbox-Author). Entries made before owners were recorded have none: they go
+// with the session they are replayed in.
+//
+// What the server answered is kept for the day in a second store ("done": {key, auditor,
+// kind, label, result: "sent"|"refused", answer, at}), without the payload, for the
+// "sent" list shown on today's page and /outbox.
 //
 // It leaves the outbox only when the server accepted it (2xx), or when the server refused it
 // for good (409/422/4xx) AND the auditor tapped "知道了" after reading the reason. A 401 keeps
@@ -21,22 +33,33 @@
 
   var DB_NAME = "checkin-outbox";
   var STORE = "entries";
+  var DONE = "done";
   var LOCK = "outbox-replay";
   var SENDING_MS = 120000;        // a "sending" mark older than this was a crashed replay
   var BACKOFF_FIRST_MS = 1000;    // after a 5xx / network error: 1 s, 2 s, 4 s ... 5 min
   var BACKOFF_MAX_MS = 300000;
   var CHANNEL = "checkin-outbox";
+  var WHO_TIMEOUT_MS = 10000;     // asking the server whose session this is
+  var POST_TIMEOUT_MS = 120000;   // a replay that gets no answer at all is tried again later
 
   var dbPromise = null;
   function open() {
     if (!dbPromise) {
       dbPromise = new Promise(function (resolve, reject) {
-        var request = global.indexedDB.open(DB_NAME, 1);
+        var request = global.indexedDB.open(DB_NAME, 2);
         request.onupgradeneeded = function () {
-          var store = request.result.createObjectStore(STORE, { keyPath: "key" });
-          store.createIndex("created_at", "created_at");
+          var db = request.result;
+          if (!db.objectStoreNames.contains(STORE)) {
+            db.createObjectStore(STORE, { keyPath: "key" }).createIndex("created_at", "created_at");
+          }
+          if (!db.objectStoreNames.contains(DONE)) db.createObjectStore(DONE, { keyPath: "key" });
         };
-        request.onsuccess = function () { resolve(request.result); };
+        request.onsuccess = function () {
+          var db = request.result;
+          // A newer outbox.js (another tab, the worker) upgrades: let it, open again later.
+          db.onversionchange = function () { db.close(); dbPromise = null; };
+          resolve(db);
+        };
         request.onerror = function () { dbPromise = null; reject(request.error); };
       });
     }
@@ -44,12 +67,12 @@
   }
 
   // Run fn(store) in one transaction; resolves with fn's result once the transaction is done.
-  function withStore(mode, fn) {
+  function withStore(mode, fn, name) {
     return open().then(function (db) {
       return new Promise(function (resolve, reject) {
-        var tx = db.transaction(STORE, mode);
+        var tx = db.transaction(name || STORE, mode);
         var result;
-        Promise.resolve(fn(tx.objectStore(STORE))).then(function (value) { result = value; });
+        Promise.resolve(fn(tx.objectStore(name || STORE))).then(function (value) { result = value; });
         tx.oncomplete = function () { resolve(result); };
         tx.onerror = function () { reject(tx.error); };
         tx.onabort = function () { reject(tx.error); };
@@ -82,14 +105,30 @@
     });
   }
 
-  function count() { return list().then(function (entries) { return entries.length; }); }
+  // The auditor of this page ({id, name}), or null: no one is logged in here (or a worker).
+  function pageAuditor() {
+    if (typeof document === "undefined") return null;
+    var el = document.getElementById("outbox-badge");
+    return el && el.dataset.auditor ? { id: el.dataset.auditor, name: el.dataset.auditorName || "" } : null;
+  }
+
+  // Whose entry: true for the auditor `id`'s own, and for one made before owners were kept.
+  function isOwn(entry, id) { return !entry.auditor || (id != null && String(entry.auditor) === String(id)); }
+
+  function count() {
+    var me = pageAuditor();
+    return list().then(function (entries) {
+      return entries.filter(function (e) { return me && isOwn(e, me.id); }).length;
+    });
+  }
 
   function add(entry) {
     var now = Date.now();
+    var me = pageAuditor() || { id: "", name: "" };
     var full = Object.assign({
       key: newKey(), created_at: now, device_time: now, position: null, label: "",
       attempts: 0, last_error: "", error_code: "", reason: "", state: "waiting",
-      sending_until: 0, next_try_at: 0
+      sending_until: 0, next_try_at: 0, auditor: me.id, auditor_name: me.name
     }, entry);
     return withStore("readwrite", function (store) { store.put(full); }).then(function () {
       announce({ type: "added", key: full.key });
@@ -123,6 +162,38 @@
     });
   }
 
+  // A refused photo is not needed any more (the auditor still has it in the album): only its
+  // name stays, for the list.
+  function withoutFiles(fields) {
+    return (fields || []).map(function (pair) {
+      return pair[1] instanceof Blob ? [pair[0], "", pair[1].name || pair[2] || ""] : pair;
+    });
+  }
+
+  // The day's answers: what was sent or refused, and what the server said, without the payload.
+  function startOfDay(ms) { var d = new Date(ms); d.setHours(0, 0, 0, 0); return d.getTime(); }
+  function remember(entry, result, answer) {
+    var now = Date.now();
+    return withStore("readwrite", function (store) {
+      return req(store.getAll()).then(function (all) {
+        (all || []).forEach(function (old) { if (old.at < startOfDay(now)) store.delete(old.key); });
+        store.put({ key: entry.key, auditor: entry.auditor || "", auditor_name: entry.auditor_name || "",
+                    kind: entry.kind, label: entry.label, result: result, answer: answer || "",
+                    created_at: entry.created_at, at: now });
+      });
+    }, DONE).catch(function () {});
+  }
+
+  // Today's answers for the auditor `id` (the page's by default), newest first.
+  function outcomes(id) {
+    var me = id != null ? { id: id } : pageAuditor();
+    var since = startOfDay(Date.now());
+    return withStore("readonly", function (store) { return req(store.getAll()); }, DONE).then(function (all) {
+      return (all || []).filter(function (d) { return d.at >= since && me && isOwn(d, me.id); })
+        .sort(function (a, b) { return b.at - a.at; });
+    });
+  }
+
   function update(key, changes) {
     return withStore("readwrite", function (store) {
       return req(store.get(key)).then(function (entry) {
@@ -143,15 +214,30 @@
     try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || ""; }
     catch (e) { return ""; }
   }
+  // fetch() that gives up after `ms` (a request that hangs rejects like a network error).
+  function fetchWithin(url, options, ms) {
+    if (typeof AbortController === "undefined") return global.fetch(url, options);
+    var abort = new AbortController();
+    var timer = setTimeout(function () { abort.abort(); }, ms);
+    return global.fetch(url, Object.assign({ signal: abort.signal }, options)).then(function (response) {
+      clearTimeout(timer);
+      return response;
+    }, function (error) { clearTimeout(timer); throw error; });
+  }
+
+  // Whose session this is, with a fresh token: {token, auditor}, {login: true}, or
+  // {unknown: true} (no answer: nothing is sent this time).
   function freshToken() {
-    return global.fetch("/session/csrf", { credentials: "same-origin", cache: "no-store",
-                                           headers: { "X-Outbox": "1" } })
+    return fetchWithin("/session/csrf", { credentials: "same-origin", cache: "no-store",
+                                          headers: { "X-Outbox": "1" } }, WHO_TIMEOUT_MS)
       .then(function (response) {
         if (response.status === 401) return { login: true };
-        if (!response.ok) return { token: "" };
-        return response.json().then(function (body) { return { token: body.csrf_token || "" }; });
+        if (!response.ok) return { unknown: true, status: response.status };
+        return response.json().then(function (body) {
+          return { token: body.csrf_token || "", auditor: body.auditor == null ? null : String(body.auditor) };
+        });
       })
-      .catch(function () { return { token: "" }; });
+      .catch(function (error) { return { unknown: true, status: 0, error: String(error) }; });
   }
 
   // The server's reason for a refusal: the check outcome's error, a photo's error, an error
@@ -166,7 +252,11 @@
     var match = /class="[^"]*\b(?:photo-error|error)\b[^"]*"[^>]*>([\s\S]*?)<\/(?:p|div|li)>/.exec(html) ||
       /role="alert"[^>]*>([\s\S]*?)<\/(?:p|div|li)>/.exec(html);
     if (!match) return "";
-    return match[1].replace(/<[^>]*>/g, " ").replace(/&#34;|&quot;/g, '"').replace(/&#39;/g, "'")
+    return plain(match[1]);
+  }
+
+  function plain(html) {
+    return html.replace(/<[^>]*>/g, " ").replace(/&#34;|&quot;/g, '"').replace(/&#39;/g, "'")
       .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&").replace(/\s+/g, " ").trim();
   }
 
@@ -185,10 +275,25 @@
   }
 
   function post(entry, csrf) {
-    return global.fetch(entry.url, {
-      method: "POST", body: body(entry, csrf), credentials: "same-origin", cache: "no-store",
-      headers: { "X-Outbox": "1", "Idempotency-Key": entry.key, "X-CSRFToken": csrf, "HX-Request": "true" }
-    });
+    var headers = { "X-Outbox": "1", "Idempotency-Key": entry.key, "X-CSRFToken": csrf, "HX-Request": "true" };
+    if (entry.auditor) headers["X-Outbox-Author"] = String(entry.auditor);
+    return fetchWithin(entry.url, {
+      method: "POST", body: body(entry, csrf), credentials: "same-origin", cache: "no-store", headers: headers
+    }, POST_TIMEOUT_MS);
+  }
+
+  // What the server said when it took an entry: the check outcome's title (签到成功, "kept as
+  // your own record" ...), else the first status line; "" when it said nothing in words.
+  function answerOf(html) {
+    html = html || "";
+    if (typeof DOMParser !== "undefined") {
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var found = doc.querySelector("#check-outcome .outcome-title, [role=status]");
+      return found ? found.textContent.replace(/\s+/g, " ").trim() : "";
+    }
+    var match = /class="[^"]*\boutcome-title\b[^"]*"[^>]*>([\s\S]*?)<\/p>/.exec(html) ||
+      /role="status"[^>]*>([\s\S]*?)<\/(?:p|div|li)>/.exec(html);
+    return match ? plain(match[1]) : "";
   }
 
   function isLoginPage(response) {
@@ -196,6 +301,7 @@
   }
 
   // Send one entry: "sent", "refused", "login" (stop: every other one would fail the same way),
+  // "owner" (the server says this session is not the entry's author: stop, keep it),
   // or "later" (5xx / network: stop too, the next ones may depend on this one).
   function sendOne(entry) {
     var attempt = function (csrf, renewed) {
@@ -209,6 +315,9 @@
             return { outcome: "refused", status: status, reason: reasonOf(text) };
           }
           if (status >= 200 && status < 300) return { outcome: "sent", status: status, text: text };
+          if (status === 409 && text.indexOf("data-outbox-not-yours") !== -1) {
+            return { outcome: "owner", status: status, reason: reasonOf(text) };
+          }
           if (status === 400 && text.indexOf("data-csrf-expired") !== -1 && !renewed) {
             return freshToken().then(function (fresh) {
               if (fresh.login) return { outcome: "login" };
@@ -224,6 +333,12 @@
     return attempt(token || pageToken(), false);
   }
 
+  // Stop the pass at the first waiting entry of `id`'s, saying why it waits.
+  function markFirst(entries, id, changes) {
+    var first = entries.filter(function (e) { return e.state === "waiting" && (id == null || isOwn(e, id)); })[0];
+    return first ? update(first.key, changes) : Promise.resolve();
+  }
+
   function backoff(attempts) {
     return Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * Math.pow(2, Math.max(0, attempts - 1)));
   }
@@ -231,18 +346,49 @@
   // One pass over the waiting entries, oldest first. Resolves with a summary:
   // {sent, refused, waiting, login, retryInMs}. `force` ignores the back-off (the button).
   function replayOnce(force, locked) {
-    var summary = { sent: 0, refused: 0, waiting: 0, login: false, retryInMs: 0 };
+    var summary = { sent: 0, refused: 0, waiting: 0, others: 0, login: false, retryInMs: 0 };
+    var who = null;
     return list().then(function (entries) {
+      if (!entries.some(function (e) { return e.state === "waiting"; })) return null;
+      return freshToken().then(function (answer) {
+        who = answer;
+        if (answer.login) {
+          summary.login = true;
+          return markFirst(entries, pageAuditor() && pageAuditor().id, { error_code: "login", last_error: "401" });
+        }
+        if (answer.unknown) {
+          summary.retryInMs = backoff(1);
+          return null;
+        }
+        token = answer.token || token;
+        return sendOwn(entries, answer.auditor);
+      });
+    }).then(function () {
+      return list();
+    }).then(function (left) {
+      var mine = who && who.auditor != null ? who.auditor : null;
+      left.forEach(function (e) {
+        if (e.state !== "waiting") return;
+        if (mine != null && !isOwn(e, mine)) summary.others += 1;
+        else summary.waiting += 1;
+      });
+      announce({ type: "replayed", summary: summary });
+      return summary;
+    });
+
+    function sendOwn(entries, auditor) {
       var chain = Promise.resolve(false);
       entries.forEach(function (listed) {
         chain = chain.then(function (stop) {
-          if (stop || listed.state !== "waiting") return stop;
+          if (stop || listed.state !== "waiting" || !isOwn(listed, auditor)) return stop;
           return claim(listed.key, force, locked).then(function (entry) {
             if (!entry) return false;
             return sendOne(entry).then(function (result) {
               if (result.outcome === "sent") {
                 summary.sent += 1;
                 return remove(entry.key).then(function () {
+                  return remember(entry, "sent", answerOf(result.text));
+                }).then(function () {
                   announce({ type: "sent", key: entry.key, kind: entry.kind, status: result.status, text: result.text });
                   return false;
                 });
@@ -250,7 +396,10 @@
               if (result.outcome === "refused") {
                 summary.refused += 1;
                 return update(entry.key, { state: "refused", attempts: entry.attempts + 1, error_code: "refused",
-                                           reason: result.reason, last_error: result.reason }).then(function () {
+                                           reason: result.reason, last_error: result.reason,
+                                           fields: withoutFiles(entry.fields) }).then(function () {
+                  return remember(entry, "refused", result.reason);
+                }).then(function () {
                   announce({ type: "refused", key: entry.key, reason: result.reason });
                   return false;
                 });
@@ -258,6 +407,9 @@
               if (result.outcome === "login") {
                 summary.login = true;
                 return update(entry.key, { error_code: "login", last_error: "401" }).then(function () { return true; });
+              }
+              if (result.outcome === "owner") {
+                return update(entry.key, { error_code: "owner", last_error: result.reason }).then(function () { return true; });
               }
               var attempts = entry.attempts + 1;
               var wait = backoff(attempts);
@@ -272,13 +424,7 @@
         });
       });
       return chain;
-    }).then(function () {
-      return list();
-    }).then(function (left) {
-      summary.waiting = left.filter(function (e) { return e.state === "waiting"; }).length;
-      announce({ type: "replayed", summary: summary });
-      return summary;
-    });
+    }
   }
 
   function replay(options) {
@@ -302,7 +448,8 @@
 
   var Outbox = {
     add: add, list: list, count: count, replay: replay, dismiss: dismiss, newKey: newKey,
-    requestSync: requestSync, reasonOf: reasonOf, channel: CHANNEL, onchange: null
+    requestSync: requestSync, reasonOf: reasonOf, channel: CHANNEL, onchange: null,
+    outcomes: outcomes, isOwn: isOwn, pageAuditor: pageAuditor
   };
   global.Outbox = Outbox;
 
@@ -311,14 +458,27 @@
 
   function badge() { return document.getElementById("outbox-badge"); }
 
+  // The badge counts this page's auditor's entries; a refusal among them turns it red and
+  // says so ("被拒绝 N"), on every page, until the auditor has read it on /outbox.
   function refreshBadge() {
-    return count().then(function (n) {
+    var me = pageAuditor();
+    return list().then(function (entries) {
+      var own = entries.filter(function (e) { return me && isOwn(e, me.id); });
+      var refused = own.filter(function (e) { return e.state === "refused"; }).length;
+      var n = own.length;
       var el = badge();
       if (!el) return n;
       el.hidden = n === 0;
       el.dataset.count = String(n);
+      el.dataset.refused = String(refused);
+      el.classList.toggle("outbox-badge-refused", refused > 0);
       var number = el.querySelector(".outbox-count");
       if (number) number.textContent = String(n);
+      var said = el.querySelector(".outbox-refused-count");
+      if (said) {
+        said.hidden = refused === 0;
+        said.textContent = (el.dataset.msgRefusedCount || "{n}").split("{n}").join(String(refused));
+      }
       return n;
     }).catch(function () { return 0; });
   }
@@ -337,28 +497,88 @@
 
   // The page's htmx forms matching `selector` are kept here when they cannot reach the server:
   // queue(form, true) when caught offline before leaving, queue(form) after a network error or
-  // a 5xx (the server may have it: the payload stays exactly as sent).
+  // a 5xx (the server may have it: the payload stays exactly as sent), queue(form, false,
+  // words) when no answer came within SLOW_MS: the request goes on, the entry carries the
+  // same key, so whichever reaches the server second is answered from the first.
+  // While a send is under way its button says "Submitting…" and cannot be tapped again.
+  var SLOW_MS = 10000;
   Outbox.keepUnsent = function (selector, queue) {
     function formOf(event) {
       var elt = event.detail && event.detail.elt;
       return elt && elt.matches && elt.matches(selector) ? elt : null;
     }
+    function busy(form, on) {
+      var button = form.querySelector("button[type=submit]");
+      if (!button) return;
+      if (on) {
+        button.dataset.idleText = button.textContent;
+        button.disabled = true;
+        button.textContent = (badge() && badge().dataset.msgSubmitting) || "正在提交…";
+      } else if (button.dataset.idleText != null) {
+        button.textContent = button.dataset.idleText;
+        delete button.dataset.idleText;
+        button.disabled = false;
+      }
+    }
     document.addEventListener("htmx:beforeRequest", function (event) {
       var form = formOf(event);
-      if (form && global.navigator.onLine === false) {
+      if (!form) return;
+      if (global.navigator.onLine === false) {
         event.preventDefault();
         queue(form, true);
+        return;
+      }
+      var xhr = event.detail.xhr;
+      busy(form, true);
+      if (xhr) {
+        xhr.outboxTimer = setTimeout(function () {
+          xhr.outboxKept = true;
+          busy(form, false);
+          queue(form, false, badge() && badge().dataset.msgSlow);
+          replayFromPage(false);
+        }, SLOW_MS);
       }
     });
+    document.addEventListener("htmx:afterRequest", function (event) {
+      var form = formOf(event);
+      var xhr = event.detail && event.detail.xhr;
+      if (xhr) clearTimeout(xhr.outboxTimer);
+      if (form && !(xhr && xhr.outboxKept)) busy(form, false);
+    });
+    function lost(event) { return event.detail && event.detail.xhr && event.detail.xhr.outboxKept; }
     document.addEventListener("htmx:sendError", function (event) {
       var form = formOf(event);
-      if (form) queue(form);
+      if (form && !lost(event)) queue(form);
     });
     document.addEventListener("htmx:responseError", function (event) {
       var form = formOf(event);
-      if (form && event.detail.xhr && event.detail.xhr.status >= 500) queue(form);
+      if (form && !lost(event) && event.detail.xhr && event.detail.xhr.status >= 500) queue(form);
     });
   };
+
+  // Logging out with this auditor's entries still unsent asks first (they stay on the phone
+  // and go when the same auditor logs in again); without a network it does not try (the
+  // browser would show its own error page) and says why.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form#logout-form")) return;
+    var words = badge() ? badge().dataset : {};
+    if (global.navigator.onLine === false) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      global.alert(words.msgLogoutOffline || "没有网络，现在无法退出登录。");
+      return;
+    }
+    if (form.dataset.unsentAsked) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    count().then(function (n) {
+      var ok = !n || global.confirm((words.msgLogoutUnsent || "{n}").split("{n}").join(String(n)));
+      if (!ok) return;
+      form.dataset.unsentAsked = "1";
+      if (form.requestSubmit) form.requestSubmit(); else form.submit();
+    }, function () { form.dataset.unsentAsked = "1"; form.submit(); });
+  }, true);
 
   if (channel) channel.addEventListener("message", function () { refreshBadge(); });
   var listeners = [];
