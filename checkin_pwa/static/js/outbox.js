@@ -335,7 +335,7 @@
 
   // Stop the pass at the first waiting entry of `id`'s, saying why it waits.
   function markFirst(entries, id, changes) {
-    var first = entries.filter(function (e) { return e.state === "waiting" && (id == null || isOwn(e, id)); })[0];
+    var first = entries.filter(function (e) { return e.state === "waiting" && isOwn(e, id); })[0];
     return first ? update(first.key, changes) : Promise.resolve();
   }
 
@@ -353,8 +353,10 @@
       return freshToken().then(function (answer) {
         who = answer;
         if (answer.login) {
+          // This page's auditor must log in again; nobody else's entry is touched.
           summary.login = true;
-          return markFirst(entries, pageAuditor() && pageAuditor().id, { error_code: "login", last_error: "401" });
+          var me = pageAuditor();
+          return me ? markFirst(entries, me.id, { error_code: "login", last_error: "401" }) : null;
         }
         if (answer.unknown) {
           summary.retryInMs = backoff(1);
