@@ -167,3 +167,12 @@ def test_r8_a_combined_plan_whose_group_is_full_is_skipped_and_the_others_get_th
     assert "同时用于：" not in answer
     assert "未用于 ISO14001：首次会议照片最多 3 张，请先删除一张再添加。" in answer
     assert len(rows(plans["qms"])) == 1 and len(rows(plans["ems"])) == 3
+
+
+def test_r8_a_combined_plan_holding_the_photo_as_its_other_meeting_keeps_it_there(audit):
+    client, plans = audit
+    photo = jpeg((90, 90, 0))
+    send(client, plans["ems"], photo, group="last")
+    response = send(client, plans["qms"], photo, together="on")
+    assert "未用于 ISO14001：" in response.get_data(as_text=True)
+    assert [row.group for row in rows(plans["ems"])] == ["last"]

@@ -470,8 +470,8 @@ def share_with_same_audit(auditor: Auditor, photo: Photo, now: dt.datetime) -> l
     results: list[tuple[AuditPlan, Union[Photo, Refusal]]] = []
     for other in same_audit_plans(auditor, photo.plan):
         held = _same_received_in_plan(other.id, received)
-        if held is not None:
-            results.append((other, held))
+        if held is not None:  # one picture cannot be both meetings of a plan
+            results.append((other, held if held.group == group else Refusal("already_in_plan", {"group": held.group})))
             continue
         if _group_count(other.id, group) >= GROUP_MAX[group]:
             results.append((other, Refusal("group_full", {"group": group, "max": GROUP_MAX[group]})))
