@@ -239,6 +239,19 @@ class Photo(db.Model):
     """
 
     __tablename__ = "photo"
+    __table_args__ = (
+        # The same bytes at most once in a group of a plan (deleted photos aside), however
+        # many requests bring them at once: the database decides, not a check before the insert.
+        Index(
+            "uq_photo_plan_group_bytes",
+            "plan_id",
+            "group",
+            "sha256_received",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
     group: Mapped[str] = mapped_column(String(8))  # first | last | other
@@ -286,7 +299,8 @@ class IdempotencyRecord(db.Model):
     key: Mapped[str] = mapped_column(String(64))
     endpoint: Mapped[str] = mapped_column(String(200))
     fingerprint: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
+    # None while the first request with this key is still running (its claim).
+    status_code: Mapped[Optional[int]] = mapped_column(Integer)
     # The answer as given: the headers a client acts on (Content-Type, HX-Trigger...), the body.
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     body: Mapped[str] = mapped_column(Text, default="")

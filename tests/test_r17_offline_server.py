@@ -420,7 +420,7 @@ def test_r17_a_queued_check_in_after_another_members_is_kept_as_their_own_record
 def test_r17_two_identical_sends_at_once_write_one_check_in_and_answer_alike(app, monkeypatch):
     import threading
 
-    from checkin_pwa.services import checkin
+    from checkin_pwa.services import checkin, idempotency
 
     me = f.auditor()
     plan = f.plan([me])
@@ -430,15 +430,21 @@ def test_r17_two_identical_sends_at_once_write_one_check_in_and_answer_alike(app
     token = token_of(phone)
     twin = app.test_client()  # the outbox's second trigger: the same session, at the same moment
     twin.set_cookie("session", phone.get_cookie("session").value)
-    # Both requests are inside the view before either writes: both missed the stored answer.
-    both_inside = threading.Barrier(2, timeout=10)
-    real_check = checkin.check
+    # The second request arrives while the first is inside the view, before it wrote anything:
+    # it finds the key claimed and waits for that answer instead of running the view again.
+    twin_waiting = threading.Event()
+    real_check, real_wait = checkin.check, idempotency.wait_for_answer
 
-    def check_together(*args, **kwargs):
-        both_inside.wait()
+    def wait_noted(*args, **kwargs):
+        twin_waiting.set()
+        return real_wait(*args, **kwargs)
+
+    def check_while_the_twin_waits(*args, **kwargs):
+        assert twin_waiting.wait(timeout=10)
         return real_check(*args, **kwargs)
 
-    monkeypatch.setattr(checkin, "check", check_together)
+    monkeypatch.setattr(idempotency, "wait_for_answer", wait_noted)
+    monkeypatch.setattr(checkin, "check", check_while_the_twin_waits)
     answers, path = {}, f"/plans/{plan.id}/checkin"
 
     def send(name, client):

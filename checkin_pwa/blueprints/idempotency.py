@@ -92,23 +92,56 @@ def idempotent(view):
         if len(key) > idempotency.KEY_MAX:
             return refuse(_("The action key sent by the phone is too long (at most %(max)s characters). Nothing was saved.", max=idempotency.KEY_MAX))
         payload = request_payload()
-        earlier = idempotency.find(current_user.id, key)
-        if earlier is not None:
-            return _answer(earlier, payload)
-        g.idempotency_not_final = False
-        response = current_app.make_response(view(*args, **kwargs))
-        if g.get("idempotency_not_final") or not idempotency.is_final(response.status_code) or response.direct_passthrough:
-            return response
-        body = response.get_data(as_text=True)
-        if len(body) > idempotency.BODY_MAX:
-            return response
-        headers = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
-        record, ours = idempotency.store(current_user.id, key, payload, response.status_code, headers, body)
-        if record is not None and not ours:
-            return _answer(record, payload)  # another request with this key answered first
-        return response
+        for _attempt in range(3):
+            record, ours = idempotency.claim(current_user.id, key, payload)
+            if ours:
+                return _run_once(record.id, payload, view, args, kwargs)
+            if record.fingerprint != payload.fingerprint:
+                return _answer(record, payload)
+            if record.status_code is None:
+                # The first request with this key is still running: its answer is ours.
+                record = idempotency.wait_for_answer(record.id)
+                if record is None:
+                    continue  # its answer was not final: this one runs in its turn
+                if record.status_code is None:
+                    break
+            return _answer(record, payload)
+        return busy()
 
     return wrapper
+
+
+def _run_once(record_id: int, payload: Payload, view, args, kwargs):
+    """Run the view under our claim; keep its answer if it is final, else give the key back."""
+    g.idempotency_not_final = False
+    try:
+        response = current_app.make_response(view(*args, **kwargs))
+    except BaseException:
+        try:
+            idempotency.release(record_id)
+        except Exception:  # the database itself failed: the claim goes stale and is taken over
+            current_app.logger.warning("action key not released", exc_info=True)
+        raise
+    body = None
+    if not (g.get("idempotency_not_final") or not idempotency.is_final(response.status_code)
+            or response.direct_passthrough):
+        body = response.get_data(as_text=True)
+    if body is None or len(body) > idempotency.BODY_MAX:
+        idempotency.release(record_id)
+        return response
+    headers = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
+    idempotency.answer(record_id, response.status_code, headers, body)
+    return response
+
+
+def busy():
+    """503 (the outbox sends it again later): the first request with this key has not
+    answered in time."""
+    message = _("This action is still being saved. It will be sent again shortly.")
+    response = current_app.response_class(f'<p class="error" role="alert">{escape(message)}</p>',
+                                          status=503, mimetype="text/html")
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def _answer(record: IdempotencyRecord, payload: Payload):

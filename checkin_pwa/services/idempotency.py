@@ -12,18 +12,22 @@ Answers that are not final are never stored: 5xx (may pass on retry), 400 (an ex
 renewed and retried), 401 (log in again), redirects, and what the view marks as a question
 (`not_final()`: e.g. "far from the planned address, confirm?").
 
-Two identical requests at once both run the view (its own writes are exactly-once: the
-check-in's key on its events, the photo's SHA-256 in its group); only one answer is stored
-(the unique (auditor, key) index), and the loser answers the winner's stored answer.
+Two requests with the same key at once: the first to insert its claim (a record without
+an answer yet; the unique (auditor, key) index lets only one in, on SQLite as on
+PostgreSQL) runs the view; the others wait for its answer and replay it. A claim whose
+answer is not final is released (deleted), and a waiting request then claims it in turn.
+A claim left by a worker that died is taken over once it is older than CLAIM_STALE_S.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -32,6 +36,10 @@ from ..models import IdempotencyRecord
 KEY_MAX = 64
 BODY_MAX = 200_000  # characters; a larger answer is not stored (the view's own dedupe still holds)
 FINAL = frozenset({409, 422})
+# How long a request waits for the first one with its key to answer: longer than any one
+# request may take (a photo's decode is stopped after services.imaging's wall time).
+WAIT_S = 60.0
+CLAIM_STALE_S = 300.0
 # Transport, not payload: the CSRF token, the phone clock at sending, the key itself, and
 # whether it went through the outbox (a first try that timed out, replayed by the outbox,
 # is the same action).
@@ -65,18 +73,60 @@ def is_final(status: int) -> bool:
     return 200 <= status < 300 or status in FINAL
 
 
-def store(auditor_id: int, key: str, payload: Payload, status: int, headers: Mapping[str, str],
-          body: str) -> tuple[Optional[IdempotencyRecord], bool]:
-    """Keep the final answer: (the record, True); if another request with this key
-    stored one first: (that one, False)."""
-    record = IdempotencyRecord(
-        auditor_id=auditor_id, key=key, endpoint=payload.endpoint, fingerprint=payload.fingerprint,
-        status_code=status, headers=dict(headers), body=body,
-    )
-    db.session.add(record)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return find(auditor_id, key), False
-    return record, True
+def claim(auditor_id: int, key: str, payload: Payload) -> tuple[IdempotencyRecord, bool]:
+    """(our new claim, True) if this request is the first with the key; else (the record
+    that holds it, False): answered, or claimed by a request still running."""
+    for _ in range(2):
+        record = IdempotencyRecord(auditor_id=auditor_id, key=key, endpoint=payload.endpoint,
+                                   fingerprint=payload.fingerprint, status_code=None, headers={}, body="")
+        db.session.add(record)
+        try:
+            db.session.commit()
+            return record, True
+        except IntegrityError:
+            db.session.rollback()
+        held = find(auditor_id, key)
+        if held is None:
+            continue  # released meanwhile
+        if held.status_code is None and _stale(held):
+            db.session.execute(delete(IdempotencyRecord).where(
+                IdempotencyRecord.id == held.id, IdempotencyRecord.status_code.is_(None)))
+            db.session.commit()
+            continue
+        return held, False
+    return held, False
+
+
+def _stale(record: IdempotencyRecord) -> bool:
+    age = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - record.created_at
+    return age.total_seconds() > CLAIM_STALE_S
+
+
+def wait_for_answer(record_id: int, timeout_s: float = WAIT_S) -> Optional[IdempotencyRecord]:
+    """The record once it has an answer; None if its claim was released; the record still
+    without an answer if none came in time."""
+    deadline = time.monotonic() + timeout_s
+    pause = 0.02
+    while True:
+        db.session.rollback()  # a fresh snapshot each time
+        record = db.session.get(IdempotencyRecord, record_id, populate_existing=True)
+        if record is None or record.status_code is not None or time.monotonic() >= deadline:
+            return record
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
+
+
+def answer(record_id: int, status: int, headers: Mapping[str, str], body: str) -> None:
+    """Keep the final answer in our claim."""
+    db.session.rollback()
+    db.session.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
+                       .values(status_code=status, headers=dict(headers), body=body))
+    db.session.commit()
+
+
+def release(record_id: int) -> None:
+    """Give the key back (the answer was not final): the next request with it runs."""
+    db.session.rollback()
+    db.session.execute(delete(IdempotencyRecord).where(
+        IdempotencyRecord.id == record_id, IdempotencyRecord.status_code.is_(None)))
+    db.session.commit()

@@ -8,7 +8,8 @@ An upload, in order (each step refuses before anything is written):
   1. R16: the plan must be the auditor's (else "not_found", like a plan that does not exist);
      a remote or cancelled plan takes no photos;
   2. bytes: not empty, at most PHOTO_MAX_BYTES; the same photo already in this group is a
-     retry (R17: exactly once) and answers the stored one; then the group must have room
+     retry (R17: exactly once) and answers the stored one (two at once: the database's
+     unique index lets one row in, the other answers it); then the group must have room
      (first/last 3, other 9);
   3. type from the bytes only (magic numbers), never the name or Content-Type;
   4-6. services.imaging, in a child process with CPU, memory and time limits: a JPEG of more
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from typing import Iterable, Optional, Union
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from ..domain.image_format import sniff_format
@@ -301,6 +302,16 @@ def upload(
             _remove(store, written)
             return Refusal("group_full", {"group": group, "max": GROUP_MAX[group]})
         db.session.commit()
+    except IntegrityError:
+        # The same bytes reached this group by another request at the same moment, and its
+        # row went in first (uq_photo_plan_group_bytes): that photo is the answer.
+        db.session.rollback()
+        _remove(store, written)
+        earlier = _same_photo_in_plan(plan, (received_sha,))
+        if earlier is not None and earlier.group == group:
+            return earlier
+        log.exception("photo row not written; its files removed")
+        return Refusal("try_again")
     except SQLAlchemyError:
         log.exception("photo row not written; removing its files")
         db.session.rollback()
@@ -494,6 +505,10 @@ def share_with_same_audit(auditor: Auditor, photo: Photo, now: dt.datetime) -> l
                 results.append((other, _same_received_in_plan(other.id, received) or Refusal("try_again")))
                 continue
             db.session.commit()
+        except IntegrityError:  # the same bytes went into that group meanwhile (its unique index)
+            db.session.rollback()
+            results.append((other, _same_received_in_plan(other.id, received) or Refusal("try_again")))
+            continue
         except SQLAlchemyError:
             log.exception("shared photo row not written")
             db.session.rollback()
