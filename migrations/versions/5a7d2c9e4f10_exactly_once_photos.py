@@ -1,7 +1,7 @@
 """exactly once: an action key is claimed before its request runs; one photo's bytes once per group
 
 Revision ID: 5a7d2c9e4f10
-Revises: 3c5e1f0a9b2d
+Revises: 67f4cdc76688
 Create Date: 2026-11-29 07:15:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5a7d2c9e4f10'
-down_revision = '3c5e1f0a9b2d'
+down_revision = '67f4cdc76688'
 branch_labels = None
 depends_on = None
 
