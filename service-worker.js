@@ -53,7 +53,7 @@ var PRECACHE = [
   "/static/icons/apple-touch-icon.png",
 ];
 // Pages never kept: they belong to no one, change the session, or are answers, not pages.
-var NEVER_KEEP = /^\/(login|logout|password|lang\/|api\/|session\/|photos\/|offline$|service-worker\.js$)/;
+var NEVER_KEEP = /^\/(admin\/|login|logout|password|lang\/|api\/|session\/|photos\/|offline$|service-worker\.js$)/;
 // On a network that hangs (a basement), a kept copy is shown after this long.
 var NETWORK_TIMEOUT_MS = 8000;
 

@@ -67,11 +67,13 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
 
     from . import auth_loader  # noqa: F401  (registers the user loader)
     from .blueprints import register_blueprints
+    from .console import register_console
     from .cli import register_cli
     from .web import RowIdConverter, register_web_hooks
 
     app.url_map.converters["int"] = RowIdConverter  # before any route is added
     register_blueprints(app)
+    register_console(app)
     register_cli(app)
     register_web_hooks(app)
     return app

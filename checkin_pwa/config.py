@@ -45,6 +45,11 @@ class Config:
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
 
+    # The management end (/admin): a staff login ends after this many minutes without a
+    # request; wrong second-factor codes per account before a pause.
+    STAFF_IDLE_MINUTES = int(os.environ.get("STAFF_IDLE_MINUTES", "30"))
+    STAFF_CODE_LIMIT = os.environ.get("STAFF_CODE_LIMIT", "20 per 15 minutes")
+
     # Sessions and cookies. Embedding in a cross-site intranet page needs
     # EMBED_CROSS_SITE=1 (SameSite=None; Secure; Partitioned; served over HTTPS).
     EMBED_CROSS_SITE = _env_bool("EMBED_CROSS_SITE", False)

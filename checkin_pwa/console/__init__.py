@@ -1,0 +1,45 @@
+"""The management end (管理端): a body's staff console under /admin, its own package of
+blueprints, templates (templates/console/) and navigation, sharing the models, domain and
+services with the auditors' app. Every view is guarded by console.guard.staff_required."""
+from flask import Blueprint, Flask, render_template
+
+bp = Blueprint("console", __name__, url_prefix="/admin")
+
+
+def _error(status: int, message: str):
+    return render_template("console/error.html", status=status, message=message), status
+
+
+@bp.after_request
+def no_store(response):
+    # A body's data on a shared office computer: never kept by the browser or a proxy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.context_processor
+def console_helpers():
+    from ..domain.staff import role_allows
+    from .words import action_name, role_name
+
+    return {"role_allows": role_allows, "role_name": role_name, "action_name": action_name}
+
+
+@bp.errorhandler(404)
+def not_found(error):
+    from flask_babel import gettext as _
+
+    return _error(404, _("Not found, or not yours to see."))
+
+
+# The areas, each a blueprint of its own nested under /admin (their errors and the
+# no-store header above apply to all of them).
+from .auth import bp as auth_bp  # noqa: E402
+from .home import bp as home_bp  # noqa: E402
+
+for _child in (auth_bp, home_bp):
+    bp.register_blueprint(_child)
+
+
+def register_console(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,158 @@
+"""Who may enter the console, in one place (CTFd's admins_only as the model).
+
+A staff login lives in the session under its own key, never as a Flask-Login user: an
+auditor's session opens no /admin page and a staff session opens no auditor page (each
+login starts a fresh session, so one browser holds one or the other). A login has two
+stages: after the password it is "pending" and reaches only the next step (change the
+initial password, set up the second factor, or enter a code); after the second factor it
+is "in". It ends after STAFF_IDLE_MINUTES without a request, on logout (server side, by
+its session id), and when the account changes (session version: password, role, reset,
+disabled)."""
+from __future__ import annotations
+
+import time
+from functools import wraps
+from typing import Optional, TypeVar
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from ..domain.staff import Role, role_allows
+from ..extensions import client_address, db
+from ..models import Staff, utcnow
+from ..services import accounts, staff as staff_service
+from ..web import is_htmx, safe_next
+
+KEY = "staff"
+PENDING, IN = "pending", "in"
+
+
+def start(person: Staff, next_url: Optional[str]) -> None:
+    """A new session after the right password (stage pending): nothing from before stays."""
+    from ..blueprints.auth.routes import _fresh_session  # one definition of a fresh session
+
+    _fresh_session()
+    session["sid"] = accounts.new_session_id()
+    session[KEY] = {"id": person.id, "v": person.session_version or 0, "stage": PENDING,
+                    "seen": int(time.time()), "next": safe_next(next_url)}
+    session.permanent = False  # a staff login is not kept when the browser closes
+
+
+def promote(person: Staff) -> str:
+    """The second factor passed: the session is in. Returns where to go."""
+    state = session[KEY]
+    session[KEY] = {**state, "stage": IN, "v": person.session_version or 0, "seen": int(time.time())}
+    return state.get("next") or url_for("console.home.index")
+
+
+def renew(person: Staff) -> None:
+    """After the holder changed their own password (session version bumped)."""
+    session[KEY] = {**session[KEY], "v": person.session_version or 0}
+
+
+def end(person: Optional[Staff], action: Optional[str]) -> None:
+    """End the session on the server (its id) and in the cookie; log `action` if given."""
+    from ..blueprints.auth.routes import _fresh_session
+
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        now = utcnow()
+        accounts.end_session(sid, now=now, forget_before=now - current_app.permanent_session_lifetime)
+    if person is not None and action:
+        staff_service.note(person, action, address=client_address())
+    _fresh_session()
+
+
+def session_staff(stage: str) -> Optional[Staff]:
+    """The staff member of this session at `stage`, or None; ends an idle session."""
+    state = session.get(KEY)
+    if not isinstance(state, dict) or state.get("stage") != stage:
+        return None
+    sid = session.get("sid")
+    if not isinstance(sid, str) or accounts.session_ended(sid):
+        return None
+    try:
+        person = db.session.get(Staff, int(state["id"]))
+        version, seen = int(state["v"]), int(state["seen"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if person is None or person.disabled or (person.session_version or 0) != version:
+        return None
+    idle = current_app.config["STAFF_IDLE_MINUTES"] * 60
+    if time.time() - seen > idle:
+        end(person, "session_expired")
+        flash(_("You were logged out after %(minutes)s minutes without activity.",
+                minutes=current_app.config["STAFF_IDLE_MINUTES"]), "info")
+        return None
+    session[KEY] = {**state, "seen": int(time.time())}
+    return person
+
+
+def next_step(person: Staff) -> str:
+    """Where a pending login goes next: the initial password first, then the second factor."""
+    if person.must_change_password:
+        return url_for("console.auth.change_password")
+    if not person.totp_secret:
+        return url_for("console.auth.set_up")
+    return url_for("console.auth.code")
+
+
+def _go(target: str):
+    """A redirect that htmx follows as a page (HX-Redirect), not a swap."""
+    if is_htmx():
+        response = current_app.make_response(("", 401))
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, code=303)
+
+
+def pending_required(view):
+    """For the steps between the password and the second factor (stage pending)."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        person = session_staff(PENDING)
+        if person is None:
+            return _go(url_for("console.auth.login"))
+        g.staff = person
+        return view(*args, **kwargs)
+    return wrapped
+
+
+
+def staff_required(role: str = Role.READONLY.value):
+    """Only a staff member whose login is complete (password changed, second factor passed)
+    and whose role allows `role` enters; the rest of the console's views say nothing more
+    about who may. No login: to the console's login page (a pending login: to its next
+    step, so an account without a second factor reaches nothing but its setup). A role too
+    low: 403 with the reason, before the view runs, so nothing changes."""
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            person = session_staff(IN)
+            if person is None:
+                pending = session_staff(PENDING)
+                if pending is not None:
+                    return _go(next_step(pending))
+                return _go(url_for("console.auth.login", next=request.full_path.rstrip("?")
+                                   if request.method == "GET" else None))
+            g.staff = person
+            if not role_allows(person.role, role):
+                from .words import role_name
+
+                message = _("Your role (%(role)s) may not do this. Nothing was changed.", role=role_name(person.role))
+                return render_template("console/error.html", status=403, message=message), 403
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+Row = TypeVar("Row")
+
+
+def own_row(model: type[Row], row_id: int) -> Row:
+    """The row `row_id` of `model` if it belongs to the staff member's own body (R16, R18);
+    otherwise 404, the same answer as for a row that does not exist."""
+    row = db.session.get(model, row_id)
+    if row is None or getattr(row, "agency_id", None) != g.staff.agency_id:
+        abort(404)
+    return row

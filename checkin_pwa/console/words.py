@@ -1,0 +1,51 @@
+"""The console's words for codes: roles, audit log actions, refusals (one place)."""
+from flask_babel import lazy_gettext as _l
+
+ROLE_WORDS = {
+    "admin": _l("Body administrator"),
+    "manager": _l("Audit manager"),
+    "readonly": _l("Read-only"),
+}
+
+ROLE_HINTS = {
+    "admin": _l("Everything of the body, staff accounts included"),
+    "manager": _l("Plans, records and notices; not staff or tokens"),
+    "readonly": _l("Reads and exports"),
+}
+
+ACTION_WORDS = {
+    "login": _l("Logged in"),
+    "login_failed": _l("Failed login"),
+    "login_refused_disabled": _l("Login refused: account disabled"),
+    "second_factor_failed": _l("Wrong second-factor code"),
+    "second_factor_set_up": _l("Second factor set up"),
+    "recovery_code_used": _l("Recovery code used"),
+    "recovery_codes_renewed": _l("New recovery codes"),
+    "password_changed": _l("Password changed"),
+    "password_change_failed": _l("Password change refused"),
+    "logout": _l("Logged out"),
+    "session_expired": _l("Session expired (inactivity)"),
+    "staff_created": _l("Staff account added"),
+    "staff_role_changed": _l("Staff role changed"),
+    "staff_disabled": _l("Staff account disabled"),
+    "staff_enabled": _l("Staff account enabled"),
+    "staff_reset": _l("Staff account reset"),
+    "profile_changed": _l("Body profile changed"),
+}
+
+STAFF_REFUSALS = {
+    "not_a_mobile": _l("Enter an 11-digit mobile number starting with 1."),
+    "empty_name": _l("The name is empty."),
+    "name_too_long": _l("The name is too long: at most 100 characters."),
+    "unknown_role": _l("Unknown role."),
+    "phone_taken": _l("This number is already the login of another staff account."),
+    "not_yourself": _l("You cannot change your own role or account here; ask another administrator."),
+}
+
+
+def role_name(role: str) -> str:
+    return str(ROLE_WORDS.get(role, role))
+
+
+def action_name(action: str) -> str:
+    return str(ACTION_WORDS.get(action, action))

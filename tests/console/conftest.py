@@ -1,0 +1,55 @@
+"""The management end's tests: each request gets its own app context (g.staff, like
+Flask-Login's user, lives in g), and a helper that logs staff in through the real forms."""
+from __future__ import annotations
+
+import pyotp
+import pytest
+
+from checkin_pwa.extensions import db
+
+from .. import factories
+from ..helpers import FreshContextClient, csrf_token
+
+
+@pytest.fixture(autouse=True)
+def one_app_context_per_request(app):
+    app.test_client_class = FreshContextClient
+
+
+def totp_now(secret: str = factories.STAFF_SECRET, offset_steps: int = 0) -> str:
+    import time
+
+    return pyotp.TOTP(secret).at(time.time() + 30 * offset_steps)
+
+
+def post_password(client, phone, password=factories.STAFF_PASSWORD):
+    token = csrf_token(client, "/admin/login")
+    return client.post("/admin/login", data={"phone": phone, "password": password, "csrf_token": token})
+
+
+def post_code(client, code):
+    token = csrf_token(client, "/admin/login/code")
+    return client.post("/admin/login/code", data={"code": code, "csrf_token": token})
+
+
+def console_login(client, person, secret: str = factories.STAFF_SECRET, offset_steps: int = 0):
+    """Password and second factor; `offset_steps` picks another valid TOTP step (a code is
+    good once, so a second login in the same 30 s uses the next step's code)."""
+    assert post_password(client, person.phone).status_code == 303
+    answer = post_code(client, totp_now(secret, offset_steps))
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    return answer
+
+
+@pytest.fixture
+def admin(app):
+    person = factories.staff(role="admin")
+    db.session.commit()
+    return person
+
+
+@pytest.fixture
+def staff_client(app, admin):
+    client = app.test_client()
+    console_login(client, admin)
+    return client
