@@ -73,7 +73,18 @@ def test_english_pages_have_no_chinese_punctuation(page, data, live_server):
         page.goto(path)
         page.wait_for_load_state("load")
         problems[path] = chinese_punctuation(page, data_texts)
-    # A refused check-in answer and a form error, in English too.
+    # A check-in made in English, then what today and the plan say about it.
+    page.goto(f"/plans/{today_id}/checkin")
+    expect(page.locator("#map")).to_have_attribute("data-geo", "ready")
+    problems["check-in, located"] = chinese_punctuation(page, data_texts)
+    page.get_by_role("button", name="Confirm and check in").click()
+    expect(page.locator("#check-outcome")).to_contain_text("Checked in successfully")
+    problems["check-in, answered"] = chinese_punctuation(page, data_texts)
+    for path in ("/", f"/plans/{today_id}", f"/plans/{today_id}/checkout"):
+        page.goto(path)
+        page.wait_for_load_state("load")
+        problems[path + " (after check-in)"] = chinese_punctuation(page, data_texts)
+    # A form error, in English too.
     page.goto("/me/password")
     page.get_by_role("button", name="Change password").click()
     problems["/me/password (errors)"] = chinese_punctuation(page, data_texts)
