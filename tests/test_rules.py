@@ -343,3 +343,43 @@ def test_r7_other_plans_use_each_plans_own_time_zone():
     # 22 Nov 06:00 in Shanghai is 21 Nov 23:00 in Berlin: not yet that plan's day.
     assert rules.same_enterprise_same_day(chosen, [abroad], sh(22, 6)) == []
     assert rules.same_enterprise_same_day(chosen, [abroad], sh(22, 10)) == [abroad]
+
+
+# --- R6 on the phone's clock: the facts and constants the page gives the script ----------
+
+def ms(moment: dt.datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
+def test_r6_phone_facts_give_the_plans_days_as_instants_of_its_own_zone():
+    facts = rules.phone_facts(checked_in(sh(20, 9, 5)))
+    assert facts["first_day_start"] == ms(sh(20)) and facts["last_day_start"] == ms(sh(22))
+    assert facts["last_day_end"] == ms(sh(23))
+    assert facts["end"] == ms(sh(22, 17)) and facts["checked_in_at"] == ms(sh(20, 9, 5))
+    assert facts["checked_out_at"] is None and facts["needs_check_in"] is True
+    assert (facts["first_day"], facts["last_day"]) == ("2026-11-20", "2026-11-22")
+
+
+def test_r6_phone_facts_follow_another_zones_calendar():
+    berlin = plan(start=dt.datetime(2026, 11, 20, 9, tzinfo=BERLIN), end=dt.datetime(2026, 11, 20, 17, tzinfo=BERLIN),
+                  timezone="Europe/Berlin")
+    facts = rules.phone_facts(berlin)
+    assert facts["first_day_start"] == ms(dt.datetime(2026, 11, 20, tzinfo=BERLIN))
+    assert facts["last_day_end"] == ms(dt.datetime(2026, 11, 21, tzinfo=BERLIN))
+
+
+def test_r6_phone_facts_boundaries_are_where_the_server_rules_change_their_answer():
+    facts = rules.phone_facts(checked_in(sh(20, 9, 5)))
+    def at(stamp):
+        return dt.datetime.fromtimestamp(stamp / 1000, UTC)
+    assert rules.may_check_in(plan(), LEADER, at(facts["first_day_start"] - 1)).reason == "not_started"
+    assert rules.may_check_in(plan(), LEADER, at(facts["first_day_start"]))
+    assert rules.may_check_out(checked_in(), LEADER, at(facts["last_day_start"] - 1)).reason == "not_last_day"
+    assert rules.may_check_out(checked_in(), LEADER, at(facts["last_day_start"]))
+    assert rules.may_check_out(checked_in(), LEADER, at(facts["last_day_end"])).reason == "audit_ended"
+
+
+def test_r6_the_phone_constant_is_the_one_the_server_rule_uses(monkeypatch):
+    assert rules.phone_constants() == {"checkout_min_after_checkin_ms": 3_600_000}
+    monkeypatch.setattr(rules, "CHECKOUT_MIN_AFTER_CHECKIN", dt.timedelta(minutes=90))
+    assert rules.phone_constants()["checkout_min_after_checkin_ms"] == 90 * 60_000

@@ -17,6 +17,10 @@ CHECKOUT_LATE_AFTER_END = dt.timedelta(hours=2)  # R6 window (recorded, not bloc
 # (a typical last meeting). Only used to record "early", never to refuse.
 LAST_MEETING_LENGTH = dt.timedelta(hours=1)
 
+# R6 refusals that time alone (or a check-in still waiting on the phone) can lift: the phone
+# re-judges them on its own clock (phone_facts, static/js/plan-rules.js).
+OPENS_LATER = frozenset({"not_started", "not_last_day", "too_soon_after_check_in", "not_checked_in"})
+
 MUST_SIGN_PROJECTS = ("QMS", "EMS", "OHSMS", "ISO9001", "ISO14001", "ISO45001")
 
 
@@ -112,6 +116,38 @@ def may_check_out(plan: PlanFacts, signer_id: int, now: dt.datetime) -> Decision
         minutes = int(wait.total_seconds() // 60) + (1 if wait.total_seconds() % 60 else 0)
         return Decision(False, "too_soon_after_check_in", {"minutes": minutes, "ready_at": ready_at})
     return Decision(True, "ok")
+
+
+def _ms(moment: dt.datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
+def phone_constants() -> dict:
+    """The constants of may_check_in / may_check_out the phone needs, in ms: written into the
+    page, never copied into the script."""
+    return {"checkout_min_after_checkin_ms": CHECKOUT_MIN_AFTER_CHECKIN // dt.timedelta(milliseconds=1)}
+
+
+def phone_facts(plan: PlanFacts) -> dict:
+    """What the phone needs to judge may_check_in / may_check_out on its own clock, JSON-safe,
+    instants in ms since the epoch: the plan's days as instants ("today < first_day" is
+    "now < first_day_start"), so the phone needs no time zone rules."""
+
+    def day_start(day: dt.date) -> int:
+        return _ms(dt.datetime.combine(day, dt.time(0), tzinfo=plan.zone))
+
+    return {
+        "plan": plan.plan_id,
+        "needs_check_in": plan.needs_check_in,
+        "first_day": plan.first_day.isoformat(),
+        "last_day": plan.last_day.isoformat(),
+        "first_day_start": day_start(plan.first_day),
+        "last_day_start": day_start(plan.last_day),
+        "last_day_end": day_start(plan.last_day + dt.timedelta(days=1)),
+        "end": _ms(plan.end),
+        "checked_in_at": _ms(plan.checked_in_at) if plan.checked_in_at else None,
+        "checked_out_at": _ms(plan.checked_out_at) if plan.checked_out_at else None,
+    }
 
 
 def timeliness(plan: PlanFacts, kind: str, at: dt.datetime) -> Optional[dict]:
