@@ -31,6 +31,8 @@ var PRECACHE = [
   "/static/js/carousel.js",
   "/static/js/photos.js",
   "/static/js/outbox.js",
+  "/static/js/keep.js",
+  "/static/js/plan-rules.js",
   "/static/js/outbox-page.js",
   "/static/js/outbox-outcomes.js",
   "/static/js/plan-map.js",
@@ -92,9 +94,11 @@ function isKeepable(response) {
     && !/^\s*attachment/i.test(headers.get("Content-Disposition") || "");
 }
 
-function keepPage(url, response) {
-  // The copy carries the time it was loaded, for the offline banner.
+function keepPage(url, response, round) {
+  // The copy carries the time it was loaded, for the offline banner. A keep that started before
+  // the pages were forgotten (`round`, see keepAll) stores nothing.
   return response.blob().then((body) => {
+    if (round !== undefined && round !== keepRound) return undefined;
     var headers = new Headers(response.headers);
     headers.set("X-Cached-At", new Date().toISOString());
     return caches.open(PAGES_CACHE).then((cache) =>
@@ -136,13 +140,55 @@ function networkFirstPage(event) {
       copy.status === 503 ? fromNetwork.catch(() => copy) : copy));
 }
 
+// ---- Kept for offline: today's and tomorrow's audits before the auditor needs them ---------
+// A page online asks (static/js/keep.js) for the pages it lists to be fetched now and kept in
+// "pages" like any page opened online: today's page lists each plan's check-in, check-out,
+// plan and explanation pages, so they open offline from the first tap. "refresh" fetches the
+// kept today and plan pages again (the outbox sent something: the copies must show it); "forget" empties
+// "pages" (logout). A keep still under way when the pages are forgotten stores nothing.
+var keepRound = 0;
+
+function keepAll(urls) {
+  var round = keepRound;
+  return Promise.all(urls.map((url) => fetch(url, { credentials: "same-origin", cache: "no-store" })
+    .then((response) => (isKeepable(response)
+      ? keepPage(response.url, response, round).then(() => round === keepRound) : false))
+    .catch(() => false)))
+    .then((kept) => ({ kept: kept.filter(Boolean).length, asked: urls.length }));
+}
+
+function forgetKept() {
+  keepRound += 1;
+  return caches.delete(PAGES_CACHE);
+}
+
+self.addEventListener("message", (event) => {
+  var data = event.data || {};
+  var reply = (answer) => { if (event.ports && event.ports[0]) event.ports[0].postMessage(answer); };
+  var keepable = (url) => {
+    var where = new URL(url, self.location.origin);
+    return where.origin === self.location.origin && !NEVER_KEEP.test(where.pathname);
+  };
+  var work = null;
+  if (data.type === "keep" && Array.isArray(data.urls)) {
+    work = keepAll(data.urls.filter((url) => typeof url === "string" && keepable(url)));
+  } else if (data.type === "refresh") {
+    work = caches.open(PAGES_CACHE).then((cache) => cache.keys())
+      .then((requests) => keepAll(requests.map((request) => request.url)
+        .filter((url) => /^\/(plans\/|$)/.test(new URL(url).pathname))));
+  } else if (data.type === "forget") {
+    work = forgetKept().then(() => ({ forgotten: true }));
+  }
+  if (work) event.waitUntil(work.then(reply));
+});
+
 self.addEventListener("fetch", (event) => {
   var request = event.request;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.method !== "GET") {
     if (request.mode === "navigate" && (url.pathname === "/logout" || url.pathname === "/login")) {
-      event.waitUntil(caches.delete(PAGES_CACHE));
+      event.waitUntil(forgetKept());
     }
     if (request.mode === "navigate" && url.pathname === "/logout") {
       // No network: the offline page, not the browser's error page (the session stays).

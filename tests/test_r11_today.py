@@ -50,7 +50,7 @@ def todo(page: str) -> list[tuple[str, str]]:
     if 'id="todo"' not in page:
         return []
     block = page[page.index('id="todo"'):page.index("</section>", page.index('id="todo"'))]
-    return re.findall(r'<li class="todo-item todo-(\w+)"><a href="([^"]+)">', block)
+    return re.findall(r'<li class="todo-item todo-(\w+)"[^>]*><a href="([^"]+)">', block)
 
 
 def reminders(page: str) -> int:

@@ -225,9 +225,11 @@ def test_r6_check_out_before_the_last_day_is_a_grey_button_with_the_reason(app):
     check_in_earlier(me, plan, minutes_ago=120)
     phone = phone_of(app, me)
     page = text(phone.get(f"/plans/{plan.id}/checkout"))
-    assert re.search(r'<button type="button" class="block" disabled>签退</button>', page)
+    # The form is there but closed: a copy kept on the phone opens it on the last day (R6 on
+    # the phone's clock, static/js/plan-rules.js); the server still refuses it now.
+    assert re.search(r'<form [^>]*data-check-form[^>]*data-closed>', page)
+    assert re.search(r'<button type="submit" class="block" data-needs-position disabled>', page)
     assert "仅在审核结束当日才能签退" in page
-    assert "data-check-form" not in page and 'id="map"' not in page
     assert "仅在审核结束当日才能签退" in text(phone.get("/"))
     response = post_check(phone, plan.id, "out", **reading())
     assert response.status_code == 422 and "仅在审核结束当日才能签退" in text(response)

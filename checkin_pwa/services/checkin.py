@@ -25,11 +25,13 @@ from sqlalchemy.orm import selectinload
 
 from ..domain import geo, offline
 from ..domain.rules import (
+    OPENS_LATER,
     Decision,
     PlanFacts,
     is_today_task,
     may_check_in,
     may_check_out,
+    phone_facts,
     same_enterprise_same_day,
     sign_together,
     team_state,
@@ -168,6 +170,17 @@ class TaskCard(PlanTimes):
     def decision(self, kind: str) -> Decision:
         return self.check_in if kind == "in" else self.check_out
 
+    def may_open(self, kind: str) -> bool:
+        """Allowed now, or refused for now only (domain.rules.OPENS_LATER): the phone may open
+        it on its own clock (static/js/plan-rules.js)."""
+        decision = self.decision(kind)
+        return decision.allowed or decision.reason in OPENS_LATER
+
+    @property
+    def phone(self) -> dict:
+        """What the phone re-judges R6 from on its own clock (domain.rules.phone_facts)."""
+        return phone_facts(plan_facts(self.plan))
+
 
 def _record(plan: AuditPlan, kind: str) -> Optional[TeamRecord]:
     event = team_record(plan, kind)
@@ -284,10 +297,16 @@ class CheckPage:
     def decision(self) -> Decision:
         return self.card.decision(self.kind)
 
+    @property
+    def shows_form(self) -> bool:
+        """The page (kept on the phone) has the map and the form also when it is refused for
+        now only: the phone opens them when its clock says so."""
+        return self.card.may_open(self.kind)
+
 
 def check_page(auditor: Auditor, plan: AuditPlan, kind: str, now: dt.datetime) -> CheckPage:
     card = task_card(auditor, plan, now)
-    others = others_for_together(auditor, plan, now) if card.decision(kind) else []
+    others = others_for_together(auditor, plan, now) if card.may_open(kind) else []
     sites = [{"lat": s.lat, "lon": s.lon, "address": s.address}
              for s in plan.sites if s.lat is not None and s.lon is not None]
     return CheckPage(kind, card, others, sites)

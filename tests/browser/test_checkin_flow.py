@@ -227,10 +227,13 @@ def test_r6_check_out_refused_before_the_last_day_shows_a_grey_button_and_why(pa
     expect(card.locator(".action-out .button.disabled")).to_have_text("签退")
     expect(card.locator(".action-out .why")).to_contain_text("仅在审核结束当日才能签退")
 
+    # The page has the form, closed until the last day on the phone's clock (a copy kept on
+    # the phone opens it then, offline): the button stays grey with the reason today.
     page.goto(f"/plans/{plan_id}/checkout")
+    expect(page.locator("#map")).to_have_attribute("data-geo", "ready")
     expect(page.get_by_role("button", name="签退")).to_be_disabled()
     expect(page.locator("#check-form .why")).to_contain_text("仅在审核结束当日才能签退")
-    expect(page.locator("#map")).to_have_count(0)
+    expect(page.locator("form[data-check-form]")).to_have_attribute("data-closed", "")
 
 
 def test_r16_a_plan_of_another_team_is_not_found(page, data):

@@ -1,11 +1,14 @@
 """Today's tasks and the check-in / check-out pages (R2-R7, R15, R16)."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ...domain import rules
 from ...models import AuditPlan
 from ...services import checkin, plans
 from ..idempotency import idempotent, not_final, request_key
@@ -34,14 +37,42 @@ def plan_or_404(plan_id: int) -> AuditPlan:
     return plan
 
 
+@bp.app_template_global()
+def offline_urls(plan: AuditPlan) -> list[str]:
+    """The pages of one plan the phone keeps for use without a network (static/js/keep.js)."""
+    urls = [url_for("plans.detail", plan_id=plan.id), url_for("plans.explain", plan_id=plan.id)]
+    if plan.mode != "remote":
+        urls += [url_for("main.check_in", plan_id=plan.id), url_for("main.check_out", plan_id=plan.id)]
+    return urls
+
+
+@bp.app_template_global()
+def phone_rules() -> dict:
+    """R6 on the phone's clock (static/js/plan-rules.js): the rules' constants, and the words
+    for what the phone decides, with {placeholders} it fills in."""
+    placeholders = {"first_day": "{first_day}", "last_day": "{last_day}", "minutes": "{minutes}"}
+    return {
+        "server_now": round(checkin.server_now().timestamp() * 1000),  # the phone measures its skew
+        "constants": rules.phone_constants(),
+        "reasons": {code: describe(code, placeholders) for code in sorted(rules.OPENS_LATER | {"audit_ended"})},
+        "queued": {"in": _("Checked in (waiting to send)"), "out": _("Checked out (waiting to send)"),
+                   "at": _("Done on this phone at %(time)s", time="{time}")},
+        "sent": {"in": _("Checked in"), "out": _("Checked out")},
+    }
+
+
 @bp.get("/")
 @login_required
 def today():
     now = checkin.server_now()
     # R11: each card's 签到提醒 and the "to do now" list (services.plans).
     today_page = plans.today_page(current_user, checkin.today_for(current_user, now), now)
+    # Today's and tomorrow's plans are kept on the phone for use without a network.
+    tomorrow = checkin.today_for(current_user, now + dt.timedelta(days=1))
+    kept = {card.plan.id: card.plan for card in [*today_page.cards, *tomorrow]}
+    keep = [url_for("main.today"), *(url for plan in kept.values() for url in offline_urls(plan))]
     return render_template("main/today.html", cards=today_page.cards, statuses=today_page.statuses,
-                           todo=today_page.todo)
+                           todo=today_page.todo, keep=keep)
 
 
 @bp.route("/plans/<int:plan_id>/checkin", methods=["GET", "POST"], endpoint="check_in", defaults={"kind": "in"})

@@ -64,7 +64,9 @@
       var input = form.elements.namedItem(name);
       if (input) input.value = values[name];
     });
-    form.querySelectorAll("[data-needs-position]").forEach(function (button) { button.disabled = !fix; });
+    // data-closed: not allowed now by the rules on the phone's clock (plan-rules.js).
+    var closed = form.hasAttribute("data-closed");
+    form.querySelectorAll("[data-needs-position]").forEach(function (button) { button.disabled = !fix || closed; });
   }
 
   // "Moved N m" under the map while the pin is off the phone's position.
@@ -242,6 +244,7 @@
 
   // htmx swaps the form's container (a warning to confirm, an error): refill the new one.
   document.addEventListener("htmx:afterSettle", fillForm);
+  document.addEventListener("plan-rules:change", fillForm);
 
   locate();
 })();

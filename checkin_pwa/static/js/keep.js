@@ -1,0 +1,76 @@
+// Pages kept on the phone for use without a network (the worker's "pages" cache). An element
+// with data-keep-offline='["/url", ...]' asks the worker, when the page is online, to fetch
+// those pages now and keep them: today's page lists each of today's and tomorrow's plans'
+// check-in, check-out, plan and explanation pages; a check-in or check-out just signed lists
+// its plan's pages again, so the copies show it. When the outbox has sent something, the kept
+// today and plan pages are fetched again. KeptPages.forget() empties them: logout calls it.
+(function () {
+  "use strict";
+  var PAGES_CACHE = "pages";  // the worker's name for it (service-worker.js)
+  var sw = navigator.serviceWorker;
+
+  // Resolves with the worker's answer ({kept, asked} or {forgotten}); null without a worker.
+  function ask(message) {
+    if (!sw) return Promise.resolve(null);
+    return sw.ready.then(function (registration) {
+      return new Promise(function (resolve) {
+        var channel = new MessageChannel();
+        channel.port1.onmessage = function (event) { resolve(event.data); };
+        registration.active.postMessage(message, [channel.port2]);
+      });
+    }).catch(function () { return null; });
+  }
+
+  function offlineCopy() { return document.documentElement.hasAttribute("data-offline-copy"); }
+
+  // The status line (today's page) says once every listed page is on the phone.
+  function keep(el) {
+    var urls;
+    try { urls = JSON.parse(el.getAttribute("data-keep-offline") || "[]"); } catch (e) { urls = []; }
+    if (!urls.length || offlineCopy() || navigator.onLine === false) return Promise.resolve(null);
+    return ask({ type: "keep", urls: urls }).then(function (answer) {
+      var line = document.getElementById("offline-ready");
+      if (answer && line) {
+        el.setAttribute("data-kept", answer.kept + "/" + answer.asked);
+        if (answer.kept === answer.asked) {
+          var now = new Date();
+          var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+          line.textContent = (line.getAttribute("data-text") || "{time}")
+            .replace("{time}", pad(now.getHours()) + ":" + pad(now.getMinutes()));
+          line.hidden = false;
+        }
+      }
+      return answer;
+    });
+  }
+
+  function keepWithin(root) {
+    if (root.matches && root.matches("[data-keep-offline]")) keep(root);
+    if (root.querySelectorAll) root.querySelectorAll("[data-keep-offline]").forEach(keep);
+  }
+
+  var KeptPages = {
+    keep: keepWithin,
+    refresh: function () { return navigator.onLine === false ? Promise.resolve(null) : ask({ type: "refresh" }); },
+    // Empty this auditor's kept pages (also without a worker in control).
+    forget: function () {
+      var deleted = window.caches ? caches.delete(PAGES_CACHE).catch(function () { return false; }) : Promise.resolve(false);
+      return Promise.all([deleted, ask({ type: "forget" })]);
+    }
+  };
+  window.KeptPages = KeptPages;
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("form[action$='/logout']") && !event.defaultPrevented) KeptPages.forget();
+  });
+  document.addEventListener("htmx:afterSettle", function (event) { keepWithin(event.target); });
+  if (window.Outbox && window.Outbox.listen) {
+    window.Outbox.listen(function (message) {
+      if (message && message.type === "replayed" && message.summary && message.summary.sent) KeptPages.refresh();
+    });
+  }
+  function start() { keepWithin(document); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
