@@ -148,13 +148,25 @@ function networkFirstPage(event) {
 // "pages" (logout). A keep still under way when the pages are forgotten stores nothing.
 var keepRound = 0;
 
+// Two at a time: the auditor's own requests to the server are not kept waiting behind them.
+var KEEP_AT_ONCE = 2;
+
 function keepAll(urls) {
   var round = keepRound;
-  return Promise.all(urls.map((url) => fetch(url, { credentials: "same-origin", cache: "no-store" })
-    .then((response) => (isKeepable(response)
-      ? keepPage(response.url, response, round).then(() => round === keepRound) : false))
-    .catch(() => false)))
-    .then((kept) => ({ kept: kept.filter(Boolean).length, asked: urls.length }));
+  var queue = urls.slice();
+  var kept = 0;
+  var next = () => {
+    var url = queue.shift();
+    if (url === undefined) return Promise.resolve();
+    return fetch(url, { credentials: "same-origin", cache: "no-store" })
+      .then((response) => (isKeepable(response)
+        ? keepPage(response.url, response, round).then(() => { if (round === keepRound) kept += 1; }) : null))
+      .catch(() => null)
+      .then(next);
+  };
+  var lanes = [];
+  for (var i = 0; i < KEEP_AT_ONCE; i += 1) lanes.push(next());
+  return Promise.all(lanes).then(() => ({ kept: kept, asked: urls.length }));
 }
 
 function forgetKept() {

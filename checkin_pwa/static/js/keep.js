@@ -70,7 +70,8 @@
       if (message && message.type === "replayed" && message.summary && message.summary.sent) KeptPages.refresh();
     });
   }
+  // After the page's own load: what the auditor opened comes first.
   function start() { keepWithin(document); }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  if (document.readyState === "complete") start();
+  else window.addEventListener("load", start, { once: true });
 })();
