@@ -211,9 +211,13 @@
     });
   }
 
+  // Only this auditor's entries count (a shared phone may hold another's, waiting for them).
   function refresh() {
     var outbox = global.Outbox;
-    var listed = outbox ? outbox.list().catch(function () { return []; }) : Promise.resolve([]);
+    var me = outbox && outbox.pageAuditor ? outbox.pageAuditor() : null;
+    var mine = function (entry) { return !outbox.isOwn || (me && outbox.isOwn(entry, me.id)); };
+    var listed = outbox ? outbox.list().then(function (entries) { return entries.filter(mine); })
+      .catch(function () { return []; }) : Promise.resolve([]);
     return listed.then(render);
   }
   global.PlanRules.refresh = refresh;
