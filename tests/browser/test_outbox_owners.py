@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from checkin_pwa.extensions import db
-from checkin_pwa.models import AuditPlan, Auditor, Explanation
+from checkin_pwa.models import AuditPlan, Auditor, CheckEvent, Explanation
 
 from ..conftest import login_in_browser
 from .test_offline_outbox import (SENT, badge, controlled, entries, events, me_and_plan, only_page_replays,
@@ -202,24 +202,30 @@ def test_r17_a_request_that_hangs_is_kept_in_the_outbox_and_the_late_answer_make
 
 def test_r17_after_reconnecting_each_answer_is_listed_and_a_refusal_shows_on_today_and_the_badge(page, data):
     with data as f:
-        me = f.auditor(name="张三")
+        me, leader = f.auditor(name="张三"), f.auditor(name="李组长")
         ok_id = f.plan([me]).id
+        shared_id = f.plan([leader, me]).id
         gone_id = f.plan([me]).id
-        phone = me.phone
+        phone, leader_id = me.phone, leader.id
     login_in_browser(page, phone)
     expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
     controlled(page)
     page.goto("/")  # loaded once online: kept for offline
     ok_button = open_check_page(page, ok_id)
-    other = page.context.new_page()
-    gone_button = open_check_page(other, gone_id)
+    others = [page.context.new_page() for _ in range(2)]
+    buttons = [open_check_page(tab, plan_id) for tab, plan_id in zip(others, (shared_id, gone_id))]
     page.context.set_offline(True)
-    ok_button.click()
-    gone_button.click()
-    expect(other.locator("#check-outcome")).to_contain_text("已保存，联网后自动发送")
-    expect(page.locator("#check-outcome")).to_contain_text("已保存，联网后自动发送")
-    other.close()
-    with data:  # the body cancelled one plan while the auditor was offline
+    for tab, button in zip([page] + others, [ok_button] + buttons):
+        button.click()
+        expect(tab.locator("#check-outcome")).to_contain_text("已保存，联网后自动发送")
+    for tab in others:
+        tab.close()
+    with data as f:  # meanwhile: the leader signs the shared plan, the body cancels another
+        now = f.dt.datetime.now(f.dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+        db.session.add(CheckEvent(plan_id=shared_id, kind="in", signer_id=leader_id,
+                                  counts_for_team=True, server_time=now - f.dt.timedelta(minutes=5),
+                                  device_lat=f.SITE[0], device_lon=f.SITE[1], chosen_lat=f.SITE[0],
+                                  chosen_lon=f.SITE[1], flags=[]))
         db.session.get(AuditPlan, gone_id).status = "cancelled"
 
     page.goto("/")
@@ -228,20 +234,22 @@ def test_r17_after_reconnecting_each_answer_is_listed_and_a_refusal_shows_on_tod
     page.context.set_offline(False)
     expect(page.locator("#offline-banner")).to_be_hidden()
     outcomes = page.locator("#outbox-outcomes .outbox-outcome")
-    expect(outcomes).to_have_count(2, timeout=SENT)
+    expect(outcomes).to_have_count(3, timeout=SENT)
     sent = page.locator("#outbox-outcomes .outbox-outcome-sent")
-    expect(sent).to_contain_text("签到成功")
+    expect(sent).to_have_count(2)
+    expect(sent.filter(has_text="签到成功")).to_have_count(1)
+    expect(sent.filter(has_text="作为个人记录保存")).to_have_count(1)
     refused = page.locator("#outbox-outcomes .outbox-outcome-refused")
     expect(refused.get_by_role("alert")).to_contain_text(re.compile("^被拒绝：.+"))
     expect(refused.get_by_role("link", name="查看并确认")).to_be_visible()
     expect(badge(page)).to_have_class(re.compile("outbox-badge-refused"))
     expect(badge(page).locator(".outbox-refused-count")).to_have_text("被拒绝 1")
-    assert len(events(data, ok_id)) == 1 and events(data, gone_id) == []
+    assert len(events(data, ok_id)) == 1 and len(events(data, shared_id)) == 2 and events(data, gone_id) == []
 
     # The day's list stays on today's page after a reload, and on /outbox.
     page.reload()
-    expect(outcomes).to_have_count(2)
+    expect(outcomes).to_have_count(3)
     page.goto("/outbox")
-    expect(page.locator("#outbox-outcomes .outbox-outcome")).to_have_count(2)
+    expect(page.locator("#outbox-outcomes .outbox-outcome")).to_have_count(3)
     page.locator(".outbox-entry.outbox-refused").get_by_role("button", name="知道了").click()
     expect(badge(page)).to_be_hidden()
