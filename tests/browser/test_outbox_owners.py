@@ -21,7 +21,7 @@ from checkin_pwa.extensions import db
 from checkin_pwa.models import AuditPlan, Auditor, CheckEvent, Explanation
 
 from ..conftest import login_in_browser
-from .test_offline_outbox import (SENT, badge, controlled, entries, events, me_and_plan, only_page_replays,
+from .test_offline_outbox import (SENT, badge, choose, controlled, entries, events, me_and_plan, only_page_replays,
                                   open_check_page, wait_for)
 
 pytestmark = pytest.mark.browser
@@ -253,3 +253,25 @@ def test_r17_after_reconnecting_each_answer_is_listed_and_a_refusal_shows_on_tod
     expect(page.locator("#outbox-outcomes .outbox-outcome")).to_have_count(3)
     page.locator(".outbox-entry.outbox-refused").get_by_role("button", name="知道了").click()
     expect(badge(page)).to_be_hidden()
+
+
+def test_r17_a_refused_photo_leaves_the_phone_and_its_answer_stays_listed(page, data):
+    phone, plan_id = me_and_plan(data)
+    login_in_browser(page, phone)
+    expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
+    controlled(page)
+    page.goto(f"/plans/{plan_id}")
+    page.context.set_offline(True)
+    choose(page, "first", ["jolla.jpg"])
+    expect(page.locator(".photo-tile.photo-queued")).to_have_count(1, timeout=SENT)
+    has_file = "async () => (await Outbox.list()).map(e => e.fields.some(f => f[1] instanceof Blob))"
+    assert page.evaluate(has_file) == [True]
+    with data:  # the body cancelled the plan while the auditor was offline
+        db.session.get(AuditPlan, plan_id).status = "cancelled"
+    page.context.set_offline(False)
+    expect(badge(page).locator(".outbox-refused-count")).to_have_text("被拒绝 1", timeout=SENT)
+    # Refused for good: the photo's bytes are not kept on the phone any more, its name is.
+    assert page.evaluate(has_file) == [False]
+    assert "jolla.jpg" in page.evaluate("async () => JSON.stringify((await Outbox.list())[0].fields)")
+    page.goto("/")
+    expect(page.locator("#outbox-outcomes .outbox-outcome-refused")).to_contain_text("jolla.jpg")
