@@ -1,7 +1,11 @@
 """Helpers for server tests: CSRF is on in tests as in production."""
 from __future__ import annotations
 
+import http.cookiejar
 import re
+import urllib.error
+import urllib.request
+import uuid
 
 from flask import g, has_app_context
 from flask.testing import FlaskClient
@@ -84,3 +88,45 @@ def wait_until(page, condition, timeout_ms: int = 10_000) -> None:
         assert waited < timeout_ms, "timed out waiting for the page"
         page.wait_for_timeout(50)
         waited += 50
+
+
+class HttpPhone:
+    """A phone logged in to a real server over HTTP: one cookie jar for all its requests
+    (several threads may send through it at once, as an outbox does)."""
+
+    def __init__(self, base: str, phone: str):
+        from .factories import PASSWORD
+
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        token = self.token("/login")
+        self.request("/login", fields={"phone": phone, "password": PASSWORD, "csrf_token": token})
+
+    def token(self, path: str) -> str:
+        match = _TOKEN.search(self.request(path)[1])
+        return match.group(1) or match.group(2)
+
+    def request(self, path: str, fields=None, files=None, headers=None) -> tuple[int, str]:
+        data, content_type = None, None
+        if fields is not None or files:
+            data, content_type = multipart(fields or {}, files or {})
+        request = urllib.request.Request(self.base + path, data=data, headers=dict(headers or {}))
+        if content_type:
+            request.add_header("Content-Type", content_type)
+        try:
+            with self.opener.open(request, timeout=120) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+
+def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    for name, (filename, data) in files.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                     f'Content-Type: image/jpeg\r\n\r\n'.encode() + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"

@@ -5,13 +5,9 @@ and every request gets the first answer.
 """
 from __future__ import annotations
 
-import http.cookiejar
 import io
 import re
 import threading
-import urllib.error
-import urllib.request
-import uuid
 
 from PIL import Image
 from sqlalchemy import func, select
@@ -19,50 +15,10 @@ from sqlalchemy import func, select
 from checkin_pwa.extensions import db
 from checkin_pwa.models import IdempotencyRecord, Photo
 
-from . import factories
+from .helpers import HttpPhone
 
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
 TILE = re.compile(r'id="photo-(\d+)"')
 SENDS = 6
-
-
-class Phone:
-    """One logged-in phone: a cookie jar shared by all its requests."""
-
-    def __init__(self, base: str, phone: str):
-        self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        token = self.token("/login")
-        self.request("/login", fields={"phone": phone, "password": factories.PASSWORD, "csrf_token": token})
-
-    def token(self, path: str) -> str:
-        match = TOKEN.search(self.request(path)[1])
-        return match.group(1) or match.group(2)
-
-    def request(self, path: str, fields=None, files=None, headers=None) -> tuple[int, str]:
-        data, content_type = None, None
-        if fields is not None or files:
-            data, content_type = multipart(fields or {}, files or {})
-        request = urllib.request.Request(self.base + path, data=data, headers=dict(headers or {}))
-        if content_type:
-            request.add_header("Content-Type", content_type)
-        try:
-            with self.opener.open(request, timeout=120) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
-
-
-def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = []
-    for name, value in fields.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-    for name, (filename, data) in files.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                     f'Content-Type: image/jpeg\r\n\r\n'.encode() + data + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 def photo() -> bytes:
@@ -93,7 +49,7 @@ def setup(live_server, data):
         plan = f.plan([person])
         db.session.flush()
         phone_no, plan_id = person.phone, plan.id
-    phone = Phone(live_server.url, phone_no)
+    phone = HttpPhone(live_server.url, phone_no)
     return phone, plan_id, phone.token(f"/plans/{plan_id}")
 
 

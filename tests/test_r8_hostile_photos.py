@@ -237,3 +237,80 @@ def test_r8_a_claimed_original_hash_cannot_flag_another_teams_photo(app):
 
     assert "该照片已用于其他审核计划" not in our_phone.get(f"/plans/{our_plan.id}").get_data(as_text=True)
     assert "该照片已用于其他审核计划" not in their_phone.get(f"/plans/{their_plan.id}").get_data(as_text=True)
+
+
+# --- one EXIF parse, no log flood ---------------------------------------------------------------
+
+def hostile_exif_jpeg(entries: int = 5000) -> bytes:
+    """A small JPEG as a camera writes it (EXIF, no JFIF header) whose IFD0 claims `entries`
+    tags of 400 kB each: Pillow's own EXIF parser warned once per tag ("Tag data larger than
+    file. Skipping tag N", each message its own, so none is de-duplicated), on every parse."""
+    ifd = struct.pack("<H", entries) + b"".join(
+        struct.pack("<HHII", 0x1000 + i, 4, 100_000, 0x100) for i in range(entries)) + b"\x00" * 4
+    app1 = b"Exif\x00\x00" + b"II*\x00" + struct.pack("<I", 8) + ifd
+    assert len(app1) + 2 < 65536
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 10, 10)).save(out, "JPEG")
+    plain = out.getvalue()
+    assert plain[2:4] == b"\xff\xe0"  # Pillow's JFIF header: left out, as cameras do
+    after_jfif = 4 + struct.unpack(">H", plain[4:6])[0]
+    return plain[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + plain[after_jfif:]
+
+
+@pytest.fixture
+def gunicorn_server(tmp_path, migrated_db):
+    """The app as `make run` serves it (gunicorn, threads), its log (stderr) in a file."""
+    import os
+    import re
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    from checkin_pwa import create_app
+    from checkin_pwa.config import TestConfig
+
+    database = tmp_path / "checkin.sqlite3"
+    shutil.copy(migrated_db, database)
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "gunicorn-test",
+           "PHOTO_STORAGE_DIR": str(tmp_path / "photos"), "TILE_URL": ""}
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=env["DATABASE_URL"])
+    with app.app_context():
+        person = f.auditor()
+        plan = f.plan([person])
+        db.session.commit()
+        phone, plan_id = person.phone, plan.id
+        db.session.remove()
+        db.engine.dispose()
+    log = tmp_path / "server.log"
+    root = Path(__file__).resolve().parents[1]
+    with open(log, "wb") as sink:
+        server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--bind", "127.0.0.1:0",
+                                   "--workers", "1", "--threads", "4", "wsgi:app"],
+                                  cwd=root, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not (found := re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", log.read_text())):
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{found.group(1)}", phone, plan_id, log
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_r8_a_hostile_exif_block_is_read_once_and_writes_no_flood_into_the_log(gunicorn_server):
+    from .helpers import HttpPhone
+
+    base, phone_no, plan_id, log = gunicorn_server
+    phone = HttpPhone(base, phone_no)
+    token = phone.token(f"/plans/{plan_id}")
+    before = len(log.read_text().splitlines())
+
+    status, body = phone.request(f"/plans/{plan_id}/photos", fields={"csrf_token": token, "group": "first"},
+                                 files={"photo": ("exif.jpg", hostile_exif_jpeg())},
+                                 headers={"X-Requested-With": "XMLHttpRequest"})
+
+    assert status == 201, body  # the picture is fine; only its EXIF is not
+    written = log.read_text().splitlines()[before:]
+    assert len(written) < 5, "\n".join(written[:20])
