@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .config import Config
+from . import limits_storage  # noqa: F401  (registers RATELIMIT_STORAGE_URI=database://)
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .proxies import TrustedProxies, parse_networks
 from .storage import init_photo_store

@@ -38,9 +38,13 @@ class Config:
     # addresses or networks, comma-separated. Empty: the peer is the client, headers ignored.
     TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "127.0.0.1, ::1")
 
-    # Login throttling (Flask-Limiter). memory:// is per process; with several gunicorn
-    # workers point RATELIMIT_STORAGE_URI at a shared store (e.g. redis://127.0.0.1:6379).
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Login throttling (Flask-Limiter). database:// counts in the app's own database
+    # (checkin_pwa.limits_storage), once for every worker and host; redis://host:6379 is the
+    # other shared choice. memory:// counts per worker process. A shared store that is down
+    # does not fail logins: the workers count in memory meanwhile, and say so in the log.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "database://")
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
@@ -123,4 +127,3 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-not-for-production"
     TILE_URL = ""
-    RATELIMIT_STORAGE_URI = "memory://"

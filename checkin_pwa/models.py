@@ -95,6 +95,16 @@ class EndedSession(db.Model):
     ended_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
 
 
+class RateLimitCounter(db.Model):
+    """A throttle's count for one key in its current window (checkin_pwa.limits_storage):
+    in the database, so every worker and host counts once."""
+
+    __tablename__ = "rate_limit_counter"
+    bucket: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)  # Unix time, as the limiter counts
+
+
 class Enterprise(db.Model):
     """An audited enterprise (受审核企业), by name within a body."""
 

@@ -5,6 +5,18 @@ CSRF stays on: every POST carries the token a browser would have read from the p
 """
 from __future__ import annotations
 
+import http.client
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
 import pytest
 
 from checkin_pwa.extensions import db, limiter
@@ -122,3 +134,152 @@ def test_trusted_proxies_give_the_client_address_and_scheme():
 def test_a_typo_in_trusted_proxies_stops_the_server_at_start(tmp_path, migrated_db):
     with pytest.raises(ValueError, match="10.0.0.300"):
         make_app(tmp_path, migrated_db, TRUSTED_PROXIES="10.0.0.1, 10.0.0.300")
+
+
+# --- one count for every worker: gunicorn as `make run` starts it ------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
+
+
+class Browserless:
+    """A phone without JS: keeps the session cookie, reads the CSRF token off the page;
+    every request on a new connection, so any worker may answer it."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookie = ""
+
+    def request(self, method, path, body=None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Connection": "close", "Cookie": self.cookie}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection.request(method, path, body=urlencode(body) if body is not None else None, headers=headers)
+        response = connection.getresponse()
+        page = response.read().decode()
+        cookie = response.getheader("Set-Cookie")
+        if cookie:
+            self.cookie = cookie.split(";", 1)[0]
+        connection.close()
+        return response.status, page
+
+    def login(self, phone, password, marker):
+        _, page = self.request("GET", "/login")
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        return self.request("POST", f"/login?try={marker}",
+                            {"phone": phone, "password": password, "csrf_token": token})[0]
+
+
+@pytest.fixture
+def gunicorn(tmp_path, migrated_db):
+    """gunicorn with 2 workers on 127.0.0.1 (a free port) over a copy of the database, as
+    `make run` starts it (default settings); yields (port, database app, access log)."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    data_app = make_app(folder, migrated_db)
+    access_log, server_log = folder / "access.log", folder / "server.log"
+    env = {**os.environ, "DATABASE_URL": data_app.config["SQLALCHEMY_DATABASE_URI"],
+           "SECRET_KEY": "gunicorn-test-secret", "PHOTO_STORAGE_DIR": str(folder / "photos"), "TILE_URL": ""}
+    env.pop("RATELIMIT_STORAGE_URI", None)
+    with open(server_log, "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0", "--workers", "2", "--threads", "4",
+             "--no-control-socket", "--access-logfile", str(access_log), "--access-logformat", "%(p)s %(s)s %(q)s",
+             "wsgi:app"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(lambda: server.poll() is None and server_log.read_text().count("Booting worker") == 2,
+                 lambda: server_log.read_text())
+        port = int(LISTENING.search(server_log.read_text()).group(1))
+        yield port, data_app, access_log
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        with data_app.app_context():
+            db.engine.dispose()
+
+
+def wait_for(condition, explain, limit_s: float = 120):
+    """Poll `condition` (a server starting, a log line being written); fail after `limit_s`
+    with `explain()` rather than hang the suite."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline, explain()
+        time.sleep(0.05)
+
+
+def answered_by(access_log: Path, marker) -> str:
+    """The worker (pid) that answered the login attempt `marker`, from the access log
+    (the worker writes its line just after answering)."""
+    pattern = re.compile(rf"^<(\d+)> \d+ try={marker}$", re.M)
+    wait_for(lambda: pattern.search(access_log.read_text()), lambda: access_log.read_text())
+    return pattern.search(access_log.read_text()).group(1)
+
+
+def test_r1_failed_logins_count_once_across_gunicorn_workers(gunicorn):
+    port, data_app, access_log = gunicorn
+    with data_app.app_context():
+        phone = make_auditor().phone
+    statuses, workers = [], {}
+    # New connections until both workers have answered attempts past the limit (at most 60).
+    for marker in range(60):
+        statuses.append(Browserless(port).login(phone, f"Wrong#{marker}abc", marker))
+        workers.setdefault(answered_by(access_log, marker), []).append(statuses[-1])
+        if marker >= 10 and len(workers) == 2 and all(len(seen) > 2 for seen in workers.values()):
+            break
+    assert len(workers) == 2, "both workers answered"
+    assert statuses[:5] == [422] * 5
+    assert set(statuses[5:]) == {429}, f"the 6th and every later attempt are refused, whichever worker: {statuses}"
+    # The right password is refused too now (from a browser the account never logged in on).
+    assert Browserless(port).login(phone, PASSWORD, "right") == 429
+
+
+# --- a shared store that is down --------------------------------------------------------
+
+@pytest.fixture
+def app_with_redis_down(tmp_path, migrated_db):
+    """RATELIMIT_STORAGE_URI names a Redis on a local port where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    folder = tmp_path / "redis-down"
+    folder.mkdir()
+    app = make_app(folder, migrated_db, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{closed_port}/0")
+    app.test_client_class = FreshContextClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    # The limiter is one object for every app of the process, and remembers that its store
+    # was down: the next test's app starts with its own, working store.
+    limiter._storage_dead = False
+
+
+def test_r1_a_shared_store_that_is_down_does_not_fail_logins(app_with_redis_down, caplog):
+    person = make_auditor()
+    caplog.set_level(logging.WARNING, logger="flask-limiter")
+    assert post_login(app_with_redis_down.test_client(), person.phone, PASSWORD).status_code == 303
+    phone = app_with_redis_down.test_client()
+    answers = [post_login(phone, person.phone, f"Wrong#{n}abc").status_code for n in range(7)]
+    assert answers == [422] * 5 + [429] * 2, "still throttled, in each worker's memory meanwhile"
+    assert "storage unreachable" in caplog.text, "the operator is told"
+
+
+def test_r1_the_counts_table_stays_small_whatever_is_typed(app):
+    from checkin_pwa.limits_storage import DatabaseStorage
+    from checkin_pwa.models import RateLimitCounter
+
+    storage = DatabaseStorage("database://")
+    huge = "account:" + "9" * 100_000  # what a client may type into the phone field
+    assert storage.incr(huge, 900) == 1 and storage.incr(huge, 900) == 2
+    assert storage.get(huge) == 2 and storage.get(huge + "0") == 0
+    assert max(len(row.bucket) for row in db.session.scalars(db.select(RateLimitCounter))) <= 200
+    storage.incr("gone", -1)  # a window already over
+    storage.incr("other", 900)
+    assert db.session.scalar(db.select(db.func.count()).select_from(RateLimitCounter)) == 2, \
+        "rows whose window is over are dropped"
