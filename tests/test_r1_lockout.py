@@ -226,13 +226,14 @@ def test_r1_failed_logins_count_once_across_gunicorn_workers(gunicorn):
     with data_app.app_context():
         phone = make_auditor().phone
     statuses, workers = [], {}
-    # New connections until both workers have answered attempts past the limit (at most 60).
-    for marker in range(60):
+    # New connections until both workers have answered attempts past the limit. Which worker
+    # accepts a connection is the kernel's choice, and runs of 20 to one worker happen.
+    for marker in range(200):
         statuses.append(Browserless(port).login(phone, f"Wrong#{marker}abc", marker))
         workers.setdefault(answered_by(access_log, marker), []).append(statuses[-1])
         if marker >= 10 and len(workers) == 2 and all(len(seen) > 2 for seen in workers.values()):
             break
-    assert len(workers) == 2, "both workers answered"
+    assert len(workers) == 2, f"both workers answered: {workers}"
     assert statuses[:5] == [422] * 5
     assert set(statuses[5:]) == {429}, f"the 6th and every later attempt are refused, whichever worker: {statuses}"
     # The right password is refused too now (from a browser the account never logged in on).
