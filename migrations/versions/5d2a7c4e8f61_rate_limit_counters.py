@@ -1,7 +1,7 @@
 """rate limit counters in the database: one count across workers and hosts
 
 Revision ID: 5d2a7c4e8f61
-Revises: 67f4cdc76688
+Revises: 5a7d2c9e4f10
 Create Date: 2026-11-29 07:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5d2a7c4e8f61'
-down_revision = '67f4cdc76688'
+down_revision = '5a7d2c9e4f10'
 branch_labels = None
 depends_on = None
 
