@@ -574,13 +574,19 @@
     if (form.dataset.unsentAsked) return;
     event.preventDefault();
     event.stopImmediatePropagation();
-    count().then(function (n) {
+    var me = pageAuditor();
+    list().then(function (entries) {
+      var n = entries.filter(function (e) { return me && e.state === "waiting" && isOwn(e, me.id); }).length;
       var ok = !n || global.confirm((words.msgLogoutUnsent || "{n}").split("{n}").join(String(n)));
-      if (!ok) return;
-      form.dataset.unsentAsked = "1";
-      if (form.requestSubmit) form.requestSubmit(); else form.submit();
-    }, function () { form.dataset.unsentAsked = "1"; form.submit(); });
+      if (ok) submitAsked(form);
+    }, function () { submitAsked(form); });
   }, true);
+  // The submit event goes out synchronously (other handlers, e.g. forgetting kept pages, see it).
+  function submitAsked(form) {
+    form.dataset.unsentAsked = "1";
+    if (form.requestSubmit) form.requestSubmit(); else form.submit();
+    delete form.dataset.unsentAsked;
+  }
 
   if (channel) channel.addEventListener("message", function () { refreshBadge(); });
   var listeners = [];
