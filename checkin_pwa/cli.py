@@ -242,15 +242,6 @@ def add_notice_command(title: str, body: Optional[str], body_file: Optional[Path
             click.echo(f"  {item.filename}  {item.content_type}  {item.size}  sha256:{item.sha256}")
 
 
-_STAFF_REFUSALS = {
-    "not_a_mobile": lambda: _("Enter an 11-digit mobile number starting with 1."),
-    "empty_name": lambda: _("The name is empty."),
-    "name_too_long": lambda: _("The name is too long: at most 100 characters."),
-    "unknown_role": lambda: _("Unknown role."),
-    "phone_taken": lambda: _("This number is already the login of another staff account."),
-}
-
-
 @click.command("create-staff")
 @click.argument("agency_code")
 @click.argument("phone")
@@ -273,7 +264,9 @@ def create_staff_command(agency_code: str, phone: str, name: str, role: str, lan
             person, password = staff.create_staff(
                 agency, phone, name, role, by=audit.Actor(None, agency.id, "flask create-staff", "cli"))
         except staff.StaffRefused as error:
-            _fail(_STAFF_REFUSALS[error.code]())
+            from .console.words import STAFF_REFUSALS
+
+            _fail(str(STAFF_REFUSALS[error.code]))
         click.echo(_("Staff account %(phone)s (%(name)s) of %(body)s created.",
                      phone=person.phone, name=person.name, body=agency.name))
         click.echo(_("Initial password (shown only this once; it must be changed at the first login, "

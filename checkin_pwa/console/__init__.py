@@ -1,6 +1,8 @@
 """The management end (管理端): a body's staff console under /admin, its own package of
 blueprints, templates (templates/console/) and navigation, sharing the models, domain and
 services with the auditors' app. Every view is guarded by console.guard.staff_required."""
+import json
+
 from flask import Blueprint, Flask, render_template
 
 bp = Blueprint("console", __name__, url_prefix="/admin")
@@ -22,7 +24,11 @@ def console_helpers():
     from ..domain.staff import role_allows
     from .words import action_name, role_name
 
-    return {"role_allows": role_allows, "role_name": role_name, "action_name": action_name}
+    def pretty_json(value) -> str:
+        return json.dumps(value, ensure_ascii=False, indent=2)
+
+    return {"role_allows": role_allows, "role_name": role_name, "action_name": action_name,
+            "pretty_json": pretty_json}
 
 
 @bp.errorhandler(404)
@@ -36,8 +42,11 @@ def not_found(error):
 # no-store header above apply to all of them).
 from .auth import bp as auth_bp  # noqa: E402
 from .home import bp as home_bp  # noqa: E402
+from .log import bp as log_bp  # noqa: E402
+from .profile import bp as profile_bp  # noqa: E402
+from .staff import bp as staff_bp  # noqa: E402
 
-for _child in (auth_bp, home_bp):
+for _child in (auth_bp, home_bp, profile_bp, staff_bp, log_bp):
     bp.register_blueprint(_child)
 
 

@@ -1,6 +1,7 @@
 """Whom an auditor calls for help: the body's contact person and phone.
 
-Until the management end keeps them, they come from the configuration: HELP_CONTACTS (JSON,
+The body's profile on the management end keeps them (Agency.contact_*); until a body has
+filled it in, they come from the configuration: HELP_CONTACTS (JSON,
 by body code: {"CNCA-R-2002-117": {"name": "李老师", "phone": "0435-1234567"}}) for a server
 shared by several bodies, else HELP_CONTACT_NAME / HELP_CONTACT_PHONE.
 """
@@ -46,3 +47,12 @@ def contact_for(agency_code: str | None, config: Mapping) -> Contact | None:
             if found:
                 return found
     return _contact(config.get("HELP_CONTACT_NAME"), config.get("HELP_CONTACT_PHONE"))
+
+
+def contact_of(agency, config: Mapping) -> Contact | None:
+    """The contact person the body filled in on the management end, else the configured one."""
+    if agency is not None:
+        found = _contact(agency.contact_name, agency.contact_phone)
+        if found:
+            return found
+    return contact_for(agency.code if agency is not None else None, config)

@@ -63,7 +63,7 @@ def index():
 def help_page():
     """Help: whom to call at the body, installing the app, what works without a network."""
     agency = current_user.agency
-    contact = contacts.contact_for(agency.code if agency else None, current_app.config)
+    contact = contacts.contact_of(agency, current_app.config)
     return render_template("account/help.html", contact=contact, agency=agency)
 
 
