@@ -87,9 +87,10 @@ self.addEventListener("message", (event) => {
 function isKeepable(response) {
   // Only pages are kept: a notice's attachment or an avatar opened by its address is a file
   // (Content-Disposition: attachment, or not HTML) and must not be stored, nor read into memory.
+  // Every page says no-store (no HTTP cache keeps it); this copy is the app's own, for
+  // offline, and is deleted at login and logout; NEVER_KEEP names the pages it never takes.
   var headers = response && response.headers;
   return response && response.status === 200 && response.type === "basic" && !response.redirected
-    && !/no-store/.test(headers.get("Cache-Control") || "")
     && /^text\/html/.test(headers.get("Content-Type") || "")
     && !/^\s*attachment/i.test(headers.get("Content-Disposition") || "");
 }

@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, has_request_context, session
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
 
 from .config import Config
@@ -27,6 +27,18 @@ def _secret_key(app: Flask) -> str:
     return path.read_text().strip()
 
 
+def _create_owner_only(sqlite_uri: str) -> None:
+    """Create a new SQLite database file readable by its owner only (SQLite gives its -wal
+    and -shm files the same mode); left alone when it exists."""
+    path = make_url(sqlite_uri).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:  # it exists, or its folder is missing (SQLite says so on first use)
+        pass
+
+
 def select_locale() -> str:
     """The language the auditor chose (/lang/<code>); Simplified Chinese by default, and
     outside a request (CLI commands) too."""
@@ -38,7 +50,7 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(config_class)
     app.config.update(overrides)
-    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
@@ -46,6 +58,7 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
             "sqlite:///" + os.path.join(app.instance_path, "checkin.sqlite3")
         )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _create_owner_only(app.config["SQLALCHEMY_DATABASE_URI"])
         # sqlite3's timeout is SQLite's busy timeout: writers wait instead of failing.
         options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
         options.setdefault("connect_args", {"timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000})

@@ -6,7 +6,7 @@ import errno
 import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, Request, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, Request, current_app, has_request_context, jsonify, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale, gettext as _, refresh
 from flask_login import current_user
@@ -17,6 +17,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 log = logging.getLogger(__name__)
+
+# Photos, avatars and attachments: for the signed-in auditor only, and never kept on the
+# phone's disk by the browser (a shared phone, a lost one). Pages are no-store too.
+PRIVATE_FILE = "private, no-store"
 
 # A disk that is full or went read-only: nothing can be stored until the operator acts.
 STORAGE_UNAVAILABLE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
@@ -92,7 +96,7 @@ def _error_response(status: int, message: str, **context):
 
 
 class SessionCookie(SecureCookieSessionInterface):
-    """Flask's signed cookie, but a POST (PUT, DELETE…) that came without the session
+    """Flask's signed cookie, Secure over HTTPS; a POST (PUT, DELETE…) that came without the session
     cookie never sets or clears one. The browser sends no SameSite=Lax cookie with a form
     another site submits to us; the answer (a CSRF refusal, whose page makes a token) would
     otherwise set a fresh cookie in place of the auditor's and log them out. Our own forms
@@ -102,6 +106,11 @@ class SessionCookie(SecureCookieSessionInterface):
         if request.method not in ("GET", "HEAD", "OPTIONS") and self.get_cookie_name(app) not in request.cookies:
             return
         super().save_session(app, session, response)
+
+    def get_cookie_secure(self, app) -> bool:
+        """Secure whenever the page came over HTTPS (directly, or through a proxy named in
+        TRUSTED_PROXIES that says so): the cookie is then never sent over plain http."""
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
 
 # The routes whose body may be a photo (MAX_CONTENT_LENGTH); the plan import reads its own
@@ -134,6 +143,10 @@ def register_web_hooks(app: Flask) -> None:
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # Pages show an auditor's plans and evidence: no HTTP cache keeps them (the service
+        # worker keeps its own offline copies, removed at logout). Static files, the
+        # manifest and the worker script set their own.
+        response.headers.setdefault("Cache-Control", "no-store")
         tiles = app.config.get("TILE_URL") or ""
         tile_origin = ""
         if tiles.startswith("http"):

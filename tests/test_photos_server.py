@@ -631,7 +631,7 @@ def test_r8_photo_files_are_served_as_private_jpeg_without_sniffing(app, store):
         assert response.status_code == 200
         assert response.mimetype == "image/jpeg"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert response.headers["Cache-Control"] == "private, max-age=86400"
+        assert response.headers["Cache-Control"] == "private, no-store"
         assert "Content-Disposition" not in response.headers
         assert response.get_data() == store.read(key)
     # The evidence file is never served.

@@ -315,7 +315,7 @@ def test_r14_attachment_download_is_the_exact_bytes_as_a_utf8_named_attachment(a
     assert disposition.startswith(f'attachment; filename="attachment-{item.id}.pdf";')  # ASCII for old clients
     assert f"filename*=UTF-8''{quote('2026年 审核通知.pdf')}" in disposition
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert "private" in response.headers["Cache-Control"] and "public" not in response.headers["Cache-Control"]
+    assert response.headers["Cache-Control"] == "private, no-store"
 
 
 @pytest.mark.parametrize("name,payload", [("page.html", b"<script>alert(1)</script>"),

@@ -265,7 +265,7 @@ def test_r1_avatar_good_photo_is_a_square_jpeg_without_gps(app, person):
     served = client.get("/me/avatar.jpg")
     assert served.status_code == 200 and served.mimetype == "image/jpeg"
     assert served.headers["X-Content-Type-Options"] == "nosniff"
-    assert "private" in served.headers["Cache-Control"]
+    assert served.headers["Cache-Control"] == "private, no-store"
     image = Image.open(io.BytesIO(served.data))
     assert image.format == "JPEG" and image.size == (256, 256)
     exif = image.getexif()

@@ -23,7 +23,8 @@ class FilesystemPhotoStore(PhotoStore):
 
     def save(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for folder in reversed(path.relative_to(self.root).parents[:-1]):  # each level owner-only
+            (self.root / folder).mkdir(exist_ok=True, mode=0o700)
         temp = path.with_name(f"{path.name}{_TEMP_MARK}{secrets.token_hex(4)}")
         # O_EXCL: a key is written once; never follow or overwrite anything already there.
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -13,6 +13,7 @@ from ...domain.passwords import PasswordProblem
 from ...services import accounts, contacts
 from ...services.checkin import server_now
 from ...services.photos import Limits
+from ...web import PRIVATE_FILE
 from ..auth import codes
 from ..auth.forms import PASSWORD_PROBLEM_MESSAGES, AvatarForm, CodedPasswordForm
 from ..auth.routes import _code_throttled, _note_failed_attempt, _start_session, code_answer, count_failed_attempts
@@ -105,7 +106,7 @@ def avatar_image():
     # A new avatar gets a new key, so the key is a stable ETag; the URL carries ?v= too.
     response = send_file(source, mimetype="image/jpeg", etag=key.rsplit("/", 1)[-1],
                          last_modified=current_user.avatar_updated_at, conditional=True)
-    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["Cache-Control"] = PRIVATE_FILE
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

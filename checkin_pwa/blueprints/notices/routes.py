@@ -14,14 +14,13 @@ from flask_login import current_user, login_required
 
 from ...services import notices
 from ...services.checkin import server_now
-from ...web import render_page_or_partial
+from ...web import PRIVATE_FILE, render_page_or_partial
 from . import bp
 
 log = logging.getLogger(__name__)
 
 # An attachment never changes once stored (named by its SHA-256), but it is one body's
 # document: only the auditor's own browser keeps it.
-ATTACHMENT_CACHE = "private, max-age=86400"
 
 
 @bp.app_template_filter("notice_time")
@@ -76,7 +75,7 @@ def attachment(notice_id: int, attachment_id: int):
     response = send_file(source, mimetype=notices.served_type(item), etag=f"notice-{item.sha256}",
                          conditional=True)
     response.headers["Content-Disposition"] = _disposition(item.id, item.filename)
-    response.headers["Cache-Control"] = ATTACHMENT_CACHE
+    response.headers["Cache-Control"] = PRIVATE_FILE
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -15,7 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ...services import checkin, photos
 from ..idempotency import idempotent
-from ...web import is_htmx, render_page_or_partial
+from ...web import PRIVATE_FILE, is_htmx, render_page_or_partial
 from ..main.routes import plan_or_404
 from . import bp
 from .words import GROUP_TITLES, badges, evidence_rows, refusal_text, verdict_line
@@ -30,7 +30,6 @@ STATUS = {
     "unsupported_type": 415,
     "try_again": 503,
 }
-CACHE = "private, max-age=86400"
 
 
 @bp.app_context_processor
@@ -198,6 +197,6 @@ def image(photo_id: int, kind: str):
     # A photo's copies never change once written: its id and kind are a stable ETag.
     response = send_file(source, mimetype="image/jpeg", etag=f"photo-{photo.id}-{kind}",
                          last_modified=photo.uploaded_at, conditional=True)
-    response.headers["Cache-Control"] = CACHE
+    response.headers["Cache-Control"] = PRIVATE_FILE
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
