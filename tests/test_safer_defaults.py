@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import shutil
 import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -18,6 +25,8 @@ from checkin_pwa.models import Photo
 from . import factories as f
 from .helpers import csrf_token_from, log_in
 from .test_embedding import app_with, cookie_attributes  # noqa: F401  (app_with is a fixture)
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def jpeg() -> bytes:
@@ -87,3 +96,29 @@ def test_a_new_database_file_and_the_photo_folders_are_owner_only(tmp_path):
     for folder in ("evidence", "evidence/ab", "evidence/ab/cd"):
         assert mode(photos / folder) == 0o700, folder
     assert mode(photos / "evidence/ab/cd" / ("0" * 32 + ".jpg")) == 0o600
+
+
+def test_gunicorn_as_make_run_starts_it_names_no_version(tmp_path, migrated_db):
+    """`make run` serves through gunicorn: its Server header says only "gunicorn" (Werkzeug's
+    development server, never used in production, would say its and Python's versions)."""
+    database = tmp_path / "checkin.sqlite3"
+    shutil.copy(migrated_db, database)
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "banner-test", "TILE_URL": "",
+           "PHOTO_STORAGE_DIR": str(tmp_path / "photos")}
+    log = tmp_path / "gunicorn.log"
+    server = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "--bind", "127.0.0.1:0",
+                               "--workers", "1", "--error-logfile", str(log), "wsgi:app"], cwd=ROOT, env=env)
+    try:
+        address = None
+        while address is None and server.poll() is None:  # gunicorn logs the port it bound
+            found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log.read_text() if log.exists() else "")
+            address = found.group(1) if found else time.sleep(0.05)
+        assert address, log.read_text()
+        # The socket is open: the request waits in its backlog until the worker has started.
+        answer = urllib.request.urlopen(address + "/login", timeout=120)
+        assert answer.status == 200
+        assert answer.headers["Server"] == "gunicorn"
+        assert "X-Powered-By" not in answer.headers
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
