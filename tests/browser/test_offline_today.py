@@ -44,10 +44,13 @@ def server_clock(monkeypatch):
     return clock
 
 
-def three_plans_today(data, **plan_args):
+def three_plans_today(data, tomorrow: bool = False):
+    """Three plans today; with `tomorrow`, a fourth that starts tomorrow (its id last)."""
     with data as f:
         me = f.auditor(name="张三")
-        ids = [f.plan([me], code=code, **plan_args).id for code in ("ISO9001", "ISO14001", "ISO45001")]
+        ids = [f.plan([me], code=code).id for code in ("ISO9001", "ISO14001", "ISO45001")]
+        if tomorrow:
+            ids.append(f.plan([me], code="ISO27001", start=f.local_today(1, 8, 30), end=f.local_today(2, 17)).id)
         return me.phone, ids
 
 
@@ -60,9 +63,9 @@ def open_today_online(page, phone) -> None:
 
 
 def test_r17_a_check_in_page_never_opened_works_offline_and_arrives_once(page, data):
-    phone, ids = three_plans_today(data)
+    phone, ids = three_plans_today(data, tomorrow=True)
     open_today_online(page, phone)
-    assert page.locator("#today").get_attribute("data-kept") == f"{1 + 4 * 3}/{1 + 4 * 3}"
+    assert page.locator("#today").get_attribute("data-kept") == f"{1 + 4 * 4}/{1 + 4 * 4}"
 
     page.context.set_offline(True)
     never_opened = ids[2]
@@ -74,6 +77,10 @@ def test_r17_a_check_in_page_never_opened_works_offline_and_arrives_once(page, d
     for path in (f"/plans/{never_opened}", f"/plans/{never_opened}/explain", f"/plans/{ids[1]}/checkout"):
         page.goto(path)
         expect(page.locator("#offline-banner")).to_be_visible()  # a kept copy, not the offline page
+    # Tomorrow's plan is there too, closed until tomorrow on the phone's clock (R6).
+    tomorrows = open_check_page(page, ids[3])
+    expect(page.locator("[data-rule-why]")).to_contain_text("审核尚未开始")
+    expect(tomorrows).to_be_disabled()
     assert events(data, never_opened) == []
 
     page.context.set_offline(False)
@@ -97,8 +104,8 @@ def test_r6_a_kept_check_out_page_opens_offline_one_hour_after_an_online_check_i
     button = open_check_page(page, plan_id)
     button.click()
     expect(page.locator("#check-outcome")).to_contain_text("签到成功")
-    page.goto("/")  # back to today, online: the kept copies now show the check-in
-    expect(page.locator("#offline-ready")).to_contain_text("今日任务已保存到本机", timeout=KEEP)
+    # Signed: the plan's kept pages (and today's) are fetched again, so they show the check-in.
+    expect(page.locator("#check-form [data-keep-offline]")).to_have_attribute("data-kept", "5/5", timeout=KEEP)
     assert [e.kind for e in events(data, plan_id)] == ["in"]
 
     page.context.set_offline(True)

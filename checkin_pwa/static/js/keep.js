@@ -25,20 +25,20 @@
 
   // The status line (today's page) says once every listed page is on the phone.
   function keep(el) {
+    if (el.hasAttribute("data-keep-asked")) return Promise.resolve(null);
     var urls;
     try { urls = JSON.parse(el.getAttribute("data-keep-offline") || "[]"); } catch (e) { urls = []; }
     if (!urls.length || offlineCopy() || navigator.onLine === false) return Promise.resolve(null);
+    el.setAttribute("data-keep-asked", "");
     return ask({ type: "keep", urls: urls }).then(function (answer) {
       var line = document.getElementById("offline-ready");
-      if (answer && line) {
-        el.setAttribute("data-kept", answer.kept + "/" + answer.asked);
-        if (answer.kept === answer.asked) {
-          var now = new Date();
-          var pad = function (n) { return (n < 10 ? "0" : "") + n; };
-          line.textContent = (line.getAttribute("data-text") || "{time}")
-            .replace("{time}", pad(now.getHours()) + ":" + pad(now.getMinutes()));
-          line.hidden = false;
-        }
+      if (answer) el.setAttribute("data-kept", answer.kept + "/" + answer.asked);
+      if (answer && line && answer.kept === answer.asked) {
+        var now = new Date();
+        var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+        line.textContent = (line.getAttribute("data-text") || "{time}")
+          .replace("{time}", pad(now.getHours()) + ":" + pad(now.getMinutes()));
+        line.hidden = false;
       }
       return answer;
     });
@@ -64,7 +64,8 @@
     var form = event.target;
     if (form.matches && form.matches("form[action$='/logout']") && !event.defaultPrevented) KeptPages.forget();
   });
-  document.addEventListener("htmx:afterSettle", function (event) { keepWithin(event.target); });
+  // A swapped-in list (a check-in just signed); each list is sent once.
+  document.addEventListener("htmx:afterSettle", function () { keepWithin(document); });
   if (window.Outbox && window.Outbox.listen) {
     window.Outbox.listen(function (message) {
       if (message && message.type === "replayed" && message.summary && message.summary.sent) KeptPages.refresh();
