@@ -22,7 +22,7 @@ from checkin_pwa.models import AuditPlan, Auditor, CheckEvent, Explanation
 
 from ..conftest import login_in_browser
 from .test_offline_outbox import (SENT, badge, choose, controlled, entries, events, me_and_plan, only_page_replays,
-                                  open_check_page, wait_for)
+                                  open_check_page, photos, wait_for)
 
 pytestmark = pytest.mark.browser
 
@@ -275,3 +275,39 @@ def test_r17_a_refused_photo_leaves_the_phone_and_its_answer_stays_listed(page, 
     assert "jolla.jpg" in page.evaluate("async () => JSON.stringify((await Outbox.list())[0].fields)")
     page.goto("/")
     expect(page.locator("#outbox-outcomes .outbox-outcome-refused")).to_contain_text("jolla.jpg")
+
+
+def test_r17_a_photo_upload_that_hangs_is_kept_in_the_outbox_and_stored_once(page, data, arrivals):
+    only_page_replays(page)
+    phone, plan_id = me_and_plan(data)
+    login_in_browser(page, phone)
+    expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
+    page.goto(f"/plans/{plan_id}")
+    held = []
+
+    def hold(route):  # the outer edge: a dead spot where every upload hangs
+        if route.request.method == "POST":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(re.compile(rf"/plans/{plan_id}/photos$"), hold)
+    choose(page, "first", ["jolla.jpg"])
+    tile = page.locator(".photo-tile").first
+    # After about 10 s with neither progress nor answer: kept in the outbox with its key.
+    expect(tile).to_contain_text("网络较慢，已保存，将自动发送", timeout=SENT)
+    [kept] = entries(page)
+    assert kept["kind"] == "photo" and photos(data, plan_id) == []
+    # The outbox sends it again; this one gets through: one photo.
+    assert wait_for(page, lambda: len(held) == 2)
+    held[1].continue_()
+    assert wait_for(page, lambda: len(photos(data, plan_id)) == 1)
+    expect(page.locator(".photo-tile[data-photo-id]")).to_have_count(1, timeout=SENT)
+    expect(badge(page)).to_be_hidden(timeout=SENT)
+    try:  # the first send was given up by the page: it may or may not still reach the server
+        held[0].continue_()
+    except Exception:
+        pass
+    page.reload()
+    expect(page.locator(".photo-tile[data-photo-id]")).to_have_count(1)
+    assert len(photos(data, plan_id)) == 1

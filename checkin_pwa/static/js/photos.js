@@ -21,6 +21,7 @@
   var LONG_PRESS_MS = 600;
   var MOVE_TOLERANCE_PX = 10;   // a press that moves more is a scroll, not a long press
   var UPLOAD_TIMEOUT_MS = 300000; // a 2 MB HEIC on a 2G link can take minutes
+  var STALL_MS = 10000; // no byte moved and no answer for this long: the outbox keeps it (same key)
   // The copy is sent only if it is at most this share of the original's bytes. Saving less
   // is not worth re-encoding: the original sent as it is is the best evidence (the server
   // can match its SHA-256 with the phone's), and a small photo loses quality for little.
@@ -608,7 +609,16 @@
       xhr.setRequestHeader("HX-Request", "true"); // answer with the tile, not the page
       if (upload.key) xhr.setRequestHeader("Idempotency-Key", upload.key);
       setStatus(tile, text("uploading", { percent: 0 }), 0);
+      // A send that hangs (no progress, no answer) is given up after STALL_MS and kept in the
+      // outbox with its key: should the server have it after all, the replay gets its answer.
+      var stalled = false, stall = null;
+      function watch() {
+        clearTimeout(stall);
+        stall = setTimeout(function () { stalled = true; xhr.abort(); }, STALL_MS);
+      }
+      xhr.addEventListener("loadend", function () { clearTimeout(stall); });
       xhr.upload.addEventListener("progress", function (event) {
+        watch();
         if (!event.lengthComputable) return;
         var percent = Math.min(100, Math.round(100 * event.loaded / event.total));
         setStatus(tile, text("uploading", { percent: percent }), percent);
@@ -620,7 +630,7 @@
         enqueue(function () { return send(tile, upload, prepared); });
       }
       function kept(said) { // into the outbox; should that fail too, the old Retry
-        queuePhoto(tile, upload, prepared, true, said).then(resolve, function () {
+        return queuePhoto(tile, upload, prepared, true, said).then(resolve, function () {
           failTile(tile, text("network"), retry);
           updateCount(groupOf(tile));
           resolve();
@@ -637,6 +647,11 @@
         resolve();
       });
       function lost() {
+        if (window.Outbox && upload.key && stalled) {
+          var badge = document.getElementById("outbox-badge");
+          kept(badge && badge.dataset.msgSlow).then(function () { window.Outbox.replayFromPage(false); });
+          return;
+        }
         if (window.Outbox && upload.key) { kept(); return; }
         failTile(tile, text("network"), retry);
         updateCount(groupOf(tile));
@@ -645,6 +660,7 @@
       xhr.addEventListener("error", lost);
       xhr.addEventListener("timeout", lost);
       xhr.addEventListener("abort", lost);
+      watch();
       try { xhr.send(body); } catch (e) { lost(); }
     });
   }
