@@ -105,6 +105,14 @@ def test_r17_two_auditors_on_one_phone_each_entry_is_sent_only_in_its_authors_se
     expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
     summary = page.evaluate("Outbox.replayFromPage(true)")
     assert summary["others"] == 2 and summary["sent"] == 0
+    # The worker's replay (Background Sync) asks the server whose session it is, too.
+    page.context.grant_permissions(["geolocation", "background-sync"])
+    summary = page.evaluate("""() => new Promise(resolve => {
+        const channel = new BroadcastChannel(Outbox.channel);
+        channel.onmessage = (event) => { if (event.data && event.data.type === "replayed") resolve(event.data.summary); };
+        navigator.serviceWorker.ready.then(registration => registration.sync.register("outbox"));
+    })""")
+    assert summary["others"] == 2 and summary["sent"] == 0
     expect(badge(page)).to_be_hidden()
     page.goto("/outbox")
     others = page.locator(".outbox-entry.outbox-others")
