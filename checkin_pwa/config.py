@@ -48,6 +48,10 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
+    # A browser that logged in to (or reset) an account before is counted on its own at the
+    # login form (blueprints/auth/devices.py), so strangers cannot lock its auditor out.
+    LOGIN_LIMIT_PER_DEVICE = os.environ.get("LOGIN_LIMIT_PER_DEVICE", "5 per 15 minutes")
+    LOGIN_DEVICE_DAYS = int(os.environ.get("LOGIN_DEVICE_DAYS", "365"))
 
     # The management end (/admin): a staff login ends after this many minutes without a
     # request; wrong second-factor codes per account before a pause.

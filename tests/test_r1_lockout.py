@@ -54,6 +54,86 @@ def client_at(app, peer: str, forwarded_for: str | None = None):
     return client
 
 
+# --- nobody can keep the auditor out of their own phone --------------------------------
+
+NEW_PASSWORD = "Reset#2026b"
+
+
+def attacker_fails(app, phone, times, first_address=1):
+    """Wrong passwords for `phone`, each from another address (a botnet: the per-address
+    limit never bites), as a browser that never logged in to the account."""
+    answers = []
+    for n in range(times):
+        stranger = client_at(app, f"198.51.100.{first_address + n}")
+        answers.append(post_login(stranger, phone, f"Wrong#{n}xyz").status_code)
+    return answers
+
+
+def test_r1_strangers_cannot_lock_the_auditor_out_of_their_own_phone(app):
+    person = make_auditor()
+    phone = client_at(app, "10.20.0.7")
+    assert post_login(phone, person.phone, PASSWORD).status_code == 303  # the phone of every day
+    phone.post("/logout", data={"csrf_token": csrf_token(phone, "/me")})
+
+    answers = attacker_fails(app, person.phone, 20)
+    assert answers[:5] == [422] * 5 and set(answers[5:]) == {429}, "strangers are stopped after 5"
+    newcomer = client_at(app, "203.0.113.50")
+    assert post_login(newcomer, person.phone, PASSWORD).status_code == 429, "a browser never used for it waits"
+
+    assert post_login(phone, person.phone, PASSWORD).status_code == 303, "the auditor's own phone is let in"
+
+
+def test_r1_the_auditors_own_typos_count_on_their_phone_alone(app):
+    person = make_auditor()
+    phone = client_at(app, "10.20.0.7")
+    post_login(phone, person.phone, PASSWORD)
+    phone.post("/logout", data={"csrf_token": csrf_token(phone, "/me")})
+    typos = [post_login(phone, person.phone, f"Typo#pass{n}").status_code for n in range(6)]
+    assert typos == [422] * 5 + [429], "the phone's own budget"
+    assert post_login(phone, person.phone, PASSWORD).status_code == 429
+    # The account's budget for other browsers was not used up by them.
+    assert post_login(client_at(app, "10.20.0.8"), person.phone, PASSWORD).status_code == 303
+
+
+def test_r1_a_reset_by_sms_code_clears_the_lock_and_trusts_that_browser(app, caplog):
+    caplog.set_level(logging.INFO, logger="checkin_pwa.sms")
+    person = make_auditor()
+    attacker_fails(app, person.phone, 8)
+    new_phone = client_at(app, "10.20.0.9")
+    assert post_login(new_phone, person.phone, PASSWORD).status_code == 429
+    page = post_login(new_phone, person.phone, PASSWORD).get_data(as_text=True)
+    assert "忘记密码" in page and "验证码" in page, "the 429 page says how to get in now"
+
+    token = csrf_token(new_phone, "/password/forgot")
+    new_phone.post("/password/forgot/code", data={"phone": person.phone, "csrf_token": token})
+    code = re.search(r"验证码是(\d{6})", caplog.text).group(1)
+    reset = new_phone.post("/password/forgot", data={
+        "phone": person.phone, "code": code, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD,
+        "csrf_token": csrf_token(new_phone, "/password/forgot")})
+    assert reset.status_code == 303
+
+    # The account's counter is empty again: any browser may try the new password.
+    assert post_login(client_at(app, "10.20.0.10"), person.phone, NEW_PASSWORD).status_code == 303
+    # The attacker carries on and fills it again; the browser that did the reset is let in.
+    attacker_fails(app, person.phone, 8, first_address=100)
+    assert post_login(client_at(app, "10.20.0.11"), person.phone, NEW_PASSWORD).status_code == 429
+    assert post_login(new_phone, person.phone, NEW_PASSWORD).status_code == 303
+
+
+def test_r1_a_trusted_browser_is_trusted_for_its_own_accounts_only(app):
+    victim, attacker = make_auditor(), make_auditor()
+    own = client_at(app, "198.51.100.200")
+    assert post_login(own, attacker.phone, PASSWORD).status_code == 303  # trusted for the attacker's account
+    own.post("/logout", data={"csrf_token": csrf_token(own, "/me")})
+    answers = [post_login(own, victim.phone, f"Wrong#{n}xyz").status_code for n in range(6)]
+    assert answers == [422] * 5 + [429]
+    assert post_login(client_at(app, "10.20.0.12"), victim.phone, PASSWORD).status_code == 429
+
+    forged = client_at(app, "198.51.100.201")
+    forged.set_cookie("device", "eyJpZCI6IngiLCJhY2NvdW50cyI6WyIxMzkwMDAwMDAwMSJdfQ.forged")
+    assert post_login(forged, victim.phone, PASSWORD).status_code == 429, "an unsigned cookie trusts nothing"
+
+
 # --- addresses behind a reverse proxy ------------------------------------------------
 
 @pytest.fixture

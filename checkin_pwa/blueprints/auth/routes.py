@@ -16,7 +16,7 @@ from ...services import accounts
 from ...services.checkin import server_now
 from ...web import is_htmx, render_page_or_partial, safe_next
 from . import bp
-from . import codes
+from . import codes, devices
 from .forms import (PASSWORD_PROBLEM_MESSAGES, ChangePasswordForm, ForgotPasswordForm, IdentityForm,
                     LoginForm, NewPhoneForm)
 
@@ -27,15 +27,19 @@ from .forms import (PASSWORD_PROBLEM_MESSAGES, ChangePasswordForm, ForgotPasswor
 # live in the limiter's own storage (shared between workers via RATELIMIT_STORAGE_URI),
 # with no hand-made counters. The account limit is one shared scope for /login and
 # /password, so guessing the current password on the change page uses up the same budget.
+# At the login form, a browser trusted for the typed account (devices.py) is counted on its
+# own instead: strangers who fill the account's and the address's budgets cannot keep the
+# auditor's own phone out. A reset by SMS code empties the account's budget.
 
 
-def _account_key() -> str:
+def _account_key(phone: str | None = None) -> str:
     """The account an attempt is against: the number typed at login, or the logged-in
     auditor's own number on the change-password page. Unknown numbers count too, so a
     refusal never tells whether an account exists."""
-    if request.endpoint in ("auth.change_password", "account.change_password") and current_user.is_authenticated:
-        return "account:" + current_user.phone
-    return "account:" + accounts.normalise_phone(request.form.get("phone"))
+    if phone is None and request.endpoint in ("auth.change_password", "account.change_password") \
+            and current_user.is_authenticated:
+        phone = current_user.phone
+    return "account:" + (phone if phone is not None else accounts.normalise_phone(request.form.get("phone")))
 
 
 def _address_key() -> str:
@@ -58,19 +62,36 @@ def _attempt_failed(response) -> bool:
 _per_account = limiter.shared_limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], scope="login-account",
     key_func=_account_key, methods=["POST"], deduct_when=_attempt_failed,
+    exempt_when=devices.trusted_for_typed_phone,
 )
 _per_address = limiter.shared_limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], scope="login-address",
     key_func=_address_key, methods=["POST"], deduct_when=_attempt_failed,
+    exempt_when=devices.trusted_for_typed_phone,
+)
+_per_device = limiter.shared_limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_DEVICE"], scope="login-device",
+    key_func=devices.device_key, methods=["POST"], deduct_when=_attempt_failed,
+    exempt_when=lambda: not devices.trusted_for_typed_phone(),
 )
 
 
 def count_failed_attempts(view):
-    """Throttle failed POSTs of this view per account and per address (see above)."""
-    return _per_account(_per_address(view))
+    """Throttle failed POSTs of this view per account and per address, or per trusted
+    browser (see above)."""
+    return _per_account(_per_address(_per_device(view)))
 
 
-def throttled_message(limits=("LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS")) -> str:
+def _forget_failures(phone: str) -> None:
+    """The account's failed logins are forgotten (a reset proved the phone), and so are
+    this browser's own."""
+    limit = parse_limit(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"])
+    limiter.limiter.clear(limit, _account_key(phone), "login-account")
+    limiter.limiter.clear(parse_limit(current_app.config["LOGIN_LIMIT_PER_DEVICE"]), devices.device_key(),
+                          "login-device")
+
+
+def throttled_message(limits=("LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS", "LOGIN_LIMIT_PER_DEVICE")) -> str:
     # One message whichever limit was reached: the longest window of `limits` (config names).
     seconds = max(parse_limit(current_app.config[name]).get_expiry() for name in limits)
     return _("Too many failed attempts. For the account's safety, try again in %(minutes)s minutes.",
@@ -90,7 +111,9 @@ def throttled(error):
         form = ChangePasswordForm(formdata=None)
         return render_template("auth/password.html", form=form, form_error=throttled_message()), 429
     form = LoginForm(formdata=None, phone=accounts.normalise_phone(request.form.get("phone")))
-    return render_template("auth/login.html", form=form, form_error=throttled_message()), 429
+    message = " ".join((throttled_message(),
+                        _("To log in on this phone now, reset the password with a code sent to it (Forgot password).")))
+    return render_template("auth/login.html", form=form, form_error=message), 429
 
 
 # --- sessions --------------------------------------------------------------------------
@@ -128,8 +151,9 @@ def login():
         if auditor is not None:
             _start_session(auditor)
             if auditor.must_change_password:
-                return redirect(url_for("auth.change_password"), code=303)
-            return redirect(safe_next(request.args.get("next")) or url_for("main.today"), code=303)
+                return devices.remember(redirect(url_for("auth.change_password"), code=303), auditor.phone)
+            return devices.remember(redirect(safe_next(request.args.get("next")) or url_for("main.today"), code=303),
+                                    auditor.phone)
         _note_failed_attempt()
         # The same words for an unknown number and a wrong password.
         form_error = _("Wrong mobile number or password.")
@@ -214,8 +238,10 @@ def forgot_password():
                                          settings=codes.settings(), now=server_now())
         if result.ok:
             _fresh_session()
+            phone = accounts.normalise_phone(form.phone.data)
+            _forget_failures(phone)
             flash(_("Your password has been reset. Log in with the new password."), "success")
-            return redirect(url_for("auth.login"), code=303)
+            return devices.remember(redirect(url_for("auth.login"), code=303), phone)
         if accounts.WRONG_CODE in result.errors:
             form.code.errors.append(codes.refusal_text(result.code_outcome))
         else:
