@@ -59,11 +59,18 @@ var NEVER_KEEP = /^\/(admin\/|login|logout|password|lang\/|api\/|session\/|photo
 // On a network that hangs (a basement), a kept copy is shown after this long.
 var NETWORK_TIMEOUT_MS = 8000;
 
+// A request the worker makes on its own, not for a page the auditor is loading. The server
+// never sets the session cookie on its answer: one that left before a login (or a logout) and
+// came back after it would put the old session back in the browser.
+function backgroundRequest(url, cache) {
+  return new Request(url, { credentials: "same-origin", cache: cache, headers: { "X-Background-Fetch": "1" } });
+}
+
 self.addEventListener("install", (event) => {
   // cache: "reload" skips the HTTP cache, so the new cache never gets an old file.
   event.waitUntil(
     caches.open(STATIC_CACHE)
-      .then((cache) => cache.addAll(PRECACHE.map((url) => new Request(url, { cache: "reload" }))))
+      .then((cache) => cache.addAll(PRECACHE.map((url) => backgroundRequest(url, "reload"))))
       .then(() => self.skipWaiting())
   );
 });
@@ -159,7 +166,7 @@ function keepAll(urls) {
   var next = () => {
     var url = queue.shift();
     if (url === undefined) return Promise.resolve();
-    return fetch(url, { credentials: "same-origin", cache: "no-store" })
+    return fetch(backgroundRequest(url, "no-store"))
       .then((response) => (isKeepable(response)
         ? keepPage(response.url, response, round).then(() => { if (round === keepRound) kept += 1; }) : null))
       .catch(() => null)

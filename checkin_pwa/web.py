@@ -100,10 +100,16 @@ class SessionCookie(SecureCookieSessionInterface):
     cookie never sets or clears one. The browser sends no SameSite=Lax cookie with a form
     another site submits to us; the answer (a CSRF refusal, whose page makes a token) would
     otherwise set a fresh cookie in place of the auditor's and log them out. Our own forms
-    always come with the cookie of the page they were on."""
+    always come with the cookie of the page they were on. The service worker's own fetches
+    (marked X-Background-Fetch) never set one either."""
 
     def save_session(self, app, session, response):
         if request.method not in ("GET", "HEAD", "OPTIONS") and self.get_cookie_name(app) not in request.cookies:
+            return
+        if request.headers.get("X-Background-Fetch") == "1":
+            # The service worker's own fetches (precache, pages kept for offline) run beside
+            # the auditor's requests; a late answer must not replace the cookie a login or a
+            # logout set in the meantime.
             return
         super().save_session(app, session, response)
 

@@ -67,6 +67,21 @@ def test_r1_a_cookie_copied_before_logout_is_logged_out_too(app, person):
     assert explanations() == 0, "nothing was written with the old cookie"
 
 
+def test_r1_an_answer_to_the_workers_background_fetch_never_sets_the_session_cookie(app, person):
+    # The worker precached /offline with the cookie from before the login; its answer came
+    # back after the login's and put the logged-out session back in the browser.
+    before = app.test_client()
+    before.get("/login")
+    late = copy_of(app, before)
+    assert late.get("/offline").headers.get("Set-Cookie")  # a plain page load may set one
+    late = copy_of(app, before)
+    answer = late.get("/offline", headers={"X-Background-Fetch": "1"})
+    assert answer.status_code == 200 and answer.headers.get("Set-Cookie") is None
+    post_login(before, person.phone)
+    kept = before.get("/plans/0/checkin", headers={"X-Background-Fetch": "1"})
+    assert kept.headers.get("Set-Cookie") is None  # a logged-in keep refreshes no cookie either
+
+
 def test_r1_logging_out_on_one_phone_keeps_the_other_phones_logged_in(app, person):
     # Logout ends this session, not the account's others (a password change ends those).
     phone, tablet = app.test_client(), app.test_client()

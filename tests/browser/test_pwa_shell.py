@@ -233,3 +233,28 @@ def test_r14_an_attachment_opened_by_its_address_is_not_kept_as_a_page(page, dat
     wait_until_kept(page, "/tasks")
     kept = page.evaluate("() => caches.open('pages').then(c => c.keys()).then(k => k.map(r => r.url))")
     assert kept and not [u for u in kept if "/attachments/" in u]
+
+
+def test_r1_the_workers_own_requests_never_set_the_session_cookie(page, data):
+    # The worker precaches while the login page is open and keeps today's pages after login;
+    # an answer to one of those that came back after a login or a logout set the old session
+    # back in the browser (the auditor found themself logged out on their first tap).
+    phone, plan_id = one_task_today(data)
+    from_worker = []
+
+    def seen(response):
+        # The worker's own fetches say so; the pages it forwards for the auditor do not.
+        request = response.request
+        if request.service_worker is not None and request.headers.get("x-background-fetch") == "1":
+            from_worker.append((response.url, response.header_value("set-cookie")))
+
+    page.context.on("response", seen)
+    page.goto("/login")
+    wait_until_controlled(page)
+    login_in_browser(page, phone)
+    expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
+    wait_until_kept(page, f"/plans/{plan_id}/checkin")
+    urls = [url for url, _ in from_worker]
+    assert any(url.endswith("/offline") for url in urls), urls  # the precache was seen
+    assert any("/plans/" in url for url in urls), urls  # and the pages kept for offline
+    assert [(url, cookie) for url, cookie in from_worker if cookie] == []
