@@ -65,10 +65,12 @@
     var pad = function (n) { return (n < 10 ? "0" : "") + n; };
     return pad(when.getHours()) + ":" + pad(when.getMinutes());
   }
-  // The words for a refusal the phone made; "" leaves the server's own sentence.
-  function words(decision, kind) {
+  // The words for a refusal the phone made; "" leaves the server's own sentence. `done`: the
+  // waiting action has been sent since this page was loaded.
+  function words(decision, kind, done) {
     if (decision.reason === "waiting") {
-      return config.queued[kind] + " · " + fill(config.queued.at, { time: clock(decision.params.at) });
+      return (done ? config.sent[kind] : config.queued[kind]) + " · "
+        + fill(config.queued.at, { time: clock(decision.params.at + skew) });
     }
     return config.reasons[decision.reason] ? fill(config.reasons[decision.reason], decision.params) : "";
   }
@@ -159,11 +161,11 @@
     }
   }
 
-  function showForm(form, decision, kind) {
+  function showForm(form, decision, kind, done) {
     if (!decision) return;
     var why = form.querySelector("[data-rule-why]");
     var button = form.querySelector("button[type=submit]");
-    var text = words(decision, kind);
+    var text = words(decision, kind, done);
     form.toggleAttribute("data-closed", !decision.allowed);
     if (why) {
       why.hidden = decision.allowed;
@@ -204,7 +206,8 @@
     document.querySelectorAll("form[data-check-form][data-plan]").forEach(function (form) {
       var plan = form.getAttribute("data-plan");
       var kind = form.getAttribute("data-kind");
-      showForm(form, decide(factsOf[plan], kind, moment, config.constants, waiting[plan] || {}), kind);
+      var mine = waiting[plan] || {};
+      showForm(form, decide(factsOf[plan], kind, moment, config.constants, mine), kind, mine.done && mine.done[kind]);
     });
     document.querySelectorAll(".todo-item[data-then]").forEach(function (item) {
       showTodo(item, waiting[item.getAttribute("data-plan")] || {});
