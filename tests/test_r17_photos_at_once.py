@@ -5,6 +5,7 @@ and every request gets the first answer.
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import threading
@@ -14,8 +15,10 @@ from sqlalchemy import func, select
 
 from checkin_pwa.extensions import db
 from checkin_pwa.models import IdempotencyRecord, Photo
+from checkin_pwa.services import idempotency
 
-from .helpers import HttpPhone
+from . import factories as f
+from .helpers import HttpPhone, csrf_token_from, log_in
 
 TILE = re.compile(r'id="photo-(\d+)"')
 SENDS = 6
@@ -44,7 +47,7 @@ def at_once(send) -> list[tuple[int, str]]:
 
 
 def setup(live_server, data):
-    with data as f:
+    with data:
         person = f.auditor()
         plan = f.plan([person])
         db.session.flush()
@@ -93,3 +96,59 @@ def test_r17_the_same_photo_sent_six_times_at_once_with_different_keys_is_stored
     assert len({TILE.search(body).group(1) for _, body in answers}) == 1
     photos, _records, files = stored(live_server)
     assert (photos, files) == (1, 3)
+
+
+def test_r17_a_key_claimed_by_a_worker_that_died_is_taken_over(app):
+    """A claim without an answer older than CLAIM_STALE_S (its worker was killed mid-request)
+    does not block the key for ever: the next send with it runs and is stored."""
+    person = f.auditor()
+    plan = f.plan([person])
+    db.session.commit()
+    long_ago = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(seconds=idempotency.CLAIM_STALE_S + 60)
+    db.session.add(IdempotencyRecord(auditor_id=person.id, key="k-orphan", endpoint="photos.upload",
+                                     fingerprint="0" * 64, status_code=None, headers={}, body="", created_at=long_ago))
+    db.session.commit()
+    client = app.test_client()
+    log_in(client, person)
+    token = csrf_token_from(client.get(f"/plans/{plan.id}"))
+
+    response = client.post(f"/plans/{plan.id}/photos", content_type="multipart/form-data",
+                           data={"csrf_token": token, "group": "first", "photo": (io.BytesIO(photo()), "a.jpg")},
+                           headers={"Idempotency-Key": "k-orphan", "X-Requested-With": "XMLHttpRequest"})
+
+    assert response.status_code == 201
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Photo)) == 1
+    assert db.session.scalar(select(IdempotencyRecord.status_code).where(IdempotencyRecord.key == "k-orphan")) == 201
+
+
+def test_r17_a_send_whose_first_try_is_still_running_is_asked_to_come_back(app, monkeypatch):
+    """The first request with the key has not answered within WAIT_S: 503 with Retry-After
+    (the outbox keeps the photo and sends it again), nothing run, nothing written."""
+    monkeypatch.setattr(idempotency, "WAIT_S", 0.3)
+    person = f.auditor()
+    plan = f.plan([person])
+    db.session.commit()
+    client = app.test_client()
+    log_in(client, person)
+    token = csrf_token_from(client.get(f"/plans/{plan.id}"))
+    form = lambda: {"csrf_token": token, "group": "first", "photo": (io.BytesIO(photo()), "a.jpg")}  # noqa: E731
+    headers = {"Idempotency-Key": "k-running", "X-Requested-With": "XMLHttpRequest"}
+    real_claim = idempotency.claim
+
+    def first_still_running(auditor_id, key, payload):
+        """Another request with this key claimed it a moment ago and is still running."""
+        db.session.add(IdempotencyRecord(auditor_id=auditor_id, key=key, endpoint=payload.endpoint,
+                                         fingerprint=payload.fingerprint, status_code=None, headers={}, body=""))
+        db.session.commit()
+        monkeypatch.setattr(idempotency, "claim", real_claim)
+        return real_claim(auditor_id, key, payload)
+
+    monkeypatch.setattr(idempotency, "claim", first_still_running)
+    response = client.post(f"/plans/{plan.id}/photos", content_type="multipart/form-data", data=form(), headers=headers)
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "该操作仍在保存中，稍后会自动重新发送。" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Photo)) == 0

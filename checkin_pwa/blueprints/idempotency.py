@@ -96,6 +96,8 @@ def idempotent(view):
             record, ours = idempotency.claim(current_user.id, key, payload)
             if ours:
                 return _run_once(record.id, payload, view, args, kwargs)
+            if record is None:
+                continue
             if record.fingerprint != payload.fingerprint:
                 return _answer(record, payload)
             if record.status_code is None:

@@ -73,9 +73,10 @@ def is_final(status: int) -> bool:
     return 200 <= status < 300 or status in FINAL
 
 
-def claim(auditor_id: int, key: str, payload: Payload) -> tuple[IdempotencyRecord, bool]:
+def claim(auditor_id: int, key: str, payload: Payload) -> tuple[Optional[IdempotencyRecord], bool]:
     """(our new claim, True) if this request is the first with the key; else (the record
-    that holds it, False): answered, or claimed by a request still running."""
+    that holds it, False): answered, or claimed by a request still running; (None, False)
+    if it was claimed and released again under our hands twice (try again)."""
     for _ in range(2):
         record = IdempotencyRecord(auditor_id=auditor_id, key=key, endpoint=payload.endpoint,
                                    fingerprint=payload.fingerprint, status_code=None, headers={}, body="")
@@ -94,7 +95,7 @@ def claim(auditor_id: int, key: str, payload: Payload) -> tuple[IdempotencyRecor
             db.session.commit()
             continue
         return held, False
-    return held, False
+    return None, False
 
 
 def _stale(record: IdempotencyRecord) -> bool:
@@ -102,10 +103,10 @@ def _stale(record: IdempotencyRecord) -> bool:
     return age.total_seconds() > CLAIM_STALE_S
 
 
-def wait_for_answer(record_id: int, timeout_s: float = WAIT_S) -> Optional[IdempotencyRecord]:
+def wait_for_answer(record_id: int, timeout_s: Optional[float] = None) -> Optional[IdempotencyRecord]:
     """The record once it has an answer; None if its claim was released; the record still
-    without an answer if none came in time."""
-    deadline = time.monotonic() + timeout_s
+    without an answer if none came in time (WAIT_S unless told)."""
+    deadline = time.monotonic() + (WAIT_S if timeout_s is None else timeout_s)
     pause = 0.02
     while True:
         db.session.rollback()  # a fresh snapshot each time

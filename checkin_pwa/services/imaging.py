@@ -147,7 +147,13 @@ def _in_child(data: bytes, fmt: str, limits: Limits, copies: tuple[Copy, ...]) -
     try:
         with _lock:  # multiprocessing's bookkeeping of children is not meant for threads
             child.start()
+    except Exception:  # no process could be made (out of processes or memory): not the file's fault
+        log.exception("picture decoder not started")
+        receiver.close()
         sender.close()
+        return Refusal("try_again")
+    sender.close()
+    try:
         answer = receiver.recv() if receiver.poll(limits.wall_s) else None
     except (EOFError, OSError):  # the child ended without answering
         answer = None
@@ -156,12 +162,12 @@ def _in_child(data: bytes, fmt: str, limits: Limits, copies: tuple[Copy, ...]) -
             child.kill()
         child.join()
         receiver.close()
+    code = child.exitcode
+    child.close()
     if isinstance(answer, tuple) and len(answer) == 3 and isinstance(answer[0], (Made, Refusal)):
         log.info("picture decoder: %s, %.2f s CPU, %d MB peak (%s, %d bytes)",
                  type(answer[0]).__name__, answer[1], answer[2], fmt, len(data))
         return answer[0]
-    code = child.exitcode
-    child.close()
     if code in (-signal.SIGXCPU, -signal.SIGKILL, None):
         log.warning("picture decoder stopped at its limit (exit %s, %s, %d bytes)", code, fmt, len(data))
         return Refusal("too_costly")
