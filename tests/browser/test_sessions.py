@@ -36,3 +36,30 @@ def test_r1_a_form_on_another_site_does_not_log_the_auditor_out(page, data, live
     page.goto("/")
     expect(page).to_have_url(re.compile(re.escape(live_server.url) + "/$"))
     expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
+
+
+def test_r1_a_kept_login_copied_before_logout_is_refused_after_it(page, browser, data, live_server):
+    """The login outlives closing the app (a cookie with an expiry); logging out still ends
+    it on the server, so a copy taken before (another browser, a backup) gets the login page."""
+    with data as f:
+        phone = f.auditor().phone
+    login_in_browser(page, phone)
+    expect(page.get_by_role("heading", name="今日审核任务")).to_be_visible()
+    session = next(cookie for cookie in page.context.cookies() if cookie["name"] == "session")
+    assert session["expires"] > 0, "kept when the app is closed"
+
+    elsewhere = browser.new_context(base_url=live_server.url)
+    try:
+        elsewhere.add_cookies([session])
+        copy = elsewhere.new_page()
+        copy.goto("/")
+        expect(copy.get_by_role("heading", name="今日审核任务")).to_be_visible()  # the copy works before
+
+        page.get_by_role("navigation", name="主导航").get_by_role("link", name="我的").click()
+        page.get_by_role("button", name="退出登录").click()
+        expect(page).to_have_url(re.compile(r"/login$"))
+
+        copy.goto("/")
+        expect(copy).to_have_url(re.compile(r"/login\?next="))
+    finally:
+        elsewhere.close()
