@@ -4,7 +4,6 @@ the audit log in the same transaction. Passwords follow R1 exactly as auditors' 
 rule of domain.passwords and the hashing and checks of services.accounts."""
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from dataclasses import dataclass
 from typing import Optional
@@ -253,7 +252,3 @@ def update_contact(person: Staff, agency: Agency, *, name: str, phone: str, emai
     audit.record(audit.actor_for(person, address), "profile_changed", target=f"agency:{agency.id}",
                  before=before, after=after)
     db.session.commit()
-
-
-def seconds_now() -> float:
-    return dt.datetime.now(dt.timezone.utc).timestamp()

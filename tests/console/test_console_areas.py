@@ -6,14 +6,13 @@ import csv
 import io
 import re
 
-import pytest
 
 from checkin_pwa.extensions import db
 from checkin_pwa.models import Agency, AuditLogEntry, Staff
 
 from .. import factories
 from ..helpers import csrf_token, log_in
-from .conftest import console_login, post_code, post_password, totp_now
+from .conftest import console_login, post_password
 
 
 def entries(action=None) -> list[AuditLogEntry]:
@@ -204,3 +203,47 @@ def test_r18_admins_read_the_log_filtered_paginated_and_as_csv(app, admin, staff
     assert rows[1][4] == "修改机构资料" and rows[1][2] == "'=HYPERLINK(\"x\")" and "李" in rows[1][7]
     detail = staff_client.get(f"/admin/log/{entries('profile_changed')[0].id}").get_data(as_text=True)
     assert "10.0.0.9" in detail and "contact_name" in detail
+
+
+def test_console_pages_in_english_carry_no_chinese_outside_the_bodys_data(app, admin, staff_client):
+    """English complete: every console page, with the body's and people's names set aside."""
+    import html
+
+    colleague = factories.staff(name="同事")
+    db.session.commit()
+    staff_client.get("/lang/en")
+    data = {admin.agency.name, admin.name, colleague.name}
+    for path in ("/admin/", "/admin/me", "/admin/profile", "/admin/staff", "/admin/staff/new",
+                 f"/admin/staff/{colleague.id}", "/admin/log", f"/admin/log/{entries()[0].id}"):
+        page = staff_client.get(path)
+        assert page.status_code == 200, path
+        text = html.unescape(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)))
+        for value in data:
+            text = text.replace(value, "")
+        # The language switch names itself in its own language.
+        text = text.replace("中文", "")
+        assert not re.search(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", text), (path, re.findall(
+            r".{0,20}[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+.{0,20}", text)[:3])
+
+
+def test_console_login_steps_in_english_carry_no_chinese(app):
+    import html
+
+    newcomer = factories.staff(must_change=True, totp_secret=None)
+    db.session.commit()
+    client = app.test_client()
+    client.get("/lang/en")
+
+    def english(path):
+        page = client.get(path)
+        text = html.unescape(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True))).replace("中文", "")
+        assert not re.search(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", text), path
+        return page
+
+    english("/admin/login")
+    post_password(client, newcomer.phone)
+    english("/admin/password")
+    token = csrf_token(client, "/admin/password")
+    client.post("/admin/password", data={"current_password": factories.STAFF_PASSWORD, "new_password": "New#pass2026",
+                                         "confirm_password": "New#pass2026", "csrf_token": token})
+    assert "Set up the second factor" in english("/admin/second-factor").get_data(as_text=True)

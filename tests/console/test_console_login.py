@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import time
 
-import pyotp
-import pytest
 
 from checkin_pwa.extensions import db
 from checkin_pwa.models import AuditLogEntry, Staff

@@ -3,7 +3,7 @@ person the regulator asks for, which an administrator fills in."""
 import re
 import unicodedata
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, TelField
