@@ -152,7 +152,8 @@ function networkFirstPage(event) {
 // A page online asks (static/js/keep.js) for the pages it lists to be fetched now and kept in
 // "pages" like any page opened online: today's page lists each plan's check-in, check-out,
 // plan and explanation pages, so they open offline from the first tap. "refresh" fetches the
-// kept today and plan pages again (the outbox sent something: the copies must show it); "forget" empties
+// kept today and plan pages again (the outbox sent something: the copies must show it; the
+// worker does it too after its own replay); "forget" empties
 // "pages" (logout). A keep still under way when the pages are forgotten stores nothing.
 var keepRound = 0;
 
@@ -177,6 +178,12 @@ function keepAll(urls) {
   return Promise.all(lanes).then(() => ({ kept: kept, asked: urls.length }));
 }
 
+function refreshKept() {
+  return caches.open(PAGES_CACHE).then((cache) => cache.keys())
+    .then((requests) => keepAll(requests.map((request) => request.url)
+      .filter((url) => /^\/(plans\/|$)/.test(new URL(url).pathname))));
+}
+
 function forgetKept() {
   keepRound += 1;
   return caches.delete(PAGES_CACHE);
@@ -193,9 +200,7 @@ self.addEventListener("message", (event) => {
   if (data.type === "keep" && Array.isArray(data.urls)) {
     work = keepAll(data.urls.filter((url) => typeof url === "string" && keepable(url)));
   } else if (data.type === "refresh") {
-    work = caches.open(PAGES_CACHE).then((cache) => cache.keys())
-      .then((requests) => keepAll(requests.map((request) => request.url)
-        .filter((url) => /^\/(plans\/|$)/.test(new URL(url).pathname))));
+    work = refreshKept();
   } else if (data.type === "forget") {
     work = forgetKept().then(() => ({ forgotten: true }));
   }
@@ -236,7 +241,11 @@ importScripts("/static/js/outbox.js");
 self.addEventListener("sync", (event) => {
   if (event.tag !== "outbox") return;
   event.waitUntil(self.Outbox.replay().then((summary) => {
-    if (summary && summary.waiting && !summary.login) throw new Error("outbox: entries still waiting");
+    // What was sent shows on the kept pages even if no page is open to ask (keep.js does).
+    var refreshed = summary && summary.sent ? refreshKept() : Promise.resolve();
+    return refreshed.then(() => {
+      if (summary && summary.waiting && !summary.login) throw new Error("outbox: entries still waiting");
+    });
   }));
 });
 // ---- end Outbox ----

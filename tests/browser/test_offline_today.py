@@ -166,6 +166,16 @@ def test_r17_after_an_offline_check_in_the_plan_says_waiting_to_send_and_offers_
     expect(page.locator("#outbox-badge")).to_be_hidden(timeout=KEEP)
     assert len(events(data, plan_id)) == 1
 
+    # Sent: the kept copies are fetched again, so offline later the plan is simply checked in.
+    kept_today = "async () => (await (await caches.match('/', {cacheName: 'pages', ignoreVary: true})).text())"
+    assert wait_for(page, lambda: f'id="plan-{plan_id}"' in page.evaluate(kept_today)
+                    and "state-checked_in" in page.evaluate(kept_today).split(f'id="plan-{plan_id}"')[1][:3000])
+    page.context.set_offline(True)
+    page.goto("/")
+    card = page.locator(f"#plan-{plan_id}")
+    expect(card.locator(".state")).to_have_text("已签到")
+    expect(card.locator(".action-in a")).to_have_count(0)
+
 
 def test_r16_logging_out_forgets_the_kept_pages(page, data):
     phone, ids = three_plans_today(data)
