@@ -152,3 +152,33 @@ def test_r17_a_send_whose_first_try_is_still_running_is_asked_to_come_back(app, 
     assert "该操作仍在保存中，稍后会自动重新发送。" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Photo)) == 0
+
+
+def test_r17_the_migration_keeps_the_first_of_copies_stored_twice_and_hides_the_others(tmp_path):
+    """Databases from before the unique index may hold the same bytes twice in a group (the
+    race this file tests): the upgrade keeps the first, hides the later ones like a deleted
+    photo (row and files kept as evidence), and then adds the index."""
+    import sqlite3
+
+    from flask_migrate import upgrade
+
+    from checkin_pwa import create_app
+    from checkin_pwa.config import TestConfig
+
+    path = tmp_path / "old.sqlite3"
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}", PHOTO_STORAGE_DIR=str(tmp_path))
+    with app.app_context():
+        upgrade(revision="67f4cdc76688")
+        with sqlite3.connect(path) as old:
+            old.execute("PRAGMA foreign_keys=OFF")
+            for group, sha in (("first", "a"), ("first", "a"), ("first", "a"), ("last", "a"), ("first", "b")):
+                old.execute(
+                    'INSERT INTO photo (plan_id, "group", uploader_id, uploaded_at, sha256_received, bytes_received,'
+                    ' format, width, height, evidence_key, display_key, thumb_key, exif, verdicts) VALUES'
+                    " (1, ?, 1, '2026-11-29 07:00:00', ?, 1, 'jpeg', 1, 1, 'e', 'd', 't', '{}', '{}')", (group, sha))
+        upgrade()
+        db.engine.dispose()
+    with sqlite3.connect(path) as new:
+        assert new.execute("SELECT id, deleted_at IS NULL FROM photo ORDER BY id").fetchall() == [
+            (1, 1), (2, 0), (3, 0), (4, 1), (5, 1)]
+        assert "uq_photo_plan_group_bytes" in {row[0] for row in new.execute("SELECT name FROM sqlite_master")}

@@ -23,8 +23,8 @@ def upgrade():
     # the later ones are hidden like a deleted photo (row and files kept as evidence).
     op.execute(
         'UPDATE photo SET deleted_at = uploaded_at WHERE deleted_at IS NULL AND EXISTS ('
-        'SELECT 1 FROM photo AS first WHERE first.plan_id = photo.plan_id AND first."group" = photo."group" '
-        'AND first.sha256_received = photo.sha256_received AND first.deleted_at IS NULL AND first.id < photo.id)'
+        'SELECT 1 FROM photo AS earlier WHERE earlier.plan_id = photo.plan_id AND earlier."group" = photo."group" '
+        'AND earlier.sha256_received = photo.sha256_received AND earlier.deleted_at IS NULL AND earlier.id < photo.id)'
     )
     with op.batch_alter_table('photo', schema=None) as batch_op:
         batch_op.create_index('uq_photo_plan_group_bytes', ['plan_id', 'group', 'sha256_received'], unique=True,
