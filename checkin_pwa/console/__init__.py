@@ -50,5 +50,12 @@ for _child in (auth_bp, home_bp, profile_bp, staff_bp, log_bp):
     bp.register_blueprint(_child)
 
 
+@bp.errorhandler(429)
+def throttled(error):
+    from ..blueprints.auth.routes import throttled_message
+
+    return _error(429, throttled_message(("STAFF_CODE_LIMIT",)))
+
+
 def register_console(app: Flask) -> None:
     app.register_blueprint(bp)

@@ -213,7 +213,7 @@ def test_console_pages_in_english_carry_no_chinese_outside_the_bodys_data(app, a
     db.session.commit()
     staff_client.get("/lang/en")
     data = {admin.agency.name, admin.name, colleague.name}
-    for path in ("/admin/", "/admin/me", "/admin/profile", "/admin/staff", "/admin/staff/new",
+    for path in ("/admin/", "/admin/me", "/admin/me/password", "/admin/profile", "/admin/staff", "/admin/staff/new",
                  f"/admin/staff/{colleague.id}", "/admin/log", f"/admin/log/{entries()[0].id}"):
         page = staff_client.get(path)
         assert page.status_code == 200, path

@@ -204,3 +204,23 @@ def test_console_pages_are_not_cached_and_speak_english_too(app, admin):
     assert page.headers["Cache-Control"] == "no-store"
     client.get("/lang/en")
     assert "Staff login" in client.get("/admin/login").get_data(as_text=True)
+
+
+def test_r1_staff_change_their_own_password_later_and_their_other_logins_end(app):
+    reader = factories.staff(role="readonly")
+    db.session.commit()
+    desk = app.test_client()
+    console_login(desk, reader)
+    laptop = app.test_client()
+    console_login(laptop, reader, offset_steps=1)
+    token = csrf_token(desk, "/admin/me/password")
+    wrong = desk.post("/admin/me/password", data={"current_password": "Wrong#pass1", "new_password": "Next#pass2026",
+                                                  "confirm_password": "Next#pass2026", "csrf_token": token})
+    assert wrong.status_code == 422 and "当前密码不正确" in wrong.get_data(as_text=True)
+    done = desk.post("/admin/me/password", data={"current_password": factories.STAFF_PASSWORD,
+                                                 "new_password": "Next#pass2026", "confirm_password": "Next#pass2026",
+                                                 "csrf_token": token})
+    assert done.headers["Location"] == "/admin/me"
+    assert desk.get("/admin/me").status_code == 200
+    assert laptop.get("/admin/me").headers["Location"].startswith("/admin/login")
+    assert actions()[-2:] == ["password_change_failed", "password_changed"]

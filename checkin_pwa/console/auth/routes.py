@@ -26,7 +26,7 @@ def _staff_key() -> str:
 
 # Wrong second-factor codes (and wrong current passwords on the forced change) per account:
 # STAFF_CODE_LIMIT, counted only on failure, in the limiter's shared storage.
-_per_staff = limiter.shared_limit(
+per_staff = limiter.shared_limit(
     lambda: current_app.config["STAFF_CODE_LIMIT"], scope="staff-code",
     key_func=_staff_key, methods=["POST"], deduct_when=_attempt_failed,
 )
@@ -63,7 +63,7 @@ def login():
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@_per_staff
+@per_staff
 @guard.pending_required
 def change_password():
     """The forced change of the initial password, before anything else (R1's rule)."""
@@ -78,21 +78,26 @@ def change_password():
             guard.renew(person)
             flash(_("Your password has been changed."), "success")
             return redirect(guard.next_step(person), code=303)
-        if result.wrong_current_password:
-            _note_failed_attempt()
-            form.current_password.errors.append(_("The current password is not correct."))
-        else:
-            form.new_password.errors.extend(
-                str(PASSWORD_PROBLEM_MESSAGES[PasswordProblem(code)]) for code in result.errors)
+        password_errors(form, result)
     status = 422 if request.method == "POST" else 200
     return render_template("console/auth/password.html", form=form), status
+
+
+def password_errors(form, result) -> None:
+    """Word a refused change on its form; a wrong current password counts as a failure."""
+    if result.wrong_current_password:
+        _note_failed_attempt()
+        form.current_password.errors.append(_("The current password is not correct."))
+    else:
+        form.new_password.errors.extend(
+            str(PASSWORD_PROBLEM_MESSAGES[PasswordProblem(code)]) for code in result.errors)
 
 
 _SETUP = "staff_totp_setup"
 
 
 @bp.route("/second-factor", methods=["GET", "POST"])
-@_per_staff
+@per_staff
 @guard.pending_required
 def set_up():
     """First login: a new TOTP secret as a QR code (and as text); it is kept only once a
@@ -123,7 +128,7 @@ def set_up():
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@_per_staff
+@per_staff
 @guard.pending_required
 def code():
     """The second factor at login: the app's current code, or a one-time recovery code."""

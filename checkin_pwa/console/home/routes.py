@@ -1,9 +1,12 @@
 """The console's first page: the body, the signed-in staff member and their account."""
-from flask import g, render_template, url_for
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from ...extensions import client_address
 from ...services import staff as staff_service
-from ..auth.forms import ButtonForm
+from .. import guard
+from ..auth.forms import ButtonForm, ChangePasswordForm
+from ..auth.routes import password_errors, per_staff
 from ..guard import staff_required
 from . import bp
 
@@ -19,6 +22,24 @@ def index():
 def me():
     return render_template("console/home/me.html", form=ButtonForm(),
                            codes_left=staff_service.recovery_codes_left(g.staff))
+
+
+@bp.route("/me/password", methods=["GET", "POST"])
+@per_staff
+@staff_required()
+def change_password():
+    """A later change of one's own password (R1's rule); other sessions of the account end."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        result = staff_service.change_password(g.staff, form.current_password.data, form.new_password.data,
+                                               address=client_address())
+        if result.ok:
+            guard.renew(g.staff)
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("console.home.me"), code=303)
+        password_errors(form, result)
+    status = 422 if request.method == "POST" else 200
+    return render_template("console/home/password.html", form=form), status
 
 
 @bp.post("/me/recovery-codes")
