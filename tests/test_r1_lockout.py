@@ -83,6 +83,15 @@ def test_r1_strangers_cannot_lock_the_auditor_out_of_their_own_phone(app):
     assert post_login(phone, person.phone, PASSWORD).status_code == 303, "the auditor's own phone is let in"
 
 
+def test_r1_the_device_cookie_is_kept_a_year_out_of_scripts_reach(app):
+    person = make_auditor()
+    login = post_login(client_at(app, "10.20.0.7"), person.phone, PASSWORD)
+    device = next(value for value in login.headers.getlist("Set-Cookie") if value.startswith("device="))
+    attributes = {part.strip().split("=")[0].lower() for part in device.split(";")[1:]}
+    assert {"httponly", "max-age", "samesite", "path"} <= attributes
+    assert "Max-Age=31536000" in device
+
+
 def test_r1_the_auditors_own_typos_count_on_their_phone_alone(app):
     person = make_auditor()
     phone = client_at(app, "10.20.0.7")

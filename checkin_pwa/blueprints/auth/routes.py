@@ -85,10 +85,9 @@ def count_failed_attempts(view):
 def _forget_failures(phone: str) -> None:
     """The account's failed logins are forgotten (a reset proved the phone), and so are
     this browser's own."""
-    limit = parse_limit(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"])
-    limiter.limiter.clear(limit, _account_key(phone), "login-account")
-    limiter.limiter.clear(parse_limit(current_app.config["LOGIN_LIMIT_PER_DEVICE"]), devices.device_key(),
-                          "login-device")
+    config = current_app.config
+    limiter.limiter.clear(parse_limit(config["LOGIN_LIMIT_PER_ACCOUNT"]), _account_key(phone), "login-account")
+    limiter.limiter.clear(parse_limit(config["LOGIN_LIMIT_PER_DEVICE"]), devices.device_key(), "login-device")
 
 
 def throttled_message(limits=("LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS", "LOGIN_LIMIT_PER_DEVICE")) -> str:
