@@ -57,12 +57,15 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             "sqlite:///" + os.path.join(app.instance_path, "checkin.sqlite3")
         )
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    # A pooled connection is tried before use (a cheap ping) and replaced when it died, so
+    # the first request after a database restart is answered instead of failing.
+    options.setdefault("pool_pre_ping", True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _create_owner_only(app.config["SQLALCHEMY_DATABASE_URI"])
         # sqlite3's timeout is SQLite's busy timeout: writers wait instead of failing.
-        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
         options.setdefault("connect_args", {"timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000})
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if app.config["EMBED_CROSS_SITE"]:
         # A cross-site iframe only gets cookies marked SameSite=None; Secure. Browsers that
         # block third-party cookies (Chromium as the tests run it, Chrome in incognito)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -179,5 +181,57 @@ def test_an_unreachable_database_answers_503_on_pages_forms_and_the_api(tmp_path
                       headers={"Authorization": "Bearer some-token"})
     assert api.status_code == 503 and api.headers["Retry-After"] == "60"
     assert api.get_json()["error"].startswith(UNAVAILABLE)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def postgres():
+    """A real PostgreSQL server of the test's own (initdb, a Unix socket only), as its own
+    user; yields (URL, restart). Skipped where PostgreSQL or psycopg is not installed."""
+    pytest.importorskip("psycopg")
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if not (initdb and pg_ctl) or run("id", "postgres").returncode != 0:
+        pytest.skip("PostgreSQL (initdb, pg_ctl and its postgres user) is not installed")
+    # Outside pytest's folders (only root may enter those); a short path for the socket.
+    home = Path(tempfile.mkdtemp(prefix="checkin-pg-"))
+    shutil.chown(home, "postgres")
+    data, socket_dir = home / "data", home
+
+    def as_postgres(*command):
+        # No pipes: the server pg_ctl starts would hold them open, and the wait never end.
+        done = subprocess.run(["runuser", "-u", "postgres", "--", *command], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        assert done.returncode == 0, (command, (home / "log").read_text() if (home / "log").exists() else "")
+    as_postgres(initdb, "-D", str(data), "-A", "trust", "-U", "checkin", "--no-sync")
+    options = f"-k {socket_dir} -c listen_addresses='' -c fsync=off"
+    as_postgres(pg_ctl, "-D", str(data), "-o", options, "-l", str(home / "log"), "-w", "start")
+    try:
+        yield (f"postgresql+psycopg://checkin@/postgres?host={socket_dir}",
+               lambda: as_postgres(pg_ctl, "-D", str(data), "-o", options, "-m", "fast", "-w", "restart"))
+    finally:
+        run("runuser", "-u", "postgres", "--", pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_the_first_request_after_a_database_restart_is_answered(tmp_path, postgres):
+    """Pooled connections die with the server; each is checked before use and replaced."""
+    url, restart = postgres
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, PHOTO_STORAGE_DIR=str(tmp_path / "photos"))
+    limiter.reset()
+    with app.app_context():
+        db.create_all()
+        me = f.auditor()
+        plan = f.plan([me])
+        db.session.commit()
+        plan_id = plan.id
+        client = app.test_client()
+        log_in(client, me)
+        db.session.remove()
+    assert client.get(f"/plans/{plan_id}").status_code == 200  # the pool now holds a connection
+
+    restart()
+
+    assert client.get(f"/plans/{plan_id}").status_code == 200
     with app.app_context():
         db.engine.dispose()
