@@ -181,6 +181,21 @@ def test_r8_a_heic_cut_short_is_refused_like_a_truncated_jpeg(app, kept):
     assert send(client, plan.id, whole, "IMG_5195.HEIC").status_code == 201
 
 
+def test_r8_a_heic_cut_short_whose_last_box_claims_the_rest_of_the_file_is_refused(app):
+    """A data box of size 0 ("up to the end of the file") cannot be cut inside: where each
+    tile lies (the iloc box) tells that the file ends too early."""
+    client, plan = team(app)
+    whole = (FIXTURES / "iphone_13_pro_max.HEIC").read_bytes()
+    mdat = whole.index(b"mdat") - 4
+    open_ended = whole[:mdat] + b"\x00\x00\x00\x00" + whole[mdat + 4:]  # its 64-bit size left as padding
+
+    assert send(client, plan.id, open_ended, "whole.heic").status_code == 201
+    cut = send(client, plan.id, open_ended[:int(len(open_ended) * 0.6)], "cut.heic")
+    body = cut.get_data(as_text=True)
+    assert cut.status_code == 422 and INCOMPLETE in body
+    assert stored(app)[0] == 1
+
+
 # --- the avatar goes through the same decoder ------------------------------------------------------
 
 @pytest.mark.parametrize("name, make, words", [
