@@ -333,6 +333,8 @@
     return attempt(token || pageToken(), false);
   }
 
+  var whoFailures = 0; // asking whose session it is failed this many times in a row: back off
+
   // Stop the pass at the first waiting entry of `id`'s, saying why it waits.
   function markFirst(entries, id, changes) {
     var first = entries.filter(function (e) { return e.state === "waiting" && isOwn(e, id); })[0];
@@ -359,9 +361,11 @@
           return me ? markFirst(entries, me.id, { error_code: "login", last_error: "401" }) : null;
         }
         if (answer.unknown) {
-          summary.retryInMs = backoff(1);
+          whoFailures += 1;
+          summary.retryInMs = backoff(whoFailures);
           return null;
         }
+        whoFailures = 0;
         token = answer.token || token;
         return sendOwn(entries, answer.auditor);
       });
