@@ -32,11 +32,13 @@ i18n-update: $(VENV)/.installed
 	flock /tmp/checkin-pwa-i18n.lock sh -c '$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o messages.pot checkin_pwa && \
 	  $(BIN)/pybabel -q update -N --no-wrap -i messages.pot -d checkin_pwa/translations && rm -f messages.pot'
 
+# Chromium, and the Chinese fonts an Android phone has (Noto CJK): without them pages are
+# laid out and photographed with boxes in place of Chinese text.
 chromium:
-	@if [ ! -x "$(CHROMIUM)" ]; then \
-	  echo "Chromium missing: installing Debian's chromium"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
-	    || { echo "could not install chromium (need root and apt)"; exit 1; }; \
+	@if [ ! -x "$(CHROMIUM)" ] || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+	  echo "Chromium or the Chinese fonts missing: installing Debian's chromium and fonts-noto-cjk"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk) \
+	    || { echo "could not install chromium and fonts-noto-cjk (need root and apt)"; exit 1; }; \
 	fi
 
 migrate: install
