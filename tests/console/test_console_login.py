@@ -224,3 +224,19 @@ def test_r1_staff_change_their_own_password_later_and_their_other_logins_end(app
     assert desk.get("/admin/me").status_code == 200
     assert laptop.get("/admin/me").headers["Location"].startswith("/admin/login")
     assert actions()[-2:] == ["password_change_failed", "password_changed"]
+
+
+def test_r18_strangers_filling_a_staff_accounts_budget_do_not_keep_its_own_browser_out(app, admin):
+    """The auditors' trusted-browser cookie holds for staff too, once a login passed the
+    second factor in that browser."""
+    own = app.test_client()
+    console_login(own, admin)
+    token = csrf_token(own, "/admin/")
+    own.post("/admin/logout", data={"csrf_token": token})
+    stranger = app.test_client()
+    for _ in range(5):
+        assert post_password(stranger, admin.phone, "Guess#pass1").status_code == 422
+    assert post_password(stranger, admin.phone).status_code == 429
+    assert post_password(app.test_client(), admin.phone).status_code == 429, "a new browser waits too"
+    answer = post_password(own, admin.phone)
+    assert answer.status_code == 303 and answer.headers["Location"] == "/admin/login/code"

@@ -19,6 +19,9 @@ from ...services import accounts
 
 COOKIE = "device"
 MAX_ACCOUNTS = 5  # a phone shared by a team: each one's account, most recent first
+# The password forms a trusted browser is counted on its own at: the auditors' and the
+# management end's (a staff browser is trusted once its login passed the second factor).
+LOGIN_FORMS = ("auth.login", "console.auth.login")
 
 
 def _serializer() -> URLSafeSerializer:
@@ -41,7 +44,7 @@ def _read() -> dict | None:
 
 def trusted_for_typed_phone() -> bool:
     """At the login form: this browser has proved the account typed before."""
-    if request.endpoint != "auth.login":
+    if request.endpoint not in LOGIN_FORMS:
         return False
     device = _read()
     return device is not None and accounts.normalise_phone(request.form.get("phone")) in device["accounts"]

@@ -8,6 +8,7 @@ import segno
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
+from ...blueprints.auth import devices
 from ...blueprints.auth.forms import PASSWORD_PROBLEM_MESSAGES
 from ...blueprints.auth.routes import _attempt_failed, _note_failed_attempt, count_failed_attempts, throttled_message
 from ...domain import staff as rules
@@ -116,7 +117,9 @@ def set_up():
             session.pop(_SETUP, None)
             target = guard.promote(person)
             # Shown once, in this answer: they are not kept anywhere they could be shown again.
-            return render_template("console/auth/recovery_codes.html", codes=codes, target=target)
+            page = current_app.make_response(render_template("console/auth/recovery_codes.html", codes=codes,
+                                                             target=target))
+            return devices.remember(page, person.phone)
         _note_failed_attempt()
         form.code.errors.append(_("This code is not right. Check that the phone's time is set automatically, "
                                   "then enter the code the app shows now."))
@@ -143,7 +146,7 @@ def code():
             if used == "recovery":
                 flash(_("You used a recovery code; %(left)s are left. New ones are on your account page.",
                         left=staff_service.recovery_codes_left(person)), "info")
-            return redirect(target, code=303)
+            return devices.remember(redirect(target, code=303), person.phone)
         _note_failed_attempt()
         form.code.errors.append(_("This code is not right, or was already used. Enter the code the app shows now."))
     status = 422 if request.method == "POST" else 200
