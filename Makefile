@@ -6,7 +6,7 @@ FLASK   := $(BIN)/flask --app wsgi
 CHROMIUM ?= /usr/bin/chromium
 MO      := checkin_pwa/translations/zh_CN/LC_MESSAGES/messages.mo
 
-.PHONY: screenshots run test install install-test migrate seed translations i18n-update bench bench-photos clean
+.PHONY: screenshots run test install install-test debian-packages migrate seed translations i18n-update bench bench-photos clean
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(VENV)/.installed-test: requirements-test.txt requirements.txt $(VENV)/.install
 	touch $@
 
 install: $(VENV)/.installed translations
-install-test: $(VENV)/.installed-test translations chromium
+install-test: $(VENV)/.installed-test translations debian-packages
 
 # The compiled catalogue is built, not committed.
 translations: $(VENV)/.installed
@@ -32,13 +32,15 @@ i18n-update: $(VENV)/.installed
 	flock /tmp/checkin-pwa-i18n.lock sh -c '$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o messages.pot checkin_pwa && \
 	  $(BIN)/pybabel -q update -N --no-wrap -i messages.pot -d checkin_pwa/translations && rm -f messages.pot'
 
-# Chromium, and the Chinese fonts an Android phone has (Noto CJK): without them pages are
-# laid out and photographed with boxes in place of Chinese text.
-chromium:
-	@if [ ! -x "$(CHROMIUM)" ] || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
-	  echo "Chromium or the Chinese fonts missing: installing Debian's chromium and fonts-noto-cjk"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk) \
-	    || { echo "could not install chromium and fonts-noto-cjk (need root and apt)"; exit 1; }; \
+# What the tests need from Debian: Chromium, the Chinese fonts an Android phone has (Noto CJK:
+# without them pages are laid out and photographed with boxes for Chinese text), and a
+# PostgreSQL server the tests start on their own (a Unix socket in a temporary folder).
+DEBIAN_TEST_PACKAGES := chromium fonts-noto-cjk postgresql
+debian-packages:
+	@if [ ! -x "$(CHROMIUM)" ] || ! dpkg -s $(DEBIAN_TEST_PACKAGES) >/dev/null 2>&1; then \
+	  echo "installing Debian's $(DEBIAN_TEST_PACKAGES)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TEST_PACKAGES)) \
+	    || { echo "could not install $(DEBIAN_TEST_PACKAGES) (need root and apt)"; exit 1; }; \
 	fi
 
 migrate: install
