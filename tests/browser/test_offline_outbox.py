@@ -327,3 +327,15 @@ def test_r17_a_check_in_whose_answer_was_lost_is_kept_and_written_once(page, dat
     expect(page.locator(".outbox-entry")).to_have_count(0, timeout=SENT)
     assert arrivals.count(f"/plans/{plan_id}/checkin") == 2  # sent twice, written once
     assert len(events(data, plan_id)) == 1
+
+
+def test_r17_the_workers_own_replay_is_accepted_at_its_first_send(page, data, arrivals):
+    phone, plan_id = me_and_plan(data)
+    login_in_browser(page, phone)
+    queue_check_in_offline(page, plan_id)
+    page.goto("about:blank")  # no page of the app is open: only the worker's Background Sync sends
+    page.context.set_offline(False)
+    assert wait_for(page, lambda: len(events(data, plan_id)) == 1)
+    # One POST for the one entry: not a refusal for want of a token, then the same again.
+    assert arrivals.count(f"/plans/{plan_id}/checkin") == 1
+    assert [e.kind for e in events(data, plan_id)] == ["in"]
