@@ -46,11 +46,12 @@ def photo(person, plan, group: str) -> None:
 
 
 def todo(page: str) -> list[tuple[str, str]]:
-    """(what, link) of each "现在要做" item."""
+    """(what, link) of each "现在要做" item shown (one the phone's clock may open later is hidden)."""
     if 'id="todo"' not in page:
         return []
     block = page[page.index('id="todo"'):page.index("</section>", page.index('id="todo"'))]
-    return re.findall(r'<li class="todo-item todo-(\w+)"[^>]*><a href="([^"]+)">', block)
+    items = re.findall(r'<li class="todo-item todo-(\w+)"([^>]*)><a href="([^"]+)">', block)
+    return [(what, href) for what, attributes, href in items if not re.search(r"\shidden\b", attributes)]
 
 
 def reminders(page: str) -> int:

@@ -205,6 +205,9 @@ TODO_ORDER = (CHECK_IN, FIRST_PHOTOS, CHECK_OUT, LAST_PHOTOS, EXPLAIN)
 class TodoItem:
     what: str  # one of TODO_ORDER
     plan: AuditPlan
+    # Not allowed now, but may open later today on the phone's clock (domain.rules.OPENS_LATER):
+    # the page carries it hidden and static/js/plan-rules.js shows it when the rule allows.
+    later: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,20 +217,22 @@ class TodayPage:
     todo: list[TodoItem] = field(default_factory=list)
 
 
-def todo_for_card(card: TaskCard, status: PlanStatus) -> list[str]:
-    """R11: what one of today's plans needs now (no explanation item: see todo)."""
+def todo_for_card(card: TaskCard, status: PlanStatus) -> list[TodoItem]:
+    """R11: what one of today's plans needs now (no explanation item: see todo), and the
+    actions that may open later on the phone's clock (`later`)."""
     if not card.needs_check_in:
         return []
     items = []
     counts = status.photo_counts
-    if card.check_in.allowed:
-        items.append(CHECK_IN)
+    plan = card.plan
+    if card.may_open("in"):
+        items.append(TodoItem(CHECK_IN, plan, later=not card.check_in.allowed))
     if card.state in ("checked_in", "checked_out") and counts.get("first", 0) < 1:
-        items.append(FIRST_PHOTOS)
-    if card.check_out.allowed:
-        items.append(CHECK_OUT)
+        items.append(TodoItem(FIRST_PHOTOS, plan))
+    if card.may_open("out"):
+        items.append(TodoItem(CHECK_OUT, plan, later=not card.check_out.allowed))
     if card.state == "checked_out" and counts.get("last", 0) < 1:
-        items.append(LAST_PHOTOS)
+        items.append(TodoItem(LAST_PHOTOS, plan))
     return items
 
 
@@ -264,7 +269,7 @@ def today_page(auditor: Auditor, cards: list[TaskCard], now: dt.datetime) -> Tod
     candidates = _explain_candidates(auditor, now)
     plans = {plan.id: plan for plan in [card.plan for card in cards] + candidates}
     found = statuses(plans.values(), now)
-    todo = [TodoItem(what, card.plan) for card in cards for what in todo_for_card(card, found[card.plan.id])]
+    todo = [item for card in cards for item in todo_for_card(card, found[card.plan.id])]
     explained = explanation_service.plans_with_explanations(plan.id for plan in candidates)
     todo.extend(TodoItem(EXPLAIN, plan) for plan in candidates
                 if found[plan.id].has_exceptions and plan.id not in explained)

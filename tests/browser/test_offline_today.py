@@ -132,6 +132,34 @@ def test_r6_a_kept_check_out_page_opens_offline_one_hour_after_an_online_check_i
     assert len(check_outs) == 1 and check_outs[0].queued_offline and check_outs[0].counts_for_team
 
 
+def test_r6_when_the_phones_clock_opens_check_out_offline_to_do_now_lists_it(page, data, server_clock):
+    with data as f:
+        me = f.auditor(name="张三")
+        plan_id = f.plan([me], start=f.local_today(0, 8, 30), end=f.local_today(0, 17, 0)).id  # last day today
+        phone = me.phone
+        at = lambda hour, minute: f.local_today(0, hour, minute)  # noqa: E731
+    only_page_replays(page)
+    server_clock.set(at(13, 0))
+    page.clock.install(time=at(13, 0))
+    open_today_online(page, phone)
+    open_check_page(page, plan_id).click()
+    expect(page.locator("#check-outcome")).to_contain_text("签到成功")
+    expect(page.locator("#check-form [data-keep-offline]")).to_have_attribute("data-kept", "5/5", timeout=KEEP)
+
+    page.context.set_offline(True)
+    page.goto("/")  # today's page as kept after the check-in
+    expect(page.locator("#offline-banner")).to_be_visible()
+    card = page.locator(f"#plan-{plan_id}")
+    check_out_item = page.locator(f'#todo .todo-item[data-plan="{plan_id}"]', has_text="签退")
+    expect(card.locator(".action-out a.button")).to_be_hidden()
+    expect(check_out_item).to_be_hidden()
+
+    page.clock.fast_forward("01:01:00")  # 14:01 on the phone, still offline
+    expect(card.locator(".action-out a.button")).to_be_visible()
+    expect(check_out_item).to_be_visible()
+    expect(check_out_item.locator("a")).to_have_attribute("href", f"/plans/{plan_id}/checkout")
+
+
 def test_r17_after_an_offline_check_in_the_plan_says_waiting_to_send_and_offers_no_second(page, data):
     phone, ids = three_plans_today(data)
     plan_id = ids[0]
@@ -147,7 +175,7 @@ def test_r17_after_an_offline_check_in_the_plan_says_waiting_to_send_and_offers_
     expect(card.locator(".state")).to_have_text("已签到（待发送）")
     expect(card.locator(".record-waiting")).to_contain_text(re.compile(r"本机时间 \d\d:\d\d"))
     expect(card.locator(".action-in")).to_be_hidden()
-    todo = page.locator(f'#todo .todo-item[data-plan="{plan_id}"]')
+    todo = page.locator(f'#todo .todo-item[data-plan="{plan_id}"]:visible')  # 签退 waits, hidden, for the last day
     expect(todo).to_have_count(1)
     expect(todo).to_contain_text("上传首次会议照片")
     expect(todo.locator("a")).to_have_attribute("href", f"/plans/{plan_id}#photos")

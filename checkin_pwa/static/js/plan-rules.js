@@ -209,9 +209,18 @@
       var mine = waiting[plan] || {};
       showForm(form, decide(factsOf[plan], kind, moment, config.constants, mine), kind, mine.done && mine.done[kind]);
     });
+    // An action not allowed when the page was made is listed once the phone's clock allows it
+    // (or it waits to be sent: then it has moved on to photos below).
+    document.querySelectorAll(".todo-item[data-opens]").forEach(function (item) {
+      var plan = item.getAttribute("data-plan");
+      var decision = decide(factsOf[plan], item.getAttribute("data-opens"), moment, config.constants, waiting[plan] || {});
+      item.hidden = !decision || !(decision.allowed || decision.reason === "waiting");
+    });
     document.querySelectorAll(".todo-item[data-then]").forEach(function (item) {
       showTodo(item, waiting[item.getAttribute("data-plan")] || {});
     });
+    var todo = document.getElementById("todo");
+    if (todo) todo.hidden = !todo.querySelector(".todo-item:not([hidden])");
   }
 
   // Only this auditor's entries count (a shared phone may hold another's, waiting for them).
