@@ -105,7 +105,18 @@ def test_r13_a_project_level_picked_the_moment_its_select_appears_still_narrows_
     assert page.evaluate("window.__samePage") == "yes"
 
 
-def test_r13_a_late_answer_to_an_older_question_never_replaces_the_newest(page, data):
+@pytest.fixture
+def page_without_worker(browser, browser_context_args):
+    """A phone page whose requests the service worker never handles: Playwright's route()
+    does not see a request the worker answers, and the worker claims the page at a moment
+    of its own."""
+    context = browser.new_context(**browser_context_args, service_workers="block")
+    yield context.new_page()
+    context.close()
+
+
+def test_r13_a_late_answer_to_an_older_question_never_replaces_the_newest(page_without_worker, data):
+    page = page_without_worker
     with data as f:
         phone = three_tasks(f)
     open_list(page, phone, "审核任务")
