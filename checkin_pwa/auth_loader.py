@@ -28,7 +28,7 @@ def load_auditor(user_id: str):
     if not isinstance(sid, str) or accounts.session_ended(sid):
         return None
     auditor = db.session.get(Auditor, auditor_id)
-    if auditor is None or auditor.session_version != version:
+    if auditor is None or auditor.session_version != version or auditor.disabled:
         return None
     return auditor
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     UniqueConstraint,
     text,
 )
@@ -79,6 +80,9 @@ class Auditor(UserMixin, db.Model):
     # R1 personal page: the avatar as stored by the photo store (a re-encoded square JPEG).
     avatar_key: Mapped[Optional[str]] = mapped_column(String(128))
     avatar_updated_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    # Disabled by the body's staff (R18): no login, no session; records and team places stay.
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
 
     agency: Mapped[Optional[Agency]] = relationship()
 

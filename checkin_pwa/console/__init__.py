@@ -40,13 +40,14 @@ def not_found(error):
 
 # The areas, each a blueprint of its own nested under /admin (their errors and the
 # no-store header above apply to all of them).
+from .auditors import bp as auditors_bp  # noqa: E402
 from .auth import bp as auth_bp  # noqa: E402
 from .home import bp as home_bp  # noqa: E402
 from .log import bp as log_bp  # noqa: E402
 from .profile import bp as profile_bp  # noqa: E402
 from .staff import bp as staff_bp  # noqa: E402
 
-for _child in (auth_bp, home_bp, profile_bp, staff_bp, log_bp):
+for _child in (auth_bp, home_bp, profile_bp, auditors_bp, staff_bp, log_bp):
     bp.register_blueprint(_child)
 
 

@@ -31,6 +31,22 @@ ACTION_WORDS = {
     "staff_enabled": _l("Staff account enabled"),
     "staff_reset": _l("Staff account reset"),
     "profile_changed": _l("Body profile changed"),
+    "auditor_disabled": _l("Auditor disabled"),
+    "auditor_enabled": _l("Auditor enabled"),
+    "auditor_password_reset": _l("Auditor password reset"),
+    "auditor_restriction_lifted": _l("Auditor login restriction lifted"),
+}
+
+AUDITOR_STATE_WORDS = {
+    "first_login": _l("First login not completed"),
+    "active": _l("Active"),
+    "disabled": _l("Disabled"),
+    "restricted": _l("Login restricted"),
+}
+
+AUDITOR_REFUSALS = {
+    "disabled": _l("The account is disabled: enable it first."),
+    "sms_failed": _l("The text message could not be sent, so the password was not reset. Try again later."),
 }
 
 STAFF_REFUSALS = {

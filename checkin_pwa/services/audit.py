@@ -17,6 +17,7 @@ ACTIONS = (
     "recovery_code_used", "recovery_codes_renewed", "password_changed", "password_change_failed",
     "logout", "session_expired", "staff_created", "staff_role_changed", "staff_disabled",
     "staff_enabled", "staff_reset", "profile_changed",
+    "auditor_disabled", "auditor_enabled", "auditor_password_reset", "auditor_restriction_lifted",
 )
 
 PER_PAGE = 50

@@ -97,10 +97,12 @@ class PlanPage:
         return [{"kind": e.kind, "lat": e.lat, "lon": e.lon, "team": e.counts_for_team} for e in self.events]
 
 
-def team_by_role(plan: AuditPlan) -> list[tuple[str, list[str]]]:
-    names: dict[str, list[str]] = {}
+def team_by_role(plan: AuditPlan) -> list[tuple[str, list[tuple[str, bool]]]]:
+    """Each role's members as (name, disabled): a disabled auditor keeps their place, marked."""
+    names: dict[str, list[tuple[str, bool]]] = {}
     for member in plan.team:
-        names.setdefault(member.role if member.role in ROLES else "member", []).append(member.auditor.name)
+        names.setdefault(member.role if member.role in ROLES else "member", []).append(
+            (member.auditor.name, bool(member.auditor.disabled)))
     return [(role, names[role]) for role in ROLES if role in names]
 
 

@@ -147,7 +147,14 @@ def login():
     form_error = None
     if form.validate_on_submit():
         auditor = accounts.authenticate(form.phone.data, form.password.data)
+        if auditor is not None and auditor.disabled:
+            # Named only to whoever knows the password; not a failed attempt.
+            form_error = _("This account has been disabled by your certification body. "
+                           "Please contact your body to have it enabled.")
+            return render_template("auth/login.html", form=form, form_error=form_error), 403
         if auditor is not None:
+            auditor.last_login_at = utcnow()
+            db.session.commit()
             _start_session(auditor)
             if auditor.must_change_password:
                 return devices.remember(redirect(url_for("auth.change_password"), code=303), auditor.phone)
