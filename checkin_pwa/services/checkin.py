@@ -284,6 +284,13 @@ def others_for_together(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> 
     ]
 
 
+def signed_together_with(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> list[int]:
+    """R7: the other plans of the auditor's whose together-action would also sign this one
+    (and the other way round): the phone shows such an action, still waiting to be sent, on
+    each of them (static/js/plan-rules.js judges each plan's own rule at the action's time)."""
+    return [other.card.plan.id for other in others_for_together(auditor, plan, now) if other.on_team]
+
+
 @dataclass(frozen=True)
 class CheckPage:
     """What the check-in / check-out page shows before anything is posted."""

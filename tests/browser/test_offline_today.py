@@ -205,6 +205,43 @@ def test_r17_after_an_offline_check_in_the_plan_says_waiting_to_send_and_offers_
     expect(card.locator(".action-in a")).to_have_count(0)
 
 
+def test_r7_an_offline_check_in_signed_together_shows_waiting_on_every_plan_it_covers(page, data):
+    with data as f:
+        me, colleague = f.auditor(name="张三"), f.auditor(name="李四")
+        company = f.enterprise("吉林省某某股份有限公司")
+        chosen = f.plan([me], company=company, code="ISO9001").id
+        also = f.plan([colleague, me], company=company, code="ISO14001").id  # on my team too: signed with it
+        theirs = f.plan([colleague], company=company, code="ISO45001").id  # R16: not mine, left unsigned
+        elsewhere = f.plan([me], code="ISO45001").id  # another enterprise
+        phone = me.phone
+    open_today_online(page, phone)
+    page.context.set_offline(True)
+    button = open_check_page(page, chosen)
+    page.locator("#check-form input[name=together]").check()
+    button.click()
+    expect(page.locator("#check-outcome")).to_contain_text("已保存，联网后自动发送")
+
+    page.goto("/")
+    for plan_id in (chosen, also):
+        card = page.locator(f"#plan-{plan_id}")
+        expect(card.locator(".state")).to_have_text("已签到（待发送）")
+        expect(card.locator(".action-in")).to_be_hidden()
+        expect(page.locator(f'#todo .todo-item[data-plan="{plan_id}"]:visible')).to_contain_text("上传首次会议照片")
+    expect(page.locator(f"#plan-{elsewhere} .state")).to_have_text("未签到")
+    expect(page.locator(f"#plan-{elsewhere} .action-in a")).to_be_visible()
+
+    page.goto(f"/plans/{also}")
+    expect(page.locator("#plan-facts .state")).to_have_text("已签到（待发送）")
+    expect(page.locator('#plan-facts a[data-action="in"]')).to_be_hidden()
+    page.goto(f"/plans/{also}/checkin")  # no second check-in offered
+    expect(page.locator("[data-rule-why]")).to_contain_text("已签到（待发送）")
+    expect(page.get_by_role("button", name=re.compile("确认并签到"))).to_have_count(0)
+
+    page.context.set_offline(False)
+    assert wait_for(page, lambda: len(events(data, chosen)) == 1 and len(events(data, also)) == 1)
+    assert events(data, theirs) == [] and events(data, elsewhere) == []
+
+
 def test_r16_logging_out_forgets_the_kept_pages(page, data):
     phone, ids = three_plans_today(data)
     open_today_online(page, phone)

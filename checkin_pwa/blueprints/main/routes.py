@@ -47,6 +47,12 @@ def offline_urls(plan: AuditPlan) -> list[str]:
 
 
 @bp.app_template_global()
+def signed_together_with(plan: AuditPlan) -> list[int]:
+    """R7: for static/js/plan-rules.js, the plans a together-action from this one also signs."""
+    return checkin.signed_together_with(current_user, plan, checkin.server_now())
+
+
+@bp.app_template_global()
 def phone_rules() -> dict:
     """R6 on the phone's clock (static/js/plan-rules.js): the rules' constants, and the words
     for what the phone decides, with {placeholders} it fills in."""

@@ -80,18 +80,22 @@
   var sent = {};
   function byPlan(entries) {
     var found = {};
-    var note = function (plan, kind, at, done) {
+    var note = function (plan, kind, at, done, together) {
       found[plan] = found[plan] || {};
       if (found[plan][kind] == null) found[plan][kind] = at;
       if (done) (found[plan].done = found[plan].done || {})[kind] = true;
+      if (together) (found[plan].together = found[plan].together || {})[kind] = at;
     };
-    Object.keys(sent).forEach(function (key) { note(sent[key].plan, sent[key].kind, sent[key].at, true); });
+    Object.keys(sent).forEach(function (key) {
+      note(sent[key].plan, sent[key].kind, sent[key].at, true, sent[key].together);
+    });
     (entries || []).forEach(function (entry) {
       var match = /\/plans\/(\d+)\/check(in|out)$/.exec(entry.url || "");
       if (!match || entry.state === "refused") return;
       var at = (entry.device_time || entry.created_at) - skew;
-      known[entry.key] = { plan: match[1], kind: match[2] === "in" ? "in" : "out", at: at };
-      note(match[1], known[entry.key].kind, at, false);
+      var together = (entry.fields || []).some(function (f) { return f[0] === "together" && f[1] === "on"; });
+      known[entry.key] = { plan: match[1], kind: match[2] === "in" ? "in" : "out", at: at, together: together };
+      note(match[1], known[entry.key].kind, at, false, together);
     });
     return found;
   }
@@ -100,6 +104,27 @@
   // --- The page --------------------------------------------------------------------------------
   function planFacts(el) {
     try { return JSON.parse(el.getAttribute("data-plan-facts")); } catch (e) { return null; }
+  }
+
+  // What waits for one plan: its own actions, and those made "together" from a plan the
+  // server listed in data-together that this plan's own rule allowed at their time (R7).
+  function waitingFor(facts, el, waiting) {
+    var mine = Object.assign({}, waiting[facts.plan] || {});
+    var partners;
+    try { partners = JSON.parse(el.getAttribute("data-together") || "[]"); } catch (e) { partners = []; }
+    partners.forEach(function (other) {
+      var theirs = waiting[other];
+      if (!theirs || !theirs.together) return;
+      ["in", "out"].forEach(function (kind) {
+        var at = theirs.together[kind];
+        if (at == null || mine[kind] != null) return;
+        var decision = decide(facts, kind, at, config.constants, { "in": mine["in"] });
+        if (!decision || !decision.allowed) return;
+        mine[kind] = at;
+        if (theirs.done && theirs.done[kind]) (mine.done = Object.assign({}, mine.done))[kind] = true;
+      });
+    });
+    return mine;
   }
 
   function showState(card, facts, waiting) {
@@ -192,11 +217,12 @@
     var waiting = byPlan(entries);
     var moment = now();
     var factsOf = {};
+    var waitingOf = {};
     document.querySelectorAll("[data-plan-facts]").forEach(function (card) {
       var facts = planFacts(card);
       if (!facts) return;
       factsOf[facts.plan] = facts;
-      var mine = waiting[facts.plan] || {};
+      var mine = waitingOf[facts.plan] = waitingFor(facts, card, waiting);
       showState(card, facts, mine);
       card.querySelectorAll("[data-action]").forEach(function (el) {
         var kind = el.getAttribute("data-action");
@@ -206,18 +232,20 @@
     document.querySelectorAll("form[data-check-form][data-plan]").forEach(function (form) {
       var plan = form.getAttribute("data-plan");
       var kind = form.getAttribute("data-kind");
-      var mine = waiting[plan] || {};
+      var mine = waitingOf[plan] || waiting[plan] || {};
       showForm(form, decide(factsOf[plan], kind, moment, config.constants, mine), kind, mine.done && mine.done[kind]);
     });
     // An action not allowed when the page was made is listed once the phone's clock allows it
     // (or it waits to be sent: then it has moved on to photos below).
     document.querySelectorAll(".todo-item[data-opens]").forEach(function (item) {
       var plan = item.getAttribute("data-plan");
-      var decision = decide(factsOf[plan], item.getAttribute("data-opens"), moment, config.constants, waiting[plan] || {});
+      var decision = decide(factsOf[plan], item.getAttribute("data-opens"), moment, config.constants,
+                            waitingOf[plan] || waiting[plan] || {});
       item.hidden = !decision || !(decision.allowed || decision.reason === "waiting");
     });
     document.querySelectorAll(".todo-item[data-then]").forEach(function (item) {
-      showTodo(item, waiting[item.getAttribute("data-plan")] || {});
+      var plan = item.getAttribute("data-plan");
+      showTodo(item, waitingOf[plan] || waiting[plan] || {});
     });
     var todo = document.getElementById("todo");
     if (todo) todo.hidden = !todo.querySelector(".todo-item:not([hidden])");
