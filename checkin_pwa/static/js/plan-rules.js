@@ -5,7 +5,10 @@
 // domain.rules.phone_facts) and, in #plan-rules (data-rules), the rules' constants and the words. It also
 // counts what waits in the outbox (R17): a check-in kept on the phone is done-but-unsent, so
 // the plan says "已签到（待发送）", the check-in is not offered again, and check-out counts
-// from it. The server still judges every action when it arrives.
+// from it. An action made "together" (R7) counts for each plan the server listed on the
+// plan's element (data-together) whose own rule allowed it at that time. A to-do item for an
+// action not yet allowed (data-opens) is shown once the phone's clock allows it.
+// The server still judges every action when it arrives.
 (function (global) {
   "use strict";
 
