@@ -56,6 +56,21 @@ def log_in(client, person, password: str | None = None) -> None:
     assert response.status_code == 303
 
 
+def on_own_plan(app):
+    """An auditor with a plan of their own (committed) and a client logged in as them:
+    (client, plan, auditor, the CSRF token of the plan's page)."""
+    from checkin_pwa.extensions import db
+
+    from . import factories
+
+    person = factories.auditor()
+    plan = factories.plan([person])
+    db.session.commit()
+    client = app.test_client()
+    log_in(client, person)
+    return client, plan, person, csrf_token_from(client.get(f"/plans/{plan.id}"))
+
+
 def phone_of(app, person):
     """A logged-in phone (a test client) for `person`."""
     client = app.test_client()

@@ -21,9 +21,8 @@ from checkin_pwa.config import TestConfig
 from checkin_pwa.extensions import db, limiter
 from checkin_pwa.models import Explanation, Photo
 
-from . import factories as f
 from .conftest import not_here
-from .helpers import csrf_token_from, log_in
+from .helpers import on_own_plan
 
 UNAVAILABLE = "服务器暂时无法保存任何内容"
 
@@ -70,12 +69,7 @@ def team_app(request, tmp_path, migrated_db, small_disk):
     photo_dir = small_disk / "photos" if on_disk == "photos" else tmp_path / "photos"
     app = build(tmp_path, migrated_db, database_dir, photo_dir)
     with app.app_context():
-        me = f.auditor()
-        plan = f.plan([me])
-        db.session.commit()
-        client = app.test_client()
-        log_in(client, me)
-        token = csrf_token_from(client.get(f"/plans/{plan.id}"))
+        client, plan, _, token = on_own_plan(app)
         yield app, client, plan.id, token
         db.session.remove()
         db.engine.dispose()
@@ -164,12 +158,7 @@ def test_an_unreachable_database_answers_503_on_pages_forms_and_the_api(tmp_path
     gone.mkdir()
     app = build(tmp_path, migrated_db, gone, tmp_path / "photos")
     with app.app_context():
-        me = f.auditor()
-        plan = f.plan([me])
-        db.session.commit()
-        client = app.test_client()
-        log_in(client, me)
-        token = csrf_token_from(client.get(f"/plans/{plan.id}"))
+        client, plan, _, token = on_own_plan(app)
         plan_id = plan.id
         db.session.remove()
         db.engine.dispose()
@@ -234,12 +223,8 @@ def test_the_first_request_after_a_database_restart_is_answered(tmp_path, postgr
     limiter.reset()
     with app.app_context():
         db.create_all()
-        me = f.auditor()
-        plan = f.plan([me])
-        db.session.commit()
+        client, plan, _, _ = on_own_plan(app)
         plan_id = plan.id
-        client = app.test_client()
-        log_in(client, me)
         db.session.remove()
     assert client.get(f"/plans/{plan_id}").status_code == 200  # the pool now holds a connection
 

@@ -18,7 +18,7 @@ from checkin_pwa.models import IdempotencyRecord, Photo
 from checkin_pwa.services import idempotency
 
 from . import factories as f
-from .helpers import HttpPhone, csrf_token_from, log_in
+from .helpers import HttpPhone, on_own_plan
 
 TILE = re.compile(r'id="photo-(\d+)"')
 SENDS = 6
@@ -101,16 +101,11 @@ def test_r17_the_same_photo_sent_six_times_at_once_with_different_keys_is_stored
 def test_r17_a_key_claimed_by_a_worker_that_died_is_taken_over(app):
     """A claim without an answer older than CLAIM_STALE_S (its worker was killed mid-request)
     does not block the key for ever: the next send with it runs and is stored."""
-    person = f.auditor()
-    plan = f.plan([person])
-    db.session.commit()
+    client, plan, person, token = on_own_plan(app)
     long_ago = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(seconds=idempotency.CLAIM_STALE_S + 60)
     db.session.add(IdempotencyRecord(auditor_id=person.id, key="k-orphan", endpoint="photos.upload",
                                      fingerprint="0" * 64, status_code=None, headers={}, body="", created_at=long_ago))
     db.session.commit()
-    client = app.test_client()
-    log_in(client, person)
-    token = csrf_token_from(client.get(f"/plans/{plan.id}"))
 
     response = client.post(f"/plans/{plan.id}/photos", content_type="multipart/form-data",
                            data={"csrf_token": token, "group": "first", "photo": (io.BytesIO(photo()), "a.jpg")},
@@ -126,12 +121,7 @@ def test_r17_a_send_whose_first_try_is_still_running_is_asked_to_come_back(app, 
     """The first request with the key has not answered within WAIT_S: 503 with Retry-After
     (the outbox keeps the photo and sends it again), nothing run, nothing written."""
     monkeypatch.setattr(idempotency, "WAIT_S", 0.3)
-    person = f.auditor()
-    plan = f.plan([person])
-    db.session.commit()
-    client = app.test_client()
-    log_in(client, person)
-    token = csrf_token_from(client.get(f"/plans/{plan.id}"))
+    client, plan, _, token = on_own_plan(app)
     form = lambda: {"csrf_token": token, "group": "first", "photo": (io.BytesIO(photo()), "a.jpg")}  # noqa: E731
     headers = {"Idempotency-Key": "k-running", "X-Requested-With": "XMLHttpRequest"}
     real_claim = idempotency.claim

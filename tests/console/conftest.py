@@ -32,6 +32,14 @@ def post_code(client, code):
     return client.post("/admin/login/code", data={"code": code, "csrf_token": token})
 
 
+def post_new_password(client, path, new_password, current_password=factories.STAFF_PASSWORD):
+    """The password form at `path` (the first login's /admin/password or /admin/me/password),
+    the new password typed twice."""
+    token = csrf_token(client, path)
+    return client.post(path, data={"current_password": current_password, "new_password": new_password,
+                                   "confirm_password": new_password, "csrf_token": token})
+
+
 def console_login(client, person, secret: str = factories.STAFF_SECRET, offset_steps: int = 0):
     """Password and second factor; `offset_steps` picks another valid TOTP step (a code is
     good once, so a second login in the same 30 s uses the next step's code)."""

@@ -12,7 +12,7 @@ from checkin_pwa.models import Agency, AuditLogEntry, Staff
 
 from .. import factories
 from ..helpers import csrf_token, log_in
-from .conftest import console_login, post_password
+from .conftest import console_login, post_new_password, post_password
 
 
 def entries(action=None) -> list[AuditLogEntry]:
@@ -243,7 +243,5 @@ def test_console_login_steps_in_english_carry_no_chinese(app):
     english("/admin/login")
     post_password(client, newcomer.phone)
     english("/admin/password")
-    token = csrf_token(client, "/admin/password")
-    client.post("/admin/password", data={"current_password": factories.STAFF_PASSWORD, "new_password": "New#pass2026",
-                                         "confirm_password": "New#pass2026", "csrf_token": token})
+    post_new_password(client, "/admin/password", "New#pass2026")
     assert "Set up the second factor" in english("/admin/second-factor").get_data(as_text=True)

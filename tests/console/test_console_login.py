@@ -11,7 +11,7 @@ from checkin_pwa.models import AuditLogEntry, Staff
 
 from .. import factories
 from ..helpers import csrf_token, log_in
-from .conftest import console_login, post_code, post_password, totp_now
+from .conftest import console_login, post_code, post_new_password, post_password, totp_now
 
 
 def actions() -> list[str]:
@@ -32,13 +32,9 @@ def test_r18_first_login_changes_the_password_then_sets_up_totp_and_shows_recove
     for path in GUARDED_GETS + ["/admin/second-factor", "/admin/login/code"]:
         assert client.get(path).headers["Location"] == "/admin/password", path
 
-    token = csrf_token(client, "/admin/password")
-    weak = client.post("/admin/password", data={"current_password": factories.STAFF_PASSWORD, "new_password": "short",
-                                                "confirm_password": "short", "csrf_token": token})
+    weak = post_new_password(client, "/admin/password", "short")
     assert weak.status_code == 422 and "至少 8 个字符" in weak.get_data(as_text=True)
-    changed = client.post("/admin/password", data={"current_password": factories.STAFF_PASSWORD,
-                                                   "new_password": "New#pass2026", "confirm_password": "New#pass2026",
-                                                   "csrf_token": token})
+    changed = post_new_password(client, "/admin/password", "New#pass2026")
     assert changed.headers["Location"] == "/admin/second-factor"
     for path in GUARDED_GETS + ["/admin/login/code", "/admin/password"]:
         assert client.get(path).headers["Location"] == "/admin/second-factor", path
@@ -213,13 +209,9 @@ def test_r1_staff_change_their_own_password_later_and_their_other_logins_end(app
     console_login(desk, reader)
     laptop = app.test_client()
     console_login(laptop, reader, offset_steps=1)
-    token = csrf_token(desk, "/admin/me/password")
-    wrong = desk.post("/admin/me/password", data={"current_password": "Wrong#pass1", "new_password": "Next#pass2026",
-                                                  "confirm_password": "Next#pass2026", "csrf_token": token})
+    wrong = post_new_password(desk, "/admin/me/password", "Next#pass2026", current_password="Wrong#pass1")
     assert wrong.status_code == 422 and "当前密码不正确" in wrong.get_data(as_text=True)
-    done = desk.post("/admin/me/password", data={"current_password": factories.STAFF_PASSWORD,
-                                                 "new_password": "Next#pass2026", "confirm_password": "Next#pass2026",
-                                                 "csrf_token": token})
+    done = post_new_password(desk, "/admin/me/password", "Next#pass2026")
     assert done.headers["Location"] == "/admin/me"
     assert desk.get("/admin/me").status_code == 200
     assert laptop.get("/admin/me").headers["Location"].startswith("/admin/login")
