@@ -27,13 +27,11 @@ import json
 import os
 import platform
 import re
-import shutil
 import signal
 import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -42,9 +40,8 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"  # never anything else
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import HOST, ROOT, VENV_BIN, clean_up, migrate, throwaway  # noqa: E402
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PASSWORD = "Bench#pass1"
 SITE = (41.1256, 126.1865)  # the planned site, and where the benchmark's phones stand
@@ -449,25 +446,16 @@ def main() -> int:
     readers = args.readers or max(levels)
     warmup_checkins = 2 * max(levels)
 
-    workdir = Path(tempfile.mkdtemp(prefix="checkin-bench-"))
+    # Every benchmark phone logs in from 127.0.0.1: lift the per-address throttle.
+    workdir, _ = throwaway("checkin-bench-", LOGIN_LIMIT_PER_ADDRESS="100000 per minute",
+                           LOGIN_LIMIT_PER_ACCOUNT="100000 per minute", PYTHONDONTWRITEBYTECODE="1")
     db_path = workdir / "bench.sqlite3"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{db_path}",
-        "SECRET_KEY": "bench-" + os.urandom(16).hex(),  # leaves the repo's instance/ key alone
-        "TILE_URL": "",
-        # Every benchmark phone logs in from 127.0.0.1: lift the per-address throttle.
-        "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute",
-        "LOGIN_LIMIT_PER_ACCOUNT": "100000 per minute",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    os.environ.update(env)  # the seeding below runs create_app() in this process
+    env = {**os.environ}  # gunicorn's
 
     server = None
     try:
         print(f"database: {db_path}", file=sys.stderr)
-        subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
-                       cwd=ROOT, env=env, check=True, capture_output=True)
+        migrate()
         counts = writer_plan_counts(levels, args.requests, warmup_checkins)
         began = time.perf_counter()
         plans = seed(plan_document(readers, counts))
@@ -570,10 +558,7 @@ def main() -> int:
     finally:
         if server:
             server.stop()
-        if args.keep:
-            print(f"kept: {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(workdir, args.keep)
 
 
 if __name__ == "__main__":

@@ -24,22 +24,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_http import (  # noqa: E402
-    HOST, PASSWORD, ROOT, VENV_BIN, Gunicorn, plan_document, reader_phone, seed,
-)
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+from bench_http import Gunicorn, PASSWORD, plan_document, reader_phone, seed  # noqa: E402
+from common import CHROMIUM, HOST, clean_up, migrate, throwaway  # noqa: E402
 
 
 def kind_of(path: str) -> str:
@@ -99,19 +93,11 @@ def main() -> int:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    workdir = Path(tempfile.mkdtemp(prefix="checkin-bench-offline-"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-        "SECRET_KEY": "bench-" + os.urandom(16).hex(),
-        "TILE_URL": "",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    os.environ.update(env)
+    workdir, _ = throwaway("checkin-bench-offline-", PYTHONDONTWRITEBYTECODE="1")
+    env = {**os.environ}  # gunicorn's
     server = None
     try:
-        subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
-                       cwd=ROOT, env=env, check=True, capture_output=True)
+        migrate()
         seed(plan_document(1, {}))
         server = Gunicorn(env, 2, 4, workdir / "gunicorn.log")
         base = f"http://{HOST}:{server.port}"
@@ -173,10 +159,7 @@ def main() -> int:
     finally:
         if server:
             server.stop()
-        if args.keep:
-            print(f"kept: {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(workdir, args.keep)
     return 0
 
 

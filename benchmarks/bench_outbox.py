@@ -26,23 +26,21 @@ import json
 import logging
 import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(os.environ.get("PHOTO_FIXTURES", ROOT.parent / "shared" / "fixtures" / "photos"))
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    CHROMIUM, FIXTURES, ROOT, clean_up, migrate, require_chromium, say, throwaway,
+)
+
 RESULTS = ROOT / "benchmarks" / "results" / "outbox.json"
 PHONE = "13800000000"  # bench_http.writer_phone(0): the benchmark's auditor
 PHOTOS = ("jolla.jpg", "DSCN0010.jpg")
 SCENARIOS = {"check-ins": (3, 0, 0), "mixed": (3, len(PHOTOS), 1)}  # check-ins, photos, explanations
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # In the page: when `online` fired, when the first and the last of `n` answers were listed.
 OBSERVE_JS = """(n) => {
@@ -55,10 +53,6 @@ OBSERVE_JS = """(n) => {
     if (shown >= n && t.all == null) { t.all = performance.now(); t.shown = shown; }
   }).observe(box, { childList: true, subtree: true });
 }"""
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def counts(app, plan_ids: list[int]) -> tuple[int, int, int]:
@@ -194,22 +188,16 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1, help="runs of each scenario")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
-    if not os.access(CHROMIUM, os.X_OK):
-        raise SystemExit(f"{CHROMIUM} not found (set CHROMIUM_PATH, or apt-get install chromium)")
-
-    workdir = Path(tempfile.mkdtemp(prefix="checkin-outbox-"))
-    env = {"DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}", "SECRET_KEY": "bench-" + os.urandom(16).hex(),
-           "TILE_URL": "", "PHOTO_STORAGE_DIR": str(workdir / "photos"),
-           "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute"}
-    os.environ.update(env)  # before the app's config is imported
+    require_chromium()
+    workdir, env = throwaway("checkin-outbox-", LOGIN_LIMIT_PER_ADDRESS="100000 per minute")
+    env["PHOTO_STORAGE_DIR"] = os.environ["PHOTO_STORAGE_DIR"] = str(workdir / "photos")
     try:
         import bench_http as bench
         from werkzeug.serving import make_server
 
         info = machine()
         say(f"workdir {workdir}; commit {info['commit']}; load {info['loadavg']}")
-        subprocess.run([str(bench.VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
-                       env={**os.environ}, check=True, capture_output=True)
+        migrate()
         order = [name for _ in range(args.runs) for name in SCENARIOS]
         plans = bench.seed(bench.plan_document(0, {PHONE: 3 * len(order)}))[PHONE]
 
@@ -242,10 +230,7 @@ def main() -> int:
         say(f"raw numbers: {RESULTS.relative_to(ROOT)}")
         return 0 if all(r["exactly_once"] for r in rows) else 1
     finally:
-        if args.keep:
-            say(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(workdir, args.keep)
 
 
 if __name__ == "__main__":

@@ -47,25 +47,20 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(os.environ.get("PHOTO_FIXTURES", ROOT.parent / "shared" / "fixtures" / "photos"))
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    CHROMIUM, FIXTURES, ROOT, clean_up, migrate, require_chromium, say, throwaway,
+)
+
 RESULTS = ROOT / "benchmarks" / "results" / "photos.json"
 PHONE = "13800000000"  # bench_http.writer_phone(0): the benchmark's auditor
 SPREAD = ("HMD_Nokia_8.3_5G.jpg", "jolla.jpg", "DSCN0010.jpg", "portrait_6.jpg",
           "iphone_13_pro_max.HEIC", "IMG_5195.HEIC")
 TWELVE_MP = "phone_12mp.jpg"
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --- inputs ------------------------------------------------------------------------------
@@ -514,21 +509,15 @@ def main() -> int:
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
         return 0
-    if not os.access(CHROMIUM, os.X_OK):
-        raise SystemExit(f"{CHROMIUM} not found (set CHROMIUM_PATH, or apt-get install chromium)")
-
-    workdir = Path(tempfile.mkdtemp(prefix="checkin-photos-"))
-    env = {"DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}", "SECRET_KEY": "bench-" + os.urandom(16).hex(),
-           "TILE_URL": "", "PHOTO_STORAGE_DIR": str(workdir / "photos"),
-           "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute"}
-    os.environ.update(env)  # before the app's config is imported
+    require_chromium()
+    workdir, env = throwaway("checkin-photos-", LOGIN_LIMIT_PER_ADDRESS="100000 per minute")
+    env["PHOTO_STORAGE_DIR"] = os.environ["PHOTO_STORAGE_DIR"] = str(workdir / "photos")
     try:
         import bench_http as bench
 
         info = machine()
         say(f"workdir {workdir}; commit {info['commit']}; load {info['loadavg']}")
-        subprocess.run([str(bench.VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
-                       env={**os.environ}, check=True, capture_output=True)
+        migrate()
         plans = bench.seed(bench.plan_document(0, {PHONE: 2}))[PHONE]
         measured_plan, browser_plan = plans
 
@@ -579,10 +568,7 @@ def main() -> int:
         say(f"raw numbers: {RESULTS.relative_to(ROOT)}")
         return 0
     finally:
-        if args.keep:
-            say(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(workdir, args.keep)
 
 
 if __name__ == "__main__":

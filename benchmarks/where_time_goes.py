@@ -22,20 +22,16 @@ from __future__ import annotations
 import argparse
 import cProfile
 import html
-import os
 import pstats
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_http as bench  # noqa: E402  (the same data and form as the HTTP benchmark)
-
-ROOT = bench.ROOT
+from common import migrate, throwaway  # noqa: E402
 
 
 class Meter:
@@ -105,14 +101,9 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="also profile each scenario")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="checkin-where-"))
-    db_path = workdir / "bench.sqlite3"
-    env = {"DATABASE_URL": f"sqlite:///{db_path}", "SECRET_KEY": "bench-" + os.urandom(16).hex(),
-           "TILE_URL": "", "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute"}
-    os.environ.update(env)
+    workdir, _ = throwaway("checkin-where-", LOGIN_LIMIT_PER_ADDRESS="100000 per minute")
     try:
-        subprocess.run([str(bench.VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
-                       cwd=ROOT, env={**os.environ}, check=True, capture_output=True)
+        migrate()
         warmup = 20
         needed = args.requests * (2 if args.profile else 1) + warmup
         plans = bench.seed(bench.plan_document(1, {bench.writer_phone(0): needed}))

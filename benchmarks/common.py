@@ -1,0 +1,53 @@
+"""What the benchmarks share: where things are, a throwaway migrated database, progress lines.
+
+Each benchmark runs the app against its own temporary SQLite database and secret key (the
+repository's instance/ key and database are left alone), on 127.0.0.1 only.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+HOST = "127.0.0.1"  # never anything else
+FIXTURES = Path(os.environ.get("PHOTO_FIXTURES", ROOT.parent / "shared" / "fixtures" / "photos"))
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def say(message: str) -> None:
+    """A progress line on stderr (stdout carries the results)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def require_chromium() -> None:
+    if not os.access(CHROMIUM, os.X_OK):
+        raise SystemExit(f"{CHROMIUM} not found (set CHROMIUM_PATH, or apt-get install chromium)")
+
+
+def throwaway(prefix: str, **settings: str) -> tuple[Path, dict[str, str]]:
+    """A temporary folder holding the database, and the app's settings for it (no map tiles,
+    a fresh secret key, plus `settings`), also put into os.environ: the app's config is read
+    from there when this process creates an app or seeds plans."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    env = {"DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+           "SECRET_KEY": "bench-" + os.urandom(16).hex(), "TILE_URL": "", **settings}
+    os.environ.update(env)
+    return workdir, env
+
+
+def migrate() -> None:
+    """Brings the database of os.environ's DATABASE_URL to the newest schema."""
+    subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
+                   env={**os.environ}, check=True, capture_output=True)
+
+
+def clean_up(workdir: Path, keep: bool) -> None:
+    if keep:
+        say(f"kept {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
