@@ -264,9 +264,9 @@ def create_staff_command(agency_code: str, phone: str, name: str, role: str, lan
             person, password = staff.create_staff(
                 agency, phone, name, role, by=audit.Actor(None, agency.id, "flask create-staff", "cli"))
         except staff.StaffRefused as error:
-            from .console.words import STAFF_REFUSALS
+            from .console.words import refusal_text
 
-            _fail(str(STAFF_REFUSALS[error.code]))
+            _fail(refusal_text(error.code))
         click.echo(_("Staff account %(phone)s (%(name)s) of %(body)s created.",
                      phone=person.phone, name=person.name, body=agency.name))
         click.echo(_("Initial password (shown only this once; it must be changed at the first login, "

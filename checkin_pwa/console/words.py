@@ -1,4 +1,6 @@
-"""The console's words for codes: roles, audit log actions, refusals (one place)."""
+"""The console's words for codes: roles, audit log actions, refusals (one place). As in the
+check-in end's words modules: a dict from code to words, and a function that never breaks on
+a code it does not know."""
 from flask_babel import lazy_gettext as _l
 
 ROLE_WORDS = {
@@ -49,7 +51,7 @@ AUDITOR_REFUSALS = {
     "sms_failed": _l("The text message could not be sent, so the password was not reset. Try again later."),
 }
 
-STAFF_REFUSALS = {
+REFUSALS = {
     "not_a_mobile": _l("Enter an 11-digit mobile number starting with 1."),
     "empty_name": _l("The name is empty."),
     "name_too_long": _l("The name is too long: at most 100 characters."),
@@ -65,3 +67,8 @@ def role_name(role: str) -> str:
 
 def action_name(action: str) -> str:
     return str(ACTION_WORDS.get(action, action))
+
+
+def refusal_text(code: str) -> str:
+    """Why services.staff refused (StaffRefused.code)."""
+    return str(REFUSALS.get(code, code))

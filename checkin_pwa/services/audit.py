@@ -11,7 +11,7 @@ from typing import Iterator, Optional
 from ..extensions import db
 from ..models import AuditLogEntry, Staff, utcnow
 
-# What an entry records; the console words each code (console/log/words.py).
+# What an entry records; the console words each code (console/words.py).
 ACTIONS = (
     "login", "login_failed", "login_refused_disabled", "second_factor_failed", "second_factor_set_up",
     "recovery_code_used", "recovery_codes_renewed", "password_changed", "password_change_failed",

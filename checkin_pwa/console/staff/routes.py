@@ -14,7 +14,7 @@ from ...models import Staff
 from ...services import staff as staff_service
 from ..auth.forms import ButtonForm
 from ..guard import own_row, staff_required
-from ..words import ROLE_HINTS, ROLE_WORDS, STAFF_REFUSALS
+from ..words import ROLE_HINTS, ROLE_WORDS, refusal_text
 from . import bp
 
 
@@ -53,7 +53,7 @@ def add():
                 g.staff.agency, form.phone.data, form.name.data, form.role.data,
                 by=staff_service.audit.actor_for(g.staff, client_address()))
         except staff_service.StaffRefused as refused:
-            form.phone.errors.append(str(STAFF_REFUSALS[refused.code]))
+            form.phone.errors.append(refusal_text(refused.code))
         else:
             # The initial password is shown once, in this answer; only its hash is kept.
             return render_template("console/staff/password_once.html", person=person, password=password)
@@ -70,7 +70,7 @@ def person(staff_id: int):
 
 
 def _refused(found: Staff, refused: staff_service.StaffRefused):
-    flash(str(STAFF_REFUSALS[refused.code]), "error")
+    flash(refusal_text(refused.code), "error")
     return redirect(url_for("console.staff.person", staff_id=found.id), code=303)
 
 
