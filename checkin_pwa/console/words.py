@@ -46,12 +46,11 @@ AUDITOR_STATE_WORDS = {
     "restricted": _l("Login restricted"),
 }
 
-AUDITOR_REFUSALS = {
+REFUSALS = {
+    # services.auditors
     "disabled": _l("The account is disabled: enable it first."),
     "sms_failed": _l("The text message could not be sent, so the password was not reset. Try again later."),
-}
-
-REFUSALS = {
+    # services.staff
     "not_a_mobile": _l("Enter an 11-digit mobile number starting with 1."),
     "empty_name": _l("The name is empty."),
     "name_too_long": _l("The name is too long: at most 100 characters."),
@@ -70,5 +69,5 @@ def action_name(action: str) -> str:
 
 
 def refusal_text(code: str) -> str:
-    """Why services.staff refused (StaffRefused.code)."""
+    """Why services.staff or services.auditors refused (the refusal's code)."""
     return str(REFUSALS.get(code, code))

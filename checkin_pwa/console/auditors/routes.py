@@ -16,7 +16,7 @@ from ...services import auditors as service
 from ...web import render_page_or_partial
 from ..auth.forms import ButtonForm
 from ..guard import own_row, staff_required
-from ..words import AUDITOR_REFUSALS, AUDITOR_STATE_WORDS
+from ..words import AUDITOR_STATE_WORDS, refusal_text
 from . import bp
 
 
@@ -96,7 +96,7 @@ def reset(auditor_id: int):
         try:
             service.reset_password(g.staff, found, address=client_address())
         except service.AuditorRefused as refused:
-            flash(str(AUDITOR_REFUSALS[refused.code]), "error")
+            flash(refusal_text(refused.code), "error")
         else:
             flash(_("A new initial password was sent by text message to %(phone)s. "
                     "The auditor must change it at the next login.", phone=found.phone), "success")
