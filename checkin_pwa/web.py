@@ -149,9 +149,10 @@ def register_web_hooks(app: Flask) -> None:
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        # Pages show an auditor's plans and evidence: no HTTP cache keeps them (the service
-        # worker keeps its own offline copies, removed at logout). Static files, the
-        # manifest and the worker script set their own.
+        # Pages show an auditor's plans and evidence, or a body's data in the console (a shared
+        # office computer): no HTTP cache keeps them (the service worker keeps its own offline
+        # copies, removed at logout). Static files, the manifest and the worker script set
+        # their own.
         response.headers.setdefault("Cache-Control", "no-store")
         tiles = app.config.get("TILE_URL") or ""
         tile_origin = ""

@@ -12,13 +12,6 @@ def _error(status: int, message: str):
     return render_template("console/error.html", status=status, message=message), status
 
 
-@bp.after_request
-def no_store(response):
-    # A body's data on a shared office computer: never kept by the browser or a proxy.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.context_processor
 def console_helpers():
     from ..domain.staff import role_allows
