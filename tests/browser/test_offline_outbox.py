@@ -293,6 +293,32 @@ def test_r17_a_server_answering_500_three_times_then_200_gets_the_check_in_once(
     assert len(events(data, plan_id)) == 1
 
 
+def test_r17_a_second_trigger_during_the_back_off_does_not_cancel_the_retry(page, data, arrivals):
+    """The first replay met a 500 and waits its back-off; another trigger (the page opened
+    again, a slow upload giving up) replays meanwhile, finds nothing due, and must leave the
+    retry armed: the check-in still goes, with no further tap or network change."""
+    only_page_replays(page)
+    phone, plan_id = me_and_plan(data)
+    login_in_browser(page, phone)
+    failures = {"left": 1}
+
+    def flaky(route):
+        if route.request.method == "POST" and failures["left"] > 0:
+            failures["left"] -= 1
+            route.fulfill(status=500, body="<p>Internal Server Error</p>")
+        else:
+            route.continue_()
+
+    queue_check_in_offline(page, plan_id)
+    page.route(re.compile(rf"/plans/{plan_id}/checkin$"), flaky)
+    page.context.set_offline(False)  # the online event's replay meets the 500
+    assert wait_for(page, lambda: [e["attempts"] for e in entries(page)] == [1])
+    page.evaluate("Outbox.replayFromPage(false)")  # the second trigger, inside the back-off
+    assert wait_for(page, lambda: len(events(data, plan_id)) == 1)
+    expect(badge(page)).to_be_hidden(timeout=SENT)
+    assert arrivals.count(f"/plans/{plan_id}/checkin") == 1
+
+
 def test_r17_a_check_in_whose_answer_was_lost_is_kept_and_written_once(page, data, arrivals):
     """Online, the check-in reached the server but its answer never came back (the signal
     dropped): the page keeps it in the outbox with the key made on the phone, and the resend

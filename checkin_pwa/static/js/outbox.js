@@ -387,6 +387,13 @@
       entries.forEach(function (listed) {
         chain = chain.then(function (stop) {
           if (stop || listed.state !== "waiting" || !isOwn(listed, auditor)) return stop;
+          // Still in its back-off: this pass leaves it, and says when it is due, so the page's
+          // retry timer (replaced by every pass) is armed again for it.
+          var due = force ? 0 : (listed.next_try_at || 0) - Date.now();
+          if (due > 0) {
+            summary.retryInMs = summary.retryInMs ? Math.min(summary.retryInMs, due) : due;
+            return false;
+          }
           return claim(listed.key, force, locked).then(function (entry) {
             if (!entry) return false;
             return sendOne(entry).then(function (result) {
