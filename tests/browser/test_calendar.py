@@ -39,6 +39,19 @@ def open_calendar(page, phone):
     page.evaluate("window.__samePage = 'yes'")
 
 
+def next_month_plan_on_the_fifth(page, data) -> tuple[dt.date, dt.date]:
+    """An auditor with a plan at 下月的企业 on the fifth of next month, on this month's
+    calendar: (next month's first day, its fifth)."""
+    month = month_shift(1)
+    fifth = month.replace(day=5)
+    with data as f:
+        me = f.auditor()
+        f.plan([me], company=f.enterprise("下月的企业"), start=at(fifth, 8, 30), end=at(fifth, 11, 30))
+        phone = me.phone
+    open_calendar(page, phone)
+    return month, fifth
+
+
 def still_same_page(page) -> bool:
     return page.evaluate("window.__samePage") == "yes"
 
@@ -89,13 +102,7 @@ def test_r12_red_mark_day_list_and_an_explanation_written_from_the_calendar(page
 def test_r12_a_day_tapped_the_moment_the_month_appears_opens_in_place(page, data):
     # The new month's days come in with the answer; a tap at once must open the day by htmx
     # (the page stays, the focus stays on the day), not load the whole page.
-    month = month_shift(1)
-    fifth = month.replace(day=5)
-    with data as f:
-        me = f.auditor()
-        f.plan([me], company=f.enterprise("下月的企业"), start=at(fifth, 8, 30), end=at(fifth, 11, 30))
-        phone = me.phone
-    open_calendar(page, phone)
+    month, fifth = next_month_plan_on_the_fifth(page, data)
     act_the_moment_it_appears(page, f"#day-{fifth.isoformat()}", "el.focus(); el.click();")
     page.get_by_role("link", name="下个月").click()
     expect(page.locator("#calendar-day").get_by_role("link", name="下月的企业")).to_be_visible()
@@ -105,13 +112,7 @@ def test_r12_a_day_tapped_the_moment_the_month_appears_opens_in_place(page, data
 
 
 def test_r12_next_month_by_htmx_and_a_day_opened_with_the_keyboard(page, data):
-    month = month_shift(1)
-    fifth = month.replace(day=5)
-    with data as f:
-        me = f.auditor()
-        f.plan([me], company=f.enterprise("下月的企业"), start=at(fifth, 8, 30), end=at(fifth, 11, 30))
-        phone = me.phone
-    open_calendar(page, phone)
+    month, fifth = next_month_plan_on_the_fifth(page, data)
     today = dt.datetime.now(SHANGHAI).date()
     expect(page.locator(f"#day-{today.isoformat()}")).to_have_class(re.compile(r"\btoday\b"))
 

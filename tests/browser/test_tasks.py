@@ -31,16 +31,22 @@ def open_list(page, phone, tab):
     page.evaluate("window.__samePage = 'yes'")
 
 
+def three_tasks(f, me=None):
+    """Three coming plans (QMS, EMS, CCC) of `me` (a new auditor if none): their phone."""
+    me = me or f.auditor()
+    f.plan([me], company=f.enterprise("吉林省通化钢铁股份有限公司"), levels=QMS, start=f.local_today(1), end=f.local_today(2))
+    f.plan([me], company=f.enterprise("大连港口集团有限公司"), levels=EMS, code="ISO14001",
+           start=f.local_today(2), end=f.local_today(3))
+    f.plan([me], company=f.enterprise("大连电器有限公司"), levels=CCC, code="CCC", required=False,
+           start=f.local_today(3), end=f.local_today(4))
+    return me.phone
+
+
 def test_r13_typing_part_of_a_name_narrows_tasks_then_the_project_cascade(page, data):
     with data as f:
         me = f.auditor()
-        f.plan([me], company=f.enterprise("吉林省通化钢铁股份有限公司"), levels=QMS, start=f.local_today(1), end=f.local_today(2))
-        f.plan([me], company=f.enterprise("大连港口集团有限公司"), levels=EMS, code="ISO14001",
-               start=f.local_today(2), end=f.local_today(3))
-        f.plan([me], company=f.enterprise("大连电器有限公司"), levels=CCC, code="CCC", required=False,
-               start=f.local_today(3), end=f.local_today(4))
+        phone = three_tasks(f, me)
         f.plan([me], company=f.enterprise("通化葡萄酒有限公司"), start=f.local_today(-9), end=f.local_today(-8))  # history
-        phone = me.phone
     open_list(page, phone, "审核任务")
     expect(rows(page)).to_have_count(3)
     expect(page.locator(".record-count")).to_have_text("共 3 条记录")
@@ -77,16 +83,6 @@ def test_r13_typing_part_of_a_name_narrows_tasks_then_the_project_cascade(page, 
     page.get_by_role("link", name="重置").click()
     expect(rows(page)).to_have_count(3)
     expect(page.locator("#f-l1")).to_have_value("")
-
-
-def three_tasks(f):
-    me = f.auditor()
-    f.plan([me], company=f.enterprise("吉林省通化钢铁股份有限公司"), levels=QMS, start=f.local_today(1), end=f.local_today(2))
-    f.plan([me], company=f.enterprise("大连港口集团有限公司"), levels=EMS, code="ISO14001",
-           start=f.local_today(2), end=f.local_today(3))
-    f.plan([me], company=f.enterprise("大连电器有限公司"), levels=CCC, code="CCC", required=False,
-           start=f.local_today(3), end=f.local_today(4))
-    return me.phone
 
 
 def test_r13_a_project_level_picked_the_moment_its_select_appears_still_narrows_the_list(page, data):
