@@ -6,7 +6,7 @@ import datetime as dt
 from flask import current_app, g, render_template, request, stream_with_context
 from flask_babel import gettext as _
 
-from ...blueprints.notices.routes import notice_time  # the app's clock, one helper
+from ...blueprints.notices.routes import notice_time  # times on the app's clock, as the notices show them
 from ...models import AuditLogEntry
 from ...services import audit, staff as staff_service
 from ...web import render_page_or_partial
