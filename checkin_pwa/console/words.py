@@ -37,6 +37,8 @@ ACTION_WORDS = {
     "auditor_enabled": _l("Auditor enabled"),
     "auditor_password_reset": _l("Auditor password reset"),
     "auditor_restriction_lifted": _l("Auditor login restriction lifted"),
+    "auditor_created": _l("Auditor added"),
+    "auditor_changed": _l("Auditor details changed"),
 }
 
 AUDITOR_STATE_WORDS = {
@@ -50,6 +52,9 @@ REFUSALS = {
     # services.auditors
     "disabled": _l("The account is disabled: enable it first."),
     "sms_failed": _l("The text message could not be sent, so the password was not reset. Try again later."),
+    "sms_failed_new": _l("The text message with the initial password could not be sent, so the auditor was not added. Try again later."),
+    "auditor_here": _l("This number is already the login of an auditor of your body."),
+    "auditor_elsewhere": _l("This number is the login of an auditor registered with another certification body."),
     # services.staff
     "not_a_mobile": _l("Enter an 11-digit mobile number starting with 1."),
     "empty_name": _l("The name is empty."),

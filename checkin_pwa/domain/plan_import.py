@@ -150,6 +150,14 @@ def validate(document: Any) -> list[Issue]:
     return sort_issues(document, _unique(issues))
 
 
+def auditor_issues(entry: dict) -> list[Issue]:
+    """The import's checks for one entry of `auditors` (phone, name, id_type, id_number), as
+    a form adding an auditor by hand uses them; each issue's path is the field's name."""
+    document = {"agency": {"code": "-", "name": "-"}, "plans": [], "auditors": [entry]}
+    return [Issue(issue.path[2:], issue.code, issue.params) for issue in validate(document)
+            if issue.path[:2] == ("auditors", 0)]
+
+
 def sort_issues(document: Any, issues: Iterable[Issue]) -> list[Issue]:
     """Issues in the order their places appear in the document (stable for one place)."""
     return sorted(issues, key=lambda issue: _document_position(document, issue.path))

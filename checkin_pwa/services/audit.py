@@ -18,6 +18,7 @@ ACTIONS = (
     "logout", "session_expired", "staff_created", "staff_role_changed", "staff_disabled",
     "staff_enabled", "staff_reset", "profile_changed",
     "auditor_disabled", "auditor_enabled", "auditor_password_reset", "auditor_restriction_lifted",
+    "auditor_created", "auditor_changed",
 )
 
 PER_PAGE = 50

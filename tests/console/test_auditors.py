@@ -259,3 +259,93 @@ def test_r18_lifting_a_login_restriction_lets_the_auditor_log_in_at_once(app, ad
     # Lifting again: nothing to lift, nothing logged.
     act(client, person, "lift")
     assert len(entries()) == 1
+
+
+# --- adding by hand, editing ----------------------------------------------------------------------
+
+def post_form(client, path, **fields):
+    token = csrf_token(client, path)
+    return client.post(path, data={**fields, "csrf_token": token})
+
+
+def test_r1_an_auditor_added_by_hand_gets_an_initial_password_by_sms_and_must_change_it(app, admin, caplog):
+    caplog.set_level(logging.INFO, logger="checkin_pwa.sms")
+    client = logged_in(app, admin)
+    # Full-width digits from a Chinese input method are the same number.
+    answer = post_form(client, "/admin/auditors/new", name="  吴 新人 ", phone="１３６００００１２３４",
+                       id_type="id_card", id_number="１１０１０１１９９００１０１１２３x")
+    assert answer.status_code == 303
+    db.session.expire_all()
+    person = db.session.scalar(db.select(Auditor).filter_by(phone="13600001234"))
+    assert person.name == "吴 新人" and person.id_number == "11010119900101123X"
+    assert person.agency_id == admin.agency_id and person.must_change_password
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "已添加该审核员" in page and "未完成首次登录" in page
+    text = [r.getMessage() for r in caplog.records if r.name == "checkin_pwa.sms" and "13600001234" in r.getMessage()]
+    password = re.search(r"初始密码：(\S+?)。", text[0]).group(1)
+    login = post_login(app.test_client(), "13600001234", password)
+    assert login.status_code == 303 and login.headers["Location"].endswith("/password")
+    logged = entries()
+    assert [e.action for e in logged] == ["auditor_created"] and logged[0].after["phone"] == "13600001234"
+
+
+def test_r18_adding_by_hand_uses_the_imports_checks_and_changes_nothing_on_bad_input(app, admin, caplog):
+    caplog.set_level(logging.INFO, logger="checkin_pwa.sms")
+    other_body = factories.agency(code="CNCA-R-2099-001", name="其他认证机构")
+    elsewhere = auditor(name="外机构审核员")
+    elsewhere.agency_id = other_body.id
+    mine = auditor(name="本机构审核员")
+    db.session.commit()
+    client = logged_in(app, admin)
+    bad = post_form(client, "/admin/auditors/new", name=" ", phone="1234", id_type="passport", id_number="9" * 65)
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert "必须是以 1 开头的 11 位手机号码" in text and "不能为空" in text
+    assert "id_card, other" in text and "64" in text
+    for phone, words in ((elsewhere.phone, "已在其他认证机构注册"), (mine.phone, "已是本机构审核员")):
+        taken = post_form(client, "/admin/auditors/new", name="某人", phone=phone, id_type="id_card", id_number="")
+        assert taken.status_code == 422 and words in taken.get_data(as_text=True), words
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count()).select_from(Auditor)) == 2
+    assert fresh(elsewhere).agency_id == other_body.id and fresh(elsewhere).name == "外机构审核员"
+    assert entries() == [] and not [r for r in caplog.records if r.name == "checkin_pwa.sms"]
+    # The gateway refusing the SMS: nobody is added.
+    app.config["SMS_BACKEND"] = "tests.test_r1_account.BrokenSender"
+    refused = post_form(client, "/admin/auditors/new", name="某人", phone="13600009999", id_type="id_card", id_number="")
+    assert refused.status_code == 422 and "短信" in refused.get_data(as_text=True)
+    assert db.session.scalar(db.select(Auditor).filter_by(phone="13600009999")) is None
+
+
+def test_r18_editing_an_auditor_corrects_name_and_id_logged_masked(app, admin):
+    person = auditor(name="错名字")
+    old_number = person.id_number
+    client = logged_in(app, admin)
+    bad = post_form(client, f"/admin/auditors/{person.id}/edit", name="", id_type="id_card", id_number="1")
+    assert bad.status_code == 422 and fresh(person).name == "错名字"
+    good = post_form(client, f"/admin/auditors/{person.id}/edit", name="对名字", id_type="other", id_number="A1234567")
+    assert good.status_code == 303
+    after = fresh(person)
+    assert (after.name, after.id_type, after.id_number, after.phone) == ("对名字", "other", "A1234567", person.phone)
+    logged = entries()
+    assert [e.action for e in logged] == ["auditor_changed"]
+    assert logged[0].before["name"] == "错名字" and logged[0].after["name"] == "对名字"
+    assert old_number not in str(logged[0].before) and "A1234567" not in str(logged[0].after)
+
+
+def test_r16_editing_another_bodys_auditor_is_404_and_read_only_is_403(app, admin):
+    other_body = factories.agency(code="CNCA-R-2099-001", name="其他认证机构")
+    stranger = auditor(name="外机构审核员")
+    stranger.agency_id = other_body.id
+    reader = factories.staff(role="readonly", name="只读")
+    db.session.commit()
+    client = logged_in(app, admin)
+    token = csrf_token(client, "/admin/auditors")
+    assert client.get(f"/admin/auditors/{stranger.id}/edit").status_code == 404
+    assert client.post(f"/admin/auditors/{stranger.id}/edit",
+                       data={"name": "改掉", "id_type": "id_card", "id_number": "", "csrf_token": token}).status_code == 404
+    reading = logged_in(app, reader, offset_steps=1)
+    token = csrf_token(reading, "/admin/auditors")
+    assert reading.post("/admin/auditors/new", data={"name": "某人", "phone": "13600008888", "id_type": "id_card",
+                                                      "csrf_token": token}).status_code == 403
+    assert fresh(stranger).name == "外机构审核员"
+    assert db.session.scalar(db.select(Auditor).filter_by(phone="13600008888")) is None and entries() == []

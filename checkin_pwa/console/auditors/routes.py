@@ -1,18 +1,24 @@
 """The body's auditors (R18): a list every staff member reads (search, state filter,
 server-side pages), and the changes an audit manager or an administrator makes to an
-account: disable and enable, reset to an initial password (sent by SMS), lift a login
-restriction. Each change is in the audit log (services.auditors); another body's auditor
+account: add one by hand and correct it (the plan import's checks), disable and enable,
+reset to an initial password (sent by SMS), lift a login restriction. Each change is in the audit log (services.auditors); another body's auditor
 is a 404 (guard.own_row)."""
 import datetime as dt
+import unicodedata
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TelField
 
+from ...blueprints.auth.forms import ID_TYPES
+from ...domain import plan_import
 from ...domain.auditors import AuditorState
 from ...extensions import client_address
 from ...models import Auditor
-from ...services import auditors as service
+from ...services import auditors as service, import_messages
+from ...services.accounts import normalise_phone
 from ...web import render_page_or_partial
 from ..auth.forms import ButtonForm
 from ..guard import own_row, staff_required
@@ -113,3 +119,65 @@ def lift(auditor_id: int):
         else:
             flash(_("The account was not restricted. Nothing was changed."), "info")
     return _back(found)
+
+
+# --- adding by hand, editing --------------------------------------------------------------------
+
+class AuditorForm(FlaskForm):
+    """Name, phone, ID type and number; checked by the plan import's own rules
+    (domain.plan_import.auditor_issues) after full-width characters are made ASCII."""
+
+    name = StringField(_l("Name"), filters=[lambda value: " ".join((value or "").split())],
+                       render_kw={"maxlength": 100, "autocomplete": "off"})
+    phone = TelField(_l("Mobile number"), filters=[normalise_phone],
+                     render_kw={"inputmode": "numeric", "maxlength": 20, "autocomplete": "off"})
+    id_type = SelectField(_l("ID type"), choices=ID_TYPES, default="id_card", validate_choice=False)
+    id_number = StringField(_l("ID number"),
+                            filters=[lambda value: unicodedata.normalize("NFKC", value or "").strip().upper()],
+                            render_kw={"maxlength": 64, "autocomplete": "off", "autocapitalize": "characters"})
+
+    def checked(self, *, with_phone: bool) -> bool:
+        """The import's checks; each problem on its field, in the reader's language."""
+        if not self.validate_on_submit():
+            return False
+        entry = {"phone": self.phone.data if with_phone else "13800000000", "name": self.name.data,
+                 "id_type": self.id_type.data, "id_number": self.id_number.data}
+        issues = plan_import.auditor_issues(entry)
+        for issue in issues:
+            field = getattr(self, str(issue.path[0]), None) if issue.path else None
+            (field.errors if field is not None else self.name.errors).append(import_messages.reason(issue))
+        return not issues
+
+
+@bp.route("/auditors/new", methods=["GET", "POST"])
+@staff_required("manager")
+def add():
+    form = AuditorForm()
+    if form.checked(with_phone=True):
+        try:
+            found = service.create_auditor(g.staff, phone=form.phone.data, name=form.name.data,
+                                           id_type=form.id_type.data, id_number=form.id_number.data,
+                                           address=client_address())
+        except service.AuditorRefused as refused:
+            field = form.phone if refused.code.startswith("auditor_") else form.name
+            field.errors = [*field.errors, refusal_text(refused.code)]
+        else:
+            flash(_("The auditor has been added; the initial password was sent by text message to %(phone)s.",
+                    phone=found.phone), "success")
+            return _back(found)
+    status = 422 if request.method == "POST" else 200
+    return render_template("console/auditors/form.html", form=form, person=None), status
+
+
+@bp.route("/auditors/<int:auditor_id>/edit", methods=["GET", "POST"])
+@staff_required("manager")
+def edit(auditor_id: int):
+    found = own_row(Auditor, auditor_id)
+    form = AuditorForm(obj=found) if request.method == "GET" else AuditorForm()
+    if form.checked(with_phone=False):
+        if service.update_auditor(g.staff, found, name=form.name.data, id_type=form.id_type.data,
+                                  id_number=form.id_number.data, address=client_address()):
+            flash(_("The auditor's details have been saved."), "success")
+        return _back(found)
+    status = 422 if request.method == "POST" else 200
+    return render_template("console/auditors/form.html", form=form, person=found), status
