@@ -7,6 +7,7 @@ without it the tests say so and are skipped (in CI, where it is root, they fail 
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 import tempfile
@@ -27,8 +28,13 @@ from .helpers import on_own_plan
 UNAVAILABLE = "服务器暂时无法保存任何内容"
 
 
+# root's programs (mount, runuser) live in sbin folders that a bare PATH may leave out.
+SYSTEM_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"])
+
+
 def run(*command: str) -> subprocess.CompletedProcess:
-    return subprocess.run(command, capture_output=True, text=True)
+    program = shutil.which(command[0], path=SYSTEM_PATH) or command[0]
+    return subprocess.run([program, *command[1:]], capture_output=True, text=True)
 
 
 @pytest.fixture
@@ -202,7 +208,8 @@ def postgres():
 
     def as_postgres(*command):
         # No pipes: the server pg_ctl starts would hold them open, and the wait never end.
-        done = subprocess.run(["runuser", "-u", "postgres", "--", *command], stdin=subprocess.DEVNULL,
+        runuser = shutil.which("runuser", path=SYSTEM_PATH) or "runuser"
+        done = subprocess.run([runuser, "-u", "postgres", "--", *command], stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
         assert done.returncode == 0, (command, (home / "log").read_text() if (home / "log").exists() else "")
     as_postgres(initdb, "-D", str(data), "-A", "trust", "-U", "checkin", "--no-sync")
