@@ -107,12 +107,12 @@ def test_r17_an_explanation_whose_send_fails_is_kept_and_sent_once_later(page, d
     controlled(page)
     page.goto(f"/plans/{plan_id}/explain")
     path = f"/plans/{plan_id}/explanations"
-    page.route(f"**{path}", lambda route: route.abort("connectionreset"))
+    page.context.route(f"**{path}", lambda route: route.abort("connectionreset"))
     page.locator("#explanations textarea[name=text]").fill("连接中断时提交")
     page.get_by_role("button", name="提交异常说明").click()
     expect(page.locator("#explanations .explanation-queued")).to_contain_text("已保存，联网后自动发送")
     assert rows(data, plan_id) == []
-    page.unroute(f"**{path}")
+    page.context.unroute(f"**{path}")
     page.evaluate("Outbox.replayFromPage(true)")  # what the online event or 立即发送 does
     assert wait_for(page, lambda: len(rows(data, plan_id)) == 1)
     # The open page shows the server's list in place of the waiting item.

@@ -285,7 +285,7 @@ def test_r17_a_server_answering_500_three_times_then_200_gets_the_check_in_once(
             route.continue_()
 
     queue_check_in_offline(page, plan_id)
-    page.route(re.compile(rf"/plans/{plan_id}/checkin$"), flaky)
+    page.context.route(re.compile(rf"/plans/{plan_id}/checkin$"), flaky)
     page.context.set_offline(False)
     assert wait_for(page, lambda: len(events(data, plan_id)) == 1)
     assert failures["left"] == 0
@@ -310,7 +310,7 @@ def test_r17_a_second_trigger_during_the_back_off_does_not_cancel_the_retry(page
             route.continue_()
 
     queue_check_in_offline(page, plan_id)
-    page.route(re.compile(rf"/plans/{plan_id}/checkin$"), flaky)
+    page.context.route(re.compile(rf"/plans/{plan_id}/checkin$"), flaky)
     page.context.set_offline(False)  # the online event's replay meets the 500
     assert wait_for(page, lambda: [e["attempts"] for e in entries(page)] == [1])
     page.evaluate("Outbox.replayFromPage(false)")  # the second trigger, inside the back-off
@@ -339,7 +339,7 @@ def test_r17_a_check_in_whose_answer_was_lost_is_kept_and_written_once(page, dat
         else:
             route.continue_()
 
-    page.route(re.compile(rf"/plans/{plan_id}/checkin$"), answer_lost)
+    page.context.route(re.compile(rf"/plans/{plan_id}/checkin$"), answer_lost)
     button.click()
     expect(page.locator("#check-outcome")).to_contain_text("已保存，联网后自动发送")
     assert len(events(data, plan_id)) == 1  # it did arrive

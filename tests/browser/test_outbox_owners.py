@@ -7,7 +7,7 @@ the late answer and the replay make one record. Coming back online, each entry's
 listed on today's page, a refusal as an alert and on the badge.
 
 Real Chromium with the real service worker and real SQLite; the network is cut with
-context.set_offline; page.route stands in for a proxy that fails or holds a request."""
+context.set_offline; the context's route (every request of the phone, its service worker's too) stands in for a proxy that fails or holds a request."""
 from __future__ import annotations
 
 import re
@@ -40,7 +40,7 @@ def explanations(data, plan_id: int) -> list[tuple[str, str]]:
 
 def server_fails_posts(page, plan_id: int) -> None:
     """The outer edge: a proxy answering 503 to every POST for the plan."""
-    page.route(re.compile(rf"/plans/{plan_id}/(checkin|explanations)$"),
+    page.context.route(re.compile(rf"/plans/{plan_id}/(checkin|explanations)$"),
                lambda route: route.fulfill(status=503, body="") if route.request.method == "POST"
                else route.continue_())
 
@@ -94,7 +94,7 @@ def test_r17_two_auditors_on_one_phone_each_entry_is_sent_only_in_its_authors_se
     log_out(page, dialogs)
     expect(page.locator("input[name=phone]")).to_be_visible()
     assert "2 条记录没有发送" in dialogs[-1]
-    page.unroute(re.compile(rf"/plans/{plan_id}/(checkin|explanations)$"))
+    page.context.unroute(re.compile(rf"/plans/{plan_id}/(checkin|explanations)$"))
 
     # The login page shows nothing of 王五's.
     expect(badge(page)).to_be_hidden()
@@ -177,7 +177,7 @@ def test_r17_a_request_that_hangs_is_kept_in_the_outbox_and_the_late_answer_make
         else:
             route.continue_()
 
-    page.route(re.compile(rf"/plans/{plan_id}/checkin$"), hold)
+    page.context.route(re.compile(rf"/plans/{plan_id}/checkin$"), hold)
     button.click()
     button = page.locator("form[data-check-form] button[type=submit]")
     # At once: the button says it is at work and cannot be tapped a second time.
@@ -299,7 +299,7 @@ def test_r17_a_photo_upload_that_hangs_is_kept_in_the_outbox_and_stored_once(pag
         else:
             route.continue_()
 
-    page.route(re.compile(rf"/plans/{plan_id}/photos$"), hold)
+    page.context.route(re.compile(rf"/plans/{plan_id}/photos$"), hold)
     choose(page, "first", ["jolla.jpg"])
     tile = page.locator(".photo-tile").first
     # After about 10 s with neither progress nor answer: kept in the outbox with its key.

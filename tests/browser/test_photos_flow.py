@@ -276,7 +276,7 @@ def test_r8_a_lost_connection_is_shown_on_the_photo_and_retry_sends_it(page, dat
             route.abort("internetdisconnected")
         else:
             route.continue_()
-    page.route(re.compile(r"/plans/\d+/photos$"), network)
+    page.context.route(re.compile(r"/plans/\d+/photos$"), network)
 
     choose(page, "first", "jolla.jpg")
     tile = group(page, "first").locator(".photo-tile.photo-retry")
