@@ -128,8 +128,9 @@ def test_r1_personal_page_and_change_password_with_a_code(page, data, sms_log, l
     page.get_by_role("button", name="上传").click()
     expect(page.get_by_text("头像已更新。")).to_be_visible()
     avatar = page.locator("#me img.avatar")
-    expect(avatar).to_be_visible()
-    assert page.evaluate("img => img.complete && img.naturalWidth", avatar.element_handle()) == 256
+    expect(avatar).to_be_visible()  # laid out at its CSS size: the picture itself may still be on its way
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=avatar.element_handle())
+    assert page.evaluate("img => img.naturalWidth", avatar.element_handle()) == 256
     page.screenshot(path=shots / "23-me-with-avatar.png")
     page.get_by_role("link", name="修改密码").click()
     page.wait_for_function("() => window.htmx !== undefined")
