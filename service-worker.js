@@ -1,4 +1,4 @@
-// ---- App shell (issue 4, pwa half): precache, pages network-first, offline page ---------
+// ---- App shell: precache, pages network-first, offline page ---------
 // Static files: precached at install into "static-<fingerprint>", then served cache-first.
 // The fingerprint is a hash of the static folder and the offline page that the server writes
 // into this file when it serves it (blueprints/pwa/routes.py), so any deploy that changes a
@@ -234,7 +234,7 @@ self.addEventListener("fetch", (event) => {
 });
 // ---- end App shell ----
 
-// ---- Outbox (issue 4, client half): replay queued check-ins and photos ----------------
+// ---- Outbox: replay queued check-ins and photos ----------------
 // The queue itself lives in static/js/outbox.js, shared with the pages. A replay that leaves
 // entries waiting (5xx, no network) rejects, so the browser tries the sync again later.
 importScripts("/static/js/outbox.js");

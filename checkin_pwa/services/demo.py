@@ -51,7 +51,7 @@ def _at(day: dt.date, days: int, hour: int, minute: int = 0) -> str:
 
 
 TODAY_KEYS = ("QMS", "EMS", "OHSMS", "ISMS")
-# Around today, for the calendar, tasks and history (issue 5): an audit that went well, one
+# Around today, for the calendar, tasks and history: an audit that went well, one
 # with exceptions (far check-in, no check-out, no photos), and two still to come.
 AROUND_KEYS = ("PAST-OK", "PAST-EXC", "NEXT-PM", "NEXT")
 DALIAN = {"name": "大连某某电子有限公司", "contact": "毕某", "phone": "0411-82345678"}
