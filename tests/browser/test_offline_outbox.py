@@ -115,6 +115,22 @@ def only_page_replays(page) -> None:
     page.context.grant_permissions(["geolocation"])
 
 
+def fail_check_ins(page, plan_id, times: int) -> dict:
+    """The outer edge: a proxy that answers the plan's next `times` check-in POSTs with 500.
+    Returns the counter ({"left": n}) the test reads."""
+    failures = {"left": times}
+
+    def flaky(route):
+        if route.request.method == "POST" and failures["left"] > 0:
+            failures["left"] -= 1
+            route.fulfill(status=500, body="<p>Internal Server Error</p>")
+        else:
+            route.continue_()
+
+    page.context.route(re.compile(rf"/plans/{plan_id}/checkin$"), flaky)
+    return failures
+
+
 def me_and_plan(data, **plan_args):
     with data as f:
         me = f.auditor(name="张三")
@@ -275,17 +291,8 @@ def test_r17_a_server_answering_500_three_times_then_200_gets_the_check_in_once(
     only_page_replays(page)
     phone, plan_id = me_and_plan(data)
     login_in_browser(page, phone)
-    failures = {"left": 3}
-
-    def flaky(route):  # the outer edge: a proxy that fails three times
-        if route.request.method == "POST" and failures["left"] > 0:
-            failures["left"] -= 1
-            route.fulfill(status=500, body="<p>Internal Server Error</p>")
-        else:
-            route.continue_()
-
     queue_check_in_offline(page, plan_id)
-    page.context.route(re.compile(rf"/plans/{plan_id}/checkin$"), flaky)
+    failures = fail_check_ins(page, plan_id, 3)
     page.context.set_offline(False)
     assert wait_for(page, lambda: len(events(data, plan_id)) == 1)
     assert failures["left"] == 0
@@ -300,17 +307,8 @@ def test_r17_a_second_trigger_during_the_back_off_does_not_cancel_the_retry(page
     only_page_replays(page)
     phone, plan_id = me_and_plan(data)
     login_in_browser(page, phone)
-    failures = {"left": 1}
-
-    def flaky(route):
-        if route.request.method == "POST" and failures["left"] > 0:
-            failures["left"] -= 1
-            route.fulfill(status=500, body="<p>Internal Server Error</p>")
-        else:
-            route.continue_()
-
     queue_check_in_offline(page, plan_id)
-    page.context.route(re.compile(rf"/plans/{plan_id}/checkin$"), flaky)
+    failures = fail_check_ins(page, plan_id, 1)
     page.context.set_offline(False)  # the online event's replay meets the 500
     assert wait_for(page, lambda: [e["attempts"] for e in entries(page)] == [1])
     page.evaluate("Outbox.replayFromPage(false)")  # the second trigger, inside the back-off
