@@ -139,6 +139,24 @@ def test_r13_a_late_answer_to_an_older_question_never_replaces_the_newest(page_w
     expect(page).to_have_url(re.compile(r"l1=%E4%BA%A7%E5%93%81"))
 
 
+def test_r13_letters_typed_while_the_page_still_loads_are_searched_for(page_without_worker, data):
+    """A slow phone: the list is on screen but its search script has not run yet when the
+    auditor types. The list narrows all the same once the script arrives."""
+    page = page_without_worker
+    with data as f:
+        phone = three_tasks(f)
+    login_in_browser(page, phone)
+    held = []
+    page.context.route("**/static/js/search.js*", lambda route: held.append(route))
+    page.goto("/tasks", wait_until="commit")
+    expect(rows(page)).to_have_count(3)
+    page.locator("#f-enterprise").fill("大连")
+    wait_until(page, lambda: held)
+    held[0].continue_()
+    expect(rows(page)).to_have_text(["大连港口集团有限公司", "大连电器有限公司"])
+    expect(page).to_have_url(re.compile(r"/tasks\?enterprise=%E5%A4%A7%E8%BF%9E"))
+
+
 def test_r13_history_narrows_as_the_auditor_types_and_a_row_opens_the_plan(page, data):
     with data as f:
         me = f.auditor()
