@@ -266,19 +266,70 @@ def test_r1_an_existing_password_is_never_overwritten(app):
     assert person.name == "张三"  # the body may correct the name
 
 
-def test_an_account_of_another_body_keeps_its_details(app):
+def test_an_auditor_of_another_body_is_refused_at_each_place_and_nothing_changes(app):
+    """An auditor practises for one body at a time: a document naming another body's
+    account (in auditors, on a team) is refused there, and the account stays as it was."""
     other = Agency(code="CNCA-R-2003-001", name="另一家认证机构")
     db.session.add(other)
     db.session.flush()
     person = factories.auditor(name="另一家的张三", phone="13800000001")
     person.agency_id = other.id
     db.session.commit()
+    document = example()
+    document["plans"].append({**copy.deepcopy(document["plans"][0]), "plan_no": "P-2026-000124",
+                              "team": [{"phone": "13800000002", "role": "leader"},
+                                       {"phone": "13800000001", "role": "member"}]})
+    summary = import_plans(document)
+    assert [(issue.where, issue.code) for issue in summary.refused] == [
+        ("auditors[0].phone", "auditor_of_other_body"),
+        ("plans[0].team[0].phone", "auditor_of_other_body"),
+        ("plans[1].team[1].phone", "auditor_of_other_body"),
+    ]
+    with force_locale("en"):
+        assert import_messages.render_issues(summary.refused)[0] == (
+            "auditors[0].phone: 13800000001 is an auditor of another certification body; "
+            "an auditor practises for one body at a time")
+    db.session.expire_all()
+    assert count(AuditPlan) == 0 and count(TeamMember) == 0
+    assert (person.name, person.agency_id) == ("另一家的张三", other.id)
+
+
+def test_an_auditor_of_no_body_yet_joins_the_body_that_names_them(app):
+    person = factories.auditor(phone="13800000001")
+    person.agency_id = None
+    db.session.commit()
     assert import_plans(example()).accepted
-    db.session.refresh(person)
-    assert person.name == "另一家的张三" and person.agency_id == other.id
-    # The person still joins this body's team: the phone is one login for all bodies.
-    plan = db.session.scalar(db.select(AuditPlan))
-    assert person.id in {member.auditor_id for member in plan.team}
+    db.session.expire_all()
+    assert person.agency.code == "CNCA-R-2002-117"
+
+
+def test_a_dry_run_says_what_would_change_and_writes_nothing(app):
+    factories.agency("CNCA-R-2002-117")
+    db.session.commit()
+    first = import_plans(example(), dry_run=True)
+    assert first.created == ["P-2026-000123"] and first.changes[0].created
+    db.session.expire_all()
+    assert count(AuditPlan) == count(Auditor) == count(Enterprise) == 0
+    done = []
+    assert import_plans(example(), progress=lambda *step: done.append(step)).digest() == first.digest()
+    assert done[-1] == (1, 1)
+    changed = example()
+    changed["plans"][0]["remarks"] = "改为远程"
+    changed["plans"][0]["team"].pop()
+    again = import_plans(changed, dry_run=True)
+    assert again.updated == ["P-2026-000123"]
+    assert again.changes[0].fields == ("remarks", "team")
+    db.session.expire_all()
+    assert db.session.scalar(db.select(AuditPlan.remarks)) == example()["plans"][0]["remarks"]
+    same = import_plans(example(), dry_run=True)
+    assert same.changes[0].fields == ()
+
+
+def test_a_declined_confirmation_writes_nothing(app):
+    summary = import_plans(example(), confirm=lambda summary: False)
+    assert summary.held and summary.created == ["P-2026-000123"]
+    db.session.expire_all()
+    assert count(AuditPlan) == 0
 
 
 def test_r3_team_members_keep_their_roles_and_order(app):
@@ -453,8 +504,10 @@ def test_plan_numbers_are_per_body(app):
     import_plans(example())
     document = example()
     document["agency"] = {"code": "CNCA-R-2003-001", "name": "另一家认证机构"}
+    for entry in document["auditors"] + document["plans"][0]["team"]:
+        entry["phone"] = "139" + entry["phone"][3:]  # its own auditors
     assert import_plans(document).created == ["P-2026-000123"]
-    assert count(AuditPlan) == 2 and count(Enterprise) == 2 and count(Auditor) == 5
+    assert count(AuditPlan) == 2 and count(Enterprise) == 2 and count(Auditor) == 10
 
 
 def test_a_token_of_another_body_cannot_import_its_plans(app):

@@ -39,6 +39,8 @@ ISSUE_MESSAGES = {
     "duplicate_plan_no": _l("%(plan_no)s is already used by %(first)s in this document"),
     "duplicate_team_phone": _l("%(phone)s is already on this team at %(first)s"),
     "unknown_auditor": _l("%(phone)s is not listed in auditors and has no account yet"),
+    "auditor_of_other_body": _l("%(phone)s is an auditor of another certification body; "
+                                "an auditor practises for one body at a time"),
     "invalid": _l("is not valid"),
 }
 

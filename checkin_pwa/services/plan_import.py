@@ -1,6 +1,9 @@
 """Importing a body's plan document into the database (shared/docs/plan-import.md).
 
-One transaction: a refused document changes nothing. Idempotent: a plan_no already known
+One transaction: a refused document changes nothing. A dry run takes the same path and
+writes nothing: every row is read and changed in the session, never flushed (but for a
+new body's own row, whose id the others need), and the session is rolled back. An auditor practises for one body at a time: a document naming an
+account of another body (in `auditors` or on a team) is refused at that place. Idempotent: a plan_no already known
 for the body is updated, never duplicated, and the records already made for it stay:
 check events keep the site they point at (see `_reconcile_sites`) and their signer.
 Existing accounts keep their password; new ones get the initial password and must change
@@ -8,9 +11,11 @@ it at first login (R1).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Optional
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -24,21 +29,65 @@ from . import import_messages
 
 log = logging.getLogger(__name__)
 IMPORT_ATTEMPTS = 3  # a lost race is run again from the start; each loss means another won
+PROGRESS_EVERY = 100  # plans between two calls of an import's progress callback
+
+# A plan's fields as the contract names them, and how to read each from a row.
+_PLAN_FIELDS: tuple[tuple[str, Callable[[AuditPlan], Any]], ...] = (
+    ("enterprise", lambda plan: (plan.enterprise.name, plan.enterprise.contact, plan.enterprise.phone)
+     if plan.enterprise is not None else None),
+    ("project", lambda plan: (plan.project_code, tuple(plan.project_levels or ()))),
+    ("required", lambda plan: plan.required),
+    ("certificate_no", lambda plan: plan.certificate_no),
+    ("activity", lambda plan: plan.activity),
+    ("start", lambda plan: (plan.start_utc, plan.utc_offset_minutes)),
+    ("end", lambda plan: plan.end_utc),
+    ("timezone", lambda plan: plan.timezone),
+    ("region", lambda plan: plan.region),
+    ("mode", lambda plan: plan.mode),
+    ("confidential", lambda plan: plan.confidential),
+    ("remarks", lambda plan: plan.remarks),
+    ("status", lambda plan: plan.status),
+    ("sites", lambda plan: tuple((site.address, site.lat, site.lon) for site in plan.sites)),
+    ("team", lambda plan: tuple((member.auditor.phone if member.auditor is not None else member.auditor_id,
+                                 member.role) for member in plan.team)),
+)
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    """What an import does to one plan: made new, or the contract's fields it changes
+    (none: the plan stays as it is)."""
+
+    plan_no: str
+    enterprise: str
+    created: bool
+    fields: tuple[str, ...] = ()
 
 
 @dataclass
 class ImportSummary:
     """What an import did: plan numbers created and updated, accounts made, or, when
-    refused, every problem (and then nothing was changed)."""
+    refused, every problem (and then nothing was changed). `changes` says per plan what
+    changed; `held` is true when the caller's confirmation declined the result (nothing
+    was written)."""
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     auditors_created: list[str] = field(default_factory=list)
     refused: list[Issue] = field(default_factory=list)
+    changes: list[PlanChange] = field(default_factory=list)
+    held: bool = False
 
     @property
     def accepted(self) -> bool:
         return not self.refused
+
+    def digest(self) -> str:
+        """A fingerprint of what the import does: two runs with the same digest create,
+        update and change the same things."""
+        outcome = {"created": self.created, "updated": self.updated, "auditors_created": self.auditors_created,
+                   "changes": [asdict(change) for change in self.changes]}
+        return hashlib.sha256(json.dumps(outcome, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
     def as_dict(self) -> dict:
         """The summary as the API and `import-plans --json` give it; problems are worded
@@ -60,11 +109,20 @@ class WrongAgency(PermissionError):
         self.document_agency = document_agency
 
 
-def import_plans(document: Any, *, via_agency: Optional[Agency] = None) -> ImportSummary:
+Progress = Callable[[int, int], None]
+
+
+def import_plans(document: Any, *, via_agency: Optional[Agency] = None, dry_run: bool = False,
+                 progress: Optional[Progress] = None,
+                 confirm: Optional[Callable[[ImportSummary], bool]] = None) -> ImportSummary:
     """Import a parsed document; committed when accepted, rolled back when refused.
 
-    `via_agency` is the body an API token belongs to: a document for another body raises
-    WrongAgency before anything is read or written.
+    `via_agency` is the body an API token (or a staff member) belongs to: a document for
+    another body raises WrongAgency before anything is read or written. `dry_run`: the
+    same checks and the same summary, nothing written. `progress(done, total)` is called
+    as plans are worked through. `confirm(summary)`, when given, is asked after the rows
+    are written and before the commit: False rolls everything back (summary.held); it may
+    add rows of its own to the same transaction.
     """
     if via_agency is not None:
         code = _document_agency_code(document)
@@ -75,7 +133,7 @@ def import_plans(document: Any, *, via_agency: Optional[Agency] = None) -> Impor
     # again from the start and it finds the plan and updates it.
     for attempt in range(1, IMPORT_ATTEMPTS + 1):
         try:
-            return _import_once(document)
+            return _import_once(document, dry_run=dry_run, progress=progress, confirm=confirm)
         except (IntegrityError, OperationalError):
             db.session.rollback()
             if attempt == IMPORT_ATTEMPTS:
@@ -92,13 +150,24 @@ def _document_agency_code(document: Any) -> Optional[str]:
     return code if isinstance(code, str) else None
 
 
-def _import_once(document: Any) -> ImportSummary:
-    issues = rules.validate(document) + _unknown_team_phones(document)
+def _import_once(document: Any, *, dry_run: bool, progress: Optional[Progress],
+                 confirm: Optional[Callable[[ImportSummary], bool]]) -> ImportSummary:
+    issues = rules.validate(document)
+    if not issues:
+        issues = _unknown_team_phones(document) + _auditors_of_other_bodies(document)
     if issues:
         db.session.rollback()
         return ImportSummary(refused=rules.sort_issues(document, issues))
     with db.session.no_autoflush:
-        summary = _write(document)
+        summary = _write(document, progress)
+        if dry_run:
+            db.session.rollback()
+            return summary
+        db.session.flush()
+    if confirm is not None and not confirm(summary):
+        db.session.rollback()
+        summary.held = True
+        return summary
     db.session.commit()
     log.info("plan import for %s: created %s, updated %s, new accounts %s",
              document["agency"]["code"], summary.created, summary.updated, summary.auditors_created)
@@ -115,18 +184,41 @@ def _unknown_team_phones(document: Any) -> list[Issue]:
             for path, phone in candidates if phone not in known]
 
 
+def _auditors_of_other_bodies(document: dict) -> list[Issue]:
+    """Every place that names an account belonging to another body than the document's:
+    an auditor practises for one body at a time, so only their own body puts them on a
+    team or corrects their details."""
+    places = [(("auditors", index, "phone"), person["phone"]) for index, person in enumerate(document.get("auditors", []))]
+    places += [(("plans", index, "team", member_index, "phone"), member["phone"])
+               for index, entry in enumerate(document["plans"]) for member_index, member in enumerate(entry["team"])]
+    if not places:
+        return []
+    own = db.session.scalar(db.select(Agency.id).filter_by(code=document["agency"]["code"]))
+    query = db.select(Auditor.phone).where(Auditor.phone.in_({phone for _, phone in places}),
+                                           Auditor.agency_id.is_not(None))
+    if own is not None:
+        query = query.where(Auditor.agency_id != own)
+    elsewhere = set(db.session.scalars(query))
+    return [Issue(path, "auditor_of_other_body", {"phone": phone}) for path, phone in places if phone in elsewhere]
+
+
 # --- writing an accepted document -----------------------------------------------------
 
-def _write(document: dict) -> ImportSummary:
+def _write(document: dict, progress: Optional[Progress] = None) -> ImportSummary:
+    """Every row the document asks for, changed in the session (the caller flushes)."""
     summary = ImportSummary()
     agency = _agency(document["agency"])
     people = _auditors(document, agency, summary)
     companies: dict[str, Enterprise] = {}
-    for entry in document["plans"]:
-        company = _enterprise(agency, entry["enterprise"], companies)
+    total = len(document["plans"])
+    for done, entry in enumerate(document["plans"]):
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, total)
         plan = db.session.scalar(
             db.select(AuditPlan).filter_by(agency_id=agency.id, plan_no=entry["plan_no"])
         )
+        before = _plan_fields(plan) if plan is not None else None
+        company = _enterprise(agency, entry["enterprise"], companies)
         if plan is None:
             plan = AuditPlan(agency_id=agency.id, plan_no=entry["plan_no"])
             summary.created.append(entry["plan_no"])
@@ -136,8 +228,17 @@ def _write(document: dict) -> ImportSummary:
         _reconcile_sites(plan, entry["sites"])
         _reconcile_team(plan, entry["team"], people)
         db.session.add(plan)
-    db.session.flush()
+        after = _plan_fields(plan)
+        changed = tuple(name for name, _ in _PLAN_FIELDS if before is None or before[name] != after[name])
+        summary.changes.append(PlanChange(entry["plan_no"], company.name, before is None,
+                                          () if before is None else changed))
+    if progress is not None:
+        progress(total, total)
     return summary
+
+
+def _plan_fields(plan: AuditPlan) -> dict[str, Any]:
+    return {name: read(plan) for name, read in _PLAN_FIELDS}
 
 
 def _agency(entry: dict) -> Agency:
@@ -173,9 +274,9 @@ def _auditors(document: dict, agency: Agency, summary: ImportSummary) -> dict[st
             db.session.add(person)
             people[entry["phone"]] = person
             summary.auditors_created.append(entry["phone"])
-        elif person.agency_id in (None, agency.id):
-            # Name and ID may be corrected by the auditor's own body; never the password.
-            # An account another body made is left as it is (that body answers for it).
+        else:
+            # Name and ID may be corrected by the auditor's own body (another body's
+            # account was refused before); never the password.
             person.name = entry["name"]
             if "id_type" in entry:
                 person.id_type = entry["id_type"]

@@ -184,6 +184,27 @@ def test_422_names_every_problem_and_writes_nothing(client, token):
     assert db.session.scalar(db.select(AuditPlan.activity)) == "再认证审核(二阶段)"
 
 
+def test_r16_a_token_cannot_put_another_bodys_auditor_on_its_plans(client, token):
+    """An auditor practises for one body at a time: body B's document naming body A's
+    auditor is refused with the field's path, and nothing changes for either body."""
+    other = factories.agency("CNCA-R-2003-001", "另一家认证机构")
+    person = factories.auditor(name="甲机构审核员", phone="13800000003")
+    person.agency_id = other.id
+    db.session.commit()
+    before = rows()
+    response = post(client, token, example(), **{"Accept-Language": "en"})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == [
+        "auditors[2].phone: 13800000003 is an auditor of another certification body; "
+        "an auditor practises for one body at a time",
+        "plans[0].team[2].phone: 13800000003 is an auditor of another certification body; "
+        "an auditor practises for one body at a time",
+    ]
+    assert rows() == before
+    db.session.expire_all()
+    assert db.session.get(Auditor, person.id).name == "甲机构审核员"
+
+
 def test_422_in_english_when_the_client_prefers_it(client, token):
     document = example()
     document["plans"][0]["end"] = "2026-08-18T08:00:00+08:00"
