@@ -75,13 +75,14 @@ def import_plans_command(file: Path, as_json: bool, lang: Optional[str]) -> None
 
 @click.command("create-token")
 @click.argument("agency_code")
+@click.option("--name", default=None, help="What the token is for (shown in the console's token list).")
 @LANG_OPTION
 @with_appcontext
-def create_token_command(agency_code: str, lang: Optional[str]) -> None:
+def create_token_command(agency_code: str, name: Optional[str], lang: Optional[str]) -> None:
     """Make an API token for the body with AGENCY_CODE and print it once."""
     with force_locale(_locale(lang)):
         try:
-            token = tokens.create_token(agency_code)
+            token = tokens.create_token(agency_code, name)
         except tokens.UnknownAgency:
             _fail(_("No certification body with code %(code)s. Import its plans first "
                     "(flask --app wsgi import-plans FILE): the document names the body.", code=agency_code))

@@ -56,10 +56,21 @@ class ApiToken(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # What the token is for, as its maker named it (None: made by the CLI without a name).
+    name: Mapped[Optional[str]] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The staff member who made it on the console; None: made on the command line.
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    revoked_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    # The last API request with the token (written at most once a minute) and its address.
+    last_used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    last_used_from: Mapped[Optional[str]] = mapped_column(String(64))
 
     agency: Mapped[Agency] = relationship(back_populates="tokens")
+    created_by: Mapped[Optional["Staff"]] = relationship(foreign_keys=[created_by_id])
+    revoked_by: Mapped[Optional["Staff"]] = relationship(foreign_keys=[revoked_by_id])
 
 
 class Auditor(UserMixin, db.Model):

@@ -39,8 +39,9 @@ from .home import bp as home_bp  # noqa: E402
 from .log import bp as log_bp  # noqa: E402
 from .profile import bp as profile_bp  # noqa: E402
 from .staff import bp as staff_bp  # noqa: E402
+from .tokens import bp as tokens_bp  # noqa: E402
 
-for _child in (auth_bp, home_bp, profile_bp, auditors_bp, staff_bp, log_bp):
+for _child in (auth_bp, home_bp, profile_bp, auditors_bp, staff_bp, tokens_bp, log_bp):
     bp.register_blueprint(_child)
 
 

@@ -39,6 +39,8 @@ ACTION_WORDS = {
     "auditor_restriction_lifted": _l("Auditor login restriction lifted"),
     "auditor_created": _l("Auditor added"),
     "auditor_changed": _l("Auditor details changed"),
+    "token_created": _l("API token created"),
+    "token_revoked": _l("API token revoked"),
 }
 
 AUDITOR_STATE_WORDS = {

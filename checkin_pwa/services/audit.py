@@ -19,6 +19,7 @@ ACTIONS = (
     "staff_enabled", "staff_reset", "profile_changed",
     "auditor_disabled", "auditor_enabled", "auditor_password_reset", "auditor_restriction_lifted",
     "auditor_created", "auditor_changed",
+    "token_created", "token_revoked",
 )
 
 PER_PAGE = 50

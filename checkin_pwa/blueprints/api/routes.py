@@ -13,7 +13,7 @@ from flask import current_app, jsonify, request
 from flask_babel import force_locale, gettext as _, ngettext
 
 from ...domain.plan_import import NotADocument, parse_document
-from ...extensions import csrf
+from ...extensions import client_address, csrf
 from ...services import import_messages, plan_import, tokens
 from . import bp
 
@@ -32,7 +32,7 @@ def import_plans():
     """
     with force_locale(_api_locale()):
         token = _bearer_token()
-        agency = tokens.agency_for_token(token)
+        agency = tokens.agency_for_token(token, used_from=client_address())
         if agency is None:
             return _unauthorized(token_given=bool(token))
         raw = _read_body(current_app.config["PLAN_IMPORT_MAX_BYTES"])
