@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     false,
+    true,
     UniqueConstraint,
     text,
 )
@@ -41,6 +42,9 @@ class Agency(db.Model):
     contact_name: Mapped[Optional[str]] = mapped_column(String(100))
     contact_phone: Mapped[Optional[str]] = mapped_column(String(50))
     contact_email: Mapped[Optional[str]] = mapped_column(String(200))
+    # A change of an auditor's login number waits for a staff member's approval
+    # (PhoneChangeRequest); off: it applies at once.
+    phone_change_approval: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="agency")
 
@@ -429,6 +433,29 @@ class VerificationCode(db.Model):
 
 
 # --- the management end (R18) ---------------------------------------------------------------
+
+class PhoneChangeRequest(db.Model):
+    """An auditor's change of login number (R1 §4.3, the new number proved by a code), held
+    until a staff member of the body decides it while the body's `phone_change_approval` is
+    on. `state`: pending | approved | refused | replaced (a later request of the same
+    auditor took its place, or a change applied at once). The auditor keeps logging in with
+    `old_phone` until approval; `outcome_seen_at` is when they were shown the decision."""
+
+    __tablename__ = "phone_change_request"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    auditor_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"), index=True)
+    old_phone: Mapped[str] = mapped_column(String(20))
+    new_phone: Mapped[str] = mapped_column(String(20))
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    decided_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    reason: Mapped[Optional[str]] = mapped_column(String(200))
+    outcome_seen_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+    auditor: Mapped[Auditor] = relationship()
+
 
 class Staff(db.Model):
     """A body's staff member on the management end; separate from auditors, whose session

@@ -3,7 +3,7 @@ blueprints, templates (templates/console/) and navigation, sharing the models, d
 services with the auditors' app. Every view is guarded by console.guard.staff_required."""
 import json
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, g, render_template
 
 bp = Blueprint("console", __name__, url_prefix="/admin")
 
@@ -20,8 +20,13 @@ def console_helpers():
     def pretty_json(value) -> str:
         return json.dumps(value, ensure_ascii=False, indent=2)
 
+    def pending_phone_changes() -> int:
+        from ..services.phone_changes import pending_count
+
+        return pending_count(g.staff.agency_id)
+
     return {"role_allows": role_allows, "role_name": role_name, "action_name": action_name,
-            "pretty_json": pretty_json}
+            "pretty_json": pretty_json, "pending_phone_changes": pending_phone_changes}
 
 
 @bp.errorhandler(404)
@@ -37,11 +42,12 @@ from .auditors import bp as auditors_bp  # noqa: E402
 from .auth import bp as auth_bp  # noqa: E402
 from .home import bp as home_bp  # noqa: E402
 from .log import bp as log_bp  # noqa: E402
+from .phone_changes import bp as phone_changes_bp  # noqa: E402
 from .profile import bp as profile_bp  # noqa: E402
 from .staff import bp as staff_bp  # noqa: E402
 from .tokens import bp as tokens_bp  # noqa: E402
 
-for _child in (auth_bp, home_bp, profile_bp, auditors_bp, staff_bp, tokens_bp, log_bp):
+for _child in (auth_bp, home_bp, profile_bp, auditors_bp, phone_changes_bp, staff_bp, tokens_bp, log_bp):
     bp.register_blueprint(_child)
 
 

@@ -41,6 +41,8 @@ ACTION_WORDS = {
     "auditor_changed": _l("Auditor details changed"),
     "token_created": _l("API token created"),
     "token_revoked": _l("API token revoked"),
+    "phone_change_approved": _l("Login number change approved"),
+    "phone_change_refused": _l("Login number change refused"),
 }
 
 AUDITOR_STATE_WORDS = {
@@ -57,6 +59,10 @@ REFUSALS = {
     "sms_failed_new": _l("The text message with the initial password could not be sent, so the auditor was not added. Try again later."),
     "auditor_here": _l("This number is already the login of an auditor of your body."),
     "auditor_elsewhere": _l("This number is the login of an auditor registered with another certification body."),
+    # services.phone_changes
+    "not_pending": _l("This request has already been decided or replaced by a newer one. Nothing was changed."),
+    "account_changed": _l("The auditor's login number or body has changed since the request: it can no longer be approved. Nothing was changed."),
+    "number_taken": _l("The new number has become the login of another account since the request, so the change was not made. Nothing was changed; you may refuse the request."),
     # services.staff
     "not_a_mobile": _l("Enter an 11-digit mobile number starting with 1."),
     "empty_name": _l("The name is empty."),

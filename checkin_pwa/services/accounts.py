@@ -149,6 +149,7 @@ class CodedChange(PasswordChange):
     WRONG_CODE (then `code_outcome` says why), PHONE_TAKEN, SAME_PHONE, NOT_A_MOBILE."""
 
     code_outcome: object = None  # verification.Outcome when the code was refused
+    held: object = None  # phone_changes.Held when a phone change waits for the body's approval
 
 
 def change_password_with_code(auditor: Auditor, current: str, new: str, code: str, *,
@@ -230,8 +231,12 @@ def new_phone_problem(auditor: Auditor, new_phone: str) -> str | None:
 
 
 def change_phone(auditor: Auditor, new_phone: str, code: str, *, settings, now) -> CodedChange:
-    """§4.3 step 2: the new number, proved by the code sent to it. Every session of the
-    account ends (the login itself changed)."""
+    """§4.3 step 2: the new number, proved by the code sent to it. When the auditor's body
+    approves changes (services.phone_changes) the change is held as a request (`held`) and
+    the account is untouched; otherwise it applies and every session of the account ends
+    (the login itself changed)."""
+    from . import phone_changes
+
     number = normalise_phone(new_phone)
     problem = new_phone_problem(auditor, number)
     if problem:
@@ -240,6 +245,9 @@ def change_phone(auditor: Auditor, new_phone: str, code: str, *, settings, now) 
                                       auditor_id=auditor.id)
     if not outcome.ok:
         return CodedChange((WRONG_CODE,), outcome)
+    if phone_changes.approval_needed(auditor):
+        return CodedChange(held=phone_changes.hold(auditor, number, now=now))
+    phone_changes.applied_at_once(auditor, now=now)
     auditor.phone = number
     auditor.session_version = (auditor.session_version or 0) + 1
     try:

@@ -20,6 +20,7 @@ ACTIONS = (
     "auditor_disabled", "auditor_enabled", "auditor_password_reset", "auditor_restriction_lifted",
     "auditor_created", "auditor_changed",
     "token_created", "token_revoked",
+    "phone_change_approved", "phone_change_refused",
 )
 
 PER_PAGE = 50

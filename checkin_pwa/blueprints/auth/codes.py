@@ -70,8 +70,18 @@ def refusal_text(outcome) -> str:
 def notify_phone_changed(old_phone: str, new_phone: str) -> None:
     """A text to the old login number after a change (best effort: the number may be gone,
     which is why it was changed; a failure changes nothing)."""
-    text = (f"【{settings().signature}】您的登录手机号已修改为{mask_phone(new_phone)}。"
-            f"如非本人操作，请立即联系所在认证机构。")
+    _tell_old_number(old_phone, f"【{settings().signature}】您的登录手机号已修改为{mask_phone(new_phone)}。"
+                                f"如非本人操作，请立即联系所在认证机构。")
+
+
+def notify_phone_change_requested(old_phone: str, new_phone: str) -> None:
+    """A text to the login number when a change of it waits for the body's approval: its
+    owner can still stop a change they did not ask for (best effort, as above)."""
+    _tell_old_number(old_phone, f"【{settings().signature}】已申请将您的登录手机号修改为{mask_phone(new_phone)}，"
+                                f"待所在认证机构批准；批准前请继续使用本号码登录。如非本人操作，请立即联系所在认证机构。")
+
+
+def _tell_old_number(old_phone: str, text: str) -> None:
     try:
         sender_for(current_app).send(old_phone, text)
     except Exception:

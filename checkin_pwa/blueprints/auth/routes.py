@@ -9,10 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from limits import parse as parse_limit
 
+from ...domain.codes import mask_phone
 from ...domain.passwords import PasswordProblem
 from ...extensions import client_address, db, limiter
 from ...models import Auditor, utcnow
-from ...services import accounts
+from ...services import accounts, phone_changes
 from ...services.checkin import server_now
 from ...web import is_htmx, render_page_or_partial, safe_next
 from . import bp
@@ -156,6 +157,7 @@ def login():
             auditor.last_login_at = utcnow()
             db.session.commit()
             _start_session(auditor)
+            _phone_change_news(auditor)
             if auditor.must_change_password:
                 return devices.remember(redirect(url_for("auth.change_password"), code=303), auditor.phone)
             return devices.remember(redirect(safe_next(request.args.get("next")) or url_for("main.today"), code=303),
@@ -350,6 +352,11 @@ def change_phone_new():
         old_phone = auditor.phone
         result = accounts.change_phone(auditor, form.new_phone.data, form.code.data,
                                        settings=codes.settings(), now=server_now())
+        if result.ok and result.held:
+            codes.notify_phone_change_requested(old_phone, result.held.request.new_phone)
+            _fresh_session()  # the step is done; the account and its sessions are untouched
+            flash(_held_text(result.held), "info")
+            return redirect(url_for("auth.login"), code=303)
         if result.ok:
             # Name and ID number are all step 1 asks: tell the old number, in case it was not its owner.
             codes.notify_phone_changed(old_phone, auditor.phone)
@@ -362,7 +369,45 @@ def change_phone_new():
             form.new_phone.errors.append(_new_phone_text(result.errors[0]))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/change_phone_new.html", form=form, auditor=auditor,
-                           send_url=url_for("auth.change_phone_code")), status
+                           send_url=url_for("auth.change_phone_code"), **_approval_context(auditor)), status
+
+
+def _approval_context(auditor: Auditor) -> dict:
+    """For step 2: whether the body approves the change, and a request still waiting."""
+    needed = phone_changes.approval_needed(auditor)
+    waiting = phone_changes.pending_for(auditor) if needed else None
+    return {"approval_needed": needed, "waiting": waiting,
+            "waiting_phone": mask_phone(waiting.new_phone) if waiting else None}
+
+
+def _held_text(held: phone_changes.Held) -> str:
+    text = _("Your request to change the login number to %(new)s was sent to your certification body and "
+             "waits for its approval. Until it is approved, keep logging in with your current number %(old)s.",
+             new=held.request.new_phone, old=mask_phone(held.request.old_phone))
+    if held.replaced is not None:
+        text += " " + _("It replaces your earlier request (to %(earlier)s), which will not be decided.",
+                        earlier=mask_phone(held.replaced.new_phone))
+    return text
+
+
+def _phone_change_news(auditor: Auditor) -> None:
+    """At login: the body's decision on the auditor's change of login number, once; and
+    that a request still waits."""
+    decided = phone_changes.outcome_to_show(auditor, now=utcnow())
+    if decided is not None and decided.state == phone_changes.APPROVED:
+        flash(_("Your certification body approved the change of your login number to %(new)s. "
+                "Log in with it from now on.", new=mask_phone(decided.new_phone)), "success")
+    elif decided is not None:
+        text = _("Your certification body did not approve the change of your login number to %(new)s; "
+                 "your login number stays %(old)s.", new=mask_phone(decided.new_phone),
+                 old=mask_phone(auditor.phone))
+        if decided.reason:
+            text += " " + _("Reason: %(reason)s", reason=decided.reason)
+        flash(text, "error")
+    waiting = phone_changes.pending_for(auditor)
+    if waiting is not None:
+        flash(_("Your request to change the login number to %(new)s still waits for your certification "
+                "body's approval. Until then, log in with this number.", new=mask_phone(waiting.new_phone)), "info")
 
 
 def _new_phone_text(problem: str) -> str:
@@ -388,4 +433,4 @@ def change_phone_code():
         sending = codes.send(number, "change_phone", auditor_id=auditor.id)
     form.code.data = ""
     return code_answer("auth/change_phone_new.html", sending, url_for("auth.change_phone_code"), form=form,
-                       auditor=auditor)
+                       auditor=auditor, **_approval_context(auditor))

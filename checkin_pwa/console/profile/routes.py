@@ -6,11 +6,11 @@ import unicodedata
 from flask import flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, StringField, TelField
+from wtforms import BooleanField, EmailField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from ...extensions import client_address
-from ...services import staff as staff_service
+from ...services import phone_changes, staff as staff_service
 from ..guard import staff_required
 from . import bp
 
@@ -35,12 +35,36 @@ class ContactForm(FlaskForm):
                                render_kw={"maxlength": 200, "autocomplete": "email"})
 
 
+class PhoneChangeSettingForm(FlaskForm):
+    phone_change_approval = BooleanField(_l("Hold every change of an auditor's login number until a manager or an "
+                                            "administrator approves it"))
+
+
+def _page(agency, form, setting_form=None, status=200):
+    setting_form = setting_form or PhoneChangeSettingForm(
+        formdata=None, phone_change_approval=bool(agency.phone_change_approval))
+    return render_template("console/profile/page.html", agency=agency, form=form, setting_form=setting_form), status
+
+
 @bp.get("/profile")
 @staff_required()
 def profile():
     agency = g.staff.agency
-    form = ContactForm(obj=agency)
-    return render_template("console/profile/page.html", agency=agency, form=form)
+    return _page(agency, ContactForm(obj=agency))
+
+
+@bp.post("/profile/phone-changes")
+@staff_required("admin")
+def update_phone_change_setting():
+    """The body's setting: changes of login number wait for approval, or apply at once."""
+    agency = g.staff.agency
+    form = PhoneChangeSettingForm()
+    if not form.validate_on_submit():
+        flash(_("The form had expired. Nothing was changed; please try again."), "error")
+    elif phone_changes.set_approval(g.staff, agency, bool(form.phone_change_approval.data), address=client_address()):
+        flash(_("Changes of login number now wait for approval.") if agency.phone_change_approval
+              else _("Changes of login number now apply at once, without approval."), "success")
+    return redirect(url_for("console.profile.profile"), code=303)
 
 
 @bp.post("/profile")
@@ -53,4 +77,4 @@ def update_profile():
                                      email=form.contact_email.data, address=client_address())
         flash(_("The body's profile has been saved."), "success")
         return redirect(url_for("console.profile.profile"), code=303)
-    return render_template("console/profile/page.html", agency=agency, form=form), 422
+    return _page(agency, form, status=422)
