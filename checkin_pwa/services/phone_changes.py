@@ -168,6 +168,18 @@ def _tell(phone: str, text: str) -> bool:
     return True
 
 
+def _claim(row: PhoneChangeRequest, state: str, by: Staff, reason: Optional[str] = None) -> None:
+    """Decide the request in the database only if it is still pending there, so two staff
+    deciding at once make one decision (and one log entry); else "not_pending"."""
+    claimed = db.session.execute(
+        db.update(PhoneChangeRequest)
+        .where(PhoneChangeRequest.id == row.id, PhoneChangeRequest.state == PENDING)
+        .values(state=state, decided_at=utcnow(), decided_by_id=by.id, reason=reason)).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise PhoneChangeRefused("not_pending")
+
+
 def approve(by: Staff, row: PhoneChangeRequest, *, address: str) -> bool:
     """The auditor's login becomes the new number (every session of the account ends) and
     they are told by SMS at it. Refused, nothing changed: "not_pending", "account_changed",
@@ -177,11 +189,10 @@ def approve(by: Staff, row: PhoneChangeRequest, *, address: str) -> bool:
     taken = db.session.scalar(db.select(Auditor.id).where(Auditor.phone == row.new_phone, Auditor.id != person.id))
     if taken is not None:
         raise PhoneChangeRefused("number_taken")
-    now = utcnow()
     before = {"phone": person.phone, "request": PENDING, "requested_phone": row.new_phone}
+    _claim(row, APPROVED, by)
     person.phone = row.new_phone
     person.session_version = (person.session_version or 0) + 1
-    row.state, row.decided_at, row.decided_by_id = APPROVED, now, by.id
     audit.record(audit.actor_for(by, address), "phone_change_approved", target=_target(row),
                  before=before, after={"phone": person.phone, "request": APPROVED, "sms_to": person.phone})
     try:
@@ -198,8 +209,8 @@ def refuse(by: Staff, row: PhoneChangeRequest, reason: str, *, address: str) -> 
     if row.state != PENDING:
         raise PhoneChangeRefused("not_pending")
     reason = " ".join((reason or "").split())[:REASON_MAX]
-    row.state, row.decided_at, row.decided_by_id, row.reason = REFUSED, utcnow(), by.id, reason or None
     person = row.auditor
+    _claim(row, REFUSED, by, reason or None)
     audit.record(audit.actor_for(by, address), "phone_change_refused", target=_target(row),
                  before={"phone": person.phone, "request": PENDING, "requested_phone": row.new_phone},
                  after={"phone": person.phone, "request": REFUSED, "reason": reason, "sms_to": person.phone})

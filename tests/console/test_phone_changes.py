@@ -7,7 +7,9 @@ read-only staff read, never decide; every decision and the setting in the audit 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -41,10 +43,10 @@ def person(app):
     return someone
 
 
-def ask_for(app, person, new_phone, sms_log):
+def ask_for(app, person, new_phone, sms_log, client=None):
     """The auditor's own change of login number from the login page (R1 §4.3), on a phone
-    without a session: name and ID, a code to the new number, the code. The answer."""
-    client = app.test_client()
+    without a session: name and ID, a code to the new number, the code. The phone's client."""
+    client = client or app.test_client()
     assert post(client, "/phone/change", identity(person)).status_code == 303
     sent = post(client, "/phone/change/code", {"new_phone": new_phone}, page="/phone/change/new")
     assert sent.status_code == 200, page_text(sent)
@@ -243,6 +245,25 @@ def test_r18_approving_a_number_taken_meanwhile_says_so_and_changes_nothing(app,
     assert login_answer(app.test_client(), "13800000001").status_code == 303
 
 
+def test_r18_two_staff_deciding_at_once_make_one_decision(app, person, sms_log):
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from checkin_pwa.services import phone_changes
+
+    ask_for(app, person, NEW_PHONE, sms_log)
+    (held,) = requests_of(person)
+    manager = factories.staff(role="manager", name="甲经理")
+    db.session.commit()
+    # Another staff member's refusal lands after this approval read the request as pending.
+    db.session.execute(db.update(PhoneChangeRequest).where(PhoneChangeRequest.id == held.id)
+                       .values(state="refused"), execution_options={"synchronize_session": False})
+    db.session.commit()
+    set_committed_value(held, "state", "pending")  # as this request read it a moment before
+    with pytest.raises(phone_changes.PhoneChangeRefused, match="not_pending"):
+        phone_changes.approve(manager, held, address="10.0.0.1")
+    assert fresh(Auditor, person.id).phone == "13800000001" and log_entries() == []
+
+
 def test_r18_a_decision_stands_when_the_sms_is_not_accepted(app, person, sms_log):
     ask_for(app, person, NEW_PHONE, sms_log)
     (held,) = requests_of(person)
@@ -286,3 +307,26 @@ def test_r18_read_only_staff_see_the_changes_but_get_403_for_a_decision_or_the_s
     assert fresh(Agency, person.agency_id).phone_change_approval is True
     assert fresh(PhoneChangeRequest, held.id).state == "pending"
     assert log_entries() == [] and log_entries("profile_changed") == []
+
+
+def test_r18_phone_change_pages_in_english_carry_no_chinese_outside_the_data(app, person, sms_log):
+    def english(text, *data):
+        text = html.unescape(re.sub(r"<[^>]+>", " ", text)).replace("中文", "")
+        for value in data:
+            text = text.replace(value, "")
+        assert not re.search(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", text), re.findall(
+            r".{0,20}[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+.{0,20}", text)[:3]
+        return text
+
+    phone = app.test_client()
+    phone.get("/lang/en")
+    post(phone, "/phone/change", identity(person))
+    assert "approves every change of login number" in english(page_text(phone.get("/phone/change/new")))
+    ask_for(app, person, NEW_PHONE, sms_log, client=phone)
+    assert "waits for its approval" in english(page_text(phone.get("/login")))
+    desk = staff_client(app, role="admin")
+    desk.get("/lang/en")
+    names = (person.name, "admin员", "CNCA", factories.agency().name)
+    assert "Login number changes awaiting approval" in english(page_text(desk.get("/admin/phone-changes")), *names)
+    assert "1 change of login number awaits approval" in english(page_text(desk.get("/admin/")), *names)
+    assert "Hold every change" in english(page_text(desk.get("/admin/profile")), *names)
