@@ -1,7 +1,7 @@
 """phone change requests held for the body's approval, and the body's setting
 
 Revision ID: b4e7a1c93d52
-Revises: 9e4b1c7d2a30
+Revises: b7e2f4a91c05
 Create Date: 2026-11-29 10:05:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b4e7a1c93d52'
-down_revision = '9e4b1c7d2a30'
+down_revision = 'b7e2f4a91c05'
 branch_labels = None
 depends_on = None
 
