@@ -22,6 +22,10 @@ class Config:
     PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(PHOTO_MAX_BYTES + 1024 * 1024)))
     PLAN_IMPORT_MAX_BYTES = int(os.environ.get("PLAN_IMPORT_MAX_BYTES", str(2 * 1024 * 1024)))
+    # A plan document uploaded on the console (JSON or .xlsx; within MAX_CONTENT_LENGTH), kept
+    # for its commit this many minutes after its dry run.
+    PLAN_UPLOAD_MAX_BYTES = int(os.environ.get("PLAN_UPLOAD_MAX_BYTES", str(15 * 1024 * 1024)))
+    PLAN_UPLOAD_MINUTES = int(os.environ.get("PLAN_UPLOAD_MINUTES", "60"))
     # Every other request is a form: refused (413) past this many bytes, before it is read.
     FORM_MAX_BYTES = int(os.environ.get("FORM_MAX_BYTES", str(256 * 1024)))
 

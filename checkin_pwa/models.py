@@ -7,6 +7,7 @@ from typing import Optional
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    LargeBinary,
     Boolean,
     DateTime,
     Float,
@@ -519,3 +520,32 @@ class AuditLogEntry(db.Model):
 @db.event.listens_for(AuditLogEntry, "before_delete")
 def _audit_log_is_append_only(mapper, connection, target):
     raise PermissionError("the audit log is append-only")
+
+
+class PlanUpload(db.Model):
+    """A plan document a staff member uploaded on the console, kept between its dry run
+    and its commit (the bytes, with their SHA-256), and the job working on it: its state,
+    phase, done of total and a heartbeat, in the database so that every worker process
+    answers the page's polling. Belongs to its body and its uploader; expires."""
+
+    __tablename__ = "plan_upload"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    address: Mapped[str] = mapped_column(String(64))  # where it came from, for the audit log
+    filename: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(8))  # json | xlsx
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[Optional[bytes]] = mapped_column(LargeBinary, deferred=True)  # None once expired
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    # checking -> checked -> committing -> committed; failed when the job could not finish.
+    state: Mapped[str] = mapped_column(String(20))
+    phase: Mapped[Optional[str]] = mapped_column(String(20))  # waiting | reading | checking | writing
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The dry run's findings (counts, plans, problems, digest) and the commit's counts.
+    result: Mapped[Optional[dict]] = mapped_column(JSON, deferred=True)
+    outcome: Mapped[Optional[dict]] = mapped_column(JSON)

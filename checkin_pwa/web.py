@@ -119,9 +119,11 @@ class SessionCookie(SecureCookieSessionInterface):
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
 
-# The routes whose body may be a photo (MAX_CONTENT_LENGTH); the plan import reads its own
+# The routes whose body may be a photo or a plan document uploaded on the console
+# (MAX_CONTENT_LENGTH); the plan import API reads its own
 # body up to PLAN_IMPORT_MAX_BYTES. Every other request is a form of FORM_MAX_BYTES at most.
-LARGE_BODY_ENDPOINTS = frozenset({"photos.upload", "account.avatar", "api.import_plans"})
+LARGE_BODY_ENDPOINTS = frozenset({"photos.upload", "account.avatar", "api.import_plans",
+                                  "console.uploads.upload"})
 
 
 class SizedRequest(Request):

@@ -46,8 +46,9 @@ from .phone_changes import bp as phone_changes_bp  # noqa: E402
 from .profile import bp as profile_bp  # noqa: E402
 from .staff import bp as staff_bp  # noqa: E402
 from .tokens import bp as tokens_bp  # noqa: E402
+from .uploads import bp as uploads_bp  # noqa: E402
 
-for _child in (auth_bp, home_bp, profile_bp, auditors_bp, phone_changes_bp, staff_bp, tokens_bp, log_bp):
+for _child in (auth_bp, home_bp, profile_bp, auditors_bp, phone_changes_bp, staff_bp, tokens_bp, log_bp, uploads_bp):
     bp.register_blueprint(_child)
 
 

@@ -43,6 +43,8 @@ ACTION_WORDS = {
     "token_revoked": _l("API token revoked"),
     "phone_change_approved": _l("Login number change approved"),
     "phone_change_refused": _l("Login number change refused"),
+    "plans_checked": _l("Plan document checked (dry run)"),
+    "plans_committed": _l("Plan document imported"),
 }
 
 AUDITOR_STATE_WORDS = {

@@ -21,6 +21,7 @@ ACTIONS = (
     "auditor_created", "auditor_changed",
     "token_created", "token_revoked",
     "phone_change_approved", "phone_change_refused",
+    "plans_checked", "plans_committed",
 )
 
 PER_PAGE = 50
