@@ -1,7 +1,7 @@
 """plan uploads on the console
 
 Revision ID: 2b685eaecef9
-Revises: b7e2f4a91c05
+Revises: b4e7a1c93d52
 Create Date: 2026-11-29 10:02:21.880903
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '2b685eaecef9'
-down_revision = 'b7e2f4a91c05'
+down_revision = 'b4e7a1c93d52'
 branch_labels = None
 depends_on = None
 
