@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from checkin_pwa.extensions import db
 from checkin_pwa.models import (ApiToken, AuditLogEntry, AuditPlan, Auditor, CheckEvent, Enterprise, Notice,
-                                NoticeAttachment, PhoneChangeRequest, Photo, PlanSite, Staff, TeamMember, utcnow)
-from checkin_pwa.services import audit, notices, phone_changes, tokens
+                                NoticeAttachment, PhoneChangeRequest, Photo, PlanSite, PlanUpload, Staff, TeamMember,
+                                utcnow)
+from checkin_pwa.services import audit, notices, phone_changes, plan_uploads, tokens
 
 from .. import factories
 from ..helpers import FreshContextClient, csrf_token, log_in
@@ -31,7 +32,7 @@ PARAM_MODELS = {
     "auditor_id": Auditor, "staff_id": Staff, "entry_id": AuditLogEntry, "token_id": ApiToken,
     "plan_id": AuditPlan, "photo_id": Photo, "notice_id": Notice, "attachment_id": NoticeAttachment,
     "site_id": PlanSite, "event_id": CheckEvent, "enterprise_id": Enterprise, "member_id": TeamMember,
-    "request_id": PhoneChangeRequest,
+    "request_id": PhoneChangeRequest, "upload_id": PlanUpload,
 }
 
 
@@ -80,6 +81,7 @@ def body_a_rows(app) -> dict:
     tokens.create_token(body.code, "甲方 ERP")
     notices.create_notice(body, "甲方通知", "正文", attachments=[("说明.txt", "甲方的附件".encode())])
     phone_changes.hold(person, "13700000099", now=utcnow())  # a change of login number waiting
+    plan_uploads.receive(a_staff, "plans.json", b'{"plans": []}', address="10.0.0.1")  # kept, not checked
 
     # A photo as an auditor of the team sends it.
     phone = FreshContextClient(app, app.response_class, use_cookies=True)
