@@ -1,0 +1,83 @@
+"""Uploading plans on the console in Chromium on a desktop: a file with a bad row is
+checked (a dry run) and the page shows the problem at its place; the corrected file is
+checked again and imported with one click; the plans are then the body's."""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import pyotp
+import pytest
+from playwright.sync_api import expect
+
+from ..factories import STAFF_SECRET
+from .test_console import VIEWPORTS, log_in_with_password
+
+pytestmark = pytest.mark.browser
+
+EXAMPLE = Path(__file__).parent.parent / "data" / "plans_example.json"
+
+
+def documents() -> tuple[dict, dict]:
+    """A document of two plans whose second has a latitude past 90, and the same corrected."""
+    good = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    second = copy.deepcopy(good["plans"][0])
+    second["plan_no"] = "P-2026-000124"
+    second["enterprise"]["name"] = "通化某某制药有限公司"
+    good["plans"].append(second)
+    bad = copy.deepcopy(good)
+    bad["plans"][1]["sites"][0]["lat"] = 141.1256
+    return bad, good
+
+
+def choose_and_check(page, name: str, document: dict) -> None:
+    page.get_by_label("计划文件").set_input_files({"name": name, "mimeType": "application/json",
+                                                 "buffer": json.dumps(document, ensure_ascii=False).encode()})
+    page.get_by_role("button", name="检查文件（试运行）").click()
+
+
+def test_an_upload_with_a_bad_row_is_refused_at_its_place_then_corrected_and_imported(browser, live_server, data):
+    with data as f:
+        manager = f.staff(role="manager", name="李审核管理")
+        phone = manager.phone
+    bad, good = documents()
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                  **VIEWPORTS["desktop"])
+    page = context.new_page()
+    log_in_with_password(page, phone, "Staff#pass1")
+    page.get_by_label("验证码").fill(pyotp.TOTP(STAFF_SECRET).now())
+    page.get_by_role("button", name="登录").click()
+
+    page.get_by_role("link", name="上传计划").click()
+    choose_and_check(page, "计划.json", bad)
+    expect(page).to_have_url(re.compile(r"/admin/plans/uploads/\d+$"))
+    # The page follows the job until the dry run is done, then shows the problem at its place.
+    expect(page.get_by_role("heading", name="已拒绝：此文件中的内容均不能导入")).to_be_visible(timeout=60_000)
+    problem = page.locator("#upload-problems tbody tr")
+    expect(problem).to_have_count(1)
+    expect(problem).to_contain_text("plans[1].sites[0].lat")
+    expect(problem).to_contain_text("必须在 -90 到 90 之间")
+    expect(page.get_by_role("button", name=re.compile("导入"))).to_have_count(0)
+
+    page.get_by_role("link", name="上传其他文件").click()
+    choose_and_check(page, "计划（已改正）.json", good)
+    expect(page.get_by_role("heading", name="试运行：尚未导入任何内容")).to_be_visible(timeout=60_000)
+    expect(page.locator('[data-count="created"]')).to_have_text("2")
+    rows = page.locator("#upload-plans tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1)).to_contain_text("P-2026-000124")
+    expect(rows.nth(1)).to_contain_text("通化某某制药有限公司")
+    expect(rows.nth(1)).to_contain_text("新计划")
+
+    page.get_by_role("button", name="导入这 2 个计划").click()
+    expect(page.locator("#upload-state").get_by_role("status")).to_contain_text("计划已在一个事务中导入：新建 2 个", timeout=60_000)
+
+    with data as f:
+        from checkin_pwa.extensions import db
+        from checkin_pwa.models import AuditPlan
+
+        plans = db.session.execute(db.select(AuditPlan.plan_no, AuditPlan.agency_id).order_by(AuditPlan.plan_no)).all()
+        assert plans == [("P-2026-000123", f.agency().id), ("P-2026-000124", f.agency().id)]
+    context.close()
