@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from ..conftest import login_in_browser
 from ..factories import STAFF_SECRET
 from .test_account import sms_log  # noqa: F401  (the fixture: codes read off the SMS log)
-from .test_console import log_in_with_password
+from .test_console import fits_the_width, log_in_with_password
 from .test_console_auditors import context_for
 
 pytestmark = pytest.mark.browser
@@ -65,6 +65,11 @@ def test_r18_a_phone_change_held_until_approved(browser, live_server, data, sms_
     expect(row).to_contain_text("王换号")
     expect(row).to_contain_text(ids["old"])
     expect(row).to_contain_text(ids["new"])
+    # The same page stacked on a 390 px phone.
+    desk.set_viewport_size({"width": 390, "height": 844})
+    expect(row.get_by_role("button", name="批准")).to_be_visible()
+    assert fits_the_width(desk)
+    desk.set_viewport_size({"width": 1280, "height": 800})
     row.get_by_role("button", name="批准").click()
     expect(desk.get_by_text("已批准：王换号 今后使用 13700000021 登录。")).to_be_visible()
     expect(desk.locator("tr[data-request]")).to_have_count(0)

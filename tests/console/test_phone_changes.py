@@ -169,6 +169,8 @@ def test_r18_the_console_lists_pending_changes_with_local_time_and_counts_them(a
         assert shown in page, shown
     home = page_text(client.get("/admin/"))
     assert "1 条登录手机号修改待审批" in home and 'data-count="1"' in home
+    on_the_auditor = page_text(client.get(f"/admin/auditors/{person.id}"))
+    assert f"改为 {NEW_PHONE}，申请于 {local}，待审批" in on_the_auditor
 
 
 def test_r18_approving_moves_the_login_tells_the_auditor_and_is_logged(app, person, sms_log):

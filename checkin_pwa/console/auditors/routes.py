@@ -17,7 +17,7 @@ from ...domain import plan_import
 from ...domain.auditors import AuditorState
 from ...extensions import client_address
 from ...models import Auditor
-from ...services import auditors as service, import_messages
+from ...services import auditors as service, import_messages, phone_changes
 from ...services.accounts import normalise_phone
 from ...web import render_page_or_partial
 from ..auth.forms import ButtonForm
@@ -59,7 +59,8 @@ def person(auditor_id: int):
     found = own_row(Auditor, auditor_id)
     counts = service.plans_in([found.id], *_this_month())
     return render_template("console/auditors/person.html", row=service.row_for(found, counts.get(found.id, 0)),
-                           state_words=AUDITOR_STATE_WORDS, form=ButtonForm())
+                           state_words=AUDITOR_STATE_WORDS, form=ButtonForm(),
+                           waiting_change=phone_changes.pending_for(found))
 
 
 def _back(found: Auditor):
