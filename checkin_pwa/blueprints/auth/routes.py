@@ -354,7 +354,7 @@ def change_phone_new():
                                        settings=codes.settings(), now=server_now())
         if result.ok and result.held:
             codes.notify_phone_change_requested(old_phone, result.held.request.new_phone)
-            _fresh_session()  # the step is done; the account and its sessions are untouched
+            session.pop(_STEP, None)  # the step is done; the account and its sessions are untouched
             flash(_held_text(result.held), "info")
             return redirect(url_for("auth.login"), code=303)
         if result.ok:
