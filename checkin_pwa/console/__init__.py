@@ -43,12 +43,14 @@ from .auth import bp as auth_bp  # noqa: E402
 from .home import bp as home_bp  # noqa: E402
 from .log import bp as log_bp  # noqa: E402
 from .phone_changes import bp as phone_changes_bp  # noqa: E402
+from .plans import bp as plans_bp  # noqa: E402
 from .profile import bp as profile_bp  # noqa: E402
 from .staff import bp as staff_bp  # noqa: E402
 from .tokens import bp as tokens_bp  # noqa: E402
 from .uploads import bp as uploads_bp  # noqa: E402
 
-for _child in (auth_bp, home_bp, profile_bp, auditors_bp, phone_changes_bp, staff_bp, tokens_bp, log_bp, uploads_bp):
+for _child in (auth_bp, home_bp, profile_bp, auditors_bp, phone_changes_bp, plans_bp, staff_bp, tokens_bp, log_bp,
+               uploads_bp):
     bp.register_blueprint(_child)
 
 

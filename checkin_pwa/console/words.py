@@ -45,6 +45,19 @@ ACTION_WORDS = {
     "phone_change_refused": _l("Login number change refused"),
     "plans_checked": _l("Plan document checked (dry run)"),
     "plans_committed": _l("Plan document imported"),
+    "plans_exported": _l("Plans exported (CSV)"),
+}
+
+PHASE_WORDS = {
+    "not_started": _l("Not started"),
+    "under_way": _l("Under way"),
+    "ended": _l("Ended"),
+    "cancelled": _l("Cancelled"),
+}
+
+CHECKED_WORDS = {
+    "yes": _l("Someone checked in"),
+    "no": _l("Nobody checked in"),
 }
 
 AUDITOR_STATE_WORDS = {

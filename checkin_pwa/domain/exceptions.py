@@ -52,6 +52,21 @@ def audit_over(plan: PlanFacts, now: dt.datetime) -> bool:
     return plan.local_date(now) > plan.last_day
 
 
+NOT_STARTED, UNDER_WAY, ENDED, CANCELLED = "not_started", "under_way", "ended", "cancelled"
+PHASES = (NOT_STARTED, UNDER_WAY, ENDED, CANCELLED)
+
+
+def phase(plan: PlanFacts, now: dt.datetime) -> str:
+    """Where a plan stands at `now`: cancelled, not started (before its start), ended (as
+    audit_over: its last local day is over, when it leaves the auditor's tasks for the
+    history) or under way."""
+    if plan.status == "cancelled":
+        return CANCELLED
+    if now < plan.start:
+        return NOT_STARTED
+    return ENDED if audit_over(plan, now) else UNDER_WAY
+
+
 def exceptions(
     plan: PlanFacts,
     events: Iterable[TeamEventFacts],

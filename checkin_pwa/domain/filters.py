@@ -1,5 +1,5 @@
-"""The calendar's months (R12) and the filters of tasks and history (R13): parsing what
-came in a URL, checking it, and the small arithmetic around it. Pure: no Flask, no database.
+"""The calendar's months (R12), the filters of tasks and history (R13) and of a body's plan
+list on the management end: parsing what came in a URL, checking it, and the small arithmetic around it. Pure: no Flask, no database.
 
 Every refusal is a `FilterError` with a code (and numbers), so the web layer can say why in
 the user's language and nothing is filtered on a value that was not understood.
@@ -11,6 +11,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional, Sequence
+
+from .exceptions import PHASES
 
 # The calendar shows these years: wide enough for any real audit, narrow enough that a
 # typo (year 0, year 99999) is told apart from a wish.
@@ -215,6 +217,64 @@ def parse_filters(args: Mapping[str, str], tree: ProjectTree, *, cascade_from: O
     enterprise = " ".join(raw["enterprise"].split())[:ENTERPRISE_MAX]
     raw["enterprise"] = enterprise
     filters = TaskFilters(dates["from"], dates["to"], enterprise, tuple(levels))
+    return ParsedFilters(filters, errors, raw)
+
+
+# --- a body's plans on the management end ---------------------------------------------------
+
+MODES = ("onsite", "combined", "remote")  # as the plan import's schema allows
+CHECKED = ("yes", "no")  # whether the team has checked in
+SORTS = ("start", "-start", "end", "-end", "plan_no", "-plan_no")
+DEFAULT_SORT = "-start"
+AUDITOR_MAX = 100
+
+
+@dataclass(frozen=True)
+class PlanFilters(TaskFilters):
+    """The auditors' filters (dates, enterprise, project levels) and what a body's staff
+    also ask of their plans: an auditor (name or phone), the phase, whether the team has
+    checked in, the mode; and the order."""
+
+    auditor: str = ""
+    phase: str = ""
+    checked: str = ""
+    mode: str = ""
+    sort: str = DEFAULT_SORT
+
+    @property
+    def active(self) -> bool:
+        return super().active or bool(self.auditor or self.phase or self.checked or self.mode)
+
+    def query_args(self) -> dict[str, str]:
+        args = super().query_args()
+        for name in ("auditor", "phase", "checked", "mode"):
+            if getattr(self, name):
+                args[name] = getattr(self, name)
+        if self.sort != DEFAULT_SORT:
+            args["sort"] = self.sort
+        return args
+
+
+def parse_plan_filters(args: Mapping[str, str], tree: ProjectTree, *,
+                       cascade_from: Optional[str] = None) -> ParsedFilters:
+    """parse_filters, and the staff's own: `auditor` (text), `phase`, `checked` and `mode`
+    (one of their codes, else refused as `bad_choice`), `sort` (an unknown order is the
+    default one: it only orders)."""
+    parsed = parse_filters(args, tree, cascade_from=cascade_from)
+    raw, errors = parsed.raw, list(parsed.errors)
+    raw["auditor"] = " ".join(str(args.get("auditor") or "").split())[:AUDITOR_MAX]
+    chosen = {}
+    for name, allowed in (("phase", PHASES), ("checked", CHECKED), ("mode", MODES)):
+        raw[name] = str(args.get(name) or "").strip()
+        if raw[name] and raw[name] not in allowed:
+            errors.append(FilterError("bad_choice", value=raw[name][:20]))
+            raw[name] = ""
+        chosen[name] = raw[name]
+    sort = str(args.get("sort") or "").strip()
+    raw["sort"] = sort if sort in SORTS else DEFAULT_SORT
+    base = parsed.filters
+    filters = PlanFilters(base.date_from, base.date_to, base.enterprise, base.levels,
+                          auditor=raw["auditor"], sort=raw["sort"], **chosen)
     return ParsedFilters(filters, errors, raw)
 
 

@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 from ..extensions import db
 from ..models import AuditLogEntry, Staff, utcnow
@@ -21,7 +21,7 @@ ACTIONS = (
     "auditor_created", "auditor_changed",
     "token_created", "token_revoked",
     "phone_change_approved", "phone_change_refused",
-    "plans_checked", "plans_committed",
+    "plans_checked", "plans_committed", "plans_exported",
 )
 
 PER_PAGE = 50
@@ -105,12 +105,9 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def csv_lines(agency_id: int, wanted: LogFilter, header: list[str], words, local_time, *,
-              offset_minutes: int = 480) -> Iterator[str]:
-    """The filtered entries as CSV text, a line at a time (streamed: the log grows without
-    bound). `words(action)` and `local_time(at)` render the columns in the reader's terms."""
-    import json
-
+def csv_stream(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
+    """CSV text for a spreadsheet, a line at a time (for a streamed download): a BOM, the
+    header, then each row, every cell quoted against formulas (_cell)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -123,10 +120,20 @@ def csv_lines(agency_id: int, wanted: LogFilter, header: list[str], words, local
     yield "\ufeff"  # Excel opens UTF-8 CSV with Chinese correctly only with a BOM
     writer.writerow(header)
     yield flush()
-    query = _query(agency_id, wanted, offset_minutes).order_by(AuditLogEntry.id.desc())
-    for entry in db.session.scalars(query.execution_options(yield_per=500)):
-        writer.writerow([_cell(entry.id), _cell(local_time(entry.at)), _cell(entry.actor), _cell(entry.address),
-                         _cell(words(entry.action)), _cell(entry.target),
-                         _cell(json.dumps(entry.before, ensure_ascii=False) if entry.before is not None else ""),
-                         _cell(json.dumps(entry.after, ensure_ascii=False) if entry.after is not None else "")])
+    for row in rows:
+        writer.writerow([_cell(value) for value in row])
         yield flush()
+
+
+def csv_lines(agency_id: int, wanted: LogFilter, header: list[str], words, local_time, *,
+              offset_minutes: int = 480) -> Iterator[str]:
+    """The filtered entries as CSV text, a line at a time (streamed: the log grows without
+    bound). `words(action)` and `local_time(at)` render the columns in the reader's terms."""
+    import json
+
+    query = _query(agency_id, wanted, offset_minutes).order_by(AuditLogEntry.id.desc())
+    rows = ([entry.id, local_time(entry.at), entry.actor, entry.address, words(entry.action), entry.target,
+             json.dumps(entry.before, ensure_ascii=False) if entry.before is not None else "",
+             json.dumps(entry.after, ensure_ascii=False) if entry.after is not None else ""]
+            for entry in db.session.scalars(query.execution_options(yield_per=500)))
+    return csv_stream(header, rows)

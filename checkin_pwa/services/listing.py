@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..domain import exceptions as rules10
-from ..domain.filters import Month, Page, ProjectTree, TaskFilters, matches, page_of
+from ..domain.filters import Month, Page, PlanFilters, ProjectTree, TaskFilters, matches, page_of
 from ..domain.rules import PlanFacts
 from ..extensions import db
-from ..models import AuditPlan, Auditor, Enterprise, Explanation, TeamMember
+from ..models import AuditPlan, Auditor, CheckEvent, Enterprise, Explanation, TeamMember
 from . import explanations as explanation_service
 from .checkin import DEFAULT_TIMEZONE, PlanTimes, plan_facts
 from .plan_status import PlanStatus, statuses
@@ -55,11 +55,12 @@ def _naive(day: dt.date, days: int = 0) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=days), dt.time())
 
 
-def _light_facts(plan_id: int, start_utc: dt.datetime, end_utc: dt.datetime, zone: Optional[str]) -> PlanFacts:
-    """Enough of a plan's facts for its local days (no team, no events)."""
+def _light_facts(plan_id: int, start_utc: dt.datetime, end_utc: dt.datetime, zone: Optional[str],
+                 status: str = "valid") -> PlanFacts:
+    """Enough of a plan's facts for its local days and phase (no team, no events)."""
     return PlanFacts(plan_id=plan_id, enterprise_id=0, start=start_utc.replace(tzinfo=UTC),
                      end=end_utc.replace(tzinfo=UTC), timezone=zone or DEFAULT_TIMEZONE,
-                     mode="onsite", status="valid", team=frozenset())
+                     mode="onsite", status=status or "valid", team=frozenset())
 
 
 def _load(plan_ids: list[int]) -> dict[int, AuditPlan]:
@@ -174,6 +175,10 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _containing(text: str) -> str:
+    return f"%{_escape_like(text)}%"
+
+
 def plan_list(auditor: Auditor, which: str, filters: TaskFilters, asked_page: object, now: dt.datetime) -> PlanList:
     """R13: tasks (the audit has not ended: not started or under way) or history (ended:
     the plan's last local day is over, as for R10's exceptions), filtered, one page.
@@ -187,7 +192,7 @@ def plan_list(auditor: Auditor, which: str, filters: TaskFilters, asked_page: ob
     )
     if filters.enterprise:
         query = query.join(Enterprise, Enterprise.id == AuditPlan.enterprise_id).where(
-            Enterprise.name.ilike(f"%{_escape_like(filters.enterprise)}%", escape="\\"))
+            Enterprise.name.ilike(_containing(filters.enterprise), escape="\\"))
     chosen = []
     for plan_id, start_utc, end_utc, zone, levels in db.session.execute(query):
         facts = _light_facts(plan_id, start_utc, end_utc, zone)
@@ -225,3 +230,105 @@ def enterprise_names(auditor: Auditor, limit: int = 200) -> list[str]:
         .where(TeamMember.auditor_id == auditor.id)
         .distinct().order_by(Enterprise.name).limit(limit)
     ))
+
+
+# --- a body's plans on the management end -------------------------------------------------
+
+@dataclass(frozen=True)
+class BodyPlanEntry(PlanTimes):
+    """One plan of the body's list: its phase (domain.exceptions.phase) and record now."""
+
+    plan: AuditPlan
+    status: PlanStatus
+    phase: str
+
+
+@dataclass(frozen=True)
+class BodyPlanList:
+    entries: list[BodyPlanEntry]
+    page: Page
+
+
+def _body_query(agency_id: int, filters: PlanFilters, now: dt.datetime):
+    """The light rows of the body's plans that the database can tell apart (R16: only the
+    body's own): the enterprise's and an auditor's names, the mode, whether the team checked
+    in, and bounds the date range and phase imply (refined per plan's zone afterwards)."""
+    moment = now.astimezone(UTC).replace(tzinfo=None)
+    query = (
+        select(AuditPlan.id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone,
+               AuditPlan.project_levels, AuditPlan.status, AuditPlan.plan_no)
+        .where(AuditPlan.agency_id == agency_id)
+    )
+    if filters.enterprise:
+        query = query.join(Enterprise, Enterprise.id == AuditPlan.enterprise_id).where(
+            Enterprise.name.ilike(_containing(filters.enterprise), escape="\\"))
+    for word in filters.auditor.split()[:5]:
+        query = query.where(exists().where(
+            TeamMember.plan_id == AuditPlan.id, Auditor.id == TeamMember.auditor_id,
+            or_(Auditor.name.like(_containing(word), escape="\\"), Auditor.phone.like(_containing(word), escape="\\"))))
+    if filters.mode:
+        query = query.where(AuditPlan.mode == filters.mode)
+    if filters.checked:
+        checked_in = exists().where(CheckEvent.plan_id == AuditPlan.id, CheckEvent.kind == "in")
+        query = query.where(checked_in if filters.checked == "yes" else ~checked_in)
+    # A local day lies within a day of the UTC one.
+    if filters.date_from:
+        query = query.where(AuditPlan.end_utc >= _naive(filters.date_from, -1))
+    if filters.date_to:
+        query = query.where(AuditPlan.start_utc < _naive(filters.date_to, 2))
+    if filters.phase == rules10.CANCELLED:
+        query = query.where(AuditPlan.status == "cancelled")
+    elif filters.phase:
+        query = query.where(AuditPlan.status != "cancelled")
+        if filters.phase == rules10.NOT_STARTED:
+            query = query.where(AuditPlan.start_utc > moment)
+        else:
+            query = query.where(AuditPlan.start_utc <= moment)
+            if filters.phase == rules10.ENDED:
+                query = query.where(AuditPlan.end_utc < moment)
+    return query
+
+
+def body_plan_ids(agency_id: int, filters: PlanFilters, now: dt.datetime) -> list[int]:
+    """The ids of the body's plans that pass `filters` at `now`, in the asked order (by
+    start, newest first, unless `filters.sort` says otherwise)."""
+    descending = filters.sort.startswith("-")
+    column = {"start": 1, "end": 2, "plan_no": 6}.get(filters.sort.lstrip("-"), 1)
+    chosen = []
+    for row in db.session.execute(_body_query(agency_id, filters, now)):
+        plan_id, start_utc, end_utc, zone, levels, status = row[:6]
+        facts = _light_facts(plan_id, start_utc, end_utc, zone, status)
+        if filters.phase and rules10.phase(facts, now) != filters.phase:
+            continue
+        if matches(filters, facts.first_day, facts.last_day, levels):
+            chosen.append((row[column], plan_id))
+    chosen.sort(reverse=descending)
+    return [plan_id for _, plan_id in chosen]
+
+
+def body_entries(plan_ids: list[int], now: dt.datetime) -> list[BodyPlanEntry]:
+    """The plans `plan_ids` (in that order) loaded with what a row shows."""
+    plans = _load(plan_ids)
+    shown = [plans[plan_id] for plan_id in plan_ids if plan_id in plans]
+    status = statuses(shown, now)
+    return [BodyPlanEntry(plan, status[plan.id], rules10.phase(plan_facts(plan), now)) for plan in shown]
+
+
+def body_plan_list(agency_id: int, filters: PlanFilters, asked_page: object, now: dt.datetime) -> BodyPlanList:
+    """One page of the body's plans that pass `filters` (the management end's list)."""
+    ids = body_plan_ids(agency_id, filters, now)
+    page = page_of(asked_page, len(ids))
+    return BodyPlanList(body_entries(ids[page.offset: page.offset + page.per_page], now), page)
+
+
+def body_project_tree(agency_id: int) -> ProjectTree:
+    """The project levels of the body's plans (the cascading selects' options)."""
+    return ProjectTree.of(db.session.scalars(
+        select(AuditPlan.project_levels).where(AuditPlan.agency_id == agency_id)))
+
+
+def body_entries_in_chunks(plan_ids: list[int], now: dt.datetime, size: int = 200):
+    """body_entries for many plans, `size` at a time (an export of every page): only one
+    chunk is loaded at once (the session's identity map holds its rows weakly)."""
+    for start in range(0, len(plan_ids), size):
+        yield from body_entries(plan_ids[start: start + size], now)

@@ -344,6 +344,22 @@ def team_photo(auditor: Auditor, photo_id: int) -> Optional[Photo]:
     return photo
 
 
+def body_photo(agency_id: int, photo_id: int) -> Optional[Photo]:
+    """R16 for staff: the photo if it is not deleted and its plan is the body's own."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or photo.deleted_at is not None or photo.plan.agency_id != agency_id:
+        return None
+    return photo
+
+
+def live_photos(plan_id: int) -> list[Photo]:
+    """The plan's photos not deleted, in the order they came."""
+    return list(db.session.scalars(
+        select(Photo).where(Photo.plan_id == plan_id, Photo.deleted_at.is_(None))
+        .order_by(Photo.uploaded_at, Photo.id)
+    ))
+
+
 def delete(auditor: Auditor, photo_id: int, now: dt.datetime) -> Union[Photo, Refusal]:
     """Soft delete by a team member: hidden from the team, its place in the group freed,
     row and files kept as evidence. Deleting an already deleted photo of the team again
@@ -416,10 +432,7 @@ class PhotoSection:
 def plan_photos(auditor: Auditor, plan: AuditPlan) -> PhotoSection:
     """The plan's photos by group, not deleted, each judged against the record as it
     stands now (the stored verdicts are brought up to date when they changed)."""
-    photos = list(db.session.scalars(
-        select(Photo).where(Photo.plan_id == plan.id, Photo.deleted_at.is_(None))
-        .order_by(Photo.uploaded_at, Photo.id)
-    ))
+    photos = live_photos(plan.id)
     views: dict[str, list[PhotoView]] = {group: [] for group in GROUPS}
     changed = False
     for photo in photos:

@@ -15,10 +15,12 @@ from ..domain import exceptions as rules10
 from ..domain import notes as notes_rules
 from ..domain import offline
 from ..extensions import db
-from ..models import AuditPlan, Auditor, CheckEvent, Explanation, TeamMember
+from ..models import AuditPlan, Auditor, CheckEvent, Explanation, Photo, Staff, TeamMember
+from . import audit
 from . import explanations as explanation_service
 from . import photos as photo_service
 from .checkin import (
+    PlanTimes,
     TaskCard,
     _PLAN_LOADING,
     local_time,
@@ -167,6 +169,60 @@ def plan_page(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> PlanPage:
         photos=section,
         review_deadline=rules10.review_deadline(plan_facts(plan).last_day),
     )
+
+
+# --- the body's plan page on the management end ------------------------------------------------
+
+@dataclass(frozen=True)
+class MemberRow:
+    """A team member as the body's staff see them: their role and their own check-in and
+    check-out (the team's record if they signed it, else their own copy sent later)."""
+
+    role: str
+    auditor: Auditor
+    check_in: Optional[EventRow]
+    check_out: Optional[EventRow]
+
+
+@dataclass(frozen=True)
+class BodyPlanPage(PlanTimes):
+    plan: AuditPlan
+    status: PlanStatus
+    phase: str  # domain.exceptions.phase
+    members: list[MemberRow]
+    photos: list[tuple[str, list[Photo]]]  # (group, photos not deleted), every group
+    explanations: list[Explanation]
+
+
+def _member_row(plan: AuditPlan, member: TeamMember) -> MemberRow:
+    signed = {}
+    for event in plan.events:  # by server time: the team's record before a late copy
+        if event.signer_id == member.auditor_id and (event.kind not in signed or event.counts_for_team):
+            signed[event.kind] = event
+    rows = {kind: _event_row(plan, event) for kind, event in signed.items()}
+    return MemberRow(member.role, member.auditor, rows.get("in"), rows.get("out"))
+
+
+def body_plan_page(plan: AuditPlan, now: dt.datetime) -> BodyPlanPage:
+    """Everything the body's plan page shows (the plan checked to be the body's before)."""
+    photos = photo_service.live_photos(plan.id)
+    by_group = {group: [photo for photo in photos if photo.group == group] for group in photo_service.GROUPS}
+    status = status_of(plan, now, {group: len(items) for group, items in by_group.items() if items})
+    return BodyPlanPage(
+        plan=plan,
+        status=status,
+        phase=rules10.phase(plan_facts(plan), now),
+        members=[_member_row(plan, member) for member in plan.team],
+        photos=list(by_group.items()),
+        explanations=explanation_service.for_plan(plan.id),
+    )
+
+
+def record_export(staff: Staff, filters: dict, count: int, *, address: str) -> None:
+    """An export of the body's plan list goes into the audit log (its reads do not)."""
+    audit.record(audit.actor_for(staff, address), "plans_exported", target=f"plans: {count}",
+                 after={"filters": filters, "plans": count})
+    db.session.commit()
 
 
 @dataclass(frozen=True)

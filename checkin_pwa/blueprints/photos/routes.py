@@ -186,6 +186,12 @@ def image(photo_id: int, kind: str):
     photo = photos.team_photo(current_user, photo_id)
     if photo is None:
         abort(404)
+    return send_photo(photo, kind)
+
+
+def send_photo(photo, kind: str):
+    """The photo's thumbnail or display copy (our own JPEG, never the file as uploaded), for
+    whoever the caller has let see it."""
     store = current_app.extensions["photo_store"]
     key = photo.thumb_key if kind == "thumb" else photo.display_key
     path = store.local_path(key)

@@ -6,10 +6,12 @@ the project selects out of band: the options of a level depend on the level abov
 """
 from __future__ import annotations
 
+from typing import Optional
+
 from flask import request, url_for
 from flask_login import current_user, login_required
 
-from ...domain.filters import LEVEL_NAMES, parse_filters
+from ...domain.filters import LEVEL_NAMES, ParsedFilters, ProjectTree, parse_filters
 from ...services import listing
 from ...services.checkin import local_time, server_now
 from ...web import is_htmx, render_page_or_partial
@@ -35,12 +37,23 @@ def listing_words():
             "team_order": TEAM_ORDER, "exception_text": exception_text, "local_time": local_time}
 
 
+def changed_level() -> Optional[str]:
+    """The project level select just changed (htmx names it): the levels below it reset."""
+    changed = request.headers.get("HX-Trigger-Name") if is_htmx() else None
+    return changed if changed in LEVEL_NAMES[:2] else None
+
+
+def project_selects(tree: ProjectTree, parsed: ParsedFilters) -> dict:
+    """What tasks/_project_selects.html needs: each level's choice and its options."""
+    chosen = [parsed.raw[name] for name in LEVEL_NAMES]
+    return {"chosen": chosen,
+            "level_options": [tree.options(chosen[:depth]) if all(chosen[:depth]) else [] for depth in range(3)]}
+
+
 def _plan_list(which: str):
     now = server_now()
     tree = listing.project_tree(current_user)
-    # The level select the auditor just changed (htmx names it): the levels below it reset.
-    changed = request.headers.get("HX-Trigger-Name") if is_htmx() else None
-    parsed = parse_filters(request.args, tree, cascade_from=changed if changed in LEVEL_NAMES[:2] else None)
+    parsed = parse_filters(request.args, tree, cascade_from=changed_level())
     result = None
     if parsed.usable:
         result = listing.plan_list(current_user, which, parsed.filters, request.args.get("page"), now)
@@ -48,14 +61,12 @@ def _plan_list(which: str):
     args = parsed.filters.query_args() if parsed.usable else {k: v for k, v in parsed.raw.items() if v}
     if result and result.page.number > 1:
         args["page"] = str(result.page.number)
-    chosen = [parsed.raw[name] for name in LEVEL_NAMES]
-    level_options = [tree.options(chosen[:depth]) if all(chosen[:depth]) else [] for depth in range(3)]
     response = render_page_or_partial(
         "tasks/list.html", "tasks/_results.html",
         status=200 if parsed.usable or is_htmx() else 400,
         which=which, endpoint=endpoint, parsed=parsed, result=result,
         errors=[filter_error_text(error) for error in parsed.errors],
-        level_options=level_options, chosen=chosen,
+        **project_selects(tree, parsed),
         names=[] if is_htmx() else listing.enterprise_names(current_user),  # the datalist is not swapped
         filter_args=parsed.filters.query_args() if parsed.usable else {},
     )

@@ -51,6 +51,7 @@ FILTER_ERRORS = {
     "bad_date": _l("“%(value)s” is not a date (YYYY-MM-DD)."),
     "inverted_range": _l("The start date %(date_from)s is after the end date %(date_to)s: nothing was filtered."),
     "bad_project_level": _l("Invalid certification project level."),
+    "bad_choice": _l("“%(value)s” is not one of the choices: nothing was filtered."),
 }
 
 

@@ -1,0 +1,103 @@
+"""The body's plans on the management end (R16, R18, R19): a list every staff member reads
+(the auditors' filters of tasks and history and the staff's own, server-side pages, a CSV
+export of the filtered list, which is logged), the plan page with its team's check-in state,
+photos and explanations, and the plan's photos. Another body's plan or photo is a 404."""
+from flask import abort, current_app, g, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
+
+from ...blueprints.photos.routes import send_photo
+from ...blueprints.plans.words import MODES
+from ...blueprints.tasks.routes import changed_level, project_selects
+from ...blueprints.tasks.words import ROLES, STATES, filter_error_text
+from ...domain.filters import parse_plan_filters
+from ...extensions import client_address
+from ...models import AuditPlan
+from ...services import audit, listing, photos, plans
+from ...services.checkin import local_time, server_now
+from ...web import is_htmx, render_page_or_partial
+from ..guard import own_row, staff_required
+from ..words import CHECKED_WORDS, PHASE_WORDS
+from . import bp
+
+LIST_WORDS = {"phase_words": PHASE_WORDS, "checked_words": CHECKED_WORDS, "mode_words": MODES,
+              "role_words": ROLES, "team_state_words": STATES}
+
+
+def _filters():
+    tree = listing.body_project_tree(g.staff.agency_id)
+    return tree, parse_plan_filters(request.args, tree, cascade_from=changed_level())
+
+
+@bp.get("/plans")
+@staff_required("readonly")
+def plan_list():
+    """The page, or only the list for htmx (every filter, the order and the pager replace it;
+    the project selects come along out of band)."""
+    tree, parsed = _filters()
+    result = None
+    if parsed.usable:
+        result = listing.body_plan_list(g.staff.agency_id, parsed.filters, request.args.get("page"), server_now())
+    args = parsed.filters.query_args() if parsed.usable else {k: v for k, v in parsed.raw.items() if v}
+    if result and result.page.number > 1:
+        args["page"] = str(result.page.number)
+    response = render_page_or_partial(
+        "console/plans/list.html", "console/plans/_list.html",
+        status=200 if parsed.usable or is_htmx() else 400,
+        parsed=parsed, result=result, errors=[filter_error_text(error) for error in parsed.errors],
+        filter_args=parsed.filters.query_args() if parsed.usable else {},
+        endpoint="console.plans.plan_list", filters_form="plan-filters", results_box="plan-list",
+        **project_selects(tree, parsed), **LIST_WORDS)
+    if is_htmx():
+        # The URL holds the question as understood (a level reset by the cascade included).
+        response.headers["HX-Push-Url"] = url_for("console.plans.plan_list", **args)
+    return response
+
+
+@bp.get("/plans.csv")
+@staff_required("readonly")
+def export():
+    """The filtered list, every page, as CSV; the export is in the audit log (reads are not)."""
+    _tree, parsed = _filters()
+    if not parsed.usable:
+        return render_template("console/error.html", status=400,
+                               message=" ".join(filter_error_text(error) for error in parsed.errors)), 400
+    now = server_now()
+    ids = listing.body_plan_ids(g.staff.agency_id, parsed.filters, now)
+    plans.record_export(g.staff, parsed.filters.query_args(), len(ids), address=client_address())
+    header = [_("Plan no."), _("Enterprise"), _("Certification project"), _("Project levels"), _("Certificate no."),
+              _("Audit activity"), _("Start"), _("End"), _("Time zone"), _("Region"), _("Audit mode"),
+              _("Confidential"), _("State"), _("Check-in status"), _("Audit team"), _("Audit address"), _("Remarks")]
+    rows = (_csv_row(entry) for entry in listing.body_entries_in_chunks(ids, now))
+    response = current_app.response_class(stream_with_context(audit.csv_stream(header, rows)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = "attachment; filename=plans.csv"
+    return response
+
+
+def _csv_row(entry) -> list:
+    plan = entry.plan
+    team = "; ".join(f"{ROLES.get(member.role, member.role)} {member.auditor.name} {member.auditor.phone}"
+                     for member in plan.team)
+    return [plan.plan_no, plan.enterprise.name, plan.project_code, " › ".join(plan.project_levels or []),
+            plan.certificate_no, plan.activity, entry.start_local.strftime("%Y-%m-%d %H:%M"),
+            entry.end_local.strftime("%Y-%m-%d %H:%M"), plan.timezone, plan.region, MODES.get(plan.mode, plan.mode),
+            _("Yes") if plan.confidential else _("No"), PHASE_WORDS[entry.phase],
+            STATES.get(entry.status.state, entry.status.state), team,
+            "; ".join(site.address for site in plan.sites), plan.remarks]
+
+
+@bp.get("/plans/<int:plan_id>")
+@staff_required("readonly")
+def plan_page(plan_id: int):
+    plan = own_row(AuditPlan, plan_id)
+    page = plans.body_plan_page(plan, server_now())
+    return render_template("console/plans/page.html", page=page, plan=plan, local_time=local_time, **LIST_WORDS)
+
+
+@bp.get("/photos/<int:photo_id>/<any(thumb, display):kind>")
+@staff_required("readonly")
+def photo(photo_id: int, kind: str):
+    """A photo of the body's own plans (R16): another body's, or a deleted one, is a 404."""
+    found = photos.body_photo(g.staff.agency_id, photo_id)
+    if found is None:
+        abort(404)
+    return send_photo(found, kind)
