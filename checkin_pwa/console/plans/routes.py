@@ -93,7 +93,8 @@ def plan_page(plan_id: int):
     return render_template("console/plans/page.html", page=page, plan=plan, local_time=local_time, **LIST_WORDS)
 
 
-@bp.get("/photos/<int:photo_id>/<any(thumb, display):kind>")
+@bp.get("/photos/<int:photo_id>/thumb", defaults={"kind": "thumb"})
+@bp.get("/photos/<int:photo_id>/display", defaults={"kind": "display"})
 @staff_required("readonly")
 def photo(photo_id: int, kind: str):
     """A photo of the body's own plans (R16): another body's, or a deleted one, is a 404."""
