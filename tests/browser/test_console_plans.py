@@ -59,12 +59,12 @@ def test_r18_staff_find_a_plan_by_typing_part_of_the_enterprise_and_see_the_team
     expect(page.get_by_role("heading", name="审核计划")).to_be_visible()
     rows = page.locator("#plan-list tr[data-plan]")
     expect(rows).to_have_count(2)
-    expect(page.locator("[data-count]")).to_have_text("共 2 个计划")
+    expect(page.locator("[data-plan-count]")).to_have_text("共 2 个计划")
 
     # Typing part of the name narrows the list as it is typed, and the URL keeps the filter.
     page.get_by_label("企业名称").press_sequentially("大连", delay=50)
     expect(rows).to_have_count(1)
-    expect(page.locator("[data-count]")).to_have_text("共 1 个计划")
+    expect(page.locator("[data-plan-count]")).to_have_text("共 1 个计划")
     expect(page).to_have_url(re.compile(r"/admin/plans\?enterprise=%E5%A4%A7%E8%BF%9E$"))
     expect(rows.first).to_contain_text("大连甲机械有限公司")
     expect(rows.first.locator("[data-phase]")).to_have_text("进行中")
@@ -151,5 +151,5 @@ def test_r16_staff_of_another_body_opening_a_plan_or_photo_address_see_the_404_p
         expect(page.get_by_text(NOT_FOUND)).to_be_visible()
     page.goto("/admin/plans")
     expect(page.locator("#plan-list tr[data-plan]")).to_have_count(0)
-    expect(page.locator("[data-count]")).to_have_text("共 0 个计划")
+    expect(page.locator("[data-plan-count]")).to_have_text("共 0 个计划")
     context.close()
