@@ -106,6 +106,8 @@ class Config:
     PHOTO_ORPHAN_MIN_AGE_S = int(os.environ.get("PHOTO_ORPHAN_MIN_AGE_S", "3600"))
     # R14: largest file add-notice attaches (each); stored in the photo store under notices/.
     NOTICE_ATTACHMENT_MAX_BYTES = int(os.environ.get("NOTICE_ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
+    # A console form with a notice's files: two of the largest, and the text beside them.
+    NOTICE_UPLOAD_MAX_BYTES = int(os.environ.get("NOTICE_UPLOAD_MAX_BYTES", str(41 * 1024 * 1024)))
 
     # Account (R1, services.verification, services.sms). SMS_BACKEND: dotted path of a class
     # with send(phone, text); the default writes the message to the server log (docs/sms.md).

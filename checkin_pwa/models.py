@@ -379,7 +379,12 @@ class Notice(db.Model):
     agency_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agency.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
-    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    # "text" (shown as typed) or "markdown" (a safe subset: domain.notice_body)
+    body_format: Mapped[str] = mapped_column(String(10), default="text", server_default="text")
+    # None: a draft, seen by nobody; ahead of now: scheduled. Auditors see it from this time on.
+    published_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, index=True)
+    # Withdrawn by the body's staff: auditors no longer see it; its read receipts stay.
+    withdrawn_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
 
     agency: Mapped[Optional[Agency]] = relationship()
     attachments: Mapped[list[NoticeAttachment]] = relationship(

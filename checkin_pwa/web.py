@@ -124,6 +124,8 @@ class SessionCookie(SecureCookieSessionInterface):
 # body up to PLAN_IMPORT_MAX_BYTES. Every other request is a form of FORM_MAX_BYTES at most.
 LARGE_BODY_ENDPOINTS = frozenset({"photos.upload", "account.avatar", "api.import_plans",
                                   "console.uploads.upload"})
+# The console's forms that carry a notice's attachments: NOTICE_UPLOAD_MAX_BYTES.
+NOTICE_FILE_ENDPOINTS = frozenset({"console.notices.write", "console.notices.attach"})
 
 
 class SizedRequest(Request):
@@ -133,6 +135,8 @@ class SizedRequest(Request):
 
     @property
     def max_content_length(self) -> int | None:
+        if self._max_content_length is None and current_app and self.endpoint in NOTICE_FILE_ENDPOINTS:
+            return current_app.config["NOTICE_UPLOAD_MAX_BYTES"]
         if self._max_content_length is None and current_app and self.endpoint not in LARGE_BODY_ENDPOINTS:
             return current_app.config["FORM_MAX_BYTES"]
         return super().max_content_length

@@ -42,6 +42,7 @@ from .auditors import bp as auditors_bp  # noqa: E402
 from .auth import bp as auth_bp  # noqa: E402
 from .home import bp as home_bp  # noqa: E402
 from .log import bp as log_bp  # noqa: E402
+from .notices import bp as notices_bp  # noqa: E402
 from .phone_changes import bp as phone_changes_bp  # noqa: E402
 from .plans import bp as plans_bp  # noqa: E402
 from .profile import bp as profile_bp  # noqa: E402
@@ -49,9 +50,24 @@ from .staff import bp as staff_bp  # noqa: E402
 from .tokens import bp as tokens_bp  # noqa: E402
 from .uploads import bp as uploads_bp  # noqa: E402
 
-for _child in (auth_bp, home_bp, profile_bp, auditors_bp, phone_changes_bp, plans_bp, staff_bp, tokens_bp, log_bp,
-               uploads_bp):
+for _child in (auth_bp, home_bp, profile_bp, auditors_bp, phone_changes_bp, plans_bp, notices_bp, staff_bp, tokens_bp,
+               log_bp, uploads_bp):
     bp.register_blueprint(_child)
+
+
+@bp.errorhandler(413)
+def too_large(error):
+    from flask import current_app, request
+    from flask_babel import gettext as _
+
+    from ..domain.notice_body import BODY_MAX
+    from ..web import NOTICE_FILE_ENDPOINTS
+
+    if request.endpoint in NOTICE_FILE_ENDPOINTS:
+        limit_mb = current_app.config["NOTICE_UPLOAD_MAX_BYTES"] // (1024 * 1024)
+        return _error(413, _("What was sent is too large: a notice's text is at most %(chars)s characters and its "
+                             "files together at most %(mb)s MB. Nothing was changed.", chars=BODY_MAX, mb=limit_mb))
+    return _error(413, _("What was sent is too large. Nothing was changed."))
 
 
 @bp.errorhandler(429)

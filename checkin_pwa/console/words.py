@@ -46,6 +46,35 @@ ACTION_WORDS = {
     "plans_checked": _l("Plan document checked (dry run)"),
     "plans_committed": _l("Plan document imported"),
     "plans_exported": _l("Plans exported (CSV)"),
+    "notice_created": _l("Notice written (draft)"),
+    "notice_published": _l("Notice published"),
+    "notice_scheduled": _l("Notice scheduled"),
+    "notice_withdrawn": _l("Notice withdrawn"),
+    "notice_attachment_added": _l("Notice attachment added"),
+}
+
+NOTICE_STATE_WORDS = {
+    "draft": _l("Draft"),
+    "scheduled": _l("Scheduled"),
+    "published": _l("Published"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+NOTICE_REFUSALS = {
+    "empty_title": _l("The title is empty: enter one."),
+    "title_too_long": _l("The title is too long: at most %(limit)s characters."),
+    "body_too_long": _l("The text is too long: at most %(limit)s characters. Put longer documents in an attachment."),
+    "unknown_format": _l("Choose plain text or Markdown."),
+    "unknown_mode": _l("Choose when to publish."),
+    "empty_file": _l("The attachment %(name)s is empty."),
+    "too_large": _l("The attachment %(name)s is too large: at most %(limit_mb)s MB."),
+    "too_many_files": _l("At most %(limit)s attachments at a time."),
+    "no_files": _l("Choose a file to attach."),
+    "schedule_missing": _l("Enter the publishing time."),
+    "schedule_unreadable": _l("The publishing time could not be read: enter a date and a time."),
+    "schedule_past": _l("The publishing time has passed: choose a later time, or publish now."),
+    "schedule_too_far": _l("The publishing time is more than a year ahead: check the year."),
+    "wrong_state": _l("Not possible for a notice in the state %(state)s. Nothing was changed."),
 }
 
 PHASE_WORDS = {
@@ -94,6 +123,17 @@ def role_name(role: str) -> str:
 
 def action_name(action: str) -> str:
     return str(ACTION_WORDS.get(action, action))
+
+
+def notice_refusal(refused) -> str:
+    """Why services.notices refused a notice or a change to one (NoticeRefused)."""
+    params = dict(refused.params)
+    if "limit" in params and refused.code == "too_large":
+        params["limit_mb"] = f"{params['limit'] / (1024 * 1024):g}"
+    if "state" in params:
+        params["state"] = str(NOTICE_STATE_WORDS.get(params["state"], params["state"]))
+    words = NOTICE_REFUSALS.get(refused.code)
+    return str(words) % params if words is not None else refused.code
 
 
 def refusal_text(code: str) -> str:

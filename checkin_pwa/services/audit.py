@@ -22,6 +22,7 @@ ACTIONS = (
     "token_created", "token_revoked",
     "phone_change_approved", "phone_change_refused",
     "plans_checked", "plans_committed", "plans_exported",
+    "notice_created", "notice_published", "notice_scheduled", "notice_withdrawn", "notice_attachment_added",
 )
 
 PER_PAGE = 50

@@ -1,5 +1,6 @@
-"""Notices (通知公告, R14): made by the `add-notice` CLI (and the demo), listed and opened by
-auditors, attachments downloaded.
+"""Notices (通知公告, R14): made by the `add-notice` CLI (and the demo) or written by a body's
+staff in the console (a draft, published now or at a time, withdrawn; each change in the
+audit log), listed and opened by auditors, attachments downloaded.
 
 Who sees what: an auditor sees the notices of their own body (Notice.agency_id equal to
 theirs) and the regulator's (agency_id None), published at or before now; anything else is
@@ -22,15 +23,18 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from typing import Optional, Sequence
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from ..domain import notice_body
 from ..domain.filters import Page, page_of
 from ..extensions import db
-from ..models import Agency, Auditor, Notice, NoticeAttachment, NoticeRead
+from ..models import Agency, Auditor, Notice, NoticeAttachment, NoticeRead, Staff, utcnow
 from ..storage import PhotoStore, notice_key
+from . import audit
 from .photos import clean_name
 
 PER_PAGE = 20
@@ -89,22 +93,8 @@ def find_agency(code: str) -> Optional[Agency]:
     return db.session.scalar(select(Agency).where(Agency.code == code))
 
 
-def create_notice(agency: Optional[Agency], title: str, body: str = "",
-                  attachments: Sequence[tuple[str, bytes]] = (), published_at: Optional[dt.datetime] = None,
-                  *, store: Optional[PhotoStore] = None, max_bytes: Optional[int] = None) -> Notice:
-    """A notice from `agency` (None: the regulator, to everyone) with its attachments,
-    committed. `published_at` is naive UTC (default: now). Raises NoticeRefused before
-    anything is written: empty or too long title, an empty or too large attachment.
-
-    Files are written first, the row last; files of a failed commit stay in the store with
-    no row pointing at them, and the orphan sweep (sweep-photos) removes them.
-    """
-    title = (title or "").strip()
-    if not title:
-        raise NoticeRefused("empty_title")
-    if len(title) > TITLE_MAX:
-        raise NoticeRefused("title_too_long", limit=TITLE_MAX)
-    limit = max_attachment_bytes() if max_bytes is None else max_bytes
+def _prepared(attachments: Sequence[tuple[str, bytes]], limit: int) -> list[tuple[str, bytes, str]]:
+    """Each file's display name, bytes and SHA-256; NoticeRefused for an empty or too large one."""
     prepared = []
     for raw_name, data in attachments:
         name = display_filename(raw_name)
@@ -113,11 +103,14 @@ def create_notice(agency: Optional[Agency], title: str, body: str = "",
         if len(data) > limit:
             raise NoticeRefused("too_large", name=name, size=len(data), limit=limit)
         prepared.append((name, data, hashlib.sha256(data).hexdigest()))
+    return prepared
 
+
+def _store_files(notice: Notice, prepared, store: Optional[PhotoStore]) -> None:
+    """Write the files (named by content) and attach their rows to `notice`. Files of a
+    failed commit stay in the store with no row pointing at them, and the orphan sweep
+    (sweep-photos) removes them."""
     store = store or current_app.extensions["photo_store"]
-    notice = Notice(agency_id=agency.id if agency else None, title=title, body=body or "")
-    if published_at is not None:
-        notice.published_at = published_at
     for name, data, digest in prepared:
         key = notice_key(digest)
         if not store.exists(key):  # named by content: already there means the same bytes
@@ -125,6 +118,38 @@ def create_notice(agency: Optional[Agency], title: str, body: str = "",
         notice.attachments.append(NoticeAttachment(
             filename=name, content_type=content_type_for(name), size=len(data), sha256=digest,
             storage_key=key))
+
+
+def _new_notice(agency: Optional[Agency], title: str, body: str, body_format: str,
+                attachments: Sequence[tuple[str, bytes]], max_bytes: Optional[int]):
+    """The checks every new notice passes (before anything is written) and its row, not yet
+    added to the session, with its files prepared but not stored."""
+    title = (title or "").strip()
+    if not title:
+        raise NoticeRefused("empty_title")
+    if len(title) > TITLE_MAX:
+        raise NoticeRefused("title_too_long", limit=TITLE_MAX)
+    body = body or ""
+    if len(body) > notice_body.BODY_MAX:
+        raise NoticeRefused("body_too_long", limit=notice_body.BODY_MAX)
+    if body_format not in notice_body.FORMATS:
+        raise NoticeRefused("unknown_format")
+    limit = max_attachment_bytes() if max_bytes is None else max_bytes
+    prepared = _prepared(attachments, limit)
+    notice = Notice(agency_id=agency.id if agency else None, title=title, body=body, body_format=body_format)
+    return notice, prepared
+
+
+def create_notice(agency: Optional[Agency], title: str, body: str = "",
+                  attachments: Sequence[tuple[str, bytes]] = (), published_at: Optional[dt.datetime] = None,
+                  *, store: Optional[PhotoStore] = None, max_bytes: Optional[int] = None) -> Notice:
+    """A notice from `agency` (None: the regulator, to everyone) with its attachments,
+    committed. `published_at` is naive UTC (default: now). Raises NoticeRefused before
+    anything is written: empty or too long title, too long a body, an empty or too large
+    attachment. Files are written first, the row last."""
+    notice, prepared = _new_notice(agency, title, body, notice_body.TEXT, attachments, max_bytes)
+    notice.published_at = published_at if published_at is not None else utcnow()
+    _store_files(notice, prepared, store)
     db.session.add(notice)
     db.session.commit()
     return notice
@@ -134,11 +159,11 @@ def create_notice(agency: Optional[Agency], title: str, body: str = "",
 
 def _visible(auditor: Auditor, now: dt.datetime):
     """The notices `auditor` may see at `now` (aware or naive UTC): their body's and the
-    regulator's, already published."""
+    regulator's, already published (a draft has no time: never) and not withdrawn."""
     source = Notice.agency_id.is_(None)
     if auditor.agency_id is not None:
         source = or_(source, Notice.agency_id == auditor.agency_id)
-    return and_(source, Notice.published_at <= _naive_utc(now))
+    return and_(source, Notice.published_at <= _naive_utc(now), Notice.withdrawn_at.is_(None))
 
 
 def _naive_utc(moment: dt.datetime) -> dt.datetime:
@@ -274,3 +299,209 @@ def add_demo_notices(agency: Optional[Agency], now: dt.datetime) -> list[Notice]
             "签到地点与计划审核地址直线距离超过 5 公里的，系统将标记为地点偏差。\n多场所审核可在任一场所签到。",
             (), moment - dt.timedelta(days=1)))
     return made
+
+
+# --- the body's staff (the console) -----------------------------------------------------
+
+CONSOLE_PER_PAGE = 20
+RECEIPTS_PER_PAGE = 25
+FILES_PER_REQUEST = 5
+READ_FILTERS = ("all", "read", "unread")
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("DEFAULT_TIMEZONE", "Asia/Shanghai"))
+
+
+def _local(moment: Optional[dt.datetime]) -> Optional[str]:
+    """A naive UTC time on the body's clock, for the audit log (ISO with its offset)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=dt.timezone.utc).astimezone(_zone()).isoformat(timespec="minutes")
+
+
+def state(notice: Notice, now: dt.datetime) -> str:
+    return notice_body.state_of(notice.published_at, notice.withdrawn_at, _naive_utc(now))
+
+
+def _snapshot(notice: Notice, now: dt.datetime) -> dict:
+    return {"title": notice.title, "format": notice.body_format, "state": state(notice, now),
+            "published_at": _local(notice.published_at), "withdrawn_at": _local(notice.withdrawn_at),
+            "attachments": [item.filename for item in notice.attachments]}
+
+
+def _target(notice: Notice) -> str:
+    return f"notice:{notice.id} {notice.title}"
+
+
+def _scheduled_utc(local_text: str, now: dt.datetime) -> dt.datetime:
+    try:
+        return notice_body.checked_schedule(local_text, _zone(), _naive_utc(now))
+    except notice_body.ScheduleError as error:
+        raise NoticeRefused(error.code) from None
+
+
+WRITE_MODES = ("draft", "now", "at")
+
+
+def write_notice(by: Staff, *, title: str, body: str, body_format: str, files: Sequence[tuple[str, bytes]],
+                 mode: str, local_time: str = "", now: dt.datetime, address: str,
+                 store: Optional[PhotoStore] = None) -> Notice:
+    """A notice of the staff member's body: kept as a draft, published now, or scheduled for
+    `local_time` (the body's clock). Logged with what it became (notice_created,
+    notice_published or notice_scheduled). NoticeRefused before anything is written."""
+    if mode not in WRITE_MODES:
+        raise NoticeRefused("unknown_mode")
+    if len(files) > FILES_PER_REQUEST:
+        raise NoticeRefused("too_many_files", limit=FILES_PER_REQUEST)
+    notice, prepared = _new_notice(by.agency, title, body, body_format, files, None)
+    when = _naive_utc(now)
+    if mode == "at":
+        when = _scheduled_utc(local_time, now)
+    notice.published_at = None if mode == "draft" else when
+    _store_files(notice, prepared, store)
+    db.session.add(notice)
+    db.session.flush()
+    action = {"draft": "notice_created", "now": "notice_published", "at": "notice_scheduled"}[mode]
+    audit.record(audit.actor_for(by, address), action, target=_target(notice), before=None,
+                 after=_snapshot(notice, now))
+    db.session.commit()
+    return notice
+
+
+def _change(by: Staff, notice: Notice, allowed: frozenset, action: str, now: dt.datetime, address: str, apply) -> None:
+    """One state change: refused ("wrong_state") unless the notice's state is in `allowed`;
+    logged with before and after in the same commit."""
+    if state(notice, now) not in allowed:
+        raise NoticeRefused("wrong_state", state=state(notice, now))
+    before = _snapshot(notice, now)
+    apply()
+    audit.record(audit.actor_for(by, address), action, target=_target(notice), before=before,
+                 after=_snapshot(notice, now))
+    db.session.commit()
+
+
+def publish_now(by: Staff, notice: Notice, *, now: dt.datetime, address: str) -> None:
+    """A draft or scheduled notice is published at `now`."""
+    def apply():
+        notice.published_at = _naive_utc(now)
+    _change(by, notice, notice_body.CAN_PUBLISH, "notice_published", now, address, apply)
+
+
+def schedule(by: Staff, notice: Notice, local_time: str, *, now: dt.datetime, address: str) -> None:
+    """A draft or scheduled notice is (re)scheduled for `local_time` on the body's clock."""
+    when = _scheduled_utc(local_time, now)
+
+    def apply():
+        notice.published_at = when
+    _change(by, notice, notice_body.CAN_SCHEDULE, "notice_scheduled", now, address, apply)
+
+
+def withdraw(by: Staff, notice: Notice, *, now: dt.datetime, address: str) -> None:
+    """Auditors no longer see it (nor its attachments); its read receipts stay."""
+    def apply():
+        notice.withdrawn_at = _naive_utc(now)
+    _change(by, notice, notice_body.CAN_WITHDRAW, "notice_withdrawn", now, address, apply)
+
+
+def add_attachments(by: Staff, notice: Notice, files: Sequence[tuple[str, bytes]], *, now: dt.datetime,
+                    address: str, store: Optional[PhotoStore] = None) -> None:
+    """More files on a notice not withdrawn, with the same checks as a new notice's."""
+    if not files:
+        raise NoticeRefused("no_files")
+    if len(files) > FILES_PER_REQUEST:
+        raise NoticeRefused("too_many_files", limit=FILES_PER_REQUEST)
+    prepared = _prepared(files, max_attachment_bytes())
+    _change(by, notice, notice_body.CAN_ATTACH, "notice_attachment_added", now, address,
+            lambda: _store_files(notice, prepared, store))
+
+
+def body_attachment(agency_id: int, notice_id: int, attachment_id: int) -> Optional[NoticeAttachment]:
+    """An attachment of one of the body's notices (any state), or None."""
+    return db.session.scalar(
+        select(NoticeAttachment).join(Notice, Notice.id == NoticeAttachment.notice_id)
+        .where(NoticeAttachment.id == attachment_id, NoticeAttachment.notice_id == notice_id,
+               Notice.agency_id == agency_id))
+
+
+def auditor_count(agency_id: int) -> int:
+    return db.session.scalar(select(func.count(Auditor.id)).where(Auditor.agency_id == agency_id)) or 0
+
+
+def _reads_by_body(agency_id: int, notice_ids: Sequence[int]) -> dict[int, int]:
+    """How many of the body's auditors opened each notice."""
+    if not notice_ids:
+        return {}
+    rows = db.session.execute(
+        select(NoticeRead.notice_id, func.count(NoticeRead.id))
+        .join(Auditor, Auditor.id == NoticeRead.auditor_id)
+        .where(NoticeRead.notice_id.in_(notice_ids), Auditor.agency_id == agency_id)
+        .group_by(NoticeRead.notice_id))
+    return {notice_id: count for notice_id, count in rows}
+
+
+@dataclass(frozen=True)
+class ConsoleRow:
+    notice: Notice
+    state: str
+    readers: int
+
+
+@dataclass(frozen=True)
+class ConsolePage:
+    rows: list[ConsoleRow]
+    page: int
+    pages: int
+    total: int
+    auditors: int  # the body's auditors: "read by n of m"
+
+
+def console_page(agency_id: int, asked_page: int, now: dt.datetime, per_page: int = CONSOLE_PER_PAGE) -> ConsolePage:
+    """One page of the body's notices, the latest written first (paginated in the database)."""
+    query = select(Notice).where(Notice.agency_id == agency_id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, asked_page), pages)
+    found = list(db.session.scalars(query.order_by(Notice.id.desc()).limit(per_page).offset((page - 1) * per_page)))
+    reads = _reads_by_body(agency_id, [notice.id for notice in found])
+    rows = [ConsoleRow(notice, state(notice, now), reads.get(notice.id, 0)) for notice in found]
+    return ConsolePage(rows, page, pages, total, auditor_count(agency_id))
+
+
+def readers(notice: Notice) -> int:
+    return _reads_by_body(notice.agency_id, [notice.id]).get(notice.id, 0)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    auditor: Auditor
+    read_at: Optional[dt.datetime]  # naive UTC; None: not read
+
+
+@dataclass(frozen=True)
+class ReceiptPage:
+    rows: list[Receipt]
+    page: int
+    pages: int
+    total: int
+    which: str
+
+
+def receipt_page(notice: Notice, which: str, asked_page: int, per_page: int = RECEIPTS_PER_PAGE) -> ReceiptPage:
+    """The body's auditors with when each first opened `notice` (readers first, in the order
+    they read it; then those who have not, by name); `which` is all, read or unread."""
+    which = which if which in READ_FILTERS else "all"
+    query = (select(Auditor, NoticeRead.read_at)
+             .outerjoin(NoticeRead, and_(NoticeRead.auditor_id == Auditor.id, NoticeRead.notice_id == notice.id))
+             .where(Auditor.agency_id == notice.agency_id))
+    if which == "read":
+        query = query.where(NoticeRead.id.is_not(None))
+    elif which == "unread":
+        query = query.where(NoticeRead.id.is_(None))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, asked_page), pages)
+    rows = db.session.execute(
+        query.order_by(NoticeRead.read_at.is_(None), NoticeRead.read_at, Auditor.name, Auditor.id)
+        .limit(per_page).offset((page - 1) * per_page))
+    return ReceiptPage([Receipt(person, read_at) for person, read_at in rows], page, pages, total, which)

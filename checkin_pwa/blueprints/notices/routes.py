@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, request, send_file
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
+from ...domain import notice_body
 from ...services import notices
 from ...services.checkin import server_now
 from ...web import PRIVATE_FILE, render_page_or_partial
@@ -29,6 +31,13 @@ def notice_time(naive_utc: dt.datetime, pattern: str = "%Y-%m-%d %H:%M") -> str:
     to no plan, so no plan's own zone applies."""
     zone = ZoneInfo(current_app.config.get("DEFAULT_TIMEZONE", "Asia/Shanghai"))
     return naive_utc.replace(tzinfo=dt.timezone.utc).astimezone(zone).strftime(pattern)
+
+
+@bp.app_template_global("notice_body_html")
+def notice_body_html(body: str, body_format: str) -> Markup:
+    """A notice's body as safe HTML (domain.notice_body: escaped text, or Markdown through
+    the allow-list sanitiser), for the auditor's page and the console's preview alike."""
+    return Markup(notice_body.body_html(body, body_format))
 
 
 @bp.app_template_filter("file_size")
@@ -64,6 +73,13 @@ def attachment(notice_id: int, attachment_id: int):
     item = notices.visible_attachment(current_user, notice_id, attachment_id, server_now())
     if item is None:
         abort(404)
+    return send_attachment(item)
+
+
+def send_attachment(item):
+    """The download of a notice's attachment (the auditors' and the console's): the file
+    from the store with our own disposition, the allow-listed type and nosniff; 404 when
+    the file is missing from the store."""
     store = current_app.extensions["photo_store"]
     path = store.local_path(item.storage_key)
     try:
