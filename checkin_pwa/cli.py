@@ -152,6 +152,9 @@ def _notice_refusal(error) -> str:
         return _("The title is empty: give one with --title.")
     if error.code == "title_too_long":
         return _("The title is too long: at most %(limit)s characters.", limit=params["limit"])
+    if error.code == "body_too_long":
+        return _("The text is too long: at most %(limit)s characters. Put longer documents in an attachment.",
+                 limit=params["limit"])
     if error.code == "empty_file":
         return _("The attachment %(name)s is empty.", name=params["name"])
     if error.code == "too_large":

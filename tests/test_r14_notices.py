@@ -99,7 +99,7 @@ def test_r14_cli_without_agency_is_the_regulators_and_the_same_file_is_stored_on
 
 
 @pytest.mark.parametrize("case", ["missing_file", "unknown_agency", "empty_title", "long_title", "too_large",
-                                  "bad_time", "body_not_utf8", "agency_and_regulator"])
+                                  "bad_time", "body_not_utf8", "agency_and_regulator", "long_body"])
 def test_r14_cli_refuses_bad_input_and_adds_nothing(app, runner, tmp_path, case):
     factories.agency()
     db.session.commit()
@@ -114,6 +114,7 @@ def test_r14_cli_refuses_bad_input_and_adds_nothing(app, runner, tmp_path, case)
         "too_large": "附件 Canon_40D.jpg 太大",
         "bad_time": "--published-at 须为 ISO 时间",
         "body_not_utf8": "不是 UTF-8 文本",
+        "long_body": "正文太长：最多 20000 个字符",
         "agency_and_regulator": "不能同时",
     }[case]
     if case == "missing_file":
@@ -134,6 +135,8 @@ def test_r14_cli_refuses_bad_input_and_adds_nothing(app, runner, tmp_path, case)
         args += ["--body-file", str(gbk)]
     elif case == "agency_and_regulator":
         args += ["--agency", factories.agency().code, "--regulator"]
+    elif case == "long_body":
+        args += ["--body", "字" * 20_001]
 
     result = runner.invoke(args=args)
 
