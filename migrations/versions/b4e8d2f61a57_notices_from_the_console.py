@@ -1,7 +1,7 @@
 """notices from the console: Markdown bodies, drafts (no publishing time), withdrawal
 
 Revision ID: b4e8d2f61a57
-Revises: 9e4b1c7d2a30
+Revises: 2b685eaecef9
 Create Date: 2026-11-29 10:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b4e8d2f61a57'
-down_revision = '9e4b1c7d2a30'
+down_revision = '2b685eaecef9'
 branch_labels = None
 depends_on = None
 
