@@ -159,7 +159,7 @@ def _import_once(document: Any, *, dry_run: bool, progress: Optional[Progress],
         db.session.rollback()
         return ImportSummary(refused=rules.sort_issues(document, issues))
     with db.session.no_autoflush:
-        summary = _write(document, progress)
+        summary = _write(document, progress, keep=not dry_run)
         if dry_run:
             db.session.rollback()
             return summary
@@ -204,8 +204,10 @@ def _auditors_of_other_bodies(document: dict) -> list[Issue]:
 
 # --- writing an accepted document -----------------------------------------------------
 
-def _write(document: dict, progress: Optional[Progress] = None) -> ImportSummary:
-    """Every row the document asks for, changed in the session (the caller flushes)."""
+def _write(document: dict, progress: Optional[Progress] = None, *, keep: bool = True) -> ImportSummary:
+    """Every row the document asks for, changed in the session (the caller flushes).
+    Without `keep` (a dry run) each plan leaves the session once its change is known, so
+    memory holds one plan's rows at a time, not the document's."""
     summary = ImportSummary()
     agency = _agency(document["agency"])
     people = _auditors(document, agency, summary)
@@ -232,6 +234,8 @@ def _write(document: dict, progress: Optional[Progress] = None) -> ImportSummary
         changed = tuple(name for name, _ in _PLAN_FIELDS if before is None or before[name] != after[name])
         summary.changes.append(PlanChange(entry["plan_no"], company.name, before is None,
                                           () if before is None else changed))
+        if not keep:
+            db.session.expunge(plan)
     if progress is not None:
         progress(total, total)
     return summary

@@ -220,6 +220,34 @@ def test_the_commit_refuses_when_the_database_changed_after_the_dry_run(app, man
     assert db.session.scalar(db.select(AuditPlan.remarks)) == example()["plans"][0]["remarks"]
 
 
+def test_a_big_upload_reports_its_progress_in_the_database_as_it_goes(app, manager_client):
+    """The job writes done of total to the upload's row as it works through the plans
+    (each on its own committed connection, so every worker's polling sees it move)."""
+    from sqlalchemy import event
+
+    document = example()
+    plans = []
+    for number in range(250):
+        plan = copy.deepcopy(document["plans"][0])
+        plan["plan_no"] = f"P-BIG-{number:04d}"
+        plans.append(plan)
+    document["plans"] = plans
+    seen = []
+
+    def progress_written(connection, cursor, statement, parameters, context, executemany):
+        if statement.startswith("UPDATE plan_upload SET phase=?, done=?, total=?"):
+            seen.append(tuple(parameters[:3]))
+
+    event.listen(db.engine, "before_cursor_execute", progress_written)
+    try:
+        number = upload_id(upload(manager_client, document))
+        assert re.search(r'data-count="created">250<', settled(manager_client, number))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", progress_written)
+    checking = [(done, total) for phase, done, total in seen if phase == "checking"]
+    assert checking == [(0, 250), (0, 250), (100, 250), (200, 250), (250, 250)]
+
+
 def test_the_page_polls_while_the_job_runs_and_shows_its_progress(app, manager_client, manager):
     from checkin_pwa.services import plan_uploads
 
