@@ -1,7 +1,7 @@
 """R16 on the management end in Chromium: a staff member of body B, logged in with the
-second factor, opens every console URL that names one of body A's rows (its auditor, staff
-member, token and log entry, and whatever plan, photo, notice or upload pages the console
-has: all /admin routes with an <int:...> id, read from the app) and sees the console's
+second factor, opens every console URL that names one of body A's rows (its auditor, plan,
+photo, notice and attachment, token, plan upload, log entry, staff member, waiting phone
+change: all /admin routes with an <int:...> id, read from the app) and sees the console's
 404 page each time; the buttons' POSTs, sent from the page with its own CSRF token, are
 404 too; and nothing is written: body A's audit log and every other table are unchanged."""
 from __future__ import annotations
@@ -31,7 +31,10 @@ def test_r16_body_bs_staff_get_404_for_every_console_page_of_body_a(browser, liv
     pages = [url for _endpoint, method, url in urls if method == "GET"]
     posts = [url for _endpoint, method, url in urls if method == "POST"]
     endpoints = {endpoint for endpoint, _method, _url in urls}
-    assert {"console.auditors.person", "console.staff.person", "console.log.entry", "console.tokens.revoke"} <= endpoints
+    # Body A's auditor, plan, photo, notice, token, upload and log entry are all among them.
+    assert {"console.auditors.person", "console.plans.plan_page", "console.plans.photo", "console.notices.detail",
+            "console.notices.attachment", "console.tokens.revoke", "console.uploads.show", "console.log.entry",
+            "console.staff.person"} <= endpoints
 
     context = browser.new_context(base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
                                   **VIEWPORTS["desktop"])
