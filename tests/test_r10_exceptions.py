@@ -97,13 +97,59 @@ def test_r10_combined_mode_signs_like_on_site():
     assert codes(rules10.exceptions(facts(mode="combined"), [], {}, at(13, 9))) == ["not_signed", "photos_missing"]
 
 
-def test_r10_review_deadline_is_five_working_days_after_the_last_day():
+def deadline(year: int, month: int, day: int) -> rules10.ReviewDeadline:
+    return rules10.review_deadline(dt.date(year, month, day))
+
+
+def test_r20_deadline_is_five_working_days_after_the_last_day_on_ordinary_weeks():
     # Thursday 2026-11-12 -> Fri 13, Mon 16, Tue 17, Wed 18, Thu 19.
-    assert rules10.review_deadline(dt.date(2026, 11, 12)) == dt.date(2026, 11, 19)
-    # Friday 2026-11-13 -> Mon 16 .. Fri 20.
-    assert rules10.review_deadline(dt.date(2026, 11, 13)) == dt.date(2026, 11, 20)
-    # Saturday 2026-11-14 -> Mon 16 .. Fri 20.
-    assert rules10.review_deadline(dt.date(2026, 11, 14)) == dt.date(2026, 11, 20)
+    assert deadline(2026, 11, 12) == rules10.ReviewDeadline(dt.date(2026, 11, 19), estimated=False)
+    # Friday 2026-11-13 -> Mon 16 .. Fri 20; a Saturday's audit counts from the same Monday.
+    assert deadline(2026, 11, 13).day == dt.date(2026, 11, 20)
+    assert deadline(2026, 11, 14).day == dt.date(2026, 11, 20)
+
+
+def test_r20_deadline_skips_the_national_day_holiday_and_counts_its_adjusted_saturday():
+    # Wed 2026-09-30: 1-7 October are off; Thu 8, Fri 9, Sat 10 (an adjusted working day),
+    # Mon 12, Tue 13. Monday to Friday alone would have said Wed 7 October, a holiday.
+    assert deadline(2026, 9, 30) == rules10.ReviewDeadline(dt.date(2026, 10, 13), estimated=False)
+
+
+def test_r20_deadline_across_the_spring_festival():
+    # Fri 2026-02-13: Sat 14 is worked (adjusted), 15-23 are off, then Tue 24, Wed 25, Thu 26,
+    # Fri 27. Monday to Friday alone would have said Fri 20 February, in the holiday.
+    assert deadline(2026, 2, 13) == rules10.ReviewDeadline(dt.date(2026, 2, 27), estimated=False)
+
+
+def test_r20_deadline_counts_an_adjusted_saturday_working_day():
+    # Tue 2026-02-24: Wed 25, Thu 26, Fri 27, Sat 28 (worked for the Spring Festival), Mon 2 March.
+    assert deadline(2026, 2, 24).day == dt.date(2026, 3, 2)
+    assert rules10.official_working_day(dt.date(2026, 2, 28)) == (True, True)
+    assert rules10.official_working_day(dt.date(2026, 10, 1)) == (False, True)
+
+
+def test_r20_deadline_beyond_the_calendars_data_is_counted_monday_to_friday_and_says_so():
+    # 2040 is not published: Monday to Friday, marked estimated.
+    assert deadline(2040, 10, 1) == rules10.ReviewDeadline(dt.date(2040, 10, 8), estimated=True)
+    assert rules10.official_working_day(dt.date(2040, 10, 6)) == (False, False)
+    # Crossing into an unpublished year: the known days count officially, the rest Monday to
+    # Friday (Tue 29, Wed 30, Thu 31 December 2026, Fri 1 and Mon 4 January 2027).
+    assert deadline(2026, 12, 28) == rules10.ReviewDeadline(dt.date(2027, 1, 4), estimated=True)
+    # A deadline wholly inside a published year is not estimated.
+    assert deadline(2026, 12, 18).estimated is False
+
+
+def test_r20_verification_state_and_lateness_at_the_deadlines_edges():
+    day = dt.date(2026, 10, 13)
+    assert rules10.verification_state(day, verified=False, today=day) == rules10.TO_VERIFY
+    assert rules10.verification_state(day, verified=False, today=dt.date(2026, 10, 14)) == rules10.OVERDUE
+    assert rules10.verification_state(day, verified=True, today=dt.date(2026, 12, 1)) == rules10.VERIFIED
+    assert rules10.verified_late(day, day) is False and rules10.verified_late(day, dt.date(2026, 10, 14)) is True
+    # The reminder: due tomorrow, due today, overdue; not two days ahead, never once verified.
+    assert rules10.needs_reminder_to_verify(day, False, dt.date(2026, 10, 12))
+    assert rules10.needs_reminder_to_verify(day, False, dt.date(2026, 10, 20))
+    assert not rules10.needs_reminder_to_verify(day, False, dt.date(2026, 10, 11))
+    assert not rules10.needs_reminder_to_verify(day, True, dt.date(2026, 10, 20))
 
 
 # --- notes: not exceptions ---------------------------------------------------------------

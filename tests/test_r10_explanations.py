@@ -55,9 +55,9 @@ def test_r10_explain_page_lists_exceptions_the_deadline_and_the_form(app):
     assert "未签到" in page and "未上传照片" in page
     from checkin_pwa.domain.exceptions import review_deadline
 
-    deadline = review_deadline(f.local_today(-2).date()).isoformat()
-    assert f"认证机构应在审核结束后 5 个工作日内（即 {deadline} 前）审核并说明异常情况" in page
-    assert "工作日按周一至周五计算，未考虑法定节假日" in page
+    deadline = review_deadline(f.local_today(-2).date())
+    assert f"认证机构应在审核结束后 5 个工作日内（即 {deadline.day.isoformat()} 前）审核并说明异常情况" in page
+    assert ("按周一至周五估算" if deadline.estimated else "工作日按国家法定节假日安排计算") in page
     assert f'action="/plans/{plan.id}/explanations"' in page and f'hx-post="/plans/{plan.id}/explanations"' in page
     assert 'name="idempotency_key"' in page and 'src="/static/js/explanations.js"' in page
 

@@ -13,6 +13,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
+import chinese_calendar
+
 from .geo import DEVIATION_LIMIT_M
 from .rules import PlanFacts
 
@@ -147,17 +149,66 @@ def combine_day_types(types: Iterable[Optional[str]]) -> Optional[str]:
     return seen.pop()
 
 
-REVIEW_WORKING_DAYS = 5  # R10: the body reviews and explains within 5 working days of the end
+REVIEW_WORKING_DAYS = 5  # R10, R20: the body verifies within 5 working days of the end
 
 
-def review_deadline(last_day: dt.date, working_days: int = REVIEW_WORKING_DAYS) -> dt.date:
-    """R10: the last day the body has to review a plan's exceptions: `working_days` working
-    days after the audit's last day. Working days are Monday to Friday; public holidays
-    and the weekends moved to make up for them are not known here (no holiday calendar)."""
+def official_working_day(day: dt.date) -> tuple[bool, bool]:
+    """Whether `day` is a working day on China's official calendar (public holidays off,
+    the weekend days moved to make up for them on), and whether that is known: for a year
+    beyond the `chinesecalendar` package's data (published each year by the State Council)
+    the answer is Monday to Friday, and not known."""
+    try:
+        return chinese_calendar.is_workday(day), True
+    except NotImplementedError:
+        return day.weekday() < 5, False
+
+
+@dataclass(frozen=True)
+class ReviewDeadline:
+    """The last day the body has to verify a plan's exceptions. `estimated`: some day
+    counted lies in a year the official calendar does not cover yet, counted Monday to
+    Friday; the pages say so beside the date."""
+
+    day: dt.date
+    estimated: bool = False
+
+
+def review_deadline(last_day: dt.date, working_days: int = REVIEW_WORKING_DAYS) -> ReviewDeadline:
+    """R10, R20: `working_days` working days after the audit's last day (the first is the
+    first working day after it; the deadline is the last of them), on China's official
+    calendar (official_working_day). The one rule the auditors' pages and the management
+    end both use."""
     day = last_day
     left = working_days
+    estimated = False
     while left:
         day += dt.timedelta(days=1)
-        if day.weekday() < 5:
+        working, known = official_working_day(day)
+        estimated = estimated or not known
+        if working:
             left -= 1
-    return day
+    return ReviewDeadline(day, estimated)
+
+
+# R20: where a plan with exceptions stands with the body's verification.
+TO_VERIFY, VERIFIED, OVERDUE = "to_verify", "verified", "overdue"  # 待核实 / 已核实 / 已逾期
+VERIFICATION_STATES = (TO_VERIFY, OVERDUE, VERIFIED)
+
+
+def verification_state(deadline: dt.date, verified: bool, today: dt.date) -> str:
+    """Verified once any verification is recorded (late or not); otherwise overdue from
+    the day after the deadline (`today` on the plan's own calendar), else to verify."""
+    if verified:
+        return VERIFIED
+    return OVERDUE if today > deadline else TO_VERIFY
+
+
+def verified_late(deadline: dt.date, verified_on: dt.date) -> bool:
+    """A verification recorded after the deadline's day (on the plan's calendar) is late."""
+    return verified_on > deadline
+
+
+def needs_reminder_to_verify(deadline: dt.date, verified: bool, today: dt.date) -> bool:
+    """The daily reminder to the body's reviewers: not verified and due today or tomorrow,
+    or overdue."""
+    return not verified and deadline <= today + dt.timedelta(days=1)

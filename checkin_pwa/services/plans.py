@@ -92,7 +92,7 @@ class PlanPage:
     notes: list[notes_rules.Note]
     explanations: list[Explanation]
     photos: photo_service.PhotoSection
-    review_deadline: dt.date
+    review_deadline: rules10.ReviewDeadline
 
     @property
     def map_points(self) -> list[dict]:
@@ -231,7 +231,7 @@ class ExplainPage:
     card: TaskCard
     exceptions: list[ExceptionView]
     explanations: list[Explanation]
-    review_deadline: dt.date
+    review_deadline: rules10.ReviewDeadline
     audit_over: bool
 
 
