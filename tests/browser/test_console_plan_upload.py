@@ -74,10 +74,9 @@ def test_an_upload_with_a_bad_row_is_refused_at_its_place_then_corrected_and_imp
     page.get_by_role("button", name="导入这 2 个计划").click()
     expect(page.locator("#upload-state").get_by_role("status")).to_contain_text("计划已在一个事务中导入：新建 2 个", timeout=60_000)
 
-    with data as f:
-        from checkin_pwa.extensions import db
-        from checkin_pwa.models import AuditPlan
-
-        plans = db.session.execute(db.select(AuditPlan.plan_no, AuditPlan.agency_id).order_by(AuditPlan.plan_no)).all()
-        assert plans == [("P-2026-000123", f.agency().id), ("P-2026-000124", f.agency().id)]
+    page.get_by_role("link", name="查看本机构的计划").click()
+    listed = page.locator("#plan-list tr[data-plan]")
+    expect(listed).to_have_count(2)
+    expect(page.locator("#plan-list")).to_contain_text("P-2026-000124")
+    expect(page.locator("#plan-list")).to_contain_text("通化某某制药有限公司")
     context.close()
