@@ -176,6 +176,31 @@ class AuditPlan(db.Model):
     )
 
 
+class PlanChange(db.Model):
+    """One change of a plan after it was first imported (R19): when (the server's clock),
+    who (a snapshot: the staff member, or the import's channel), what (each field's before
+    and after, services.plan_changes) and why. Append only, like the audit log."""
+
+    __tablename__ = "plan_change"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # console | api | cli | upload: how the change came (the words are the web layer's).
+    source: Mapped[str] = mapped_column(String(20))
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    actor: Mapped[Optional[str]] = mapped_column(String(140))
+    # [{"field": "start", "before": ..., "after": ...}, ...] in domain.plan_changes.FIELDS order.
+    changes: Mapped[list] = mapped_column(JSON, default=list)
+    reason: Mapped[Optional[str]] = mapped_column(Text)
+
+
+@db.event.listens_for(PlanChange, "before_update")
+@db.event.listens_for(PlanChange, "before_delete")
+def _plan_history_is_append_only(mapper, connection, target):
+    raise PermissionError("a plan's history is append-only")
+
+
 class PlanSite(db.Model):
     """One audit address of a plan; lat/lon are WGS-84, None when not located (R5, R15)."""
 

@@ -25,8 +25,11 @@ def console_helpers():
 
         return pending_count(g.staff.agency_id)
 
+    from .plan_edits.helpers import plan_helpers
+
     return {"role_allows": role_allows, "role_name": role_name, "action_name": action_name,
-            "pretty_json": pretty_json, "pending_phone_changes": pending_phone_changes}
+            "pretty_json": pretty_json, "pending_phone_changes": pending_phone_changes,
+            **plan_helpers()}
 
 
 @bp.errorhandler(404)
@@ -45,13 +48,14 @@ from .log import bp as log_bp  # noqa: E402
 from .notices import bp as notices_bp  # noqa: E402
 from .phone_changes import bp as phone_changes_bp  # noqa: E402
 from .plans import bp as plans_bp  # noqa: E402
+from .plan_edits import bp as plan_edits_bp  # noqa: E402
 from .profile import bp as profile_bp  # noqa: E402
 from .staff import bp as staff_bp  # noqa: E402
 from .tokens import bp as tokens_bp  # noqa: E402
 from .uploads import bp as uploads_bp  # noqa: E402
 
 for _child in (auth_bp, home_bp, profile_bp, auditors_bp, phone_changes_bp, plans_bp, notices_bp, staff_bp, tokens_bp,
-               log_bp, uploads_bp):
+               log_bp, uploads_bp, plan_edits_bp):
     bp.register_blueprint(_child)
 
 

@@ -51,6 +51,8 @@ ACTION_WORDS = {
     "notice_scheduled": _l("Notice scheduled"),
     "notice_withdrawn": _l("Notice withdrawn"),
     "notice_attachment_added": _l("Notice attachment added"),
+    "plan_changed": _l("Plan changed"),
+    "plan_cancelled": _l("Plan cancelled"),
 }
 
 NOTICE_STATE_WORDS = {
@@ -114,6 +116,26 @@ REFUSALS = {
     "unknown_role": _l("Unknown role."),
     "phone_taken": _l("This number is already the login of another staff account."),
     "not_yourself": _l("You cannot change your own role or account here; ask another administrator."),
+    # services.plan_changes
+    "started": _l("The audit started at %(start)s: its plan can no longer be changed or cancelled here. Nothing was changed."),
+    "cancelled": _l("The plan is cancelled: it can no longer be changed. Nothing was changed."),
+    "stale": _l("Someone changed this plan since you opened it. Nothing was changed; look at the plan as it is now and try again."),
+}
+
+# Why a plan edit was refused field by field (services.plan_changes); the other codes are
+# the plan import's (services.import_messages).
+PLAN_EDIT_ISSUES = {
+    "not_body_auditor": _l("%(phone)s is not an auditor of your body"),
+    "auditor_disabled": _l("%(name)s is disabled and cannot join a team"),
+    "checked_in_member": _l("%(name)s has already signed for this plan (check-in or check-out) and stays on the team"),
+}
+
+# Who made a change of a plan's history, for the changes without a staff member.
+CHANGE_SOURCES = {
+    "console": _l("Console"),
+    "api": _l("Import via API token"),
+    "cli": _l("Import from the command line"),
+    "upload": _l("Console upload"),
 }
 
 
@@ -136,6 +158,7 @@ def notice_refusal(refused) -> str:
     return str(words) % params if words is not None else refused.code
 
 
-def refusal_text(code: str) -> str:
-    """Why services.staff or services.auditors refused (the refusal's code)."""
-    return str(REFUSALS.get(code, code))
+def refusal_text(code: str, params: dict | None = None) -> str:
+    """Why services.staff, services.auditors or services.plan_changes refused (the code)."""
+    text = str(REFUSALS.get(code, code))
+    return text % params if params else text

@@ -23,6 +23,7 @@ ACTIONS = (
     "phone_change_approved", "phone_change_refused",
     "plans_checked", "plans_committed", "plans_exported",
     "notice_created", "notice_published", "notice_scheduled", "notice_withdrawn", "notice_attachment_added",
+    "plan_changed", "plan_cancelled",
 )
 
 PER_PAGE = 50

@@ -228,13 +228,15 @@ def _around_today(now: dt.datetime):
     return (AuditPlan.start_utc <= naive + day, AuditPlan.end_utc >= naive - day)
 
 
-def today_for(auditor: Auditor, now: dt.datetime) -> list[TaskCard]:
+def today_for(auditor: Auditor, now: dt.datetime, *, cancelled: bool = False) -> list[TaskCard]:
     """R2: the auditor's plans whose audit period includes today in the plan's own zone,
-    by start. Cancelled plans are no task; remote ones are shown as needing no check-in."""
+    by start. Cancelled plans are no task (`cancelled=True` gives those alone, for the team
+    to see them cancelled); remote ones are shown as needing no check-in."""
+    status = AuditPlan.status == "cancelled" if cancelled else AuditPlan.status != "cancelled"
     plans = db.session.scalars(
         select(AuditPlan)
         .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
-        .where(TeamMember.auditor_id == auditor.id, AuditPlan.status != "cancelled", *_around_today(now))
+        .where(TeamMember.auditor_id == auditor.id, status, *_around_today(now))
         .options(*_PLAN_LOADING)
         .order_by(AuditPlan.start_utc, AuditPlan.id)
     ).all()

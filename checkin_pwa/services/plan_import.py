@@ -5,7 +5,7 @@ writes nothing: every row is read and changed in the session, never flushed (but
 new body's own row, whose id the others need), and the session is rolled back. An auditor practises for one body at a time: a document naming an
 account of another body (in `auditors` or on a team) is refused at that place. Idempotent: a plan_no already known
 for the body is updated, never duplicated, and the records already made for it stay:
-check events keep the site they point at (see `_reconcile_sites`) and their signer.
+check events keep the site they point at (see `reconcile_sites`) and their signer.
 Existing accounts keep their password; new ones get the initial password and must change
 it at first login (R1).
 """
@@ -24,8 +24,8 @@ from werkzeug.security import generate_password_hash
 from ..domain import plan_import as rules
 from ..domain.plan_import import Issue
 from ..extensions import db
-from ..models import Agency, AuditPlan, Auditor, CheckEvent, Enterprise, PlanSite, TeamMember, utcnow
-from . import import_messages
+from ..models import Agency, AuditPlan, Auditor, CheckEvent, Enterprise, PlanSite, Staff, TeamMember, utcnow
+from . import import_messages, plan_changes
 
 log = logging.getLogger(__name__)
 IMPORT_ATTEMPTS = 3  # a lost race is run again from the start; each loss means another won
@@ -114,7 +114,8 @@ Progress = Callable[[int, int], None]
 
 def import_plans(document: Any, *, via_agency: Optional[Agency] = None, dry_run: bool = False,
                  progress: Optional[Progress] = None,
-                 confirm: Optional[Callable[[ImportSummary], bool]] = None) -> ImportSummary:
+                 confirm: Optional[Callable[[ImportSummary], bool]] = None,
+                 source: Optional[str] = None, by: Optional[Staff] = None) -> ImportSummary:
     """Import a parsed document; committed when accepted, rolled back when refused.
 
     `via_agency` is the body an API token (or a staff member) belongs to: a document for
@@ -122,8 +123,11 @@ def import_plans(document: Any, *, via_agency: Optional[Agency] = None, dry_run:
     same checks and the same summary, nothing written. `progress(done, total)` is called
     as plans are worked through. `confirm(summary)`, when given, is asked after the rows
     are written and before the commit: False rolls everything back (summary.held); it may
-    add rows of its own to the same transaction.
+    add rows of its own to the same transaction. `source` (services.plan_changes.SOURCES:
+    "api", "cli", or "upload" with `by`, the staff member of a console upload) names who
+    changed a known plan in its history; without it, "api" with `via_agency`, else "cli".
     """
+    source = source or ("api" if via_agency is not None else "cli")
     if via_agency is not None:
         code = _document_agency_code(document)
         if code is not None and code != via_agency.code:
@@ -133,7 +137,8 @@ def import_plans(document: Any, *, via_agency: Optional[Agency] = None, dry_run:
     # again from the start and it finds the plan and updates it.
     for attempt in range(1, IMPORT_ATTEMPTS + 1):
         try:
-            return _import_once(document, dry_run=dry_run, progress=progress, confirm=confirm)
+            return _import_once(document, dry_run=dry_run, progress=progress, confirm=confirm,
+                                source=source, by=by)
         except (IntegrityError, OperationalError):
             db.session.rollback()
             if attempt == IMPORT_ATTEMPTS:
@@ -151,7 +156,8 @@ def _document_agency_code(document: Any) -> Optional[str]:
 
 
 def _import_once(document: Any, *, dry_run: bool, progress: Optional[Progress],
-                 confirm: Optional[Callable[[ImportSummary], bool]]) -> ImportSummary:
+                 confirm: Optional[Callable[[ImportSummary], bool]], source: str,
+                 by: Optional[Staff]) -> ImportSummary:
     issues = rules.validate(document)
     if not issues:
         issues = _unknown_team_phones(document) + _auditors_of_other_bodies(document)
@@ -159,7 +165,7 @@ def _import_once(document: Any, *, dry_run: bool, progress: Optional[Progress],
         db.session.rollback()
         return ImportSummary(refused=rules.sort_issues(document, issues))
     with db.session.no_autoflush:
-        summary = _write(document, progress, keep=not dry_run)
+        summary = _write(document, progress, keep=not dry_run, source=source, by=by)
         if dry_run:
             db.session.rollback()
             return summary
@@ -204,10 +210,12 @@ def _auditors_of_other_bodies(document: dict) -> list[Issue]:
 
 # --- writing an accepted document -----------------------------------------------------
 
-def _write(document: dict, progress: Optional[Progress] = None, *, keep: bool = True) -> ImportSummary:
-    """Every row the document asks for, changed in the session (the caller flushes).
+def _write(document: dict, progress: Optional[Progress] = None, *, keep: bool = True, source: str = "cli",
+           by: Optional[Staff] = None) -> ImportSummary:
+    """Every row the document asks for, changed in the session (the caller flushes); a
+    known plan that changes gets its history row (services.plan_changes).
     Without `keep` (a dry run) each plan leaves the session once its change is known, so
-    memory holds one plan's rows at a time, not the document's."""
+    memory holds one plan's rows at a time, not the document's, and no history is made."""
     summary = ImportSummary()
     agency = _agency(document["agency"])
     people = _auditors(document, agency, summary)
@@ -220,6 +228,7 @@ def _write(document: dict, progress: Optional[Progress] = None, *, keep: bool = 
             db.select(AuditPlan).filter_by(agency_id=agency.id, plan_no=entry["plan_no"])
         )
         before = _plan_fields(plan) if plan is not None else None
+        history_before = plan_changes.snapshot(plan) if plan is not None and keep else None
         company = _enterprise(agency, entry["enterprise"], companies)
         if plan is None:
             plan = AuditPlan(agency_id=agency.id, plan_no=entry["plan_no"])
@@ -227,13 +236,15 @@ def _write(document: dict, progress: Optional[Progress] = None, *, keep: bool = 
         else:
             summary.updated.append(entry["plan_no"])
         _fill_plan(plan, entry, company)
-        _reconcile_sites(plan, entry["sites"])
-        _reconcile_team(plan, entry["team"], people)
+        reconcile_sites(plan, entry["sites"])
+        reconcile_team(plan, entry["team"], people)
         db.session.add(plan)
         after = _plan_fields(plan)
         changed = tuple(name for name, _ in _PLAN_FIELDS if before is None or before[name] != after[name])
         summary.changes.append(PlanChange(entry["plan_no"], company.name, before is None,
                                           () if before is None else changed))
+        if history_before is not None:
+            plan_changes.record(plan, history_before, source=source, by=by)
         if not keep:
             db.session.expunge(plan)
     if progress is not None:
@@ -330,7 +341,7 @@ def _fill_plan(plan: AuditPlan, entry: dict, company: Enterprise) -> None:
     plan.imported_at = utcnow()
 
 
-def _reconcile_sites(plan: AuditPlan, wanted: list[dict]) -> None:
+def reconcile_sites(plan: AuditPlan, wanted: list[dict]) -> None:
     """Make the plan's sites the document's, keeping every row a check event points at.
 
     A row keeps its id when the document still has its address, or the same coordinates
@@ -377,7 +388,7 @@ def _reconcile_sites(plan: AuditPlan, wanted: list[dict]) -> None:
     plan.sites = ordered  # rows left out (none referenced) are deleted
 
 
-def _reconcile_team(plan: AuditPlan, wanted: list[dict], people: dict[str, Auditor]) -> None:
+def reconcile_team(plan: AuditPlan, wanted: list[dict], people: dict[str, Auditor]) -> None:
     """The team as the document lists it; a member staying keeps their row."""
     by_auditor = {member.auditor_id: member for member in plan.team}
     team = []

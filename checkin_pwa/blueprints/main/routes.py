@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from ...domain import rules
 from ...models import AuditPlan
-from ...services import checkin, plans
+from ...services import checkin, plan_changes, plans
 from ..idempotency import idempotent, not_final, request_key
 from ...web import is_htmx, is_outbox, render_page_or_partial
 from . import bp
@@ -77,8 +77,10 @@ def today():
     tomorrow = checkin.today_for(current_user, now + dt.timedelta(days=1))
     kept = {card.plan.id: card.plan for card in [*today_page.cards, *tomorrow]}
     keep = [url_for("main.today"), *(url for plan in kept.values() for url in offline_urls(plan))]
+    cancelled = checkin.today_for(current_user, now, cancelled=True)  # R19: shown, with the reason
     return render_template("main/today.html", cards=today_page.cards, statuses=today_page.statuses,
-                           todo=today_page.todo, keep=keep)
+                           todo=today_page.todo, keep=keep, cancelled=cancelled,
+                           plan_notices=plan_changes.notices_for([card.plan for card in [*today_page.cards, *cancelled]], now))
 
 
 @bp.route("/plans/<int:plan_id>/checkin", methods=["GET", "POST"], endpoint="check_in", defaults={"kind": "in"})

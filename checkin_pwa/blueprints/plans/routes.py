@@ -12,7 +12,7 @@ import uuid
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ...services import checkin, explanations, plans
+from ...services import checkin, explanations, plan_changes, plans
 from ...web import is_htmx, is_outbox, render_page_or_partial
 from ..idempotency import idempotent, request_key
 from ..main.routes import _map_config, plan_or_404
@@ -23,7 +23,12 @@ from . import words
 
 @bp.app_context_processor
 def plan_words():
-    return {"plan_words": words}
+    return {"plan_words": words, "plan_change_notice": plan_change_notice, "change_line": words.change_line}
+
+
+def plan_change_notice(plan):
+    """计划已变更 / 已取消 for templates/plans/_plan_change.html (services.plan_changes)."""
+    return plan_changes.notice_for(plan, checkin.server_now())
 
 
 def _form_context(plan, explanation_list, *, error=None, text="", back="detail", saved=False):

@@ -4,11 +4,13 @@ domain.notes and services.explanations; photo words are photos.words' own."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Optional
 
 from flask_babel import gettext as _, lazy_gettext as _l, pgettext
 
 from ...domain import exceptions as rules10
+from ...domain import plan_changes
 from ..photos.words import GROUP_TITLES
 
 ROLE_TITLES = {
@@ -139,3 +141,81 @@ def refusal_text(code: str, params: Optional[dict] = None) -> str:
     if message is None:
         return code
     return _fill(message, dict(params or {}))
+
+
+# --- a plan's changes (R19): the team's notice and the console's history ---------------------
+
+CHANGE_FIELDS = {
+    "start": _l("Start time"),
+    "end": _l("End time"),
+    "sites": _l("Address"),
+    "team": _l("Team"),
+    "remarks": _l("Remarks"),
+    "status": _l("Plan status"),
+}
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    """One field of a change in words: its name, before and after; `moves` says briefly who
+    joined or left a team."""
+
+    field: str
+    label: str
+    before: str
+    after: str
+    moves: str = ""
+
+
+def _sites_text(sites, coordinates: bool) -> str:
+    parts = []
+    for site in sites or []:
+        text = site.get("address") or ""
+        if coordinates and site.get("lat") is not None:
+            text += f" ({site['lat']}, {site['lon']})"
+        parts.append(text)
+    return "; ".join(parts) or "—"
+
+
+def _member(member: dict) -> str:
+    return _("%(name)s (%(role)s)", name=member.get("name") or member.get("phone"), role=_role(member))
+
+
+def _moves_text(before, after) -> str:
+    moves = plan_changes.team_moves(before, after)
+    separator = pgettext("list separator", ", ")
+    parts = []
+    if moves.joined:
+        parts.append(_("joined: %(names)s", names=separator.join(_member(member) for member in moves.joined)))
+    if moves.left:
+        parts.append(_("left: %(names)s", names=separator.join(member.get("name") or member.get("phone")
+                                                                for member in moves.left)))
+    for old, new in moves.role_changed:
+        parts.append(_("%(name)s now %(role)s", name=new.get("name") or new.get("phone"), role=_role(new)))
+    return "; ".join(parts)
+
+
+def _role(member: dict) -> str:
+    from ..tasks.words import ROLES
+
+    return str(ROLES.get(member.get("role"), member.get("role")))
+
+
+def change_line(change: dict, *, coordinates: bool = False) -> ChangeLine:
+    """A history entry's field before → after in the reader's language (times on the plan's
+    wall clock as recorded; sites with their coordinates when `coordinates`)."""
+    name = change.get("field", "")
+    before, after = change.get("before"), change.get("after")
+    label = str(CHANGE_FIELDS.get(name, name))
+    if name in plan_changes.TIME_FIELDS:
+        return ChangeLine(name, label, *plan_changes.time_pair(before, after))
+    if name == "sites":
+        return ChangeLine(name, label, _sites_text(before, coordinates), _sites_text(after, coordinates))
+    if name == "team":
+        separator = pgettext("list separator", ", ")
+        return ChangeLine(name, label, separator.join(map(_member, before or [])) or "—",
+                          separator.join(map(_member, after or [])) or "—", _moves_text(before, after))
+    if name == "status":
+        return ChangeLine(name, label, str(PLAN_STATES.get(before, before or "—")),
+                          str(PLAN_STATES.get(after, after or "—")))
+    return ChangeLine(name, label, before or "—", after or "—")

@@ -12,7 +12,7 @@ from flask import request, url_for
 from flask_login import current_user, login_required
 
 from ...domain.filters import LEVEL_NAMES, ParsedFilters, ProjectTree, parse_filters
-from ...services import listing
+from ...services import listing, plan_changes
 from ...services.checkin import local_time, server_now
 from ...web import is_htmx, render_page_or_partial
 from . import bp
@@ -69,6 +69,7 @@ def _plan_list(which: str):
         **project_selects(tree, parsed),
         names=[] if is_htmx() else listing.enterprise_names(current_user),  # the datalist is not swapped
         filter_args=parsed.filters.query_args() if parsed.usable else {},
+        plan_notices=plan_changes.notices_for((entry.plan for entry in result.entries), now) if result else {},
     )
     if is_htmx():
         # The URL holds the question as understood (a level reset by the cascade included).
