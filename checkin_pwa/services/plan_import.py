@@ -6,6 +6,8 @@ new body's own row, whose id the others need), and the session is rolled back. A
 account of another body (in `auditors` or on a team) is refused at that place. Idempotent: a plan_no already known
 for the body is updated, never duplicated, and the records already made for it stay:
 check events keep the site they point at (see `reconcile_sites`) and their signer.
+A known plan whose times, sites, team, remarks or status change gets a row in its history
+(services.plan_changes), so its team is shown the change.
 Existing accounts keep their password; new ones get the initial password and must change
 it at first login (R1).
 """
