@@ -252,7 +252,7 @@ def commit(upload_id: int) -> None:
 
     try:
         summary = plan_import.import_plans(read.document, via_agency=agency, progress=_reporter(upload_id, "writing"),
-                                           confirm=confirm)
+                                           confirm=confirm, source="upload", by=staff)
     except plan_import.WrongAgency:
         return _check_again(upload_id)
     if not summary.accepted or summary.held:

@@ -327,3 +327,23 @@ def test_r19_the_team_notice_ends_with_the_audit(app):
     assert during and [c["field"] for c in during.changes] == ["remarks"]
     after_end = plan.end_utc.replace(tzinfo=dt.timezone.utc) + dt.timedelta(minutes=1)
     assert plan_changes.notice_for(plan, after_end) is None
+
+
+def test_r19_a_console_upload_that_changes_a_plan_is_in_its_history_under_the_staff_member(app):
+    from .test_plan_uploads import commit, settled, upload, upload_id
+
+    document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    assert import_plans(document).accepted
+    plan = db.session.scalar(db.select(AuditPlan).filter_by(plan_no=document["plans"][0]["plan_no"]))
+    client, person = staff_client(app, agency_row=plan.agency)
+    document["plans"][0]["remarks"] = "改为下午开始"
+    number = upload_id(upload(client, document))
+    settled(client, number)
+    assert history_rows(plan.id) == []  # the dry run writes no history
+    assert commit(client, number).status_code == 303
+    settled(client, number)
+    [row] = history_rows(plan.id)
+    assert (row.source, row.staff_id) == ("upload", person.id)
+    assert [c["field"] for c in row.changes] == ["remarks"]
+    page = visible(client.get(f"/admin/plans/{plan.id}/history"))
+    assert f"{person.name} ({person.phone}) · 管理端上传" in page and "改为下午开始" in page
