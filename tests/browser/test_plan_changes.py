@@ -46,7 +46,7 @@ def test_r19_a_plan_changed_on_the_console_shows_changed_on_the_team_members_pho
     log_in_with_password(desk, ids["manager"], "Staff#pass1")
     desk.get_by_label("验证码").fill(pyotp.TOTP(STAFF_SECRET).now())
     desk.get_by_role("button", name="登录").click()
-    desk.goto(f"/admin/plans/{ids['plan']}/history")
+    desk.goto(f"/admin/plans/{ids['plan']}")
     expect(desk.get_by_text("计划导入后没有变更。")).to_be_visible()
     desk.get_by_role("link", name="修改计划").click()
     desk.get_by_label("开始时间").fill(new_start.strftime("%Y-%m-%dT%H:%M"))

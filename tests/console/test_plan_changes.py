@@ -130,7 +130,7 @@ def test_r19_console_edit_changes_times_sites_team_remarks_in_one_history_row_an
     assert entry.action == "plan_changed" and entry.before["start"].endswith("09:00")
     assert entry.after["start"].endswith("10:00") and entry.after["remarks"] == "请带安全帽"
 
-    page = visible(client.get(f"/admin/plans/{plan.id}/history"))
+    page = visible(client.get(f"/admin/plans/{plan.id}"))
     assert "变更记录" in page and person.name in page
     assert f"{day} 09:00 → 10:00" in page and "请带安全帽" in page
 
@@ -170,7 +170,7 @@ def test_r19_change_and_cancel_are_refused_once_the_plan_has_started(app):
     before = state_of(plan.id)
     page = client.get(f"/admin/plans/{plan.id}/edit", follow_redirects=True)
     assert "已开始" in visible(page) and "未做任何更改" in visible(page)
-    token = csrf_token(client, f"/admin/plans/{plan.id}/history")
+    token = csrf_token(client, f"/admin/plans/{plan.id}")
     answer = client.post(f"/admin/plans/{plan.id}/edit", data={"csrf_token": token, "start": "2030-01-01T09:00",
                                                                 "end": "2030-01-02T09:00"}, follow_redirects=True)
     assert "已开始" in visible(answer)
@@ -279,18 +279,18 @@ def test_r19_the_history_shows_who_changed_a_plan_from_which_channel(app):
     assert import_plans(document, source="api").accepted
     plan = db.session.scalar(db.select(AuditPlan).filter_by(plan_no=entry["plan_no"]))
     client, _ = staff_client(app, role="readonly", agency_row=plan.agency)
-    page = visible(client.get(f"/admin/plans/{plan.id}/history"))
+    page = visible(client.get(f"/admin/plans/{plan.id}"))
     assert "通过 API 令牌导入" in page and "2030-05-20 08:30 → 09:30" in page
     assert "修改计划" not in page  # a read-only member gets no change links
 
 
-def test_r16_another_bodys_plan_is_404_for_history_edit_and_cancel(app):
+def test_r16_another_bodys_plan_is_404_for_edit_and_cancel(app):
     other_body = f.agency(code="CNCA-R-2099-002", name="另一家认证")
     plan = future_plan(f.auditor())
     before = state_of(plan.id)
     client, _ = staff_client(app, agency_row=other_body)
     token = csrf_token(client, "/admin/")
-    for path in ("history", "edit", "cancel"):
+    for path in ("edit", "cancel"):
         assert client.get(f"/admin/plans/{plan.id}/{path}").status_code == 404
     for path in ("edit", "cancel"):
         answer = client.post(f"/admin/plans/{plan.id}/{path}", data={"csrf_token": token, "reason": "x",
@@ -303,8 +303,8 @@ def test_r19_read_only_staff_may_read_the_history_but_not_change_or_cancel(app):
     plan = future_plan(f.auditor())
     before = state_of(plan.id)
     client, _ = staff_client(app, role="readonly")
-    assert client.get(f"/admin/plans/{plan.id}/history").status_code == 200
-    token = csrf_token(client, f"/admin/plans/{plan.id}/history")
+    assert client.get(f"/admin/plans/{plan.id}").status_code == 200
+    token = csrf_token(client, f"/admin/plans/{plan.id}")
     assert client.get(f"/admin/plans/{plan.id}/edit").status_code == 403
     for path in ("edit", "cancel"):
         answer = client.post(f"/admin/plans/{plan.id}/{path}", data={"csrf_token": token, "reason": "x"})
@@ -345,5 +345,5 @@ def test_r19_a_console_upload_that_changes_a_plan_is_in_its_history_under_the_st
     [row] = history_rows(plan.id)
     assert (row.source, row.staff_id) == ("upload", person.id)
     assert [c["field"] for c in row.changes] == ["remarks"]
-    page = visible(client.get(f"/admin/plans/{plan.id}/history"))
+    page = visible(client.get(f"/admin/plans/{plan.id}"))
     assert f"{person.name} ({person.phone}) · 管理端上传" in page and "改为下午开始" in page

@@ -1,8 +1,9 @@
-"""Changing or cancelling a plan before it starts (R19), and the plan's history. An audit
+"""Changing or cancelling a plan before it starts (R19) from its page (console.plans). An audit
 manager or an administrator edits the times (the plan's wall clock), sites, team and
 remarks, or cancels with a reason; services.plan_changes checks it with the plan import's
 own rules and keeps the history row and the audit log entry in the same transaction.
-Another body's plan is a 404 (guard.own_row); a read-only member reads the history only."""
+Another body's plan is a 404 (guard.own_row); a read-only member may not (403). The plan page
+shows the history (templates/console/plans/_history.html) and the links (_change_links.html)."""
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -25,7 +26,7 @@ CHOICES_SHOWN = 1000  # the body's auditors offered by name for a new member
 
 
 def _back(plan: AuditPlan):
-    return redirect(url_for("console.plan_edits.history", plan_id=plan.id), code=303)
+    return redirect(url_for("console.plans.plan_page", plan_id=plan.id), code=303)
 
 
 def _issue_text(issue) -> str:
@@ -81,13 +82,6 @@ def _choices(plan: AuditPlan) -> list[Auditor]:
 def _refused(plan: AuditPlan, refused: service.PlanEditRefused):
     flash(refusal_text(refused.code, refused.params), "error")
     return _back(plan)
-
-
-@bp.get("/plans/<int:plan_id>/history")
-@staff_required("readonly")
-def history(plan_id: int):
-    plan = own_row(AuditPlan, plan_id)
-    return render_template("console/plan_edits/history.html", plan=plan)
 
 
 @bp.route("/plans/<int:plan_id>/edit", methods=["GET", "POST"])
