@@ -1,7 +1,7 @@
 """plans: the history of changes made after the import (R19)
 
 Revision ID: b7c2e9d41a05
-Revises: 2b685eaecef9
+Revises: b4e8d2f61a57
 Create Date: 2026-11-29 10:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7c2e9d41a05'
-down_revision = '2b685eaecef9'
+down_revision = 'b4e8d2f61a57'
 branch_labels = None
 depends_on = None
 
