@@ -16,6 +16,7 @@ import functools
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional
@@ -97,7 +98,37 @@ def parse_document(raw: bytes) -> dict:
     where = _first_unstorable_text(document)
     if where is not None:
         raise NotADocument("unstorable_text", path=format_path(where))
+    return normalise_document(document)
+
+
+def is_storable_text(text: str) -> bool:
+    """False when a database could not keep `text` (a NUL or a lone surrogate)."""
+    return _UNSTORABLE.search(text) is None
+
+
+def normalise_document(document: Any) -> Any:
+    """The document with its phone and ID numbers as a person meant them: full-width
+    digits and letters from a Chinese input method made ASCII (NFKC) and outer blanks
+    dropped, in auditors[].phone / id_number, plans[].enterprise.phone and
+    plans[].team[].phone. Changed in place and returned; anything else is left to
+    `validate` as it is."""
+    if not isinstance(document, dict):
+        return document
+    for _, person in _items(document.get("auditors")):
+        _normalise_field(person, "phone")
+        _normalise_field(person, "id_number")
+    for _, plan in _items(document.get("plans")):
+        if isinstance(plan.get("enterprise"), dict):
+            _normalise_field(plan["enterprise"], "phone")
+        for _, member in _items(plan.get("team")):
+            _normalise_field(member, "phone")
     return document
+
+
+def _normalise_field(entry: dict, name: str) -> None:
+    value = entry.get(name)
+    if isinstance(value, str):
+        entry[name] = unicodedata.normalize("NFKC", value).strip()
 
 
 def _first_unstorable_text(document: dict) -> Optional[tuple[PathPart, ...]]:
