@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from ..domain.plan_import import Issue, NotADocument
+from ..domain.plan_workbook import Place, WorkbookResult
 
 ISSUE_MESSAGES = {
     "required": _l("is required"),
@@ -42,6 +43,29 @@ ISSUE_MESSAGES = {
     "auditor_of_other_body": _l("%(phone)s is an auditor of another certification body; "
                                 "an auditor practises for one body at a time"),
     "invalid": _l("is not valid"),
+    # Met while reading a workbook (domain/plan_workbook.py)
+    "formula": _l("is a formula (%(formula)s): a plan is data; paste the values instead (Paste Special, Values)"),
+    "error_value": _l("shows an Excel error (%(value)s): type the value itself"),
+    "date_in_text": _l("is a date, but this column holds text: Excel turned what was typed into a date; format the column as Text and type it again"),
+    "boolean_in_text": _l("is TRUE or FALSE, but this column holds text"),
+    "digits_lost": _l("was typed as a number (%(value)s) and Excel kept only its first 15 digits: format the column as Text and type the number again"),
+    "number_in_text": _l("is a number with decimals (%(value)s), but this column holds a number such as a phone or ID: format the column as Text and type it again"),
+    "invalid_cell": _l("holds a kind of value this column cannot take"),
+    "not_a_number": _l("must be a number"),
+    "boolean_word": _l("must be one of: %(allowed)s"),
+    "enum_word": _l("must be one of: %(allowed)s"),
+    "moment_needed": _l("must be a date and time (an Excel date-time cell, or text such as 2021-08-18T08:30:00+08:00)"),
+    "unstorable_text": _l("must not contain a NUL character or a lone surrogate"),
+    "unknown_plan": _l("plan %(plan_no)s is not in the plans sheet"),
+    "extra_agency_row": _l("the agency sheet holds one row (the body's code and name), already given in row %(first)s"),
+    "missing_sheet": _l("the workbook has no sheet named %(sheet)s: start from the template"),
+    "empty_sheet": _l("the sheet is empty: it needs the header row of the template"),
+    "too_many_rows": _l("the sheet has more than %(max)s rows: split the plans into several uploads"),
+    "unknown_column": _l("this column title is not one of the template's (%(header)s): keep the titles as the template has them"),
+    "duplicate_column": _l("this column repeats column %(first)s"),
+    "missing_column": _l("this required column is missing: add it with the title %(header)s"),
+    "value_without_header": _l("holds a value but the column has no title"),
+    "example_row": _l("this is the template's example row: replace it with a real one or delete it"),
 }
 
 DOCUMENT_MESSAGES = {
@@ -50,6 +74,12 @@ DOCUMENT_MESSAGES = {
     "not_json": _l("The document is not valid JSON (line %(line)s, column %(column)s)."),
     "not_json_structure": _l("The document is not valid JSON (nested too deeply or a number too long)."),
     "not_object": _l("The document must be one JSON object with agency, auditors and plans."),
+    "workbook_too_large": _l("The workbook is larger than %(max_mb)s MB: split the plans into several uploads."),
+    "workbook_xls": _l("This is an old Excel file (.xls) or a workbook with a password: save it as an Excel workbook (.xlsx) without a password and upload that."),
+    "not_a_workbook": _l("The file is not an Excel workbook (.xlsx): download the template, fill it in, and upload it as .xlsx."),
+    "workbook_bomb": _l("The workbook unpacks to far more than a plan workbook needs (or holds a document type declaration): it is refused unread. Save the plans into a fresh copy of the template."),
+    "workbook_broken": _l("The workbook is damaged or not saved by a spreadsheet program: open it in Excel or WPS, save it as .xlsx, and upload it again."),
+    "workbook_encrypted": _l("The workbook is protected with a password: save it without a password and upload it again."),
     "unstorable_text": _l("%(path)s: must not contain a NUL character (\\u0000) or a lone surrogate (\\ud800–\\udfff)."),
 }
 
@@ -71,3 +101,46 @@ def render_issues(issues) -> list[str]:
 def render_not_a_document(error: NotADocument) -> str:
     message = DOCUMENT_MESSAGES.get(error.code, DOCUMENT_MESSAGES["not_object"])
     return str(message) % error.params if error.params else str(message)
+
+
+# --- a workbook's problems, each at its cell ---------------------------------------------------
+
+PLACE_SHEET = _l("Sheet %(sheet)s")
+PLACE_ROW = _l("Sheet %(sheet)s, row %(row)s")
+PLACE_CELL = _l("Sheet %(sheet)s, row %(row)s, column %(column)s (%(header)s)")
+PLACE_HEADER = _l("Sheet %(sheet)s, column %(header)s (not in the sheet)")
+AT_PLACE = _l("%(where)s: %(what)s")
+PLACE_ROW_HEADER = _l("Sheet %(sheet)s, row %(row)s, column %(header)s (not in the sheet)")
+
+
+def describe_place(place: Place) -> str:
+    """"Sheet 计划, row 5, column N (首次会议开始时间 (start))", in the current language."""
+    column = place.column
+    words = {"sheet": place.sheet, "row": place.row}
+    if column is None:
+        return str(PLACE_ROW if place.row else PLACE_SHEET) % words
+    if column.letter:
+        if place.row:
+            return str(PLACE_CELL) % {**words, "column": column.letter, "header": column.header or "-"}
+        return str(PLACE_ROW) % {**words, "row": "-"}
+    return str(PLACE_ROW_HEADER if place.row else PLACE_HEADER) % {**words, "header": column.header}
+
+
+def workbook_issue_parts(issue: Issue, result: WorkbookResult) -> tuple[str, str]:
+    """(where, what) of one problem of a workbook upload: the cell in words, and the
+    reason, with any contract path among its numbers ("first") also named as a place."""
+    place = result.place_of(issue)
+    where = describe_place(place) if place is not None else issue.where
+    params = dict(issue.params)
+    if isinstance(params.get("first"), str) and params["first"][:1].isalpha():
+        first = result.where(params["first"])
+        if first is not None:
+            params["first"] = describe_place(first)
+    return where, reason(Issue(issue.path, issue.code, params))
+
+
+def render_workbook_issues(result: WorkbookResult, issues) -> list[str]:
+    """Each problem as "where: what", in workbook order; `issues` are validate()'s (and
+    the import's) problems of result.document, merged with the reading problems."""
+    return [str(AT_PLACE) % dict(zip(("where", "what"), workbook_issue_parts(issue, result)))
+            for issue in result.with_validation(issues)]

@@ -25,6 +25,7 @@ from werkzeug.security import generate_password_hash
 
 from ..domain import plan_import as rules
 from ..domain.plan_import import Issue
+from ..domain.plan_workbook import WorkbookResult
 from ..extensions import db
 from ..models import Agency, AuditPlan, Auditor, CheckEvent, Enterprise, PlanSite, Staff, TeamMember, utcnow
 from . import import_messages, plan_changes
@@ -149,6 +150,20 @@ def import_plans(document: Any, *, via_agency: Optional[Agency] = None, dry_run:
             db.session.rollback()
             raise
     raise AssertionError("unreachable")
+
+
+def import_workbook(result: WorkbookResult, *, via_agency: Optional[Agency] = None) -> ImportSummary:
+    """Import what `plan_workbook.read_workbook` read: refused, unwritten, while any cell
+    was refused in reading (the document then lacks those values); otherwise exactly as
+    `import_plans`. The refused problems are in workbook order (result.place_of names
+    each one's cell)."""
+    if result.issues:
+        db.session.rollback()
+        return ImportSummary(refused=result.with_validation(rules.validate(result.document)))
+    summary = import_plans(result.document, via_agency=via_agency)
+    if summary.refused:
+        summary.refused = result.with_validation(summary.refused)
+    return summary
 
 
 def _document_agency_code(document: Any) -> Optional[str]:
