@@ -45,6 +45,7 @@ _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, or an .xlsx saved wit
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _CHUNK = 1024 * 1024
 
+MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Progress = Callable[[int, int], None]
 
 
@@ -134,7 +135,7 @@ PLANS = Sheet("计划", "plans", PLAN_FIELDS, True)
 SITES = Sheet("场所", "sites", SITE_FIELDS, True)
 TEAM = Sheet("团队", "team", TEAM_FIELDS, True)
 AUDITORS = Sheet("审核员", "auditors", AUDITOR_FIELDS, False)
-AGENCY = Sheet("机构", "agency", AGENCY_FIELDS, True)
+AGENCY = Sheet("机构", "agency", AGENCY_FIELDS, False)  # an upload on the console is its staff's body's
 SHEETS = (PLANS, SITES, TEAM, AUDITORS, AGENCY)
 GUIDE_SHEET = "说明"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from ..domain.plan_import import Issue, NotADocument
-from ..domain.plan_workbook import Place, WorkbookResult
+from ..domain.plan_workbook import Column, Place, WorkbookResult
 
 ISSUE_MESSAGES = {
     "required": _l("is required"),
@@ -124,6 +124,13 @@ def describe_place(place: Place) -> str:
             return str(PLACE_CELL) % {**words, "column": column.letter, "header": column.header or "-"}
         return str(PLACE_ROW) % {**words, "row": "-"}
     return str(PLACE_ROW_HEADER if place.row else PLACE_HEADER) % {**words, "header": column.header}
+
+
+def describe_stored_place(stored) -> str:
+    """describe_place of a place kept as JSON: [sheet, row, letter, title]."""
+    sheet, row, letter, header = (list(stored) + [None] * 4)[:4]
+    column = Column(letter or "", header or "") if (letter or header) else None
+    return describe_place(Place(sheet, row, column))
 
 
 def workbook_issue_parts(issue: Issue, result: WorkbookResult) -> tuple[str, str]:

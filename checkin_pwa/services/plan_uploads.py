@@ -23,7 +23,7 @@ from flask import Flask, current_app
 from sqlalchemy import update
 from sqlalchemy.orm import undefer
 
-from ..domain.plan_import import Issue, NotADocument, format_path, parse_document
+from ..domain.plan_import import Issue, NotADocument, format_path, parse_document, validate
 from ..extensions import db
 from ..models import Agency, PlanUpload, Staff, utcnow
 from . import audit, plan_import
@@ -162,31 +162,62 @@ def _reporter(upload_id: int, phase: str) -> Callable[[int, int], None]:
 
 @dataclass
 class _Read:
-    """A document read from the upload's bytes, or why it is not one, and where each
-    path of it came from (a workbook's sheet, row and column)."""
+    """A document read from the upload's bytes, or why it is not one; `where(issue)` is
+    the stored place of a problem (a workbook's sheet, row, column letter and title, and
+    the place of the row it repeats), None for a JSON document; `merge` puts problems in
+    the workbook's order and drops those that would say one thing twice."""
 
     document: Optional[dict]
     issues: list[Issue]
     error: Optional[dict]
-    where: Callable[[tuple], Optional[tuple]]
+    where: Callable[[Issue], Optional[dict]]
+    merge: Callable[[list[Issue]], list[Issue]]
+
+
+def _nowhere(issue: Issue) -> None:
+    return None
+
+
+def _as_is(issues: list[Issue]) -> list[Issue]:
+    return issues
 
 
 def _read(upload: PlanUpload, data: bytes, agency: Agency) -> _Read:
-    nowhere: Callable[[tuple], Optional[tuple]] = lambda path: None  # noqa: E731
     if upload.kind == "xlsx":
         from ..domain import plan_workbook
 
-        book = plan_workbook.read_workbook(data, progress=_reporter(upload.id, "reading"))
-        document, issues, where = book.document, list(book.issues), book.where
+        try:
+            book = plan_workbook.read_workbook(data, progress=_reporter(upload.id, "reading"))
+        except NotADocument as error:
+            return _Read(None, [], {"code": error.code, "params": error.params}, _nowhere, _as_is)
+        document, where, merge = book.document, (lambda issue: _stored_place(book, issue)), book.with_validation
     else:
         _progress(upload.id, "reading", 0, 1)
         try:
-            document, issues, where = parse_document(data), [], nowhere
+            document, where, merge = parse_document(data), _nowhere, _as_is
         except NotADocument as error:
-            return _Read(None, [], {"code": error.code, "params": error.params}, nowhere)
+            return _Read(None, [], {"code": error.code, "params": error.params}, _nowhere, _as_is)
     if isinstance(document, dict) and "agency" not in document:
         document["agency"] = {"code": agency.code, "name": agency.name}  # the uploader's body
-    return _Read(document, issues, None, where)
+    issues = []
+    if upload.kind == "xlsx" and book.issues:
+        # Refused cells first make the document incomplete; its other problems are said too.
+        issues = book.with_validation(validate(document))
+    return _Read(document, issues, None, where, merge)
+
+
+def _stored_place(book, issue: Issue) -> Optional[dict]:
+    """A workbook problem's place as JSON keeps it: [sheet, row, letter, title], and that
+    of the row a "first" number names (a repeated plan number, phone)."""
+    def plain(place):
+        if place is None:
+            return None
+        column = place.column
+        return [place.sheet, place.row, column.letter if column else None, column.header if column else None]
+
+    first = issue.params.get("first")
+    first_place = book.where(first) if isinstance(first, str) and first[:1].isalpha() else None
+    return {"place": plain(book.place_of(issue)), "first": plain(first_place)}
 
 
 def check(upload_id: int) -> None:
@@ -216,7 +247,7 @@ def check(upload_id: int) -> None:
                                                    "token_agency": error.token_agency}})
         else:
             result = (_accepted_result(summary) if summary.accepted
-                      else _refused_result(summary.refused, read.where))
+                      else _refused_result(read.merge(summary.refused), read.where))
     upload = db.session.get(PlanUpload, upload_id)
     upload.result = result
     audit.record(audit.actor_for(staff, upload.address), "plans_checked", target=upload.filename,
@@ -292,13 +323,13 @@ def _accepted_result(summary: plan_import.ImportSummary) -> dict:
     }
 
 
-def _refused_result(issues: list[Issue], where: Callable[[tuple], Optional[tuple]], *,
+def _refused_result(issues: list[Issue], where: Callable[[Issue], Optional[dict]], *,
                     document_error: Optional[dict] = None) -> dict:
     kept = []
     for issue in issues[:KEEP_ISSUES]:
-        place = where(issue.path) if issue.path else None
+        places = where(issue) or {}
         kept.append({"path": format_path(issue.path), "code": issue.code, "params": _plain(issue.params),
-                     "place": list(place) if place else None})
+                     "place": places.get("place"), "first_place": places.get("first")})
     plans_refused = len({issue.path[:2] for issue in issues if issue.path[:1] == ("plans",) and len(issue.path) > 1})
     return {"accepted": False, "digest": None, "created": 0, "updated": 0, "unchanged": 0, "auditors_created": 0,
             "refused": plans_refused, "problems": len(issues), "plans": [], "issues": kept,

@@ -5,12 +5,14 @@ Both steps are jobs (services.plan_uploads) the page polls with htmx. Audit mana
 administrators only; an upload is its uploader's (another's id is a 404, R16)."""
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import undefer
 
+from ...domain import plan_workbook
 from ...domain.plan_import import Issue, NotADocument
 from ...extensions import client_address, db
 from ...models import PlanUpload
@@ -49,6 +51,16 @@ def upload():
     status = 422 if error else 200
     return render_template("console/uploads/upload.html", error=error, recent=recent, form=ButtonForm(),
                            workbooks=_workbooks()), status
+
+
+@bp.get("/plans/template.xlsx")
+@staff_required("manager")
+def template():
+    """The Excel template (docs/plan-workbook.md), the body's code and name filled in."""
+    agency = g.staff.agency
+    data = plan_workbook.template_workbook(agency={"code": agency.code, "name": agency.name})
+    return send_file(io.BytesIO(data), mimetype=plan_workbook.MIMETYPE, as_attachment=True,
+                     download_name=_("plan-template.xlsx"), max_age=0)
 
 
 def _workbooks() -> bool:
@@ -107,11 +119,13 @@ def _view(found: PlanUpload) -> dict:
 def _problem(item: dict, kind: str) -> dict:
     """A stored problem in the reader's language, with its place: sheet, row and column
     of a workbook, or the JSON path."""
-    issue = Issue(tuple(), item["code"], item.get("params") or {})
+    params = dict(item.get("params") or {})
+    if item.get("first_place"):
+        params["first"] = import_messages.describe_stored_place(item["first_place"])
+    issue = Issue(tuple(), item["code"], params)
     place = item.get("place")
     if place:
-        sheet, row, column = place
-        where = _("Sheet %(sheet)s, row %(row)s, column %(column)s", sheet=sheet, row=row, column=column)
+        where = import_messages.describe_stored_place(place)
     else:
         where = item["path"] or _("the whole document")
     return {"where": where, "path": item["path"], "reason": import_messages.reason(issue)}
