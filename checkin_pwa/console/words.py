@@ -53,6 +53,7 @@ ACTION_WORDS = {
     "notice_attachment_added": _l("Notice attachment added"),
     "plan_changed": _l("Plan changed"),
     "plan_cancelled": _l("Plan cancelled"),
+    "notice_changed": _l("Notice text corrected"),
 }
 
 NOTICE_STATE_WORDS = {

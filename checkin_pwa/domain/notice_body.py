@@ -101,6 +101,7 @@ CAN_PUBLISH = frozenset({DRAFT, SCHEDULED})
 CAN_SCHEDULE = frozenset({DRAFT, SCHEDULED})
 CAN_WITHDRAW = frozenset({SCHEDULED, PUBLISHED})
 CAN_ATTACH = frozenset({DRAFT, SCHEDULED, PUBLISHED})
+CAN_EDIT = frozenset({DRAFT, SCHEDULED})  # before any auditor may have read it
 
 SCHEDULE_AHEAD_MAX = dt.timedelta(days=366)
 

@@ -24,6 +24,7 @@ ACTIONS = (
     "plans_checked", "plans_committed", "plans_exported",
     "notice_created", "notice_published", "notice_scheduled", "notice_withdrawn", "notice_attachment_added",
     "plan_changed", "plan_cancelled",
+    "notice_changed",
 )
 
 PER_PAGE = 50

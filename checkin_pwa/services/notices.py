@@ -120,10 +120,9 @@ def _store_files(notice: Notice, prepared, store: Optional[PhotoStore]) -> None:
             storage_key=key))
 
 
-def _new_notice(agency: Optional[Agency], title: str, body: str, body_format: str,
-                attachments: Sequence[tuple[str, bytes]], max_bytes: Optional[int]):
-    """The checks every new notice passes (before anything is written) and its row, not yet
-    added to the session, with its files prepared but not stored."""
+def _checked_text(title: str, body: str, body_format: str) -> tuple[str, str]:
+    """A notice's title (trimmed) and body as they will be kept; NoticeRefused when either
+    is empty or too long, or the format is not one we render."""
     title = (title or "").strip()
     if not title:
         raise NoticeRefused("empty_title")
@@ -134,6 +133,14 @@ def _new_notice(agency: Optional[Agency], title: str, body: str, body_format: st
         raise NoticeRefused("body_too_long", limit=notice_body.BODY_MAX)
     if body_format not in notice_body.FORMATS:
         raise NoticeRefused("unknown_format")
+    return title, body
+
+
+def _new_notice(agency: Optional[Agency], title: str, body: str, body_format: str,
+                attachments: Sequence[tuple[str, bytes]], max_bytes: Optional[int]):
+    """The checks every new notice passes (before anything is written) and its row, not yet
+    added to the session, with its files prepared but not stored."""
+    title, body = _checked_text(title, body, body_format)
     limit = max_attachment_bytes() if max_bytes is None else max_bytes
     prepared = _prepared(attachments, limit)
     notice = Notice(agency_id=agency.id if agency else None, title=title, body=body, body_format=body_format)
@@ -379,6 +386,24 @@ def _change(by: Staff, notice: Notice, allowed: frozenset, action: str, now: dt.
     audit.record(audit.actor_for(by, address), action, target=_target(notice), before=before,
                  after=_snapshot(notice, now))
     db.session.commit()
+
+
+def edit_text(by: Staff, notice: Notice, *, title: str, body: str, body_format: str, now: dt.datetime,
+              address: str) -> bool:
+    """A draft's or a scheduled notice's title and text corrected (once auditors may have
+    read it, it is withdrawn and written anew instead). Logged with the text before and
+    after; False (and nothing logged) when nothing changed."""
+    title, body = _checked_text(title, body, body_format)
+    if (title, body, body_format) == (notice.title, notice.body, notice.body_format):
+        return False
+    if state(notice, now) not in notice_body.CAN_EDIT:
+        raise NoticeRefused("wrong_state", state=state(notice, now))
+    before = {**_snapshot(notice, now), "body": notice.body}
+    notice.title, notice.body, notice.body_format = title, body, body_format
+    audit.record(audit.actor_for(by, address), "notice_changed", target=_target(notice), before=before,
+                 after={**_snapshot(notice, now), "body": notice.body})
+    db.session.commit()
+    return True
 
 
 def publish_now(by: Staff, notice: Notice, *, now: dt.datetime, address: str) -> None:

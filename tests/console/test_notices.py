@@ -253,6 +253,8 @@ def test_r14_withdrawn_notice_is_gone_for_auditors_and_its_read_receipts_stay(ap
     phone = auditor_client(app, reader)
     assert phone.get(f"/notices/{notice.id}").status_code == 200
 
+    confirm = client.get(f"/admin/notices/{notice.id}/withdraw").get_data(as_text=True)
+    assert "审核员将不再看到此通知及其附件" in confirm and newest().withdrawn_at is None
     assert act(client, notice.id, "withdraw").status_code == 303
     assert "关于签到的通知" not in phone.get("/notices").get_data(as_text=True)
     assert phone.get(f"/notices/{notice.id}").status_code == 404
@@ -294,6 +296,28 @@ def test_r14_read_receipts_list_who_read_when_and_who_not_page_by_page(app, mana
     assert second.count('data-read="no"') == 2
     everyone = "".join(client.get(f"/admin/notices/{notice.id}?page={n}").get_data(as_text=True) for n in (1, 2))
     assert "外机构审核员" not in everyone
+
+
+def test_r14_a_draft_is_corrected_before_publishing_and_not_after(app, manager):
+    client = logged_in(app, manager)
+    write(client, mode="draft", body="旧的正文", body_format="text")
+    notice = newest()
+    form = client.get(f"/admin/notices/{notice.id}/edit").get_data(as_text=True)
+    assert "旧的正文" in form
+    token = csrf_token(client, f"/admin/notices/{notice.id}/edit")
+    fields = {"title": "关于签到的通知（修订）", "body": MARKDOWN, "body_format": "markdown", "csrf_token": token}
+    assert client.post(f"/admin/notices/{notice.id}/edit", data=fields).status_code == 303
+    assert (newest().title, newest().body_format) == ("关于签到的通知（修订）", "markdown")
+    entry = log_entries()[-1]
+    assert entry.action == "notice_changed"
+    assert (entry.before["body"], entry.after["body"]) == ("旧的正文", MARKDOWN)
+    assert (entry.before["title"], entry.after["title"]) == ("关于签到的通知", "关于签到的通知（修订）")
+
+    act(client, notice.id, "publish")
+    refused = client.post(f"/admin/notices/{notice.id}/edit", data={**fields, "title": "发布后再改"})
+    assert refused.status_code == 422 and "不能这样操作" in refused.get_data(as_text=True)
+    assert newest().title == "关于签到的通知（修订）"
+    assert [entry.action for entry in log_entries()] == ["notice_created", "notice_changed", "notice_published"]
 
 
 def test_r14_more_attachments_are_logged_with_before_and_after(app, manager):
@@ -409,7 +433,10 @@ def test_r18_read_only_staff_read_notices_but_get_403_for_every_change(app, mana
     assert reading.get(f"/admin/notices/{notice.id}/attachments/{notice.attachments[0].id}").data == PDF
     assert reading.get("/admin/notices/new").status_code == 403
     token = csrf_token(reading, "/admin/notices")
+    assert reading.get(f"/admin/notices/{notice.id}/edit").status_code == 403
+    assert reading.get(f"/admin/notices/{notice.id}/withdraw").status_code == 403
     for path in ("/admin/notices/new", "/admin/notices/preview", f"/admin/notices/{notice.id}/publish",
+                 f"/admin/notices/{notice.id}/edit",
                  f"/admin/notices/{notice.id}/withdraw", f"/admin/notices/{notice.id}/schedule",
                  f"/admin/notices/{notice.id}/attachments"):
         answer = reading.post(path, data={"csrf_token": token, "title": "改", "mode": "now",

@@ -25,12 +25,19 @@ from ..words import NOTICE_STATE_WORDS, notice_refusal
 from . import bp
 
 
-class NoticeForm(FlaskForm):
+class NoticeTextForm(FlaskForm):
+    """A notice's title and text, as written and as corrected."""
+
     title = StringField(_l("Title"), render_kw={"maxlength": service.TITLE_MAX, "autocomplete": "off"})
     body_format = RadioField(_l("Format"), choices=[SelectChoice("text", _l("Plain text (line breaks kept)")),
                                                     SelectChoice("markdown", _l("Markdown (headings, emphasis, lists, links)"))],
                              default="text", validate_choice=False)
     body = TextAreaField(_l("Text"), render_kw={"rows": 12, "maxlength": notice_body.BODY_MAX})
+
+
+class NoticeForm(NoticeTextForm):
+    """A new notice: its text, its files and when it is published."""
+
     files = FileField(_l("Attachments"), render_kw={"multiple": True})
     mode = RadioField(_l("Publish"), choices=[SelectChoice("now", _l("Now")), SelectChoice("at", _l("At a time")),
                                                SelectChoice("draft", _l("Not yet: keep as a draft"))],
@@ -64,30 +71,53 @@ def notice_list():
 @bp.route("/notices/new", methods=["GET", "POST"])
 @staff_required("manager")
 def write():
-    """The form; its Preview button (without htmx) shows the text rendered and saves nothing."""
     form = NoticeForm()
+
+    def save():
+        notice = service.write_notice(
+            g.staff, title=form.title.data or "", body=form.body.data or "",
+            body_format=form.body_format.data, files=_uploaded(), mode=form.mode.data,
+            local_time=form.publish_at.data or "", now=server_now(), address=client_address())
+        flash(str(WRITTEN[form.mode.data]), "success")
+        return redirect(url_for("console.notices.detail", notice_id=notice.id), code=303)
+    return _submitted(form, None, save)
+
+
+@bp.route("/notices/<int:notice_id>/edit", methods=["GET", "POST"])
+@staff_required("manager")
+def edit(notice_id: int):
+    """Correct a draft's or a scheduled notice's title and text."""
+    notice = own_row(Notice, notice_id)
+    form = NoticeTextForm(obj=notice) if request.method == "GET" else NoticeTextForm()
+
+    def save():
+        if service.edit_text(g.staff, notice, title=form.title.data or "", body=form.body.data or "",
+                             body_format=form.body_format.data, now=server_now(), address=client_address()):
+            flash(_("The notice's text has been saved."), "success")
+        return redirect(url_for("console.notices.detail", notice_id=notice.id), code=303)
+    return _submitted(form, notice, save)
+
+
+def _submitted(form: NoticeTextForm, notice, save):
+    """The form's answer: `save()` (its redirect) for a valid form; the form again with the
+    text rendered for its Preview button (without htmx; nothing is saved), or with the
+    refusal (422), its text no longer than the field takes."""
     previewing = False
     if form.validate_on_submit():
         if request.form.get("preview"):
             previewing = True
         else:
             try:
-                notice = service.write_notice(
-                    g.staff, title=form.title.data or "", body=form.body.data or "",
-                    body_format=form.body_format.data, files=_uploaded(), mode=form.mode.data,
-                    local_time=form.publish_at.data or "", now=server_now(), address=client_address())
+                return save()
             except service.NoticeRefused as refused:
                 form.form_errors.append(notice_refusal(refused))
-            else:
-                flash(str(WRITTEN[form.mode.data]), "success")
-                return redirect(url_for("console.notices.detail", notice_id=notice.id), code=303)
     elif request.method == "POST":
         form.form_errors.append(_("The form had expired. Nothing was changed; please try again."))
     body = form.body.data or ""
-    form.body.data = body[:notice_body.BODY_MAX]  # a refused text comes back no longer than the field takes
+    form.body.data = body[:notice_body.BODY_MAX]
     status = 422 if request.method == "POST" and not previewing else 200
-    return render_template("console/notices/write.html", form=form, **_preview_context(body if previewing else "",
-                                                                                        form.body_format.data)), status
+    return render_template("console/notices/write.html", form=form, notice=notice,
+                           **_preview_context(body if previewing else "", form.body_format.data)), status
 
 
 def _preview_context(body: str, body_format: str) -> dict:
@@ -147,10 +177,14 @@ def schedule(notice_id: int):
                 _("The notice has been scheduled; auditors see it from its publishing time on."))
 
 
-@bp.post("/notices/<int:notice_id>/withdraw")
+@bp.route("/notices/<int:notice_id>/withdraw", methods=["GET", "POST"])
 @staff_required("manager")
 def withdraw(notice_id: int):
+    """A page that says what withdrawing does, and its button."""
     notice = own_row(Notice, notice_id)
+    if request.method == "GET":
+        return render_template("console/notices/withdraw.html", notice=notice, state=service.state(notice, server_now()),
+                               readers=service.readers(notice), form=ButtonForm())
     return _act(notice, lambda: service.withdraw(g.staff, notice, now=server_now(), address=client_address()),
                 _("The notice has been withdrawn: auditors no longer see it. Who had read it stays on record."))
 
