@@ -347,3 +347,22 @@ def test_r19_a_console_upload_that_changes_a_plan_is_in_its_history_under_the_st
     assert [c["field"] for c in row.changes] == ["remarks"]
     page = visible(client.get(f"/admin/plans/{plan.id}"))
     assert f"{person.name} ({person.phone}) · 管理端上传" in page and "改为下午开始" in page
+
+
+def test_r19_a_form_opened_before_another_change_is_refused_and_changes_nothing(app):
+    leader = f.auditor()
+    plan = future_plan(leader)
+    client, person = staff_client(app)
+    data = edit_form(client, plan.id)  # opened now...
+    from checkin_pwa.services import plan_changes
+
+    fresh = db.session.get(AuditPlan, plan.id)
+    before = plan_changes.snapshot(fresh)
+    fresh.remarks = "机构另行通知"  # ...and someone else changes the plan meanwhile
+    plan_changes.record(fresh, before, source="api")
+    db.session.commit()
+    kept = state_of(plan.id)
+    data["remarks"] = "我的修改"
+    answer = client.post(f"/admin/plans/{plan.id}/edit", data=data, follow_redirects=True)
+    assert "已有其他人修改了它" in visible(answer) and "未做任何更改" in visible(answer)
+    assert state_of(plan.id) == kept and len(history_rows(plan.id)) == 1 and log_entries() == []
