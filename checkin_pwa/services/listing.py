@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, null, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..domain import exceptions as rules10
@@ -250,15 +250,11 @@ class BodyPlanList:
 
 
 def _body_query(agency_id: int, filters: PlanFilters, now: dt.datetime):
-    """The light rows of the body's plans that the database can tell apart (R16: only the
-    body's own): the enterprise's and an auditor's names, the mode, whether the team checked
-    in, and bounds the date range and phase imply (refined per plan's zone afterwards)."""
+    """The body's plans (R16: only its own) as far as the database can tell them apart: the
+    enterprise's and an auditor's names, the mode, whether the team checked in, and bounds
+    the date range and phase imply (refined per plan's zone afterwards)."""
     moment = now.astimezone(UTC).replace(tzinfo=None)
-    query = (
-        select(AuditPlan.id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone,
-               AuditPlan.project_levels, AuditPlan.status, AuditPlan.plan_no)
-        .where(AuditPlan.agency_id == agency_id)
-    )
+    query = select(AuditPlan.id).where(AuditPlan.agency_id == agency_id)
     if filters.enterprise:
         query = query.join(Enterprise, Enterprise.id == AuditPlan.enterprise_id).where(
             Enterprise.name.ilike(_containing(filters.enterprise), escape="\\"))
@@ -289,21 +285,40 @@ def _body_query(agency_id: int, filters: PlanFilters, now: dt.datetime):
     return query
 
 
+_SORT_COLUMNS = {"start": AuditPlan.start_utc, "end": AuditPlan.end_utc, "plan_no": AuditPlan.plan_no}
+
+
+def _order(filters: PlanFilters):
+    column = _SORT_COLUMNS.get(filters.sort.lstrip("-"), AuditPlan.start_utc)
+    if filters.sort.startswith("-"):
+        return column.desc(), AuditPlan.id.desc()
+    return column.asc(), AuditPlan.id.asc()
+
+
+def _each_plan_decides(filters: PlanFilters) -> bool:
+    """Whether a filter needs each plan's own zone or project levels (read in Python);
+    the others the database answers alone."""
+    return bool(filters.date_from or filters.date_to or filters.levels
+                or filters.phase in (rules10.UNDER_WAY, rules10.ENDED))
+
+
 def body_plan_ids(agency_id: int, filters: PlanFilters, now: dt.datetime) -> list[int]:
     """The ids of the body's plans that pass `filters` at `now`, in the asked order (by
-    start, newest first, unless `filters.sort` says otherwise)."""
-    descending = filters.sort.startswith("-")
-    column = {"start": 1, "end": 2, "plan_no": 6}.get(filters.sort.lstrip("-"), 1)
+    start, latest first, unless `filters.sort` says otherwise)."""
+    query = _body_query(agency_id, filters, now).order_by(*_order(filters))
+    if not _each_plan_decides(filters):
+        return list(db.session.scalars(query.with_only_columns(AuditPlan.id)))
+    levels_column = AuditPlan.project_levels if filters.levels else null()
     chosen = []
-    for row in db.session.execute(_body_query(agency_id, filters, now)):
-        plan_id, start_utc, end_utc, zone, levels, status = row[:6]
+    for plan_id, start_utc, end_utc, zone, status, levels in db.session.execute(query.with_only_columns(
+            AuditPlan.id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone, AuditPlan.status,
+            levels_column)):
         facts = _light_facts(plan_id, start_utc, end_utc, zone, status)
         if filters.phase and rules10.phase(facts, now) != filters.phase:
             continue
         if matches(filters, facts.first_day, facts.last_day, levels):
-            chosen.append((row[column], plan_id))
-    chosen.sort(reverse=descending)
-    return [plan_id for _, plan_id in chosen]
+            chosen.append(plan_id)
+    return chosen
 
 
 def body_entries(plan_ids: list[int], now: dt.datetime) -> list[BodyPlanEntry]:
@@ -315,10 +330,18 @@ def body_entries(plan_ids: list[int], now: dt.datetime) -> list[BodyPlanEntry]:
 
 
 def body_plan_list(agency_id: int, filters: PlanFilters, asked_page: object, now: dt.datetime) -> BodyPlanList:
-    """One page of the body's plans that pass `filters` (the management end's list)."""
-    ids = body_plan_ids(agency_id, filters, now)
-    page = page_of(asked_page, len(ids))
-    return BodyPlanList(body_entries(ids[page.offset: page.offset + page.per_page], now), page)
+    """One page of the body's plans that pass `filters` (the management end's list): counted
+    and cut in the database when it can answer every filter alone, else from the ids."""
+    if _each_plan_decides(filters):
+        ids = body_plan_ids(agency_id, filters, now)
+        page = page_of(asked_page, len(ids))
+        return BodyPlanList(body_entries(ids[page.offset: page.offset + page.per_page], now), page)
+    query = _body_query(agency_id, filters, now)
+    total = db.session.scalar(select(func.count()).select_from(query.with_only_columns(AuditPlan.id).subquery()))
+    page = page_of(asked_page, total or 0)
+    ids = list(db.session.scalars(query.with_only_columns(AuditPlan.id).order_by(*_order(filters))
+                                  .limit(page.per_page).offset(page.offset)))
+    return BodyPlanList(body_entries(ids, now), page)
 
 
 def body_project_tree(agency_id: int) -> ProjectTree:

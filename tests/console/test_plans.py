@@ -107,6 +107,12 @@ def test_r18_each_filter_of_the_plan_list_narrows_it_to_the_bodys_own_plans(read
     # By start, latest first; another body's plan never.
     assert everything == [p["coming"], p["cancelled"], p["under_way"], p["ended"]]
     assert shown(reader.get("/admin/plans?sort=start")) == everything[::-1]
+    made_in_order = [p["ended"], p["under_way"], p["coming"], p["cancelled"]]  # plan numbers ascending
+    assert shown(reader.get("/admin/plans?sort=plan_no")) == made_in_order
+    assert shown(reader.get("/admin/plans?sort=-plan_no")) == made_in_order[::-1]
+    # The audit time's column heading orders the other way, keeping the filters.
+    page = reader.get("/admin/plans?mode=onsite").get_data(as_text=True)
+    assert 'aria-sort="descending"' in page and "/admin/plans?mode=onsite&amp;sort=start" in page
     assert shown(reader.get("/admin/plans", query_string={"enterprise": "大连"})) == [p["ended"]]
     assert shown(reader.get("/admin/plans", query_string={"enterprise": "吉林"})) == [p["coming"], p["cancelled"], p["under_way"]]
     assert shown(reader.get("/admin/plans", query_string={"auditor": "张一"})) == [p["ended"]]
