@@ -177,6 +177,13 @@ class ParsedFilters:
         return not self.errors
 
 
+def search_text(value: object, limit: int) -> str:
+    """Words typed to search by: runs of spaces made one, control characters (a NUL, which
+    PostgreSQL refuses in text) dropped, at most `limit` characters."""
+    text = "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in str(value if value is not None else ""))
+    return " ".join(text.split())[:limit]
+
+
 def parse_filters(args: Mapping[str, str], tree: ProjectTree, *, cascade_from: Optional[str] = None) -> ParsedFilters:
     """R13 filters from URL arguments: from / to (dates), enterprise (text), l1 / l2 / l3.
 
@@ -214,7 +221,7 @@ def parse_filters(args: Mapping[str, str], tree: ProjectTree, *, cascade_from: O
             break
         levels.append(value)
 
-    enterprise = " ".join(raw["enterprise"].split())[:ENTERPRISE_MAX]
+    enterprise = search_text(raw["enterprise"], ENTERPRISE_MAX)
     raw["enterprise"] = enterprise
     filters = TaskFilters(dates["from"], dates["to"], enterprise, tuple(levels))
     return ParsedFilters(filters, errors, raw)
@@ -262,7 +269,7 @@ def parse_plan_filters(args: Mapping[str, str], tree: ProjectTree, *,
     default one: it only orders)."""
     parsed = parse_filters(args, tree, cascade_from=cascade_from)
     raw, errors = parsed.raw, list(parsed.errors)
-    raw["auditor"] = " ".join(str(args.get("auditor") or "").split())[:AUDITOR_MAX]
+    raw["auditor"] = search_text(args.get("auditor"), AUDITOR_MAX)
     chosen = {}
     for name, allowed in (("phase", PHASES), ("checked", CHECKED), ("mode", MODES)):
         raw[name] = str(args.get(name) or "").strip()

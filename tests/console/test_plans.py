@@ -143,6 +143,10 @@ def test_r18_a_filter_value_that_is_not_understood_is_refused_and_filters_nothin
         assert answer.status_code == 400, query
         assert 'data-plan="' not in answer.get_data(as_text=True)
         assert 'role="alert"' in answer.get_data(as_text=True)
+    # Odd text and numbers are read as far as they make sense, never a server error.
+    assert shown(reader.get("/admin/plans", query_string={"enterprise": "大\x00连", "auditor": "%_\\"})) == []
+    assert shown(reader.get("/admin/plans", query_string={"enterprise": "\x00大连\t", "page": "9" * 30,
+                                                           "sort": "<script>"})) == [plans["ended"]]
     text = reader.get("/admin/plans?phase=finished").get_data(as_text=True)
     assert "“finished”不是可选的值" in text
 
@@ -264,3 +268,10 @@ def test_r18_reads_are_not_logged_and_the_csv_export_of_the_filtered_list_is(app
     entry = db.session.scalars(select(AuditLogEntry).where(AuditLogEntry.action == "plans_exported")).one()
     assert entry.staff_id == person.id and entry.after["plans"] == 1
     assert entry.after["filters"] == {"enterprise": "吉林", "phase": "not_started"}
+
+
+def test_search_text_drops_what_a_database_refuses_and_keeps_the_words():
+    from checkin_pwa.domain.filters import search_text
+
+    assert search_text("  大连\x00甲\t机械 \u200b", 100) == "大连 甲 机械"
+    assert search_text(None, 10) == "" and search_text("张" * 300, 100) == "张" * 100
