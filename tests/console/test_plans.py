@@ -275,3 +275,26 @@ def test_search_text_drops_what_a_database_refuses_and_keeps_the_words():
 
     assert search_text("  大连\x00甲\t机械 \u200b", 100) == "大连 甲 机械"
     assert search_text(None, 10) == "" and search_text("张" * 300, 100) == "张" * 100
+
+
+def test_r18_the_plan_list_and_page_speak_english_too(reader, plans):
+    reader.get("/lang/en")
+    text = reader.get("/admin/plans").get_data(as_text=True)
+    for words in ("4 plans", "Under way", "Not started", "Cancelled", "Ended", "Export as CSV", "Start, latest first"):
+        assert words in text, words
+    page = reader.get(f"/admin/plans/{plans['ended']}").get_data(as_text=True)
+    assert "(server time)" in page and "Time zone: Asia/Shanghai (UTC+08:00)" in page
+    assert "服务器" not in page and "审核计划" not in page
+
+
+def test_r18_changing_a_project_level_resets_the_levels_below_it(reader, plans):
+    """The auditors' cascade: the level just changed (htmx names it) drops the ones below,
+    whose options changed; the list and the URL follow, the selects come back out of band."""
+    answer = reader.get("/admin/plans", query_string={"l1": EMS[0], "l2": "质量管理体系认证", "l3": "ISO9001"},
+                        headers={"HX-Request": "true", "HX-Trigger-Name": "l1"})
+    assert shown(answer) == [plans["coming"], plans["cancelled"], plans["under_way"], plans["ended"]]
+    assert "l2=" not in answer.headers["HX-Push-Url"] and "l1=" in answer.headers["HX-Push-Url"]
+    text = answer.get_data(as_text=True)
+    assert 'id="project-selects" class="project-selects" hx-swap-oob="true"' in text
+    assert 'hx-include="#plan-filters"' in text and 'hx-target="#plan-list"' in text
+    assert "环境管理体系认证" in text and "质量管理体系认证" in text  # level 2's options under level 1
