@@ -43,6 +43,7 @@ def not_found(error):
 # no-store header above apply to all of them).
 from .auditors import bp as auditors_bp  # noqa: E402
 from .auth import bp as auth_bp  # noqa: E402
+from .board import bp as board_bp  # noqa: E402
 from .home import bp as home_bp  # noqa: E402
 from .log import bp as log_bp  # noqa: E402
 from .notices import bp as notices_bp  # noqa: E402
@@ -54,8 +55,8 @@ from .staff import bp as staff_bp  # noqa: E402
 from .tokens import bp as tokens_bp  # noqa: E402
 from .uploads import bp as uploads_bp  # noqa: E402
 
-for _child in (auth_bp, home_bp, profile_bp, auditors_bp, phone_changes_bp, plans_bp, notices_bp, staff_bp, tokens_bp,
-               log_bp, uploads_bp, plan_edits_bp):
+for _child in (auth_bp, home_bp, board_bp, profile_bp, auditors_bp, phone_changes_bp, plans_bp, notices_bp, staff_bp,
+               tokens_bp, log_bp, uploads_bp, plan_edits_bp):
     bp.register_blueprint(_child)
 
 

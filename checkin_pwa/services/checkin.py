@@ -220,7 +220,7 @@ def task_card(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> TaskCard:
     )
 
 
-def _around_today(now: dt.datetime):
+def around_today(now: dt.datetime):
     """Plans that can be a task today in any time zone: a local day lies within a day
     of `now` either way, so this window is exact before the per-zone check."""
     naive = _naive(now)
@@ -236,7 +236,7 @@ def today_for(auditor: Auditor, now: dt.datetime, *, cancelled: bool = False) ->
     plans = db.session.scalars(
         select(AuditPlan)
         .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
-        .where(TeamMember.auditor_id == auditor.id, status, *_around_today(now))
+        .where(TeamMember.auditor_id == auditor.id, status, *around_today(now))
         .options(*_PLAN_LOADING)
         .order_by(AuditPlan.start_utc, AuditPlan.id)
     ).all()
@@ -264,7 +264,7 @@ def _same_day_plans(plan: AuditPlan, now: dt.datetime) -> list[AuditPlan]:
     signature, whichever teams they have."""
     candidates = db.session.scalars(
         select(AuditPlan)
-        .where(AuditPlan.enterprise_id == plan.enterprise_id, AuditPlan.id != plan.id, *_around_today(now))
+        .where(AuditPlan.enterprise_id == plan.enterprise_id, AuditPlan.id != plan.id, *around_today(now))
         .options(*_PLAN_LOADING)
         .order_by(AuditPlan.start_utc, AuditPlan.id)
     ).all()

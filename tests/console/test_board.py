@@ -1,0 +1,320 @@
+"""Today's board of a body (今日看板): each audit of today (R2: the plan's own zone decides)
+with its team's state and how late it is (R11's reminder, R6's window), the counts, the
+filters kept in the URL, R16 (another body's audits never appear), the exceptions chart
+(R10) and a fixed number of SQL statements whatever the number of audits."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import event
+
+from checkin_pwa.domain import board as rules
+from checkin_pwa.domain.rules import PlanFacts
+from checkin_pwa.extensions import db
+from checkin_pwa.models import CheckEvent, Enterprise
+from checkin_pwa.services import checkin as checkin_service
+
+from .. import factories
+from ..factories import SHANGHAI, local_today, to_utc_naive
+from .test_plans import logged_in, other_body, staff_of
+
+UTC = dt.timezone.utc
+
+
+def rows(response) -> list[tuple[int, str, str]]:
+    """(plan id, team state, minutes late) of the board's rows, in order."""
+    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+    return [(int(plan), state, late) for plan, state, late in re.findall(
+        r'<tr data-plan="(\d+)" data-state="(\w+)".*?data-late="(\d*)"', response.get_data(as_text=True), re.S)]
+
+
+def shown(response) -> list[int]:
+    return [plan for plan, _, _ in rows(response)]
+
+
+def count_of(response, state: str) -> int:
+    found = re.search(rf'data-count="{state}">[^<]*<b>(\d+)</b>', response.get_data(as_text=True))
+    return int(found.group(1))
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The server's clock, set by the test (aware)."""
+    class Clock:
+        at = local_today(0, 10, 0)
+
+    monkeypatch.setattr(checkin_service, "utcnow", lambda: to_utc_naive(Clock.at))
+    return Clock
+
+
+def sign(plan, person, kind="in", minutes_after_start=10, distance=3.0):
+    db.session.add(CheckEvent(plan_id=plan.id, kind=kind, signer_id=person.id, device_lat=41.1, device_lon=126.1,
+                              chosen_lat=41.1, chosen_lon=126.1,
+                              server_time=plan.start_utc + dt.timedelta(minutes=minutes_after_start),
+                              nearest_site_distance_m=distance))
+    db.session.flush()
+
+
+@pytest.fixture
+def today(app, clock):
+    """Today's audits at 10:00 Shanghai in every state, and plans of other days."""
+    zhang, li, wang = factories.auditor(name="张一"), factories.auditor(name="李二"), factories.auditor(name="王三")
+    jilin, dalian = factories.enterprise("吉林甲机械有限公司"), factories.enterprise("大连乙化工有限公司")
+    p = {"zhang": zhang, "li": li, "wang": wang}
+    # Started 08:30, nobody checked in: 90 minutes late, past R6's 30-minute window.
+    p["waiting_long"] = factories.plan([zhang, li], company=jilin, start=local_today(0, 8, 30)).id
+    # Started 09:45: 15 minutes, still within the window.
+    p["waiting_short"] = factories.plan([wang], company=dalian, start=local_today(0, 9, 45), code="ISO14001").id
+    # Starts at 14:00: not late yet.
+    p["later"] = factories.plan([li], company=jilin, start=local_today(0, 14, 0)).id
+    # Checked in 45 minutes after its 08:00 start: late, recorded.
+    checked_in = factories.plan([li, wang], company=dalian, start=local_today(0, 8, 0))
+    checked_in.region = "辽宁省大连市"
+    sign(checked_in, li, minutes_after_start=45)
+    p["checked_in"] = checked_in.id
+    # Started yesterday, ends today at 09:30: checked in and out.
+    done = factories.plan([zhang], company=jilin, start=local_today(-1, 8, 30), end=local_today(0, 9, 30))
+    sign(done, zhang, minutes_after_start=5)
+    sign(done, zhang, "out", minutes_after_start=24 * 60 + 50)
+    p["checked_out"] = done.id
+    p["remote"] = factories.plan([wang], company=dalian, mode="remote", start=local_today(0, 8, 0)).id
+    p["cancelled"] = factories.plan([zhang], company=jilin, status="cancelled", start=local_today(0, 8, 0)).id
+    # Not today: ended yesterday, starts tomorrow.
+    p["yesterday"] = factories.plan([zhang], company=jilin, start=local_today(-1, 8, 0), end=local_today(-1, 17, 0)).id
+    p["tomorrow"] = factories.plan([zhang], company=jilin, start=local_today(1, 8, 0), end=local_today(1, 17, 0)).id
+    db.session.commit()
+    return p
+
+
+@pytest.fixture
+def reader(app, today):
+    return logged_in(app, staff_of(role="readonly"))
+
+
+def test_r2_the_board_lists_todays_audits_late_and_not_checked_in_first_with_state_and_lateness(reader, today):
+    p = today
+    answer = reader.get("/admin/board")
+    assert rows(answer) == [
+        (p["waiting_long"], "not_checked_in", "90"),
+        (p["waiting_short"], "not_checked_in", "15"),
+        (p["later"], "not_checked_in", ""),
+        (p["checked_in"], "checked_in", "45"),
+        (p["checked_out"], "checked_out", ""),
+        (p["remote"], "remote", ""),
+        (p["cancelled"], "cancelled", ""),
+    ]
+    text = answer.get_data(as_text=True)
+    assert "今日 7 个审核" in text
+    assert [count_of(answer, state) for state in rules.STATES] == [3, 1, 1, 1, 1]
+    for words in ("未签到", "已签到", "已签退", "远程审核", "已取消", "未签到，已过开始 1 小时 30 分钟",
+                  "开始后 45 分钟签到", "08:45 李二"):
+        assert words in text, words
+    # The long wait stands out more than the short one (R6's window).
+    assert re.search(rf'data-plan="{p["waiting_long"]}" data-state="not_checked_in" class="board-waiting board-overdue"', text)
+    assert re.search(rf'data-plan="{p["waiting_short"]}" data-state="not_checked_in" class="board-waiting"', text)
+    # Each row links to the plan's console page.
+    assert f'href="/admin/plans/{p["checked_in"]}"' in text
+
+
+def test_r2_the_board_counts_and_rows_follow_the_clock(reader, today, clock):
+    """At 08:45 the 08:30 audit is 15 minutes late; at 09:00 the body sees it past the window."""
+    clock.at = local_today(0, 8, 45)
+    assert rows(reader.get("/admin/board"))[0] == (today["waiting_long"], "not_checked_in", "15")
+    clock.at = local_today(0, 9, 1)
+    answer = reader.get("/admin/board")
+    assert rows(answer)[0] == (today["waiting_long"], "not_checked_in", "31")
+    assert "board-overdue" in answer.get_data(as_text=True)
+
+
+def test_r2_the_board_filters_by_region_auditor_and_project_and_keeps_them_in_the_url(reader, today):
+    p = today
+    assert shown(reader.get("/admin/board?region=辽宁省大连市")) == [p["checked_in"]]
+    assert shown(reader.get(f"/admin/board?auditor={p['wang'].id}")) == [p["waiting_short"], p["checked_in"], p["remote"]]
+    assert shown(reader.get("/admin/board?project=ISO14001")) == [p["waiting_short"]]
+    both = reader.get(f"/admin/board?auditor={p['li'].id}&project=ISO9001")
+    assert shown(both) == [p["waiting_long"], p["later"], p["checked_in"]]
+    # The counts are the filtered audits', with today's total beside them.
+    text = both.get_data(as_text=True)
+    assert "今日 3 个审核" in text and "（共 7 个）" in text
+    assert count_of(both, "not_checked_in") == 2
+    # The choices are today's; the chosen one stays selected.
+    assert f'<option value="{p["li"].id}" selected>李二</option>' in text
+    # htmx gets only the list, with the URL to push holding the question.
+    partial = reader.get(f"/admin/board?auditor={p['li'].id}&project=ISO9001&region=", headers={"HX-Request": "true"})
+    assert "<html" not in partial.get_data(as_text=True) and 'id="board-list"' in partial.get_data(as_text=True)
+    assert partial.headers["HX-Push-Url"] == f"/admin/board?auditor={p['li'].id}&project=ISO9001"
+    # The list asks for itself again with the same question; its own refresh leaves the history alone.
+    assert f'hx-get="/admin/board?auditor={p["li"].id}&amp;project=ISO9001"' in partial.get_data(as_text=True)
+    again = reader.get(f"/admin/board?auditor={p['li'].id}&project=ISO9001",
+                       headers={"HX-Request": "true", "HX-Trigger": "board-list"})
+    assert shown(again) == shown(both) and "HX-Push-Url" not in again.headers
+    # An auditor that is not a row id: refused in words, nothing filtered.
+    for odd in ("abc", "-1", "９", "99999999999999999999999"):
+        refused = reader.get("/admin/board", query_string={"auditor": odd})
+        assert refused.status_code == 400, odd
+        assert "不是可选的值" in refused.get_data(as_text=True)
+        assert len(shown_any(refused)) == 7
+    # Someone of the body with no audit today: an empty board that says so.
+    nobody = reader.get("/admin/board?auditor=987654")
+    assert shown(nobody) == [] and "今日没有符合条件的审核" in nobody.get_data(as_text=True)
+
+
+def shown_any(response) -> list[str]:
+    return re.findall(r'<tr data-plan="(\d+)"', response.get_data(as_text=True))
+
+
+def test_r16_another_bodys_audits_never_appear_on_the_board(app, today):
+    body = other_body()
+    stranger = factories.auditor(name="赵外机构")
+    stranger.agency_id = body.id
+    company = Enterprise(agency_id=body.id, name="外省丙公司")
+    db.session.add(company)
+    db.session.flush()
+    foreign = factories.plan([stranger], company=company, start=local_today(0, 8, 0), code="ISO45001")
+    foreign.agency_id = body.id
+    foreign.region = "外省某市"
+    db.session.commit()
+    mine = logged_in(app, staff_of(role="readonly"))
+    text = mine.get("/admin/board").get_data(as_text=True)
+    assert str(foreign.id) not in shown_any(mine.get("/admin/board"))
+    for word in ("外省丙公司", "赵外机构", "外省某市", "ISO45001", foreign.plan_no):
+        assert word not in text, word
+    assert "今日 7 个审核" in text
+    # Asking for their auditor, region or project finds nothing of theirs.
+    for query in ({"auditor": stranger.id}, {"region": "外省某市"}, {"project": "ISO45001"}):
+        assert shown(mine.get("/admin/board", query_string=query)) == []
+    # And their staff see only their own audit.
+    theirs = logged_in(app, staff_of(body, role="admin", phone="13900000777"), offset_steps=1)
+    assert shown(theirs.get("/admin/board")) == [foreign.id]
+
+
+def test_r2_the_plans_own_zone_decides_today(app, clock):
+    """At 02:00 UTC it is 10:00 in Shanghai but 18:00 of the day before in Los Angeles."""
+    person = factories.auditor(name="周时区")
+    day = local_today(0).date()
+    clock.at = dt.datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)
+    la = ZoneInfo("America/Los_Angeles")
+    yesterday = day - dt.timedelta(days=1)
+
+    def plan_in(zone, local_day, start_hour, end_hour):
+        start = dt.datetime.combine(local_day, dt.time(start_hour), tzinfo=zone)
+        made = factories.plan([person], start=start, end=dt.datetime.combine(local_day, dt.time(end_hour), tzinfo=zone))
+        made.timezone = str(zone)
+        return made.id
+
+    la_yesterday = plan_in(la, yesterday, 9, 23)  # still today in Los Angeles
+    la_today = plan_in(la, day, 8, 17)  # Shanghai's today, Los Angeles' tomorrow
+    shanghai_yesterday = plan_in(SHANGHAI, yesterday, 8, 23)  # over in Shanghai
+    shanghai_today = plan_in(SHANGHAI, day, 8, 17)
+    db.session.commit()
+    reader = logged_in(app, staff_of())
+    found = shown(reader.get("/admin/board"))
+    assert sorted(found) == sorted([la_yesterday, shanghai_today])
+    assert la_today not in found and shanghai_yesterday not in found
+
+
+def _statements(app, client, path, headers=None) -> int:
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        answer = client.get(path, headers=headers or {})
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert answer.status_code == 200
+    return len(seen)
+
+
+def _audits(n: int, team) -> None:
+    """`n` audits of today in every state, and `n` past ones for the chart (with and without
+    an exception)."""
+    for i in range(n):
+        made = factories.plan(team[: 1 + i % 3], start=local_today(0, 8, i % 60), end=local_today(0, 17, 0))
+        if i % 2:
+            sign(made, team[0])
+        if i % 5 == 0:
+            sign(made, team[0], "out", minutes_after_start=300)
+        if i % 7 == 0:
+            made.region = f"地区{i}"
+    for i in range(n):
+        made = factories.plan(team[:1], start=local_today(-3 - i, 8, 0), end=local_today(-3 - i, 17, 0))
+        if i % 2:
+            sign(made, team[0])
+    db.session.commit()
+
+
+@pytest.mark.parametrize("headers", [None, {"HX-Request": "true"}, {"HX-Request": "true", "HX-Trigger": "board-list"}],
+                         ids=["page", "filtered list", "refresh"])
+def test_the_board_costs_the_same_statements_for_5_and_50_audits(app, clock, headers):
+    team = [factories.auditor() for _ in range(3)]
+    client = logged_in(app, staff_of())
+    counted = []
+    for more in (5, 45):
+        _audits(more, team)
+        counted.append(_statements(app, client, "/admin/board", headers))
+    assert len(shown(client.get("/admin/board?page=1"))) == rules_per_page(50)
+    assert counted[0] == counted[1], counted
+    assert counted[0] <= 12, counted
+
+
+def rules_per_page(total: int) -> int:
+    from checkin_pwa.services.board import BOARD_PER_PAGE
+
+    return min(total, BOARD_PER_PAGE)
+
+
+def test_r10_the_chart_shows_the_audits_with_an_exception_per_week(reader, today, clock):
+    """Ended audits without a check-in (未签到) count in the week of their last day; remote
+    ones need none; this week's are beside."""
+    person = today["zhang"]
+    this_monday = rules.week_of(local_today(0).date())
+    two_weeks_ago = this_monday - dt.timedelta(weeks=2)
+    at = dt.datetime.combine(two_weeks_ago + dt.timedelta(days=2), dt.time(8, 30), tzinfo=SHANGHAI)
+    for _ in range(3):
+        factories.plan([person], start=at, end=at + dt.timedelta(hours=8))
+    factories.plan([person], start=at, end=at + dt.timedelta(hours=8), mode="remote")
+    db.session.commit()
+    text = reader.get("/admin/board").get_data(as_text=True)
+    week = re.search(rf'<g data-week="{two_weeks_ago.isoformat()}" data-exceptions="(\d+)">\s*<title>([^<]*)</title>', text)
+    assert week.group(1) == "3"
+    assert f"{two_weeks_ago:%m-%d} 这一周：4 个审核中 3 个有异常" in week.group(2)
+    assert len(re.findall(r"<g data-week=", text)) == rules.WEEKS
+    assert "<title id=\"board-chart-svg-title\">每周有异常的审核</title>" in text
+    # The page's own refresh does not draw it again.
+    assert "<svg" not in reader.get("/admin/board", headers={"HX-Request": "true"}).get_data(as_text=True)
+
+
+# --- the pure rules ------------------------------------------------------------------------
+
+def facts(start, *, checked_in=None, mode="onsite", status="valid", end=None):
+    return PlanFacts(plan_id=1, enterprise_id=1, start=start, end=end or start + dt.timedelta(hours=8),
+                     timezone="Asia/Shanghai", mode=mode, status=status, team=frozenset({1}), checked_in_at=checked_in)
+
+
+def test_r6_lateness_at_the_edges_of_the_check_in_window():
+    start = dt.datetime(2026, 3, 2, 0, 30, tzinfo=UTC)
+    assert rules.lateness(facts(start), start - dt.timedelta(minutes=1)) is None
+    assert rules.lateness(facts(start), start + dt.timedelta(minutes=30)) == rules.Lateness(30, waiting=True, overdue=False)
+    assert rules.lateness(facts(start), start + dt.timedelta(minutes=30, seconds=1)) == rules.Lateness(
+        30, waiting=True, overdue=True)
+    on_time = facts(start, checked_in=start + dt.timedelta(minutes=30))
+    assert rules.lateness(on_time, start + dt.timedelta(hours=2)) is None
+    late = facts(start, checked_in=start + dt.timedelta(minutes=31))
+    assert rules.lateness(late, start + dt.timedelta(hours=2)) == rules.Lateness(31, waiting=False, overdue=True)
+    for quiet in (facts(start, mode="remote"), facts(start, status="cancelled")):
+        assert rules.lateness(quiet, start + dt.timedelta(hours=2)) is None
+
+
+def test_the_weeks_of_the_chart_run_monday_to_sunday_oldest_first():
+    today = dt.date(2026, 3, 4)  # a Wednesday
+    weeks = rules.weekly([(dt.date(2026, 3, 2), True), (dt.date(2026, 3, 1), True), (dt.date(2026, 3, 1), False),
+                          (dt.date(2025, 1, 1), True)], today, weeks=3)
+    assert [(w.first_day, w.audits, w.with_exceptions) for w in weeks] == [
+        (dt.date(2026, 2, 16), 0, 0), (dt.date(2026, 2, 23), 2, 1), (dt.date(2026, 3, 2), 1, 1)]
