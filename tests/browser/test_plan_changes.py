@@ -1,6 +1,6 @@
 """A plan changed before it starts (R19), in Chromium: a staff member at a desk moves the
 start on the console; the team member's phone then shows 计划已变更 with the new start on
-today's card and on the plan page."""
+today's card and on the plan page, also in the copy it keeps for use without a network."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,8 +11,10 @@ from playwright.sync_api import expect
 
 from ..conftest import login_in_browser
 from ..factories import SHANGHAI, STAFF_SECRET
-from .test_console import log_in_with_password
+from .test_console import fits_the_width, log_in_with_password
 from .test_console_auditors import context_for
+from .test_offline_outbox import controlled
+from .test_offline_today import KEEP
 
 pytestmark = pytest.mark.browser
 
@@ -68,9 +70,57 @@ def test_r19_a_plan_changed_on_the_console_shows_changed_on_the_team_members_pho
     card.get_by_role("link", name=plan_name(card)).click()
     expect(phone.locator("#plan-facts .plan-change")).to_contain_text("计划已变更")
     expect(phone.locator(".audit-time")).to_contain_text(new_start.strftime("%Y-%m-%d %H:%M"))
+
+    # The copy kept on the phone for use without a network says so too.
+    phone.goto("/")
+    expect(phone.locator("#offline-ready")).to_contain_text("今日任务已保存到本机", timeout=KEEP)
+    controlled(phone)
+    phone_context.set_offline(True)
+    phone.goto(f"/plans/{ids['plan']}")
+    expect(phone.locator("#offline-banner")).to_be_visible()
+    expect(phone.locator("#plan-facts .plan-change .change-start")).to_contain_text(new_start.strftime("%H:%M"))
+    phone_context.set_offline(False)
     for context in (phone_context, desk_context):
         context.close()
 
 
 def plan_name(card) -> str:
     return card.locator("h2.enterprise a").inner_text()
+
+
+def test_r19_a_plan_cancelled_from_a_phone_sized_console_shows_cancelled_with_the_reason(browser, live_server, data):
+    start = later_today()
+    with data as f:
+        manager = f.staff(role="manager", name="李审核")
+        member = f.auditor(name="周组员")
+        plan = f.plan([member], start=start, end=start + dt.timedelta(days=1))
+        ids = {"manager": manager.phone, "member": member.phone, "plan": plan.id}
+
+    small_context = context_for(browser, live_server, "phone")
+    small = small_context.new_page()
+    log_in_with_password(small, ids["manager"], "Staff#pass1")
+    small.get_by_label("验证码").fill(pyotp.TOTP(STAFF_SECRET).now())
+    small.get_by_role("button", name="登录").click()
+    small.goto(f"/admin/plans/{ids['plan']}/edit")
+    expect(small.get_by_role("heading", name="修改计划")).to_be_visible()
+    assert fits_the_width(small)
+    small.goto(f"/admin/plans/{ids['plan']}")
+    small.get_by_role("link", name="取消计划").click()
+    assert fits_the_width(small)
+    small.get_by_role("button", name="取消计划").click()
+    expect(small.locator("#reason-errors")).to_contain_text("不能为空")
+    small.get_by_label("原因（审核组成员可见）").fill("企业停产整顿")
+    small.get_by_role("button", name="取消计划").click()
+    expect(small.get_by_text("计划已取消，审核组成员会看到取消及其原因。")).to_be_visible()
+    expect(small.locator("#plan-history .history-row")).to_contain_text("企业停产整顿")
+    assert fits_the_width(small)
+
+    phone_context = context_for(browser, live_server, "phone")
+    phone = phone_context.new_page()
+    login_in_browser(phone, ids["member"])
+    card = phone.locator(f"#plan-{ids['plan']}")
+    expect(card.locator(".plan-change-cancelled")).to_contain_text("已取消")
+    expect(card.locator(".plan-change-reason")).to_have_text("原因：企业停产整顿")
+    expect(card.get_by_role("link", name="签到")).to_have_count(0)
+    for context in (small_context, phone_context):
+        context.close()
