@@ -36,7 +36,7 @@ KEEP_ISSUES = 2000  # problems kept for the page (the count is always whole)
 # A running job writes its heartbeat at least this often (progress, or while it waits for
 # its turn); one silent for much longer died with its worker process.
 HEARTBEAT_SECONDS = 30
-STALLED_AFTER = dt.timedelta(minutes=10)
+STALLED_AFTER = dt.timedelta(minutes=5)
 # Jobs running at once in one worker process: each holds a whole document in memory.
 _SLOTS = threading.BoundedSemaphore(1)
 

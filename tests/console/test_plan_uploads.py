@@ -19,6 +19,7 @@ from checkin_pwa.services import plan_import
 
 from .. import factories
 from ..helpers import csrf_token
+from ..test_r1_lockout import gunicorn  # noqa: F401  (the fixture: gunicorn with two workers)
 from .conftest import console_login
 
 EXAMPLE = Path(__file__).parent.parent / "data" / "plans_example.json"
@@ -298,3 +299,82 @@ def test_r16_another_bodys_upload_id_is_a_404_and_imports_nothing(app, manager_c
             assert client.get(path).status_code == 404, path
         assert client.post(f"/admin/plans/uploads/{number}/commit", data={"csrf_token": token}).status_code == 404
     assert count(AuditPlan) == 0 and log("plans_committed") == []
+
+
+# --- several worker processes ----------------------------------------------------------------
+
+class StaffOverHttp:
+    """A staff member's browser without JS against a real server: one cookie jar, every
+    request on a new connection (so any worker may answer it), redirects followed."""
+
+    def __init__(self, port: int, phone: str):
+        import http.cookiejar
+        import urllib.request
+
+        from ..factories import STAFF_PASSWORD
+        from .conftest import totp_now
+
+        self.base = f"http://127.0.0.1:{port}"
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.send("/admin/login", {"phone": phone, "password": STAFF_PASSWORD})
+        self.send("/admin/login/code", {"code": totp_now()})
+
+    def open(self, path: str, fields=None, files=None) -> tuple[str, str]:
+        """The page's final URL and text."""
+        import urllib.request
+
+        from ..helpers import multipart
+
+        data, headers = None, {}
+        if fields is not None:
+            data, headers["Content-Type"] = multipart(fields, files or {})
+        with self.opener.open(urllib.request.Request(self.base + path, data=data, headers=headers),
+                              timeout=120) as response:
+            return response.geturl(), response.read().decode()
+
+    def send(self, path: str, fields: dict, files=None) -> tuple[str, str]:
+        """A form post with the CSRF token of the form's own page."""
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', self.open(path)[1]).group(1)
+        return self.open(path, {**fields, "csrf_token": token}, files)
+
+
+def test_a_job_started_by_one_worker_is_followed_and_committed_through_any_worker(gunicorn):
+    """Under gunicorn with two worker processes: the job's state is in the database, so
+    the page's polling shows the same progress and result whichever worker answers, and
+    the commit clicked on a page one worker served is carried out once."""
+    from ..test_r1_lockout import answered_by
+
+    port, data_app, access_log = gunicorn
+    with data_app.app_context():
+        person = factories.staff(role="manager")
+        db.session.commit()
+        phone = person.phone
+    browser = StaffOverHttp(port, phone)
+    document = example()
+    document["plans"] = [{**copy.deepcopy(document["plans"][0]), "plan_no": f"P-W-{n:03d}"} for n in range(120)]
+    url, _page = browser.send("/admin/plans/upload", {},
+                              {"document": ("plans.json", json.dumps(document, ensure_ascii=False).encode())})
+    number = int(re.search(r"/admin/plans/uploads/(\d+)$", url).group(1))
+
+    def poll_until(tag: str, done_marker: str) -> dict:
+        """Poll as the page does until the job is done and both workers have answered
+        with the result; {worker pid: last page}."""
+        seen: dict[str, str] = {}
+        for attempt in range(400):
+            marker = f"{tag}{attempt}"
+            page = browser.open(f"/admin/plans/uploads/{number}/state?try={marker}")[1]
+            seen[answered_by(access_log, marker)] = page
+            if len(seen) == 2 and all(done_marker in text for text in seen.values()):
+                return seen
+            time.sleep(0.05)
+        raise AssertionError(f"not both workers answered with the result: {list(seen)}")
+
+    checked = poll_until("check", 'data-count="created">120<')
+    assert all("every 1s" not in page for page in checked.values())
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', browser.open(f"/admin/plans/uploads/{number}")[1]).group(1)
+    browser.open(f"/admin/plans/uploads/{number}/commit", {"csrf_token": token})
+    browser.open(f"/admin/plans/uploads/{number}/commit", {"csrf_token": token})  # a second click
+    poll_until("commit", "已在一个事务中导入：新建 120 个")
+    with data_app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(AuditPlan)) == 120
+        assert len(db.session.scalars(db.select(AuditLogEntry).where(AuditLogEntry.action == "plans_committed")).all()) == 1
