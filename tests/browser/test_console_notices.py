@@ -91,6 +91,9 @@ def test_r14_a_manager_publishes_a_markdown_notice_an_auditor_reads_it_on_a_phon
     desk.get_by_role("link", name="未读", exact=True).click()
     expect(desk.locator("#notice-receipts tr[data-auditor]")).to_have_count(1)
     expect(desk).to_have_url(re.compile(r"which=unread"))
+    desk.set_viewport_size({"width": 390, "height": 844})  # the console's page stacked on a phone
+    expect(desk.locator('tr[data-read="no"] td').first).to_be_visible()
+    assert fits_the_width(desk)
     assert dialogs == []
     desk_context.close()
     phone_context.close()

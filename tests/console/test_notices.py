@@ -320,6 +320,22 @@ def test_r14_a_draft_is_corrected_before_publishing_and_not_after(app, manager):
     assert [entry.action for entry in log_entries()] == ["notice_created", "notice_changed", "notice_published"]
 
 
+def test_r14_the_console_lists_the_bodys_notices_page_by_page_with_their_state(app, manager):
+    other_body = factories.agency(code="CNCA-R-2099-001", name="其他认证机构")
+    notice_service.create_notice(other_body, "外机构通知")
+    notice_service.create_notice(None, "监管部门通知")
+    for n in range(24):
+        notice_service.create_notice(manager.agency, f"本机构通知{n:02d}")
+    client = logged_in(app, manager)
+    write(client, title="草稿通知", mode="draft")
+    first = client.get("/admin/notices").get_data(as_text=True)
+    assert "共 25 条通知" in first and first.count("data-notice=") == 20 and "第 1 / 2 页" in first
+    assert 'data-state="draft">草稿' in first.split("data-notice=")[1]  # the latest written first
+    second = client.get("/admin/notices?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert second.count("data-notice=") == 5 and "本机构通知00" in second and "<html" not in second
+    assert "外机构通知" not in first + second and "监管部门通知" not in first + second
+
+
 def test_r14_more_attachments_are_logged_with_before_and_after(app, manager):
     client = logged_in(app, manager)
     write(client, files=[("一.pdf", PDF)])
