@@ -1,4 +1,5 @@
-"""Flask CLI commands: import-plans, create-token, seed-demo, sweep-photos, add-notice.
+"""Flask CLI commands: import-plans, create-token, seed-demo, sweep-photos, add-notice,
+remind-verifications.
 
 Output is in Simplified Chinese unless --lang en is given. Failures print one clear line
 (no traceback) and exit with status 1.
@@ -299,6 +300,28 @@ def staff_totp_command(phone: str, lang: Optional[str]) -> None:
         click.echo(current_code(person.totp_secret, now=time.time()))
 
 
+@click.command("remind-verifications")
+@LANG_OPTION
+@with_appcontext
+def remind_verifications_command(lang: Optional[str]) -> None:
+    """Run once a day (cron): each body with exceptions to verify that are due today or
+    tomorrow, or overdue, gets one SMS to each of its managers and administrators."""
+    from .services import exception_verifications
+    from .services.checkin import server_now
+    from .services.sms import sender_for
+
+    with force_locale(_locale(lang)):
+        done = exception_verifications.send_reminders(sender_for(current_app), server_now())
+        for item in done:
+            click.echo(_("Body %(body)s: %(soon)s due today or tomorrow, %(overdue)s overdue; SMS sent: %(sent)s, "
+                         "failed: %(failed)s.", body=item.agency_code, soon=item.due.due_soon,
+                         overdue=item.due.overdue, sent=item.sent, failed=item.failed))
+        if not done:
+            click.echo(_("No body has exceptions to verify due today or tomorrow, or overdue."))
+        if any(item.failed for item in done):
+            raise click.exceptions.Exit(1)
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(import_plans_command)
     app.cli.add_command(create_token_command)
@@ -307,3 +330,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(add_notice_command)
     app.cli.add_command(create_staff_command)
     app.cli.add_command(staff_totp_command)
+    app.cli.add_command(remind_verifications_command)

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     LargeBinary,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -579,3 +580,36 @@ class PlanUpload(db.Model):
     # The dry run's findings (counts, plans, problems, digest) and the commit's counts.
     result: Mapped[Optional[dict]] = mapped_column(JSON, deferred=True)
     outcome: Mapped[Optional[dict]] = mapped_column(JSON)
+
+
+class ExceptionVerification(db.Model):
+    """The body's verification of a plan's exceptions (异常核实, R20) by a staff member.
+
+    Append only: a later verification adds a row and the newest is the current one; nothing
+    updates or deletes a row (the ORM refuses, below). `exceptions` are the R10 codes the
+    plan had when it was recorded, `deadline` the deadline then in force and `late` whether
+    it came after it. `form_token` is the form's one-time key: the same form posted twice
+    (a double click, a retry) is stored once."""
+
+    __tablename__ = "exception_verification"
+    __table_args__ = (UniqueConstraint("plan_id", "form_token"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    result: Mapped[str] = mapped_column(String(20))  # domain.exceptions.VERIFICATION_RESULTS
+    text: Mapped[str] = mapped_column(Text, default="")
+    exceptions: Mapped[list] = mapped_column(JSON, default=list)
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    form_token: Mapped[str] = mapped_column(String(64))
+
+    staff: Mapped[Staff] = relationship()
+
+
+@db.event.listens_for(ExceptionVerification, "before_update")
+@db.event.listens_for(ExceptionVerification, "before_delete")
+def _verifications_are_append_only(mapper, connection, target):
+    raise PermissionError("verifications are append-only")
+

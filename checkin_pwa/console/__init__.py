@@ -54,9 +54,10 @@ from .profile import bp as profile_bp  # noqa: E402
 from .staff import bp as staff_bp  # noqa: E402
 from .tokens import bp as tokens_bp  # noqa: E402
 from .uploads import bp as uploads_bp  # noqa: E402
+from .verifications import bp as verifications_bp  # noqa: E402
 
 for _child in (auth_bp, home_bp, board_bp, profile_bp, auditors_bp, phone_changes_bp, plans_bp, notices_bp, staff_bp,
-               tokens_bp, log_bp, uploads_bp, plan_edits_bp):
+               tokens_bp, log_bp, uploads_bp, plan_edits_bp, verifications_bp):
     bp.register_blueprint(_child)
 
 
@@ -72,6 +73,11 @@ def too_large(error):
         limit_mb = current_app.config["NOTICE_UPLOAD_MAX_BYTES"] // (1024 * 1024)
         return _error(413, _("What was sent is too large: a notice's text is at most %(chars)s characters and its "
                              "files together at most %(mb)s MB. Nothing was changed.", chars=BODY_MAX, mb=limit_mb))
+    if request.endpoint == "console.verifications.record":
+        from ..domain.exceptions import VERIFICATION_TEXT_MAX
+
+        return _error(413, _("What was sent is too large: a verification's text is at most %(chars)s characters. "
+                             "Nothing was saved.", chars=VERIFICATION_TEXT_MAX))
     return _error(413, _("What was sent is too large. Nothing was changed."))
 
 

@@ -54,6 +54,7 @@ ACTION_WORDS = {
     "plan_changed": _l("Plan changed"),
     "plan_cancelled": _l("Plan cancelled"),
     "notice_changed": _l("Notice text corrected"),
+    "exceptions_verified": _l("Exceptions verified"),
 }
 
 NOTICE_STATE_WORDS = {

@@ -212,3 +212,23 @@ def needs_reminder_to_verify(deadline: dt.date, verified: bool, today: dt.date) 
     """The daily reminder to the body's reviewers: not verified and due today or tomorrow,
     or overdue."""
     return not verified and deadline <= today + dt.timedelta(days=1)
+
+
+# R20 核实结果: what the body found, from a fixed list; 其他 needs the text to say what.
+CONFIRMED, PLAN_ADJUSTED, CONFIDENTIAL, OTHER = "confirmed", "plan_adjusted", "confidential", "other"
+VERIFICATION_RESULTS = (CONFIRMED, PLAN_ADJUSTED, CONFIDENTIAL, OTHER)  # 情况属实 / 计划临时调整 / 涉密无法拍照 / 其他
+VERIFICATION_TEXT_MAX = 2000  # characters after trimming, as an explanation
+
+
+def verification_problems(result: object, text: object) -> list[str]:
+    """Why a verification may not be recorded as given (empty: it may): `result` not one of
+    the list, `text` missing for 其他, or longer than VERIFICATION_TEXT_MAX."""
+    problems = []
+    if result not in VERIFICATION_RESULTS:
+        problems.append("result")
+    trimmed = text.strip() if isinstance(text, str) else ""
+    if result == OTHER and not trimmed:
+        problems.append("text_needed")
+    if len(trimmed) > VERIFICATION_TEXT_MAX:
+        problems.append("text_too_long")
+    return problems

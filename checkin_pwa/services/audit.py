@@ -25,6 +25,7 @@ ACTIONS = (
     "notice_created", "notice_published", "notice_scheduled", "notice_withdrawn", "notice_attachment_added",
     "plan_changed", "plan_cancelled",
     "notice_changed",
+    "exceptions_verified",
 )
 
 PER_PAGE = 50

@@ -132,7 +132,7 @@ def _event_row(plan: AuditPlan, event: CheckEvent) -> EventRow:
     )
 
 
-def _exception_views(plan: AuditPlan, status: PlanStatus) -> list[ExceptionView]:
+def exception_views(plan: AuditPlan, status: PlanStatus) -> list[ExceptionView]:
     views = []
     for exception in status.exceptions:
         address = None
@@ -163,7 +163,7 @@ def plan_page(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> PlanPage:
         events=[_event_row(plan, event) for event in plan.events],
         sites=[{"lat": s.lat, "lon": s.lon, "address": s.address}
                for s in plan.sites if s.lat is not None and s.lon is not None],
-        exceptions=_exception_views(plan, status),
+        exceptions=exception_views(plan, status),
         notes=plan_notes(plan, section),
         explanations=explanation_service.for_plan(plan.id),
         photos=section,
@@ -241,7 +241,7 @@ def explain_page(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> Explain
     return ExplainPage(
         plan=plan,
         card=task_card(auditor, plan, now),
-        exceptions=_exception_views(plan, status),
+        exceptions=exception_views(plan, status),
         explanations=explanation_service.for_plan(plan.id),
         review_deadline=rules10.review_deadline(facts.last_day),
         audit_over=rules10.audit_over(facts, now),

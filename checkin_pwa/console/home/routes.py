@@ -4,6 +4,8 @@ from flask_babel import gettext as _
 
 from ...extensions import client_address
 from ...services import staff as staff_service
+from ...services.checkin import server_now
+from ...services.exception_verifications import due
 from .. import guard
 from ..auth.forms import ButtonForm, ChangePasswordForm
 from ..auth.routes import password_errors, per_staff
@@ -14,7 +16,8 @@ from . import bp
 @bp.get("/")
 @staff_required()
 def index():
-    return render_template("console/home/index.html", agency=g.staff.agency)
+    return render_template("console/home/index.html", agency=g.staff.agency,
+                           verification_due=due(g.staff.agency_id, server_now()))
 
 
 @bp.get("/me")
