@@ -143,7 +143,7 @@ def test_r20_manager_records_verifications_append_only_with_who_when_and_latenes
     assert second.status_code == 303
     page = body(client.get(f"{QUEUE}/{plan.id}"))
     assert page.index("补充：复核了门禁记录。") < page.index("涉密车间，企业书面确认。")  # newest first, both kept
-    assert page.count("李经理") >= 2 and "（当前）" in page and "逾期" in page and "已核实" in page
+    assert page.count("李经理") >= 2 and "（当前）" in page and "逾期核实" in page and "已核实" in page
     assert stored(plan.id) == 2
     kept = db.session.scalars(select(ExceptionVerification).order_by(ExceptionVerification.id)).all()
     assert [row.result for row in kept] == ["confidential", "other"] and all(row.late for row in kept)
@@ -166,7 +166,7 @@ def test_r20_a_verification_within_the_deadline_is_not_late(app, manager):
     client = logged_in(app, manager)
     assert verify(client, plan.id).status_code == 303
     assert db.session.scalar(select(ExceptionVerification.late)) is False
-    assert "按时" in body(client.get(f"{QUEUE}/{plan.id}"))
+    assert "按时核实" in body(client.get(f"{QUEUE}/{plan.id}"))
 
 
 def test_r20_the_same_form_posted_twice_is_stored_once(app, manager):
