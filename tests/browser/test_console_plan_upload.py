@@ -1,6 +1,7 @@
-"""Uploading plans on the console in Chromium on a desktop: a file with a bad row is
-checked (a dry run) and the page shows the problem at its place; the corrected file is
-checked again and imported with one click; the plans are then the body's."""
+"""Uploading plans on the console in Chromium on a desktop: an Excel workbook with a bad
+row is checked (a dry run) and the page shows the problem at its sheet, row and column; the
+corrected workbook is checked again and imported with one click; the plans are then in the
+body's plan list."""
 from __future__ import annotations
 
 import copy
@@ -12,6 +13,8 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
+from checkin_pwa.domain.plan_workbook import MIMETYPE, write_workbook
+
 from ..factories import STAFF_SECRET
 from .test_console import VIEWPORTS, log_in_with_password
 
@@ -21,7 +24,8 @@ EXAMPLE = Path(__file__).parent.parent / "data" / "plans_example.json"
 
 
 def documents() -> tuple[dict, dict]:
-    """A document of two plans whose second has a latitude past 90, and the same corrected."""
+    """A document of two plans whose second site row has a latitude past 90, and the same
+    corrected."""
     good = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     second = copy.deepcopy(good["plans"][0])
     second["plan_no"] = "P-2026-000124"
@@ -33,8 +37,8 @@ def documents() -> tuple[dict, dict]:
 
 
 def choose_and_check(page, name: str, document: dict) -> None:
-    page.get_by_label("计划文件").set_input_files({"name": name, "mimeType": "application/json",
-                                                 "buffer": json.dumps(document, ensure_ascii=False).encode()})
+    page.get_by_label("计划文件").set_input_files({"name": name, "mimeType": MIMETYPE,
+                                                 "buffer": write_workbook(document)})
     page.get_by_role("button", name="检查文件（试运行）").click()
 
 
@@ -51,18 +55,21 @@ def test_an_upload_with_a_bad_row_is_refused_at_its_place_then_corrected_and_imp
     page.get_by_role("button", name="登录").click()
 
     page.get_by_role("link", name="上传计划").click()
-    choose_and_check(page, "计划.json", bad)
+    with page.expect_download() as template:
+        page.get_by_role("link", name="下载 Excel 模板（.xlsx）").click()
+    assert template.value.suggested_filename.endswith(".xlsx")
+    choose_and_check(page, "计划.xlsx", bad)
     expect(page).to_have_url(re.compile(r"/admin/plans/uploads/\d+$"))
     # The page follows the job until the dry run is done, then shows the problem at its place.
     expect(page.get_by_role("heading", name="已拒绝：此文件中的内容均不能导入")).to_be_visible(timeout=60_000)
     problem = page.locator("#upload-problems tbody tr")
     expect(problem).to_have_count(1)
-    expect(problem).to_contain_text("plans[1].sites[0].lat")
+    expect(problem).to_contain_text("「场所」表第 4 行 C 列（纬度 (lat)）")
     expect(problem).to_contain_text("必须在 -90 到 90 之间")
     expect(page.get_by_role("button", name=re.compile("导入"))).to_have_count(0)
 
     page.get_by_role("link", name="上传其他文件").click()
-    choose_and_check(page, "计划（已改正）.json", good)
+    choose_and_check(page, "计划（已改正）.xlsx", good)
     expect(page.get_by_role("heading", name="试运行：尚未导入任何内容")).to_be_visible(timeout=60_000)
     expect(page.locator('[data-count="created"]')).to_have_text("2")
     rows = page.locator("#upload-plans tbody tr")

@@ -49,8 +49,7 @@ def upload():
     recent = db.session.scalars(db.select(PlanUpload).where(PlanUpload.staff_id == g.staff.id)
                                 .order_by(PlanUpload.id.desc()).limit(RECENT)).all()
     status = 422 if error else 200
-    return render_template("console/uploads/upload.html", error=error, recent=recent, form=ButtonForm(),
-                           workbooks=_workbooks()), status
+    return render_template("console/uploads/upload.html", error=error, recent=recent, form=ButtonForm()), status
 
 
 @bp.get("/plans/template.xlsx")
@@ -61,15 +60,6 @@ def template():
     data = plan_workbook.template_workbook(agency={"code": agency.code, "name": agency.name})
     return send_file(io.BytesIO(data), mimetype=plan_workbook.MIMETYPE, as_attachment=True,
                      download_name=_("plan-template.xlsx"), max_age=0)
-
-
-def _workbooks() -> bool:
-    """Whether Excel workbooks are read (the workbook reader is part of the app)."""
-    try:
-        from ...domain import plan_workbook  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _mine(upload_id: int, *, with_result: bool = False) -> PlanUpload:
