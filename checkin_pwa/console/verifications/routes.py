@@ -57,11 +57,18 @@ def queue():
     """The page, or only the list for htmx (the filters and the pager replace it)."""
     wanted, errors = _filter()
     result = None if errors else service.queue(g.staff.agency_id, wanted, request.args.get("page"), server_now())
-    return render_page_or_partial("console/verifications/list.html", "console/verifications/_list.html",
-                                  status=400 if errors and not is_htmx() else 200,
-                                  wanted=wanted, errors=errors, result=result,
-                                  raw={"from": request.args.get("from", "")[:20], "to": request.args.get("to", "")[:20]},
-                                  local_time=local_time, **WORDS)
+    response = render_page_or_partial(
+        "console/verifications/list.html", "console/verifications/_list.html",
+        status=400 if errors and not is_htmx() else 200, wanted=wanted, errors=errors, result=result,
+        raw={"from": request.args.get("from", "")[:20], "to": request.args.get("to", "")[:20]},
+        local_time=local_time, **WORDS)
+    if is_htmx() and result is not None:
+        # The URL holds the question as understood (no empty fields, the page kept).
+        args = wanted.query_args()
+        if result.page.number > 1:
+            args["page"] = str(result.page.number)
+        response.headers["HX-Push-Url"] = url_for("console.verifications.queue", **args)
+    return response
 
 
 def _page(plan: AuditPlan, entry, *, status: int = 200, problems=(), message=None, result: str = "", text: str = ""):
