@@ -10,24 +10,32 @@ import pytest
 from playwright.sync_api import expect
 
 from ..conftest import login_in_browser
-from ..factories import SHANGHAI, STAFF_SECRET
+from ..factories import STAFF_SECRET, local_today
 from .test_console import fits_the_width, log_in_with_password
 from .test_console_auditors import context_for
 from .test_offline_outbox import controlled
-from .test_offline_today import KEEP
+from .test_offline_today import KEEP, server_clock  # noqa: F401  (server_clock is a fixture)
 
 pytestmark = pytest.mark.browser
 
 
-def later_today() -> dt.datetime:
-    """A start still ahead on today's date (Beijing): in an hour, or just before midnight."""
-    now = dt.datetime.now(SHANGHAI).replace(second=0, microsecond=0)
-    return min(now + dt.timedelta(hours=1), now.replace(hour=23, minute=58))
+def on_a_future_day(server_clock, *contexts) -> dt.datetime:  # noqa: F811
+    """The audit's day is tomorrow (Beijing), whatever the time now; the story happens on that
+    day at 09:00 on the server's clock and on the phones' and desks' clocks. Returns the
+    plan's start, 10:00 that day: an hour ahead on every clock, and ahead of the real one."""
+    morning = local_today(1, 9, 0)
+    server_clock.set(morning)
+    for context in contexts:
+        context.clock.install(time=morning)
+    return local_today(1, 10, 0)
 
 
-def test_r19_a_plan_changed_on_the_console_shows_changed_on_the_team_members_phone(browser, live_server, data):
-    start = later_today()
-    new_start = start.replace(minute=59) if start.hour == 23 else start + dt.timedelta(minutes=30)
+def test_r19_a_plan_changed_on_the_console_shows_changed_on_the_team_members_phone(
+        browser, live_server, data, server_clock):  # noqa: F811
+    phone_context = context_for(browser, live_server, "phone")
+    desk_context = context_for(browser, live_server, "desktop")
+    start = on_a_future_day(server_clock, phone_context, desk_context)
+    new_start = start + dt.timedelta(minutes=30)
     with data as f:
         manager = f.staff(role="manager", name="李审核")
         member = f.auditor(name="周组员")
@@ -35,7 +43,6 @@ def test_r19_a_plan_changed_on_the_console_shows_changed_on_the_team_members_pho
         ids = {"manager": manager.phone, "member": member.phone, "plan": plan.id}
 
     # The team member has today's task on the phone, unchanged so far.
-    phone_context = context_for(browser, live_server, "phone")
     phone = phone_context.new_page()
     login_in_browser(phone, ids["member"])
     card = phone.locator(f"#plan-{ids['plan']}")
@@ -43,7 +50,6 @@ def test_r19_a_plan_changed_on_the_console_shows_changed_on_the_team_members_pho
     expect(card.locator(".plan-change")).to_have_count(0)
 
     # At a desk, an audit manager moves the start.
-    desk_context = context_for(browser, live_server, "desktop")
     desk = desk_context.new_page()
     log_in_with_password(desk, ids["manager"], "Staff#pass1")
     desk.get_by_label("验证码").fill(pyotp.TOTP(STAFF_SECRET).now())
@@ -88,15 +94,17 @@ def plan_name(card) -> str:
     return card.locator("h2.enterprise a").inner_text()
 
 
-def test_r19_a_plan_cancelled_from_a_phone_sized_console_shows_cancelled_with_the_reason(browser, live_server, data):
-    start = later_today()
+def test_r19_a_plan_cancelled_from_a_phone_sized_console_shows_cancelled_with_the_reason(
+        browser, live_server, data, server_clock):  # noqa: F811
+    small_context = context_for(browser, live_server, "phone")
+    phone_context = context_for(browser, live_server, "phone")
+    start = on_a_future_day(server_clock, small_context, phone_context)
     with data as f:
         manager = f.staff(role="manager", name="李审核")
         member = f.auditor(name="周组员")
         plan = f.plan([member], start=start, end=start + dt.timedelta(days=1))
         ids = {"manager": manager.phone, "member": member.phone, "plan": plan.id}
 
-    small_context = context_for(browser, live_server, "phone")
     small = small_context.new_page()
     log_in_with_password(small, ids["manager"], "Staff#pass1")
     small.get_by_label("验证码").fill(pyotp.TOTP(STAFF_SECRET).now())
@@ -115,7 +123,6 @@ def test_r19_a_plan_cancelled_from_a_phone_sized_console_shows_cancelled_with_th
     expect(small.locator("#plan-history .history-row")).to_contain_text("企业停产整顿")
     assert fits_the_width(small)
 
-    phone_context = context_for(browser, live_server, "phone")
     phone = phone_context.new_page()
     login_in_browser(phone, ids["member"])
     card = phone.locator(f"#plan-{ids['plan']}")

@@ -23,6 +23,7 @@ from checkin_pwa.services.plan_import import import_plans
 from .. import factories as f
 from ..helpers import csrf_token, csrf_token_from, log_in
 from .conftest import console_login
+from .test_board import clock  # noqa: F401  (the fixture: the server's clock, set by the test)
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "plans_example.json"
 
@@ -162,9 +163,10 @@ def test_r19_a_reimport_that_changes_a_plan_is_in_its_history_and_an_identical_o
     assert (row.changes[0]["before"], row.changes[0]["after"]) == ("2030-05-20 08:30", "2030-05-20 10:00")
 
 
-def test_r19_change_and_cancel_are_refused_once_the_plan_has_started(app):
+def test_r19_change_and_cancel_are_refused_once_the_plan_has_started(app, clock):  # noqa: F811
     person = f.auditor()
-    plan = f.plan([person], start=f.local_today(0, 0, 1), end=f.local_today(1, 17, 0))
+    plan = f.plan([person], start=f.local_today(1, 10, 0), end=f.local_today(2, 17, 0))
+    clock.at = f.local_today(1, 10, 1)  # a minute after its start, on the server's clock
     db.session.commit()
     client, _ = staff_client(app)
     before = state_of(plan.id)
@@ -232,15 +234,12 @@ def test_r19_a_new_member_must_be_an_auditor_of_this_body(app):
     assert state_of(plan.id) == before and history_rows(plan.id) == []
 
 
-def later_today() -> dt.datetime:
-    """A start still ahead on today's date (Beijing): in ten minutes, or just before midnight."""
-    now = dt.datetime.now(f.SHANGHAI)
-    return min(now + dt.timedelta(minutes=10), now.replace(hour=23, minute=59, second=59, microsecond=0))
-
-
-def test_r19_cancel_with_a_reason_the_team_sees_and_check_in_is_refused(app):
+def test_r19_cancel_with_a_reason_the_team_sees_and_check_in_is_refused(app, clock):  # noqa: F811
+    # The audit is tomorrow (Beijing) at 10:00, and "today" is that day at 09:00 on the
+    # server's clock: the plan is on the team's today and has not started, at any real time.
     leader = f.auditor(name="贾组长")
-    plan = f.plan([leader], start=later_today(), end=f.local_today(1, 17, 0))
+    plan = f.plan([leader], start=f.local_today(1, 10, 0), end=f.local_today(2, 17, 0))
+    clock.at = f.local_today(1, 9, 0)
     db.session.commit()
     client, person = staff_client(app)
     token = csrf_token(client, f"/admin/plans/{plan.id}/cancel")
