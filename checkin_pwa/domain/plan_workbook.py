@@ -39,6 +39,8 @@ MAX_STRINGS_XML_BYTES = 24 * 1024 * 1024  # the shared strings, all held in memo
 MAX_OTHER_XML_BYTES = 8 * 1024 * 1024   # styles, workbook, relationships, themes...
 MAX_UNPACKED_BYTES = 192 * 1024 * 1024  # all members together
 MAX_ROWS = 100_001                      # rows per sheet, the header included
+MAX_COLUMNS = 40                        # columns read (the plans sheet has 24 fields); cells past it are ignored
+HEADER_WITHIN = 20                      # the header row is one of a sheet's first rows
 PROGRESS_EVERY = 500                    # rows between two progress calls
 
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, or an .xlsx saved with a password
@@ -481,19 +483,17 @@ class _Reader:
         sheet_map = _SheetMap(sheet, worksheet.title)
         self.result._maps[sheet.name] = sheet_map
         self.entry = 0
-        # Rows the file leaves out come back empty, so the count below also bounds a
-        # sheet whose only row is numbered in the millions.
-        for number, cells in enumerate(worksheet.iter_rows(values_only=False), start=1):
-            if number > MAX_ROWS:
-                self._issue(sheet, None, None, "too_many_rows", max=MAX_ROWS - 1)
-                return
+        # Rows the file leaves out come back empty, so counting rows also bounds a sheet
+        # whose only row is numbered in the millions; and no row is wider than MAX_COLUMNS,
+        # whatever column its cells claim.
+        rows = worksheet.iter_rows(max_row=HEADER_WITHIN, max_col=MAX_COLUMNS, values_only=False)
+        for number, cells in enumerate(rows, start=1):
             if any(cell.value is not None and str(cell.value).strip() for cell in cells):
                 by_column = self._header(sheet, sheet_map, number, cells)
-                rows = worksheet.iter_rows(min_row=number + 1, max_col=max(len(by_column), 1),
-                                           values_only=False)
+                rows = worksheet.iter_rows(min_row=number + 1, max_col=MAX_COLUMNS, values_only=False)
                 yield from self._data(sheet, sheet_map, rows, number + 1, by_column)
                 return
-        self._issue(sheet, None, None, "empty_sheet")
+        self._issue(sheet, None, None, "empty_sheet", within=HEADER_WITHIN)
 
     def _header(self, sheet: Sheet, sheet_map: _SheetMap, row: int, cells) -> list[Optional[Field]]:
         by_column: list[Optional[Field]] = []

@@ -59,7 +59,7 @@ ISSUE_MESSAGES = {
     "unknown_plan": _l("plan %(plan_no)s is not in the plans sheet"),
     "extra_agency_row": _l("the agency sheet holds one row (the body's code and name), already given in row %(first)s"),
     "missing_sheet": _l("the workbook has no sheet named %(sheet)s: start from the template"),
-    "empty_sheet": _l("the sheet is empty: it needs the header row of the template"),
+    "empty_sheet": _l("the sheet has no header row in its first %(within)s rows: it needs the template's header row"),
     "too_many_rows": _l("the sheet has more than %(max)s rows: split the plans into several uploads"),
     "unknown_column": _l("this column title is not one of the template's (%(header)s): keep the titles as the template has them"),
     "duplicate_column": _l("this column repeats column %(first)s"),
