@@ -7,8 +7,9 @@ to be the body's), `now` (aware UTC, the server's clock) and the client's addres
 
 Which plans are in the queue is decided per plan by the R10 functions (plan_status), so the
 queue, the plan pages and the auditors' pages say the same thing: the body's ended plans
-are read in chunks (their team, events and photo counts), and only the page shown is then
-loaded with its explanations and verifications.
+that may have one (a necessary condition in SQL) are read in chunks (their team, events and
+photo counts), and only the page shown is then loaded with its explanations and
+verifications.
 """
 from __future__ import annotations
 
@@ -18,14 +19,14 @@ import json
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..domain import exceptions as rules10
 from ..domain.filters import Page, page_of
 from ..extensions import db
-from ..models import AuditPlan, Explanation, ExceptionVerification, PlanChange, Staff
+from ..models import AuditPlan, CheckEvent, Explanation, ExceptionVerification, Photo, PlanChange, Staff
 from . import audit
 from . import explanations as explanation_service
 from .checkin import plan_facts
@@ -92,12 +93,28 @@ class Queue:
     counts: dict[str, int]  # per state, within the date range
 
 
+def _team_event(kind: str):
+    return exists().where(CheckEvent.plan_id == AuditPlan.id, CheckEvent.kind == kind,
+                          CheckEvent.counts_for_team.is_(True))
+
+
+def _photo(group: str):
+    return exists().where(Photo.plan_id == AuditPlan.id, Photo.group == group, Photo.deleted_at.is_(None))
+
+
 def _ended_ids(agency_id: int, now: dt.datetime, wanted: QueueFilter) -> list[int]:
     """Ids of the body's plans that may have ended by `now` within the range (a local day lies
-    within a day of the UTC one; each plan is refined on its own calendar afterwards)."""
+    within a day of the UTC one) and may have an R10 exception: a team check-in or check-out,
+    a first- or last-meeting photo missing, or an event far from the sites. A necessary
+    condition only, so that a body's many plans with a clean record are never loaded; each
+    candidate is then judged by R10's own functions on its own calendar (standing_of)."""
     moment = now.astimezone(UTC).replace(tzinfo=None)
-    query = select(AuditPlan.id).where(AuditPlan.agency_id == agency_id, AuditPlan.status != "cancelled",
-                                       AuditPlan.end_utc < moment)
+    query = select(AuditPlan.id).where(
+        AuditPlan.agency_id == agency_id, AuditPlan.status != "cancelled", AuditPlan.mode != "remote",
+        AuditPlan.end_utc < moment,
+        or_(~_team_event("in"), ~_team_event("out"), ~_photo("first"), ~_photo("last"),
+            exists().where(CheckEvent.plan_id == AuditPlan.id,
+                           CheckEvent.nearest_site_distance_m > rules10.DEVIATION_LIMIT_M)))
     if wanted.ended_from:
         query = query.where(AuditPlan.end_utc >= dt.datetime.combine(wanted.ended_from, dt.time()) - dt.timedelta(days=1))
     if wanted.ended_to:

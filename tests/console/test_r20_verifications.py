@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from checkin_pwa.domain.exceptions import review_deadline
 from checkin_pwa.extensions import db
-from checkin_pwa.models import AuditLogEntry, ExceptionVerification, Explanation
+from checkin_pwa.models import AuditLogEntry, CheckEvent, ExceptionVerification, Explanation, Photo
 
 from .. import factories
 from ..factories import local_today
@@ -102,6 +102,37 @@ def test_r20_queue_lists_ended_plans_with_exceptions_oldest_deadline_first_with_
     until = local_today(-30).date().isoformat()
     narrowed = client.get(f"{QUEUE}?state=all&to={until}")
     assert rows(narrowed) == [verified.id, overdue.id] and count_of(narrowed, "to_verify") == 0
+
+
+def signed_with_photos(plan, distance_m: float = 3.0):
+    """The team's check-in and check-out `distance_m` from the site, and both meetings' photos."""
+    person = plan.team[0].auditor_id
+    for kind, hours in (("in", 0.2), ("out", 8)):
+        db.session.add(CheckEvent(plan_id=plan.id, kind=kind, signer_id=person, device_lat=41.1, device_lon=126.1,
+                                  chosen_lat=41.1, chosen_lon=126.1, server_time=plan.start_utc + dt.timedelta(hours=hours),
+                                  nearest_site_id=plan.sites[0].id, nearest_site_distance_m=distance_m))
+    for group in ("first", "last"):
+        db.session.add(Photo(plan_id=plan.id, group=group, uploader_id=person, sha256_received=group * 8,
+                             bytes_received=1, format="jpeg", width=1, height=1, evidence_key=group,
+                             display_key=group, thumb_key=group))
+    db.session.flush()
+
+
+def test_r10_only_plans_with_an_exception_are_in_the_queue(app, manager):
+    clean = ended(4)
+    signed_with_photos(clean)
+    far = ended(4)
+    signed_with_photos(far, distance_m=8300.0)
+    remote = ended(4, mode="remote")
+    no_last_photo = ended(4)
+    signed_with_photos(no_last_photo)
+    db.session.query(Photo).filter(Photo.plan_id == no_last_photo.id, Photo.group == "last").update(
+        {"deleted_at": dt.datetime(2026, 1, 1)})
+    db.session.commit()
+    page = logged_in(app, manager).get(QUEUE + "?state=all")
+    assert rows(page) == [far.id, no_last_photo.id]
+    assert clean.id not in rows(page) and remote.id not in rows(page)
+    assert "地点偏差" in body(page) and "未上传照片" in body(page)
 
 
 def test_r20_queue_pages_on_the_server(app, manager):
