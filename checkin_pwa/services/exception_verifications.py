@@ -247,13 +247,16 @@ def _by_token(plan_id: int, form_token: str) -> Optional[ExceptionVerification]:
 def record(staff: Staff, entry: Entry, result: str, text: str, *, form_token: str, version: str,
            now: dt.datetime, address: str) -> Outcome:
     """Record the body's verification of `entry`'s plan. The same form (its token) posted
-    again is the verification already stored; then the input is checked, then that the plan
-    is still as the form saw it. Appended with its audit log entry in one transaction."""
+    again with the same content is the verification already stored; then the input is
+    checked, then that the plan is still as the form saw it. Appended with its audit log entry in one transaction."""
     plan = entry.plan
     if form_token:
         earlier = _by_token(plan.id, form_token)
         if earlier is not None:
-            return Outcome(ALREADY, verification=earlier)
+            # The same form again: the same content is the one stored; another content (the
+            # form reopened with the browser's back button and changed) is refused as stale.
+            same = (earlier.result, earlier.text) == (result, text.strip() if isinstance(text, str) else text)
+            return Outcome(ALREADY, verification=earlier) if same else Outcome(STALE)
     problems = rules10.verification_problems(result, text)
     if not form_token or len(form_token) > 64:
         problems.append("form")

@@ -212,6 +212,9 @@ def test_r20_the_same_form_posted_twice_is_stored_once(app, manager):
     assert stored(plan.id) == 1
     assert db.session.scalar(select(func.count()).select_from(AuditLogEntry)
                              .where(AuditLogEntry.action == "exceptions_verified")) == 1
+    # The same form reopened with the back button and changed is not dropped silently: refused.
+    changed = verify(client, plan.id, text="改过的意见", form=form)
+    assert changed.status_code == 409 and "改过的意见" in body(changed) and stored(plan.id) == 1
 
 
 @pytest.mark.parametrize("change", ["explanation", "plan", "verification"])
@@ -348,3 +351,21 @@ def test_r20_console_home_shows_the_counts_due(app, manager):
     db.session.commit()
     page = body(logged_in(app, manager).get("/admin/"))
     assert 'id="verification-banner"' in page and "0 项今明两天到期，2 项已逾期" in page
+
+
+def test_r20_the_queue_and_a_verification_speak_english_too(app, manager):
+    plan = ended(30)
+    db.session.commit()
+    client = logged_in(app, manager)
+    client.get("/lang/en")
+    queue = body(client.get(QUEUE))
+    assert "Exception verification" in queue and "Overdue" in queue and "Not signed" in queue
+    assert "Deadline" in queue and "Team's explanations" in queue
+    refused = verify(client, plan.id, "other", " ")
+    assert refused.status_code == 422 and "For “Other”, say in the text what was found." in body(refused)
+    assert verify(client, plan.id, "plan_adjusted", "Checked by phone.").status_code == 303
+    page = body(client.get(f"{QUEUE}/{plan.id}"))
+    assert "Verification saved." in page and "Plan adjusted at short notice" in page and "Verified late" in page
+    assert not re.search(r"[\u4e00-\u9fff]", re.sub(r"<[^>]+>", "", page).replace(plan.enterprise.name, "")
+                         .replace("李经理", "").replace("贾组长", "").replace("北京某某认证中心有限公司", "")
+                         .replace("吉林省集安市工业园区1号", "").replace("中文", ""))
