@@ -325,6 +325,18 @@ def test_a_dry_run_says_what_would_change_and_writes_nothing(app):
     assert same.changes[0].fields == ()
 
 
+def test_plans_written_in_batches_are_the_same_as_written_at_once(app):
+    document = example()
+    document["plans"] = [{**copy.deepcopy(document["plans"][0]), "plan_no": f"P-2026-{n:06d}"} for n in range(5)]
+    batched = import_plans(document, flush_every=2)
+    db.session.expire_all()
+    rows = [(plan.plan_no, [site.address for site in plan.sites], [m.auditor.phone for m in plan.team])
+            for plan in db.session.scalars(db.select(AuditPlan).order_by(AuditPlan.plan_no))]
+    assert len(rows) == 5 and rows[0][1:] == rows[4][1:] and len(rows[0][2]) == 5
+    again = import_plans(document, flush_every=None, dry_run=True)
+    assert again.updated == batched.created and not any(change.fields for change in again.changes)
+
+
 def test_a_declined_confirmation_writes_nothing(app):
     summary = import_plans(example(), confirm=lambda summary: False)
     assert summary.held and summary.created == ["P-2026-000123"]
