@@ -212,6 +212,12 @@ def _photo_moment(evidence: PhotoEvidence, zone: ZoneInfo) -> tuple[Optional[dt.
     return None, "", "no_exif_time"
 
 
+def taken_moment(evidence: PhotoEvidence, plan_zone: Optional[str]) -> Optional[dt.datetime]:
+    """The photo's instant (aware UTC) from its EXIF, read as the time verdict reads it
+    (the plan's zone assumed without an offset); None when the EXIF has no time."""
+    return _photo_moment(evidence, _zone(plan_zone)[1])[0]
+
+
 def _judge_place(evidence: PhotoEvidence, checkin_point: Optional[Point], sites: list[Optional[Point]]) -> Verdict:
     numbers: dict = {"checkin_limit_km": TOLERANCES["checkin_km"], "site_limit_km": TOLERANCES["site_km"]}
     if not evidence.gps.read:
