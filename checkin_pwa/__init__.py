@@ -93,6 +93,9 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
     register_console(app)
     register_cli(app)
     register_web_hooks(app)
+    from .presence import register_presence
+
+    register_presence(app)
     return app
 
 

@@ -279,6 +279,9 @@ class CheckEvent(db.Model):
     idempotency_key: Mapped[Optional[str]] = mapped_column(String(64))
     # Rule outcomes, each {"code": ..., plus its numbers}: see domain.rules.
     flags: Mapped[list] = mapped_column(JSON, default=list)
+    # The login session it came with (services.presence.session_ref): an event sent later is
+    # set beside that session's OnlineStretch rows (domain.anomalies.late_sends).
+    session_ref: Mapped[Optional[str]] = mapped_column(String(32))
 
     plan: Mapped[AuditPlan] = relationship(back_populates="events")
     signer: Mapped[Auditor] = relationship()
@@ -613,3 +616,17 @@ class ExceptionVerification(db.Model):
 def _verifications_are_append_only(mapper, connection, target):
     raise PermissionError("verifications are append-only")
 
+
+class OnlineStretch(db.Model):
+    """When an auditor's login session was seen online (services.presence): one row per
+    stretch of the session's own requests (not the outbox's replays, not the service
+    worker's fetches), each less than domain.anomalies.SEEN_STRETCH_GAP after the one
+    before; `last_at` is moved on at most once a minute."""
+
+    __tablename__ = "online_stretch"
+    __table_args__ = (Index("ix_online_stretch_session_last", "session_ref", "last_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_ref: Mapped[str] = mapped_column(String(32))
+    auditor_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"), index=True)
+    first_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime)

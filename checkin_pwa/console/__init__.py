@@ -41,6 +41,7 @@ def not_found(error):
 
 # The areas, each a blueprint of its own nested under /admin (their errors and the
 # no-store header above apply to all of them).
+from .anomalies import bp as anomalies_bp  # noqa: E402
 from .auditors import bp as auditors_bp  # noqa: E402
 from .auth import bp as auth_bp  # noqa: E402
 from .board import bp as board_bp  # noqa: E402
@@ -57,7 +58,7 @@ from .uploads import bp as uploads_bp  # noqa: E402
 from .verifications import bp as verifications_bp  # noqa: E402
 
 for _child in (auth_bp, home_bp, board_bp, profile_bp, auditors_bp, phone_changes_bp, plans_bp, notices_bp, staff_bp,
-               tokens_bp, log_bp, uploads_bp, plan_edits_bp, verifications_bp):
+               tokens_bp, log_bp, uploads_bp, plan_edits_bp, verifications_bp, anomalies_bp):
     bp.register_blueprint(_child)
 
 

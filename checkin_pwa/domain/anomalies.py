@@ -301,3 +301,53 @@ def find_all(facts: Facts) -> list[Anomaly]:
              *reused_photos(facts.photos), *late_sends(facts.sends, facts.stretches),
              *exif_contradictions(facts.meeting_photos, facts.events)]
     return sorted(found, key=lambda a: (a.at, a.kind, a.plan_ids), reverse=True)
+
+
+# --- the list's filters --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Filters:
+    since: dt.date
+    until: dt.date
+    kind: Optional[str] = None
+
+    def query_args(self) -> dict:
+        args = {"since": self.since.isoformat(), "until": self.until.isoformat()}
+        return {**args, "kind": self.kind} if self.kind else args
+
+
+def _date(value: object) -> Optional[dt.date]:
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if len(text) != 10 or not text.isascii():
+        raise ValueError(text)
+    return dt.date.fromisoformat(text)
+
+
+def parse_filters(args, today: dt.date, *, default_days: int, max_days: int) -> tuple[Filters, list[tuple[str, str]]]:
+    """The list's date range and kind from the URL, and what was wrong with them as
+    (code, the value as typed, cut short): a bad date is left out (the default range
+    applies), an unknown kind shows every kind, a range the wrong way round is turned
+    round, one longer than `max_days` keeps its last `max_days` days."""
+    problems: list[tuple[str, str]] = []
+    dates: dict[str, Optional[dt.date]] = {}
+    for name in ("since", "until"):
+        try:
+            dates[name] = _date(args.get(name))
+        except ValueError:
+            dates[name] = None
+            problems.append(("bad_date", str(args.get(name))[:20]))
+    until = dates["until"] or today
+    since = dates["since"] or until - dt.timedelta(days=default_days - 1)
+    if since > until:
+        since, until = until, since
+        problems.append(("reversed", ""))
+    if (until - since).days + 1 > max_days:
+        since = until - dt.timedelta(days=max_days - 1)
+        problems.append(("too_long", str(max_days)))
+    kind = args.get("kind") or None
+    if kind is not None and kind not in KINDS:
+        problems.append(("bad_kind", str(kind)[:20]))
+        kind = None
+    return Filters(since, until, kind), problems

@@ -600,12 +600,14 @@ def _event(plan: AuditPlan, facts: PlanFacts, auditor: Auditor, kind: str, readi
     )
 
 
-def check(auditor: Auditor, plan_id: int, kind: str, form: Mapping, now: dt.datetime) -> CheckOutcome:
+def check(auditor: Auditor, plan_id: int, kind: str, form: Mapping, now: dt.datetime,
+          session_ref: Optional[str] = None) -> CheckOutcome:
     """Check in or out (kind "in" / "out") for the auditor's team, from the posted fields.
 
     Writes one event per signed plan, all or none; writes nothing on any refusal or
     warning. If another member's event lands first (the partial unique index), the
     action is judged again against it: "already checked in by X", or that plan skipped.
+    `session_ref` names the login session it came with (services.presence).
     """
     if kind not in KINDS:
         return Refused("not_found")
@@ -613,6 +615,8 @@ def check(auditor: Auditor, plan_id: int, kind: str, form: Mapping, now: dt.date
         outcome = _judge(auditor, plan_id, kind, form, now)
         if not isinstance(outcome, _Pending):
             return outcome
+        for event in outcome.signed.events:
+            event.session_ref = session_ref
         db.session.add_all(outcome.signed.events)
         try:
             db.session.commit()

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from ...domain import rules
 from ...models import AuditPlan
-from ...services import checkin, plan_changes, plans
+from ...services import checkin, plan_changes, plans, presence
 from ..idempotency import idempotent, not_final, request_key
 from ...web import is_htmx, is_outbox, render_page_or_partial
 from . import bp
@@ -94,7 +94,8 @@ def check(plan_id: int, kind: str):
         # The action key may come as a header (the outbox): the events keep it too.
         fields = request.form.to_dict()
         fields.setdefault("idempotency_key", request_key())
-        outcome = checkin.check(current_user, plan_id, kind, fields, checkin.server_now())
+        outcome = checkin.check(current_user, plan_id, kind, fields, checkin.server_now(),
+                                presence.session_ref(session.get("sid")))
         if outcome.result == "refused":
             if outcome.not_found:
                 abort(404)
