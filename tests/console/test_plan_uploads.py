@@ -175,6 +175,29 @@ def test_an_empty_file_is_refused_on_the_form(app, manager_client):
     assert count(PlanUpload) == 0
 
 
+def test_a_file_past_the_upload_limit_is_refused_on_the_form(app, manager_client):
+    app.config["PLAN_UPLOAD_MAX_BYTES"] = 1000
+    answer = upload(manager_client, example())
+    assert answer.status_code == 422
+    assert "文件超过 1000 字节，请拆分成几次上传" in answer.get_data(as_text=True)
+    assert count(PlanUpload) == 0
+
+
+def test_an_expired_upload_is_not_imported_and_its_file_is_let_go(app, manager_client, manager):
+    number = upload_id(upload(manager_client, example()))
+    settled(manager_client, number)
+    kept = db.session.get(PlanUpload, number)
+    kept.expires_at = kept.created_at.replace(year=2020)
+    db.session.commit()
+    page = manager_client.get(f"/admin/plans/uploads/{number}").get_data(as_text=True)
+    assert "此上传已过期" in page and "/commit" not in page
+    assert commit(manager_client, number).status_code == 303
+    assert count(AuditPlan) == 0 and log("plans_committed") == []
+    settled(manager_client, upload_id(upload(manager_client, example())))  # the next upload lets expired files go
+    db.session.expire_all()
+    assert db.session.get(PlanUpload, number).data is None
+
+
 def test_another_bodys_document_is_refused(app, manager_client):
     document = example()
     document["agency"] = {"code": "CNCA-R-2099-001", "name": "其他认证机构"}
