@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from checkin_pwa.domain.plan_workbook import MIMETYPE, write_workbook
 
 from ..factories import STAFF_SECRET
-from .test_console import VIEWPORTS, log_in_with_password
+from .test_console import VIEWPORTS, fits_the_width, log_in_with_password
 
 pytestmark = pytest.mark.browser
 
@@ -67,6 +67,7 @@ def test_an_upload_with_a_bad_row_is_refused_at_its_place_then_corrected_and_imp
     expect(problem).to_contain_text("「场所」表第 4 行 C 列（纬度 (lat)）")
     expect(problem).to_contain_text("必须在 -90 到 90 之间")
     expect(page.get_by_role("button", name=re.compile("导入"))).to_have_count(0)
+    refused_url = page.url
 
     page.get_by_role("link", name="上传其他文件").click()
     choose_and_check(page, "计划（已改正）.xlsx", good)
@@ -80,6 +81,13 @@ def test_an_upload_with_a_bad_row_is_refused_at_its_place_then_corrected_and_imp
 
     page.get_by_role("button", name="导入这 2 个计划").click()
     expect(page.locator("#upload-state").get_by_role("status")).to_contain_text("计划已在一个事务中导入：新建 2 个", timeout=60_000)
+    # The same pages stacked on a 390 px phone.
+    result_url = page.url
+    page.set_viewport_size(VIEWPORTS["phone"]["viewport"])
+    for url in (refused_url, result_url, "/admin/plans/upload"):
+        page.goto(url)
+        assert fits_the_width(page), url
+    page.goto(result_url)
 
     page.get_by_role("link", name="查看本机构的计划").click()
     listed = page.locator("#plan-list tr[data-plan]")
