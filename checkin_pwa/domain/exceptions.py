@@ -10,6 +10,7 @@ added after the audit, §5.4) changes the answer the next time it is asked.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
@@ -152,11 +153,13 @@ def combine_day_types(types: Iterable[Optional[str]]) -> Optional[str]:
 REVIEW_WORKING_DAYS = 5  # R10, R20: the body verifies within 5 working days of the end
 
 
+@functools.lru_cache(maxsize=8192)
 def official_working_day(day: dt.date) -> tuple[bool, bool]:
     """Whether `day` is a working day on China's official calendar (public holidays off,
     the weekend days moved to make up for them on), and whether that is known: for a year
     beyond the `chinesecalendar` package's data (published each year by the State Council)
-    the answer is Monday to Friday, and not known."""
+    the answer is Monday to Friday, and not known. Kept per day: the package reads its whole
+    table on every call, and a queue asks about thousands of days."""
     try:
         return chinese_calendar.is_workday(day), True
     except NotImplementedError:
@@ -173,6 +176,7 @@ class ReviewDeadline:
     estimated: bool = False
 
 
+@functools.lru_cache(maxsize=8192)
 def review_deadline(last_day: dt.date, working_days: int = REVIEW_WORKING_DAYS) -> ReviewDeadline:
     """R10, R20: `working_days` working days after the audit's last day (the first is the
     first working day after it; the deadline is the last of them), on China's official

@@ -6,10 +6,10 @@ No Flask request here: callers pass the staff member or body, the plan (already 
 to be the body's), `now` (aware UTC, the server's clock) and the client's address.
 
 Which plans are in the queue is decided per plan by the R10 functions (plan_status), so the
-queue, the plan pages and the auditors' pages say the same thing: the body's ended plans
-that may have one (a necessary condition in SQL) are read in chunks (their team, events and
-photo counts), and only the page shown is then loaded with its explanations and
-verifications.
+queue, the plan pages and the auditors' pages say the same thing; only plans not verified
+yet that may have an exception (a necessary condition in SQL) are loaded and judged, in
+chunks; verified plans are placed from their times alone; only the page shown is loaded
+with its explanations and verifications.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from ..models import AuditPlan, CheckEvent, Explanation, ExceptionVerification, 
 from . import audit
 from . import explanations as explanation_service
 from .checkin import plan_facts
-from .listing import _load as load_plans
+from .listing import _light_facts as light_facts, _load as load_plans
 from .plan_status import PlanStatus, status_of, statuses
 from .plans import ExceptionView, exception_views
 from .sms import SmsSender
@@ -102,61 +102,79 @@ def _photo(group: str):
     return exists().where(Photo.plan_id == AuditPlan.id, Photo.group == group, Photo.deleted_at.is_(None))
 
 
-def _ended_ids(agency_id: int, now: dt.datetime, wanted: QueueFilter) -> list[int]:
-    """Ids of the body's plans that may have ended by `now` within the range (a local day lies
-    within a day of the UTC one) and may have an R10 exception: a team check-in or check-out,
-    a first- or last-meeting photo missing, or an event far from the sites. A necessary
-    condition only, so that a body's many plans with a clean record are never loaded; each
-    candidate is then judged by R10's own functions on its own calendar (standing_of)."""
+_VERIFIED = exists().where(ExceptionVerification.plan_id == AuditPlan.id)
+
+
+def _ended(query, agency_id: int, now: dt.datetime, wanted: QueueFilter):
+    """The body's plans, not cancelled, that may have ended by `now` within the range (a local
+    day lies within a day of the UTC one; each plan is refined on its own calendar after)."""
     moment = now.astimezone(UTC).replace(tzinfo=None)
-    query = select(AuditPlan.id).where(
-        AuditPlan.agency_id == agency_id, AuditPlan.status != "cancelled", AuditPlan.mode != "remote",
-        AuditPlan.end_utc < moment,
-        or_(~_team_event("in"), ~_team_event("out"), ~_photo("first"), ~_photo("last"),
-            exists().where(CheckEvent.plan_id == AuditPlan.id,
-                           CheckEvent.nearest_site_distance_m > rules10.DEVIATION_LIMIT_M)))
+    query = query.where(AuditPlan.agency_id == agency_id, AuditPlan.status != "cancelled", AuditPlan.end_utc < moment)
     if wanted.ended_from:
         query = query.where(AuditPlan.end_utc >= dt.datetime.combine(wanted.ended_from, dt.time()) - dt.timedelta(days=1))
     if wanted.ended_to:
         query = query.where(AuditPlan.end_utc < dt.datetime.combine(wanted.ended_to, dt.time()) + dt.timedelta(days=2))
-    return list(db.session.scalars(query.order_by(AuditPlan.id)))
+    return query
 
 
-def _verified(plan_ids: Iterable[int]) -> set[int]:
-    ids = list(plan_ids)
-    if not ids:
-        return set()
-    return set(db.session.scalars(select(ExceptionVerification.plan_id)
-                                  .where(ExceptionVerification.plan_id.in_(ids)).distinct()))
+def _in_range(standing: Standing, wanted: QueueFilter) -> bool:
+    return not ((wanted.ended_from and standing.last_day < wanted.ended_from)
+                or (wanted.ended_to and standing.last_day > wanted.ended_to))
+
+
+def _standing(facts, verified: bool, now: dt.datetime) -> Standing:
+    deadline = rules10.review_deadline(facts.last_day)
+    today = facts.local_date(now)
+    return Standing(facts.plan_id, facts.last_day, deadline,
+                    rules10.verification_state(deadline.day, verified, today), today)
 
 
 def standing_of(plan: AuditPlan, status: PlanStatus, verified: bool, now: dt.datetime) -> Optional[Standing]:
-    """The plan's place in the queue, or None when it is not there: its audit has not ended
-    (R10's own test) or it has no exception now."""
+    """The plan's place in the queue, or None when it is not there. A plan is there once its
+    audit has ended (R10's own test) with an exception now, or with a verification (a
+    verified plan stays 已核实 with its record, even when a record sent later has since
+    removed the exception)."""
     facts = plan_facts(plan)
-    if not status.exceptions or not rules10.audit_over(facts, now):
+    if not rules10.audit_over(facts, now) or not (status.exceptions or verified):
         return None
-    deadline = rules10.review_deadline(facts.last_day)
-    today = facts.local_date(now)
-    return Standing(plan.id, facts.last_day, deadline, rules10.verification_state(deadline.day, verified, today), today)
+    return _standing(facts, verified, now)
 
 
-def standings(agency_id: int, now: dt.datetime, wanted: QueueFilter = QueueFilter()) -> Iterator[tuple[AuditPlan, Standing]]:
-    """Every plan of the body in the queue within the date range, CHUNK plans loaded at once."""
-    ids = _ended_ids(agency_id, now, wanted)
+def open_standings(agency_id: int, now: dt.datetime,
+                   wanted: QueueFilter = QueueFilter()) -> Iterator[tuple[AuditPlan, Standing]]:
+    """The plans not verified yet that are in the queue (待核实, 已逾期) within the range.
+
+    One SQL query keeps the ended plans without a verification that may have an R10
+    exception: a team check-in or check-out missing, a meeting's photos missing, or an event
+    far from the sites (a necessary condition, so that the many plans with a clean record
+    are never loaded). Those are loaded CHUNK at a time and judged by R10's own functions."""
+    query = _ended(select(AuditPlan.id), agency_id, now, wanted).where(
+        ~_VERIFIED, AuditPlan.mode != "remote",
+        or_(~_team_event("in"), ~_team_event("out"), ~_photo("first"), ~_photo("last"),
+            exists().where(CheckEvent.plan_id == AuditPlan.id,
+                           CheckEvent.nearest_site_distance_m > rules10.DEVIATION_LIMIT_M)))
+    ids = list(db.session.scalars(query.order_by(AuditPlan.id)))
     for start in range(0, len(ids), CHUNK):
         plans = list(load_plans(ids[start: start + CHUNK]).values())
         found = statuses(plans, now)
-        verified = _verified(plan.id for plan in plans if found[plan.id].exceptions)
         for plan in plans:
-            standing = standing_of(plan, found[plan.id], plan.id in verified, now)
-            if standing is None:
-                continue
-            if wanted.ended_from and standing.last_day < wanted.ended_from:
-                continue
-            if wanted.ended_to and standing.last_day > wanted.ended_to:
-                continue
-            yield plan, standing
+            standing = standing_of(plan, found[plan.id], False, now)
+            if standing is not None and _in_range(standing, wanted):
+                yield plan, standing
+
+
+def verified_standings(agency_id: int, now: dt.datetime, wanted: QueueFilter = QueueFilter()) -> list[Standing]:
+    """The ended plans with a verification (已核实) within the range, from their times alone."""
+    query = _ended(select(AuditPlan.id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone,
+                          AuditPlan.status), agency_id, now, wanted).where(_VERIFIED)
+    found = []
+    for plan_id, start_utc, end_utc, zone, status in db.session.execute(query):
+        facts = light_facts(plan_id, start_utc, end_utc, zone, status)
+        if rules10.audit_over(facts, now):
+            standing = _standing(facts, True, now)
+            if _in_range(standing, wanted):
+                found.append(standing)
+    return found
 
 
 def verifications_for(plan_ids: Iterable[int]) -> dict[int, list[ExceptionVerification]]:
@@ -184,13 +202,17 @@ def _entries(chosen: list[Standing], now: dt.datetime) -> list[Entry]:
 def queue(agency_id: int, wanted: QueueFilter, asked_page: object, now: dt.datetime) -> Queue:
     """One page of the body's queue: the view's plans, oldest deadline first (then the
     earliest audit), and the counts per state over the date range."""
+    open_ones = [standing for _plan, standing in open_standings(agency_id, now, wanted)]
+    verified = verified_standings(agency_id, now, wanted)
     counts = {state: 0 for state in rules10.VERIFICATION_STATES}
-    shown = []
-    for _plan, standing in standings(agency_id, now, wanted):
+    for standing in open_ones + verified:
         counts[standing.state] += 1
-        if wanted.view == ALL or standing.state == wanted.view or (
-                wanted.view == TODO and standing.state != rules10.VERIFIED):
-            shown.append(standing)
+    if wanted.view == TODO:
+        shown = open_ones
+    elif wanted.view == ALL:
+        shown = open_ones + verified
+    else:
+        shown = [standing for standing in open_ones + verified if standing.state == wanted.view]
     shown.sort(key=lambda s: (s.deadline.day, s.last_day, s.plan_id))
     page = page_of(asked_page, len(shown), PER_PAGE)
     return Queue(_entries(shown[page.offset: page.offset + page.per_page], now), page, counts)
@@ -301,9 +323,8 @@ class Due:
 
 def due(agency_id: int, now: dt.datetime) -> Due:
     soon = overdue = 0
-    for _plan, standing in standings(agency_id, now):
-        if not rules10.needs_reminder_to_verify(standing.deadline.day, standing.state == rules10.VERIFIED,
-                                                standing.today):
+    for _plan, standing in open_standings(agency_id, now):
+        if not rules10.needs_reminder_to_verify(standing.deadline.day, False, standing.today):
             continue
         if standing.state == rules10.OVERDUE:
             overdue += 1

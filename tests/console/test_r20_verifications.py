@@ -369,3 +369,15 @@ def test_r20_the_queue_and_a_verification_speak_english_too(app, manager):
     assert not re.search(r"[\u4e00-\u9fff]", re.sub(r"<[^>]+>", "", page).replace(plan.enterprise.name, "")
                          .replace("李经理", "").replace("贾组长", "").replace("北京某某认证中心有限公司", "")
                          .replace("吉林省集安市工业园区1号", "").replace("中文", ""))
+
+
+def test_r20_a_verified_plan_stays_verified_when_a_record_sent_later_removes_its_exception(app, manager):
+    plan = ended(6)
+    db.session.commit()
+    client = logged_in(app, manager)
+    assert verify(client, plan.id).status_code == 303
+    signed_with_photos(plan)  # the team's offline check-in, check-out and photos arrive after
+    db.session.commit()
+    assert rows(client.get(QUEUE + "?state=verified")) == [plan.id]
+    page = body(client.get(f"{QUEUE}/{plan.id}"))
+    assert "已核实" in page and "目前没有异常。" in page and "与审核组电话核实，情况属实。" in page
