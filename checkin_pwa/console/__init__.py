@@ -45,6 +45,7 @@ from .anomalies import bp as anomalies_bp  # noqa: E402
 from .auditors import bp as auditors_bp  # noqa: E402
 from .auth import bp as auth_bp  # noqa: E402
 from .board import bp as board_bp  # noqa: E402
+from .exports import bp as exports_bp  # noqa: E402
 from .home import bp as home_bp  # noqa: E402
 from .log import bp as log_bp  # noqa: E402
 from .notices import bp as notices_bp  # noqa: E402
@@ -58,7 +59,7 @@ from .uploads import bp as uploads_bp  # noqa: E402
 from .verifications import bp as verifications_bp  # noqa: E402
 
 for _child in (auth_bp, home_bp, board_bp, profile_bp, auditors_bp, phone_changes_bp, plans_bp, notices_bp, staff_bp,
-               tokens_bp, log_bp, uploads_bp, plan_edits_bp, verifications_bp, anomalies_bp):
+               tokens_bp, log_bp, uploads_bp, plan_edits_bp, verifications_bp, anomalies_bp, exports_bp):
     bp.register_blueprint(_child)
 
 

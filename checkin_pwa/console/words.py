@@ -46,6 +46,7 @@ ACTION_WORDS = {
     "plans_checked": _l("Plan document checked (dry run)"),
     "plans_committed": _l("Plan document imported"),
     "plans_exported": _l("Plans exported (CSV)"),
+    "data_exported": _l("Records exported"),
     "notice_created": _l("Notice written (draft)"),
     "notice_published": _l("Notice published"),
     "notice_scheduled": _l("Notice scheduled"),

@@ -21,7 +21,7 @@ ACTIONS = (
     "auditor_created", "auditor_changed",
     "token_created", "token_revoked",
     "phone_change_approved", "phone_change_refused",
-    "plans_checked", "plans_committed", "plans_exported",
+    "plans_checked", "plans_committed", "plans_exported", "data_exported",
     "notice_created", "notice_published", "notice_scheduled", "notice_withdrawn", "notice_attachment_added",
     "plan_changed", "plan_cancelled",
     "notice_changed",
@@ -104,7 +104,10 @@ def page_of(agency_id: int, wanted: LogFilter, page: int, *, offset_minutes: int
 
 
 def _cell(value) -> str:
-    """A spreadsheet reads a cell starting with = + - @ as a formula: quote it."""
+    """A spreadsheet reads a cell starting with = + - @ as a formula: quote it (a number,
+    such as a negative one, is a number and stays as it is)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 

@@ -3,7 +3,6 @@
 export of the filtered list, which is logged), the plan page with its team's check-in state,
 photos and explanations, and the plan's photos. Another body's plan or photo is a 404."""
 from flask import abort, current_app, g, render_template, request, stream_with_context, url_for
-from flask_babel import gettext as _
 
 from ...blueprints.photos.routes import send_photo
 from ...blueprints.plans.words import MODES
@@ -15,6 +14,7 @@ from ...models import AuditPlan
 from ...services import audit, listing, photos, plans
 from ...services.checkin import local_time, server_now
 from ...web import is_htmx, render_page_or_partial
+from ..exports.columns import header as export_header, rows as export_rows
 from ..guard import own_row, staff_required
 from ..words import CHECKED_WORDS, PHASE_WORDS
 from . import bp
@@ -64,25 +64,12 @@ def export():
     now = server_now()
     ids = listing.body_plan_ids(g.staff.agency_id, parsed.filters, now)
     plans.record_export(g.staff, parsed.filters.query_args(), len(ids), address=client_address())
-    header = [_("Plan no."), _("Enterprise"), _("Certification project"), _("Project levels"), _("Certificate no."),
-              _("Audit activity"), _("Start"), _("End"), _("Time zone"), _("Region"), _("Audit mode"),
-              _("Confidential"), _("State"), _("Check-in status"), _("Audit team"), _("Audit address"), _("Remarks")]
-    rows = (_csv_row(entry) for entry in listing.body_entries_in_chunks(ids, now))
-    response = current_app.response_class(stream_with_context(audit.csv_stream(header, rows)), mimetype="text/csv")
+    entries = ((entry, None) for entry in listing.body_entries_in_chunks(ids, now))
+    rows = export_rows("plans", entries)
+    response = current_app.response_class(stream_with_context(audit.csv_stream(export_header("plans"), rows)),
+                                          mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=plans.csv"
     return response
-
-
-def _csv_row(entry) -> list:
-    plan = entry.plan
-    team = "; ".join(f"{ROLES.get(member.role, member.role)} {member.auditor.name} {member.auditor.phone}"
-                     for member in plan.team)
-    return [plan.plan_no, plan.enterprise.name, plan.project_code, " › ".join(plan.project_levels or []),
-            plan.certificate_no, plan.activity, entry.start_local.strftime("%Y-%m-%d %H:%M"),
-            entry.end_local.strftime("%Y-%m-%d %H:%M"), plan.timezone, plan.region, MODES.get(plan.mode, plan.mode),
-            _("Yes") if plan.confidential else _("No"), PHASE_WORDS[entry.phase],
-            STATES.get(entry.status.state, entry.status.state), team,
-            "; ".join(site.address for site in plan.sites), plan.remarks]
 
 
 @bp.get("/plans/<int:plan_id>")

@@ -1,0 +1,230 @@
+"""Exports on the management end: each kind of row (plans, check-in events, exceptions,
+explanations, verifications) as CSV and XLSX has the columns docs/exports.md lists and the
+database's rows of the body's plans in the range; another body's rows never appear (R16);
+a read-only member may export and each export is logged with its filters and row count;
+odd dates, ranges and names are a 400 in Chinese that logs nothing."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from checkin_pwa.extensions import db
+from checkin_pwa.models import AuditLogEntry, CheckEvent, ExceptionVerification, Explanation
+
+from .. import factories
+from ..factories import SHANGHAI, to_utc_naive
+from .test_plans import logged_in, other_body, other_body_plan, staff_of
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "exports.md"
+RANGE = {"from": "2026-03-01", "to": "2026-03-31"}
+
+
+def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 3, day, hour, minute, tzinfo=SHANGHAI)
+
+
+def in_march(plan):
+    """Another body's plan (tests.console.test_plans), moved to 3–4 March with its event."""
+    plan.start_utc, plan.end_utc = to_utc_naive(at(3, 8, 30)), to_utc_naive(at(4, 17))
+    for event in plan.events:
+        event.server_time = to_utc_naive(at(3, 8, 40))
+    db.session.flush()
+    return plan
+
+
+def documented(dataset: str, column: int = 1) -> list[str]:
+    """The headings docs/exports.md lists for `dataset` (column 1: Chinese, 2: English)."""
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split(f"## {dataset} —", 1)[1].split("\n## ", 1)[0]
+    return [cells[column].strip() for cells in (line.strip("|").split("|") for line in section.splitlines())
+            if len(cells) > 3 and cells[0].strip().isdigit()]
+
+
+@pytest.fixture
+def body(app):
+    """Our body: in March, an ended plan with a check-in 12 km off (no check-out, no photos),
+    an explanation and a verification; an ended plan in order but for photos; a plan in
+    April (outside the range). Another body: a plan in March with all of the same."""
+    ours, mate = factories.auditor(name="张审核"), factories.auditor(name="李组员")
+    far = factories.plan([ours, mate], company=factories.enterprise("吉林甲机械有限公司"),
+                         start=at(3, 8, 30), end=at(4, 17))
+    fine = factories.plan([mate], company=factories.enterprise("大连乙化工有限公司"),
+                          start=at(10, 9), end=at(11, 17))
+    april = factories.plan([ours], start=at(3, 9) + dt.timedelta(days=31), end=at(4, 17) + dt.timedelta(days=31))
+    manager = staff_of(role="manager", name="赵经理")
+    db.session.add_all([
+        CheckEvent(plan_id=far.id, kind="in", signer_id=ours.id, device_lat=41.2, device_lon=126.2, chosen_lat=41.2,
+                   chosen_lon=126.2, server_time=to_utc_naive(at(3, 8, 40)), device_time=to_utc_naive(at(3, 8, 38)),
+                   clock_skew_s=-120.0, queued_offline=True, nearest_site_id=far.sites[0].id,
+                   nearest_site_distance_m=12000.0, device_accuracy_m=15.0),
+        CheckEvent(plan_id=fine.id, kind="in", signer_id=mate.id, device_lat=41.1, device_lon=126.1, chosen_lat=41.1,
+                   chosen_lon=126.1, server_time=to_utc_naive(at(10, 9, 5)), nearest_site_distance_m=30.0),
+        CheckEvent(plan_id=fine.id, kind="out", signer_id=mate.id, device_lat=41.1, device_lon=126.1, chosen_lat=41.1,
+                   chosen_lon=126.1, server_time=to_utc_naive(at(11, 16, 50)), nearest_site_distance_m=25.0),
+        Explanation(plan_id=far.id, author_id=ours.id, text="=企业临时搬迁到新厂区", created_at=to_utc_naive(at(5, 10))),
+        ExceptionVerification(agency_id=far.agency_id, plan_id=far.id, staff_id=manager.id, result="plan_adjusted",
+                              text="已电话核实", exceptions=["not_signed", "deviation"], deadline=dt.date(2026, 3, 11),
+                              late=False, created_at=to_utc_naive(at(6, 15)), form_token="t1"),
+    ])
+    # Another body's plan in March, with an event, an explanation and a verification.
+    theirs = in_march(other_body_plan("吉林外机构公司"))
+    other, stranger = theirs.agency, theirs.team[0].auditor
+    their_staff = staff_of(other, role="manager", name="外机构经理")
+    db.session.add_all([
+        Explanation(plan_id=theirs.id, author_id=stranger.id, text="外机构说明"),
+        ExceptionVerification(agency_id=other.id, plan_id=theirs.id, staff_id=their_staff.id, result="other",
+                              text="外机构核实", exceptions=["not_signed"], deadline=dt.date(2026, 3, 11),
+                              form_token="t2"),
+    ])
+    db.session.commit()
+    return {"far": far, "fine": fine, "april": april, "theirs": theirs, "ours": ours, "mate": mate,
+            "manager": manager}
+
+
+def csv_rows(answer) -> list[list[str]]:
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:1000]
+    return list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+
+
+def xlsx_rows(answer) -> list[list[str]]:
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:1000]
+    sheet = load_workbook(io.BytesIO(answer.get_data()), read_only=True).active
+    return [["" if value is None else str(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+
+
+def export(client, dataset, fmt="csv", **args):
+    return client.get("/admin/exports/download", query_string={"dataset": dataset, "format": fmt, **RANGE, **args})
+
+
+def logged() -> list[AuditLogEntry]:
+    db.session.expire_all()
+    return list(db.session.scalars(db.select(AuditLogEntry).where(AuditLogEntry.action == "data_exported")
+                                   .order_by(AuditLogEntry.id)))
+
+
+def local(value: dt.datetime) -> str:
+    return value.replace(tzinfo=dt.timezone.utc).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_r16_each_export_has_the_documented_columns_and_the_bodys_rows_of_the_range(app, body, fmt):
+    reader = logged_in(app, staff_of(role="readonly", name="钱只读"))
+    read = csv_rows if fmt == "csv" else xlsx_rows
+    far, fine = body["far"], body["fine"]
+
+    plans = read(export(reader, "plans", fmt))
+    assert plans[0] == documented("plans")
+    # The plan list's order (latest start first); April's and the other body's plans are not there.
+    assert [row[0] for row in plans[1:]] == [fine.plan_no, far.plan_no]
+    assert plans[2][1] == "吉林甲机械有限公司" and plans[2][6:8] == ["2026-03-03 08:30", "2026-03-04 17:00"]
+    assert plans[2][12] == "已结束" and "张审核" in plans[2][14] and "李组员" in plans[2][14]
+
+    events = read(export(reader, "events", fmt))
+    assert events[0] == documented("events")
+    stored = db.session.scalars(db.select(CheckEvent).where(CheckEvent.plan_id.in_([far.id, fine.id]))
+                                .order_by(CheckEvent.plan_id.desc(), CheckEvent.server_time)).all()
+    assert len(events) == 1 + len(stored) == 4
+    for row, event in zip(events[1:], stored):
+        plan = fine if event.plan_id == fine.id else far
+        assert row[0] == plan.plan_no and row[3] == event.signer.name and row[4] == event.signer.phone
+        assert row[2] == {"in": "签到", "out": "签退"}[event.kind]
+        assert row[6] == local(event.server_time)
+    offline = events[3]
+    assert offline[7] == "2026-03-03 08:38:00" and offline[8] == "-120" and offline[9] == "是"
+    assert offline[16] == far.sites[0].address and float(offline[17]) == 12000.0
+
+    exceptions = read(export(reader, "exceptions", fmt))
+    assert exceptions[0] == documented("exceptions")
+    # The fine plan lacks its photos; the far one its check-out and photos, and was 12 km off.
+    assert sorted((row[0], row[4]) for row in exceptions[1:]) == sorted([
+        (fine.plan_no, "未上传照片"), (far.plan_no, "未签到"), (far.plan_no, "地点偏差"), (far.plan_no, "未上传照片")])
+    deviation = next(row for row in exceptions[1:] if row[4] == "地点偏差")
+    assert "12" in deviation[5] and far.sites[0].address in deviation[5]
+
+    explanations = read(export(reader, "explanations", fmt))
+    assert explanations[0] == documented("explanations")
+    assert explanations[1:] == [[far.plan_no, "吉林甲机械有限公司", "张审核", body["ours"].phone, "2026-03-05 10:00:00",
+                                 "", "否", "'=企业临时搬迁到新厂区"]]
+
+    verifications = read(export(reader, "verifications", fmt))
+    assert verifications[0] == documented("verifications")
+    assert verifications[1:] == [[far.plan_no, "吉林甲机械有限公司", "计划临时调整", "已电话核实", "未签到, 地点偏差",
+                                  "2026-03-11", "否", "赵经理", "2026-03-06 15:00:00"]]
+
+    # Each export is in the audit log with its filters and row count, under the read-only member.
+    entries = logged()
+    assert [(e.after["dataset"], e.after["format"], e.after["rows"]) for e in entries] == [
+        ("plans", fmt, 2), ("events", fmt, 3), ("exceptions", fmt, 4), ("explanations", fmt, 1),
+        ("verifications", fmt, 1)]
+    assert all(e.after["filters"] == RANGE and e.actor.startswith("钱只读") for e in entries)
+
+
+def test_r16_the_plan_lists_filters_narrow_every_export_and_another_bodys_rows_never_appear(app, body):
+    reader = logged_in(app, staff_of(role="readonly"))
+    far = body["far"]
+    for dataset in ("plans", "events", "exceptions", "explanations", "verifications"):
+        rows = csv_rows(export(reader, dataset, enterprise="吉林"))  # the other body's 吉林外机构公司 matches too
+        assert {row[0] for row in rows[1:]} == {far.plan_no}, dataset
+        text = "".join(map(str, rows))
+        assert "外机构" not in text and body["theirs"].plan_no not in text
+    rows = csv_rows(export(reader, "events", auditor="李组员", checked="yes"))
+    assert {row[0] for row in rows[1:]} == {body["fine"].plan_no, far.plan_no}
+    assert logged()[-1].after["filters"] == {**RANGE, "auditor": "李组员", "checked": "yes"}
+    # The other body's staff export their own rows only.
+    theirs = logged_in(app, staff_of(other_body(), role="readonly", name="外机构只读"), offset_steps=1)
+    rows = csv_rows(export(theirs, "explanations"))
+    assert [row[-1] for row in rows[1:]] == ["外机构说明"]
+
+
+def test_exports_in_english_have_english_headings(app, body):
+    reader = logged_in(app, staff_of(role="readonly"))
+    reader.get("/lang/en")
+    assert xlsx_rows(export(reader, "verifications", "xlsx"))[0] == documented("verifications", 2)
+    assert csv_rows(export(reader, "events"))[0] == documented("events", 2)
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"from": "", "to": ""}, "请填写要导出的日期范围"),
+    ({"to": ""}, "请填写要导出的日期范围"),
+    ({"from": "2006-01-01", "to": "2025-12-31"}, "日期范围为 7305 天，一次导出最长 366 天"),
+    ({"from": "2026-02-30"}, "日期"),
+    ({"from": "2026-04-01", "to": "2026-03-01"}, "日期"),
+    ({"from": "1900-01-01"}, "日期"),
+    ({"from": "2026-03-01T00:00"}, "日期"),
+    ({"dataset": "../../etc/passwd"}, "请从列表中选择要导出的内容"),
+    ({"dataset": ""}, "请从列表中选择要导出的内容"),
+    ({"format": "pdf"}, "请选择 CSV 或 XLSX"),
+    ({"phase": "9999"}, ""),
+    ({"checked": "<script>"}, ""),
+])
+def test_odd_dates_ranges_and_names_are_a_400_in_chinese_and_nothing_is_logged(app, body, args, message):
+    reader = logged_in(app, staff_of(role="readonly"))
+    query = {"dataset": "events", "format": "xlsx", **RANGE, **args}
+    answer = reader.get("/admin/exports/download", query_string=query)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and answer.mimetype == "text/html"
+    shown = re.search(r'<p class="error" role="alert">(.*?)</p>', page, re.S).group(1)
+    assert message in shown and re.search(r"[\u4e00-\u9fff]", shown) and "<script>" not in page.split("<main")[-1]
+    assert logged() == []
+
+
+def test_the_export_page_is_every_roles_and_offers_each_kind(app, body):
+    reader = logged_in(app, staff_of(role="readonly"))
+    page = reader.get("/admin/exports").get_data(as_text=True)
+    assert "数据导出" in page
+    for code in ("plans", "events", "exceptions", "explanations", "verifications"):
+        assert f'value="{code}"' in page
+    assert 'href="/admin/exports"' in page  # in the console's navigation
+
+
+def test_r16_the_export_needs_a_staff_login(app, body):
+    answer = app.test_client().get("/admin/exports/download", query_string={"dataset": "plans", "format": "csv",
+                                                                             **RANGE})
+    assert answer.status_code in (302, 303) and "/admin/login" in answer.headers["Location"]
+    assert logged() == []
