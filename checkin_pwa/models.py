@@ -142,7 +142,13 @@ class AuditPlan(db.Model):
     """An audit plan (审核计划) as reported by the body; plan_no is unique per body."""
 
     __tablename__ = "audit_plan"
-    __table_args__ = (UniqueConstraint("agency_id", "plan_no"),)
+    __table_args__ = (
+        UniqueConstraint("agency_id", "plan_no"),
+        # A body's plans by their end: today's board and its weekly chart read a few days or
+        # weeks of one body among a year of all (without it, the agency_id of the unique
+        # constraint above reads every plan of the body).
+        Index("ix_audit_plan_agency_end", "agency_id", "end_utc"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))

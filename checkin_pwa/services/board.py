@@ -3,11 +3,13 @@
 R16: only the body's own plans. No Flask request here: callers pass the body's id, the
 parsed filters (domain.board) and `now` (aware UTC, the server's clock).
 
-A fixed number of statements whatever the number of audits: the board is one query of
-the plans that can be today's in any zone (services.checkin.around_today, then R2's
-is_today_task per plan) with their team, auditors, events and enterprise loaded in one
-statement each; the filters' choices come from those rows. The chart is three light
-queries (plans, team events, photo counts) over its weeks, judged by R10's rule.
+A fixed number of statements whatever the number of audits: three light queries read the
+columns, teams and team events of the plans that can be today's in any zone
+(services.checkin.around_today, then R2's is_today_task per plan), enough to filter, count
+and order them and to offer the filters' choices; then only the page's plans (at most
+BOARD_PER_PAGE) are loaded in full, one statement per relation. The chart is three light
+queries over its weeks (the plans, and per plan its team events and its photos, summed up
+by the database), each plan judged by R10's rule.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from ..domain import board as rules
@@ -23,14 +25,14 @@ from ..domain import exceptions as rules10
 from ..domain.filters import Page, page_of
 from ..domain.rules import PlanFacts, is_today_task, team_state
 from ..extensions import db
-from ..models import AuditPlan, CheckEvent, Photo, TeamMember
-from .checkin import DEFAULT_TIMEZONE, PlanTimes, around_today, local_time, plan_facts, team_record
+from ..models import AuditPlan, Auditor, CheckEvent, Photo, TeamMember
+from .checkin import DEFAULT_TIMEZONE, PlanTimes, around_today, facts_of, local_time, plan_facts, team_record
 from .listing import calendar_today
 
 BOARD_PER_PAGE = 50
 UTC = dt.timezone.utc
 
-_BOARD_LOADING = (
+_ROW_LOADING = (
     selectinload(AuditPlan.team).selectinload(TeamMember.auditor),
     selectinload(AuditPlan.events),
     selectinload(AuditPlan.enterprise),
@@ -59,63 +61,108 @@ class Board:
     projects: list[str]
 
 
-def _row(plan: AuditPlan, facts: PlanFacts, now: dt.datetime) -> BoardRow:
-    event = team_record(plan, "in")
-    by = None
-    if event is not None:
-        by = next((member.auditor.name for member in plan.team if member.auditor_id == event.signer_id), None)
-    return BoardRow(plan, team_state(facts), rules.lateness(facts, now),
-                    local_time(plan, event.server_time) if event else None, by)
+@dataclass(frozen=True)
+class Today:
+    """Today's audits of a body, light: each plan's row of columns and its facts, and the
+    names of the auditors on their teams."""
+
+    plans: list[tuple[object, PlanFacts]]
+    names: dict[int, str]
 
 
-def todays_plans(agency_id: int, now: dt.datetime) -> list[tuple[AuditPlan, PlanFacts]]:
+def todays_plans(agency_id: int, now: dt.datetime) -> Today:
     """R2 for a body: its plans whose audit period includes today on the plan's own clock,
-    cancelled ones too (the board says so), with what a row shows loaded."""
-    plans = db.session.scalars(
-        select(AuditPlan).where(AuditPlan.agency_id == agency_id, *around_today(now)).options(*_BOARD_LOADING)
+    cancelled ones too (the board says so). Three light queries over the plans that can be
+    today's in any zone (their columns, their teams with names, their team events); the
+    per-zone check and the facts in Python."""
+    window = (AuditPlan.agency_id == agency_id, *around_today(now))
+    plans = db.session.execute(
+        select(AuditPlan.id, AuditPlan.enterprise_id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone,
+               AuditPlan.mode, AuditPlan.status, AuditPlan.region, AuditPlan.project_code).where(*window)
     ).all()
+    teams: dict[int, list[int]] = {}
+    names: dict[int, str] = {}
+    for plan_id, auditor_id, name in db.session.execute(
+        select(TeamMember.plan_id, TeamMember.auditor_id, Auditor.name)
+        .join(AuditPlan, AuditPlan.id == TeamMember.plan_id).join(Auditor, Auditor.id == TeamMember.auditor_id)
+        .where(*window)
+    ):
+        teams.setdefault(plan_id, []).append(auditor_id)
+        names[auditor_id] = name
+    events: dict[int, list] = {}
+    for event in db.session.execute(
+        select(CheckEvent.plan_id, CheckEvent.kind, CheckEvent.counts_for_team, CheckEvent.queued_offline,
+               CheckEvent.flags, CheckEvent.server_time)
+        .join(AuditPlan, AuditPlan.id == CheckEvent.plan_id).where(*window, CheckEvent.counts_for_team)
+    ):
+        events.setdefault(event.plan_id, []).append(event)
     found = []
     for plan in plans:
-        facts = plan_facts(plan)
+        facts = facts_of(plan, teams.get(plan.id, ()), events.get(plan.id, ()))
         if is_today_task(facts, now):
             found.append((plan, facts))
-    return found
+    return Today(found, names)
+
+
+def _rows(plan_ids: list[int], now: dt.datetime) -> list[BoardRow]:
+    """The page's plans loaded with what a row shows, in the order of `plan_ids`."""
+    if not plan_ids:
+        return []
+    loaded = {plan.id: plan for plan in db.session.scalars(
+        select(AuditPlan).where(AuditPlan.id.in_(plan_ids)).options(*_ROW_LOADING))}
+    rows = []
+    for plan in (loaded[plan_id] for plan_id in plan_ids if plan_id in loaded):
+        facts = plan_facts(plan)
+        event = team_record(plan, "in")
+        by = None
+        if event is not None:
+            by = next((member.auditor.name for member in plan.team if member.auditor_id == event.signer_id), None)
+        rows.append(BoardRow(plan, team_state(facts), rules.lateness(facts, now),
+                             local_time(plan, event.server_time) if event else None, by))
+    return rows
 
 
 def today_board(agency_id: int, filters: rules.BoardFilters, asked_page: object, now: dt.datetime) -> Board:
-    """The board: today's audits that pass `filters`, late and not checked in first, one page;
-    the counts of all of them; the filters' choices from every audit of today."""
+    """The board: today's audits that pass `filters`, late and not checked in first, one page
+    (only its plans are loaded in full); the counts of all of them; the filters' choices
+    from every audit of today."""
     today = todays_plans(agency_id, now)
-    regions, auditors, projects = set(), {}, set()
-    rows = []
-    for plan, facts in today:
+    regions, auditors, projects = set(), set(), set()
+    chosen = []
+    for plan, facts in today.plans:
         if plan.region:
             regions.add(plan.region)
         projects.add(plan.project_code)
-        for member in plan.team:
-            auditors[member.auditor_id] = member.auditor.name
+        auditors.update(facts.team)
         if filters.keeps(plan.region, facts.team, plan.project_code):
-            row = _row(plan, facts, now)
-            rows.append((rules.sort_key(facts, now, row.late), row))
-    rows.sort(key=lambda pair: pair[0])
-    page = page_of(asked_page, len(rows), BOARD_PER_PAGE)
-    shown = [row for _, row in rows[page.offset: page.offset + page.per_page]]
+            chosen.append((rules.sort_key(facts, now, rules.lateness(facts, now)), team_state(facts), plan.id))
+    chosen.sort()
+    page = page_of(asked_page, len(chosen), BOARD_PER_PAGE)
+    shown = [plan_id for _, _, plan_id in chosen[page.offset: page.offset + page.per_page]]
     return Board(
-        rows=shown, page=page, counts=rules.counts(row.state for _, row in rows), today_total=len(today),
-        regions=sorted(regions), auditors=sorted(auditors.items(), key=lambda item: (item[1], item[0])),
+        rows=_rows(shown, now), page=page, counts=rules.counts(state for _, state, _ in chosen),
+        today_total=len(today.plans), regions=sorted(regions),
+        auditors=sorted(((person, today.names[person]) for person in auditors), key=lambda item: (item[1], item[0])),
         projects=sorted(projects),
     )
 
 
 def today_counts(agency_id: int, now: dt.datetime) -> dict[str, int]:
     """The counts of every audit of today (the console's first page shows them)."""
-    return rules.counts(team_state(facts) for _, facts in todays_plans(agency_id, now))
+    return rules.counts(team_state(facts) for _, facts in todays_plans(agency_id, now).plans)
 
 
 # --- the exceptions chart --------------------------------------------------------------------
 
 def _naive(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _aware(value) -> dt.datetime:
+    """A stored time from an aggregate (SQLite gives it back as text)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
 
 
 def exceptions_by_week(agency_id: int, now: dt.datetime, weeks: int = rules.WEEKS) -> list[rules.WeekCount]:
@@ -127,33 +174,35 @@ def exceptions_by_week(agency_id: int, now: dt.datetime, weeks: int = rules.WEEK
     window = (AuditPlan.agency_id == agency_id,
               AuditPlan.end_utc >= dt.datetime.combine(first - dt.timedelta(days=1), dt.time()),
               AuditPlan.start_utc <= _naive(now))
-    plans = db.session.execute(
+    # Per plan, one row each: whether the team checked in and out (a receipt stands for the
+    # time: R10 only asks whether there is one) and its farthest event from a planned site
+    # (R10 asks whether one is over the limit); the meeting photos per group.
+    events = {row[0]: row[1:] for row in db.session.execute(
+        select(CheckEvent.plan_id, func.max(case((CheckEvent.kind == "in", CheckEvent.server_time))),
+               func.max(case((CheckEvent.kind == "out", CheckEvent.server_time))),
+               func.max(CheckEvent.nearest_site_distance_m))
+        .join(AuditPlan, AuditPlan.id == CheckEvent.plan_id).where(*window, CheckEvent.counts_for_team)
+        .group_by(CheckEvent.plan_id)
+    )}
+    photos = {row[0]: {"first": row[1], "last": row[2]} for row in db.session.execute(
+        select(Photo.plan_id, func.sum(case((Photo.group == "first", 1), else_=0)),
+               func.sum(case((Photo.group == "last", 1), else_=0)))
+        .join(AuditPlan, AuditPlan.id == Photo.plan_id).where(*window, Photo.deleted_at.is_(None))
+        .group_by(Photo.plan_id)
+    )}
+    nothing = (None, None, None)
+    last_days = []
+    for plan_id, enterprise_id, start, end, zone, mode, status in db.session.execute(
         select(AuditPlan.id, AuditPlan.enterprise_id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone,
                AuditPlan.mode, AuditPlan.status).where(*window)
-    ).all()
-    # The team's events: whether each kind is there (its receipt stands for the time; R10
-    # only asks whether there is one) and its distance to the nearest site.
-    events: dict[int, list] = {}
-    for plan_id, kind, at, distance in db.session.execute(
-        select(CheckEvent.plan_id, CheckEvent.kind, CheckEvent.server_time, CheckEvent.nearest_site_distance_m)
-        .join(AuditPlan, AuditPlan.id == CheckEvent.plan_id).where(*window, CheckEvent.counts_for_team)
     ):
-        events.setdefault(plan_id, []).append((kind, at, distance))
-    photos: dict[int, dict[str, int]] = {}
-    for plan_id, group, count in db.session.execute(
-        select(Photo.plan_id, Photo.group, func.count()).join(AuditPlan, AuditPlan.id == Photo.plan_id)
-        .where(*window, Photo.deleted_at.is_(None)).group_by(Photo.plan_id, Photo.group)
-    ):
-        photos.setdefault(plan_id, {})[group] = count
-    last_days = []
-    for plan_id, enterprise_id, start, end, zone, mode, status in plans:
-        own = events.get(plan_id, [])
-        times = {kind: at.replace(tzinfo=UTC) for kind, at, _ in own}
+        checked_in, checked_out, farthest = events.get(plan_id, nothing)
         facts = PlanFacts(plan_id=plan_id, enterprise_id=enterprise_id, start=start.replace(tzinfo=UTC),
                           end=end.replace(tzinfo=UTC), timezone=zone or DEFAULT_TIMEZONE, mode=mode,
-                          status=status, team=frozenset(), checked_in_at=times.get("in"),
-                          checked_out_at=times.get("out"))
-        found = rules10.exceptions(facts, [rules10.TeamEventFacts(kind, distance) for kind, _, distance in own],
-                                   photos.get(plan_id, {}), now)
+                          status=status, team=frozenset(),
+                          checked_in_at=checked_in and _aware(checked_in),
+                          checked_out_at=checked_out and _aware(checked_out))
+        team_events = [rules10.TeamEventFacts("in", farthest)] if farthest is not None else []
+        found = rules10.exceptions(facts, team_events, photos.get(plan_id, {}), now)
         last_days.append((facts.last_day, bool(found)))
     return rules.weekly(last_days, today, weeks)

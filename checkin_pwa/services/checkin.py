@@ -16,7 +16,7 @@ import datetime as dt
 import math
 import uuid
 from dataclasses import asdict, dataclass, field, replace
-from typing import Mapping, Optional, Union
+from typing import Iterable, Mapping, Optional, Union
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -81,7 +81,11 @@ def local_time(plan: AuditPlan, naive_utc: dt.datetime) -> dt.datetime:
 
 def team_record(plan: AuditPlan, kind: str) -> Optional[CheckEvent]:
     """The one event of this kind that counts for the whole team (R3), if any."""
-    for event in plan.events:
+    return _team_event(plan.events, kind)
+
+
+def _team_event(events: Iterable, kind: str):
+    for event in events:
         if event.kind == kind and event.counts_for_team:
             return event
     return None
@@ -95,8 +99,17 @@ def action_time(event: CheckEvent) -> dt.datetime:
 
 
 def plan_facts(plan: AuditPlan) -> PlanFacts:
-    checked_in = team_record(plan, "in")
-    checked_out = team_record(plan, "out")
+    return facts_of(plan, [member.auditor_id for member in plan.team], plan.events)
+
+
+def facts_of(plan, team: Iterable[int], events: Iterable) -> PlanFacts:
+    """The rules' facts from a plan's columns (an AuditPlan, or a row of a query with the
+    same names), its team's auditor ids and its events (rows with kind, counts_for_team,
+    queued_offline, flags and server_time): lists of many plans read them without loading
+    each plan."""
+    events = list(events)
+    checked_in = _team_event(events, "in")
+    checked_out = _team_event(events, "out")
     return PlanFacts(
         plan_id=plan.id,
         enterprise_id=plan.enterprise_id,
@@ -105,7 +118,7 @@ def plan_facts(plan: AuditPlan) -> PlanFacts:
         timezone=plan.timezone or DEFAULT_TIMEZONE,
         mode=plan.mode,
         status=plan.status,
-        team=frozenset(member.auditor_id for member in plan.team),
+        team=frozenset(team),
         checked_in_at=action_time(checked_in) if checked_in else None,
         checked_out_at=action_time(checked_out) if checked_out else None,
     )
