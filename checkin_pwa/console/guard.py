@@ -84,7 +84,10 @@ def session_staff(stage: str) -> Optional[Staff]:
         flash(_("You were logged out after %(minutes)s minutes without activity.",
                 minutes=current_app.config["STAFF_IDLE_MINUTES"]), "info")
         return None
-    session[KEY] = {**state, "seen": int(time.time())}
+    if request.headers.get("X-Auto-Refresh") != "1":
+        # A page refreshing itself (today's board) is nobody's activity: it does not keep
+        # an idle session open on a shared computer.
+        session[KEY] = {**state, "seen": int(time.time())}
     return person
 
 

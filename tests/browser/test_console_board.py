@@ -1,7 +1,7 @@
 """Today's board in Chromium: on a desktop a staff member filters it by auditor, a team member
 checks in through the app's service, and the board shows 已签到 by itself (the page is not
 reloaded, the filter and the scroll position stay); it asks nothing while the tab is hidden
-and asks at once when the tab is shown again. On a 390 px phone it stacks with nothing wider
+and asks at once when the tab is shown again, saying it is no person's activity. On a 390 px phone it stacks with nothing wider
 than the screen."""
 from __future__ import annotations
 
@@ -51,14 +51,16 @@ def test_r3_the_board_shows_a_teams_check_in_by_itself_with_the_filter_kept(brow
         ids = todays_audits(f)
     context, page = staff_page(browser, live_server, "desktop", ids["staff"])
     page.clock.install()
-    page.get_by_role("link", name="今日看板").click()
+    page.get_by_role("navigation", name="管理端").get_by_role("link", name="今日看板").click()
     expect(page.get_by_role("heading", name="今日看板")).to_be_visible()
     rows = page.locator("#board-list tr[data-plan]")
     expect(rows).to_have_count(14)
     expect(page.locator('[data-count="total"]')).to_have_text("今日 14 个审核")
 
     # Filter by the auditor: the list narrows, the URL keeps the filter; the late team on top.
-    page.get_by_label("审核员").select_option(label="张组长")
+    with page.expect_request(lambda request: "/admin/board?" in request.url) as chosen:
+        page.get_by_label("审核员").select_option(label="张组长")
+    assert "x-auto-refresh" not in chosen.value.headers  # a person's request: activity
     expect(page).to_have_url(re.compile(rf"/admin/board\?.*auditor={ids['leader']}"))
     expect(rows).to_have_count(13)
     row = page.locator(f'tr[data-plan="{ids["plan"]}"]')
@@ -92,19 +94,25 @@ def test_the_board_asks_nothing_while_the_tab_is_hidden_and_at_once_when_shown(b
     page.clock.install()
     page.goto("/admin/board")
     expect(page.locator("#board-list tr[data-plan]")).to_have_count(14)
+    expect(page.locator(".board-chart-svg")).to_be_visible()  # the chart came in its own request
     # Count the list's requests in the page, as htmx starts them.
     page.evaluate("""() => {
         window.asked = 0;
-        document.body.addEventListener('htmx:beforeRequest', () => { window.asked += 1; });
+        document.getElementById('board-list').dataset.seen = '1';
+        document.body.addEventListener('htmx:beforeRequest', (event) => {
+            if (event.detail.elt.id === 'board-list') window.asked += 1;
+        });
         window.shown = 'hidden';
         Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => window.shown});
         document.dispatchEvent(new Event('visibilitychange'));
     }""")
     page.clock.run_for(61_000)  # four refreshes' worth while hidden
     assert page.evaluate("window.asked") == 0
-    page.evaluate("() => { window.shown = 'visible'; document.dispatchEvent(new Event('visibilitychange')); }")
+    with page.expect_request(lambda request: "/admin/board/chart" not in request.url) as asked:
+        page.evaluate("() => { window.shown = 'visible'; document.dispatchEvent(new Event('visibilitychange')); }")
+    assert asked.value.headers["x-auto-refresh"] == "1"  # not the staff member's activity
     assert page.evaluate("window.asked") == 1
-    expect(page.locator("#board-list tr[data-plan]")).to_have_count(14)
+    expect(page.locator("#board-list[data-seen]")).to_have_count(0)  # the list was replaced
     page.clock.run_for(16_000)
     assert page.evaluate("window.asked") == 2
     context.close()
@@ -120,6 +128,7 @@ def test_the_board_stacks_on_a_390_px_phone(browser, live_server, data):
     expect(page.locator("#board-list thead")).to_be_hidden()
     box = rows.first.bounding_box()
     assert box["width"] <= 390 and box["height"] > box["width"] / 2
+    expect(page.get_by_role("img", name="每周有异常的审核")).to_be_visible()
     chart = page.locator(".board-chart-svg").bounding_box()
     assert chart["width"] <= 390
     assert fits_the_width(page)

@@ -32,8 +32,12 @@ class Chart:
     baseline: int = HEIGHT - BOTTOM
 
     @property
-    def total(self) -> int:
+    def with_exceptions(self) -> int:
         return sum(bar.week.with_exceptions for bar in self.bars)
+
+    @property
+    def audits(self) -> int:
+        return sum(bar.week.audits for bar in self.bars)
 
 
 def bar_chart(weeks: list[WeekCount]) -> Chart:

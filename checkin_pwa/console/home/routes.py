@@ -2,7 +2,9 @@
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ...blueprints.tasks.words import STATES
 from ...extensions import client_address
+from ...services import board
 from ...services import staff as staff_service
 from ...services.checkin import server_now
 from ...services.exception_verifications import due
@@ -16,8 +18,10 @@ from . import bp
 @bp.get("/")
 @staff_required()
 def index():
+    now = server_now()
     return render_template("console/home/index.html", agency=g.staff.agency,
-                           verification_due=due(g.staff.agency_id, server_now()))
+                           verification_due=due(g.staff.agency_id, now), state_words=STATES,
+                           today_counts=board.today_counts(g.staff.agency_id, now))
 
 
 @bp.get("/me")

@@ -1,13 +1,15 @@
 // Today's board: asks for its list again every few seconds while the tab is shown, and at
 // once when the tab is shown again. htmx replaces only the list (#board-list), so the
 // filters, the focus and the scroll position stay; the interval is the page's
-// (data-refresh-seconds).
+// (data-refresh-seconds). These requests say X-Auto-Refresh: they are not the staff
+// member's activity, so an idle session still ends (console/guard.py).
 (function () {
   "use strict";
+  var EVENT = "board-refresh";
   function refresh() {
     var list = document.getElementById("board-list");
     if (!list || document.visibilityState !== "visible" || !window.htmx) return;
-    window.htmx.trigger(list, "board-refresh");
+    window.htmx.trigger(list, EVENT);
   }
   var first = document.getElementById("board-list");
   if (!first) return;
@@ -15,5 +17,9 @@
   window.setInterval(refresh, seconds * 1000);
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") refresh();
+  });
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    var cause = event.detail.triggeringEvent;
+    if (cause && cause.type === EVENT) event.detail.headers["X-Auto-Refresh"] = "1";
   });
 })();
