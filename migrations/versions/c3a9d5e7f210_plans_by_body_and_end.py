@@ -1,7 +1,7 @@
 """plans: an index of a body's plans by their end (today's board, its weekly chart)
 
 Revision ID: c3a9d5e7f210
-Revises: b7c2e9d41a05
+Revises: c8f3a6d21e90
 Create Date: 2026-11-29 10:40:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c3a9d5e7f210'
-down_revision = 'b7c2e9d41a05'
+down_revision = 'c8f3a6d21e90'
 branch_labels = None
 depends_on = None
 
