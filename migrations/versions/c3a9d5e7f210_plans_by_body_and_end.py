@@ -1,7 +1,7 @@
 """plans: an index of a body's plans by their end (today's board, its weekly chart)
 
 Revision ID: c3a9d5e7f210
-Revises: c8f3a6d21e90
+Revises: c5a8e1d07f42
 Create Date: 2026-11-29 10:40:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c3a9d5e7f210'
-down_revision = 'c8f3a6d21e90'
+down_revision = 'c5a8e1d07f42'
 branch_labels = None
 depends_on = None
 
