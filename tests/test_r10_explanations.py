@@ -62,6 +62,17 @@ def test_r10_explain_page_lists_exceptions_the_deadline_and_the_form(app):
     assert 'name="idempotency_key"' in page and 'src="/static/js/explanations.js"' in page
 
 
+def test_r20_a_deadline_in_a_year_the_official_calendar_lacks_says_it_is_estimated(app):
+    # Last day Monday 2026-12-28; 2027's holidays are not in the pinned chinesecalendar: the
+    # count goes on Monday to Friday (29, 30, 31 December, 1 and 4 January) and says so.
+    shanghai = f.SHANGHAI
+    plan, leader, _ = team_of_two(start=dt.datetime(2026, 12, 27, 8, 30, tzinfo=shanghai),
+                                  end=dt.datetime(2026, 12, 28, 17, 0, tzinfo=shanghai))
+    page = text(phone_of(app, leader).get(f"/plans/{plan.id}/explain"))
+    assert "即 2027-01-04 前" in page and "按周一至周五估算（该年度法定节假日安排尚未公布）" in page
+    assert "工作日按国家法定节假日安排计算" not in page
+
+
 def test_r10_any_member_writes_and_the_list_keeps_all_newest_first(app):
     plan, leader, member = team_of_two()
     a, b = phone_of(app, leader), phone_of(app, member)
