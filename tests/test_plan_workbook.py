@@ -341,6 +341,19 @@ def test_huge_shared_strings_are_refused_before_they_are_unpacked():
     assert peak < 32 * 1024 * 1024
 
 
+def test_a_million_tiny_shared_strings_are_refused_before_openpyxl_holds_them(app):
+    """Within the size limit, 1.1 million short strings made openpyxl's list of them
+    grow by about 200 MB."""
+    strings = b"".join(b"<si><t>%x</t></si>" % n for n in range(1_100_000))
+    data = _replaced(write_workbook(example()), "xl/sharedStrings.xml",
+                     b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' + strings + b"</sst>")
+    assert len(strings) < plan_workbook.MAX_STRINGS_XML_BYTES
+    peak = _bounded(lambda: not_a_workbook(data))
+    code, message = not_a_workbook(data)
+    assert code == "workbook_bomb" and "远超" in message
+    assert peak < 48 * 1024 * 1024
+
+
 def test_a_member_larger_than_it_declares_is_refused():
     strings = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
                + b"<si><t>" + b"A" * (40 * 1024 * 1024) + b"</t></si></sst>")

@@ -34,8 +34,9 @@ from .plan_import import Issue, NotADocument, PathPart
 
 MAX_WORKBOOK_BYTES = 16 * 1024 * 1024   # the upload itself (a 10,000-plan workbook is ~2 MB)
 MAX_MEMBERS = 500                       # files in the archive (a real workbook has ~15)
-MAX_SHEET_XML_BYTES = 96 * 1024 * 1024  # one sheet unpacked (10,000 plans: ~15 MB)
+MAX_SHEET_XML_BYTES = 48 * 1024 * 1024  # one sheet unpacked (10,000 plans: 6 MB at most)
 MAX_STRINGS_XML_BYTES = 24 * 1024 * 1024  # the shared strings, all held in memory by openpyxl
+MAX_STRINGS = 400_000                   # ... and how many (10,000 plans: ~56,000; each costs ~150 B)
 MAX_OTHER_XML_BYTES = 8 * 1024 * 1024   # styles, workbook, relationships, themes...
 MAX_UNPACKED_BYTES = 192 * 1024 * 1024  # all members together
 MAX_ROWS = 100_001                      # rows per sheet, the header included
@@ -346,6 +347,7 @@ def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
     if member.flag_bits & 0x1:
         raise NotADocument("workbook_encrypted")
     size = 0
+    strings = 0
     tail = b""
     try:
         with archive.open(member) as stream:
@@ -358,6 +360,10 @@ def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
                     raise NotADocument("workbook_bomb")
                 if _DTD.search(tail + chunk):
                     raise NotADocument("workbook_bomb")
+                if member.filename == "xl/sharedStrings.xml":
+                    strings += (tail[-4:] + chunk).count(b"</si>")  # tail[-4:] cannot hold a whole one
+                    if strings > MAX_STRINGS:
+                        raise NotADocument("workbook_bomb")
                 tail = chunk[-16:]
     except NotADocument:
         raise
