@@ -36,7 +36,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Iterable, Optional, Union
+from typing import Iterable, Optional, Sequence, Union
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -131,21 +131,45 @@ def _aware(naive_utc: Optional[dt.datetime]) -> Optional[dt.datetime]:
 
 def _same_photo_plans(plan: AuditPlan, received_sha: str, original_sha: Optional[str],
                       uploader_id: int) -> list[AuditPlan]:
-    """The other plans holding the same photo, not deleted. Across plans only
-    what the server can vouch for is compared: the SHA-256 of the bytes it received with the
-    others' received ones. The phone's claimed SHA-256 of the original is compared only with
-    photos the same account sent: a claim can then flag only its sender's own photos, never
+    """The other plans holding the same photo, not deleted (same_photo_plans for one photo)."""
+    return same_photo_plans(plan, [(received_sha, original_sha, uploader_id)])[0]
+
+
+def same_photo_plans(plan: AuditPlan, photos: Sequence[tuple[str, Optional[str], int]]) -> list[list[AuditPlan]]:
+    """For each photo of the plan, given as (received SHA-256, claimed original SHA-256,
+    uploader id), the other plans holding the same photo, not deleted, by plan number; in
+    two statements (and the plans' facts) however many photos. Across plans only what the
+    server can vouch for is compared: the SHA-256 of the bytes it received with the others'
+    received ones. The phone's claimed SHA-256 of the original is compared only with photos
+    the same account sent: a claim can then flag only its sender's own photos, never
     another team's (anyone can claim any hash)."""
-    same = Photo.sha256_received == received_sha
-    if original_sha:
-        claimed = {received_sha, original_sha}
-        same = or_(same, and_(Photo.uploader_id == uploader_id,
-                              or_(Photo.sha256_received.in_(claimed), Photo.sha256_original.in_(claimed))))
-    return list(db.session.scalars(
-        select(AuditPlan)
-        .where(AuditPlan.id.in_(select(Photo.plan_id).where(Photo.plan_id != plan.id, Photo.deleted_at.is_(None), same)))
-        .options(*_FACTS_LOADING).order_by(AuditPlan.plan_no)
-    ))
+    if not photos:
+        return []
+    claimed: dict[int, set[str]] = {}
+    for received, original, uploader in photos:
+        if original:
+            claimed.setdefault(uploader, set()).update({received, original})
+    same = [Photo.sha256_received.in_(sorted({received for received, _, _ in photos}))]
+    same += [and_(Photo.uploader_id == uploader,
+                  or_(Photo.sha256_received.in_(sorted(hashes)), Photo.sha256_original.in_(sorted(hashes))))
+             for uploader, hashes in claimed.items()]
+    rows = db.session.execute(
+        select(Photo.plan_id, Photo.sha256_received, Photo.sha256_original, Photo.uploader_id)
+        .where(Photo.plan_id != plan.id, Photo.deleted_at.is_(None), or_(*same))
+    ).all()
+    if not rows:
+        return [[] for _ in photos]
+    plans = {other.id: other for other in db.session.scalars(
+        select(AuditPlan).where(AuditPlan.id.in_({row.plan_id for row in rows})).options(*_FACTS_LOADING))}
+    found = []
+    for received, original, uploader in photos:
+        hashes = {received, original} if original else set()
+        ids = {row.plan_id for row in rows
+               if row.sha256_received == received
+               or (hashes and row.uploader_id == uploader
+                   and (row.sha256_received in hashes or row.sha256_original in hashes))}
+        found.append(sorted((plans[i] for i in ids), key=lambda other: (other.plan_no, other.id)))
+    return found
 
 
 def _same_audit(plan: AuditPlan, other: AuditPlan) -> bool:

@@ -1,9 +1,10 @@
 """The body's plans on the management end (R16, R18, R19): a list every staff member reads
 (the auditors' filters of tasks and history and the staff's own, server-side pages, a CSV
 export of the filtered list, which is logged), the plan page with its team's check-in state,
-photos and explanations, and the plan's photos. Another body's plan or photo is a 404."""
+photos and explanations, the plan's evidence review (R21), and the plan's photos. Another body's plan or photo is a 404."""
 from flask import abort, current_app, g, render_template, request, stream_with_context, url_for
 
+from ...blueprints.main.routes import _map_config as map_config
 from ...blueprints.photos.routes import send_photo
 from ...blueprints.plans.words import MODES
 from ...blueprints.tasks.routes import changed_level, project_selects
@@ -11,13 +12,13 @@ from ...blueprints.tasks.words import ROLES, STATES, filter_error_text
 from ...domain.filters import parse_plan_filters
 from ...extensions import client_address
 from ...models import AuditPlan
-from ...services import audit, listing, photos, plans
+from ...services import audit, evidence_review, listing, photos, plans
 from ...services.checkin import local_time, server_now
 from ...web import is_htmx, render_page_or_partial
 from ..exports.columns import header as export_header, rows as export_rows
 from ..guard import own_row, staff_required
 from ..words import CHECKED_WORDS, PHASE_WORDS
-from . import bp
+from . import bp, evidence_words
 
 LIST_WORDS = {"phase_words": PHASE_WORDS, "checked_words": CHECKED_WORDS, "mode_words": MODES,
               "role_words": ROLES, "team_state_words": STATES}
@@ -78,6 +79,17 @@ def plan_page(plan_id: int):
     plan = own_row(AuditPlan, plan_id)
     page = plans.body_plan_page(plan, server_now())
     return render_template("console/plans/page.html", page=page, plan=plan, local_time=local_time, **LIST_WORDS)
+
+
+@bp.get("/plans/<int:plan_id>/evidence")
+@staff_required("readonly")
+def evidence(plan_id: int):
+    """The evidence review (R21): does the audit look real, and why; printable as an A4 sheet."""
+    review = evidence_review.review(own_row(AuditPlan, plan_id), server_now())
+    return render_template("console/plans/evidence.html", review=review, plan=review.plan, local_time=local_time,
+                           map_config=map_config(), level_words=evidence_words.LEVELS,
+                           level_lines=evidence_words.LEVEL_LINES, reason_levels=evidence_words.REASON_LEVELS,
+                           reason_text=evidence_words.reason_text, **LIST_WORDS)
 
 
 @bp.get("/photos/<int:photo_id>/thumb", defaults={"kind": "thumb"})
