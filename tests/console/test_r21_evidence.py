@@ -87,6 +87,10 @@ def real_looking(app):
 
 @pytest.fixture
 def suspicious(app):
+    return suspicious_plan(app)
+
+
+def suspicious_plan(app) -> dict:
     """Far from the site, checked in offline from a phone clock three hours off, a meeting
     photo taken two days earlier, and a last-meeting photo whose bytes another plan holds."""
     person, other = factories.auditor(name="钱疑"), factories.auditor(name="孙他")
