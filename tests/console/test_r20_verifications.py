@@ -152,7 +152,7 @@ def test_r20_queue_refuses_odd_dates_clearly(app, manager, query):
     db.session.commit()
     answer = logged_in(app, manager).get(f"{QUEUE}?{query}")
     assert answer.status_code == 400
-    assert "请按 YYYY-MM-DD 输入" in body(answer) or "第一个日期晚于第二个" in body(answer)
+    assert "不是有效日期" in body(answer) or "开始日期 2026-11-20 晚于结束日期 2026-11-01" in body(answer)
     assert 'data-plan="' not in body(answer)
 
 

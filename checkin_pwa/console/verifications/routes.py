@@ -4,13 +4,14 @@ server-side pages; counts per state), one plan's exceptions, the team's explanat
 the verifications so far, and the verification an audit manager or an administrator
 records (append only, in the audit log; services.exception_verifications). Another body's
 plan is a 404 (guard.own_row)."""
-import datetime as dt
 import secrets
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ...blueprints.tasks.words import filter_error_text
 from ...domain.exceptions import VERIFICATION_RESULTS, VERIFICATION_TEXT_MAX
+from ...domain.filters import FilterError, parse_date
 from ...extensions import client_address
 from ...models import AuditPlan
 from ...services import exception_verifications as service
@@ -19,36 +20,30 @@ from ...web import is_htmx, render_page_or_partial
 from ..auth.forms import ButtonForm
 from ..guard import own_row, staff_required
 from . import bp
-from .words import FILTER_WORDS, PROBLEM_WORDS, RESULT_WORDS, STATE_WORDS, VIEW_WORDS
+from .words import PROBLEM_WORDS, RESULT_WORDS, STATE_WORDS, VIEW_WORDS
 
 WORDS = {"state_words": STATE_WORDS, "result_words": RESULT_WORDS, "view_words": VIEW_WORDS}
 
 
-def _day(raw: str):
-    """A day typed as YYYY-MM-DD within 2000..2100; None when empty; False when unreadable."""
-    text = (raw or "").strip()
-    if not text:
-        return None
-    try:
-        day = dt.date.fromisoformat(text[:10]) if len(text) == 10 else None
-    except ValueError:
-        return False
-    return day if day is not None and 2000 <= day.year <= 2100 else False
-
-
 def _filter() -> tuple[service.QueueFilter, list[str]]:
+    """The view (an unknown one is the default) and the audit's last day from .. to, read as
+    the plan lists read their dates; an unreadable date or a reversed range is refused."""
     view = request.args.get("state") or service.TODO
     if view not in service.VIEWS:
         view = service.TODO
-    since, until = _day(request.args.get("from", "")), _day(request.args.get("to", ""))
     errors = []
-    if since is False or until is False:
-        errors.append(str(FILTER_WORDS["date"]))
-    elif since and until and since > until:
-        errors.append(str(FILTER_WORDS["order"]))
+    days = {}
+    for name in ("from", "to"):
+        try:
+            days[name] = parse_date(request.args.get(name))
+        except FilterError as error:
+            errors.append(filter_error_text(error))
+    if not errors and days["from"] and days["to"] and days["from"] > days["to"]:
+        errors.append(filter_error_text(FilterError("inverted_range", date_from=days["from"].isoformat(),
+                                                    date_to=days["to"].isoformat())))
     if errors:
         return service.QueueFilter(view), errors
-    return service.QueueFilter(view, since, until), []
+    return service.QueueFilter(view, days["from"], days["to"]), []
 
 
 @bp.get("/verifications")

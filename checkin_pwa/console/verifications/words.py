@@ -25,8 +25,3 @@ PROBLEM_WORDS = {
     "text_too_long": _l("The text is too long: at most %(limit)s characters."),
     "form": _l("The form had expired. Nothing was saved; please try again."),
 }
-
-FILTER_WORDS = {
-    "date": _l("Enter dates as YYYY-MM-DD, between 2000 and 2100."),
-    "order": _l("The first date is after the second: swap them."),
-}
