@@ -19,7 +19,7 @@ import pytest
 from flask_babel import force_locale
 from openpyxl import Workbook, load_workbook
 
-from checkin_pwa.domain import plan_import, plan_workbook
+from checkin_pwa.domain import plan_workbook
 from checkin_pwa.domain.plan_import import NotADocument, parse_document, validate
 from checkin_pwa.domain.plan_workbook import read_workbook, template_workbook, write_workbook
 from checkin_pwa.extensions import db
@@ -190,6 +190,21 @@ def test_a_formula_is_refused_at_its_cell(app):
     assert chinese(result, validate(result.document)) == [
         "「计划」表第 2 行 N 列（首次会议开始时间 (start)）：是公式（=TODAY()+1）：计划是数据，请粘贴数值（选择性粘贴 → 数值）"]
     assert not import_workbook(result).accepted and plan_count() == 0
+
+
+def test_reading_stops_after_a_thousand_refused_cells(app):
+    """A workbook of formulas is refused without keeping a problem for each of its cells."""
+    book = Workbook()
+    book.active.title = "计划"
+    book.active.append(["计划编号", "受审核企业名称"])
+    for n in range(2, 3_002):
+        book.active.append([f"P-{n}", f"=B{n - 1}"])
+    out = io.BytesIO()
+    book.save(out)
+    result = read_workbook(out.getvalue())
+    assert len(result.issues) <= plan_workbook.MAX_ISSUES + 10
+    stopped = [message for message in chinese(result) if "读取到此为止" in message]
+    assert stopped == ["「计划」表第 999 行：已有 1000 个问题，读取到此为止：请先改正这些问题，再上传工作簿"]
 
 
 def test_an_excel_date_in_a_time_column_is_read_in_the_plans_zone():

@@ -43,6 +43,7 @@ MAX_ROWS = 100_001                      # rows per sheet, the header included
 MAX_COLUMNS = 40                        # columns read (the plans sheet has 24 fields); cells past it are ignored
 HEADER_WITHIN = 20                      # the header row is one of a sheet's first rows
 PROGRESS_EVERY = 500                    # rows between two progress calls
+MAX_ISSUES = 1_000                      # cells refused before reading stops (fix these first)
 
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, or an .xlsx saved with a password
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -534,6 +535,9 @@ class _Reader:
         for number, cells in enumerate(rows, start=first_row):
             if number > MAX_ROWS:
                 self._issue(sheet, None, None, "too_many_rows", max=MAX_ROWS - 1)
+                return
+            if len(self.issues) >= MAX_ISSUES:
+                self._issue(sheet, number, None, "too_many_problems", max=MAX_ISSUES)
                 return
             self.done += 1
             if self.progress is not None and self.done % PROGRESS_EVERY == 0:
