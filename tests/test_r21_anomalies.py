@@ -160,3 +160,32 @@ def test_r21_find_all_lists_the_newest_first():
     facts = rules.Facts(positions=[at(1, T0, JILIN), at(2, T0 + 20 * MIN, east(420))],
                         photos=[photo(1, 10, 100, T0 + 2 * HOUR), photo(2, 12, 200, T0 + 3 * HOUR)])
     assert [a.kind for a in rules.find_all(facts)] == ["photo_reuse", "travel"]
+
+
+# --- the list's filters --------------------------------------------------------------------
+
+TODAY = dt.date(2026, 11, 29)
+
+
+def parse(**args):
+    return rules.parse_filters(args, TODAY, default_days=30, max_days=92)
+
+
+def test_r21_the_list_defaults_to_the_last_30_days_and_keeps_a_good_range():
+    assert parse() == (rules.Filters(dt.date(2026, 10, 31), TODAY), [])
+    wanted = parse(since="2026-09-01", until="2026-11-30", kind="travel")  # 91 days
+    assert wanted == (rules.Filters(dt.date(2026, 9, 1), dt.date(2026, 11, 30), "travel"), [])
+    assert wanted[0].query_args() == {"since": "2026-09-01", "until": "2026-11-30", "kind": "travel"}
+
+
+def test_r21_odd_filters_are_said_and_replaced():
+    assert parse(since="2026-13-45")[1] == [("bad_date", "2026-13-45")]
+    assert parse(since="2026-13-45")[0].since == dt.date(2026, 10, 31)
+    assert parse(until="\x00" * 40)[1] == [("bad_date", "\x00" * 20)]
+    assert parse(since="２０２６-01-01")[1][0][0] == "bad_date"  # full-width digits are not a date here
+    turned = parse(since="2026-11-20", until="2026-11-10")
+    assert turned == (rules.Filters(dt.date(2026, 11, 10), dt.date(2026, 11, 20)), [("reversed", "")])
+    # 93 days: the last 92 are kept.
+    long = parse(since="2026-08-29", until="2026-11-29")
+    assert long == (rules.Filters(dt.date(2026, 8, 30), TODAY), [("too_long", "92")])
+    assert parse(kind="<script>")[0].kind is None and parse(kind="<script>")[1] == [("bad_kind", "<script>")]

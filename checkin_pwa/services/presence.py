@@ -29,6 +29,16 @@ def session_ref(sid: object) -> Optional[str]:
 def note_seen(auditor_id: int, ref: str, now: dt.datetime) -> None:
     """The session made a request of its own at `now` (naive UTC): move its current
     stretch's end on, or start a new stretch after a gap. Committed."""
+    session = db.session()
+    # Called once the answer is made: the request's objects need no reloading after this commit.
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        _note(auditor_id, ref, now)
+    finally:
+        session.expire_on_commit = keep
+
+
+def _note(auditor_id: int, ref: str, now: dt.datetime) -> None:
     latest = db.session.scalar(db.select(OnlineStretch).where(OnlineStretch.session_ref == ref)
                                .order_by(OnlineStretch.last_at.desc()).limit(1))
     if latest is not None and dt.timedelta(0) <= now - latest.last_at <= SEEN_STRETCH_GAP:
