@@ -88,6 +88,8 @@ class Config:
     # in PHOTO_STORAGE_DIR (default <instance>/photos, never under static/).
     PHOTO_STORE = os.environ.get("PHOTO_STORE", "filesystem")
     PHOTO_STORAGE_DIR = os.environ.get("PHOTO_STORAGE_DIR")
+    # XLSX exports wait here for their download (default <instance>/exports; docs/exports.md).
+    EXPORT_DIR = os.environ.get("EXPORT_DIR")
     # Refused before decoding: lower than Pillow's own decompression-bomb limit (89 MP).
     # 50 MP holds any phone camera's default mode (a 200 MP sensor bins to 12.5 MP), and
     # the phone shrinks what it can decode to 1600 px before sending anyway.

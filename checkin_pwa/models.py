@@ -591,6 +591,34 @@ class PlanUpload(db.Model):
     outcome: Mapped[Optional[dict]] = mapped_column(JSON)
 
 
+class ExportJob(db.Model):
+    """An XLSX export a staff member asked for (services.exports), written by a job of the
+    same kind as a plan upload's (services.plan_uploads.start_job): state, phase, done of
+    total and a heartbeat in the row, so every worker answers the page's polling. The file
+    waits in `path` for its download until the job expires. Belongs to its body and asker."""
+
+    __tablename__ = "export_job"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    address: Mapped[str] = mapped_column(String(64))  # where it was asked from, for the audit log
+    dataset: Mapped[str] = mapped_column(String(20))
+    format: Mapped[str] = mapped_column(String(8))
+    filters: Mapped[dict] = mapped_column(JSON, default=dict)  # the plan list's query arguments
+    locale: Mapped[str] = mapped_column(String(10))  # the headings' language
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    # exporting -> ready; failed when the job could not finish.
+    state: Mapped[str] = mapped_column(String(20))
+    phase: Mapped[Optional[str]] = mapped_column(String(20))  # waiting | reading | writing
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    rows: Mapped[Optional[int]] = mapped_column(Integer)
+    path: Mapped[Optional[str]] = mapped_column(String(300))  # the written file, None once gone
+    outcome: Mapped[Optional[dict]] = mapped_column(JSON)
+
+
 class ExceptionVerification(db.Model):
     """The body's verification of a plan's exceptions (异常核实, R20) by a staff member.
 

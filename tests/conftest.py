@@ -44,6 +44,7 @@ def make_app(tmp_path, migrated_db, **overrides):
     path = tmp_path / "checkin.sqlite3"
     shutil.copy(migrated_db, path)
     overrides.setdefault("PHOTO_STORAGE_DIR", str(tmp_path / "photos"))  # never the instance folder
+    overrides.setdefault("EXPORT_DIR", str(tmp_path / "exports"))
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}", **overrides)
     return app
 

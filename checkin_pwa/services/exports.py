@@ -6,8 +6,9 @@ it). The plans are read 200 at a time (listing.body_entries_in_chunks), and what
 needs of each chunk (events, explanations, verifications) with one query per chunk, so an
 export of a year of a large body never holds more than a chunk. `records` yields plain
 tuples (the plan's entry and the row's own object); the web layer turns them into cells in
-the reader's language. CSV is written as it is read; XLSX with openpyxl's write-only mode
-to a temporary file (its rows leave memory as they are written), then sent.
+the reader's language. CSV is written as it is read; XLSX by a job (the plan uploads' kind)
+with openpyxl's write-only mode to a file (its rows leave memory as they are written), which
+the page offers once whole.
 
 No Flask request here: callers pass the staff member, the parsed filters, `now` (aware UTC,
 the server's clock) and the client's address.
@@ -16,16 +17,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..domain.filters import PlanFilters
 from ..extensions import db
-from ..models import ExceptionVerification, Explanation, Staff
+from ..models import ExceptionVerification, Explanation, ExportJob, Staff, utcnow
 from . import audit, listing
 from .plans import exception_views
 
@@ -60,17 +60,25 @@ def check(dataset: str, fmt: str, filters: PlanFilters) -> None:
         raise ExportRefused("range_too_long", {"days": days, "limit": MAX_DAYS})
 
 
-def _chunks(agency_id: int, filters: PlanFilters, now: dt.datetime) -> Iterator[list]:
-    """The filtered plans' entries (plan, status, phase), CHUNK at a time, in the list's order."""
+def _chunks(agency_id: int, filters: PlanFilters, now: dt.datetime,
+            progress: Optional[Callable[[int, int], None]] = None) -> Iterator[list]:
+    """The filtered plans' entries (plan, status, phase), CHUNK at a time, in the list's
+    order; `progress(plans done, plans)` before each chunk and at the end."""
     ids = listing.body_plan_ids(agency_id, filters, now)
     chunk: list = []
+    done = 0
     for entry in listing.body_entries_in_chunks(ids, now, size=CHUNK):
         chunk.append(entry)
         if len(chunk) == CHUNK:
+            if progress:
+                progress(done, len(ids))
             yield chunk
+            done += len(chunk)
             chunk = []
     if chunk:
         yield chunk
+    if progress:
+        progress(len(ids), len(ids))
 
 
 def _plans(chunk: list) -> Iterator[tuple]:
@@ -122,10 +130,11 @@ _READERS: dict[str, Callable[[list], Iterator[tuple]]] = {
 }
 
 
-def records(dataset: str, agency_id: int, filters: PlanFilters, now: dt.datetime) -> Iterator[tuple]:
+def records(dataset: str, agency_id: int, filters: PlanFilters, now: dt.datetime,
+            progress: Optional[Callable[[int, int], None]] = None) -> Iterator[tuple]:
     """(plan entry, row object) for each row of `dataset`, a chunk of plans at a time."""
     reader = _READERS[dataset]
-    for chunk in _chunks(agency_id, filters, now):
+    for chunk in _chunks(agency_id, filters, now, progress):
         yield from reader(chunk)
 
 
@@ -159,11 +168,9 @@ def csv_text(header: list[str], rows: Iterable[list], done: Callable[[int, bool]
     done(count, True)
 
 
-def write_xlsx(title: str, header: list[str], rows: Iterable[list],
-               progress: Optional[Callable[[int], None]] = None, every: int = 1000) -> tuple[BinaryIO, int]:
-    """The rows as an XLSX workbook in a temporary file (openpyxl's write-only mode: each
-    row is written out as it is appended). Returns the open file, at its start, and the row
-    count; the file has no name on disk any more, so it is gone once closed."""
+def write_xlsx(path: str, title: str, header: list[str], rows: Iterable[list]) -> int:
+    """The rows as an XLSX workbook at `path` (openpyxl's write-only mode: each row is
+    written out to a temporary file as it is appended, not kept). Returns the row count."""
     from openpyxl import Workbook
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -179,13 +186,75 @@ def write_xlsx(title: str, header: list[str], rows: Iterable[list],
     for row in rows:
         sheet.append([cell(value) for value in row])
         count += 1
-        if progress and count % every == 0:
-            progress(count)
-    handle, path = tempfile.mkstemp(prefix="export-", suffix=".xlsx")
-    os.close(handle)
+    book.save(path)
+    return count
+
+
+# --- XLSX exports as jobs ---------------------------------------------------------------------
+# An XLSX file can only be sent once it is whole, so it is written by a job (the plan
+# uploads' kind: services.plan_uploads.start_job) whose progress the page polls; the file
+# then waits in `folder` for its download until the job expires.
+
+EXPORTING = ("exporting",)
+KEEP = dt.timedelta(minutes=30)
+
+
+def begin(staff: Staff, dataset: str, fmt: str, filters: dict, locale: str, *, address: str,
+          folder: str) -> ExportJob:
+    """The job row of an export asked for (the caller starts it: plan_uploads.start_job
+    with `write`); expired jobs' files are removed first."""
+    forget_expired(folder)
+    now = utcnow()
+    job = ExportJob(agency_id=staff.agency_id, staff_id=staff.id, address=address[:64], dataset=dataset,
+                    format=fmt, filters=filters, locale=locale, created_at=now, expires_at=now + KEEP,
+                    state="exporting", phase="waiting", done=0, total=0, heartbeat_at=now)
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+def write(job_id: int, folder: str, parse: Callable[[dict, int], PlanFilters], title: str, header: list[str],
+          cells: Callable[[str, Iterable[tuple]], Iterable[list]], now: dt.datetime) -> None:
+    """The job: the export's rows written to its file, the job ready with the row count and
+    the export in the audit log (in one commit)."""
+    from .plan_uploads import progress
+
+    job = db.session.get(ExportJob, job_id)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    path = os.path.join(folder, f"export-{job.id}-{os.urandom(8).hex()}.xlsx")
+    report = lambda done, total: progress(ExportJob, job_id, "reading", done, total)  # noqa: E731
+    filters = parse(job.filters, job.agency_id)
     try:
-        book.save(path)
-        stream = open(path, "rb")
-    finally:
+        count = write_xlsx(path, title, header, cells(job.dataset, records(job.dataset, job.agency_id, filters, now,
+                                                                          report)))
+    except BaseException:
+        _remove(path)
+        raise
+    job = db.session.get(ExportJob, job_id)
+    job.state, job.phase, job.rows, job.path = "ready", None, count, path
+    staff = db.session.get(Staff, job.staff_id)
+    audit.record(audit.actor_for(staff, job.address), "data_exported", target=f"{job.dataset}: {count}",
+                 after={"dataset": job.dataset, "format": job.format, "filters": job.filters, "rows": count})
+    db.session.commit()
+
+
+def file_of(job: ExportJob) -> Optional[str]:
+    """The finished file of a job not yet expired, if it is still there."""
+    if job.state != "ready" or not job.path or job.expires_at <= utcnow() or not os.path.exists(job.path):
+        return None
+    return job.path
+
+
+def forget_expired(folder: str) -> None:
+    """Expired jobs lose their files (the rows stay: the page says the file is gone)."""
+    for job in db.session.scalars(select(ExportJob).where(ExportJob.expires_at < utcnow(), ExportJob.path.is_not(None))):
+        _remove(job.path)
+        job.path = None
+    db.session.commit()
+
+
+def _remove(path: str) -> None:
+    try:
         os.unlink(path)
-    return stream, count
+    except FileNotFoundError:
+        pass

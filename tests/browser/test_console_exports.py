@@ -1,5 +1,6 @@
 """An export in Chromium: a read-only staff member at a desk opens 数据导出 from the console's
-navigation, asks for the check-in events of March as XLSX, and the downloaded workbook,
+navigation, asks for the check-in events of March as XLSX, waits for the file to be written
+(the page polls the job), and the downloaded workbook,
 opened with openpyxl, holds the database's events of the body's plans row by row (another
 body's never: R16); a range of 20 years is refused in Chinese."""
 from __future__ import annotations
@@ -75,8 +76,12 @@ def test_r16_an_xlsx_export_downloaded_in_chromium_holds_the_databases_rows(brow
     desk.get_by_label("格式").select_option("xlsx")
     desk.locator("#x-from").fill("2026-03-01")
     desk.locator("#x-to").fill("2026-03-31")
+    desk.get_by_role("button", name="导出").click()
+    # The file is written by a job; the page shows its progress, then the file's link.
+    expect(desk.locator("#export-state")).to_contain_text("文件已生成", timeout=60_000)
+    expect(desk.locator("#export-state")).to_contain_text("共 9 行。")
     with desk.expect_download() as info:
-        desk.get_by_role("button", name="导出").click()
+        desk.get_by_role("link", name="下载 XLSX 文件").click()
     download = info.value
     assert download.suggested_filename == "events-2026-03-01-2026-03-31.xlsx"
     saved = tmp_path / "events.xlsx"

@@ -9,6 +9,8 @@ import csv
 import datetime as dt
 import io
 import re
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -92,8 +94,26 @@ def csv_rows(answer) -> list[list[str]]:
     return list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
 
 
-def xlsx_rows(answer) -> list[list[str]]:
-    assert answer.status_code == 200, answer.get_data(as_text=True)[:1000]
+def finished(client, answer, timeout: float = 120.0) -> str:
+    """An XLSX export's job page, polled as the page does until the job is done; the last fragment."""
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:1000]
+    number = int(re.search(r"/admin/exports/jobs/(\d+)$", answer.headers["Location"]).group(1))
+    deadline = time.monotonic() + timeout
+    while True:
+        state = client.get(f"/admin/exports/jobs/{number}/state")
+        assert state.status_code == 200
+        text = state.get_data(as_text=True)
+        if 'hx-trigger="every 1s"' not in text:
+            return text
+        assert time.monotonic() < deadline, "the export did not finish"
+        time.sleep(0.1)
+
+
+def xlsx_rows(answer, client) -> list[list[str]]:
+    fragment = finished(client, answer)
+    link = re.search(r'id="export-file" href="([^"]+)"', fragment).group(1)
+    answer = client.get(link)
+    assert answer.status_code == 200 and answer.mimetype.endswith("spreadsheetml.sheet")
     sheet = load_workbook(io.BytesIO(answer.get_data()), read_only=True).active
     return [["" if value is None else str(value) for value in row] for row in sheet.iter_rows(values_only=True)]
 
@@ -115,7 +135,7 @@ def local(value: dt.datetime) -> str:
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_r16_each_export_has_the_documented_columns_and_the_bodys_rows_of_the_range(app, body, fmt):
     reader = logged_in(app, staff_of(role="readonly", name="钱只读"))
-    read = csv_rows if fmt == "csv" else xlsx_rows
+    read = csv_rows if fmt == "csv" else (lambda answer: xlsx_rows(answer, reader))
     far, fine = body["far"], body["fine"]
 
     plans = read(export(reader, "plans", fmt))
@@ -185,7 +205,7 @@ def test_r16_the_plan_lists_filters_narrow_every_export_and_another_bodys_rows_n
 def test_exports_in_english_have_english_headings(app, body):
     reader = logged_in(app, staff_of(role="readonly"))
     reader.get("/lang/en")
-    assert xlsx_rows(export(reader, "verifications", "xlsx"))[0] == documented("verifications", 2)
+    assert xlsx_rows(export(reader, "verifications", "xlsx"), reader)[0] == documented("verifications", 2)
     assert csv_rows(export(reader, "events"))[0] == documented("events", 2)
 
 
@@ -221,6 +241,40 @@ def test_the_export_page_is_every_roles_and_offers_each_kind(app, body):
     for code in ("plans", "events", "exceptions", "explanations", "verifications"):
         assert f'value="{code}"' in page
     assert 'href="/admin/exports"' in page  # in the console's navigation
+
+
+def test_a_long_xlsx_export_shows_its_progress_and_its_file_is_its_askers_alone(app, body, monkeypatch):
+    from checkin_pwa.services import exports
+
+    monkeypatch.setattr(exports, "CHUNK", 1)  # a plan at a time: the job reports after each
+    halfway, go_on = threading.Event(), threading.Event()
+    real = exports.write_xlsx
+
+    def held(path, title, header, rows):
+        def rows_then_wait():
+            for number, row in enumerate(rows):
+                if number == 1:  # the first plan written, the second read
+                    halfway.set()
+                    assert go_on.wait(60)
+                yield row
+        return real(path, title, header, rows_then_wait())
+
+    monkeypatch.setattr(exports, "write_xlsx", held)
+    reader = logged_in(app, staff_of(role="readonly"))
+    answer = export(reader, "plans", "xlsx")
+    number = int(answer.headers["Location"].rsplit("/", 1)[1])
+    assert halfway.wait(60)
+    # While it runs, the page says how far it is, with a progress bar, and asks again.
+    running = reader.get(f"/admin/exports/jobs/{number}").get_data(as_text=True)
+    assert "正在生成文件" in running and "已读取计划 1 / 2" in running and "<progress" in running
+    assert 'hx-trigger="every 1s"' in running and 'id="export-file"' not in running
+    go_on.set()
+    fragment = finished(reader, answer)
+    assert "文件已生成" in fragment and "共 2 行。" in fragment and 'id="export-file"' in fragment
+    # A colleague gets a 404 for the page and the file (another body's id is a 404 by own_row).
+    colleague = logged_in(app, staff_of(role="admin"), offset_steps=1)
+    for path in (f"/admin/exports/jobs/{number}", f"/admin/exports/jobs/{number}/file"):
+        assert colleague.get(path).status_code == 404
 
 
 def test_r16_the_export_needs_a_staff_login(app, body):

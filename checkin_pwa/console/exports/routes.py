@@ -2,16 +2,20 @@
 verifications (R20) as CSV or XLSX, for a date range and the plan list's filters. Every
 staff member may export (reads); each export is in the audit log with its filters and row
 count. Another body's rows are never read (R16: the body is the staff member's own)."""
-from flask import current_app, g, render_template, request, send_file, stream_with_context
-from flask_babel import lazy_gettext as _l
+import os
+
+from flask import abort, current_app, g, redirect, render_template, request, send_file, stream_with_context, url_for
+from flask_babel import force_locale, get_locale, lazy_gettext as _l
 
 from ...blueprints.plans.words import MODES
 from ...blueprints.tasks.words import filter_error_text
 from ...domain.filters import parse_plan_filters
 from ...extensions import client_address
-from ...services import exports, listing
+from ...models import ExportJob
+from ...services import exports, listing, plan_uploads
 from ...services.checkin import server_now
-from ..guard import staff_required
+from ...web import render_page_or_partial
+from ..guard import own_row, staff_required
 from ..words import CHECKED_WORDS, PHASE_WORDS
 from . import bp
 from .columns import TITLES, header, rows
@@ -41,7 +45,8 @@ def _refused(message: str):
 @bp.get("/exports/download")
 @staff_required("readonly")
 def download():
-    """The file, streamed: CSV as it is read, XLSX once written to a temporary file."""
+    """CSV streamed as it is read; XLSX written by a job whose page shows its progress and
+    then offers the file."""
     dataset, fmt = str(request.args.get("dataset") or ""), str(request.args.get("format") or "")
     parsed = parse_plan_filters(request.args, listing.body_project_tree(g.staff.agency_id))
     if not parsed.usable:
@@ -61,6 +66,59 @@ def download():
         response = current_app.response_class(stream_with_context(text), mimetype=MIMETYPES["csv"])
         response.headers["Content-Disposition"] = f"attachment; filename={name}"
         return response
-    stream, count = exports.write_xlsx(str(TITLES[dataset]), header(dataset), rows(dataset, records))
-    exports.record(staff, dataset, fmt, wanted, count, address=address)
-    return send_file(stream, mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name=name)
+    locale, now, folder = str(get_locale()), server_now(), _folder()
+
+    def work(job_id: int) -> None:
+        with force_locale(locale):
+            exports.write(job_id, folder, _parse, str(TITLES[dataset]), header(dataset), rows, now)
+
+    job = exports.begin(staff, dataset, fmt, wanted, locale, address=address, folder=folder)
+    plan_uploads.start_job(ExportJob, job.id, work, name=f"export-{job.id}")
+    return redirect(url_for(".job", job_id=job.id), code=303)
+
+
+def _folder() -> str:
+    return current_app.config["EXPORT_DIR"] or os.path.join(current_app.instance_path, "exports")
+
+
+def _parse(args: dict, agency_id: int):
+    return parse_plan_filters(args, listing.body_project_tree(agency_id)).filters
+
+
+def _mine(job_id: int) -> ExportJob:
+    """The staff member's own export; any other id (another body's, a colleague's) is a 404."""
+    found = own_row(ExportJob, job_id)
+    if found.staff_id != g.staff.id:
+        abort(404)
+    plan_uploads.give_up_if_stalled(found, exports.EXPORTING)
+    return found
+
+
+def _job_view(found: ExportJob) -> dict:
+    return {"job": found, "running": found.state in exports.EXPORTING, "titles": TITLES,
+            "file": exports.file_of(found)}
+
+
+@bp.get("/exports/jobs/<int:job_id>")
+@staff_required("readonly")
+def job(job_id: int):
+    """An XLSX export's page: its progress (polled), then its file's link."""
+    return render_page_or_partial("console/exports/job.html", "console/exports/_job.html", **_job_view(_mine(job_id)))
+
+
+@bp.get("/exports/jobs/<int:job_id>/state")
+@staff_required("readonly")
+def job_state(job_id: int):
+    return render_template("console/exports/_job.html", **_job_view(_mine(job_id)))
+
+
+@bp.get("/exports/jobs/<int:job_id>/file")
+@staff_required("readonly")
+def job_file(job_id: int):
+    found = _mine(job_id)
+    path = exports.file_of(found)
+    if path is None:
+        abort(404)
+    filters = found.filters or {}
+    name = f"{found.dataset}-{filters.get('from')}-{filters.get('to')}.xlsx"
+    return send_file(path, mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name=name, max_age=0)
