@@ -1,7 +1,7 @@
 """export jobs: an XLSX export written by a job the page polls, its file kept until it expires
 
 Revision ID: f50f155e68b3
-Revises: c5a8e1d07f42
+Revises: c3a9d5e7f210
 Create Date: 2026-11-29 10:41:52.649793
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f50f155e68b3'
-down_revision = 'c5a8e1d07f42'
+down_revision = 'c3a9d5e7f210'
 branch_labels = None
 depends_on = None
 
