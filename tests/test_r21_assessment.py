@@ -184,3 +184,15 @@ def test_r21_reasons_are_ranked_doubtful_then_verify_then_notes_then_what_corrob
                              "photos_place_ok"]
     levels = [reason.level for reason in result.reasons]
     assert levels == sorted(levels, key=["doubtful", "verify", "note", "ok"].index)
+
+
+def test_r21_a_cross_audit_anomaly_of_the_team_is_doubtful_and_not_counted_twice():
+    result = assess(audit(anomalies=("travel", "overlap", "travel")))
+    assert result.level == DOUBTFUL
+    assert [(r.code, r.params) for r in result.reasons[:2]] == [
+        ("cross_audit", {"anomaly": "overlap", "count": 1}), ("cross_audit", {"anomaly": "travel", "count": 2})]
+    # Above a far check-in, below no check-in at all.
+    far = assess(audit(events=(on_site("in", distance_m=60_000.0), on_site("out")), anomalies=("late_send",)))
+    assert codes(far)[:2] == ["far_from_site", "cross_audit"]
+    # The same bytes and a photo's time across plans are the photos' own verdicts: weighed there.
+    assert assess(audit(anomalies=("photo_reuse", "exif_time"))).level == CREDIBLE

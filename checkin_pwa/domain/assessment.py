@@ -11,7 +11,8 @@ The levels:
   few kilometres, a phone clock minutes off, a meeting photo taken hours away from the
   meeting, no check-out) and the body should ask the team;
 - doubtful (存疑): the record contradicts an on-site audit (no check-in at all after the
-  audit ended, a point tens of kilometres away, a meeting photo taken on another day or
+  audit ended, a point tens of kilometres away, a cross-audit anomaly of the team's
+  auditors (domain.anomalies: two places at once, impossible travel, sent later though online), a meeting photo taken on another day or
   far away, the same photo bytes in another audit, an offline action timed by a phone
   clock hours off).
 
@@ -77,7 +78,7 @@ THRESHOLDS = {
 # with its numbers, so the same record always reads the same way.
 CODES = (
     # doubtful
-    "no_check_in", "far_from_site", "duplicate_photo", "photo_other_day", "photo_far_away", "skew_offline",
+    "no_check_in", "far_from_site", "cross_audit", "duplicate_photo", "photo_other_day", "photo_far_away", "skew_offline",
     # verify
     "deviation", "no_check_out", "photos_missing", "photo_time_mismatch", "photo_place_mismatch",
     "useless_accuracy", "site_not_located", "clock_skew", "sent_very_late", "offline_clock_doubt",
@@ -127,6 +128,8 @@ class EvidenceFacts:
     events: tuple[EventFacts, ...] = ()
     photos: tuple[PhotoFacts, ...] = ()
     explanations: int = 0
+    # Kinds of the cross-audit anomalies (domain.anomalies) that concern the plan, one per anomaly.
+    anomalies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,7 @@ def assess(facts: EvidenceFacts) -> Assessment:
         for event in facts.events:
             reasons += _event_reasons(event) if event.counts_for_team else _copy_reasons(event)
         reasons += _photo_reasons(facts)
+        reasons += _anomaly_reasons(facts.anomalies)
         if facts.explanations:
             reasons.append(Reason("explained", NOTE, {"count": facts.explanations}))
     ranked = tuple(sorted(reasons, key=_rank))
@@ -287,6 +291,22 @@ def _photo_reasons(facts: EvidenceFacts) -> list[Reason]:
             params["plans"] = max(p.duplicates for p in photos)
         reasons.append(Reason(code, levels[code], params, magnitude))
     return reasons
+
+
+# Cross-audit anomalies that no honest record produces: two places at once, a journey faster
+# than any transport, an action "sent later" by a phone the server saw online meanwhile. The
+# other kinds (photo_reuse, exif_time) are the photos' duplicate and time verdicts seen across
+# plans: the photo reasons above weigh them already, and they are not counted twice.
+WEIGHED_ANOMALIES = ("overlap", "travel", "late_send")
+
+
+def _anomaly_reasons(kinds: tuple[str, ...]) -> list[Reason]:
+    counts: dict[str, int] = {}
+    for kind in kinds:
+        if kind in WEIGHED_ANOMALIES:
+            counts[kind] = counts.get(kind, 0) + 1
+    return [Reason("cross_audit", DOUBTFUL, {"anomaly": kind, "count": n}, float(len(WEIGHED_ANOMALIES) - i))
+            for i, kind in enumerate(WEIGHED_ANOMALIES) if (n := counts.get(kind))]
 
 
 def _group_order(group: str) -> int:

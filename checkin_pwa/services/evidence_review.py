@@ -4,8 +4,8 @@ photo's verdicts, judged again against the record as it stands), for the page to
 
 A fixed number of SQL statements whatever the number of events, photos and explanations:
 the plan with its team, events and sites; its photos with their uploaders; the other plans
-holding the same photo bytes (services.photos.same_photo_plans); the explanations. Nothing
-is written: a read by staff changes no stored verdict.
+holding the same photo bytes (services.photos.same_photo_plans); the explanations; the
+cross-audit anomalies (services.anomalies, its own fixed number). Nothing is written: a read by staff changes no stored verdict.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from ..domain import rules
 from ..domain.offline import skew_over_limit
 from ..extensions import db
 from ..models import AuditPlan, CheckEvent, Explanation, Photo
+from . import anomalies as anomaly_service
 from . import explanations as explanation_service
 from . import photos as photo_service
 from .checkin import _PLAN_LOADING, local_time, plan_facts
@@ -85,6 +86,7 @@ class Review:
     explanations: list[Explanation]
     timeline: list[TimelineEntry]
     thresholds: dict
+    anomalies: list[anomaly_service.Row]  # cross-audit anomalies concerning the plan
 
     @property
     def map_sites(self) -> list[dict]:
@@ -173,12 +175,14 @@ def review(plan: AuditPlan, now: dt.datetime) -> Review:
     events = [_event_line(plan, event) for event in plan.events]
     items = _photo_items(plan, facts)
     explanations = explanation_service.for_plan(plan.id)
+    anomalies = anomaly_service.anomalies_for_plan(plan.id)
     summary = assessment.assess(assessment.EvidenceFacts(
         needs_check_in=facts.needs_check_in,
         ended=rules10.audit_over(facts, now),
         events=tuple(_event_facts(line) for line in events),
         photos=tuple(_photo_facts(item) for item in items),
         explanations=len(explanations),
+        anomalies=tuple(row.anomaly.kind for row in anomalies),
     ))
     timeline = sorted(
         [TimelineEntry(line.row.received_at, "event", line) for line in events]
@@ -194,4 +198,5 @@ def review(plan: AuditPlan, now: dt.datetime) -> Review:
         explanations=explanations,
         timeline=timeline,
         thresholds=dict(assessment.THRESHOLDS),
+        anomalies=anomalies,
     )

@@ -228,3 +228,26 @@ def test_r21_the_review_reads_in_english_too(app, suspicious):
     assert re.match(r"Check-in point 104\.7 km from the nearest planned address \(more than 50 km: another area\)\.$",
                     reason(page, "far_from_site"))
     assert "Offline record, delivered later" in page and "证据" not in page
+
+
+def test_r21_a_cross_audit_anomaly_of_the_team_makes_the_review_doubtful_and_is_listed(app):
+    """The record of plan B alone looks real (signed on its own site), but its auditor signed
+    plan A in another province half an hour before: impossible travel, listed with its
+    numbers, and the summary says so first."""
+    person = factories.auditor(name="周两地")
+    dalian = (38.9140, 121.6147)  # about 460 km from factories.SITE
+    a = ended_plan(person)
+    b = factories.plan([person], company=factories.enterprise("大连某某制造有限公司"), sites=(dalian,),
+                       start=local_today(-3, 8, 30), end=local_today(-2, 17, 0))
+    db.session.commit()
+    sign(a, person, "in", local_today(-3, 9, 0))
+    sign(b, person, "in", local_today(-3, 9, 30), dalian)
+    sign(b, person, "out", local_today(-2, 16, 30), dalian)
+    reader = logged_in(app, staff_of(role="readonly"))
+    page = reader.get(f"/admin/plans/{b.id}/evidence").get_data(as_text=True)
+    level, codes = summary_of(page)
+    assert level == "存疑" and codes[0] == "cross_audit"
+    assert reason(page, "cross_audit").startswith("跨审核异常：")
+    row = re.search(r'<tr data-anomaly="travel">(.*?)</tr>', page, re.S).group(1)
+    assert "周两地" in row and f'<a href="/admin/plans/{a.id}/evidence">{a.plan_no}</a>' in row
+    assert "km/h" in row or "公里/小时" in row

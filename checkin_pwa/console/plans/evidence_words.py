@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l, pgettext
 
 from ...blueprints.photos.words import GROUP_TITLES
 from ...blueprints.plans.words import KINDS, NOTES, _fill
+from ..anomalies.words import kind_name
 
 LEVELS = {
     "credible": _l("Credible"),
@@ -30,6 +31,7 @@ REASONS = {
     "no_check_in": _l("The audit has ended and the team never checked in: nothing in the record puts it on site."),
     "far_from_site": _l("%(kind)s point %(km)s km from the nearest planned address (more than %(limit_km)s km: "
                         "another area)."),
+    "cross_audit": _l("Cross-audit anomaly: %(anomaly)s (%(count)s; the numbers are below)."),
     "duplicate_photo": _l("Photos identical byte for byte to a photo of another audit plan: %(count)s "
                           "(in %(plans)s other plans)."),
     "photo_other_day": _l("Photos taken a day or more away from their meeting: %(count)s (up to %(hours)s hours "
@@ -88,6 +90,8 @@ def reason_text(reason) -> str:
     if "groups" in reason.params:
         params["groups"] = pgettext("list separator", ", ").join(
             str(GROUP_TITLES.get(group, group)) for group in reason.params["groups"])
+    if code == "cross_audit":
+        params["anomaly"] = kind_name(reason.params.get("anomaly", ""))
     if code == "window":
         window = reason.params.get("window")
         return _fill(NOTES.get(window, window or ""), params)
