@@ -310,3 +310,16 @@ def test_r21_r17_a_check_in_sent_later_by_a_phone_seen_online_meanwhile_is_liste
     assert rows(response) == [("late_send", {plan.id})]
     assert "吴晚发" in response.get_data(as_text=True)
     assert "40 分钟" in response.get_data(as_text=True)
+
+
+def test_r21_the_evidence_review_lists_the_plans_anomalies(app, travel):
+    quiet = factories.plan([factories.auditor()], start=local_today(-1), end=local_today(-1, 17, 0))
+    db.session.commit()
+    client = logged_in(app, staff_of(role="readonly"))
+    page = client.get(f"/admin/plans/{travel['first']}/evidence").get_data(as_text=True)
+    section = page.split('id="evidence-anomalies"')[1].split("</section>")[0]
+    assert 'data-kind="travel"' in section and "赵远行" in section
+    assert "两地相距 420 km，需时速 1,260 km/h" in section
+    assert f'href="/admin/plans/{travel["second"]}/evidence"' in section
+    quiet_page = client.get(f"/admin/plans/{quiet.id}/evidence").get_data(as_text=True)
+    assert "data-kind=" not in quiet_page.split('id="evidence-anomalies"')[1].split("</section>")[0]
