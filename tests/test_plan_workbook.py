@@ -259,6 +259,21 @@ def test_full_width_digits_in_phones_and_ids_are_read_as_ascii_in_json(app):
     assert db.session.scalar(db.select(Auditor.phone).where(Auditor.name == "张三")) == "13800000001"
 
 
+def test_each_kind_of_refused_cell_is_named_at_its_cell(app):
+    data = edited(write_workbook(example()), "计划", {"N2": 45000, "K2": "也许", "R2": "#N/A", "Z2": "备忘"})
+    data = edited(data, "机构", {"A3": "CNCA-R-2099-001", "B3": "另一机构"})
+    result = read_workbook(data)
+    assert chinese(result) == [
+        "「计划」表第 2 行 K 列（必签领域 (required)）：必须是以下之一：是、否",
+        "「计划」表第 2 行 N 列（首次会议开始时间 (start)）：必须是日期和时间（Excel 日期时间单元格，或文本，如 2021-08-18T08:30:00+08:00）",
+        "「计划」表第 2 行 R 列（审核方式 (mode)）：显示的是 Excel 错误值（#N/A）：请直接填写数值",
+        "「计划」表第 2 行 Z 列：有内容，但此列没有列标题",
+        "「机构」表第 3 行：“机构”表只填一行（本机构的批准号和名称），第 2 行已填写",
+    ]
+    assert [issue.code for issue in result.issues] == [
+        "extra_agency_row", "boolean_word", "error_value", "value_without_header", "moment_needed"]
+
+
 def test_choices_take_the_chinese_words_or_the_contract_values(app):
     data = edited(write_workbook(example()), "团队", {"C2": "leader", "C3": "组员", "C4": "专家"})
     data = edited(data, "计划", {"I2": "TRUE", "R2": "现场+远程"})

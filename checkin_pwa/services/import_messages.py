@@ -109,6 +109,7 @@ def render_not_a_document(error: NotADocument) -> str:
 PLACE_SHEET = _l("Sheet %(sheet)s")
 PLACE_ROW = _l("Sheet %(sheet)s, row %(row)s")
 PLACE_CELL = _l("Sheet %(sheet)s, row %(row)s, column %(column)s (%(header)s)")
+PLACE_BARE_CELL = _l("Sheet %(sheet)s, row %(row)s, column %(column)s")
 PLACE_HEADER = _l("Sheet %(sheet)s, column %(header)s (not in the sheet)")
 AT_PLACE = _l("%(where)s: %(what)s")
 PLACE_ROW_HEADER = _l("Sheet %(sheet)s, row %(row)s, column %(header)s (not in the sheet)")
@@ -121,8 +122,10 @@ def describe_place(place: Place) -> str:
     if column is None:
         return str(PLACE_ROW if place.row else PLACE_SHEET) % words
     if column.letter:
+        if place.row and not column.header:
+            return str(PLACE_BARE_CELL) % {**words, "column": column.letter}
         if place.row:
-            return str(PLACE_CELL) % {**words, "column": column.letter, "header": column.header or "-"}
+            return str(PLACE_CELL) % {**words, "column": column.letter, "header": column.header}
         return str(PLACE_ROW) % {**words, "row": "-"}
     return str(PLACE_ROW_HEADER if place.row else PLACE_HEADER) % {**words, "header": column.header}
 
