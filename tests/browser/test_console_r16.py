@@ -1,7 +1,7 @@
 """R16 on the management end in Chromium: a staff member of body B, logged in with the
 second factor, opens every console URL that names one of body A's rows (its auditor, plan,
 photo, notice and attachment, token, plan upload, log entry, staff member, waiting phone
-change: all /admin routes with an <int:...> id, read from the app) and sees the console's
+change, evidence review, export file: all /admin routes with an <int:...> id, read from the app) and sees the console's
 404 page each time; the buttons' POSTs, sent from the page with its own CSRF token, are
 404 too; and nothing is written: body A's audit log and every other table are unchanged."""
 from __future__ import annotations
@@ -34,7 +34,7 @@ def test_r16_body_bs_staff_get_404_for_every_console_page_of_body_a(browser, liv
     # Body A's auditor, plan, photo, notice, token, upload and log entry are all among them.
     assert {"console.auditors.person", "console.plans.plan_page", "console.plans.photo", "console.notices.detail",
             "console.notices.attachment", "console.tokens.revoke", "console.uploads.show", "console.log.entry",
-            "console.staff.person"} <= endpoints
+            "console.staff.person", "console.plans.evidence", "console.exports.job_file"} <= endpoints
 
     context = browser.new_context(base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
                                   **VIEWPORTS["desktop"])

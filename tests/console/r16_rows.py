@@ -9,16 +9,17 @@ each (a photo uploaded as an auditor does, a notice with an attachment, a token,
 entries). A parameter naming a table body A has no row of fails with what to add here."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 from sqlalchemy import select
 
 from checkin_pwa.extensions import db
-from checkin_pwa.models import (ApiToken, AuditLogEntry, AuditPlan, Auditor, CheckEvent, Enterprise, Notice,
+from checkin_pwa.models import (ApiToken, AuditLogEntry, AuditPlan, Auditor, CheckEvent, Enterprise, ExportJob, Notice,
                                 NoticeAttachment, PhoneChangeRequest, Photo, PlanSite, PlanUpload, Staff, TeamMember,
                                 utcnow)
-from checkin_pwa.services import audit, notices, phone_changes, plan_uploads, tokens
+from checkin_pwa.services import audit, exports, notices, phone_changes, plan_uploads, tokens
 
 from .. import factories
 from ..helpers import FreshContextClient, csrf_token, log_in
@@ -32,7 +33,7 @@ PARAM_MODELS = {
     "auditor_id": Auditor, "staff_id": Staff, "entry_id": AuditLogEntry, "token_id": ApiToken,
     "plan_id": AuditPlan, "photo_id": Photo, "notice_id": Notice, "attachment_id": NoticeAttachment,
     "site_id": PlanSite, "event_id": CheckEvent, "enterprise_id": Enterprise, "member_id": TeamMember,
-    "request_id": PhoneChangeRequest, "upload_id": PlanUpload,
+    "request_id": PhoneChangeRequest, "upload_id": PlanUpload, "job_id": ExportJob,
 }
 
 
@@ -82,6 +83,14 @@ def body_a_rows(app) -> dict:
     notices.create_notice(body, "甲方通知", "正文", attachments=[("说明.txt", "甲方的附件".encode())])
     phone_changes.hold(person, "13700000099", now=utcnow())  # a change of login number waiting
     plan_uploads.receive(a_staff, "plans.json", b'{"plans": []}', address="10.0.0.1")  # kept, not checked
+    # An XLSX export of the admin's, finished: its file waits for the download.
+    folder = app.config["EXPORT_DIR"] or os.path.join(app.instance_path, "exports")
+    job = exports.begin(a_staff, "plans", "xlsx", {}, "zh_CN", address="10.0.0.1", folder=folder)
+    os.makedirs(folder, exist_ok=True)
+    job.path = os.path.join(folder, f"export-{job.id}-r16.xlsx")
+    job.rows = exports.write_xlsx(job.path, "甲方计划", ["计划编号"], [[plan.plan_no]])
+    job.state, job.phase = "ready", None
+    db.session.commit()
 
     # A photo as an auditor of the team sends it.
     phone = FreshContextClient(app, app.response_class, use_cookies=True)

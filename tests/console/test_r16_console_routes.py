@@ -20,7 +20,9 @@ def test_r16_every_console_route_with_an_id_answers_404_for_another_bodys_row(ap
     assert {"console.auditors.person", "console.auditors.disable", "console.staff.person", "console.staff.reset",
             "console.log.entry", "console.tokens.revoke", "console.plans.plan_page", "console.plans.photo",
             "console.notices.detail", "console.notices.attachment", "console.notices.withdraw",
-            "console.uploads.show", "console.uploads.commit", "console.phone_changes.approve"} <= endpoints
+            "console.uploads.show", "console.uploads.commit", "console.phone_changes.approve",
+            "console.plan_edits.edit", "console.plan_edits.cancel", "console.plans.evidence",
+            "console.verifications.record", "console.exports.job_file"} <= endpoints
 
     client = app.test_client()
     console_login(client, body_b_admin())
