@@ -202,9 +202,15 @@ def test_r16_the_plan_lists_filters_narrow_every_export_and_another_bodys_rows_n
     assert [row[-1] for row in rows[1:]] == ["外机构说明"]
 
 
-def test_exports_in_english_have_english_headings(app, body):
-    reader = logged_in(app, staff_of(role="readonly"))
+def test_exports_in_english_have_english_headings_and_pages(app, body):
+    reader = logged_in(app, staff_of(role="readonly", name="Reader"))
     reader.get("/lang/en")
+    answer = export(reader, "plans", "xlsx")
+    finished(reader, answer)
+    for path in ("/admin/exports", answer.headers["Location"]):
+        text = re.sub(r"<[^>]+>", " ", reader.get(path).get_data(as_text=True))
+        text = text.replace(body["far"].agency.name, "").replace("中文", "")
+        assert not re.search(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", text), path
     assert xlsx_rows(export(reader, "verifications", "xlsx"), reader)[0] == documented("verifications", 2)
     assert csv_rows(export(reader, "events"))[0] == documented("events", 2)
 
