@@ -157,6 +157,13 @@ def test_r2_the_board_filters_by_region_auditor_and_project_and_keeps_them_in_th
         assert refused.status_code == 400, odd
         assert "不是可选的值" in refused.get_data(as_text=True)
         assert len(shown_any(refused)) == 7
+    # Odd pages and long text: an answer, never an error; text is cut to its column's length.
+    for query in ({"page": "abc"}, {"page": "-3"}, {"page": "99999999999999999999"}, {"region": "区" * 10_000},
+                  {"project": "\x00ISO"}):
+        answer = reader.get("/admin/board", query_string=query)
+        assert answer.status_code == 200, query
+        assert "区" * 201 not in answer.get_data(as_text=True)
+    assert len(shown(reader.get("/admin/board?page=99999999999999999999"))) == 7
     # Someone of the body with no audit today: an empty board that says so.
     nobody = reader.get("/admin/board?auditor=987654")
     assert shown(nobody) == [] and "今日没有符合条件的审核" in nobody.get_data(as_text=True)
@@ -186,6 +193,17 @@ def test_r16_another_bodys_audits_never_appear_on_the_board(app, today):
     # Asking for their auditor, region or project finds nothing of theirs.
     for query in ({"auditor": stranger.id}, {"region": "外省某市"}, {"project": "ISO45001"}):
         assert shown(mine.get("/admin/board", query_string=query)) == []
+    # Nor in the chart: their ended audit without a check-in is not counted among ours.
+    def flagged() -> int:
+        app.extensions.pop("board_charts", None)
+        chart = mine.get("/admin/board/chart", headers={"HX-Request": "true"}).get_data(as_text=True)
+        return sum(int(n) for n in re.findall(r'data-exceptions="(\d+)"', chart))
+
+    ours = flagged()
+    past = factories.plan([stranger], company=company, start=local_today(-8, 8, 0), end=local_today(-8, 17, 0))
+    past.agency_id = body.id
+    db.session.commit()
+    assert flagged() == ours
     # And their staff see only their own audit.
     theirs = logged_in(app, staff_of(body, role="admin", phone="13900000777"), offset_steps=1)
     assert shown(theirs.get("/admin/board")) == [foreign.id]
