@@ -85,3 +85,23 @@ def test_r21_the_evidence_review_stacks_on_a_390_px_phone(browser, live_server, 
     assert image_box["width"] <= 390 and facts_box["y"] >= image_box["y"] + image_box["height"] - 1
     assert fits_the_width(page)
     context.close()
+
+
+# Tiles from a port nothing listens on: every tile fails, as with no signal or a blocked server.
+UNREACHABLE_TILES = {"TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png", "TILE_ATTRIBUTION": "© OpenStreetMap"}
+
+
+@pytest.mark.parametrize("live_server", [UNREACHABLE_TILES], indirect=True)
+def test_r21_when_the_tiles_cannot_be_reached_the_review_says_so_and_reads_in_text(browser, live_server, data):
+    ids = review_data(live_server, data)
+    context, page = staff_page(browser, live_server, "desktop", ids["staff"])
+    page.goto(f"/admin/plans/{ids['plan']}/evidence")
+    expect(page.locator("#plan-map")).to_have_attribute("data-tiles", "failed")
+    expect(page.get_by_text("地图底图无法加载，地点已在下方以文字列出。")).to_be_visible()
+    expect(page.locator(".evidence-points tr.deviates")).to_contain_text(re.compile(r"104\.\d+ 公里：吉林省集安市工业园区1号"))
+    expect(page.locator(".evidence-sites")).to_contain_text("吉林省集安市工业园区1号: 41.12560, 126.18650")
+    # Printed, the empty map is left out; the text is all there.
+    page.emulate_media(media="print")
+    expect(page.locator("#plan-map")).to_be_hidden()
+    expect(page.locator(".evidence-points")).to_be_visible()
+    context.close()

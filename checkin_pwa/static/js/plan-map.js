@@ -14,7 +14,10 @@
   var map = L.map(el, { attributionControl: Boolean(data.tileUrl), scrollWheelZoom: false });
   if (map.attributionControl) map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
   if (data.tileUrl) {
-    L.tileLayer(data.tileUrl, { attribution: data.tileAttribution, maxZoom: 19 }).addTo(map);
+    // Tiles out of reach (no signal, a blocked server): the page says so and its text stands in.
+    L.tileLayer(data.tileUrl, { attribution: data.tileAttribution, maxZoom: 19 })
+      .on("tileerror", function () { el.dataset.tiles = "failed"; })
+      .addTo(map);
   }
   var bounds = [];
   var sites = parse(data.sites);
