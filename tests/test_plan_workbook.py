@@ -274,6 +274,11 @@ def test_each_kind_of_refused_cell_is_named_at_its_cell(app):
         "extra_agency_row", "boolean_word", "error_value", "value_without_header", "moment_needed"]
 
 
+def test_project_levels_are_filled_from_the_first(app):
+    result = read_workbook(edited(write_workbook(example()), "计划", {"G2": None}))
+    assert chinese(result) == ["「计划」表第 2 行 G 列（项目二级 (project.levels.2)）：为空，但后面的项目层级有内容：请从第一级起依次填写"]
+
+
 def test_choices_take_the_chinese_words_or_the_contract_values(app):
     data = edited(write_workbook(example()), "团队", {"C2": "leader", "C3": "组员", "C4": "专家"})
     data = edited(data, "计划", {"I2": "TRUE", "R2": "现场+远程"})

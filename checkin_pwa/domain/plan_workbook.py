@@ -433,7 +433,9 @@ class _Reader:
         plans: list[dict] = []
         by_number: dict[str, list[int]] = {}
         for row, values in self._rows(PLANS):
-            _nest_levels(values)
+            gap = _nest_levels(values)
+            if gap is not None:
+                self._issue(PLANS, row, f"project.levels.{gap}", "level_gap")
             values.setdefault("sites", [])
             values.setdefault("team", [])
             number = values.get("plan_no")
@@ -743,13 +745,16 @@ def _nested(values: dict) -> dict:
     return nested
 
 
-def _nest_levels(plan: dict) -> None:
-    """project.levels.1..5 -> project.levels [..] (blank levels in between are skipped)."""
+def _nest_levels(plan: dict) -> Optional[int]:
+    """project.levels.1..5 -> project.levels [..]; the number of a blank level before a
+    filled one (the list's positions would no longer be the columns'), else None."""
     project = plan.get("project")
     if not isinstance(project, dict) or "levels" not in project:
-        return
+        return None
     levels = project["levels"]
-    project["levels"] = [levels[str(n)] for n in range(1, LEVELS + 1) if str(n) in levels]
+    filled = [n for n in range(1, LEVELS + 1) if str(n) in levels]
+    project["levels"] = [levels[str(n)] for n in filled]
+    return next((n for n in range(1, filled[-1]) if n not in filled), None)
 
 
 # --- the template -------------------------------------------------------------------------

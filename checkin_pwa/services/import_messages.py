@@ -65,6 +65,7 @@ ISSUE_MESSAGES = {
     "duplicate_column": _l("this column repeats column %(first)s"),
     "missing_column": _l("this required column is missing: add it with the title %(header)s"),
     "value_without_header": _l("holds a value but the column has no title"),
+    "level_gap": _l("is empty but a later project level is filled: fill the levels from the first"),
     "too_many_problems": _l("reading stopped here after %(max)s problems: correct those first and upload the workbook again"),
     "example_row": _l("this is the template's example row: replace it with a real one or delete it"),
 }
