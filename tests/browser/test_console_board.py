@@ -1,7 +1,8 @@
 """Today's board in Chromium: on a desktop a staff member filters it by auditor, a team member
 checks in through the app's service, and the board shows 已签到 by itself (the page is not
 reloaded, the filter and the scroll position stay); it asks nothing while the tab is hidden
-and asks at once when the tab is shown again, saying it is no person's activity. On a 390 px phone it stacks with nothing wider
+and asks at once when the tab is shown again, saying it is no person's activity; it waits
+while the keyboard focus is in the list. On a 390 px phone it stacks with nothing wider
 than the screen."""
 from __future__ import annotations
 
@@ -113,8 +114,19 @@ def test_the_board_asks_nothing_while_the_tab_is_hidden_and_at_once_when_shown(b
     assert asked.value.headers["x-auto-refresh"] == "1"  # not the staff member's activity
     assert page.evaluate("window.asked") == 1
     expect(page.locator("#board-list[data-seen]")).to_have_count(0)  # the list was replaced
+    page.evaluate("document.getElementById('board-list').dataset.seen = '1'")
     page.clock.run_for(16_000)
     assert page.evaluate("window.asked") == 2
+    expect(page.locator("#board-list[data-seen]")).to_have_count(0)
+
+    # While the keyboard focus is on a row's link, the list waits; once it leaves, it refreshes.
+    page.locator("#board-list tr[data-plan] a").first.focus()
+    page.clock.run_for(31_000)
+    assert page.evaluate("window.asked") == 2
+    expect(page.locator("#board-list tr[data-plan] a").first).to_be_focused()
+    page.get_by_label("审核员").focus()
+    page.clock.run_for(16_000)
+    assert page.evaluate("window.asked") == 3
     context.close()
 
 

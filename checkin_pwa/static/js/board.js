@@ -1,6 +1,6 @@
 // Today's board: asks for its list again every few seconds while the tab is shown, and at
 // once when the tab is shown again. htmx replaces only the list (#board-list), so the
-// filters, the focus and the scroll position stay; the interval is the page's
+// filters and the scroll position stay (and it waits while the focus is in the list); the interval is the page's
 // (data-refresh-seconds). These requests say X-Auto-Refresh: they are not the staff
 // member's activity, so an idle session still ends (console/guard.py).
 (function () {
@@ -9,6 +9,9 @@
   function refresh() {
     var list = document.getElementById("board-list");
     if (!list || document.visibilityState !== "visible" || !window.htmx) return;
+    // Someone moving through the rows with the keyboard keeps their place: the list is
+    // replaced on a later tick, once the focus has left it.
+    if (list.contains(document.activeElement)) return;
     window.htmx.trigger(list, EVENT);
   }
   var first = document.getElementById("board-list");
