@@ -189,3 +189,17 @@ def test_r21_odd_filters_are_said_and_replaced():
     long = parse(since="2026-08-29", until="2026-11-29")
     assert long == (rules.Filters(dt.date(2026, 8, 30), TODAY), [("too_long", "92")])
     assert parse(kind="<script>")[0].kind is None and parse(kind="<script>")[1] == [("bad_kind", "<script>")]
+
+
+def test_r21_the_quick_sphere_never_understates_the_exact_distance():
+    """The travel and overlap rules skip the exact (ellipsoid) distance when the sphere's, 1 %
+    longer, is within the limit: that must never be shorter than the exact one."""
+    import random
+
+    from checkin_pwa.domain.geo import distance_m
+
+    rng = random.Random(21)
+    for _ in range(2000):
+        a = Point(rng.uniform(-80, 80), rng.uniform(-180, 180))
+        b = destination(a, rng.uniform(0, 360), rng.uniform(1, 2_000_000))
+        assert rules._sphere_km(a, b) * rules._SPHERE_MARGIN >= distance_m(a, b) / 1000

@@ -17,6 +17,7 @@ Kinds (codes; the web layer words them):
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Iterable, Optional, Sequence
@@ -153,11 +154,32 @@ def _km(metres: float) -> float:
     return metres / 1000.0
 
 
-def nearest_sites_km(a: Sequence[Optional[Point]], b: Sequence[Optional[Point]]) -> Optional[float]:
+# A sphere's distance is within 0.6 % of the ellipsoid's (domain.geo.distance_m, about a
+# hundred times slower): a pair whose spherical distance, 1 % longer, is still within a limit
+# is within it, and the exact distance is computed only for the others.
+_SPHERE_MARGIN = 1.01
+_EARTH_KM = 6371.0088
+
+
+def _sphere_km(a: Point, b: Point) -> float:
+    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
+    h = (math.sin((lat2 - lat1) / 2) ** 2
+         + math.cos(lat1) * math.cos(lat2) * math.sin(math.radians(b.lon - a.lon) / 2) ** 2)
+    return 2 * _EARTH_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def nearest_sites_km(a: Sequence[Optional[Point]], b: Sequence[Optional[Point]],
+                     beyond_km: float = 0.0) -> Optional[float]:
     """The shortest distance between a located site of one plan and one of the other; None
-    when either has no located site (nothing to judge)."""
-    pairs = [distance_m(x, y) for x in a if x is not None for y in b if y is not None]
-    return _km(min(pairs)) if pairs else None
+    when either has no located site (nothing to judge). With `beyond_km`: a distance within
+    it may come back as the spherical one (the caller only asks whether it is beyond)."""
+    pairs = [(x, y) for x in a if x is not None for y in b if y is not None]
+    if not pairs:
+        return None
+    rough = min(_sphere_km(x, y) for x, y in pairs)
+    if rough * _SPHERE_MARGIN <= beyond_km:
+        return rough
+    return _km(min(distance_m(x, y) for x, y in pairs))
 
 
 def overlapping_plans(assignments: Iterable[Assignment]) -> list[Anomaly]:
@@ -176,7 +198,7 @@ def overlapping_plans(assignments: Iterable[Assignment]) -> list[Anomaly]:
                 overlap = min(first.end, second.end) - second.start
                 if overlap <= OVERLAP_MIN:
                     continue
-                km = nearest_sites_km(first.sites, second.sites)
+                km = nearest_sites_km(first.sites, second.sites, OVERLAP_FAR_KM)
                 if km is None or km <= OVERLAP_FAR_KM:
                     continue
                 found.append(Anomaly("overlap", second.start, (auditor_id,), (first.plan_id, second.plan_id), {
@@ -185,9 +207,10 @@ def overlapping_plans(assignments: Iterable[Assignment]) -> list[Anomaly]:
     return found
 
 
-def travel_speed_kmh(a: Position, b: Position) -> tuple[float, float, float]:
-    """(straight-line km, km beyond both positions' accuracy, km/h that takes) from a to b."""
-    km = _km(distance_m(a.point, b.point))
+def travel_speed_kmh(a: Position, b: Position, *, exact: bool = True) -> tuple[float, float, float]:
+    """(straight-line km, km beyond both positions' accuracy, km/h that takes) from a to b;
+    `exact` False: on the sphere, 1 % longer (an upper bound, for a quick "surely possible")."""
+    km = _km(distance_m(a.point, b.point)) if exact else _sphere_km(a.point, b.point) * _SPHERE_MARGIN
     slack = _km((a.accuracy_m or 0.0) + (b.accuracy_m or 0.0))
     beyond = max(0.0, km - slack)
     interval = max(abs(b.at - a.at), TRAVEL_MIN_INTERVAL)
@@ -202,6 +225,8 @@ def impossible_travel(positions: Iterable[Position]) -> list[Anomaly]:
     for auditor_id, rows in groupby(ordered, key=lambda p: p.auditor_id):
         rows = list(rows)
         for before, after in zip(rows, rows[1:]):
+            if travel_speed_kmh(before, after, exact=False)[2] <= TRAVEL_MAX_KMH:
+                continue
             km, beyond, speed = travel_speed_kmh(before, after)
             if speed <= TRAVEL_MAX_KMH:
                 continue
