@@ -55,6 +55,7 @@ class Board:
     rows: list[BoardRow]  # this page's
     page: Page
     counts: dict[str, int]  # of the filtered audits (domain.board.counts)
+    waiting: int  # of those, teams still not checked in after their start (R11's reminder)
     today_total: int  # every audit of today, unfiltered
     regions: list[str]
     auditors: list[tuple[int, str]]
@@ -129,18 +130,21 @@ def today_board(agency_id: int, filters: rules.BoardFilters, asked_page: object,
     today = todays_plans(agency_id, now)
     regions, auditors, projects = set(), set(), set()
     chosen = []
+    waiting = 0
     for plan, facts in today.plans:
         if plan.region:
             regions.add(plan.region)
         projects.add(plan.project_code)
         auditors.update(facts.team)
         if filters.keeps(plan.region, facts.team, plan.project_code):
-            chosen.append((rules.sort_key(facts, now, rules.lateness(facts, now)), team_state(facts), plan.id))
+            late = rules.lateness(facts, now)
+            chosen.append((rules.sort_key(facts, now, late), team_state(facts), plan.id))
+            waiting += bool(late and late.waiting)
     chosen.sort()
     page = page_of(asked_page, len(chosen), BOARD_PER_PAGE)
     shown = [plan_id for _, _, plan_id in chosen[page.offset: page.offset + page.per_page]]
     return Board(
-        rows=_rows(shown, now), page=page, counts=rules.counts(state for _, state, _ in chosen),
+        rows=_rows(shown, now), page=page, counts=rules.counts(state for _, state, _ in chosen), waiting=waiting,
         today_total=len(today.plans), regions=sorted(regions),
         auditors=sorted(((person, today.names[person]) for person in auditors), key=lambda item: (item[1], item[0])),
         projects=sorted(projects),

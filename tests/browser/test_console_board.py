@@ -69,6 +69,7 @@ def test_r3_the_board_shows_a_teams_check_in_by_itself_with_the_filter_kept(brow
     expect(row.locator("[data-team-state]")).to_have_text("未签到")
     expect(row).to_contain_text("未签到，已过开始")
     expect(page.locator('[data-count="not_checked_in"] b')).to_have_text("13")
+    expect(page.locator('[data-count="waiting"]')).to_have_text("1 个审核组已过计划开始仍未签到")
 
     # A marker on the page, and a scrolled position: neither may be lost by the refresh.
     page.evaluate("window.boardMarker = 'still here'")
@@ -80,6 +81,7 @@ def test_r3_the_board_shows_a_teams_check_in_by_itself_with_the_filter_kept(brow
     page.clock.run_for(16_000)
     expect(row.locator("[data-team-state]")).to_have_text("已签到")
     expect(page.locator('[data-count="checked_in"] b')).to_have_text("1")
+    expect(page.locator('[data-count="waiting"]')).to_have_count(0)
     assert page.evaluate("window.boardMarker") == "still here"
     assert page.evaluate("window.scrollY") == 120
     assert page.url == url

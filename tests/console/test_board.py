@@ -109,6 +109,7 @@ def test_r2_the_board_lists_todays_audits_late_and_not_checked_in_first_with_sta
     text = answer.get_data(as_text=True)
     assert "今日 7 个审核" in text
     assert [count_of(answer, state) for state in rules.STATES] == [3, 1, 1, 1, 1]
+    assert "2 个审核组已过计划开始仍未签到" in text  # the 14:00 one has not started
     for words in ("未签到", "已签到", "已签退", "远程审核", "已取消", "未签到，已过开始 1 小时 30 分钟",
                   "开始后 45 分钟签到", "08:45 李二"):
         assert words in text, words
