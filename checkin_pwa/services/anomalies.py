@@ -150,14 +150,20 @@ def _reused_bytes(agency_id: int, lo: dt.datetime, hi: dt.datetime, plan_id: Opt
     return list(found.values())
 
 
+# The EXIF fields a photo's moment is read from: only these leave the database, not the raw
+# tags kept beside them (up to 200 a photo).
+_TIME_FIELDS = ("taken_at", "offset", "gps_time")
+
+
 def _meeting_photos(plan_ids) -> list[rules.MeetingPhoto]:
-    rows = db.session.execute(db.select(Photo.id, Photo.plan_id, Photo.uploader_id, Photo.group, Photo.exif,
-                                        AuditPlan.timezone)
+    rows = db.session.execute(db.select(Photo.id, Photo.plan_id, Photo.uploader_id, Photo.group, AuditPlan.timezone,
+                                        *(Photo.exif[name] for name in _TIME_FIELDS))
                               .join(AuditPlan, AuditPlan.id == Photo.plan_id)
                               .where(Photo.plan_id.in_(plan_ids), Photo.group.in_(("first", "last")),
                                      Photo.deleted_at.is_(None)))
     found = []
-    for photo_id, plan_id, uploader_id, group, exif, zone in rows:
+    for photo_id, plan_id, uploader_id, group, zone, *fields in rows:
+        exif = {name: value for name, value in zip(_TIME_FIELDS, fields) if value is not None}
         moment = taken_moment(PhotoEvidence.from_json(exif), zone)
         found.append(rules.MeetingPhoto(photo_id, plan_id, uploader_id, group,
                                         moment.astimezone(dt.timezone.utc).replace(tzinfo=None) if moment else None))

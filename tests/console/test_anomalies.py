@@ -142,7 +142,8 @@ def every_kind(app):
     sign(c, qian, local_today(-10, 9, 0), JILIN)
     taken = local_today(-10, 15, 5).replace(tzinfo=None).isoformat()  # the camera's clock, Beijing time
     add_photo(c, qian, "b" * 64, local_today(-10, 15, 10), group="first",
-              exif={"taken_at": {"status": "read", "value": taken, "source": "DateTimeOriginal"}})
+              exif={"taken_at": {"status": "read", "value": taken, "source": "DateTimeOriginal"},
+                    "offset": {"status": "read", "value": "+08:00"}, "raw": {"Make": "x" * 200}})
     db.session.flush()
     made["exif_time"] = {c.id}
     db.session.commit()
