@@ -51,10 +51,10 @@ def lateness(plan: PlanFacts, now: dt.datetime) -> Optional[Lateness]:
     return Lateness(late["minutes"], waiting=False, overdue=True)
 
 
-def sort_key(plan: PlanFacts, now: dt.datetime, late: Optional[Lateness] = None) -> tuple:
-    """The board's order: teams still not checked in after their start first, the latest
-    at the top; then those whose start is still to come (soonest first); then checked in,
-    checked out, remote and cancelled, each by start."""
+def sort_key(plan: PlanFacts, late: Optional[Lateness]) -> tuple:
+    """The board's order, given the plan's `lateness` now: teams still not checked in after
+    their start first, the latest at the top; then those whose start is still to come
+    (soonest first); then checked in, checked out, remote and cancelled, each by start."""
     state = team_state(plan)
     start = plan.start.timestamp()
     if state == "not_checked_in":

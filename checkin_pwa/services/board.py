@@ -138,7 +138,7 @@ def today_board(agency_id: int, filters: rules.BoardFilters, asked_page: object,
         auditors.update(facts.team)
         if filters.keeps(plan.region, facts.team, plan.project_code):
             late = rules.lateness(facts, now)
-            chosen.append((rules.sort_key(facts, now, late), team_state(facts), plan.id))
+            chosen.append((rules.sort_key(facts, late), team_state(facts), plan.id))
             waiting += bool(late and late.waiting)
     chosen.sort()
     page = page_of(asked_page, len(chosen), BOARD_PER_PAGE)
