@@ -506,3 +506,50 @@ def test_ten_thousand_plans_are_read_with_progress_in_bounded_memory(tmp_path):
     # Rows are streamed: what stays is the document itself (a JSON parse of the same plans
     # holds about as much); the workbook's 1.5 MB unpack to 30 MB of XML that is never held.
     assert read["grown"] < 160 * 1024 * 1024, read["grown"]
+
+
+# --- openpyxl's warnings --------------------------------------------------------------------
+
+_TWO_READERS_AT_ONCE = """
+import json, sys, threading
+from checkin_pwa.domain.plan_workbook import read_workbook
+
+data = open(sys.argv[1], "rb").read()
+second_is_reading, first_is_done = threading.Event(), threading.Event()
+results = {}
+
+def first():
+    def progress(done, total):
+        second_is_reading.wait(60)
+    results["first"] = read_workbook(data, progress=progress)
+    first_is_done.set()
+
+def second():
+    def progress(done, total):
+        second_is_reading.set()
+        first_is_done.wait(60)  # the first upload ends while this one still reads
+    results["second"] = read_workbook(data, progress=progress)
+
+threads = [threading.Thread(target=first), threading.Thread(target=second)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps({name: sorted({issue.code for issue in result.issues}) for name, result in results.items()}))
+"""
+
+
+def test_openpyxl_warnings_stay_out_of_the_log_while_two_workbooks_are_read_at_once(tmp_path):
+    """A date cell whose serial number is out of range makes openpyxl warn once per cell, each
+    message its own. Two uploads read at once, the first ending while the second still reads
+    its rows: nothing of openpyxl's reaches the log (the process's stderr, as under gunicorn),
+    and each reading still refuses those cells."""
+    rows = plan_workbook.PROGRESS_EVERY + 60  # the first progress call comes at data row 500
+    later_rows = {f"N{row}": 10**9 for row in range(rows - 40, rows + 2)}
+    document = many_plans(rows)
+    path = tmp_path / "plans.xlsx"
+    path.write_bytes(edited(write_workbook(document), "计划", later_rows, number_format="yyyy-mm-dd hh:mm"))
+    answer = subprocess.run([sys.executable, "-c", _TWO_READERS_AT_ONCE, str(path)], capture_output=True,
+                            text=True, cwd=Path(__file__).parent.parent, check=True, timeout=300)
+    assert "openpyxl" not in answer.stderr and "Warning" not in answer.stderr, answer.stderr
+    assert json.loads(answer.stdout) == {"first": ["error_value"], "second": ["error_value"]}

@@ -30,6 +30,13 @@ from openpyxl.utils import get_column_letter
 from . import plan_import
 from .plan_import import Issue, NotADocument, PathPart
 
+# openpyxl warns (UserWarning, from its own modules) about what it drops or cannot read in
+# a workbook: one line per cell for some, each its own message. What matters to the clerk
+# is reported as an issue at its cell; the rest is not the log's business. Installed once:
+# `warnings.catch_warnings` around each reading would swap the process-wide filter list
+# under other threads (uploads are read in threads), losing or leaking their filters.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl(\.|$)")
+
 # --- limits -----------------------------------------------------------------------------
 
 MAX_WORKBOOK_BYTES = 16 * 1024 * 1024   # the upload itself (a 10,000-plan workbook is ~2 MB)
@@ -383,13 +390,11 @@ def read_workbook(data: bytes, *, progress: Optional[Progress] = None) -> Workbo
     Commit only a result whose `issues` is empty and whose document validates."""
     check_archive(data)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
-            try:
-                return _Reader(book, progress).read()
-            finally:
-                book.close()
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
+        try:
+            return _Reader(book, progress).read()
+        finally:
+            book.close()
     except NotADocument:
         raise
     except Exception:  # openpyxl's many ways of saying the XML is not a workbook
