@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from ..console.test_exports import at, in_march
 from ..console.test_plans import other_body_plan
 from ..factories import SHANGHAI, STAFF_SECRET, to_utc_naive
-from .test_console import VIEWPORTS, log_in_with_password
+from .test_console import VIEWPORTS, fits_the_width, log_in_with_password
 
 pytestmark = pytest.mark.browser
 
@@ -94,4 +94,12 @@ def test_r16_an_xlsx_export_downloaded_in_chromium_holds_the_databases_rows(brow
     for got, expected in zip(rows[1:], wanted):
         assert got == expected
     assert not any("外机构" in str(cell) for row in rows for cell in row)
+
+    # The export's page and the form fit a 390 px phone.
+    desk.set_viewport_size({"width": 390, "height": 844})
+    expect(desk.locator("#export-state")).to_contain_text("文件已生成")
+    assert fits_the_width(desk)
+    desk.get_by_role("link", name="再导出一次").click()
+    expect(desk.get_by_label("导出内容")).to_have_value("events")
+    assert fits_the_width(desk)
     context.close()
