@@ -248,6 +248,29 @@ def test_r21_a_cross_audit_anomaly_of_the_team_makes_the_review_doubtful_and_is_
     level, codes = summary_of(page)
     assert level == "存疑" and codes[0] == "cross_audit"
     assert reason(page, "cross_audit").startswith("跨审核异常：")
-    row = re.search(r'<tr data-anomaly="travel">(.*?)</tr>', page, re.S).group(1)
+    row = re.search(r'<li data-kind="travel">(.*?)</li>', page, re.S).group(1)
     assert "周两地" in row and f'<a href="/admin/plans/{a.id}/evidence">{a.plan_no}</a>' in row
     assert "km/h" in row or "公里/小时" in row
+
+
+def test_r21_plans_without_a_record_or_a_located_site_have_a_review_too(app):
+    """A plan not started, a remote one, and one whose site could not be located (its
+    check-in has no distance): each reads, saying why in words."""
+    person = factories.auditor(name="吴无址")
+    coming = factories.plan([person], start=local_today(5), end=local_today(6, 17, 0))
+    remote = factories.plan([person], mode="remote", start=local_today(-3), end=local_today(-2, 17, 0))
+    nowhere = factories.plan([person], sites=(None,), start=local_today(-3), end=local_today(-2, 17, 0))
+    db.session.add(CheckEvent(plan_id=nowhere.id, kind="in", signer_id=person.id, server_time=nowhere.start_utc,
+                              device_lat=41.1, device_lon=126.1, chosen_lat=41.1, chosen_lon=126.1,
+                              site_not_located=True, flags=[{"code": "site_not_located"}]))
+    db.session.commit()
+    reader = logged_in(app, staff_of(role="readonly"))
+    expected = {coming.id: ("可信", ["not_checked_in_yet"]), remote.id: ("可信", ["no_check_in_needed"]),
+                nowhere.id: ("需核实", ["site_not_located", "no_check_out", "photos_missing"])}
+    for plan_id, (level, first_codes) in expected.items():
+        page = reader.get(f"/admin/plans/{plan_id}/evidence").get_data(as_text=True)
+        assert summary_of(page)[0] == level
+        assert sorted(summary_of(page)[1]) == sorted(first_codes)
+    page = reader.get(f"/admin/plans/{nowhere.id}/evidence").get_data(as_text=True)
+    assert reason(page, "site_not_located") == "签到：审核计划上报的审核地址无法在地图上定位。"
+    assert "服务器尚未收到任何记录。" in reader.get(f"/admin/plans/{coming.id}/evidence").get_data(as_text=True)

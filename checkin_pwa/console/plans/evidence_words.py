@@ -10,7 +10,7 @@ from ..anomalies.words import kind_name
 
 LEVELS = {
     "credible": _l("Credible"),
-    "verify": _l("To verify"),
+    "verify": _l("Needs verifying"),
     "doubtful": _l("Doubtful"),
 }
 
@@ -22,7 +22,7 @@ LEVEL_LINES = {
 
 REASON_LEVELS = {
     "doubtful": _l("Doubtful"),
-    "verify": _l("To verify"),
+    "verify": _l("Needs verifying"),
     "note": _l("Note"),
     "ok": _l("Corroborates"),
 }

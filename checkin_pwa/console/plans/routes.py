@@ -12,7 +12,7 @@ from ...blueprints.tasks.words import ROLES, STATES, filter_error_text
 from ...domain.filters import parse_plan_filters
 from ...extensions import client_address
 from ...models import AuditPlan
-from ...services import anomalies, audit, evidence_review, listing, photos, plans
+from ...services import audit, evidence_review, listing, photos, plans
 from ...services.checkin import local_time, server_now
 from ...web import is_htmx, render_page_or_partial
 from ..exports.columns import header as export_header, rows as export_rows
@@ -90,7 +90,7 @@ def evidence(plan_id: int):
                            map_config=map_config(), level_words=evidence_words.LEVELS,
                            level_lines=evidence_words.LEVEL_LINES, reason_levels=evidence_words.REASON_LEVELS,
                            reason_text=evidence_words.reason_text,
-                           plan_anomalies=anomalies.anomalies_for_plan(plan_id), **LIST_WORDS)
+                           plan_anomalies=review.anomalies, **LIST_WORDS)
 
 
 @bp.get("/photos/<int:photo_id>/thumb", defaults={"kind": "thumb"})
