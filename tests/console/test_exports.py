@@ -283,6 +283,21 @@ def test_a_long_xlsx_export_shows_its_progress_and_its_file_is_its_askers_alone(
         assert colleague.get(path).status_code == 404
 
 
+def test_an_export_job_that_fails_says_so_logs_nothing_and_leaves_no_file(app, body, monkeypatch):
+    from checkin_pwa.services import exports
+
+    def broken(path, title, header, rows):
+        with open(path, "wb") as half:
+            half.write(b"PK")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(exports, "write_xlsx", broken)
+    reader = logged_in(app, staff_of(role="readonly"))
+    fragment = finished(reader, export(reader, "events", "xlsx"))
+    assert "导出未能完成，未作记录；请重试。" in fragment and 'id="export-file"' not in fragment
+    assert logged() == [] and not any(Path(app.config["EXPORT_DIR"]).glob("*.xlsx"))
+
+
 def test_r16_the_export_needs_a_staff_login(app, body):
     answer = app.test_client().get("/admin/exports/download", query_string={"dataset": "plans", "format": "csv",
                                                                              **RANGE})
