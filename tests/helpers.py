@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import re
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -103,6 +104,20 @@ def wait_until(page, condition, timeout_ms: int = 10_000) -> None:
         assert waited < timeout_ms, "timed out waiting for the page"
         page.wait_for_timeout(50)
         waited += 50
+
+
+def job_settled(client, state_url: str, timeout: float = 120.0, what: str = "the job") -> str:
+    """Poll a job's state fragment as its page does (htmx, every second while the job runs)
+    until the job is done; the last fragment."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = client.get(state_url)
+        assert answer.status_code == 200
+        text = answer.get_data(as_text=True)
+        if 'hx-trigger="every 1s"' not in text:
+            return text
+        assert time.monotonic() < deadline, f"{what} did not finish"
+        time.sleep(0.1)
 
 
 class HttpPhone:

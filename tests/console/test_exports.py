@@ -10,7 +10,6 @@ import datetime as dt
 import io
 import re
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from checkin_pwa.models import AuditLogEntry, CheckEvent, ExceptionVerification,
 
 from .. import factories
 from ..factories import SHANGHAI, to_utc_naive
+from ..helpers import job_settled
 from .test_plans import logged_in, other_body, other_body_plan, staff_of
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "exports.md"
@@ -98,15 +98,7 @@ def finished(client, answer, timeout: float = 120.0) -> str:
     """An XLSX export's job page, polled as the page does until the job is done; the last fragment."""
     assert answer.status_code == 303, answer.get_data(as_text=True)[:1000]
     number = int(re.search(r"/admin/exports/jobs/(\d+)$", answer.headers["Location"]).group(1))
-    deadline = time.monotonic() + timeout
-    while True:
-        state = client.get(f"/admin/exports/jobs/{number}/state")
-        assert state.status_code == 200
-        text = state.get_data(as_text=True)
-        if 'hx-trigger="every 1s"' not in text:
-            return text
-        assert time.monotonic() < deadline, "the export did not finish"
-        time.sleep(0.1)
+    return job_settled(client, f"/admin/exports/jobs/{number}/state", timeout, "the export")
 
 
 def xlsx_rows(answer, client) -> list[list[str]]:

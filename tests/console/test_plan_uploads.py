@@ -18,7 +18,7 @@ from checkin_pwa.models import AuditLogEntry, AuditPlan, Auditor, PlanUpload, Te
 from checkin_pwa.services import plan_import
 
 from .. import factories
-from ..helpers import csrf_token
+from ..helpers import csrf_token, job_settled
 from ..test_r1_lockout import gunicorn  # noqa: F401  (the fixture: gunicorn with two workers)
 from .conftest import console_login
 
@@ -67,15 +67,7 @@ def upload_id(answer) -> int:
 
 def settled(client, number: int, timeout: float = 120.0) -> str:
     """Poll the state fragment as the page does until its job is done; its last answer."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = client.get(f"/admin/plans/uploads/{number}/state")
-        assert answer.status_code == 200
-        text = answer.get_data(as_text=True)
-        if 'hx-trigger="every 1s"' not in text:
-            return text
-        assert time.monotonic() < deadline, "the job did not finish"
-        time.sleep(0.1)
+    return job_settled(client, f"/admin/plans/uploads/{number}/state", timeout)
 
 
 def commit(client, number: int):
