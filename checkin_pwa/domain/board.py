@@ -137,28 +137,54 @@ def parse_filters(args: Mapping[str, object]) -> ParsedBoardFilters:
 
 @dataclass(frozen=True)
 class WeekCount:
-    """One week (Monday `first_day`) of the chart: audits whose last day fell in it, and how
-    many of them have an exception now (R10)."""
+    """One week (Monday `first_day`) of the chart: audits whose last day fell in it, how
+    many of them have an exception now (R10), and the cross-audit anomalies (R21) dated in
+    it."""
 
     first_day: dt.date
     audits: int
     with_exceptions: int
+    anomalies: int = 0
 
 
 def week_of(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def weekly(last_days: Iterable[tuple[dt.date, bool]], today: dt.date, weeks: int = WEEKS) -> list[WeekCount]:
+def first_week(today: dt.date, weeks: int = WEEKS) -> dt.date:
+    """The Monday of the chart's oldest week."""
+    return week_of(today) - dt.timedelta(weeks=weeks - 1)
+
+
+def weekly(last_days: Iterable[tuple[dt.date, bool]], today: dt.date, weeks: int = WEEKS,
+           anomaly_days: Iterable[dt.date] = ()) -> list[WeekCount]:
     """Per week, the oldest first and this week last, from (the audit's last day, whether it
-    has an exception) pairs; days outside the weeks are left out."""
-    first = week_of(today) - dt.timedelta(weeks=weeks - 1)
+    has an exception) pairs and the days of the anomalies; days outside the weeks are left
+    out."""
+    first = first_week(today, weeks)
     audits: Counter = Counter()
     flagged: Counter = Counter()
+    anomalies: Counter = Counter()
     for day, exceptional in last_days:
         monday = week_of(day)
         if first <= monday <= today:
             audits[monday] += 1
             flagged[monday] += bool(exceptional)
+    for day in anomaly_days:
+        monday = week_of(day)
+        if first <= monday <= today:
+            anomalies[monday] += 1
     mondays = [first + dt.timedelta(weeks=n) for n in range(weeks)]
-    return [WeekCount(monday, audits[monday], flagged[monday]) for monday in mondays]
+    return [WeekCount(monday, audits[monday], flagged[monday], anomalies[monday]) for monday in mondays]
+
+
+def summed(*series: Iterable[WeekCount]) -> list[WeekCount]:
+    """Several bodies' weeks added up week by week (the same Mondays), oldest first."""
+    totals: dict[dt.date, list[int]] = {}
+    for weeks in series:
+        for week in weeks:
+            total = totals.setdefault(week.first_day, [0, 0, 0])
+            total[0] += week.audits
+            total[1] += week.with_exceptions
+            total[2] += week.anomalies
+    return [WeekCount(day, *totals[day]) for day in sorted(totals)]

@@ -190,12 +190,18 @@ def _rows(found: list[rules.Anomaly], agency_id: int) -> list[Row]:
     return rows
 
 
+def found_between(agency_id: int, since: dt.date, until: dt.date) -> list[rules.Anomaly]:
+    """Every anomaly of the body dated from `since` to `until` (the body's days), newest
+    first: the facts of those days (a fixed number of statements) judged in memory."""
+    start, end = day_bounds(since, until)
+    return _in_range(rules.find_all(gather(agency_id, start, end)), start, end)
+
+
 def body_anomalies(agency_id: int, since: dt.date, until: dt.date, kind: Optional[str],
                    asked_page: object, per_page: Optional[int] = None) -> AnomalyList:
     """One page of the body's anomalies dated from `since` to `until` (the body's days),
     newest first; `kind` None: every kind."""
-    start, end = day_bounds(since, until)
-    found = _in_range(rules.find_all(gather(agency_id, start, end)), start, end)
+    found = found_between(agency_id, since, until)
     counts = {k: 0 for k in rules.KINDS}
     for anomaly in found:
         counts[anomaly.kind] += 1

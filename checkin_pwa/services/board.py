@@ -27,7 +27,8 @@ from ..domain.rules import PlanFacts, is_today_task, team_state
 from ..extensions import db
 from ..models import AuditPlan, Auditor, CheckEvent, Photo, TeamMember
 from .checkin import DEFAULT_TIMEZONE, PlanTimes, around_today, facts_of, local_time, plan_facts, team_record
-from .listing import calendar_today
+from .anomalies import found_between
+from .listing import CALENDAR_ZONE, calendar_today
 
 BOARD_PER_PAGE = 50
 UTC = dt.timezone.utc
@@ -169,12 +170,11 @@ def _aware(value) -> dt.datetime:
     return value.replace(tzinfo=UTC)
 
 
-def exceptions_by_week(agency_id: int, now: dt.datetime, weeks: int = rules.WEEKS) -> list[rules.WeekCount]:
-    """Per week (in the calendar's zone, Monday first), the body's audits whose last day fell
-    in it and how many of them have an R10 exception now. Only plans that have started can
-    have one; a local day lies within a day of the UTC one."""
-    today = calendar_today(now)
-    first = rules.week_of(today) - dt.timedelta(weeks=weeks - 1)
+def exception_days(agency_id: int, now: dt.datetime, weeks: int = rules.WEEKS) -> list[tuple[dt.date, bool]]:
+    """The last day of each of the body's audits that may fall in the chart's weeks, and
+    whether it has an R10 exception now. Only plans that have started can have one; a local
+    day lies within a day of the UTC one."""
+    first = rules.first_week(calendar_today(now), weeks)
     window = (AuditPlan.agency_id == agency_id,
               AuditPlan.end_utc >= dt.datetime.combine(first - dt.timedelta(days=1), dt.time()),
               AuditPlan.start_utc <= _naive(now))
@@ -209,4 +209,19 @@ def exceptions_by_week(agency_id: int, now: dt.datetime, weeks: int = rules.WEEK
         team_events = [rules10.TeamEventFacts("in", farthest)] if farthest is not None else []
         found = rules10.exceptions(facts, team_events, photos.get(plan_id, {}), now)
         last_days.append((facts.last_day, bool(found)))
-    return rules.weekly(last_days, today, weeks)
+    return last_days
+
+
+def anomaly_days(agency_id: int, now: dt.datetime, weeks: int = rules.WEEKS) -> list[dt.date]:
+    """The day (in the calendar's zone) of each cross-audit anomaly (R21) of the body in the
+    chart's weeks up to today: the anomalies list's own finding (services.anomalies), a
+    fixed number of statements; the weeks (84 days) are within its longest range."""
+    today = calendar_today(now)
+    return [anomaly.at.replace(tzinfo=UTC).astimezone(CALENDAR_ZONE).date()
+            for anomaly in found_between(agency_id, rules.first_week(today, weeks), today)]
+
+
+def weekly_counts(agency_id: int, now: dt.datetime, weeks: int = rules.WEEKS) -> list[rules.WeekCount]:
+    """The chart's weeks of the body: audits, those with an R10 exception, and anomalies."""
+    return rules.weekly(exception_days(agency_id, now, weeks), calendar_today(now), weeks,
+                        anomaly_days(agency_id, now, weeks))

@@ -142,7 +142,7 @@ def test_the_board_stacks_on_a_390_px_phone(browser, live_server, data):
     expect(page.locator("#board-list thead")).to_be_hidden()
     box = rows.first.bounding_box()
     assert box["width"] <= 390 and box["height"] > box["width"] / 2
-    expect(page.get_by_role("img", name="每周有异常的审核")).to_be_visible()
+    expect(page.get_by_role("img", name="每周的异常与跨审核异常")).to_be_visible()
     chart = page.locator(".board-chart-svg").bounding_box()
     assert chart["width"] <= 390
     assert fits_the_width(page)

@@ -266,6 +266,8 @@ def _audits(n: int, team) -> None:
         made = factories.plan(team[:1], start=local_today(-3 - i, 8, 0), end=local_today(-3 - i, 17, 0))
         if i % 2:
             sign(made, team[0])
+        if i % 4 == 0:  # the same auditor far away at the same time: an anomaly (R21)
+            factories.plan(team[:1], start=local_today(-3 - i, 9, 0), end=local_today(-3 - i, 17, 0), sites=(DALIAN,))
     db.session.commit()
 
 
@@ -276,14 +278,19 @@ def _audits(n: int, team) -> None:
 def test_the_board_costs_the_same_statements_for_5_and_50_audits(app, clock, path, headers):
     team = [factories.auditor() for _ in range(3)]
     client = logged_in(app, staff_of())
-    counted = []
+    counted, anomalies = [], []
     for more in (5, 45):
         _audits(more, team)
         app.extensions.pop("board_charts", None)  # each worker keeps a chart a few minutes
         counted.append(_statements(app, client, path, headers))
+        if path.endswith("/chart"):
+            chart = client.get(path, headers=headers).get_data(as_text=True)
+            anomalies.append(sum(int(n) for n in re.findall(r'data-anomalies="(\d+)"', chart)))
     assert len(shown(client.get("/admin/board?page=1"))) == rules_per_page(50)
+    if path.endswith("/chart"):
+        assert 0 < anomalies[0] < anomalies[1], anomalies  # the anomalies grew, the statements did not
     assert counted[0] == counted[1], counted
-    assert counted[0] <= 12, counted
+    assert counted[0] <= (20 if path.endswith("/chart") else 12), counted
 
 
 def rules_per_page(total: int) -> int:
@@ -311,13 +318,74 @@ def test_r10_the_chart_shows_the_audits_with_an_exception_per_week(reader, today
     week = re.search(rf'<g data-week="{two_weeks_ago.isoformat()}" data-exceptions="(\d+)">\s*<title>([^<]*)</title>', text)
     assert week.group(1) == "3"
     assert f"{two_weeks_ago:%m-%d} 这一周：4 个审核中 3 个有异常" in week.group(2)
-    assert len(re.findall(r"<g data-week=", text)) == rules.WEEKS
-    assert "<title id=\"board-chart-svg-title\">每周有异常的审核</title>" in text
+    assert len(re.findall(r"<g data-week=[^>]*data-exceptions=", text)) == rules.WEEKS
+    assert "<title id=\"board-chart-svg-title\">每周的异常与跨审核异常</title>" in text
     assert "这 12 周内：" in text
     page = reader.get("/admin/board/chart")
     assert page.status_code == 200 and "<html" in page.get_data(as_text=True) and "<svg" in page.get_data(as_text=True)
     # The board's own refresh does not draw it again.
     assert "<svg" not in reader.get("/admin/board", headers={"HX-Request": "true"}).get_data(as_text=True)
+
+
+DALIAN = (38.9140, 121.6147)  # about 300 km from the factories' Jilin site
+
+
+def two_places_at_once(person, day: dt.date) -> None:
+    """`person` on two plans of `day` whose sites are far apart (R21's overlap): one anomaly
+    dated at the second plan's start; both ended without a check-in (R10: two exceptions)."""
+    at = dt.datetime.combine(day, dt.time(8, 30), tzinfo=SHANGHAI)
+    factories.plan([person], start=at, end=at + dt.timedelta(hours=8))
+    factories.plan([person], start=at + dt.timedelta(hours=1), end=at + dt.timedelta(hours=8), sites=(DALIAN,))
+
+
+def test_r21_the_chart_counts_the_cross_audit_anomalies_per_week_beside_the_exceptions(reader, today, clock):
+    """The anomalies the console's anomalies list finds are counted in the week they
+    happened, in a panel of their own below the exceptions, each number written as text."""
+    this_monday = rules.week_of(local_today(0).date())
+    two_weeks_ago, five_weeks_ago = this_monday - dt.timedelta(weeks=2), this_monday - dt.timedelta(weeks=5)
+    two_places_at_once(factories.auditor(name="甲"), two_weeks_ago + dt.timedelta(days=2))
+    for name in ("乙", "丙"):
+        two_places_at_once(factories.auditor(name=name), five_weeks_ago)
+    db.session.commit()
+    reader.application.extensions.pop("board_charts", None)
+    text = reader.get("/admin/board/chart", headers={"HX-Request": "true"}).get_data(as_text=True)
+    anomalies = {week: int(n) for week, n in re.findall(r'<g data-week="([\d-]+)" data-anomalies="(\d+)">', text)}
+    assert len(anomalies) == rules.WEEKS
+    assert {week: n for week, n in anomalies.items() if n} == {two_weeks_ago.isoformat(): 1, five_weeks_ago.isoformat(): 2}
+    exceptions = dict(re.findall(r'<g data-week="([\d-]+)" data-exceptions="(\d+)">', text))
+    assert exceptions[two_weeks_ago.isoformat()] == "2" and exceptions[five_weeks_ago.isoformat()] == "4"
+    # The numbers as text: on the bar, in its title, in the table; the legend in words.
+    bar = re.search(rf'data-week="{five_weeks_ago.isoformat()}" data-anomalies="2">\s*<title>([^<]*)</title>.*?'
+                    r'class="board-chart-value">(\d+)</text>', text, re.S)
+    assert bar.group(1) == f"{five_weeks_ago:%m-%d} 这一周：跨审核异常 2 项" and bar.group(2) == "2"
+    row = re.search(rf'<tr data-week="{five_weeks_ago.isoformat()}">(.*?)</tr>', text).group(1)
+    assert re.findall(r">(\d+)</td>", row) == ["4", "4", "2"]
+    assert re.search(r'<li data-series="anomalies">.*?跨审核异常（下图：按发生的周）</li>', text)
+    assert "发现跨审核异常 3 项" in text
+
+
+def test_the_chart_is_drawn_from_any_weeks_counts_one_body_or_several_summed(app):
+    """The chart is a function of the weeks' counts: two bodies' weeks added up draw as one,
+    each panel scaled to its own highest week."""
+    from flask import render_template, session
+
+    from checkin_pwa.console.board.chart import bar_chart
+
+    monday = dt.date(2026, 3, 2)
+    first = [rules.WeekCount(monday, 10, 2, 0), rules.WeekCount(monday + dt.timedelta(weeks=1), 20, 4, 3)]
+    second = [rules.WeekCount(monday, 5, 2, 1), rules.WeekCount(monday + dt.timedelta(weeks=1), 0, 0, 0)]
+    chart = bar_chart(rules.summed(first, second))
+    assert (chart.audits, chart.with_exceptions, chart.anomalies) == (35, 8, 4)
+    exceptions, anomalies = chart.panels
+    assert [bar.value for bar in exceptions.bars] == [4, 4] and [bar.value for bar in anomalies.bars] == [1, 3]
+    assert exceptions.bars[0].height == exceptions.bars[1].height > 0  # the highest fills its panel
+    assert anomalies.bars[0].height * 3 == pytest.approx(anomalies.bars[1].height, abs=0.2)
+    assert anomalies.top >= exceptions.baseline  # one panel below the other
+    with app.test_request_context("/"):
+        session["lang"] = "en"
+        text = render_template("console/board/_chart.html", chart=chart)
+    assert "In these 2 weeks: 8 of 35 audits have an exception; 4 anomalies were found." in text
+    assert "Week of 03-09: 3 cross-audit anomalies" in text
 
 
 # --- the pure rules ------------------------------------------------------------------------

@@ -47,14 +47,14 @@ def today():
 @bp.get("/board/chart")
 @staff_required("readonly")
 def board_chart():
-    """The chart of exceptions per week: the board's page asks for it once it is shown (htmx),
+    """The chart of exceptions and anomalies per week: the board's page asks for it once it is shown (htmx),
     or this is a page of its own."""
     now = server_now()
     kept = current_app.extensions.setdefault("board_charts", {})
     key = (g.staff.agency_id, now.astimezone(CALENDAR_ZONE).date())
     found = kept.get(key)
     if found is None or time.monotonic() - found[0] > CHART_SECONDS:
-        found = (time.monotonic(), board.exceptions_by_week(g.staff.agency_id, now))
+        found = (time.monotonic(), board.weekly_counts(g.staff.agency_id, now))
         for old in [other for other in kept if other[1] != key[1]]:
             kept.pop(old, None)  # today's only: one per body
         kept[key] = found
