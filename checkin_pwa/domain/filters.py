@@ -101,6 +101,23 @@ def parse_date(text: object, code: str = "bad_date") -> Optional[dt.date]:
     return day
 
 
+def parse_date_range(date_from: object, date_to: object) -> tuple[Optional[dt.date], Optional[dt.date], list[FilterError]]:
+    """A from .. to range of days from URL text (each may be empty): the days that could be
+    read and the errors of those that could not, and `inverted_range` when from is after to."""
+    errors: list[FilterError] = []
+    days: list[Optional[dt.date]] = []
+    for text in (date_from, date_to):
+        try:
+            days.append(parse_date(text))
+        except FilterError as error:
+            errors.append(error)
+            days.append(None)
+    first, last = days
+    if first and last and first > last:
+        errors.append(FilterError("inverted_range", date_from=first.isoformat(), date_to=last.isoformat()))
+    return first, last, errors
+
+
 # --- the certification project's three levels (R13) --------------------------------------
 
 Levels = tuple[str, ...]
@@ -193,16 +210,7 @@ def parse_filters(args: Mapping[str, str], tree: ProjectTree, *, cascade_from: O
     (l1 or l2): the levels below it are dropped, as the options below it changed.
     """
     raw = {name: str(args.get(name) or "").strip() for name in ("from", "to", "enterprise", *LEVEL_NAMES)}
-    errors: list[FilterError] = []
-    dates = {}
-    for name in ("from", "to"):
-        try:
-            dates[name] = parse_date(raw[name])
-        except FilterError as error:
-            errors.append(error)
-            dates[name] = None
-    if dates["from"] and dates["to"] and dates["from"] > dates["to"]:
-        errors.append(FilterError("inverted_range", date_from=dates["from"].isoformat(), date_to=dates["to"].isoformat()))
+    date_from, date_to, errors = parse_date_range(raw["from"], raw["to"])
 
     chosen = [raw[name] for name in LEVEL_NAMES]
     if cascade_from in LEVEL_NAMES:
@@ -223,7 +231,7 @@ def parse_filters(args: Mapping[str, str], tree: ProjectTree, *, cascade_from: O
 
     enterprise = search_text(raw["enterprise"], ENTERPRISE_MAX)
     raw["enterprise"] = enterprise
-    filters = TaskFilters(dates["from"], dates["to"], enterprise, tuple(levels))
+    filters = TaskFilters(date_from, date_to, enterprise, tuple(levels))
     return ParsedFilters(filters, errors, raw)
 
 

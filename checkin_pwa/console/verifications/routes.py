@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from ...blueprints.tasks.words import filter_error_text
 from ...domain.exceptions import VERIFICATION_RESULTS, VERIFICATION_TEXT_MAX
-from ...domain.filters import FilterError, parse_date
+from ...domain.filters import parse_date_range
 from ...extensions import client_address
 from ...models import AuditPlan
 from ...services import exception_verifications as service
@@ -31,19 +31,11 @@ def _filter() -> tuple[service.QueueFilter, list[str]]:
     view = request.args.get("state") or service.TODO
     if view not in service.VIEWS:
         view = service.TODO
-    errors = []
-    days = {}
-    for name in ("from", "to"):
-        try:
-            days[name] = parse_date(request.args.get(name))
-        except FilterError as error:
-            errors.append(filter_error_text(error))
-    if not errors and days["from"] and days["to"] and days["from"] > days["to"]:
-        errors.append(filter_error_text(FilterError("inverted_range", date_from=days["from"].isoformat(),
-                                                    date_to=days["to"].isoformat())))
+    date_from, date_to, refused = parse_date_range(request.args.get("from"), request.args.get("to"))
+    errors = [filter_error_text(error) for error in refused]
     if errors:
         return service.QueueFilter(view), errors
-    return service.QueueFilter(view, days["from"], days["to"]), []
+    return service.QueueFilter(view, date_from, date_to), []
 
 
 @bp.get("/verifications")
