@@ -248,32 +248,41 @@ def add_notice_command(title: str, body: Optional[str], body_file: Optional[Path
 
 
 @click.command("create-staff")
-@click.argument("agency_code")
-@click.argument("phone")
-@click.argument("name")
+@click.argument("words", nargs=-1, metavar="[AGENCY_CODE] PHONE NAME")
 @click.option("--role", type=click.Choice(["admin", "manager", "readonly"]), default="admin", show_default=True,
               help="admin: everything of the body; manager: plans, records, notices; readonly: reads and exports.")
+@click.option("--regulator", is_flag=True,
+              help="The regulator's account (监管端): of no body, reads every body, changes nothing. Give PHONE NAME only.")
 @LANG_OPTION
 @with_appcontext
-def create_staff_command(agency_code: str, phone: str, name: str, role: str, lang: Optional[str]) -> None:
-    """Make a staff account of the management end (/admin) for the body with AGENCY_CODE and
-    print its initial password once; it must be changed at the first login."""
+def create_staff_command(words: tuple[str, ...], role: str, regulator: bool, lang: Optional[str]) -> None:
+    """Make a staff account of the management end (/admin) for the body with AGENCY_CODE (or,
+    with --regulator, the regulator's) and print its initial password once; it must be
+    changed at the first login."""
     from .services import audit, staff
 
     with force_locale(_locale(lang)):
-        agency = staff.find_agency(agency_code)
-        if agency is None:
-            _fail(_("No certification body with code %(code)s. Import its plans first "
-                    "(flask --app wsgi import-plans FILE): the document names the body.", code=agency_code))
+        if len(words) != (2 if regulator else 3):
+            _fail(_("Give PHONE NAME with --regulator, AGENCY_CODE PHONE NAME otherwise."))
+        agency = None
+        if regulator:
+            role = "regulator"
+            phone, name = words
+        else:
+            agency_code, phone, name = words
+            agency = staff.find_agency(agency_code)
+            if agency is None:
+                _fail(_("No certification body with code %(code)s. Import its plans first "
+                        "(flask --app wsgi import-plans FILE): the document names the body.", code=agency_code))
         try:
             person, password = staff.create_staff(
-                agency, phone, name, role, by=audit.Actor(None, agency.id, "flask create-staff", "cli"))
+                agency, phone, name, role, by=audit.Actor(None, agency.id if agency else None, "flask create-staff", "cli"))
         except staff.StaffRefused as error:
             from .console.words import refusal_text
 
             _fail(refusal_text(error.code))
         click.echo(_("Staff account %(phone)s (%(name)s) of %(body)s created.",
-                     phone=person.phone, name=person.name, body=agency.name))
+                     phone=person.phone, name=person.name, body=agency.name if agency else _("the regulator")))
         click.echo(_("Initial password (shown only this once; it must be changed at the first login, "
                      "then the second factor is set up):"))
         click.echo(password)

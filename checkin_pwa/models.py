@@ -504,7 +504,8 @@ class Staff(db.Model):
 
     __tablename__ = "staff"
     id: Mapped[int] = mapped_column(primary_key=True)
-    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    # None for the regulator (role "regulator"), who belongs to no body.
+    agency_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agency.id"), index=True, nullable=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(20))  # domain.staff_roles.Role values
@@ -520,7 +521,7 @@ class Staff(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
 
-    agency: Mapped[Agency] = relationship()
+    agency: Mapped[Optional[Agency]] = relationship()
     recovery_codes: Mapped[list[StaffRecoveryCode]] = relationship(
         back_populates="staff", cascade="all, delete-orphan")
 

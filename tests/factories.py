@@ -128,3 +128,14 @@ def staff(agency_row=None, *, phone: str | None = None, name: str = "王管理",
     db.session.add(person)
     db.session.flush()
     return person
+
+
+def regulator(*, phone: str = "13800000999", name: str = "刘监管"):
+    """The regulator's account (no body), ready to log in like staff()'s."""
+    from checkin_pwa.models import Staff
+
+    person = Staff(agency_id=None, phone=phone, name=name, role="regulator", password_hash=_STAFF_HASH,
+                   must_change_password=False, totp_secret=STAFF_SECRET)
+    db.session.add(person)
+    db.session.flush()
+    return person

@@ -23,7 +23,7 @@ def console_helpers():
     def pending_phone_changes() -> int:
         from ..services.phone_changes import pending_count
 
-        return pending_count(g.staff.agency_id)
+        return pending_count(g.staff.agency_id) if g.staff.agency_id is not None else 0
 
     from .plan_edits.helpers import plan_helpers
 
@@ -53,13 +53,14 @@ from .phone_changes import bp as phone_changes_bp  # noqa: E402
 from .plans import bp as plans_bp  # noqa: E402
 from .plan_edits import bp as plan_edits_bp  # noqa: E402
 from .profile import bp as profile_bp  # noqa: E402
+from .regulator import bp as regulator_bp  # noqa: E402
 from .staff import bp as staff_bp  # noqa: E402
 from .tokens import bp as tokens_bp  # noqa: E402
 from .uploads import bp as uploads_bp  # noqa: E402
 from .verifications import bp as verifications_bp  # noqa: E402
 
 for _child in (auth_bp, home_bp, board_bp, profile_bp, auditors_bp, phone_changes_bp, plans_bp, notices_bp, staff_bp,
-               tokens_bp, log_bp, uploads_bp, plan_edits_bp, verifications_bp, anomalies_bp, exports_bp):
+               tokens_bp, log_bp, uploads_bp, plan_edits_bp, verifications_bp, anomalies_bp, exports_bp, regulator_bp):
     bp.register_blueprint(_child)
 
 

@@ -42,7 +42,8 @@ def promote(person: Staff) -> str:
     """The second factor passed: the session is in. Returns where to go."""
     state = session[KEY]
     session[KEY] = {**state, "stage": IN, "v": person.session_version or 0, "seen": int(time.time())}
-    return state.get("next") or url_for("console.home.index")
+    first = "console.regulator.overview" if is_regulator(person) else "console.home.index"
+    return state.get("next") or url_for(first)
 
 
 def renew(person: Staff) -> None:
@@ -122,24 +123,40 @@ def pending_required(view):
 
 
 
-def staff_required(role: str = Role.READONLY.value):
+def is_regulator(person: Staff) -> bool:
+    return person.role == Role.REGULATOR.value
+
+
+def _signed_in():
+    """The staff member whose login is complete (set as g.staff), or the answer sending the
+    browser to the login's next step or to the login page."""
+    person = session_staff(IN)
+    if person is None:
+        pending = session_staff(PENDING)
+        if pending is not None:
+            return None, _go(next_step(pending))
+        return None, _go(url_for("console.auth.login", next=request.full_path.rstrip("?")
+                                 if request.method == "GET" else None))
+    g.staff = person
+    return person, None
+
+
+def staff_required(role: str = Role.READONLY.value, *, regulator_reads: bool = False):
     """Only a staff member whose login is complete (password changed, second factor passed)
     and whose role allows `role` enters; the rest of the console's views say nothing more
     about who may. No login: to the console's login page (a pending login: to its next
     step, so an account without a second factor reaches nothing but its setup). A role too
-    low: 403 with the reason, before the view runs, so nothing changes."""
+    low: 403 with the reason, before the view runs, so nothing changes. The regulator's
+    role allows nothing of a body's, except reading (GET) the views marked
+    `regulator_reads`, for any body (own_row, body_in_view)."""
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            person = session_staff(IN)
+            person, elsewhere = _signed_in()
             if person is None:
-                pending = session_staff(PENDING)
-                if pending is not None:
-                    return _go(next_step(pending))
-                return _go(url_for("console.auth.login", next=request.full_path.rstrip("?")
-                                   if request.method == "GET" else None))
-            g.staff = person
-            if not role_allows(person.role, role):
+                return elsewhere
+            reading = regulator_reads and request.method in ("GET", "HEAD")
+            if not (role_allows(person.role, role) or (reading and is_regulator(person))):
                 from .words import role_name
 
                 message = _("Your role (%(role)s) may not do this. Nothing was changed.", role=role_name(person.role))
@@ -149,13 +166,41 @@ def staff_required(role: str = Role.READONLY.value):
     return decorator
 
 
+def regulator_required(view):
+    """The regulator's own pages: anyone else signed in (a body's staff) gets 404, as for a
+    page that does not exist."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        person, elsewhere = _signed_in()
+        if person is None:
+            return elsewhere
+        if not is_regulator(person):
+            abort(404)
+        return view(*args, **kwargs)
+    return wrapped
+
+
 Row = TypeVar("Row")
 
 
 def own_row(model: type[Row], row_id: int) -> Row:
-    """The row `row_id` of `model` if it belongs to the staff member's own body (R16, R18);
+    """The row `row_id` of `model` if it belongs to the staff member's own body (R16, R18),
+    or any body's for the regulator (a view that lets the regulator in only reads);
     otherwise 404, the same answer as for a row that does not exist."""
     row = db.session.get(model, row_id)
-    if row is None or getattr(row, "agency_id", None) != g.staff.agency_id:
+    if row is None or (getattr(row, "agency_id", None) != g.staff.agency_id and not is_regulator(g.staff)):
         abort(404)
     return row
+
+
+def body_in_view() -> int:
+    """The body whose pages are shown: the staff member's own; for the regulator, the body
+    named by the `body` argument (404 when there is none such)."""
+    if not is_regulator(g.staff):
+        return g.staff.agency_id
+    from ..models import Agency
+
+    raw = request.args.get("body", "")
+    if not raw.isdigit() or len(raw) > 9 or db.session.get(Agency, int(raw)) is None:
+        abort(404)
+    return int(raw)

@@ -142,7 +142,13 @@ CHANGE_SOURCES = {
 }
 
 
+# Not among ROLE_WORDS: those are the roles a body's administrator gives.
+REGULATOR = _l("Regulator")
+
+
 def role_name(role: str) -> str:
+    if role == "regulator":
+        return str(REGULATOR)
     return str(ROLE_WORDS.get(role, role))
 
 

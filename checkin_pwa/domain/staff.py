@@ -16,16 +16,20 @@ class Role(str, Enum):
     ADMIN = "admin"        # 机构管理员: everything of their body, staff included
     MANAGER = "manager"    # 审核管理: plans, records, notices; not staff or tokens
     READONLY = "readonly"  # 只读: reads and exports
+    # 监管端: the regulator, of no body; reads every body's figures and, page by page, their
+    # plans; writes nothing. Outside the ranking: no body's role allows it anything.
+    REGULATOR = "regulator"
 
 
 _RANK = {Role.READONLY: 0, Role.MANAGER: 1, Role.ADMIN: 2}
 
 
 def role_allows(held: str, needed: str) -> bool:
-    """A role allows what it and every role below it may do; an unknown role nothing."""
+    """A role allows what it and every role below it may do; an unknown role (and the
+    regulator's, which is no body's) nothing."""
     try:
         return _RANK[Role(held)] >= _RANK[Role(needed)]
-    except ValueError:
+    except (ValueError, KeyError):
         return False
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Optional
 
+from sqlalchemy import true
 from sqlalchemy.orm import aliased
 
 from ..domain import anomalies as rules
@@ -70,12 +71,18 @@ def _aware_naive(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def gather(agency_id: int, start: dt.datetime, end: dt.datetime, plan_id: Optional[int] = None) -> rules.Facts:
-    """The facts of the body's plans and events around [start, end) (naive UTC); with
-    `plan_id`, the reused bytes of that plan's photos whenever they were uploaded."""
+def _of_body(agency_id: Optional[int]):
+    """The clause keeping one body's plans; every body's for None (the regulator's view)."""
+    return AuditPlan.agency_id == agency_id if agency_id is not None else true()
+
+
+def gather(agency_id: Optional[int], start: dt.datetime, end: dt.datetime, plan_id: Optional[int] = None) -> rules.Facts:
+    """The facts of the body's plans and events around [start, end) (naive UTC), every
+    body's for None; with `plan_id`, the reused bytes of that plan's photos whenever they
+    were uploaded."""
     lo, hi = start - PAD, end + PAD
     plans = (db.select(AuditPlan.id).where(
-        AuditPlan.agency_id == agency_id, AuditPlan.start_utc < hi, AuditPlan.end_utc > lo,
+        _of_body(agency_id), AuditPlan.start_utc < hi, AuditPlan.end_utc > lo,
         AuditPlan.status != "cancelled", AuditPlan.mode != "remote"))
     plan_ids = plans.scalar_subquery()
 
@@ -96,7 +103,7 @@ def gather(agency_id: int, start: dt.datetime, end: dt.datetime, plan_id: Option
         CheckEvent.queued_offline, CheckEvent.flags, CheckEvent.device_lat, CheckEvent.device_lon,
         CheckEvent.device_accuracy_m, CheckEvent.counts_for_team, CheckEvent.session_ref)
         .join(AuditPlan, AuditPlan.id == CheckEvent.plan_id)
-        .where(AuditPlan.agency_id == agency_id, CheckEvent.server_time >= lo, CheckEvent.server_time < hi)).all()
+        .where(_of_body(agency_id), CheckEvent.server_time >= lo, CheckEvent.server_time < hi)).all()
     positions, sends, claimed = [], [], []
     for row in events:
         acted = offline_action_time(row.flags) if row.queued_offline else None
@@ -112,7 +119,7 @@ def gather(agency_id: int, start: dt.datetime, end: dt.datetime, plan_id: Option
     stretches = []
     if refs:
         queued_refs = (db.select(CheckEvent.session_ref).join(AuditPlan, AuditPlan.id == CheckEvent.plan_id)
-                       .where(AuditPlan.agency_id == agency_id, CheckEvent.queued_offline.is_(True),
+                       .where(_of_body(agency_id), CheckEvent.queued_offline.is_(True),
                               CheckEvent.server_time >= lo, CheckEvent.server_time < hi)
                        .scalar_subquery())
         stretches = [rules.SeenStretch(s.session_ref, s.first_at, s.last_at) for s in db.session.execute(
@@ -124,10 +131,10 @@ def gather(agency_id: int, start: dt.datetime, end: dt.datetime, plan_id: Option
                        sends=sends, stretches=stretches, meeting_photos=_meeting_photos(plan_ids), events=claimed)
 
 
-def _reused_bytes(agency_id: int, lo: dt.datetime, hi: dt.datetime, plan_id: Optional[int]) -> list[rules.PhotoBytes]:
+def _reused_bytes(agency_id: Optional[int], lo: dt.datetime, hi: dt.datetime, plan_id: Optional[int]) -> list[rules.PhotoBytes]:
     """Photos uploaded in the range (or of one plan) whose bytes a photo of another enterprise's plan of the
-    same body has (at any time), with that photo. Deleted photos are left out: the team took
-    them back."""
+    same body has (at any time), with that photo (for None: of any body, the pair within one
+    body). Deleted photos are left out: the team took them back."""
     mine, theirs = aliased(Photo), aliased(Photo)
     my_plan, their_plan = aliased(AuditPlan), aliased(AuditPlan)
     pairs = db.session.execute(
@@ -137,7 +144,8 @@ def _reused_bytes(agency_id: int, lo: dt.datetime, hi: dt.datetime, plan_id: Opt
         .join(my_plan, my_plan.id == mine.plan_id)
         .join(theirs, theirs.sha256_received == mine.sha256_received)
         .join(their_plan, their_plan.id == theirs.plan_id)
-        .where(my_plan.agency_id == agency_id, their_plan.agency_id == agency_id,
+        .where(their_plan.agency_id == my_plan.agency_id,
+               *((my_plan.agency_id == agency_id,) if agency_id is not None else ()),
                my_plan.enterprise_id != their_plan.enterprise_id,
                mine.deleted_at.is_(None), theirs.deleted_at.is_(None),
                *((mine.plan_id == plan_id,) if plan_id else (mine.uploaded_at >= lo, mine.uploaded_at < hi)))

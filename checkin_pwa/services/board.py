@@ -170,13 +170,23 @@ def _aware(value) -> dt.datetime:
     return value.replace(tzinfo=UTC)
 
 
-def exception_days(agency_id: int, now: dt.datetime, weeks: int = rules.WEEKS) -> list[tuple[dt.date, bool]]:
-    """The last day of each of the body's audits that may fall in the chart's weeks, and
-    whether it has an R10 exception now. Only plans that have started can have one; a local
-    day lies within a day of the UTC one."""
-    first = rules.first_week(calendar_today(now), weeks)
-    window = (AuditPlan.agency_id == agency_id,
-              AuditPlan.end_utc >= dt.datetime.combine(first - dt.timedelta(days=1), dt.time()),
+def exception_days(agency_id: Optional[int], now: dt.datetime, weeks: int = rules.WEEKS) -> list[tuple[dt.date, bool]]:
+    """The last day of each of the body's audits (every body's for None) that may fall in
+    the chart's weeks, and whether it has an R10 exception now."""
+    today = calendar_today(now)
+    found = ended_audits(agency_id, rules.first_week(today, weeks), rules.week_of(today) + dt.timedelta(days=6), now)
+    return [(last_day, flagged) for _agency, last_day, flagged in found]
+
+
+def ended_audits(agency_id: Optional[int], since: dt.date, until: dt.date,
+                 now: dt.datetime) -> list[tuple[int, dt.date, bool]]:
+    """(body, last day, whether it has an R10 exception now) of the body's audits (every
+    body's for None) that have started and whose last day is from `since` to `until`. Only
+    plans that have started can have an exception; a local day lies within a day of the
+    UTC one. Three statements whatever the number of plans and bodies."""
+    window = (*((AuditPlan.agency_id == agency_id,) if agency_id is not None else ()),
+              AuditPlan.end_utc >= dt.datetime.combine(since - dt.timedelta(days=1), dt.time()),
+              AuditPlan.end_utc < dt.datetime.combine(until + dt.timedelta(days=2), dt.time()),
               AuditPlan.start_utc <= _naive(now))
     # Per plan, one row each: whether the team checked in and out (a receipt stands for the
     # time: R10 only asks whether there is one) and its farthest event from a planned site
@@ -196,9 +206,9 @@ def exception_days(agency_id: int, now: dt.datetime, weeks: int = rules.WEEKS) -
     )}
     nothing = (None, None, None)
     last_days = []
-    for plan_id, enterprise_id, start, end, zone, mode, status in db.session.execute(
-        select(AuditPlan.id, AuditPlan.enterprise_id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone,
-               AuditPlan.mode, AuditPlan.status).where(*window)
+    for plan_id, agency, enterprise_id, start, end, zone, mode, status in db.session.execute(
+        select(AuditPlan.id, AuditPlan.agency_id, AuditPlan.enterprise_id, AuditPlan.start_utc, AuditPlan.end_utc,
+               AuditPlan.timezone, AuditPlan.mode, AuditPlan.status).where(*window)
     ):
         checked_in, checked_out, farthest = events.get(plan_id, nothing)
         facts = PlanFacts(plan_id=plan_id, enterprise_id=enterprise_id, start=start.replace(tzinfo=UTC),
@@ -207,8 +217,9 @@ def exception_days(agency_id: int, now: dt.datetime, weeks: int = rules.WEEKS) -
                           checked_in_at=checked_in and _aware(checked_in),
                           checked_out_at=checked_out and _aware(checked_out))
         team_events = [rules10.TeamEventFacts("in", farthest)] if farthest is not None else []
-        found = rules10.exceptions(facts, team_events, photos.get(plan_id, {}), now)
-        last_days.append((facts.last_day, bool(found)))
+        if since <= facts.last_day <= until:
+            found = rules10.exceptions(facts, team_events, photos.get(plan_id, {}), now)
+            last_days.append((agency, facts.last_day, bool(found)))
     return last_days
 
 

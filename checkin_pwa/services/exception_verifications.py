@@ -105,11 +105,14 @@ def _photo(group: str):
 _VERIFIED = exists().where(ExceptionVerification.plan_id == AuditPlan.id)
 
 
-def _ended(query, agency_id: int, now: dt.datetime, wanted: QueueFilter):
-    """The body's plans, not cancelled, that may have ended by `now` within the range (a local
-    day lies within a day of the UTC one; each plan is refined on its own calendar after)."""
+def _ended(query, agency_id: Optional[int], now: dt.datetime, wanted: QueueFilter):
+    """The body's plans (every body's: None, the regulator's count), not cancelled, that may
+    have ended by `now` within the range (a local day lies within a day of the UTC one; each
+    plan is refined on its own calendar after)."""
     moment = now.astimezone(UTC).replace(tzinfo=None)
-    query = query.where(AuditPlan.agency_id == agency_id, AuditPlan.status != "cancelled", AuditPlan.end_utc < moment)
+    if agency_id is not None:
+        query = query.where(AuditPlan.agency_id == agency_id)
+    query = query.where(AuditPlan.status != "cancelled", AuditPlan.end_utc < moment)
     if wanted.ended_from:
         query = query.where(AuditPlan.end_utc >= dt.datetime.combine(wanted.ended_from, dt.time()) - dt.timedelta(days=1))
     if wanted.ended_to:
@@ -140,7 +143,7 @@ def standing_of(plan: AuditPlan, status: PlanStatus, verified: bool, now: dt.dat
     return _standing(facts, verified, now)
 
 
-def open_standings(agency_id: int, now: dt.datetime,
+def open_standings(agency_id: Optional[int], now: dt.datetime,
                    wanted: QueueFilter = QueueFilter()) -> Iterator[tuple[AuditPlan, Standing]]:
     """The plans not verified yet that are in the queue (待核实, 已逾期) within the range.
 

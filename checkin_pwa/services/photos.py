@@ -368,10 +368,11 @@ def team_photo(auditor: Auditor, photo_id: int) -> Optional[Photo]:
     return photo
 
 
-def body_photo(agency_id: int, photo_id: int) -> Optional[Photo]:
-    """R16 for staff: the photo if it is not deleted and its plan is the body's own."""
+def body_photo(agency_id: Optional[int], photo_id: int, *, any_body: bool = False) -> Optional[Photo]:
+    """R16 for staff: the photo if it is not deleted and its plan is the body's own (any
+    body's with `any_body`: the regulator's reading)."""
     photo = db.session.get(Photo, photo_id)
-    if photo is None or photo.deleted_at is not None or photo.plan.agency_id != agency_id:
+    if photo is None or photo.deleted_at is not None or (photo.plan.agency_id != agency_id and not any_body):
         return None
     return photo
 

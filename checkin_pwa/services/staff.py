@@ -50,9 +50,10 @@ def _snapshot(person: Staff) -> dict:
     return {"phone": person.phone, "name": person.name, "role": person.role, "disabled": bool(person.disabled)}
 
 
-def create_staff(agency: Agency, phone: str, name: str, role: str, *, by: Actor) -> tuple[Staff, str]:
-    """A new staff member of `agency` with an initial password (returned, shown once).
-    Refused: "not_a_mobile", "empty_name", "name_too_long", "unknown_role", "phone_taken"."""
+def create_staff(agency: Optional[Agency], phone: str, name: str, role: str, *, by: Actor) -> tuple[Staff, str]:
+    """A new staff member of `agency` with an initial password (returned, shown once); the
+    regulator (role "regulator") with no agency. Refused: "not_a_mobile", "empty_name",
+    "name_too_long", "unknown_role", "phone_taken"."""
     number = accounts.normalise_phone(phone)
     name = " ".join((name or "").split())
     if not accounts.is_mobile_number(number):
@@ -61,12 +62,12 @@ def create_staff(agency: Agency, phone: str, name: str, role: str, *, by: Actor)
         raise StaffRefused("empty_name")
     if len(name) > 100:
         raise StaffRefused("name_too_long")
-    if role not in {r.value for r in rules.Role}:
+    if role not in {r.value for r in rules.Role} or (role == rules.Role.REGULATOR.value) != (agency is None):
         raise StaffRefused("unknown_role")
     if db.session.scalar(db.select(Staff.id).filter_by(phone=number)) is not None:
         raise StaffRefused("phone_taken")
     password = new_initial_password()
-    person = Staff(agency_id=agency.id, phone=number, name=name, role=role,
+    person = Staff(agency_id=agency.id if agency else None, phone=number, name=name, role=role,
                    password_hash=generate_password_hash(password), must_change_password=True)
     db.session.add(person)
     try:
@@ -205,7 +206,7 @@ def _admin_change(admin: Staff, person: Staff, action: str, change, *, address: 
 
 
 def change_role(admin: Staff, person: Staff, role: str, *, address: str) -> None:
-    if role not in {r.value for r in rules.Role}:
+    if role not in {r.value for r in rules.Role} or role == rules.Role.REGULATOR.value:
         raise StaffRefused("unknown_role")
     if role == person.role:
         return

@@ -25,7 +25,7 @@ def index():
 
 
 @bp.get("/me")
-@staff_required()
+@staff_required(regulator_reads=True)
 def me():
     return render_template("console/home/me.html", form=ButtonForm(),
                            codes_left=staff_service.recovery_codes_left(g.staff))

@@ -16,7 +16,7 @@ from ...services import audit, evidence_review, listing, photos, plans
 from ...services.checkin import local_time, server_now
 from ...web import is_htmx, render_page_or_partial
 from ..exports.columns import header as export_header, rows as export_rows
-from ..guard import own_row, staff_required
+from ..guard import body_in_view, is_regulator, own_row, staff_required
 from ..words import CHECKED_WORDS, PHASE_WORDS
 from . import bp, evidence_words
 
@@ -24,28 +24,31 @@ LIST_WORDS = {"phase_words": PHASE_WORDS, "checked_words": CHECKED_WORDS, "mode_
               "role_words": ROLES, "team_state_words": STATES}
 
 
-def _filters():
-    tree = listing.body_project_tree(g.staff.agency_id)
+def _filters(agency_id: int):
+    tree = listing.body_project_tree(agency_id)
     return tree, parse_plan_filters(request.args, tree, cascade_from=changed_level())
 
 
 @bp.get("/plans")
-@staff_required("readonly")
+@staff_required("readonly", regulator_reads=True)
 def plan_list():
     """The page, or only the list for htmx (every filter, the order and the pager replace it;
-    the project selects come along out of band)."""
-    tree, parsed = _filters()
+    the project selects come along out of band). The regulator reads any body's (`body`
+    in the URL, kept by every link of the list)."""
+    agency_id = body_in_view()
+    body_arg = {"body": str(agency_id)} if is_regulator(g.staff) else {}
+    tree, parsed = _filters(agency_id)
     result = None
     if parsed.usable:
-        result = listing.body_plan_list(g.staff.agency_id, parsed.filters, request.args.get("page"), server_now())
-    args = parsed.filters.query_args() if parsed.usable else {k: v for k, v in parsed.raw.items() if v}
+        result = listing.body_plan_list(agency_id, parsed.filters, request.args.get("page"), server_now())
+    args = {**body_arg, **(parsed.filters.query_args() if parsed.usable else {k: v for k, v in parsed.raw.items() if v})}
     if result and result.page.number > 1:
         args["page"] = str(result.page.number)
     response = render_page_or_partial(
         "console/plans/list.html", "console/plans/_list.html",
         status=200 if parsed.usable or is_htmx() else 400,
         parsed=parsed, result=result, errors=[filter_error_text(error) for error in parsed.errors],
-        filter_args=parsed.filters.query_args() if parsed.usable else {},
+        filter_args={**body_arg, **(parsed.filters.query_args() if parsed.usable else {})}, body_arg=body_arg,
         endpoint="console.plans.plan_list", filters_form="plan-filters", results_box="plan-list",
         **project_selects(tree, parsed), **LIST_WORDS)
     if is_htmx():
@@ -58,7 +61,7 @@ def plan_list():
 @staff_required("readonly")
 def export():
     """The filtered list, every page, as CSV; the export is in the audit log (reads are not)."""
-    _tree, parsed = _filters()
+    _tree, parsed = _filters(g.staff.agency_id)
     if not parsed.usable:
         return render_template("console/error.html", status=400,
                                message=" ".join(filter_error_text(error) for error in parsed.errors)), 400
@@ -74,7 +77,7 @@ def export():
 
 
 @bp.get("/plans/<int:plan_id>")
-@staff_required("readonly")
+@staff_required("readonly", regulator_reads=True)
 def plan_page(plan_id: int):
     plan = own_row(AuditPlan, plan_id)
     page = plans.body_plan_page(plan, server_now())
@@ -82,7 +85,7 @@ def plan_page(plan_id: int):
 
 
 @bp.get("/plans/<int:plan_id>/evidence")
-@staff_required("readonly")
+@staff_required("readonly", regulator_reads=True)
 def evidence(plan_id: int):
     """The evidence review (R21): does the audit look real, and why; printable as an A4 sheet."""
     review = evidence_review.review(own_row(AuditPlan, plan_id), server_now())
@@ -95,10 +98,11 @@ def evidence(plan_id: int):
 
 @bp.get("/photos/<int:photo_id>/thumb", defaults={"kind": "thumb"})
 @bp.get("/photos/<int:photo_id>/display", defaults={"kind": "display"})
-@staff_required("readonly")
+@staff_required("readonly", regulator_reads=True)
 def photo(photo_id: int, kind: str):
-    """A photo of the body's own plans (R16): another body's, or a deleted one, is a 404."""
-    found = photos.body_photo(g.staff.agency_id, photo_id)
+    """A photo of the body's own plans (R16), of any body's for the regulator: another
+    body's, or a deleted one, is a 404."""
+    found = photos.body_photo(g.staff.agency_id, photo_id, any_body=is_regulator(g.staff))
     if found is None:
         abort(404)
     return send_photo(found, kind)
