@@ -116,6 +116,7 @@ def _statements(client, path) -> int:
 
 
 def test_r16_a_bodys_staff_never_reach_the_regulators_page(app):
+    assert regulator_client(app).get("/admin/regulator").status_code == 200  # the page is there
     for role in ("admin", "readonly"):
         client = logged_in(app, staff_of(role=role, phone=f"1370000000{len(role)}"))
         answer = client.get("/admin/regulator")
@@ -152,6 +153,9 @@ def test_r16_every_write_of_the_console_refuses_the_regulator_and_changes_nothin
     # Never a vacuous walk.
     assert {"console.plan_edits.cancel", "console.verifications.record", "console.staff.reset",
             "console.uploads.commit", "console.home.change_password"} <= {endpoint for endpoint, _rule in posts}
+    # The regulator is in and reads body A's plan: the refusals below are of writing.
+    plan_page = client.get(url_with("/admin/plans/<int:plan_id>", rows))
+    assert plan_page.status_code == 200
     before = database_rows()
     answers = {endpoint: client.post(url_with(rule, rows), data={"csrf_token": token},
                                      headers={"X-CSRFToken": token}).status_code
