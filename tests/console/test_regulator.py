@@ -73,9 +73,15 @@ def test_r16_the_regulator_sees_every_bodys_figures_as_each_body_counts_them(app
     a, b = two_bodies()
     client = regulator_client(app)
 
-    shown = figures(client.get("/admin/regulator"))
+    page = client.get("/admin/regulator")
+    shown = figures(page)
 
     assert shown == {a.code: (3, 3, 4, 1), b.code: (2, 2, 1, 0)}
+    # The board's chart over every body: the 6 audits of its 12 weeks, ended (the one of 40
+    # days ago too), all with an exception, and body A's anomaly.
+    weeks = re.findall(r'<tr data-week="[^"]+">.*?<td[^>]*>(\d+)</td><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td></tr>',
+                       page.get_data(as_text=True))
+    assert [sum(int(week[n]) for week in weeks) for n in range(3)] == [6, 6, 1]
     # The same numbers as each body's own queue and anomalies list.
     now = server_now()
     today = calendar_today(now)
