@@ -117,9 +117,12 @@ def seed_demo_command(day: Optional[dt.datetime], lang: Optional[str]) -> None:
             else:
                 detail = _("ready to log in")
             click.echo(f"  {login.phone}  {login.password or '********'}  {login.name}  ({detail})")
-        if seeded.staff is not None:
-            person = seeded.staff
-            click.echo(_("Management end (the body's console): http://127.0.0.1:8000/admin/"))
+        for person, heading in ((seeded.staff, _("Management end (the body's console): http://127.0.0.1:8000/admin/")),
+                                (seeded.regulator, _("The regulator's view (all bodies, read only): "
+                                                     "http://127.0.0.1:8000/admin/regulator"))):
+            if person is None:
+                continue
+            click.echo(heading)
             click.echo(f"  {person.phone}  {person.password or '********'}  {person.name}")
             if person.totp_secret:
                 click.echo(_("  Second factor: add the secret %(secret)s to an authenticator app, or print "
@@ -304,7 +307,7 @@ def staff_totp_command(phone: str, lang: Optional[str]) -> None:
         person = staff.staff_by_phone(phone)
         if person is None or not person.totp_secret:
             _fail(_("No staff account with a second factor has this number."))
-        if person.phone != demo.DEMO_STAFF and not current_app.debug:
+        if person.phone not in (demo.DEMO_STAFF, demo.DEMO_REGULATOR) and not current_app.debug:
             _fail(_("Only for the demo account, or in development (flask --app wsgi --debug staff-totp PHONE)."))
         click.echo(current_code(person.totp_secret, now=time.time()))
 

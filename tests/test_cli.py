@@ -115,6 +115,9 @@ def test_seed_demo_twice_gives_the_same_rows(runner):
         assert "13800000001  Demo#2026a  张三  (可直接登录)" in output
         assert f"13800000002  {runner.app.config['DEFAULT_INITIAL_PASSWORD']}  李四" in output
         assert numbers["OHSMS"] in output
+        # The demo regulator, ready like the demo admin (staff-totp prints its code).
+        assert "http://127.0.0.1:8000/admin/regulator" in output and "13900000002  Demo#2026a  刘监管" in output
+    assert runner.invoke(args=["staff-totp", "13900000002"]).stdout.strip().isdigit()
 
 
 def _plans_by_code() -> dict[str, AuditPlan]:

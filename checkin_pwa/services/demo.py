@@ -33,6 +33,9 @@ THIRD_AUDITOR = "13800000003"
 # TOTP secret printed by seed-demo, the current code by `flask --app wsgi staff-totp`.
 DEMO_STAFF = "13900000001"
 DEMO_STAFF_NAME = "王管理"
+# The regulator's account (监管端, of no body), made ready the same way.
+DEMO_REGULATOR = "13900000002"
+DEMO_REGULATOR_NAME = "刘监管"
 ENTERPRISE = {"name": "吉林省某某股份有限公司", "contact": "张某", "phone": "0435-1234567"}
 REMOTE_ENTERPRISE = {"name": "长春某某科技有限公司", "contact": "刘某", "phone": "0431-7654321"}
 # The contract's example site (Jilin), and a second plant about 3 km away.
@@ -198,6 +201,7 @@ class DemoSeed:
     plan_numbers: dict[str, str]
     logins: list[DemoLogin]
     staff: Optional[DemoStaff] = None
+    regulator: Optional[DemoStaff] = None
 
 
 def seed_demo(day: Optional[dt.date] = None) -> DemoSeed:
@@ -227,19 +231,21 @@ def seed_demo(day: Optional[dt.date] = None) -> DemoSeed:
                   else None,
                   second.must_change_password),
     ]
-    return DemoSeed(day, summary, plan_numbers(day), logins, _demo_staff(demo.agency))
+    return DemoSeed(day, summary, plan_numbers(day), logins, _demo_staff(demo.agency),
+                    _demo_staff(None, DEMO_REGULATOR, DEMO_REGULATOR_NAME, "regulator"))
 
 
-def _demo_staff(agency) -> DemoStaff:
-    """The body's demo admin, made once (an audit log entry says by whom); ready to log in
-    with DEMO_PASSWORD and a TOTP secret, so the console can be tried without an app."""
+def _demo_staff(agency, phone: str = DEMO_STAFF, name: str = DEMO_STAFF_NAME, role: str = "admin") -> DemoStaff:
+    """The body's demo admin (or, with no agency, the demo regulator), made once (an audit
+    log entry says by whom); ready to log in with DEMO_PASSWORD and a TOTP secret, so the
+    console can be tried without an app."""
     from ..domain.staff import new_totp_secret
     from . import audit, staff
 
-    person = staff.staff_by_phone(DEMO_STAFF)
+    person = staff.staff_by_phone(phone)
     if person is None:
-        person, _initial = staff.create_staff(agency, DEMO_STAFF, DEMO_STAFF_NAME, "admin",
-                                              by=audit.Actor(None, agency.id, "flask seed-demo", "cli"))
+        person, _initial = staff.create_staff(agency, phone, name, role,
+                                              by=audit.Actor(None, agency.id if agency else None, "flask seed-demo", "cli"))
     if person.must_change_password and not person.totp_secret:
         person.password_hash = generate_password_hash(DEMO_PASSWORD)
         person.must_change_password = False
