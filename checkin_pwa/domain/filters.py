@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional, Sequence
 
@@ -330,11 +329,15 @@ class Page:
         return self.number < self.pages
 
 
+def page_within(number: int, total: int, per_page: int = PER_PAGE) -> Page:
+    """Page `number` of `total` rows: below 1 is page 1; after the last, the last page."""
+    pages = max(1, -(-total // per_page))
+    number = max(1, number)
+    return Page(min(number, pages), pages, total, per_page, number > pages)
+
+
 def page_of(asked: object, total: int, per_page: int = PER_PAGE) -> Page:
     """The page to show: not a number or below 1 is page 1; after the last, the last page."""
-    pages = max(1, math.ceil(total / per_page))
     text = str(asked if asked is not None else "").strip()
     number = int(text) if text.isascii() and text.isdigit() and len(text) <= 20 else 1
-    number = max(1, number)
-    beyond = number > pages
-    return Page(min(number, pages), pages, total, per_page, beyond)
+    return page_within(number, total, per_page)

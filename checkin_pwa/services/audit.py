@@ -8,6 +8,7 @@ import io
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
+from ..domain.filters import page_within
 from ..extensions import db
 from ..models import AuditLogEntry, Staff, utcnow
 
@@ -96,11 +97,10 @@ def page_of(agency_id: int, wanted: LogFilter, page: int, *, offset_minutes: int
     """One page of the body's entries, newest first (paginated in the database)."""
     query = _query(agency_id, wanted, offset_minutes)
     total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
+    at = page_within(page, total, per_page)
     rows = db.session.scalars(query.order_by(AuditLogEntry.id.desc())
-                              .limit(per_page).offset((page - 1) * per_page)).all()
-    return LogPage(list(rows), page, pages, total)
+                              .limit(per_page).offset(at.offset)).all()
+    return LogPage(list(rows), at.number, at.pages, total)
 
 
 def _cell(value) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import and_, exists, func, literal, or_
 from werkzeug.security import generate_password_hash
 
 from ..domain.auditors import AuditorState, masked_id_number, state_of
+from ..domain.filters import page_within
 from ..extensions import db, limiter
 from ..models import AuditPlan, Auditor, RateLimitCounter, Staff, TeamMember
 from . import audit
@@ -131,12 +132,11 @@ def page_of(agency_id: int, wanted: AuditorFilter, page: int, *, month: tuple[dt
     body's current month as UTC bounds."""
     query = _query(agency_id, wanted)
     total = db.session.scalar(db.select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
+    at = page_within(page, total, per_page)
     people = list(db.session.scalars(query.order_by(Auditor.name, Auditor.id)
-                                     .limit(per_page).offset((page - 1) * per_page)))
+                                     .limit(per_page).offset(at.offset)))
     counts = plans_in([person.id for person in people], *month)
-    return AuditorPage([row_for(person, counts.get(person.id, 0)) for person in people], page, pages, total)
+    return AuditorPage([row_for(person, counts.get(person.id, 0)) for person in people], at.number, at.pages, total)
 
 
 # --- a staff member's changes ----------------------------------------------------------------

@@ -30,7 +30,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import notice_body
-from ..domain.filters import Page, page_of
+from ..domain.filters import Page, page_of, page_within
 from ..extensions import db
 from ..models import Agency, Auditor, Notice, NoticeAttachment, NoticeRead, Staff, utcnow
 from ..storage import PhotoStore, notice_key
@@ -485,12 +485,11 @@ def console_page(agency_id: int, asked_page: int, now: dt.datetime, per_page: in
     """One page of the body's notices, the latest written first (paginated in the database)."""
     query = select(Notice).where(Notice.agency_id == agency_id)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, asked_page), pages)
-    found = list(db.session.scalars(query.order_by(Notice.id.desc()).limit(per_page).offset((page - 1) * per_page)))
+    at = page_within(asked_page, total, per_page)
+    found = list(db.session.scalars(query.order_by(Notice.id.desc()).limit(per_page).offset(at.offset)))
     reads = _reads_by_body(agency_id, [notice.id for notice in found])
     rows = [ConsoleRow(notice, state(notice, now), reads.get(notice.id, 0)) for notice in found]
-    return ConsolePage(rows, page, pages, total, auditor_count(agency_id))
+    return ConsolePage(rows, at.number, at.pages, total, auditor_count(agency_id))
 
 
 def readers(notice: Notice) -> int:
@@ -524,9 +523,8 @@ def receipt_page(notice: Notice, which: str, asked_page: int, per_page: int = RE
     elif which == "unread":
         query = query.where(NoticeRead.id.is_(None))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, asked_page), pages)
+    at = page_within(asked_page, total, per_page)
     rows = db.session.execute(
         query.order_by(NoticeRead.read_at.is_(None), NoticeRead.read_at, Auditor.name, Auditor.id)
-        .limit(per_page).offset((page - 1) * per_page))
-    return ReceiptPage([Receipt(person, read_at) for person, read_at in rows], page, pages, total, which)
+        .limit(per_page).offset(at.offset))
+    return ReceiptPage([Receipt(person, read_at) for person, read_at in rows], at.number, at.pages, total, which)

@@ -15,6 +15,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.codes import mask_phone
+from ..domain.filters import page_within
 from ..extensions import db
 from ..models import Agency, Auditor, PhoneChangeRequest, Staff, utcnow
 from . import audit
@@ -118,12 +119,11 @@ class RequestPage:
 def pending_page(agency_id: int, page: int, *, per_page: int = PER_PAGE) -> RequestPage:
     """One page of the body's pending requests, oldest first (paginated in the database)."""
     total = pending_count(agency_id)
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
+    at = page_within(page, total, per_page)
     rows = db.session.scalars(db.select(PhoneChangeRequest).filter_by(agency_id=agency_id, state=PENDING)
                               .order_by(PhoneChangeRequest.requested_at, PhoneChangeRequest.id)
-                              .limit(per_page).offset((page - 1) * per_page)).all()
-    return RequestPage(list(rows), page, pages, total)
+                              .limit(per_page).offset(at.offset)).all()
+    return RequestPage(list(rows), at.number, at.pages, total)
 
 
 def _target(row: PhoneChangeRequest) -> str:

@@ -21,6 +21,7 @@ from typing import Optional
 
 from sqlalchemy import or_, update
 
+from ..domain.filters import page_within
 from ..extensions import db
 from ..models import Agency, ApiToken, Staff, utcnow
 from . import audit
@@ -142,8 +143,7 @@ def page_of(agency_id: int, page: int, *, per_page: int = PER_PAGE) -> TokenPage
     """One page of the body's tokens: live ones first, newest first (paginated in the database)."""
     query = db.select(ApiToken).where(ApiToken.agency_id == agency_id)
     total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
+    at = page_within(page, total, per_page)
     rows = db.session.scalars(query.order_by(ApiToken.revoked, ApiToken.id.desc())
-                              .limit(per_page).offset((page - 1) * per_page)).all()
-    return TokenPage(list(rows), page, pages, total)
+                              .limit(per_page).offset(at.offset)).all()
+    return TokenPage(list(rows), at.number, at.pages, total)

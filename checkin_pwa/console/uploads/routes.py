@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import undefer
 
 from ...domain import plan_workbook
+from ...domain.filters import page_within
 from ...domain.plan_import import Issue, NotADocument
 from ...extensions import client_address, db
 from ...models import PlanUpload
@@ -87,9 +88,8 @@ def _view(found: PlanUpload) -> dict:
     result = (found.result or {}) if found.state not in plan_uploads.RUNNING else {}
     rows = result.get("plans") if result.get("accepted") else result.get("issues")
     rows = rows or []
-    pages = max(1, -(-len(rows) // PER_PAGE))
-    page = min(max(1, request.args.get("page", 1, type=int)), pages)
-    shown = rows[(page - 1) * PER_PAGE: page * PER_PAGE]
+    at = page_within(request.args.get("page", 1, type=int), len(rows), PER_PAGE)
+    shown = rows[at.offset: at.offset + PER_PAGE]
     problems = []
     if not result.get("accepted"):
         problems = [_problem(item, found.kind) for item in shown]
@@ -98,7 +98,7 @@ def _view(found: PlanUpload) -> dict:
         "upload": found, "result": result, "running": found.state in plan_uploads.RUNNING,
         "phase_words": PHASE_WORDS, "field_names": field_names,
         "plans": shown if result.get("accepted") else [], "problems": problems,
-        "pager": Pager(page, pages, len(rows)), "committable": plan_uploads.committable(found),
+        "pager": Pager(at.number, at.pages, len(rows)), "committable": plan_uploads.committable(found),
         "expired": plan_uploads.expired(found),
         "document_error": _document_error(document_error) if document_error else None,
         "job_error": upload_error(found.outcome["error"]) if (found.outcome or {}).get("error") else None,
