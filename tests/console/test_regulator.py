@@ -20,7 +20,7 @@ from checkin_pwa.services.listing import calendar_today
 from .. import factories
 from ..factories import SITE, local_today
 from ..helpers import csrf_token
-from .conftest import console_login
+from .conftest import post_new_password, post_password, totp_now
 from .r16_rows import NOT_FOUND, body_a_rows, database_rows, url_with
 from .test_plans import logged_in, other_body, staff_of
 
@@ -145,8 +145,9 @@ def test_r16_the_regulator_reads_any_bodys_plans_on_the_bodys_own_pages(app):
     for path in ("/admin/plans", "/admin/plans?body=999999", "/admin/plans?body=x"):
         assert client.get(path).status_code == 404
     # What the regulator may not read: a body's board, queue, staff, log.
-    for path in ("/admin/", "/admin/board", "/admin/verifications", "/admin/staff", "/admin/log"):
+    for path in ("/admin/board", "/admin/verifications", "/admin/staff", "/admin/log", "/admin/plans.csv"):
         assert client.get(path).status_code == 403, path
+    assert client.get("/admin/").headers["Location"] == "/admin/regulator"  # the console's first page
 
 
 def test_r16_every_write_of_the_console_refuses_the_regulator_and_changes_nothing(app):
@@ -178,5 +179,17 @@ def test_create_staff_regulator_makes_an_account_of_no_body_that_must_change_its
     assert (person.role, person.agency_id, person.must_change_password, person.totp_secret) == \
         ("regulator", None, True, None)
     assert "监管" in made.output
+    # Its first login: the initial password changed, the second factor set up, then every body's figures.
+    password = made.output.strip().splitlines()[-1]
+    client = app.test_client()
+    assert post_password(client, "13800001111", password).headers["Location"] == "/admin/password"
+    changed = post_new_password(client, "/admin/password", "Regu#pass2026", current_password=password)
+    assert changed.headers["Location"] == "/admin/second-factor"
+    page = client.get("/admin/second-factor").get_data(as_text=True)
+    secret = re.search(r'data-secret>([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    token = csrf_token(client, "/admin/second-factor")
+    assert client.post("/admin/second-factor", data={"code": totp_now(secret), "csrf_token": token}).status_code == 200
+    assert client.get("/admin/").headers["Location"] == "/admin/regulator"
+    assert "全部认证机构" in client.get("/admin/regulator").get_data(as_text=True)
     wrong = runner.invoke(args=["create-staff", "--regulator", "CNCA-R-2002-117", "13800002222", "钱"])
     assert wrong.exit_code != 0 and db.session.scalar(db.select(Staff).filter_by(phone="13800002222")) is None

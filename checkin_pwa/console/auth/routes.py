@@ -123,7 +123,10 @@ def set_up():
         _note_failed_attempt()
         form.code.errors.append(_("This code is not right. Check that the phone's time is set automatically, "
                                   "then enter the code the app shows now."))
-    uri = rules.provisioning_uri(secret, person.phone, _("Renzhengdao") + " · " + person.agency.name)
+    from ..words import role_name
+
+    issuer = person.agency.name if person.agency else role_name(person.role)
+    uri = rules.provisioning_uri(secret, person.phone, _("Renzhengdao") + " · " + issuer)
     qr_svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#1b1f24", light="#ffffff")
     status = 422 if request.method == "POST" else 200
     return render_template("console/auth/set_up.html", form=form, qr_svg=qr_svg, uri=uri,

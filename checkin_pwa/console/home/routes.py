@@ -16,8 +16,11 @@ from . import bp
 
 
 @bp.get("/")
-@staff_required()
+@staff_required(regulator_reads=True)
 def index():
+    """The body's overview; the regulator's first page is every body's."""
+    if guard.is_regulator(g.staff):
+        return redirect(url_for("console.regulator.overview"), code=303)
     now = server_now()
     return render_template("console/home/index.html", agency=g.staff.agency,
                            verification_due=due(g.staff.agency_id, now), state_words=STATES,
