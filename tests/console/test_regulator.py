@@ -193,3 +193,21 @@ def test_create_staff_regulator_makes_an_account_of_no_body_that_must_change_its
     assert "全部认证机构" in client.get("/admin/regulator").get_data(as_text=True)
     wrong = runner.invoke(args=["create-staff", "--regulator", "CNCA-R-2002-117", "13800002222", "钱"])
     assert wrong.exit_code != 0 and db.session.scalar(db.select(Staff).filter_by(phone="13800002222")) is None
+
+
+def test_the_regulators_pages_in_english_carry_no_chinese_but_the_bodies_names(app):
+    import html
+
+    a, b = two_bodies()
+    client = regulator_client(app)
+    client.get("/lang/en")
+    names = [a.name, b.name, "刘监管"]
+    for path in ("/admin/regulator", "/admin/me", f"/admin/regulator?since=2026-13-01&until={'x' * 30}"):
+        page = client.get(path)
+        assert page.status_code in (200, 400), path
+        text = html.unescape(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True))).replace("中文", "")
+        for name in names:
+            text = text.replace(name, "")
+        assert not re.search(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", text), (path, re.findall(
+            r".{0,20}[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+.{0,20}", text)[:3])
+    assert "Exception rate" in client.get("/admin/regulator").get_data(as_text=True)
