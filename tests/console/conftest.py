@@ -49,6 +49,13 @@ def console_login(client, person, secret: str = factories.STAFF_SECRET, offset_s
     return answer
 
 
+def logged_in(app, person, offset_steps=0):
+    """A test client of `person`, logged in on the console."""
+    client = app.test_client()
+    console_login(client, person, offset_steps=offset_steps)
+    return client
+
+
 @pytest.fixture
 def admin(app):
     person = factories.staff(role="admin")

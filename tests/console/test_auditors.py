@@ -16,7 +16,7 @@ from .. import factories
 from ..factories import PASSWORD
 from ..helpers import csrf_token, log_in
 from ..test_r1_account import BrokenSender
-from .conftest import console_login
+from .conftest import logged_in
 
 NEW_PASSWORD = "Fresh#pass2026"
 
@@ -25,12 +25,6 @@ def entries(prefix="auditor_") -> list[AuditLogEntry]:
     db.session.expire_all()
     return [entry for entry in db.session.scalars(db.select(AuditLogEntry).order_by(AuditLogEntry.id))
             if entry.action.startswith(prefix)]
-
-
-def logged_in(app, person, offset_steps=0):
-    client = app.test_client()
-    console_login(client, person, offset_steps=offset_steps)
-    return client
 
 
 def auditor(**kwargs) -> Auditor:

@@ -12,7 +12,7 @@ from checkin_pwa.models import Agency, AuditLogEntry, Staff
 
 from .. import factories
 from ..helpers import csrf_token, log_in
-from .conftest import console_login, post_new_password, post_password
+from .conftest import console_login, logged_in, post_new_password, post_password
 
 
 def entries(action=None) -> list[AuditLogEntry]:
@@ -21,12 +21,6 @@ def entries(action=None) -> list[AuditLogEntry]:
     if action:
         query = query.where(AuditLogEntry.action == action)
     return list(db.session.scalars(query))
-
-
-def logged_in(app, person, offset_steps=0):
-    client = app.test_client()
-    console_login(client, person, offset_steps=offset_steps)
-    return client
 
 
 CONTACT = {"contact_name": "李老师", "contact_phone": "0435-1234567", "contact_email": "li@example.com"}

@@ -19,17 +19,11 @@ from checkin_pwa.services import notices as notice_service
 
 from .. import factories
 from ..helpers import csrf_token, log_in
-from .conftest import console_login
+from .conftest import logged_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 MARKDOWN = "# 签到要求\n\n请注意：\n\n- 首日到场即签到\n- 末次会议后签退\n\n详见[认监委网站](https://www.cnca.gov.cn/)。"
-
-
-def logged_in(app, person, offset_steps=0):
-    client = app.test_client()
-    console_login(client, person, offset_steps=offset_steps)
-    return client
 
 
 def auditor_client(app, person):

@@ -20,7 +20,7 @@ from checkin_pwa.services import plan_import
 from .. import factories
 from ..helpers import csrf_token, job_settled
 from ..test_r1_lockout import gunicorn  # noqa: F401  (the fixture: gunicorn with two workers)
-from .conftest import console_login
+from .conftest import logged_in
 
 EXAMPLE = Path(__file__).parent.parent / "data" / "plans_example.json"
 
@@ -32,12 +32,6 @@ def example() -> dict:
 def count(model) -> int:
     db.session.expire_all()
     return db.session.scalar(db.select(db.func.count()).select_from(model))
-
-
-def logged_in(app, person, offset_steps=0):
-    client = app.test_client()
-    console_login(client, person, offset_steps=offset_steps)
-    return client
 
 
 @pytest.fixture

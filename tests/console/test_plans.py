@@ -18,7 +18,7 @@ from checkin_pwa.models import AuditLogEntry, AuditPlan, Auditor, CheckEvent, En
 from .. import factories
 from ..factories import local_today
 from ..helpers import csrf_token_from, phone_of
-from .conftest import console_login
+from .conftest import logged_in
 
 NOT_FOUND = "未找到该页面，或您无权查看。"
 EMS = ("管理体系认证", "环境管理体系认证", "ISO14001")
@@ -34,12 +34,6 @@ def staff_of(agency_row=None, role="readonly", **kwargs):
     person = factories.staff(agency_row, role=role, **kwargs)
     db.session.commit()
     return person
-
-
-def logged_in(app, person, offset_steps=0):
-    client = app.test_client()
-    console_login(client, person, offset_steps=offset_steps)
-    return client
 
 
 def other_body():

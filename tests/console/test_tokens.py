@@ -20,13 +20,7 @@ from checkin_pwa.services import tokens as token_service
 from .. import factories
 from ..api.test_plans_api import URL, example
 from ..helpers import csrf_token
-from .conftest import console_login
-
-
-def logged_in(app, person, offset_steps=0):
-    client = app.test_client()
-    console_login(client, person, offset_steps=offset_steps)
-    return client
+from .conftest import logged_in
 
 
 def create(client, name):
