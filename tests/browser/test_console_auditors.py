@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import re
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 
 from ..conftest import login_in_browser
-from ..factories import STAFF_SECRET
-from .test_console import VIEWPORTS, log_in_with_password
+from .test_console import VIEWPORTS, log_in_staff
 
 pytestmark = pytest.mark.browser
 
@@ -45,9 +43,7 @@ def test_r18_disabling_an_auditor_refuses_their_login_and_keeps_their_records(br
     # A staff member at a desk finds them by name and disables them.
     desk_context = context_for(browser, live_server, "desktop")
     desk = desk_context.new_page()
-    log_in_with_password(desk, ids["admin"], "Staff#pass1")
-    desk.get_by_label("验证码").fill(pyotp.TOTP(STAFF_SECRET).now())
-    desk.get_by_role("button", name="登录").click()
+    log_in_staff(desk, ids["admin"], "Staff#pass1")
     desk.get_by_role("link", name="审核员").click()
     expect(desk.get_by_role("heading", name="审核员")).to_be_visible()
     desk.get_by_label("查询").fill("钱停用")

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pyotp
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from ..console.test_exports import at, in_march
 from ..console.test_plans import other_body_plan
-from ..factories import SHANGHAI, STAFF_SECRET, to_utc_naive
-from .test_console import VIEWPORTS, fits_the_width, log_in_with_password
+from ..factories import SHANGHAI, to_utc_naive
+from .test_console import VIEWPORTS, fits_the_width, log_in_staff
 
 pytestmark = pytest.mark.browser
 
@@ -58,9 +57,7 @@ def test_r16_an_xlsx_export_downloaded_in_chromium_holds_the_databases_rows(brow
     context = browser.new_context(base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
                                   accept_downloads=True, **VIEWPORTS["desktop"])
     desk = context.new_page()
-    log_in_with_password(desk, phone, "Staff#pass1")
-    desk.get_by_label("验证码").fill(pyotp.TOTP(STAFF_SECRET).now())
-    desk.get_by_role("button", name="登录").click()
+    log_in_staff(desk, phone, "Staff#pass1")
     desk.get_by_role("navigation").get_by_role("link", name="数据导出").click()
     expect(desk.get_by_role("heading", name="数据导出")).to_be_visible()
 

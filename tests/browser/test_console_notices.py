@@ -6,13 +6,11 @@ from __future__ import annotations
 import hashlib
 import re
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 
 from ..conftest import login_in_browser
-from ..factories import STAFF_SECRET
-from .test_console import VIEWPORTS, fits_the_width, log_in_with_password
+from .test_console import VIEWPORTS, fits_the_width, log_in_staff
 
 pytestmark = pytest.mark.browser
 
@@ -38,9 +36,7 @@ def test_r14_a_manager_publishes_a_markdown_notice_an_auditor_reads_it_on_a_phon
     desk_context = context_for(browser, live_server, "desktop")
     desk = desk_context.new_page()
     desk.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    log_in_with_password(desk, ids["manager"], "Staff#pass1")
-    desk.get_by_label("验证码").fill(pyotp.TOTP(STAFF_SECRET).now())
-    desk.get_by_role("button", name="登录").click()
+    log_in_staff(desk, ids["manager"], "Staff#pass1")
     desk.get_by_role("link", name="通知", exact=True).click()
     desk.get_by_role("link", name="撰写通知").click()
     desk.get_by_role("textbox", name="标题").fill("关于现场签到的通知")

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import re
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 
 from ..conftest import login_in_browser
-from ..factories import STAFF_SECRET
 from .test_account import sms_log  # noqa: F401  (the fixture: codes read off the SMS log)
-from .test_console import fits_the_width, log_in_with_password
+from .test_console import fits_the_width, log_in_staff
 from .test_console_auditors import context_for
 
 pytestmark = pytest.mark.browser
@@ -55,9 +53,7 @@ def test_r18_a_phone_change_held_until_approved(browser, live_server, data, sms_
     # At a desk: the count in the navigation, the request with both numbers, approve.
     desk_context = context_for(browser, live_server, "desktop")
     desk = desk_context.new_page()
-    log_in_with_password(desk, ids["manager"], "Staff#pass1")
-    desk.get_by_label("验证码").fill(pyotp.TOTP(STAFF_SECRET).now())
-    desk.get_by_role("button", name="登录").click()
+    log_in_staff(desk, ids["manager"], "Staff#pass1")
     expect(desk.locator("#phone-changes-waiting")).to_have_text("1 条登录手机号修改待审批")
     desk.get_by_role("navigation", name="管理端").get_by_role("link", name=re.compile("手机号变更")).click()
     row = desk.locator("tr[data-request]")

@@ -9,14 +9,12 @@ import json
 import re
 from pathlib import Path
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 
 from checkin_pwa.domain.plan_workbook import MIMETYPE, write_workbook
 
-from ..factories import STAFF_SECRET
-from .test_console import VIEWPORTS, fits_the_width, log_in_with_password
+from .test_console import VIEWPORTS, fits_the_width, log_in_staff
 
 pytestmark = pytest.mark.browser
 
@@ -50,9 +48,7 @@ def test_an_upload_with_a_bad_row_is_refused_at_its_place_then_corrected_and_imp
     context = browser.new_context(base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
                                   **VIEWPORTS["desktop"])
     page = context.new_page()
-    log_in_with_password(page, phone, "Staff#pass1")
-    page.get_by_label("验证码").fill(pyotp.TOTP(STAFF_SECRET).now())
-    page.get_by_role("button", name="登录").click()
+    log_in_staff(page, phone, "Staff#pass1")
 
     page.get_by_role("link", name="上传计划").click()
     with page.expect_download() as template:

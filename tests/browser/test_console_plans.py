@@ -7,14 +7,13 @@ from __future__ import annotations
 import io
 import re
 
-import pyotp
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from ..factories import STAFF_PASSWORD, STAFF_SECRET, local_today
+from ..factories import STAFF_PASSWORD, local_today
 from ..helpers import csrf_token_from, log_in
-from .test_console import VIEWPORTS, fits_the_width, log_in_with_password
+from .test_console import VIEWPORTS, fits_the_width, log_in_staff
 
 pytestmark = pytest.mark.browser
 
@@ -25,9 +24,7 @@ def staff_page(browser, live_server, viewport, phone):
     context = browser.new_context(base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
                                   **VIEWPORTS[viewport])
     page = context.new_page()
-    log_in_with_password(page, phone, STAFF_PASSWORD)
-    page.get_by_label("验证码").fill(pyotp.TOTP(STAFF_SECRET).now())
-    page.get_by_role("button", name="登录").click()
+    log_in_staff(page, phone, STAFF_PASSWORD)
     expect(page.get_by_role("link", name="审核计划")).to_be_visible()
     return context, page
 

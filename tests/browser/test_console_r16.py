@@ -6,15 +6,14 @@ change, evidence review, export file: all /admin routes with an <int:...> id, re
 404 too; and nothing is written: body A's audit log and every other table are unchanged."""
 from __future__ import annotations
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 
 from checkin_pwa.models import Agency
 
 from ..console.r16_rows import NOT_FOUND, body_a_rows, body_b_admin, database_rows, int_routes, log_of, url_with
-from ..factories import STAFF_PASSWORD, STAFF_SECRET
-from .test_console import VIEWPORTS, log_in_with_password
+from ..factories import STAFF_PASSWORD
+from .test_console import VIEWPORTS, log_in_staff
 
 pytestmark = pytest.mark.browser
 
@@ -39,9 +38,7 @@ def test_r16_body_bs_staff_get_404_for_every_console_page_of_body_a(browser, liv
     context = browser.new_context(base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
                                   **VIEWPORTS["desktop"])
     page = context.new_page()
-    log_in_with_password(page, b_phone, STAFF_PASSWORD)
-    page.get_by_label("验证码").fill(pyotp.TOTP(STAFF_SECRET).now())
-    page.get_by_role("button", name="登录").click()
+    log_in_staff(page, b_phone, STAFF_PASSWORD)
     expect(page.get_by_role("heading", name="乙方认证有限公司")).to_be_visible()
     with data:
         a_log, everything = log_of(body_a), database_rows()

@@ -78,16 +78,14 @@ def test_an_admin_creates_copies_uses_and_revokes_a_token_inside_an_intranet_fra
 
 
 def test_the_token_pages_fit_a_phone(browser, live_server, data):
-    from .test_console import fits_the_width, log_in_with_password
+    from .test_console import fits_the_width, log_in_staff
 
     with data as f:
         phone = f.staff(role="admin").phone
     context = browser.new_context(base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
                                   **VIEWPORTS["phone"])
     page = context.new_page()
-    log_in_with_password(page, phone, STAFF_PASSWORD)
-    page.get_by_label("验证码").fill(pyotp.TOTP(STAFF_SECRET).now())
-    page.get_by_role("button", name="登录").click()
+    log_in_staff(page, phone, STAFF_PASSWORD)
     page.goto("/admin/tokens/new")
     page.get_by_label("用途").fill("一个相当长的名字：用于和集团总部的计划管理系统每晚同步审核计划")
     page.get_by_role("button", name="创建").click()
