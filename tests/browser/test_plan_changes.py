@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 
 from ..conftest import login_in_browser
-from ..factories import STAFF_SECRET, local_today
-from .test_console import fits_the_width, log_in_with_password
+from ..factories import local_today
+from .test_console import fits_the_width, log_in_staff
 from .test_console_auditors import context_for
 from .test_offline_outbox import controlled
 from .test_offline_today import KEEP, server_clock  # noqa: F401  (server_clock is a fixture)
@@ -51,9 +50,7 @@ def test_r19_a_plan_changed_on_the_console_shows_changed_on_the_team_members_pho
 
     # At a desk, an audit manager moves the start.
     desk = desk_context.new_page()
-    log_in_with_password(desk, ids["manager"], "Staff#pass1")
-    desk.get_by_label("验证码").fill(pyotp.TOTP(STAFF_SECRET).now())
-    desk.get_by_role("button", name="登录").click()
+    log_in_staff(desk, ids["manager"], "Staff#pass1")
     desk.goto(f"/admin/plans/{ids['plan']}")
     expect(desk.get_by_text("计划导入后没有变更。")).to_be_visible()
     desk.get_by_role("link", name="修改计划").click()
@@ -106,9 +103,7 @@ def test_r19_a_plan_cancelled_from_a_phone_sized_console_shows_cancelled_with_th
         ids = {"manager": manager.phone, "member": member.phone, "plan": plan.id}
 
     small = small_context.new_page()
-    log_in_with_password(small, ids["manager"], "Staff#pass1")
-    small.get_by_label("验证码").fill(pyotp.TOTP(STAFF_SECRET).now())
-    small.get_by_role("button", name="登录").click()
+    log_in_staff(small, ids["manager"], "Staff#pass1")
     small.goto(f"/admin/plans/{ids['plan']}/edit")
     expect(small.get_by_role("heading", name="修改计划")).to_be_visible()
     assert fits_the_width(small)
