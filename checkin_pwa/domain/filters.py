@@ -328,6 +328,10 @@ class Page:
     def has_next(self) -> bool:
         return self.number < self.pages
 
+    def with_args(self, args: Mapping[str, str]) -> dict[str, str]:
+        """A list's URL arguments (its filters) and this page's number, left out on page 1."""
+        return dict(args, page=str(self.number)) if self.number > 1 else dict(args)
+
 
 def page_within(number: int, total: int, per_page: int = PER_PAGE) -> Page:
     """Page `number` of `total` rows: below 1 is page 1; after the last, the last page."""

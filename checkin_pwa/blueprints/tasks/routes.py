@@ -59,8 +59,8 @@ def _plan_list(which: str):
         result = listing.plan_list(current_user, which, parsed.filters, request.args.get("page"), now)
     endpoint = f"tasks.{which}"
     args = parsed.filters.query_args() if parsed.usable else {k: v for k, v in parsed.raw.items() if v}
-    if result and result.page.number > 1:
-        args["page"] = str(result.page.number)
+    if result:
+        args = result.page.with_args(args)
     response = render_page_or_partial(
         "tasks/list.html", "tasks/_results.html",
         status=200 if parsed.usable or is_htmx() else 400,

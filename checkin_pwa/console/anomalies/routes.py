@@ -23,7 +23,7 @@ def anomaly_list():
     found = anomalies.body_anomalies(g.staff.agency_id, wanted.since, wanted.until, wanted.kind,
                                      request.args.get("page"))
     args = wanted.query_args()
-    here = dict(args, **({"page": str(found.page.number)} if found.page.number > 1 else {}))
+    here = found.page.with_args(args)
     response = render_page_or_partial(
         "console/anomalies/page.html", "console/anomalies/_list.html", status=400 if problems else 200,
         found=found, wanted=wanted, kinds=KINDS, filter_args=args,

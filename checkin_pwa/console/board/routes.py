@@ -30,7 +30,7 @@ def today():
     now = server_now()
     result = board.today_board(g.staff.agency_id, parsed.filters, request.args.get("page"), now)
     args = parsed.filters.query_args()
-    here = dict(args, **({"page": str(result.page.number)} if result.page.number > 1 else {}))
+    here = result.page.with_args(args)
     response = render_page_or_partial(
         "console/board/page.html", "console/board/_list.html",
         status=400 if parsed.errors else 200,

@@ -42,8 +42,8 @@ def plan_list():
     if parsed.usable:
         result = listing.body_plan_list(agency_id, parsed.filters, request.args.get("page"), server_now())
     args = {**body_arg, **(parsed.filters.query_args() if parsed.usable else {k: v for k, v in parsed.raw.items() if v})}
-    if result and result.page.number > 1:
-        args["page"] = str(result.page.number)
+    if result:
+        args = result.page.with_args(args)
     response = render_page_or_partial(
         "console/plans/list.html", "console/plans/_list.html",
         status=200 if parsed.usable or is_htmx() else 400,

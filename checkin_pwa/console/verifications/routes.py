@@ -51,9 +51,7 @@ def queue():
         local_time=local_time, **WORDS)
     if is_htmx() and result is not None:
         # The URL holds the question as understood (no empty fields, the page kept).
-        args = wanted.query_args()
-        if result.page.number > 1:
-            args["page"] = str(result.page.number)
+        args = result.page.with_args(wanted.query_args())
         response.headers["HX-Push-Url"] = url_for("console.verifications.queue", **args)
     return response
 
