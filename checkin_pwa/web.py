@@ -277,11 +277,17 @@ def _storage_unavailable(error: Exception):
         except sa_exc.SQLAlchemyError:
             pass
 
-    log.error("storage unavailable on %s %s: %s", request.method, request.path, error)
     rollback()
-    message = _("The server cannot store anything at the moment (its disk is full or its database is "
-                "unavailable). Nothing was saved: try again in a few minutes. What waits on this phone "
-                "is kept and sent again by itself.")
+    busy = _database_busy(error)
+    if busy:
+        log.warning("database busy on %s %s: %s", request.method, request.path, error)
+        message = _("The server is busy writing other work and could not save this just now. Nothing was "
+                    "saved: it is tried again shortly. What waits on this phone is kept and sent again by itself.")
+    else:
+        log.error("storage unavailable on %s %s: %s", request.method, request.path, error)
+        message = _("The server cannot store anything at the moment (its disk is full or its database is "
+                    "unavailable). Nothing was saved: try again in a few minutes. What waits on this phone "
+                    "is kept and sent again by itself.")
     try:
         response = current_app.make_response(_error_response(503, message))
     except Exception:  # noqa: BLE001 - the page itself needed the database
@@ -289,5 +295,12 @@ def _storage_unavailable(error: Exception):
         response = current_app.response_class(
             f'<!doctype html><html lang="{get_locale()}"><meta charset="utf-8"><title>503</title>'
             f'<p class="error" role="alert">{escape(message)}</p></html>', status=503, mimetype="text/html")
-    response.headers["Retry-After"] = "60"
+    response.headers["Retry-After"] = "10" if busy else "60"
     return response
+
+
+def _database_busy(error: Exception) -> bool:
+    """SQLite's other writer held its one write lock past the busy timeout (a plan import,
+    another request): nothing is wrong with the database, a moment later the write goes
+    through."""
+    return isinstance(error, sa_exc.OperationalError) and "locked" in str(getattr(error, "orig", error)).lower()

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional
 
 from flask import current_app
+from sqlalchemy import bindparam, delete, insert, inspect, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.security import generate_password_hash
 
@@ -28,6 +29,7 @@ from ..domain.plan_import import Issue
 from ..domain.plan_workbook import WorkbookResult
 from ..extensions import db
 from ..models import Agency, AuditPlan, Auditor, CheckEvent, Enterprise, PlanSite, Staff, TeamMember, utcnow
+from ..models import PlanChange as HistoryRow
 from . import import_messages, plan_changes
 
 log = logging.getLogger(__name__)
@@ -123,7 +125,7 @@ def import_plans(document: Any, *, via_agency: Optional[Agency] = None, dry_run:
                  progress: Optional[Progress] = None,
                  confirm: Optional[Callable[[ImportSummary], bool]] = None,
                  source: Optional[str] = None, by: Optional[Staff] = None,
-                 flush_every: Optional[int] = FLUSH_EVERY) -> ImportSummary:
+                 flush_every: Optional[int] | str = "auto") -> ImportSummary:
     """Import a parsed document; committed when accepted, rolled back when refused.
 
     `via_agency` is the body an API token (or a staff member) belongs to: a document for
@@ -134,10 +136,14 @@ def import_plans(document: Any, *, via_agency: Optional[Agency] = None, dry_run:
     add rows of its own to the same transaction. `source` (services.plan_changes.SOURCES:
     "api", "cli", or "upload" with `by`, the staff member of a console upload) names who
     changed a known plan in its history; without it, "api" with `via_agency`, else "cli".
-    `flush_every`: plans written to the database at a time (None: all at the end, which
-    holds SQLite's one write lock the shortest, but the whole document's rows in memory).
+    `flush_every`: plans written to the database at a time; None: nothing is written until
+    the whole document was worked through, then every row at once with a few bulk
+    statements (the shortest hold of SQLite's one write lock, but the whole document's
+    rows in memory); "auto": None on SQLite, FLUSH_EVERY on other databases.
     """
     source = source or ("api" if via_agency is not None else "cli")
+    if flush_every == "auto":
+        flush_every = None if db.engine.dialect.name == "sqlite" else FLUSH_EVERY
     if via_agency is not None:
         code = _document_agency_code(document)
         if code is not None and code != via_agency.code:
@@ -193,7 +199,10 @@ def _import_once(document: Any, *, dry_run: bool, progress: Optional[Progress],
         if dry_run:
             db.session.rollback()
             return summary
-        db.session.flush()
+        if flush_every:
+            db.session.flush()
+        else:
+            write_rows(_pending_rows())
     if confirm is not None and not confirm(summary):
         db.session.rollback()
         summary.held = True
@@ -428,3 +437,143 @@ def reconcile_team(plan: AuditPlan, wanted: list[dict], people: dict[str, Audito
         member.position = position
         team.append(member)
     plan.team = team  # members no longer listed leave the team; their events stay
+
+
+# --- the rows, written at once ----------------------------------------------------------
+# SQLite has one writer: from an import's first write to its commit every other write (an
+# auditor's check-in) waits. So without batches (`flush_every` None) nothing is written
+# while the document is worked through: the session's changes are gathered into rows
+# first, all in Python, then written with a few statements per table (executemany), and
+# the ids of new rows are read back by their natural keys. 10,000 plans: see
+# docs/performance.md ("the write lock").
+
+IN_CHUNK = 500  # values in one IN (...) list
+
+
+@dataclass
+class _Rows:
+    """What the session holds, as rows: per model, those to insert (each with the object
+    it stands for), to update (id and the changed columns) and the ids to delete."""
+
+    new: dict[type, list[tuple[Any, dict]]] = field(default_factory=dict)
+    changed: dict[type, list[dict]] = field(default_factory=dict)
+    gone: dict[type, list[int]] = field(default_factory=dict)
+    dirty: list[Any] = field(default_factory=list)
+
+
+_COLUMNS: dict[type, tuple[str, ...]] = {}
+
+
+def _columns(model: type) -> tuple[str, ...]:
+    if model not in _COLUMNS:
+        _COLUMNS[model] = tuple(attr.key for attr in inspect(model).column_attrs if attr.key != "id")
+    return _COLUMNS[model]
+
+
+def _pending_rows() -> _Rows:
+    """The session's new, changed and orphaned rows (nothing is sent to the database).
+    The new and orphaned objects leave the session, so that only `write_rows` writes them."""
+    rows = _Rows()
+    session = db.session
+    done = list(session.new)
+    for obj in session.new:
+        values = {key: value for key in _columns(type(obj)) if (value := getattr(obj, key)) is not None}
+        rows.new.setdefault(type(obj), []).append((obj, values))
+    for obj in session.dirty:
+        if not isinstance(obj, AuditPlan):
+            continue
+        state = inspect(obj)
+        for name, model in (("sites", PlanSite), ("team", TeamMember)):
+            kept = {id(child) for child in getattr(obj, name)}
+            left = [child for child in state.attrs[name].history.deleted if id(child) not in kept]
+            rows.gone.setdefault(model, []).extend(child.id for child in left if child.id is not None)
+            done += left
+    gone = {(model, row_id) for model, ids in rows.gone.items() for row_id in ids}
+    for obj in session.dirty:
+        state = inspect(obj)
+        if (type(obj), obj.id) in gone:
+            continue
+        values = {key: getattr(obj, key) for key in _columns(type(obj)) if state.attrs[key].history.has_changes()}
+        if isinstance(obj, AuditPlan) and state.attrs["enterprise"].history.has_changes():
+            values["enterprise_id"] = None  # read from plan.enterprise once it has an id
+        if values:
+            rows.changed.setdefault(type(obj), []).append({"id": obj.id, "_obj": obj, **values})
+        rows.dirty.append(obj)
+    for obj in done:
+        if obj in session:
+            session.expunge(obj)
+    return rows
+
+
+def write_rows(rows: _Rows) -> None:
+    """Write what `_pending_rows` gathered: parents before children, deletions before
+    insertions (a team member leaving and one joining never meet the unique index)."""
+    execute = db.session.execute
+    _insert(Auditor, rows, key=lambda values: values["phone"],
+            lookup=lambda keys: db.select(Auditor.phone, Auditor.id).where(Auditor.phone.in_(keys)))
+    _update(Auditor, rows)
+    _update(Agency, rows)
+    _insert(Enterprise, rows, key=lambda values: (values["agency_id"], values["name"]),
+            lookup=lambda keys: db.select(Enterprise.agency_id, Enterprise.name, Enterprise.id)
+            .where(tuple_(Enterprise.agency_id, Enterprise.name).in_(keys)))
+    _update(Enterprise, rows)
+    for values in rows.changed.get(AuditPlan, []):
+        if "enterprise_id" in values:
+            values["enterprise_id"] = values["_obj"].enterprise.id
+    for plan, values in rows.new.get(AuditPlan, []):
+        values["enterprise_id"] = plan.enterprise.id
+    _update(AuditPlan, rows)
+    _insert(AuditPlan, rows, key=lambda values: (values["agency_id"], values["plan_no"]),
+            lookup=lambda keys: db.select(AuditPlan.agency_id, AuditPlan.plan_no, AuditPlan.id)
+            .where(tuple_(AuditPlan.agency_id, AuditPlan.plan_no).in_(keys)))
+    for model in (PlanSite, TeamMember):
+        gone = rows.gone.get(model, [])
+        for start in range(0, len(gone), IN_CHUNK):
+            execute(delete(model.__table__).where(model.__table__.c.id.in_(gone[start:start + IN_CHUNK])))
+        _update(model, rows)
+        new = rows.new.get(model, [])
+        for child, values in new:
+            values["plan_id"] = child.plan.id
+            if model is TeamMember:
+                values["auditor_id"] = child.auditor.id
+        _insert_rows(model, [values for _, values in new])
+    _insert_rows(HistoryRow, [values for _, values in rows.new.get(HistoryRow, [])])
+    # Changed objects are read again when next used (the new ones stay out of the session).
+    for obj in rows.dirty:
+        db.session.expire(obj)
+
+
+def _update(model: type, rows: _Rows) -> None:
+    """The changed columns of the model's rows by id: one executemany per set of columns."""
+    table = model.__table__
+    groups: dict[tuple, list[dict]] = {}
+    for values in rows.changed.get(model, []):
+        columns = {key: value for key, value in values.items() if key not in ("id", "_obj")}
+        groups.setdefault(tuple(sorted(columns)), []).append({"row_id": values["id"], **columns})
+    for group in groups.values():
+        db.session.execute(update(table).where(table.c.id == bindparam("row_id")), group)
+
+
+def _insert_rows(model: type, rows: list[dict]) -> None:
+    """One executemany per set of columns given (an absent one takes its default)."""
+    groups: dict[tuple, list[dict]] = {}
+    for values in rows:
+        groups.setdefault(tuple(sorted(values)), []).append(values)
+    for group in groups.values():
+        db.session.execute(insert(model.__table__), group)
+
+
+def _insert(model: type, rows: _Rows, *, key: Callable[[dict], Any], lookup: Callable[[list], Any]) -> None:
+    """Insert the model's new rows and give each object the id its row got (read back by
+    the natural key `key`)."""
+    new = rows.new.get(model, [])
+    if not new:
+        return
+    _insert_rows(model, [values for _, values in new])
+    wanted = [key(values) for _, values in new]
+    ids = {}
+    for start in range(0, len(wanted), IN_CHUNK):
+        for *found, row_id in db.session.execute(lookup(wanted[start:start + IN_CHUNK])):
+            ids[found[0] if len(found) == 1 else tuple(found)] = row_id
+    for obj, values in new:
+        obj.id = ids[key(values)]

@@ -297,21 +297,12 @@ def commit(upload_id: int) -> None:
 
     try:
         summary = plan_import.import_plans(read.document, via_agency=agency, progress=_reporter(upload_id, "writing"),
-                                           confirm=confirm, source="upload", by=staff,
-                                           flush_every=_flush_every())
+                                           confirm=confirm, source="upload", by=staff)
     except plan_import.WrongAgency:
         return _check_again(upload_id)
     if not summary.accepted or summary.held:
         return _check_again(upload_id)
     log.info("plan upload %s committed: %s", upload_id, _counts(_accepted_result(summary)))
-
-
-def _flush_every() -> Optional[int]:
-    """SQLite has one writer at a time: once the import flushes, the job's progress (on a
-    connection of its own) would wait for the import's commit. There the rows are flushed
-    once, at the end, so the progress moves until then and the write lock is held the
-    shortest; other databases take them in batches (less memory)."""
-    return None if db.engine.dialect.name == "sqlite" else plan_import.FLUSH_EVERY
 
 
 def _check_again(upload_id: int) -> None:
