@@ -652,6 +652,19 @@ def _verifications_are_append_only(mapper, connection, target):
     raise PermissionError("verifications are append-only")
 
 
+class OpenReview(db.Model):
+    """A plan that may need the body's verification (R20): not cancelled, not remote, not
+    verified, and its record lacks a team check-in or check-out or a meeting's photos, or
+    has a team event far from the sites (services.open_reviews keeps it in step on every
+    flush). A marker, not the decision: R10 still judges each plan it lists once its audit
+    is over, and plans with a complete record never have a row, so the queue reads what
+    needs doing rather than the body's whole history."""
+
+    __tablename__ = "open_review"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id", ondelete="CASCADE"), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+
+
 class OnlineStretch(db.Model):
     """When an auditor's login session was seen online (services.presence): one row per
     stretch of the session's own requests (not the outbox's replays, not the service

@@ -6,10 +6,12 @@ No Flask request here: callers pass the staff member or body, the plan (already 
 to be the body's), `now` (aware UTC, the server's clock) and the client's address.
 
 Which plans are in the queue is decided per plan by the R10 functions (plan_status), so the
-queue, the plan pages and the auditors' pages say the same thing; only plans not verified
-yet that may have an exception (a necessary condition in SQL) are loaded and judged, in
-chunks; verified plans are placed from their times alone; only the page shown is loaded
-with its explanations and verifications.
+queue, the plan pages and the auditors' pages say the same thing. Only the plans the
+`open_review` marker lists (services.open_reviews: not verified, a record that may give an
+exception) whose audit may be over are loaded and judged, in chunks: the cost follows what
+needs doing, never the plans with a clean record. Verified plans are counted by the
+database, except those whose state or date range their own calendar must decide; only the
+page shown is loaded with its explanations and verifications.
 """
 from __future__ import annotations
 
@@ -19,18 +21,19 @@ import json
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..domain import exceptions as rules10
 from ..domain.filters import Page, page_of
 from ..extensions import db
-from ..models import AuditPlan, CheckEvent, Explanation, ExceptionVerification, Photo, PlanChange, Staff
+from ..models import AuditPlan, Explanation, ExceptionVerification, OpenReview, PlanChange, Staff
 from . import audit
 from . import explanations as explanation_service
+from . import open_reviews  # noqa: F401  (keeps the open_review marker in step on every flush)
 from .checkin import plan_facts
-from .listing import _light_facts as light_facts, _load as load_plans
+from .listing import light_facts, load_plans
 from .plan_status import PlanStatus, status_of, statuses
 from .plans import ExceptionView, exception_views
 from .sms import SmsSender
@@ -93,31 +96,36 @@ class Queue:
     counts: dict[str, int]  # per state, within the date range
 
 
-def _team_event(kind: str):
-    return exists().where(CheckEvent.plan_id == AuditPlan.id, CheckEvent.kind == kind,
-                          CheckEvent.counts_for_team.is_(True))
+def _verified(agency_id: int):
+    """The body's plans with a verification, read from the verifications (a few) rather than
+    by probing each of the body's plans (many)."""
+    return AuditPlan.id.in_(select(ExceptionVerification.plan_id).where(ExceptionVerification.agency_id == agency_id))
 
 
-def _photo(group: str):
-    return exists().where(Photo.plan_id == AuditPlan.id, Photo.group == group, Photo.deleted_at.is_(None))
+def _naive(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-_VERIFIED = exists().where(ExceptionVerification.plan_id == AuditPlan.id)
+def _midnight(day: dt.date, days: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time()) + dt.timedelta(days=days)
 
 
-def _ended(query, agency_id: Optional[int], now: dt.datetime, wanted: QueueFilter):
+def _ended_terms(agency_id: Optional[int], now: dt.datetime, wanted: QueueFilter) -> list:
     """The body's plans (every body's: None, the regulator's count), not cancelled, that may
     have ended by `now` within the range (a local day lies within a day of the UTC one; each
     plan is refined on its own calendar after)."""
-    moment = now.astimezone(UTC).replace(tzinfo=None)
+    terms = [AuditPlan.status != "cancelled", AuditPlan.end_utc < _naive(now)]
     if agency_id is not None:
-        query = query.where(AuditPlan.agency_id == agency_id)
-    query = query.where(AuditPlan.status != "cancelled", AuditPlan.end_utc < moment)
+        terms.append(AuditPlan.agency_id == agency_id)
     if wanted.ended_from:
-        query = query.where(AuditPlan.end_utc >= dt.datetime.combine(wanted.ended_from, dt.time()) - dt.timedelta(days=1))
+        terms.append(AuditPlan.end_utc >= _midnight(wanted.ended_from, -1))
     if wanted.ended_to:
-        query = query.where(AuditPlan.end_utc < dt.datetime.combine(wanted.ended_to, dt.time()) + dt.timedelta(days=2))
-    return query
+        terms.append(AuditPlan.end_utc < _midnight(wanted.ended_to, 2))
+    return terms
+
+
+def _ended(query, agency_id: Optional[int], now: dt.datetime, wanted: QueueFilter):
+    return query.where(*_ended_terms(agency_id, now, wanted))
 
 
 def _in_range(standing: Standing, wanted: QueueFilter) -> bool:
@@ -147,16 +155,16 @@ def open_standings(agency_id: Optional[int], now: dt.datetime,
                    wanted: QueueFilter = QueueFilter()) -> Iterator[tuple[AuditPlan, Standing]]:
     """The plans not verified yet that are in the queue (待核实, 已逾期) within the range.
 
-    One SQL query keeps the ended plans without a verification that may have an R10
-    exception: a team check-in or check-out missing, a meeting's photos missing, or an event
-    far from the sites (a necessary condition, so that the many plans with a clean record
-    are never loaded). Those are loaded CHUNK at a time and judged by R10's own functions."""
-    query = _ended(select(AuditPlan.id), agency_id, now, wanted).where(
-        ~_VERIFIED, AuditPlan.mode != "remote",
-        or_(~_team_event("in"), ~_team_event("out"), ~_photo("first"), ~_photo("last"),
-            exists().where(CheckEvent.plan_id == AuditPlan.id,
-                           CheckEvent.nearest_site_distance_m > rules10.DEVIATION_LIMIT_M)))
-    ids = list(db.session.scalars(query.order_by(AuditPlan.id)))
+    The candidates are the body's plans the `open_review` marker lists (not verified, a
+    record that may give an exception: services.open_reviews) that may have ended: one
+    query over the marker's rows, never over the plans with a clean record. They are loaded
+    CHUNK at a time and judged by R10's own functions."""
+    # Read from the marker's side: the plan's own row is only looked up by its id.
+    query = select(OpenReview.plan_id).where(
+        exists().where(AuditPlan.id == OpenReview.plan_id, *_ended_terms(agency_id, now, wanted)))
+    if agency_id is not None:
+        query = query.where(OpenReview.agency_id == agency_id)
+    ids = list(db.session.scalars(query.order_by(OpenReview.plan_id)))
     for start in range(0, len(ids), CHUNK):
         plans = list(load_plans(ids[start: start + CHUNK]).values())
         found = statuses(plans, now)
@@ -166,10 +174,52 @@ def open_standings(agency_id: Optional[int], now: dt.datetime,
                 yield plan, standing
 
 
+def _verified_rows(query, agency_id: int, now: dt.datetime, wanted: QueueFilter):
+    return _ended(query, agency_id, now, wanted).where(_verified(agency_id))
+
+
+def _edges(now: dt.datetime, wanted: QueueFilter) -> tuple[list, list]:
+    """Where the database alone can place an ended plan (its audit over on any calendar: it
+    ended two days before now; its last day inside the range on any calendar: a local day
+    lies within a day of the UTC one), and the bands of end times where the plan's own
+    calendar must decide (a day or two wide each)."""
+    moment = _naive(now)
+    sure = [AuditPlan.end_utc < moment - dt.timedelta(days=2)]
+    bands = [(moment - dt.timedelta(days=2), moment)]
+    if wanted.ended_from:
+        sure.append(AuditPlan.end_utc >= _midnight(wanted.ended_from, 1))
+        bands.append((_midnight(wanted.ended_from, -1), _midnight(wanted.ended_from, 1)))
+    if wanted.ended_to:
+        sure.append(AuditPlan.end_utc < _midnight(wanted.ended_to))
+        bands.append((_midnight(wanted.ended_to), _midnight(wanted.ended_to, 2)))
+    return sure, [and_(AuditPlan.end_utc >= low, AuditPlan.end_utc < high) for low, high in bands]
+
+
+def verified_count(agency_id: int, now: dt.datetime, wanted: QueueFilter = QueueFilter()) -> int:
+    """How many plans verified_standings would list. The database counts those it can place
+    alone, from the body's verifications' side (each plan looked up by its id, so the body's
+    plans without a verification are never read); the few whose end lies in a band near now
+    or the range's ends are placed on their own calendar."""
+    sure, bands = _edges(now, wanted)
+    plans = select(ExceptionVerification.plan_id).where(ExceptionVerification.agency_id == agency_id).distinct()
+    plans = plans.subquery()
+    counted = db.session.scalar(select(func.count()).select_from(plans).where(exists().where(
+        AuditPlan.id == plans.c.plan_id, *_ended_terms(agency_id, now, wanted), *sure))) or 0
+    near = {}
+    for band in bands:
+        for standing in _verified_standings(agency_id, now, wanted, band):
+            near[standing.plan_id] = standing
+    return counted + len(near)
+
+
 def verified_standings(agency_id: int, now: dt.datetime, wanted: QueueFilter = QueueFilter()) -> list[Standing]:
     """The ended plans with a verification (已核实) within the range, from their times alone."""
-    query = _ended(select(AuditPlan.id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone,
-                          AuditPlan.status), agency_id, now, wanted).where(_VERIFIED)
+    return _verified_standings(agency_id, now, wanted)
+
+
+def _verified_standings(agency_id: int, now: dt.datetime, wanted: QueueFilter, *where) -> list[Standing]:
+    query = _verified_rows(select(AuditPlan.id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone,
+                                  AuditPlan.status), agency_id, now, wanted).where(*where)
     found = []
     for plan_id, start_utc, end_utc, zone, status in db.session.execute(query):
         facts = light_facts(plan_id, start_utc, end_utc, zone, status)
@@ -206,16 +256,17 @@ def queue(agency_id: int, wanted: QueueFilter, asked_page: object, now: dt.datet
     """One page of the body's queue: the view's plans, oldest deadline first (then the
     earliest audit), and the counts per state over the date range."""
     open_ones = [standing for _plan, standing in open_standings(agency_id, now, wanted)]
-    verified = verified_standings(agency_id, now, wanted)
     counts = {state: 0 for state in rules10.VERIFICATION_STATES}
-    for standing in open_ones + verified:
+    for standing in open_ones:
         counts[standing.state] += 1
-    if wanted.view == TODO:
-        shown = open_ones
-    elif wanted.view == ALL:
-        shown = open_ones + verified
+    if wanted.view in (rules10.VERIFIED, ALL):
+        # The verified plans themselves are asked for: listed from their times.
+        verified = verified_standings(agency_id, now, wanted)
+        counts[rules10.VERIFIED] = len(verified)
+        shown = open_ones + verified if wanted.view == ALL else verified
     else:
-        shown = [standing for standing in open_ones + verified if standing.state == wanted.view]
+        counts[rules10.VERIFIED] = verified_count(agency_id, now, wanted)
+        shown = open_ones if wanted.view == TODO else [s for s in open_ones if s.state == wanted.view]
     shown.sort(key=lambda s: (s.deadline.day, s.last_day, s.plan_id))
     page = page_of(asked_page, len(shown), PER_PAGE)
     return Queue(_entries(shown[page.offset: page.offset + page.per_page], now), page, counts)

@@ -55,7 +55,7 @@ def _naive(day: dt.date, days: int = 0) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=days), dt.time())
 
 
-def _light_facts(plan_id: int, start_utc: dt.datetime, end_utc: dt.datetime, zone: Optional[str],
+def light_facts(plan_id: int, start_utc: dt.datetime, end_utc: dt.datetime, zone: Optional[str],
                  status: str = "valid") -> PlanFacts:
     """Enough of a plan's facts for its local days and phase (no team, no events)."""
     return PlanFacts(plan_id=plan_id, enterprise_id=0, start=start_utc.replace(tzinfo=UTC),
@@ -63,7 +63,9 @@ def _light_facts(plan_id: int, start_utc: dt.datetime, end_utc: dt.datetime, zon
                      mode="onsite", status=status or "valid", team=frozenset())
 
 
-def _load(plan_ids: list[int]) -> dict[int, AuditPlan]:
+def load_plans(plan_ids: list[int]) -> dict[int, AuditPlan]:
+    """The plans `plan_ids` with what a list shows and R10 judges (team, events, sites,
+    enterprise), by id: one statement for the plans and one per relation (per 500 plans)."""
     if not plan_ids:
         return {}
     plans = db.session.scalars(select(AuditPlan).where(AuditPlan.id.in_(plan_ids)).options(*_PLAN_LOADING))
@@ -108,7 +110,7 @@ def _plans_around(auditor: Auditor, first: dt.date, last: dt.date) -> list[Audit
         .where(TeamMember.auditor_id == auditor.id,
                AuditPlan.start_utc < _naive(last, 2), AuditPlan.end_utc >= _naive(first, -1))
     ).all()
-    plans = _load(list(ids))
+    plans = load_plans(list(ids))
     return sorted(plans.values(), key=lambda plan: (plan.start_utc, plan.id))
 
 
@@ -195,7 +197,7 @@ def plan_list(auditor: Auditor, which: str, filters: TaskFilters, asked_page: ob
             Enterprise.name.ilike(_containing(filters.enterprise), escape="\\"))
     chosen = []
     for plan_id, start_utc, end_utc, zone, levels in db.session.execute(query):
-        facts = _light_facts(plan_id, start_utc, end_utc, zone)
+        facts = light_facts(plan_id, start_utc, end_utc, zone)
         ended = rules10.audit_over(facts, now)
         if ended != (which == HISTORY):
             continue
@@ -207,7 +209,7 @@ def plan_list(auditor: Auditor, which: str, filters: TaskFilters, asked_page: ob
         chosen.sort()
     page = page_of(asked_page, len(chosen))
     ids = [plan_id for _, _, plan_id in chosen[page.offset: page.offset + page.per_page]]
-    plans = _load(ids)
+    plans = load_plans(ids)
     shown = [plans[plan_id] for plan_id in ids]
     status = statuses(shown, now)
     return PlanList([PlanEntry(plan, status[plan.id], role_of(plan, auditor)) for plan in shown], page)
@@ -313,7 +315,7 @@ def body_plan_ids(agency_id: int, filters: PlanFilters, now: dt.datetime) -> lis
     for plan_id, start_utc, end_utc, zone, status, levels in db.session.execute(query.with_only_columns(
             AuditPlan.id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone, AuditPlan.status,
             levels_column)):
-        facts = _light_facts(plan_id, start_utc, end_utc, zone, status)
+        facts = light_facts(plan_id, start_utc, end_utc, zone, status)
         if filters.phase and rules10.phase(facts, now) != filters.phase:
             continue
         if matches(filters, facts.first_day, facts.last_day, levels):
@@ -323,7 +325,7 @@ def body_plan_ids(agency_id: int, filters: PlanFilters, now: dt.datetime) -> lis
 
 def body_entries(plan_ids: list[int], now: dt.datetime) -> list[BodyPlanEntry]:
     """The plans `plan_ids` (in that order) loaded with what a row shows."""
-    plans = _load(plan_ids)
+    plans = load_plans(plan_ids)
     shown = [plans[plan_id] for plan_id in plan_ids if plan_id in plans]
     status = statuses(shown, now)
     return [BodyPlanEntry(plan, status[plan.id], rules10.phase(plan_facts(plan), now)) for plan in shown]
