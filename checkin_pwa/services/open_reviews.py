@@ -43,18 +43,22 @@ MAY_NEED_REVIEW = and_(
 )
 
 
+CHUNK = 500  # plans per statement (an import's flush may hold thousands)
+
+
 def refresh(connection, plan_ids: Optional[Iterable[int]] = None) -> None:
     """Re-read the marker of `plan_ids` (every plan when None) on `connection`."""
-    ids = None if plan_ids is None else sorted(set(plan_ids))
-    if ids == []:
-        return
     chosen = select(AuditPlan.id, AuditPlan.agency_id).where(MAY_NEED_REVIEW)
-    if ids is None:
+    if plan_ids is None:
         connection.execute(delete(OpenReview))
-    else:
-        connection.execute(delete(OpenReview).where(OpenReview.plan_id.in_(ids)))
-        chosen = chosen.where(AuditPlan.id.in_(ids))
-    connection.execute(insert(OpenReview).from_select(["plan_id", "agency_id"], chosen))
+        connection.execute(insert(OpenReview).from_select(["plan_id", "agency_id"], chosen))
+        return
+    ids = sorted(set(plan_ids))
+    for start in range(0, len(ids), CHUNK):
+        some = ids[start: start + CHUNK]
+        connection.execute(delete(OpenReview).where(OpenReview.plan_id.in_(some)))
+        connection.execute(insert(OpenReview).from_select(["plan_id", "agency_id"],
+                                                          chosen.where(AuditPlan.id.in_(some))))
 
 
 _WATCHED = (CheckEvent, Photo, ExceptionVerification)
