@@ -222,3 +222,33 @@ def test_r20_the_marker_follows_the_record_where_it_changes(app, manager):
     assert plan.id in rows(client.get(QUEUE))
     assert verify(client, plan.id).status_code == 303  # the console's verification, as staff record it
     assert not marked() and plan.id not in rows(client.get(QUEUE))
+
+
+def test_r20_the_verified_count_is_the_verified_list_at_every_range_edge(app, manager):
+    """The database counts the verified plans it can place alone; the count equals the list
+    the plans' own calendars give, for plans ending around now and around the range's ends,
+    on the clocks farthest from UTC."""
+    auditor = factories.auditor(name="贾组长")
+    now = server_now()
+    base = now.astimezone(dt.timezone.utc).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+    for n, (hours, zone) in enumerate(itertools.product(range(-80, 4, 5), ("Asia/Shanghai", "Pacific/Kiritimati",
+                                                                        "Pacific/Pago_Pago"))):
+        plan = ended(3, team=[auditor])
+        plan.end_utc = base + dt.timedelta(hours=hours)
+        plan.start_utc = plan.end_utc - dt.timedelta(hours=6)
+        plan.timezone = zone
+        db.session.add(ExceptionVerification(agency_id=plan.agency_id, plan_id=plan.id, staff_id=manager.id,
+                                             result="confirmed", text="", exceptions=[], deadline=dt.date(2026, 1, 1),
+                                             form_token=f"t{n}"))
+    db.session.commit()
+    today = now.date()
+    days = [None] + [today + dt.timedelta(days=d) for d in (-3, -2, -1, 0)]
+    checked = 0
+    for start, end in itertools.product(days, days):
+        if start and end and start > end:
+            continue
+        wanted = service.QueueFilter(rules10.VERIFIED, start, end)
+        assert service.verified_count(manager.agency_id, now, wanted) == \
+            len(service.verified_standings(manager.agency_id, now, wanted)), (start, end)
+        checked += 1
+    assert checked > 10 and service.verified_count(manager.agency_id, now) > 20
