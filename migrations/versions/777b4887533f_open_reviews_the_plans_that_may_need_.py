@@ -1,7 +1,7 @@
 """open reviews: the plans that may need the body's verification (a marker the queue reads)
 
 Revision ID: 777b4887533f
-Revises: f50f155e68b3
+Revises: a7e2c4d9b113
 Create Date: 2026-11-29 11:12:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '777b4887533f'
-down_revision = 'f50f155e68b3'
+down_revision = 'a7e2c4d9b113'
 branch_labels = None
 depends_on = None
 

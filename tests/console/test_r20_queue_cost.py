@@ -18,7 +18,8 @@ from checkin_pwa.services.checkin import plan_facts, server_now
 from checkin_pwa.services.plan_status import status_of
 
 from .. import factories
-from .test_plans import logged_in, staff_of
+from .conftest import logged_in
+from .test_plans import staff_of
 from .test_r20_verifications import QUEUE, ended, rows, signed_with_photos, verify
 
 
