@@ -462,6 +462,7 @@ class _Rows:
 
 
 _COLUMNS: dict[type, tuple[str, ...]] = {}
+_WRITTEN = (Agency, Auditor, Enterprise, AuditPlan, PlanSite, TeamMember, HistoryRow)
 
 
 def _columns(model: type) -> tuple[str, ...]:
@@ -471,15 +472,17 @@ def _columns(model: type) -> tuple[str, ...]:
 
 
 def _pending_rows() -> _Rows:
-    """The session's new, changed and orphaned rows (nothing is sent to the database).
-    The new and orphaned objects leave the session, so that only `write_rows` writes them."""
+    """The session's new, changed and orphaned rows of the import's models (nothing is sent
+    to the database). The new and orphaned objects leave the session, so that only
+    `write_rows` writes them; any other model's pending change is left to the commit."""
     rows = _Rows()
     session = db.session
-    done = list(session.new)
-    for obj in session.new:
+    done = [obj for obj in session.new if isinstance(obj, _WRITTEN) and not isinstance(obj, Agency)]  # _agency flushed it
+    for obj in done:
         values = {key: value for key in _columns(type(obj)) if (value := getattr(obj, key)) is not None}
         rows.new.setdefault(type(obj), []).append((obj, values))
-    for obj in session.dirty:
+    dirty = [obj for obj in session.dirty if isinstance(obj, _WRITTEN)]
+    for obj in dirty:
         if not isinstance(obj, AuditPlan):
             continue
         state = inspect(obj)
@@ -489,7 +492,7 @@ def _pending_rows() -> _Rows:
             rows.gone.setdefault(model, []).extend(child.id for child in left if child.id is not None)
             done += left
     gone = {(model, row_id) for model, ids in rows.gone.items() for row_id in ids}
-    for obj in session.dirty:
+    for obj in dirty:
         state = inspect(obj)
         if (type(obj), obj.id) in gone:
             continue
