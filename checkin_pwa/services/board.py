@@ -7,9 +7,11 @@ A fixed number of statements whatever the number of audits: three light queries 
 columns, teams and team events of the plans that can be today's in any zone
 (services.checkin.around_today, then R2's is_today_task per plan), enough to filter, count
 and order them and to offer the filters' choices; then only the page's plans (at most
-BOARD_PER_PAGE) are loaded in full, one statement per relation. The chart is three light
-queries over its weeks (the plans, and per plan its team events and its photos, summed up
-by the database), each plan judged by R10's rule.
+BOARD_PER_PAGE) are loaded in full, one statement per relation. The chart's exceptions are
+four light queries over its weeks: every plan's times (its last day), and for the plans
+that may have an exception (the verification queue's open_review marker, and the verified
+ones) their columns, team events and photos summed up by the database, each judged by R10's
+rule; its anomalies are the anomalies list's own finding.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..domain import board as rules
@@ -25,10 +27,11 @@ from ..domain import exceptions as rules10
 from ..domain.filters import Page, page_of
 from ..domain.rules import PlanFacts, is_today_task, team_state
 from ..extensions import db
-from ..models import AuditPlan, Auditor, CheckEvent, Photo, TeamMember
-from .checkin import DEFAULT_TIMEZONE, PlanTimes, around_today, facts_of, local_time, plan_facts, team_record
+from ..models import AuditPlan, Auditor, CheckEvent, ExceptionVerification, OpenReview, Photo, TeamMember
+from . import open_reviews  # noqa: F401  (keeps the open_review marker in step on every flush)
 from .anomalies import found_between
-from .listing import CALENDAR_ZONE, calendar_today
+from .checkin import DEFAULT_TIMEZONE, PlanTimes, around_today, facts_of, local_time, plan_facts, team_record
+from .listing import CALENDAR_ZONE, calendar_today, light_facts
 
 BOARD_PER_PAGE = 50
 UTC = dt.timezone.utc
@@ -178,37 +181,52 @@ def exception_days(agency_id: Optional[int], now: dt.datetime, weeks: int = rule
     return [(last_day, flagged) for _agency, last_day, flagged in found]
 
 
+def may_have_exception(agency_id: Optional[int]):
+    """Over AuditPlan: the body's plans (every body's for None) that may have an R10
+    exception now — those the open_review marker lists (services.open_reviews: not verified,
+    a record that may give one) and those with a verification (a verified plan keeps its
+    exceptions). Every plan R10 flags is among them; the many with a clean record are not."""
+    marked, verified = select(OpenReview.plan_id), select(ExceptionVerification.plan_id)
+    if agency_id is not None:
+        marked = marked.where(OpenReview.agency_id == agency_id)
+        verified = verified.where(ExceptionVerification.agency_id == agency_id)
+    return or_(AuditPlan.id.in_(marked), AuditPlan.id.in_(verified))
+
+
 def ended_audits(agency_id: Optional[int], since: dt.date, until: dt.date,
                  now: dt.datetime) -> list[tuple[int, dt.date, bool]]:
     """(body, last day, whether it has an R10 exception now) of the body's audits (every
     body's for None) that have started and whose last day is from `since` to `until`. Only
     plans that have started can have an exception; a local day lies within a day of the
-    UTC one. Three statements whatever the number of plans and bodies."""
+    UTC one. Four statements whatever the number of plans and bodies: every plan's last day
+    is read from its times; only the plans that may have an exception (may_have_exception)
+    are judged by R10, from their team events and photos summed up by the database."""
     window = (*((AuditPlan.agency_id == agency_id,) if agency_id is not None else ()),
               AuditPlan.end_utc >= dt.datetime.combine(since - dt.timedelta(days=1), dt.time()),
               AuditPlan.end_utc < dt.datetime.combine(until + dt.timedelta(days=2), dt.time()),
               AuditPlan.start_utc <= _naive(now))
-    # Per plan, one row each: whether the team checked in and out (a receipt stands for the
-    # time: R10 only asks whether there is one) and its farthest event from a planned site
-    # (R10 asks whether one is over the limit); the meeting photos per group.
+    judged = (*window, may_have_exception(agency_id))
+    # Per plan judged, one row each: whether the team checked in and out (a receipt stands
+    # for the time: R10 only asks whether there is one) and its farthest event from a planned
+    # site (R10 asks whether one is over the limit); the meeting photos per group.
     events = {row[0]: row[1:] for row in db.session.execute(
         select(CheckEvent.plan_id, func.max(case((CheckEvent.kind == "in", CheckEvent.server_time))),
                func.max(case((CheckEvent.kind == "out", CheckEvent.server_time))),
                func.max(CheckEvent.nearest_site_distance_m))
-        .join(AuditPlan, AuditPlan.id == CheckEvent.plan_id).where(*window, CheckEvent.counts_for_team)
+        .join(AuditPlan, AuditPlan.id == CheckEvent.plan_id).where(*judged, CheckEvent.counts_for_team)
         .group_by(CheckEvent.plan_id)
     )}
     photos = {row[0]: {"first": row[1], "last": row[2]} for row in db.session.execute(
         select(Photo.plan_id, func.sum(case((Photo.group == "first", 1), else_=0)),
                func.sum(case((Photo.group == "last", 1), else_=0)))
-        .join(AuditPlan, AuditPlan.id == Photo.plan_id).where(*window, Photo.deleted_at.is_(None))
+        .join(AuditPlan, AuditPlan.id == Photo.plan_id).where(*judged, Photo.deleted_at.is_(None))
         .group_by(Photo.plan_id)
     )}
+    flagged = set()
     nothing = (None, None, None)
-    last_days = []
-    for plan_id, agency, enterprise_id, start, end, zone, mode, status in db.session.execute(
-        select(AuditPlan.id, AuditPlan.agency_id, AuditPlan.enterprise_id, AuditPlan.start_utc, AuditPlan.end_utc,
-               AuditPlan.timezone, AuditPlan.mode, AuditPlan.status).where(*window)
+    for plan_id, enterprise_id, start, end, zone, mode, status in db.session.execute(
+        select(AuditPlan.id, AuditPlan.enterprise_id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone,
+               AuditPlan.mode, AuditPlan.status).where(*judged)
     ):
         checked_in, checked_out, farthest = events.get(plan_id, nothing)
         facts = PlanFacts(plan_id=plan_id, enterprise_id=enterprise_id, start=start.replace(tzinfo=UTC),
@@ -217,9 +235,16 @@ def ended_audits(agency_id: Optional[int], since: dt.date, until: dt.date,
                           checked_in_at=checked_in and _aware(checked_in),
                           checked_out_at=checked_out and _aware(checked_out))
         team_events = [rules10.TeamEventFacts("in", farthest)] if farthest is not None else []
-        if since <= facts.last_day <= until:
-            found = rules10.exceptions(facts, team_events, photos.get(plan_id, {}), now)
-            last_days.append((agency, facts.last_day, bool(found)))
+        if rules10.exceptions(facts, team_events, photos.get(plan_id, {}), now):
+            flagged.add(plan_id)
+    last_days = []
+    for plan_id, agency, start, end, zone in db.session.execute(
+        select(AuditPlan.id, AuditPlan.agency_id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone)
+        .where(*window)
+    ):
+        last_day = light_facts(plan_id, start, end, zone).last_day
+        if since <= last_day <= until:
+            last_days.append((agency, last_day, plan_id in flagged))
     return last_days
 
 

@@ -388,6 +388,55 @@ def test_the_chart_is_drawn_from_any_weeks_counts_one_body_or_several_summed(app
     assert "Week of 03-09: 3 cross-audit anomalies" in text
 
 
+def test_r10_the_chart_judges_only_the_plans_the_verification_queue_may_list_and_drops_none(app, clock, monkeypatch):
+    """The chart reuses the verification queue's pre-filter (the open_review marker) and adds
+    the verified plans: plans with a clean record are counted by their last day but never
+    judged, and every plan R10 flags is still counted, a verified one included."""
+    from checkin_pwa.domain import exceptions as rules10
+    from checkin_pwa.models import ExceptionVerification, Photo
+    from checkin_pwa.services.plan_status import status_of
+
+    from .test_r20_verifications import ended, signed_with_photos
+
+    staff = staff_of(role="manager")
+    person = factories.auditor(name="钱组长")
+    clean = [ended(9, team=[person]) for _ in range(12)]
+    for plan in clean:
+        signed_with_photos(plan)
+    far = ended(9, team=[person])
+    signed_with_photos(far, distance_m=8300.0)
+    no_last_photo = ended(9, team=[person])
+    signed_with_photos(no_last_photo)
+    db.session.query(Photo).filter_by(plan_id=no_last_photo.id, group="last").one().deleted_at = dt.datetime(2026, 1, 1)
+    never_came, verified = ended(9, team=[person]), ended(9, team=[person])
+    db.session.add(ExceptionVerification(agency_id=verified.agency_id, plan_id=verified.id, staff_id=staff.id,
+                                         result="confirmed", text="", exceptions=["not_signed"],
+                                         deadline=dt.date(2026, 1, 1), late=True, form_token="seeded"))
+    remote, cancelled = ended(9, team=[person], mode="remote"), ended(9, team=[person], status="cancelled")
+    db.session.commit()
+    everyone = [*clean, far, no_last_photo, never_came, verified, remote, cancelled]
+    now = checkin_service.server_now()
+    flagged_by_r10 = {plan.id for plan in everyone if status_of(plan, now).exceptions}
+    assert flagged_by_r10 == {far.id, no_last_photo.id, never_came.id, verified.id}
+
+    judged = []
+    judge = rules10.exceptions
+
+    def judging(facts, *args):
+        judged.append(facts.plan_id)
+        return judge(facts, *args)
+
+    monkeypatch.setattr(rules10, "exceptions", judging)
+    app.extensions.pop("board_charts", None)
+    text = logged_in(app, staff).get("/admin/board/chart", headers={"HX-Request": "true"}).get_data(as_text=True)
+    week = rules.week_of(local_today(-9).date())
+    row = re.search(rf'<tr data-week="{week.isoformat()}">(.*?)</tr>', text).group(1)
+    audits, with_exceptions, _anomalies = (int(n) for n in re.findall(r">(\d+)</td>", row))
+    assert audits == len(everyone)
+    assert with_exceptions == len(flagged_by_r10)
+    assert sorted(judged) == sorted(flagged_by_r10)  # not one clean, remote or cancelled plan judged
+
+
 # --- the pure rules ------------------------------------------------------------------------
 
 def facts(start, *, checked_in=None, mode="onsite", status="valid", end=None):
