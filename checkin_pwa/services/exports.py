@@ -2,11 +2,11 @@
 
 Every dataset is about the body's plans that pass the filters (domain.filters.PlanFilters,
 as the console's plan list reads them: the range keeps plans whose audit period overlaps
-it). The plans are read 200 at a time (listing.body_entries_in_chunks), and what a dataset
-needs of each chunk (events, explanations, verifications) with one query per chunk, so an
-export of a year of a large body never holds more than a chunk. `records` yields plain
-tuples (the plan's entry and the row's own object); the web layer turns them into cells in
-the reader's language. CSV is written as it is read; XLSX by a job (the plan uploads' kind)
+it). Their ids are read first, then CHUNK plans at a time: the plans and exceptions
+datasets load each chunk's plans with what a row shows and their status (R10), the events,
+explanations and verifications read plain joined rows with one statement per chunk and
+load no plan. So an export of a year of a large body never holds more than a chunk.
+`records` yields plain tuples; the web layer turns them into cells in the reader's language. CSV is written as it is read; XLSX by a job (the plan uploads' kind)
 with openpyxl's write-only mode to a file (its rows leave memory as they are written), which
 the page offers once whole.
 
@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from ..domain.filters import PlanFilters
 from ..extensions import db
-from ..models import ExceptionVerification, Explanation, ExportJob, Staff, utcnow
+from ..models import (AuditPlan, Auditor, CheckEvent, Enterprise, ExceptionVerification, Explanation, ExportJob,
+                      PlanSite, Staff, utcnow)
 from . import audit, listing
 from .plans import exception_views
 
@@ -61,70 +61,78 @@ def check(dataset: str, fmt: str, filters: PlanFilters) -> None:
 
 
 def _chunks(agency_id: int, filters: PlanFilters, now: dt.datetime,
-            progress: Optional[Callable[[int, int], None]] = None) -> Iterator[list]:
-    """The filtered plans' entries (plan, status, phase), CHUNK at a time, in the list's
-    order; `progress(plans done, plans)` before each chunk and at the end."""
+            progress: Optional[Callable[[int, int], None]] = None) -> Iterator[list[int]]:
+    """The filtered plans' ids, CHUNK at a time, in the list's order; `progress(plans done,
+    plans)` before each chunk and at the end."""
     ids = listing.body_plan_ids(agency_id, filters, now)
-    chunk: list = []
-    done = 0
-    for entry in listing.body_entries_in_chunks(ids, now, size=CHUNK):
-        chunk.append(entry)
-        if len(chunk) == CHUNK:
-            if progress:
-                progress(done, len(ids))
-            yield chunk
-            done += len(chunk)
-            chunk = []
-    if chunk:
-        yield chunk
+    for start in range(0, len(ids), CHUNK):
+        if progress:
+            progress(start, len(ids))
+        yield ids[start: start + CHUNK]
     if progress:
         progress(len(ids), len(ids))
 
 
-def _plans(chunk: list) -> Iterator[tuple]:
-    for entry in chunk:
+def _plans(ids: list[int], now: dt.datetime) -> Iterator[tuple]:
+    for entry in listing.body_entries(ids, now):
         yield entry, None
 
 
-def _events(chunk: list) -> Iterator[tuple]:
-    for entry in chunk:
-        for event in sorted(entry.plan.events, key=lambda event: (event.server_time, event.id)):
-            yield entry, event
-
-
-def _exceptions(chunk: list) -> Iterator[tuple]:
-    for entry in chunk:
+def _exceptions(ids: list[int], now: dt.datetime) -> Iterator[tuple]:
+    for entry in listing.body_entries(ids, now):
         for view in exception_views(entry.plan, entry.status):
             yield entry, view
 
 
-def _explanations(chunk: list) -> Iterator[tuple]:
-    by_id = [entry.plan.id for entry in chunk]
-    rows = db.session.scalars(select(Explanation).where(Explanation.plan_id.in_(by_id))
-                              .options(selectinload(Explanation.author))
-                              .order_by(Explanation.plan_id, Explanation.created_at, Explanation.id)).all()
-    yield from _by_plan(chunk, rows)
+# The datasets of rows under a plan (events, explanations, verifications) read plain joined
+# rows, one statement per chunk: the plan's number, enterprise and time zone (what each row
+# shows of its plan) beside the row's own columns and the names it shows; no plan is loaded.
+_PLAN_KEY = (AuditPlan.plan_no, Enterprise.name.label("enterprise"), AuditPlan.timezone)
 
 
-def _verifications(chunk: list) -> Iterator[tuple]:
-    by_id = [entry.plan.id for entry in chunk]
-    rows = db.session.scalars(select(ExceptionVerification).where(ExceptionVerification.plan_id.in_(by_id))
-                              .options(selectinload(ExceptionVerification.staff))
-                              .order_by(ExceptionVerification.plan_id, ExceptionVerification.created_at,
-                                        ExceptionVerification.id)).all()
-    yield from _by_plan(chunk, rows)
-
-
-def _by_plan(chunk: list, rows: list) -> Iterator[tuple]:
+def _joined(ids: list[int], query, model) -> Iterator[tuple]:
+    """(row, row) for each row of `query` (a select of `model`'s rows with _PLAN_KEY) whose
+    plan is among `ids`, plan by plan in the order of `ids`."""
     grouped: dict[int, list] = {}
-    for row in rows:
+    for row in db.session.execute(
+            query.join(AuditPlan, AuditPlan.id == model.plan_id).join(Enterprise, Enterprise.id == AuditPlan.enterprise_id)
+            .where(model.plan_id.in_(ids))):
         grouped.setdefault(row.plan_id, []).append(row)
-    for entry in chunk:
-        for row in grouped.get(entry.plan.id, ()):
-            yield entry, row
+    for plan_id in ids:
+        for row in grouped.get(plan_id, ()):
+            yield row, row
 
 
-_READERS: dict[str, Callable[[list], Iterator[tuple]]] = {
+def _events(ids: list[int], _now: dt.datetime) -> Iterator[tuple]:
+    return _joined(ids, select(
+        CheckEvent.plan_id, *_PLAN_KEY, CheckEvent.kind, Auditor.name.label("signer_name"),
+        Auditor.phone.label("signer_phone"), CheckEvent.counts_for_team, CheckEvent.server_time, CheckEvent.device_time,
+        CheckEvent.clock_skew_s, CheckEvent.queued_offline, CheckEvent.device_lat, CheckEvent.device_lon,
+        CheckEvent.device_accuracy_m, CheckEvent.chosen_lat, CheckEvent.chosen_lon, CheckEvent.pin_offset_m,
+        PlanSite.address.label("nearest_address"), CheckEvent.nearest_site_distance_m, CheckEvent.flags,
+    ).join(Auditor, Auditor.id == CheckEvent.signer_id).outerjoin(PlanSite, PlanSite.id == CheckEvent.nearest_site_id)
+        .order_by(CheckEvent.plan_id, CheckEvent.server_time, CheckEvent.id), CheckEvent)
+
+
+def _explanations(ids: list[int], _now: dt.datetime) -> Iterator[tuple]:
+    return _joined(ids, select(
+        Explanation.plan_id, *_PLAN_KEY, Auditor.name.label("author_name"), Auditor.phone.label("author_phone"),
+        Explanation.created_at, Explanation.device_time, Explanation.queued_offline, Explanation.text,
+    ).join(Auditor, Auditor.id == Explanation.author_id)
+        .order_by(Explanation.plan_id, Explanation.created_at, Explanation.id), Explanation)
+
+
+def _verifications(ids: list[int], _now: dt.datetime) -> Iterator[tuple]:
+    return _joined(ids, select(
+        ExceptionVerification.plan_id, *_PLAN_KEY, ExceptionVerification.result, ExceptionVerification.text,
+        ExceptionVerification.exceptions, ExceptionVerification.deadline, ExceptionVerification.late,
+        Staff.name.label("staff_name"), ExceptionVerification.created_at,
+    ).join(Staff, Staff.id == ExceptionVerification.staff_id)
+        .order_by(ExceptionVerification.plan_id, ExceptionVerification.created_at, ExceptionVerification.id),
+        ExceptionVerification)
+
+
+_READERS: dict[str, Callable[[list[int], dt.datetime], Iterator[tuple]]] = {
     "plans": _plans, "events": _events, "exceptions": _exceptions,
     "explanations": _explanations, "verifications": _verifications,
 }
@@ -132,10 +140,12 @@ _READERS: dict[str, Callable[[list], Iterator[tuple]]] = {
 
 def records(dataset: str, agency_id: int, filters: PlanFilters, now: dt.datetime,
             progress: Optional[Callable[[int, int], None]] = None) -> Iterator[tuple]:
-    """(plan entry, row object) for each row of `dataset`, a chunk of plans at a time."""
+    """A pair for each row of `dataset`, a chunk of plans at a time: for plans and
+    exceptions the plan's entry (listing.BodyPlanEntry) and None or the exception's view;
+    for the others the joined row twice (its plan's key and its own columns)."""
     reader = _READERS[dataset]
-    for chunk in _chunks(agency_id, filters, now, progress):
-        yield from reader(chunk)
+    for ids in _chunks(agency_id, filters, now, progress):
+        yield from reader(ids, now)
 
 
 def record(staff: Staff, dataset: str, fmt: str, filters: dict, rows: int, *, address: str,

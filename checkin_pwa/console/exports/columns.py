@@ -1,12 +1,13 @@
 """The columns of each export, in the reader's language: a heading and how a cell is read
-from a row of services.exports.records (the plan's entry and the row's own object). The
+from a record of services.exports.records. The
 list is documented in docs/exports.md; keep the two together. Times are on the plan's own
 clock (its time zone is a column of the plans export), as YYYY-MM-DD HH:MM:SS."""
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 from ...blueprints.plans.words import EXCEPTION_TITLES, KINDS, MODES, exception_text
 from ...blueprints.tasks.words import ROLES, STATES
@@ -14,15 +15,21 @@ from ...services.checkin import local_time
 from ..verifications.words import RESULT_WORDS
 from ..words import PHASE_WORDS
 
+# A cell is read from a record; a cell of one word may be the word's lazy string (rows()
+# says it in the reader's language).
 Column = tuple[Any, Callable[[Any, Any], Any]]
 SECONDS = "%Y-%m-%d %H:%M:%S"
 
 
-def _yes(value: bool) -> str:
-    return _("Yes") if value else _("No")
+_YES, _NO = _l("Yes"), _l("No")
+
+
+def _yes(value: bool) -> LazyString:
+    return _YES if value else _NO
 
 
 def _at(plan, naive_utc) -> str:
+    """`plan`: anything with the plan's `timezone` (the plan, or a row joined with it)."""
     return local_time(plan, naive_utc).strftime(SECONDS) if naive_utc else ""
 
 
@@ -48,62 +55,65 @@ PLAN_COLUMNS: list[Column] = [
     (_l("End"), lambda e, _r: e.end_local.strftime("%Y-%m-%d %H:%M")),
     (_l("Time zone"), lambda e, _r: e.plan.timezone),
     (_l("Region"), lambda e, _r: e.plan.region),
-    (_l("Audit mode"), lambda e, _r: str(MODES.get(e.plan.mode, e.plan.mode))),
+    (_l("Audit mode"), lambda e, _r: MODES.get(e.plan.mode, e.plan.mode)),
     (_l("Confidential"), lambda e, _r: _yes(e.plan.confidential)),
-    (_l("State"), lambda e, _r: str(PHASE_WORDS[e.phase])),
-    (_l("Check-in status"), lambda e, _r: str(STATES.get(e.status.state, e.status.state))),
+    (_l("State"), lambda e, _r: PHASE_WORDS[e.phase]),
+    (_l("Check-in status"), lambda e, _r: STATES.get(e.status.state, e.status.state)),
     (_l("Audit team"), lambda e, _r: _team(e.plan)),
     (_l("Audit address"), lambda e, _r: "; ".join(site.address for site in e.plan.sites)),
     (_l("Remarks"), lambda e, _r: e.plan.remarks),
 ]
 
-# Every row of the others begins with the plan it belongs to.
-_PLAN_KEY: list[Column] = [PLAN_COLUMNS[0], PLAN_COLUMNS[1]]
+# Every row of the others begins with the plan it belongs to. Events, explanations and
+# verifications are joined rows (services.exports): the row carries its plan's number,
+# enterprise and time zone, and the names it shows.
+_ROW_PLAN_KEY: list[Column] = [(PLAN_COLUMNS[0][0], lambda row, _r: row.plan_no),
+                               (PLAN_COLUMNS[1][0], lambda row, _r: row.enterprise)]
 
-EVENT_COLUMNS: list[Column] = _PLAN_KEY + [
-    (_l("Event"), lambda e, ev: str(KINDS.get(ev.kind, ev.kind))),
-    (_l("Signed by"), lambda e, ev: ev.signer.name),
-    (_l("Signer's mobile"), lambda e, ev: ev.signer.phone),
-    (_l("Counts for the team"), lambda e, ev: _yes(ev.counts_for_team)),
-    (_l("Server time"), lambda e, ev: _at(e.plan, ev.server_time)),
-    (_l("Phone time"), lambda e, ev: _at(e.plan, ev.device_time)),
-    (_l("Phone clock off (s)"), lambda e, ev: _round(ev.clock_skew_s, 0)),
-    (_l("Sent later (offline)"), lambda e, ev: _yes(ev.queued_offline)),
-    (_l("Phone latitude"), lambda e, ev: ev.device_lat),
-    (_l("Phone longitude"), lambda e, ev: ev.device_lon),
-    (_l("Accuracy (m)"), lambda e, ev: _round(ev.device_accuracy_m)),
-    (_l("Chosen latitude"), lambda e, ev: ev.chosen_lat),
-    (_l("Chosen longitude"), lambda e, ev: ev.chosen_lon),
-    (_l("Point moved (m)"), lambda e, ev: _round(ev.pin_offset_m)),
-    (_l("Nearest planned address"), lambda e, ev: ev.nearest_site.address if ev.nearest_site else ""),
-    (_l("Distance to it (m)"), lambda e, ev: _round(ev.nearest_site_distance_m)),
-    (_l("Signals"), lambda e, ev: ", ".join(flag.get("code", "") for flag in ev.flags or [] if isinstance(flag, dict))),
+EVENT_COLUMNS: list[Column] = _ROW_PLAN_KEY + [
+    (_l("Event"), lambda _p, ev: KINDS.get(ev.kind, ev.kind)),
+    (_l("Signed by"), lambda _p, ev: ev.signer_name),
+    (_l("Signer's mobile"), lambda _p, ev: ev.signer_phone),
+    (_l("Counts for the team"), lambda _p, ev: _yes(ev.counts_for_team)),
+    (_l("Server time"), lambda _p, ev: _at(ev, ev.server_time)),
+    (_l("Phone time"), lambda _p, ev: _at(ev, ev.device_time)),
+    (_l("Phone clock off (s)"), lambda _p, ev: _round(ev.clock_skew_s, 0)),
+    (_l("Sent later (offline)"), lambda _p, ev: _yes(ev.queued_offline)),
+    (_l("Phone latitude"), lambda _p, ev: ev.device_lat),
+    (_l("Phone longitude"), lambda _p, ev: ev.device_lon),
+    (_l("Accuracy (m)"), lambda _p, ev: _round(ev.device_accuracy_m)),
+    (_l("Chosen latitude"), lambda _p, ev: ev.chosen_lat),
+    (_l("Chosen longitude"), lambda _p, ev: ev.chosen_lon),
+    (_l("Point moved (m)"), lambda _p, ev: _round(ev.pin_offset_m)),
+    (_l("Nearest planned address"), lambda _p, ev: ev.nearest_address or ""),
+    (_l("Distance to it (m)"), lambda _p, ev: _round(ev.nearest_site_distance_m)),
+    (_l("Signals"), lambda _p, ev: ", ".join(flag.get("code", "") for flag in ev.flags or [] if isinstance(flag, dict))),
 ]
 
-EXCEPTION_COLUMNS: list[Column] = _PLAN_KEY + [
-    PLAN_COLUMNS[6], PLAN_COLUMNS[7],
-    (_l("Exception"), lambda e, view: str(EXCEPTION_TITLES.get(view.exception.code, view.exception.code))),
+EXCEPTION_COLUMNS: list[Column] = [
+    PLAN_COLUMNS[0], PLAN_COLUMNS[1], PLAN_COLUMNS[6], PLAN_COLUMNS[7],
+    (_l("Exception"), lambda e, view: EXCEPTION_TITLES.get(view.exception.code, view.exception.code)),
     (_l("Detail"), lambda e, view: exception_text(view)),
 ]
 
-EXPLANATION_COLUMNS: list[Column] = _PLAN_KEY + [
-    (_l("Written by"), lambda e, x: x.author.name),
-    (_l("Author's mobile"), lambda e, x: x.author.phone),
-    (_l("Received (server time)"), lambda e, x: _at(e.plan, x.created_at)),
-    (_l("Written (phone time)"), lambda e, x: _at(e.plan, x.device_time)),
-    (_l("Sent later (offline)"), lambda e, x: _yes(x.queued_offline)),
-    (_l("Explanation"), lambda e, x: x.text),
+EXPLANATION_COLUMNS: list[Column] = _ROW_PLAN_KEY + [
+    (_l("Written by"), lambda _p, x: x.author_name),
+    (_l("Author's mobile"), lambda _p, x: x.author_phone),
+    (_l("Received (server time)"), lambda _p, x: _at(x, x.created_at)),
+    (_l("Written (phone time)"), lambda _p, x: _at(x, x.device_time)),
+    (_l("Sent later (offline)"), lambda _p, x: _yes(x.queued_offline)),
+    (_l("Explanation"), lambda _p, x: x.text),
 ]
 
-VERIFICATION_COLUMNS: list[Column] = _PLAN_KEY + [
-    (_l("Verification result"), lambda e, v: str(RESULT_WORDS.get(v.result, v.result))),
-    (_l("Verification text"), lambda e, v: v.text),
-    (_l("Exceptions concerned"), lambda e, v: ", ".join(str(EXCEPTION_TITLES.get(code, code))
-                                                       for code in _codes(v.exceptions))),
-    (_l("Verification deadline"), lambda e, v: v.deadline.isoformat()),
-    (_l("Verified after the deadline"), lambda e, v: _yes(v.late)),
-    (_l("Verified by"), lambda e, v: v.staff.name),
-    (_l("Verified at (server time)"), lambda e, v: _at(e.plan, v.created_at)),
+VERIFICATION_COLUMNS: list[Column] = _ROW_PLAN_KEY + [
+    (_l("Verification result"), lambda _p, v: RESULT_WORDS.get(v.result, v.result)),
+    (_l("Verification text"), lambda _p, v: v.text),
+    (_l("Exceptions concerned"), lambda _p, v: ", ".join(str(EXCEPTION_TITLES.get(code, code))
+                                                        for code in _codes(v.exceptions))),
+    (_l("Verification deadline"), lambda _p, v: v.deadline.isoformat()),
+    (_l("Verified after the deadline"), lambda _p, v: _yes(v.late)),
+    (_l("Verified by"), lambda _p, v: v.staff_name),
+    (_l("Verified at (server time)"), lambda _p, v: _at(v, v.created_at)),
 ]
 
 
@@ -127,7 +137,16 @@ def header(dataset: str) -> list[str]:
 
 
 def rows(dataset: str, records):
-    """The cells of each record, in the columns' order."""
+    """The cells of each record, in the columns' order. A word (a lazy string) is translated
+    once per export, not once per cell: its words are constants, the reader's language one."""
     columns = [read for _title, read in COLUMNS[dataset]]
+    said: dict[int, str] = {}
     for entry, item in records:
-        yield [read(entry, item) for read in columns]
+        cells = [read(entry, item) for read in columns]
+        for number, value in enumerate(cells):
+            if isinstance(value, LazyString):
+                try:
+                    cells[number] = said[id(value)]
+                except KeyError:
+                    cells[number] = said[id(value)] = str(value)
+        yield cells
