@@ -295,3 +295,29 @@ def test_r16_the_export_needs_a_staff_login(app, body):
                                                                              **RANGE})
     assert answer.status_code in (302, 303) and "/admin/login" in answer.headers["Location"]
     assert logged() == []
+
+
+def test_events_explanations_and_verifications_read_one_statement_per_chunk_of_plans(app, body, monkeypatch):
+    """Rows under a plan are read as joined rows: the plans' ids once, then one statement per
+    chunk of plans, however many plans, events or names; no plan is loaded with its team."""
+    from sqlalchemy import event
+
+    from checkin_pwa.domain.filters import PlanFilters
+    from checkin_pwa.services import exports
+
+    monkeypatch.setattr(exports, "CHUNK", 1)  # our two plans of March: two chunks
+    filters = PlanFilters(date_from=dt.date(2026, 3, 1), date_to=dt.date(2026, 3, 31))
+    now = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
+    agency_id = body["far"].agency_id
+    for dataset, rows in (("events", 3), ("explanations", 1), ("verifications", 1)):
+        db.session.expunge_all()
+        seen = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            records = list(exports.records(dataset, agency_id, filters, now))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert len(records) == rows, dataset
+        assert len(seen) == 1 + 2, (dataset, seen)
+        assert not any("team_member" in statement for statement in seen), dataset
