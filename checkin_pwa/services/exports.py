@@ -6,9 +6,10 @@ it). Their ids are read first, then CHUNK plans at a time: the plans and excepti
 datasets load each chunk's plans with what a row shows and their status (R10), the events,
 explanations and verifications read plain joined rows with one statement per chunk and
 load no plan. So an export of a year of a large body never holds more than a chunk.
-`records` yields plain tuples; the web layer turns them into cells in the reader's language. CSV is written as it is read; XLSX by a job (the plan uploads' kind)
-with openpyxl's write-only mode to a file (its rows leave memory as they are written), which
-the page offers once whole.
+`records` yields plain tuples; the web layer turns them into cells in the reader's language.
+CSV is written as it is read; XLSX by a job (the plan uploads' kind) with openpyxl's
+write-only mode to a file (its rows leave memory as they are written), which the page offers
+once whole.
 
 No Flask request here: callers pass the staff member, the parsed filters, `now` (aware UTC,
 the server's clock) and the client's address.
@@ -94,9 +95,9 @@ def _joined(ids: list[int], query, model) -> Iterator[tuple]:
     """(row, row) for each row of `query` (a select of `model`'s rows with _PLAN_KEY) whose
     plan is among `ids`, plan by plan in the order of `ids`."""
     grouped: dict[int, list] = {}
-    for row in db.session.execute(
-            query.join(AuditPlan, AuditPlan.id == model.plan_id).join(Enterprise, Enterprise.id == AuditPlan.enterprise_id)
-            .where(model.plan_id.in_(ids))):
+    query = (query.join(AuditPlan, AuditPlan.id == model.plan_id)
+             .join(Enterprise, Enterprise.id == AuditPlan.enterprise_id).where(model.plan_id.in_(ids)))
+    for row in db.session.execute(query):
         grouped.setdefault(row.plan_id, []).append(row)
     for plan_id in ids:
         for row in grouped.get(plan_id, ()):
