@@ -193,7 +193,8 @@ def test_r21_odd_filters_are_said_and_replaced():
 
 def test_r21_the_quick_sphere_never_understates_the_exact_distance():
     """The travel and overlap rules skip the exact (ellipsoid) distance when the sphere's, 1 %
-    longer, is within the limit: that must never be shorter than the exact one."""
+    longer, is within the limit (that must never be shorter than the exact one), and for the
+    list when the sphere's, 1 % shorter, is beyond it (that must never be longer)."""
     import random
 
     from checkin_pwa.domain.geo import distance_m
@@ -203,3 +204,4 @@ def test_r21_the_quick_sphere_never_understates_the_exact_distance():
         a = Point(rng.uniform(-80, 80), rng.uniform(-180, 180))
         b = destination(a, rng.uniform(0, 360), rng.uniform(1, 2_000_000))
         assert rules._sphere_km(a, b) * rules._SPHERE_MARGIN >= distance_m(a, b) / 1000
+        assert rules._sphere_km(a, b) / rules._SPHERE_MARGIN <= distance_m(a, b) / 1000

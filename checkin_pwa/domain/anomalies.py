@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from typing import Iterable, Optional, Sequence
 
@@ -61,6 +61,9 @@ class Anomaly:
     auditor_ids: tuple[int, ...]
     plan_ids: tuple[int, ...]
     numbers: dict = field(default_factory=dict)
+    # What `exact` needs to turn a distance measured on the sphere into the ellipsoid's:
+    # (the two plans' sites) for an overlap, (the two positions) for a journey; () once exact.
+    basis: tuple = field(default=(), compare=False, repr=False)
 
     def concerns_plan(self, plan_id: int) -> bool:
         return plan_id in self.plan_ids
@@ -169,73 +172,141 @@ def _sphere_km(a: Point, b: Point) -> float:
 
 
 def nearest_sites_km(a: Sequence[Optional[Point]], b: Sequence[Optional[Point]],
-                     beyond_km: float = 0.0) -> Optional[float]:
+                     beyond_km: float = 0.0, *, exact: bool = True) -> Optional[float]:
     """The shortest distance between a located site of one plan and one of the other; None
     when either has no located site (nothing to judge). With `beyond_km`: a distance within
-    it may come back as the spherical one (the caller only asks whether it is beyond)."""
+    it may come back as the spherical one (the caller only asks whether it is beyond); with
+    `exact` False, so may one surely beyond it (the sphere's, 1 % shorter, still beyond)."""
     pairs = [(x, y) for x in a if x is not None for y in b if y is not None]
     if not pairs:
         return None
     rough = min(_sphere_km(x, y) for x, y in pairs)
-    if rough * _SPHERE_MARGIN <= beyond_km:
+    if rough * _SPHERE_MARGIN <= beyond_km or (not exact and rough / _SPHERE_MARGIN > beyond_km):
         return rough
     return _km(min(distance_m(x, y) for x, y in pairs))
 
 
-def overlapping_plans(assignments: Iterable[Assignment]) -> list[Anomaly]:
+def overlap_of(first: Assignment, second: Assignment, *, exact: bool = True) -> Optional[Anomaly]:
+    """One auditor's two plans, `second` starting no earlier than `first`: an overlap when
+    they overlap by more than OVERLAP_MIN and their nearest located sites are more than
+    OVERLAP_FAR_KM apart. `exact` False: a distance surely beyond the limit is the sphere's
+    (the finding says so in its basis; `exact` makes it the ellipsoid's)."""
+    if second.plan_id == first.plan_id or first.auditor_id != second.auditor_id:
+        return None
+    overlap = min(first.end, second.end) - second.start
+    if overlap <= OVERLAP_MIN:
+        return None
+    km = nearest_sites_km(first.sites, second.sites, OVERLAP_FAR_KM, exact=exact)
+    if km is None or km <= OVERLAP_FAR_KM:
+        return None
+    return Anomaly("overlap", second.start, (first.auditor_id,), (first.plan_id, second.plan_id), {
+        "distance_km": round(km, 1), "overlap_hours": round(overlap.total_seconds() / 3600, 1),
+        "limit_km": OVERLAP_FAR_KM}, basis=() if exact else (first.sites, second.sites))
+
+
+def _by_start(assignments: Iterable[Assignment]) -> list[Assignment]:
+    return sorted(assignments, key=lambda a: (a.auditor_id, a.start, a.plan_id))
+
+
+def overlapping_plans(assignments: Iterable[Assignment], *, exact: bool = True) -> list[Anomaly]:
     """Per auditor, each pair of plans overlapping by more than OVERLAP_MIN whose nearest
     located sites are more than OVERLAP_FAR_KM apart."""
     found = []
-    ordered = sorted(assignments, key=lambda a: (a.auditor_id, a.start, a.plan_id))
-    for auditor_id, rows in groupby(ordered, key=lambda a: a.auditor_id):
+    for _auditor_id, rows in groupby(_by_start(assignments), key=lambda a: a.auditor_id):
         rows = list(rows)
         for i, first in enumerate(rows):
             for second in rows[i + 1:]:
                 if second.start >= first.end:
                     break  # sorted by start: no later plan overlaps `first` either
-                if second.plan_id == first.plan_id:
-                    continue
-                overlap = min(first.end, second.end) - second.start
-                if overlap <= OVERLAP_MIN:
-                    continue
-                km = nearest_sites_km(first.sites, second.sites, OVERLAP_FAR_KM)
-                if km is None or km <= OVERLAP_FAR_KM:
-                    continue
-                found.append(Anomaly("overlap", second.start, (auditor_id,), (first.plan_id, second.plan_id), {
-                    "distance_km": round(km, 1), "overlap_hours": round(overlap.total_seconds() / 3600, 1),
-                    "limit_km": OVERLAP_FAR_KM}))
+                anomaly = overlap_of(first, second, exact=exact)
+                if anomaly is not None:
+                    found.append(anomaly)
     return found
 
 
-def travel_speed_kmh(a: Position, b: Position, *, exact: bool = True) -> tuple[float, float, float]:
+def overlapping_pairs(pairs: Iterable[tuple[Assignment, Assignment]], *, exact: bool = True) -> list[Anomaly]:
+    """The overlaps among candidate pairs of one auditor's plans (any order within a pair),
+    as overlapping_plans finds them among all the plans: each pair is judged once, the
+    later-starting plan second."""
+    found, seen = [], set()
+    for a, b in pairs:
+        first, second = _by_start((a, b))
+        key = (first.auditor_id, first.plan_id, second.plan_id)
+        if key in seen:
+            continue
+        seen.add(key)
+        anomaly = overlap_of(first, second, exact=exact)
+        if anomaly is not None:
+            found.append(anomaly)
+    return found
+
+
+def travel_speed_kmh(a: Position, b: Position, *, exact: bool = True,
+                     lower: bool = False) -> tuple[float, float, float]:
     """(straight-line km, km beyond both positions' accuracy, km/h that takes) from a to b;
-    `exact` False: on the sphere, 1 % longer (an upper bound, for a quick "surely possible")."""
-    km = _km(distance_m(a.point, b.point)) if exact else _sphere_km(a.point, b.point) * _SPHERE_MARGIN
+    `exact` False: on the sphere, 1 % longer (an upper bound, for a quick "surely possible"),
+    or with `lower` 1 % shorter (a lower bound, for a quick "surely impossible")."""
+    if exact:
+        km = _km(distance_m(a.point, b.point))
+    else:
+        km = _sphere_km(a.point, b.point) * (1 / _SPHERE_MARGIN if lower else _SPHERE_MARGIN)
     slack = _km((a.accuracy_m or 0.0) + (b.accuracy_m or 0.0))
     beyond = max(0.0, km - slack)
     interval = max(abs(b.at - a.at), TRAVEL_MIN_INTERVAL)
     return km, beyond, beyond / (interval.total_seconds() / 3600)
 
 
-def impossible_travel(positions: Iterable[Position]) -> list[Anomaly]:
+def journey_of(before: Position, after: Position, *, exact: bool = True) -> Optional[Anomaly]:
+    """One auditor's consecutive events: impossible when the distance, less both positions'
+    accuracy, needs more than TRAVEL_MAX_KMH. `exact` False: a journey surely too fast on
+    the sphere (1 % shorter) is measured there (`exact` makes it the ellipsoid's)."""
+    if travel_speed_kmh(before, after, exact=False)[2] <= TRAVEL_MAX_KMH:
+        return None
+    if exact or travel_speed_kmh(before, after, exact=False, lower=True)[2] <= TRAVEL_MAX_KMH:
+        measured, basis = travel_speed_kmh(before, after), ()
+    else:
+        measured, basis = travel_speed_kmh(before, after, exact=False, lower=True), (before, after)
+    km, beyond, speed = measured
+    if speed <= TRAVEL_MAX_KMH:
+        return None
+    return Anomaly("travel", after.at, (after.auditor_id,), (after.plan_id, before.plan_id), {
+        "distance_km": round(km, 1), "beyond_accuracy_km": round(beyond, 1),
+        "minutes": round((after.at - before.at).total_seconds() / 60, 1),
+        "speed_kmh": round(speed), "limit_kmh": TRAVEL_MAX_KMH,
+        "events": [before.event_id, after.event_id]}, basis=basis)
+
+
+def travel_order(positions: Iterable[Position]) -> list[Position]:
+    """Positions in the order the travel rule walks them: per auditor, by judged time."""
+    return sorted(positions, key=lambda p: (p.auditor_id, p.at, p.event_id))
+
+
+def impossible_travel(positions: Iterable[Position], *, exact: bool = True) -> list[Anomaly]:
     """Per auditor, consecutive events (by judged time) whose distance, less both positions'
     accuracy, needs more than TRAVEL_MAX_KMH."""
     found = []
-    ordered = sorted(positions, key=lambda p: (p.auditor_id, p.at, p.event_id))
-    for auditor_id, rows in groupby(ordered, key=lambda p: p.auditor_id):
-        rows = list(rows)
-        for before, after in zip(rows, rows[1:]):
-            if travel_speed_kmh(before, after, exact=False)[2] <= TRAVEL_MAX_KMH:
-                continue
-            km, beyond, speed = travel_speed_kmh(before, after)
-            if speed <= TRAVEL_MAX_KMH:
-                continue
-            found.append(Anomaly("travel", after.at, (auditor_id,), (after.plan_id, before.plan_id), {
-                "distance_km": round(km, 1), "beyond_accuracy_km": round(beyond, 1),
-                "minutes": round((after.at - before.at).total_seconds() / 60, 1),
-                "speed_kmh": round(speed), "limit_kmh": TRAVEL_MAX_KMH,
-                "events": [before.event_id, after.event_id]}))
+    ordered = travel_order(positions)
+    for before, after in zip(ordered, ordered[1:]):
+        if before.auditor_id != after.auditor_id:
+            continue
+        anomaly = journey_of(before, after, exact=exact)
+        if anomaly is not None:
+            found.append(anomaly)
     return found
+
+
+def exact(anomaly: Anomaly) -> Anomaly:
+    """The finding with its distance on the ellipsoid (as the rules measure when `exact`)."""
+    if not anomaly.basis:
+        return anomaly
+    if anomaly.kind == "overlap":
+        sites_a, sites_b = anomaly.basis
+        km = nearest_sites_km(sites_a, sites_b)
+        return replace(anomaly, numbers={**anomaly.numbers, "distance_km": round(km, 1)}, basis=())
+    before, after = anomaly.basis
+    km, beyond, speed = travel_speed_kmh(before, after)
+    return replace(anomaly, numbers={**anomaly.numbers, "distance_km": round(km, 1),
+                                     "beyond_accuracy_km": round(beyond, 1), "speed_kmh": round(speed)}, basis=())
 
 
 def reused_photos(photos: Iterable[PhotoBytes]) -> list[Anomaly]:
@@ -312,6 +383,9 @@ def exif_contradictions(photos: Iterable[MeetingPhoto], events: Iterable[Claimed
 @dataclass(frozen=True)
 class Facts:
     assignments: Sequence[Assignment] = ()
+    # Candidate pairs of one auditor's assignments (the service's narrowing): judged as
+    # overlapping_plans would judge them among `assignments`.
+    overlap_pairs: Sequence[tuple[Assignment, Assignment]] = ()
     positions: Sequence[Position] = ()
     photos: Sequence[PhotoBytes] = ()
     sends: Sequence[QueuedSend] = ()
@@ -320,9 +394,11 @@ class Facts:
     events: Sequence[ClaimedEvent] = ()
 
 
-def find_all(facts: Facts) -> list[Anomaly]:
-    """Every kind, newest first."""
-    found = [*overlapping_plans(facts.assignments), *impossible_travel(facts.positions),
+def find_all(facts: Facts, *, exact: bool = True) -> list[Anomaly]:
+    """Every kind, newest first. `exact` False: a distance surely beyond its limit may be the
+    sphere's (exact() measures it on the ellipsoid for the findings shown)."""
+    found = [*overlapping_plans(facts.assignments, exact=exact),
+             *overlapping_pairs(facts.overlap_pairs, exact=exact), *impossible_travel(facts.positions, exact=exact),
              *reused_photos(facts.photos), *late_sends(facts.sends, facts.stretches),
              *exif_contradictions(facts.meeting_photos, facts.events)]
     return sorted(found, key=lambda a: (a.at, a.kind, a.plan_ids), reverse=True)
