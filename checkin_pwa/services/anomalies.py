@@ -9,8 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import true
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, case, distinct, exists, func, null, select, true, tuple_, type_coerce
 
 from ..domain import anomalies as rules
 from ..domain.evidence import PhotoEvidence
@@ -30,8 +29,6 @@ DEFAULT_RANGE_DAYS = 30
 # Facts read beyond the range's ends: the event before the first one of the range (travel),
 # a plan overlapping the range's first day.
 PAD = dt.timedelta(days=1)
-# Reused bytes read at most this many photo pairs (each side of one).
-MAX_REUSE_PAIRS = 5000
 
 
 @dataclass(frozen=True)
@@ -71,39 +68,29 @@ def _aware_naive(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def _of_body(agency_id: Optional[int]):
+_PLAN, _SITE, _TEAM, _EVENT, _PHOTO = (model.__table__ for model in (AuditPlan, PlanSite, TeamMember, CheckEvent, Photo))
+
+
+def _of_body(agency_id: Optional[int], plan=_PLAN):
     """The clause keeping one body's plans; every body's for None (the regulator's view)."""
-    return AuditPlan.agency_id == agency_id if agency_id is not None else true()
+    return plan.c.agency_id == agency_id if agency_id is not None else true()
+
+
+def _judged_plans(plan, agency_id: Optional[int], lo: dt.datetime, hi: dt.datetime) -> tuple:
+    """The body's on-site plans that are not cancelled, running at some time in [lo, hi)."""
+    return (_of_body(agency_id, plan), plan.c.start_utc < hi, plan.c.end_utc > lo,
+            plan.c.status != "cancelled", plan.c.mode != "remote")
 
 
 def gather(agency_id: Optional[int], start: dt.datetime, end: dt.datetime, plan_id: Optional[int] = None) -> rules.Facts:
     """The facts of the body's plans and events around [start, end) (naive UTC), every
-    body's for None; with `plan_id`, the reused bytes of that plan's photos whenever they
-    were uploaded."""
+    body's for None; with `plan_id`, the reused bytes of that plan's photos whenever they were uploaded. Light rows
+    (Core, only the columns a rule reads); SQL narrows each kind to its candidates and the
+    rules in domain.anomalies decide."""
     lo, hi = start - PAD, end + PAD
-    plans = (db.select(AuditPlan.id).where(
-        _of_body(agency_id), AuditPlan.start_utc < hi, AuditPlan.end_utc > lo,
-        AuditPlan.status != "cancelled", AuditPlan.mode != "remote"))
-    plan_ids = plans.scalar_subquery()
-
-    periods = {pid: (s, e) for pid, s, e in db.session.execute(db.select(
-        AuditPlan.id, AuditPlan.start_utc, AuditPlan.end_utc).where(AuditPlan.id.in_(plan_ids)))}
-    sites: dict[int, list[Optional[Point]]] = {}
-    for pid, lat, lon in db.session.execute(db.select(PlanSite.plan_id, PlanSite.lat, PlanSite.lon)
-                                            .where(PlanSite.plan_id.in_(plan_ids))):
-        sites.setdefault(pid, []).append(Point(lat, lon) if lat is not None and lon is not None else None)
-    assignments = [
-        rules.Assignment(auditor_id, pid, *periods[pid], tuple(sites.get(pid, ())))
-        for pid, auditor_id in db.session.execute(db.select(TeamMember.plan_id, TeamMember.auditor_id).where(
-            TeamMember.plan_id.in_(plan_ids), TeamMember.role != "remote"))
-        if pid in periods]
-
-    events = db.session.execute(db.select(
-        CheckEvent.id, CheckEvent.plan_id, CheckEvent.kind, CheckEvent.signer_id, CheckEvent.server_time,
-        CheckEvent.queued_offline, CheckEvent.flags, CheckEvent.device_lat, CheckEvent.device_lon,
-        CheckEvent.device_accuracy_m, CheckEvent.counts_for_team, CheckEvent.session_ref)
-        .join(AuditPlan, AuditPlan.id == CheckEvent.plan_id)
-        .where(_of_body(agency_id), CheckEvent.server_time >= lo, CheckEvent.server_time < hi)).all()
+    conn = db.session.connection()
+    plan_ids = select(_PLAN.c.id).where(*_judged_plans(_PLAN, agency_id, lo, hi)).scalar_subquery()
+    events = _events(conn, agency_id, lo, hi)
     positions, sends, claimed = [], [], []
     for row in events:
         acted = offline_action_time(row.flags) if row.queued_offline else None
@@ -118,44 +105,95 @@ def gather(agency_id: Optional[int], start: dt.datetime, end: dt.datetime, plan_
     refs = {send.session_ref for send in sends if send.session_ref}
     stretches = []
     if refs:
-        queued_refs = (db.select(CheckEvent.session_ref).join(AuditPlan, AuditPlan.id == CheckEvent.plan_id)
-                       .where(_of_body(agency_id), CheckEvent.queued_offline.is_(True),
-                              CheckEvent.server_time >= lo, CheckEvent.server_time < hi)
+        queued_refs = (select(_EVENT.c.session_ref).join(_PLAN, _PLAN.c.id == _EVENT.c.plan_id)
+                       .where(_of_body(agency_id), _EVENT.c.queued_offline.is_(True),
+                              _EVENT.c.server_time >= lo, _EVENT.c.server_time < hi)
                        .scalar_subquery())
         stretches = [rules.SeenStretch(s.session_ref, s.first_at, s.last_at) for s in db.session.execute(
             db.select(OnlineStretch.session_ref, OnlineStretch.first_at, OnlineStretch.last_at).where(
                 OnlineStretch.session_ref.in_(queued_refs), OnlineStretch.last_at >= lo - PAD,
                 OnlineStretch.first_at < hi))]
 
-    return rules.Facts(assignments=assignments, positions=positions, photos=_reused_bytes(agency_id, lo, hi, plan_id),
-                       sends=sends, stretches=stretches, meeting_photos=_meeting_photos(plan_ids), events=claimed)
+    return rules.Facts(overlap_pairs=overlap_candidates(conn, agency_id, lo, hi), positions=positions,
+                       photos=_reused_bytes(conn, agency_id, lo, hi, plan_id), sends=sends, stretches=stretches,
+                       meeting_photos=_meeting_photos(conn, plan_ids), events=claimed)
 
 
-def _reused_bytes(agency_id: Optional[int], lo: dt.datetime, hi: dt.datetime, plan_id: Optional[int]) -> list[rules.PhotoBytes]:
-    """Photos uploaded in the range (or of one plan) whose bytes a photo of another enterprise's plan of the
-    same body has (at any time), with that photo (for None: of any body, the pair within one
-    body). Deleted photos are left out: the team took them back."""
-    mine, theirs = aliased(Photo), aliased(Photo)
-    my_plan, their_plan = aliased(AuditPlan), aliased(AuditPlan)
-    pairs = db.session.execute(
-        db.select(mine.id, mine.plan_id, my_plan.enterprise_id, mine.sha256_received, mine.uploader_id,
-                  mine.uploaded_at, theirs.id, theirs.plan_id, their_plan.enterprise_id, theirs.uploader_id,
-                  theirs.uploaded_at)
-        .join(my_plan, my_plan.id == mine.plan_id)
-        .join(theirs, theirs.sha256_received == mine.sha256_received)
-        .join(their_plan, their_plan.id == theirs.plan_id)
-        .where(their_plan.agency_id == my_plan.agency_id,
-               *((my_plan.agency_id == agency_id,) if agency_id is not None else ()),
-               my_plan.enterprise_id != their_plan.enterprise_id,
-               mine.deleted_at.is_(None), theirs.deleted_at.is_(None),
-               *((mine.plan_id == plan_id,) if plan_id else (mine.uploaded_at >= lo, mine.uploaded_at < hi)))
-        .limit(MAX_REUSE_PAIRS)).all()
-    found = {}
-    for row in pairs:
-        sha = row[3]
-        found[row[0]] = rules.PhotoBytes(row[0], row[1], row[2], sha, row[4], row[5])
-        found[row[6]] = rules.PhotoBytes(row[6], row[7], row[8], sha, row[9], row[10])
-    return list(found.values())
+def overlap_candidates(conn, agency_id: Optional[int], lo: dt.datetime, hi: dt.datetime
+                       ) -> list[tuple[rules.Assignment, rules.Assignment]]:
+    """Pairs of one auditor's team rows on two of the body's plans whose periods overlap at
+    all (a self-join: only these reach Python), with the plans' sites; rules.overlap_of
+    decides (more than half an hour, sites far apart)."""
+    team = (select(_TEAM.c.auditor_id, _PLAN.c.id.label("plan_id"), _PLAN.c.start_utc, _PLAN.c.end_utc)
+            .select_from(_TEAM.join(_PLAN, _PLAN.c.id == _TEAM.c.plan_id))
+            .where(*_judged_plans(_PLAN, agency_id, lo, hi), _TEAM.c.role != "remote")
+            .cte("team").prefix_with("MATERIALIZED"))
+    mine, theirs = team.alias("mine"), team.alias("theirs")
+    pairs = (select(mine.c.auditor_id, mine.c.plan_id.label("first_id"), mine.c.start_utc.label("first_start"),
+                    mine.c.end_utc.label("first_end"), theirs.c.plan_id.label("second_id"),
+                    theirs.c.start_utc.label("second_start"), theirs.c.end_utc.label("second_end"))
+             .select_from(mine.join(theirs, and_(theirs.c.auditor_id == mine.c.auditor_id,
+                                                 theirs.c.plan_id > mine.c.plan_id)))
+             .where(theirs.c.start_utc < mine.c.end_utc, mine.c.start_utc < theirs.c.end_utc)
+             .cte("overlap_pairs").prefix_with("MATERIALIZED"))
+    near, far = _SITE.alias("first_site"), _SITE.alias("second_site")
+    rows = conn.execute(
+        select(pairs, near.c.lat, near.c.lon, far.c.lat.label("lat_2"), far.c.lon.label("lon_2"))
+        .join(near, near.c.plan_id == pairs.c.first_id).join(far, far.c.plan_id == pairs.c.second_id)
+        .where(near.c.lat.is_not(None), near.c.lon.is_not(None), far.c.lat.is_not(None), far.c.lon.is_not(None)))
+    # A plan without a located site has no overlap to judge: only located sites are joined,
+    # one row per pair of them.
+    found: dict[tuple, tuple[rules.Assignment, rules.Assignment, set, set]] = {}
+    for row in rows:
+        key = (row.auditor_id, row.first_id, row.second_id)
+        if key not in found:
+            found[key] = (row, set(), set())
+        found[key][1].add(Point(row.lat, row.lon))
+        found[key][2].add(Point(row.lat_2, row.lon_2))
+    return [(rules.Assignment(row.auditor_id, row.first_id, row.first_start, row.first_end, tuple(near_sites)),
+             rules.Assignment(row.auditor_id, row.second_id, row.second_start, row.second_end, tuple(far_sites)))
+            for row, near_sites, far_sites in found.values()]
+
+
+def _events(conn, agency_id: Optional[int], lo: dt.datetime, hi: dt.datetime):
+    """The body's check events received in [lo, hi), by signer and receipt (the travel rule's
+    walk, up to the corrected times of events sent later); flags (JSON) read only for those."""
+    flags = type_coerce(case((_EVENT.c.queued_offline.is_(True), _EVENT.c.flags), else_=null()), _EVENT.c.flags.type)
+    return conn.execute(select(
+        _EVENT.c.id, _EVENT.c.plan_id, _EVENT.c.kind, _EVENT.c.signer_id, _EVENT.c.server_time,
+        _EVENT.c.queued_offline, flags.label("flags"), _EVENT.c.device_lat, _EVENT.c.device_lon,
+        _EVENT.c.device_accuracy_m, _EVENT.c.counts_for_team, _EVENT.c.session_ref)
+        .join(_PLAN, _PLAN.c.id == _EVENT.c.plan_id)
+        .where(_of_body(agency_id), _EVENT.c.server_time >= lo, _EVENT.c.server_time < hi)
+        .order_by(_EVENT.c.signer_id, _EVENT.c.server_time, _EVENT.c.id)).all()
+
+
+# Reused bytes read at most this many groups of photos with the same bytes.
+MAX_REUSE_GROUPS = 2500
+
+
+def _reused_bytes(conn, agency_id: Optional[int], lo: dt.datetime, hi: dt.datetime,
+                  plan_id: Optional[int]) -> list[rules.PhotoBytes]:
+    """Every photo of the body whose bytes photos of more than one enterprise's plans have
+    (GROUP BY the bytes' hash), for the hashes of the photos uploaded in the range (or of one
+    plan). Deleted photos are left out: the team took them back."""
+    def body_photos(*columns):
+        return (select(*columns).select_from(_PHOTO.join(_PLAN, _PLAN.c.id == _PHOTO.c.plan_id))
+                .where(_of_body(agency_id), _PHOTO.c.deleted_at.is_(None)))
+
+    other = _PHOTO.alias("other")
+    # Only hashes another photo has at all (an index probe each) reach the GROUP BY.
+    asked = body_photos(_PHOTO.c.sha256_received).where(
+        *((_PHOTO.c.plan_id == plan_id,) if plan_id else (_PHOTO.c.uploaded_at >= lo, _PHOTO.c.uploaded_at < hi)),
+        exists().where(other.c.sha256_received == _PHOTO.c.sha256_received, other.c.id != _PHOTO.c.id))
+    # Per body and hash (every body's at once for None: a pair is always within one body).
+    shared = (body_photos(_PLAN.c.agency_id, _PHOTO.c.sha256_received).where(_PHOTO.c.sha256_received.in_(asked))
+              .group_by(_PLAN.c.agency_id, _PHOTO.c.sha256_received)
+              .having(func.count(distinct(_PLAN.c.enterprise_id)) > 1)
+              .limit(MAX_REUSE_GROUPS))
+    return [rules.PhotoBytes(*row) for row in conn.execute(body_photos(
+        _PHOTO.c.id, _PHOTO.c.plan_id, _PLAN.c.enterprise_id, _PHOTO.c.sha256_received, _PHOTO.c.uploader_id,
+        _PHOTO.c.uploaded_at).where(tuple_(_PLAN.c.agency_id, _PHOTO.c.sha256_received).in_(shared)))]
 
 
 # The EXIF fields a photo's moment is read from: only these leave the database, not the raw
@@ -163,12 +201,12 @@ def _reused_bytes(agency_id: Optional[int], lo: dt.datetime, hi: dt.datetime, pl
 _TIME_FIELDS = ("taken_at", "offset", "gps_time")
 
 
-def _meeting_photos(plan_ids) -> list[rules.MeetingPhoto]:
-    rows = db.session.execute(db.select(Photo.id, Photo.plan_id, Photo.uploader_id, Photo.group, AuditPlan.timezone,
-                                        *(Photo.exif[name] for name in _TIME_FIELDS))
-                              .join(AuditPlan, AuditPlan.id == Photo.plan_id)
-                              .where(Photo.plan_id.in_(plan_ids), Photo.group.in_(("first", "last")),
-                                     Photo.deleted_at.is_(None)))
+def _meeting_photos(conn, plan_ids) -> list[rules.MeetingPhoto]:
+    rows = conn.execute(select(_PHOTO.c.id, _PHOTO.c.plan_id, _PHOTO.c.uploader_id, _PHOTO.c.group, _PLAN.c.timezone,
+                               *(_PHOTO.c.exif[name] for name in _TIME_FIELDS))
+                        .join(_PLAN, _PLAN.c.id == _PHOTO.c.plan_id)
+                        .where(_PHOTO.c.plan_id.in_(plan_ids), _PHOTO.c.group.in_(("first", "last")),
+                               _PHOTO.c.deleted_at.is_(None)))
     found = []
     for photo_id, plan_id, uploader_id, group, zone, *fields in rows:
         exif = {name: value for name, value in zip(_TIME_FIELDS, fields) if value is not None}
@@ -198,18 +236,19 @@ def _rows(found: list[rules.Anomaly], agency_id: int) -> list[Row]:
     return rows
 
 
-def found_between(agency_id: int, since: dt.date, until: dt.date) -> list[rules.Anomaly]:
+def found_between(agency_id: int, since: dt.date, until: dt.date, *, exact: bool = True) -> list[rules.Anomaly]:
     """Every anomaly of the body dated from `since` to `until` (the body's days), newest
-    first: the facts of those days (a fixed number of statements) judged in memory."""
+    first: the facts of those days (a fixed number of statements) judged in memory; `exact`
+    False: distances surely beyond their limits may be the sphere's (rules.exact)."""
     start, end = day_bounds(since, until)
-    return _in_range(rules.find_all(gather(agency_id, start, end)), start, end)
+    return _in_range(rules.find_all(gather(agency_id, start, end), exact=exact), start, end)
 
 
 def body_anomalies(agency_id: int, since: dt.date, until: dt.date, kind: Optional[str],
                    asked_page: object, per_page: Optional[int] = None) -> AnomalyList:
     """One page of the body's anomalies dated from `since` to `until` (the body's days),
     newest first; `kind` None: every kind."""
-    found = found_between(agency_id, since, until)
+    found = found_between(agency_id, since, until, exact=False)
     counts = {k: 0 for k in rules.KINDS}
     for anomaly in found:
         counts[anomaly.kind] += 1
@@ -217,7 +256,8 @@ def body_anomalies(agency_id: int, since: dt.date, until: dt.date, kind: Optiona
         found = [anomaly for anomaly in found if anomaly.kind == kind]
     per_page = per_page or PER_PAGE
     page = page_of(asked_page, len(found), per_page)
-    return AnomalyList(_rows(found[page.offset:page.offset + per_page], agency_id), page, counts)
+    return AnomalyList(_rows([rules.exact(a) for a in found[page.offset:page.offset + per_page]], agency_id),
+                       page, counts)
 
 
 def anomalies_for_plan(plan_id: int) -> list[Row]:

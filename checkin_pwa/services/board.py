@@ -254,7 +254,7 @@ def anomaly_days(agency_id: int, now: dt.datetime, weeks: int = rules.WEEKS) -> 
     fixed number of statements; the weeks (84 days) are within its longest range."""
     today = calendar_today(now)
     return [anomaly.at.replace(tzinfo=UTC).astimezone(CALENDAR_ZONE).date()
-            for anomaly in found_between(agency_id, rules.first_week(today, weeks), today)]
+            for anomaly in found_between(agency_id, rules.first_week(today, weeks), today, exact=False)]
 
 
 def weekly_counts(agency_id: int, now: dt.datetime, weeks: int = rules.WEEKS) -> list[rules.WeekCount]:

@@ -53,9 +53,9 @@ def _by_body(facts: anomaly_rules.Facts, body_of: dict[int, int]) -> dict[int, a
     """Every body's own part of the facts (by each row's plan); the online stretches are
     by session and stay with every part."""
     parts: dict[int, dict[str, list]] = {}
-    for field in ("assignments", "positions", "photos", "sends", "meeting_photos", "events"):
+    for field in ("assignments", "overlap_pairs", "positions", "photos", "sends", "meeting_photos", "events"):
         for row in getattr(facts, field):
-            body = body_of.get(row.plan_id)
+            body = body_of.get(row[0].plan_id if field == "overlap_pairs" else row.plan_id)
             if body is not None:
                 parts.setdefault(body, {}).setdefault(field, []).append(row)
     return {body: dataclasses.replace(anomaly_rules.Facts(stretches=facts.stretches), **fields)
@@ -68,7 +68,7 @@ def anomalies_by_body(since: dt.date, until: dt.date) -> dict[int, list[anomaly_
     start, end = anomalies.day_bounds(since, until)
     facts = anomalies.gather(None, start, end)
     plan_ids = {row.plan_id for field in ("assignments", "positions", "photos", "sends", "meeting_photos", "events")
-                for row in getattr(facts, field)}
+                for row in getattr(facts, field)} | {first.plan_id for first, _second in facts.overlap_pairs}
     body_of = dict(db.session.execute(db.select(AuditPlan.id, AuditPlan.agency_id)
                                       .where(AuditPlan.id.in_(plan_ids))).all()) if plan_ids else {}
     return {body: [found for found in anomaly_rules.find_all(part) if start <= found.at < end]

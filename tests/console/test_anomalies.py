@@ -324,3 +324,78 @@ def test_r21_the_evidence_review_lists_the_plans_anomalies(app, travel):
     assert f'href="/admin/plans/{travel["second"]}/evidence"' in section
     quiet_page = client.get(f"/admin/plans/{quiet.id}/evidence").get_data(as_text=True)
     assert "data-kind=" not in quiet_page.split('id="evidence-anomalies"')[1].split("</section>")[0]
+
+
+def test_r21_the_sql_narrowing_never_drops_an_overlap_or_a_reused_photo_the_rules_would_flag(app):
+    """The list's SQL only narrows to candidates (pairs of one auditor's overlapping plans with
+    located sites; photos whose bytes more than one enterprise has) and domain.anomalies
+    decides: on a generated body, the findings from the candidates are exactly the rules'
+    findings from every row, read plainly. Distances measured on the sphere for the list are
+    the exact ones once shown."""
+    import random
+
+    from checkin_pwa.domain import anomalies as rules
+    from checkin_pwa.models import AuditPlan, TeamMember
+
+    rng = random.Random(2126)
+    people = [factories.auditor() for _ in range(6)]
+    companies = [factories.enterprise() for _ in range(4)]
+    plans = []
+    for _ in range(90):
+        start = local_today(rng.randrange(-11, 1), rng.choice((7, 8, 9, 10, 12)), rng.choice((0, 30)))
+        team = rng.sample(people, rng.choice((1, 2, 2, 3)))
+        sites = [(p.lat, p.lon) for p in (destination(JILIN, rng.uniform(0, 360), rng.uniform(0, 120_000))
+                                         for _ in range(rng.choice((1, 1, 2))))]
+        if rng.random() < 0.1:
+            sites = [(None, None)]
+        plan = factories.plan(team, company=rng.choice(companies), start=start,
+                              end=start + dt.timedelta(minutes=30 * rng.randrange(1, 18)), sites=sites,
+                              status="cancelled" if rng.random() < 0.05 else "valid",
+                              mode="remote" if rng.random() < 0.05 else "onsite")
+        if rng.random() < 0.1:
+            plan.team[-1].role = "remote"
+        plans.append(plan)
+    photos = []
+    for n in range(60):
+        plan = rng.choice(plans)
+        photo = add_photo(plan, rng.choice(people), f"{rng.randrange(12):064x}",
+                          local_today(rng.randrange(-12, 1), rng.randrange(7, 19)))
+        photo.evidence_key += f"-{n}"
+        if rng.random() < 0.1:
+            photo.deleted_at = photo.uploaded_at
+        photos.append(photo)
+    db.session.commit()
+
+    agency_id = plans[0].agency_id
+    start, end = service.day_bounds(local_today(-8).date(), local_today(-2).date())
+    lo, hi = start - service.PAD, end + service.PAD
+    every_assignment = [
+        rules.Assignment(member.auditor_id, plan.id, plan.start_utc, plan.end_utc,
+                         tuple(rules.Point(s.lat, s.lon) if s.lat is not None else None for s in plan.sites))
+        for plan in db.session.scalars(select(AuditPlan)) for member in plan.team
+        if plan.start_utc < hi and plan.end_utc > lo and plan.status != "cancelled" and plan.mode != "remote"
+        and member.role != "remote"]
+    flagged = rules.overlapping_plans(every_assignment)
+    candidates = service.overlap_candidates(db.session.connection(), agency_id, lo, hi)
+    assert len(flagged) >= 5
+    assert sorted(rules.overlapping_pairs(candidates), key=_order) == sorted(flagged, key=_order)
+    assert len(candidates) < len(every_assignment) ** 2 / 2
+
+    def in_range(found):
+        return sorted((a for a in found if start <= a.at < end), key=_order)
+
+    every_photo = [rules.PhotoBytes(p.id, p.plan_id, p.plan.enterprise_id, p.sha256_received, p.uploader_id,
+                                    p.uploaded_at) for p in db.session.scalars(select(Photo)) if p.deleted_at is None]
+    reused = in_range(rules.reused_photos(every_photo))
+    assert len(reused) >= 5
+    assert in_range(rules.reused_photos(service._reused_bytes(db.session.connection(), agency_id, lo, hi, None))) \
+        == reused
+
+    facts = service.gather(agency_id, start, end)
+    assert [rules.exact(a) for a in rules.find_all(facts, exact=False)] == rules.find_all(facts)
+    listed = service.body_anomalies(agency_id, local_today(-8).date(), local_today(-2).date(), None, 1, per_page=500)
+    assert sorted((row.anomaly for row in listed.rows), key=_order) == in_range(rules.find_all(facts))
+
+
+def _order(anomaly):
+    return anomaly.at, anomaly.kind, anomaly.auditor_ids, anomaly.plan_ids
