@@ -2,9 +2,11 @@
 25,000 plans in 92 days), each with a team of two of 1,500 auditors, a check-in and a
 check-out, two meeting photos, at random places in China. Run from the repository's root:
 `.venv/bin/python benchmarks/anomalies.py` (PLANS=5000 for a smaller body). Prints the
-statements of one list request, its p50 and worst of 3 (ms), the growth of the peak memory,
-and one plan's anomalies_for_plan."""
-import datetime as dt, os, random, resource, statistics, sys, time, tempfile
+statements of one list request, its p50 and worst of 3 (ms; and its CPU ms, steadier on a
+busy machine), the peak memory Python allocates for it, and one plan's anomalies_for_plan.
+BEFORE=<commit> also measures that commit's services/anomalies.py on the same database in
+the same run (before → after)."""
+import datetime as dt, importlib.util, os, random, statistics, subprocess, sys, time, tempfile, tracemalloc
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sqlalchemy import event, insert
 from checkin_pwa import create_app
@@ -12,6 +14,21 @@ from checkin_pwa.config import TestConfig
 from checkin_pwa.extensions import db
 from checkin_pwa.models import Agency, Auditor, Enterprise, AuditPlan, PlanSite, TeamMember, CheckEvent, Photo
 from checkin_pwa.services import anomalies
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def service_at(commit: str):
+    """services/anomalies.py as it was at `commit`, beside the current one (same package)."""
+    source = subprocess.run(["git", "show", f"{commit}:checkin_pwa/services/anomalies.py"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    spec = importlib.util.spec_from_loader("checkin_pwa.services._anomalies_before", loader=None)
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = "checkin_pwa.services"
+    sys.modules[spec.name] = module
+    exec(compile(source, f"{commit}:services/anomalies.py", "exec"), module.__dict__)
+    return module
+
 
 N = int(os.environ.get("PLANS", "25000"))
 path = tempfile.mktemp(suffix=".sqlite3")
@@ -50,19 +67,28 @@ with app.app_context():
 
     count = []
     event.listen(db.engine, "before_cursor_execute", lambda *a: count.append(1))
-    times = []
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for _ in range(3):
+    versions = ([(os.environ["BEFORE"], service_at(os.environ["BEFORE"]))] if os.environ.get("BEFORE") else [])
+    for name, service in versions + [("now", anomalies)]:
+        times, cpu = [], []
+        for _ in range(3):
+            db.session.remove()
+            count.clear()
+            t, c = time.perf_counter(), time.process_time()
+            result = service.body_anomalies(body_id, dt.date(2026, 8, 30), dt.date(2026, 11, 29), None, 1)
+            times.append((time.perf_counter() - t) * 1000)
+            cpu.append((time.process_time() - c) * 1000)
+        statements = len(count)
         db.session.remove()
-        count.clear()
+        tracemalloc.start()  # one more call, traced: the peak of the memory Python allocates for it
+        service.body_anomalies(body_id, dt.date(2026, 8, 30), dt.date(2026, 11, 29), None, 1)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
         t = time.perf_counter()
-        result = anomalies.body_anomalies(body_id, dt.date(2026, 8, 30), dt.date(2026, 11, 29), None, 1)
-        times.append((time.perf_counter() - t) * 1000)
-    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t = time.perf_counter()
-    one = anomalies.anomalies_for_plan(N // 2)
-    one_ms = (time.perf_counter() - t) * 1000
-    print(f"plans={N} found={result.page.total} counts={result.counts} statements={len(count)}")
-    print(f"list ms: p50={statistics.median(times):.0f} max={max(times):.0f}; maxrss grew {(rss1 - rss0) / 1024:.0f} MB")
-    print(f"anomalies_for_plan ms: {one_ms:.0f}")
+        one = service.anomalies_for_plan(N // 2)
+        one_ms = (time.perf_counter() - t) * 1000
+        print(f"[{name}] plans={N} found={result.page.total} counts={result.counts} statements={statements}")
+        print(f"[{name}] list ms: p50={statistics.median(times):.0f} max={max(times):.0f}; "
+              f"CPU ms p50={statistics.median(cpu):.0f}; "
+              f"peak traced memory {peak / 2**20:.0f} MB")
+        print(f"[{name}] anomalies_for_plan ms: {one_ms:.0f}; first row: {result.rows[0].anomaly if result.rows else None}")
 os.remove(path)
