@@ -124,7 +124,8 @@ def overlap_candidates(conn, agency_id: Optional[int], lo: dt.datetime, hi: dt.d
     """Pairs of one auditor's team rows on two of the body's plans whose periods overlap at
     all (a self-join: only these reach Python), with the plans' sites; rules.overlap_of
     decides (more than half an hour, sites far apart)."""
-    team = (select(_TEAM.c.auditor_id, _PLAN.c.id.label("plan_id"), _PLAN.c.start_utc, _PLAN.c.end_utc)
+    team = (select(_TEAM.c.auditor_id, _PLAN.c.agency_id, _PLAN.c.id.label("plan_id"), _PLAN.c.start_utc,
+                   _PLAN.c.end_utc)
             .select_from(_TEAM.join(_PLAN, _PLAN.c.id == _TEAM.c.plan_id))
             .where(*_judged_plans(_PLAN, agency_id, lo, hi), _TEAM.c.role != "remote")
             .cte("team").prefix_with("MATERIALIZED"))
@@ -133,6 +134,7 @@ def overlap_candidates(conn, agency_id: Optional[int], lo: dt.datetime, hi: dt.d
                     mine.c.end_utc.label("first_end"), theirs.c.plan_id.label("second_id"),
                     theirs.c.start_utc.label("second_start"), theirs.c.end_utc.label("second_end"))
              .select_from(mine.join(theirs, and_(theirs.c.auditor_id == mine.c.auditor_id,
+                                                 theirs.c.agency_id == mine.c.agency_id,  # each body's own
                                                  theirs.c.plan_id > mine.c.plan_id)))
              .where(theirs.c.start_utc < mine.c.end_utc, mine.c.start_utc < theirs.c.end_utc)
              .cte("overlap_pairs").prefix_with("MATERIALIZED"))
