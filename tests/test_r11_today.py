@@ -33,8 +33,17 @@ def reading() -> dict:
 
 
 def sign(person, plan, kind: str, minutes_ago: int) -> None:
-    then = checkin.server_now() - dt.timedelta(minutes=minutes_ago)
+    sign_at(person, plan, kind, checkin.server_now() - dt.timedelta(minutes=minutes_ago))
+
+
+def sign_at(person, plan, kind: str, then: dt.datetime) -> None:
     assert isinstance(checkin.check(person, plan.id, kind, reading(), then), checkin.Signed)
+
+
+def on_the_first_morning(plan) -> dt.datetime:
+    """Half an hour after the plan's start: a check-in on its first day whatever the hour now
+    (20 hours ago is today after 20:00)."""
+    return plan.start_utc.replace(tzinfo=dt.timezone.utc) + dt.timedelta(minutes=30)
 
 
 def photo(person, plan, group: str) -> None:
@@ -90,7 +99,7 @@ def test_r11_last_day_after_the_end_reminds_to_check_out(app):
     plan = ends_today([me])
     db.session.commit()
     # Checked in yesterday (the first day), photos of the first meeting in.
-    sign(me, plan, "in", 20 * 60)
+    sign_at(me, plan, "in", on_the_first_morning(plan))
     photo(me, plan, "first")
     page = text(phone_of(app, me).get("/"))
     assert reminders(page) == 1  # past the end (00:01) on the last day, no check-out
@@ -101,7 +110,7 @@ def test_r11_checked_out_asks_for_last_meeting_photos_then_nothing(app):
     me = f.auditor()
     plan = f.plan([me], start=f.local_today(-1, 8, 30), end=f.local_today(0, 23, 59))
     db.session.commit()
-    sign(me, plan, "in", 20 * 60)
+    sign_at(me, plan, "in", on_the_first_morning(plan))
     photo(me, plan, "first")
     sign(me, plan, "out", 0)
     page = text(phone_of(app, me).get("/"))

@@ -28,6 +28,7 @@ def open_list(page, phone, tab):
     if tab == "审核经历":
         page.get_by_role("link", name="审核经历").click()
     expect(page.locator(".tab.current")).to_have_text(tab)
+    page.wait_for_load_state("load")  # htmx has bound the filters (see open_calendar)
     page.evaluate("window.__samePage = 'yes'")
 
 
