@@ -594,7 +594,7 @@ class PlanUpload(db.Model):
 
 class ExportJob(db.Model):
     """An XLSX export a staff member asked for (services.exports), written by a job of the
-    same kind as a plan upload's (services.plan_uploads.start_job): state, phase, done of
+    same kind as a plan upload's (services.jobs): state, phase, done of
     total and a heartbeat in the row, so every worker answers the page's polling. The file
     waits in `path` for its download until the job expires. Belongs to its body and asker."""
 

@@ -10,7 +10,7 @@ Where the bytes come from: JPEG APP1 "Exif", PNG eXIf, WebP EXIF chunks are foun
 walking the container ourselves (bounded); HEIC/HEIF through pillow-heif (libheif), which
 hands back the same TIFF block.
 
-The TIFF block itself is read by the small reader below, not by exifread (the brief's EXIF
+The TIFF block itself is read by the small reader below, not by exifread (the EXIF
 library), because of what exifread 3.5.1 does with details=False, extract_thumbnail=False,
 strict=False, measured on its TIFF-stream entry (process_file on the block):
 - Time. It decodes every value of every entry of every IFD it reaches: up to 999 values a

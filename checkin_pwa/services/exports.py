@@ -203,7 +203,7 @@ def write_xlsx(path: str, title: str, header: list[str], rows: Iterable[list]) -
 
 # --- XLSX exports as jobs ---------------------------------------------------------------------
 # An XLSX file can only be sent once it is whole, so it is written by a job (the plan
-# uploads' kind: services.plan_uploads.start_job) whose progress the page polls; the file
+# uploads' kind, services.jobs) whose progress the page polls; the file
 # then waits in `folder` for its download until the job expires.
 
 EXPORTING = ("exporting",)
@@ -212,7 +212,7 @@ KEEP = dt.timedelta(minutes=30)
 
 def begin(staff: Staff, dataset: str, fmt: str, filters: dict, locale: str, *, address: str,
           folder: str) -> ExportJob:
-    """The job row of an export asked for (the caller starts it: plan_uploads.start_job
+    """The job row of an export asked for (the caller starts it: jobs.start_job
     with `write`); expired jobs' files are removed first."""
     forget_expired(folder)
     now = utcnow()
@@ -228,7 +228,7 @@ def write(job_id: int, folder: str, parse: Callable[[dict, int], PlanFilters], t
           cells: Callable[[str, Iterable[tuple]], Iterable[list]], now: dt.datetime) -> None:
     """The job: the export's rows written to its file, the job ready with the row count and
     the export in the audit log (in one commit)."""
-    from .plan_uploads import progress
+    from .jobs import progress
 
     job = db.session.get(ExportJob, job_id)
     os.makedirs(folder, mode=0o700, exist_ok=True)

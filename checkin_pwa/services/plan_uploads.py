@@ -19,26 +19,20 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.orm import undefer
 
 from ..domain.plan_import import Issue, NotADocument, format_path, parse_document, validate
 from ..extensions import db
 from ..models import Agency, PlanUpload, Staff, utcnow
-from . import audit, plan_import
+from . import audit, jobs, plan_import
 
 log = logging.getLogger(__name__)
 
 RUNNING = ("checking", "committing")
 KINDS = ("json", "xlsx")
 KEEP_ISSUES = 2000  # problems kept for the page (the count is always whole)
-# A running job writes its heartbeat at least this often (progress, or while it waits for
-# its turn); one silent for much longer died with its worker process.
-HEARTBEAT_SECONDS = 30
-STALLED_AFTER = dt.timedelta(minutes=5)
-# Jobs running at once in one worker process: each holds a whole document in memory.
-_SLOTS = threading.BoundedSemaphore(1)
 
 
 class UploadRefused(ValueError):
@@ -104,70 +98,18 @@ def expired(upload: PlanUpload) -> bool:
     return upload.expires_at <= utcnow()
 
 
-def stalled(row, running: tuple[str, ...] = RUNNING) -> bool:
-    """A job whose worker went away (restart, crash): it says nothing any more."""
-    return row.state in running and utcnow() - row.heartbeat_at > STALLED_AFTER
+def give_up_if_stalled(row) -> None:
+    jobs.give_up_if_stalled(row, RUNNING)
 
-
-def give_up_if_stalled(row, running: tuple[str, ...] = RUNNING) -> None:
-    """A stalled job is failed (a commit interrupted midway was rolled back by the database)."""
-    if stalled(row, running):
-        model = type(row)
-        db.session.execute(update(model).where(model.id == row.id, model.state == row.state)
-                           .values(state="failed", phase=None, outcome={"error": "stalled"}))
-        db.session.commit()
-        db.session.refresh(row)
-
-
-# --- the jobs ---------------------------------------------------------------------------------
-# A job is a row of a model with the columns state, phase, done, total, heartbeat_at and
-# outcome (PlanUpload, ExportJob) and a function of the row's id run in a thread of this
-# process, one at a time per process.
 
 def start(upload_id: int, job: str) -> threading.Thread:
     """Run `job` ("check" or "commit") for the upload in a thread of this process."""
-    return start_job(PlanUpload, upload_id, lambda row_id: (check if job == "check" else commit)(row_id),
+    return jobs.start_job(PlanUpload, upload_id, lambda row_id: (check if job == "check" else commit)(row_id),
                      name=f"plan-upload-{upload_id}")
 
 
-def start_job(model, row_id: int, work: Callable[[int], None], *, name: str) -> threading.Thread:
-    """Run `work(row_id)` in a thread of this process (with the app's context), after the
-    jobs before it; the row is failed if it raises."""
-    app = current_app._get_current_object()
-    thread = threading.Thread(target=_run, args=(app, model, row_id, work), name=name, daemon=True)
-    thread.start()
-    return thread
-
-
-def _run(app: Flask, model, row_id: int, work: Callable[[int], None]) -> None:
-    with app.app_context():
-        try:
-            while not _SLOTS.acquire(timeout=HEARTBEAT_SECONDS):
-                progress(model, row_id, "waiting", 0, 0)
-            try:
-                work(row_id)
-            finally:
-                _SLOTS.release()
-        except Exception:
-            log.exception("%s %s: the job failed", model.__tablename__, row_id)
-            db.session.rollback()
-            db.session.execute(update(model).where(model.id == row_id)
-                               .values(state="failed", phase=None, outcome={"error": "internal"}))
-            db.session.commit()
-        finally:
-            db.session.remove()
-
-
-def progress(model, row_id: int, phase: str, done: int, total: int) -> None:
-    """Written on a connection of its own, committed at once: the job's transaction,
-    still open, is not touched, and the page sees the numbers move."""
-    with db.engine.begin() as connection:
-        connection.execute(update(model).where(model.id == row_id)
-                           .values(phase=phase, done=done, total=total, heartbeat_at=utcnow()))
-
-
 def _progress(upload_id: int, phase: str, done: int, total: int) -> None:
-    progress(PlanUpload, upload_id, phase, done, total)
+    jobs.progress(PlanUpload, upload_id, phase, done, total)
 
 
 def _reporter(upload_id: int, phase: str) -> Callable[[int, int], None]:

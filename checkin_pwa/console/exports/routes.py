@@ -12,7 +12,7 @@ from ...blueprints.tasks.words import filter_error_text
 from ...domain.filters import parse_plan_filters
 from ...extensions import client_address
 from ...models import ExportJob
-from ...services import exports, listing, plan_uploads
+from ...services import exports, jobs, listing
 from ...services.checkin import server_now
 from ...web import render_page_or_partial
 from ..guard import own_row, staff_required
@@ -73,7 +73,7 @@ def download():
             exports.write(job_id, folder, _parse, str(TITLES[dataset]), header(dataset), rows, now)
 
     job = exports.begin(staff, dataset, fmt, wanted, locale, address=address, folder=folder)
-    plan_uploads.start_job(ExportJob, job.id, work, name=f"export-{job.id}")
+    jobs.start_job(ExportJob, job.id, work, name=f"export-{job.id}")
     return redirect(url_for(".job", job_id=job.id), code=303)
 
 
@@ -90,7 +90,7 @@ def _mine(job_id: int) -> ExportJob:
     found = own_row(ExportJob, job_id)
     if found.staff_id != g.staff.id:
         abort(404)
-    plan_uploads.give_up_if_stalled(found, exports.EXPORTING)
+    jobs.give_up_if_stalled(found, exports.EXPORTING)
     return found
 
 
