@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from .config import Config
 from . import limits_storage  # noqa: F401  (registers RATELIMIT_STORAGE_URI=database://)
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .production import NotReadyForProduction, check_secret_key_agreement, configuration_problems, is_production
 from .proxies import TrustedProxies, parse_networks
 from .storage import init_photo_store
 
@@ -50,6 +51,11 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(config_class)
     app.config.update(overrides)
+    production = is_production(app.config)
+    if production:
+        problems = configuration_problems(app.config)
+        if problems:
+            raise NotReadyForProduction(problems)
     os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app)
@@ -96,6 +102,8 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
     from .presence import register_presence
 
     register_presence(app)
+    if production:
+        check_secret_key_agreement(app)
     return app
 
 

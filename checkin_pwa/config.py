@@ -11,6 +11,10 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 class Config:
+    # "production": create_app refuses to start without what several hosts must share
+    # (checkin_pwa.production, docs/production.md); "development" (the default) needs nothing.
+    APP_ENV = os.environ.get("APP_ENV", "development")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     SECRET_KEY = os.environ.get("SECRET_KEY")  # None: create_app makes one in the instance folder
     # SQLite in the instance folder unless DATABASE_URL names another database.
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
@@ -88,6 +92,9 @@ class Config:
     # in PHOTO_STORAGE_DIR (default <instance>/photos, never under static/).
     PHOTO_STORE = os.environ.get("PHOTO_STORE", "filesystem")
     PHOTO_STORAGE_DIR = os.environ.get("PHOTO_STORAGE_DIR")
+    # The operator's word that PHOTO_STORAGE_DIR is one folder every host mounts (NFS…):
+    # production mode accepts the filesystem store only then.
+    PHOTO_STORAGE_SHARED = _env_bool("PHOTO_STORAGE_SHARED", False)
     # XLSX exports wait here for their download (default <instance>/exports; docs/exports.md).
     EXPORT_DIR = os.environ.get("EXPORT_DIR")
     # Refused before decoding: lower than Pillow's own decompression-bomb limit (89 MP).
@@ -137,5 +144,6 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    APP_ENV = "development"
     SECRET_KEY = "test-secret-not-for-production"
     TILE_URL = ""

@@ -126,6 +126,15 @@ class RateLimitCounter(db.Model):
     expires_at: Mapped[float] = mapped_column(Float, index=True)  # Unix time, as the limiter counts
 
 
+class SharedSetting(db.Model):
+    """A fact every host of one installation must agree on, in the database they share
+    (checkin_pwa.production keeps the SECRET_KEY's fingerprint here)."""
+
+    __tablename__ = "shared_setting"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
 class Enterprise(db.Model):
     """An audited enterprise (受审核企业), by name within a body."""
 

@@ -18,6 +18,8 @@ from typing import Any, Mapping, Optional
 
 from werkzeug.utils import import_string
 
+from ..production import is_production
+
 DEFAULT_BACKEND = "checkin_pwa.services.sms.LogSmsSender"
 
 log = logging.getLogger("checkin_pwa.sms")
@@ -44,6 +46,9 @@ class LogSmsSender(SmsSender):
 
     def __init__(self, config: Optional[Mapping[str, Any]] = None):
         super().__init__(config)
+        if is_production(self.config):
+            # Codes must not land in a production log (create_app refuses this backend there too).
+            raise SmsError("the log backend writes codes to the server log: not in production mode")
         # Python logs only WARNING and up by default, and gunicorn configures only its own
         # loggers: without this the code would never reach the log.
         if log.level == logging.NOTSET:
