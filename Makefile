@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt | $(BIN)/activate
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-test: requirements-test.txt requirements.txt $(VENV)/.installed
+$(VENV)/.installed-test: requirements-test.txt requirements-postgres.txt requirements.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-test.txt
 	touch $@
 
@@ -52,8 +52,15 @@ seed: migrate
 run: seed
 	$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 --threads 4 --access-logfile - wsgi:app
 
+# Two passes. 1: the whole suite on SQLite, photos on disk, the browser tests. 2: every test
+# that uses a database again, on a PostgreSQL server (and the object store) the run starts
+# itself in a temporary folder (tests/servers/); the browser tests are not run twice.
+# Both passes run; the target fails if either did. E.g. make test PYTEST_ARGS="-x"
 test: install-test
-	$(BIN)/python -m pytest
+	@status=0; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS) || status=1; \
+	TEST_DATABASE=postgresql TEST_PHOTO_STORE=s3 $(BIN)/python -m pytest --ignore=tests/browser $(PYTEST_ARGS) || status=1; \
+	exit $$status
 
 # The README's screenshots, written again to docs/screenshots/ (a test run leaves them alone).
 screenshots: install-test

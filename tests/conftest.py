@@ -29,24 +29,126 @@ def not_here(reason: str) -> None:
     pytest.skip(reason)
 
 
+# --- the database, on the pass's backend ----------------------------------------------
+# `make test` runs the suite twice: on SQLite (pass 1), then every test that uses a database
+# again on a real PostgreSQL server the run starts itself (pass 2, TEST_DATABASE=postgresql).
+DATABASE_BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
+if DATABASE_BACKEND not in ("sqlite", "postgresql"):
+    raise pytest.UsageError(f"TEST_DATABASE={DATABASE_BACKEND!r}: sqlite or postgresql")
+ON_POSTGRESQL = DATABASE_BACKEND == "postgresql"
+# A test uses a database when one of these is among its fixtures (directly or through app,
+# client, live_server, make_app's migrated_db ...): pass 2 runs those tests only.
+DATABASE_FIXTURES = frozenset({"migrated_db", "empty_database_url", "postgres_server"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Pass 2 runs the tests that use a database (not the browser's); a test named
+    `..._on_sqlite` is skipped there, one named `..._on_postgresql` in pass 1, each saying why."""
+    if ON_POSTGRESQL:
+        keep, drop = [], []
+        for item in items:
+            uses_database = DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+            (keep if uses_database and not item.get_closest_marker("browser") else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+    for item in items:
+        name = getattr(item, "originalname", None) or item.name
+        if ON_POSTGRESQL and name.endswith("_on_sqlite"):
+            item.add_marker(pytest.mark.skip(reason="SQLite only: runs in the SQLite pass"))
+        if not ON_POSTGRESQL and name.endswith("_on_postgresql"):
+            item.add_marker(pytest.mark.skip(reason="PostgreSQL only: runs in the PostgreSQL pass "
+                                                    "(TEST_DATABASE=postgresql, as make test does)"))
+
+
 @pytest.fixture(scope="session")
-def migrated_db(tmp_path_factory):
-    """One database built by the real migrations; each test gets a copy of the file."""
-    path = tmp_path_factory.mktemp("db") / "template.sqlite3"
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+def postgres_server():
+    """The run's own PostgreSQL server (tests/servers/postgres.py), started on first use."""
+    from .servers import postgres
+
+    try:
+        server = postgres.start()
+    except postgres.NotAvailable as missing:
+        not_here(str(missing))
+    yield server
+    server.stop()
+
+
+class MigratedDatabase:
+    """The schema the real migrations build, once per run; `new_url(tmp_path)` gives a test
+    its own copy: a copy of the SQLite file, or a PostgreSQL database made from the migrated
+    one as its template (CREATE DATABASE ... TEMPLATE: ~70 ms; dropped after the test)."""
+
+    def __init__(self, sqlite_path=None, server=None, template=None):
+        self.sqlite_path, self.server, self.template = sqlite_path, server, template
+
+    def new_url(self, folder) -> str:
+        if self.server is None:
+            path = Path(folder) / "checkin.sqlite3"
+            shutil.copy(self.sqlite_path, path)
+            return f"sqlite:///{path}"
+        name = self.server.create(template=self.template)
+        _MADE_BY_THIS_TEST.append((self.server, name))
+        return self.server.url(name)
+
+    def empty_url(self, folder) -> str:
+        if self.server is None:
+            return f"sqlite:///{Path(folder) / 'empty.sqlite3'}"
+        name = self.server.create()
+        _MADE_BY_THIS_TEST.append((self.server, name))
+        return self.server.url(name)
+
+    def __fspath__(self) -> str:
+        if self.server is not None:
+            raise TypeError("migrated_db is a PostgreSQL database in this pass: "
+                            "use migrated_db.new_url(tmp_path) for a database of the test's own")
+        return str(self.sqlite_path)
+
+
+@pytest.fixture(scope="session")
+def migrated_db(request, tmp_path_factory):
+    """One database built by the real migrations; each test gets a copy (new_url)."""
+    if ON_POSTGRESQL:
+        server = request.getfixturevalue("postgres_server")
+        template = server.create(name="migrated_template")
+        url = server.url(template)
+        result = MigratedDatabase(server=server, template=template)
+    else:
+        path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+        url = f"sqlite:///{path}"
+        result = MigratedDatabase(sqlite_path=path)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    return path
+    return result
+
+
+_MADE_BY_THIS_TEST: list = []  # (server, database name)
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases():
+    """The PostgreSQL databases a test made are dropped after it, with any connection it
+    left open (set up before the test's other fixtures, so torn down after them)."""
+    yield
+    while _MADE_BY_THIS_TEST:
+        server, name = _MADE_BY_THIS_TEST.pop()
+        server.drop(name)
+
+
+@pytest.fixture
+def empty_database_url(tmp_path, migrated_db):
+    """A new empty database on the pass's backend (no tables): a SQLite file in tmp_path,
+    or a new PostgreSQL database. For migration, backup and restore tests."""
+    return migrated_db.empty_url(tmp_path)
 
 
 def make_app(tmp_path, migrated_db, **overrides):
-    path = tmp_path / "checkin.sqlite3"
-    shutil.copy(migrated_db, path)
     overrides.setdefault("PHOTO_STORAGE_DIR", str(tmp_path / "photos"))  # never the instance folder
     overrides.setdefault("EXPORT_DIR", str(tmp_path / "exports"))
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}", **overrides)
-    return app
+    overrides.setdefault("SQLALCHEMY_DATABASE_URI", migrated_db.new_url(tmp_path))
+    return create_app(TestConfig, **overrides)
 
 
 @pytest.fixture

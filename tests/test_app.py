@@ -17,7 +17,7 @@ def test_migrations_match_the_models(app):
     assert diff == []
 
 
-def test_sqlite_runs_in_wal_mode(app):
+def test_the_database_runs_in_wal_mode_on_sqlite(app):
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 

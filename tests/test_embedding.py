@@ -78,15 +78,13 @@ def test_frame_ancestors_is_honoured_on_pages_and_errors(app_with):
 def test_environment_switches_embedding_on_as_an_operator_sets_it(tmp_path, migrated_db):
     """EMBED_CROSS_SITE=1 and FRAME_ANCESTORS from the environment, through Config and
     create_app, in a fresh interpreter (Config reads the environment at import)."""
-    database = tmp_path / "checkin.sqlite3"
-    database.write_bytes(Path(migrated_db).read_bytes())
     script = (
         "import json; from checkin_pwa import create_app\n"
         "r = create_app().test_client().get('/login')\n"
         "print(json.dumps({'cookie': r.headers['Set-Cookie'], 'csp': r.headers['Content-Security-Policy']}))\n"
     )
     env = {**os.environ, "EMBED_CROSS_SITE": "1", "FRAME_ANCESTORS": "https://oa.example-cert.cn",
-           "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "embedding-test", "TILE_URL": ""}
+           "DATABASE_URL": migrated_db.new_url(tmp_path), "SECRET_KEY": "embedding-test", "TILE_URL": ""}
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60, check=True)
     answer = json.loads(done.stdout.strip().splitlines()[-1])

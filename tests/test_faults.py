@@ -1,7 +1,7 @@
 """Real faults of the server's storage, made for real: a disk that fills up (a 64 kB
 tmpfs), a file system that goes read-only (the same tmpfs remounted), a database whose
-directory is gone. Each answers 503 with a message in the user's language and a
-Retry-After, stores nothing, and the same action sent again once the fault is gone (as
+directory is gone, a PostgreSQL server restarted under the app. Each answers 503 with a
+message in the user's language and a Retry-After, stores nothing, and the same action sent again once the fault is gone (as
 the phone's outbox does with anything answered 5xx) is stored once. Mounting needs root:
 without it the tests say so and are skipped (in CI, where it is root, they fail instead)."""
 from __future__ import annotations
@@ -10,9 +10,7 @@ import io
 import os
 import shutil
 import subprocess
-import tempfile
 import uuid
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -22,7 +20,7 @@ from checkin_pwa.config import TestConfig
 from checkin_pwa.extensions import db, limiter
 from checkin_pwa.models import Explanation, Photo
 
-from .conftest import not_here
+from .conftest import make_app, not_here
 from .helpers import on_own_plan
 
 UNAVAILABLE = "服务器暂时无法保存任何内容"
@@ -60,9 +58,14 @@ def fill(disk) -> None:
 
 
 def build(tmp_path, migrated_db, database_dir, photo_dir):
-    database = database_dir / "checkin.sqlite3"
-    shutil.copy(migrated_db, database)
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{database}", PHOTO_STORAGE_DIR=str(photo_dir))
+    """The app with its database in `database_dir` (a SQLite file), or None: the pass's own."""
+    if database_dir is None:
+        url = migrated_db.new_url(tmp_path)
+    else:
+        database = database_dir / "checkin.sqlite3"
+        shutil.copy(migrated_db, database)
+        url = f"sqlite:///{database}"
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, PHOTO_STORAGE_DIR=str(photo_dir))
     limiter.reset()
     return app
 
@@ -71,7 +74,7 @@ def build(tmp_path, migrated_db, database_dir, photo_dir):
 def team_app(request, tmp_path, migrated_db, small_disk):
     """(app, client logged in, plan id, CSRF token), the database or the photos on the small disk."""
     on_disk = getattr(request, "param", "database")
-    database_dir = small_disk if on_disk == "database" else tmp_path
+    database_dir = small_disk if on_disk == "database" else None
     photo_dir = small_disk / "photos" if on_disk == "photos" else tmp_path / "photos"
     app = build(tmp_path, migrated_db, database_dir, photo_dir)
     with app.app_context():
@@ -102,7 +105,7 @@ def assert_unavailable(response):
     assert UNAVAILABLE in response.get_data(as_text=True)
 
 
-def test_r10_r17_a_full_database_disk_answers_503_and_the_resend_is_stored_once(team_app, small_disk):
+def test_r10_r17_a_full_database_disk_answers_503_and_the_resend_is_stored_once_on_sqlite(team_app, small_disk):
     app, client, plan_id, token = team_app
     close_database()  # the write-ahead log is folded in and removed: its next pages need room
     fill(small_disk)
@@ -115,7 +118,7 @@ def test_r10_r17_a_full_database_disk_answers_503_and_the_resend_is_stored_once(
     assert explanations() == 1
 
 
-def test_r10_r17_a_database_gone_read_only_answers_503_and_nothing_is_written(team_app, small_disk):
+def test_r10_r17_a_database_gone_read_only_answers_503_and_nothing_is_written_on_sqlite(team_app, small_disk):
     app, client, plan_id, token = team_app
     close_database()  # open files would keep the remount from happening
     done = run("mount", "-o", "remount,ro", str(small_disk))
@@ -158,8 +161,8 @@ def test_r8_r17_a_photo_on_a_full_disk_answers_503_and_the_resend_is_stored_once
     assert db.session.scalar(db.select(db.func.count()).select_from(Photo)) == 1
 
 
-def test_an_unreachable_database_answers_503_on_pages_forms_and_the_api(tmp_path, migrated_db):
-    """The database's directory is deleted under the running app (an unmounted volume)."""
+def test_an_unreachable_database_answers_503_on_pages_forms_and_the_api_on_sqlite(tmp_path, migrated_db):
+    """The SQLite file's directory is deleted under the running app (an unmounted volume)."""
     gone = tmp_path / "volume"
     gone.mkdir()
     app = build(tmp_path, migrated_db, gone, tmp_path / "photos")
@@ -181,61 +184,17 @@ def test_an_unreachable_database_answers_503_on_pages_forms_and_the_api(tmp_path
         db.engine.dispose()
 
 
-def postgres_program(name: str) -> str | None:
-    """Debian keeps PostgreSQL's server programs off PATH, under its versioned folder."""
-    found = shutil.which(name)
-    if found:
-        return found
-    versions = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]))
-    return str(versions[-1]) if versions else None
-
-
-@pytest.fixture
-def postgres():
-    """A real PostgreSQL server of the test's own (initdb, a Unix socket only), as its own
-    user; yields (URL, restart). Skipped where PostgreSQL or psycopg is not installed."""
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        not_here("psycopg is not installed (requirements-test.txt)")
-    initdb, pg_ctl = (postgres_program(name) for name in ("initdb", "pg_ctl"))
-    if not (initdb and pg_ctl) or run("id", "postgres").returncode != 0:
-        not_here("PostgreSQL (initdb, pg_ctl and its postgres user) is not installed")
-    # Outside pytest's folders (only root may enter those); a short path for the socket.
-    home = Path(tempfile.mkdtemp(prefix="checkin-pg-"))
-    shutil.chown(home, "postgres")
-    data, socket_dir = home / "data", home
-
-    def as_postgres(*command):
-        # No pipes: the server pg_ctl starts would hold them open, and the wait never end.
-        runuser = shutil.which("runuser", path=SYSTEM_PATH) or "runuser"
-        done = subprocess.run([runuser, "-u", "postgres", "--", *command], stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
-        assert done.returncode == 0, (command, (home / "log").read_text() if (home / "log").exists() else "")
-    as_postgres(initdb, "-D", str(data), "-A", "trust", "-U", "checkin", "--no-sync")
-    options = f"-k {socket_dir} -c listen_addresses='' -c fsync=off"
-    as_postgres(pg_ctl, "-D", str(data), "-o", options, "-l", str(home / "log"), "-w", "start")
-    try:
-        yield (f"postgresql+psycopg://checkin@/postgres?host={socket_dir}",
-               lambda: as_postgres(pg_ctl, "-D", str(data), "-o", options, "-m", "fast", "-w", "restart"))
-    finally:
-        run("runuser", "-u", "postgres", "--", pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(home, ignore_errors=True)
-
-
-def test_the_first_request_after_a_database_restart_is_answered(tmp_path, postgres):
+def test_the_first_request_after_a_database_restart_is_answered_on_postgresql(tmp_path, migrated_db, postgres_server):
     """Pooled connections die with the server; each is checked before use and replaced."""
-    url, restart = postgres
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, PHOTO_STORAGE_DIR=str(tmp_path / "photos"))
+    app = make_app(tmp_path, migrated_db)
     limiter.reset()
     with app.app_context():
-        db.create_all()
         client, plan, _, _ = on_own_plan(app)
         plan_id = plan.id
         db.session.remove()
     assert client.get(f"/plans/{plan_id}").status_code == 200  # the pool now holds a connection
 
-    restart()
+    postgres_server.restart()
 
     assert client.get(f"/plans/{plan_id}").status_code == 200
     with app.app_context():

@@ -277,7 +277,6 @@ def gunicorn_server(tmp_path, migrated_db):
     """The app as `make run` serves it (gunicorn, threads), its log (stderr) in a file."""
     import os
     import re
-    import shutil
     import subprocess
     import sys
     import time
@@ -285,9 +284,7 @@ def gunicorn_server(tmp_path, migrated_db):
     from checkin_pwa import create_app
     from checkin_pwa.config import TestConfig
 
-    database = tmp_path / "checkin.sqlite3"
-    shutil.copy(migrated_db, database)
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "gunicorn-test",
+    env = {**os.environ, "DATABASE_URL": migrated_db.new_url(tmp_path), "SECRET_KEY": "gunicorn-test",
            "PHOTO_STORAGE_DIR": str(tmp_path / "photos"), "TILE_URL": ""}
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=env["DATABASE_URL"])
     with app.app_context():

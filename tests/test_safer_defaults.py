@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -101,9 +100,7 @@ def test_a_new_database_file_and_the_photo_folders_are_owner_only(tmp_path):
 def test_gunicorn_as_make_run_starts_it_names_no_version(tmp_path, migrated_db):
     """`make run` serves through gunicorn: its Server header says only "gunicorn" (Werkzeug's
     development server, never used in production, would say its and Python's versions)."""
-    database = tmp_path / "checkin.sqlite3"
-    shutil.copy(migrated_db, database)
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "banner-test", "TILE_URL": "",
+    env = {**os.environ, "DATABASE_URL": migrated_db.new_url(tmp_path), "SECRET_KEY": "banner-test", "TILE_URL": "",
            "PHOTO_STORAGE_DIR": str(tmp_path / "photos")}
     log = tmp_path / "gunicorn.log"
     server = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "--bind", "127.0.0.1:0",

@@ -22,11 +22,11 @@ INSERT INTO open_review (plan_id, agency_id)
 SELECT p.id, p.agency_id FROM audit_plan AS p
 WHERE p.status != 'cancelled' AND p.mode != 'remote'
   AND NOT EXISTS (SELECT 1 FROM exception_verification AS v WHERE v.plan_id = p.id)
-  AND (NOT EXISTS (SELECT 1 FROM check_event AS e WHERE e.plan_id = p.id AND e.kind = 'in' AND e.counts_for_team = 1)
-       OR NOT EXISTS (SELECT 1 FROM check_event AS e WHERE e.plan_id = p.id AND e.kind = 'out' AND e.counts_for_team = 1)
+  AND (NOT EXISTS (SELECT 1 FROM check_event AS e WHERE e.plan_id = p.id AND e.kind = 'in' AND e.counts_for_team)
+       OR NOT EXISTS (SELECT 1 FROM check_event AS e WHERE e.plan_id = p.id AND e.kind = 'out' AND e.counts_for_team)
        OR NOT EXISTS (SELECT 1 FROM photo AS f WHERE f.plan_id = p.id AND f."group" = 'first' AND f.deleted_at IS NULL)
        OR NOT EXISTS (SELECT 1 FROM photo AS f WHERE f.plan_id = p.id AND f."group" = 'last' AND f.deleted_at IS NULL)
-       OR EXISTS (SELECT 1 FROM check_event AS e WHERE e.plan_id = p.id AND e.counts_for_team = 1
+       OR EXISTS (SELECT 1 FROM check_event AS e WHERE e.plan_id = p.id AND e.counts_for_team
                   AND e.nearest_site_distance_m > 5000))
 """
 
