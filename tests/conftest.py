@@ -39,6 +39,7 @@ ON_POSTGRESQL = DATABASE_BACKEND == "postgresql"
 # A test uses a database when one of these is among its fixtures (directly or through app,
 # client, live_server, make_app's migrated_db ...): pass 2 runs those tests only.
 DATABASE_FIXTURES = frozenset({"migrated_db", "empty_database_url", "postgres_server"})
+ONLY_IN_PASS_2 = "PostgreSQL only: runs in the PostgreSQL pass (TEST_DATABASE=postgresql, as make test does)"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -57,13 +58,16 @@ def pytest_collection_modifyitems(config, items):
         if ON_POSTGRESQL and name.endswith("_on_sqlite"):
             item.add_marker(pytest.mark.skip(reason="SQLite only: runs in the SQLite pass"))
         if not ON_POSTGRESQL and name.endswith("_on_postgresql"):
-            item.add_marker(pytest.mark.skip(reason="PostgreSQL only: runs in the PostgreSQL pass "
-                                                    "(TEST_DATABASE=postgresql, as make test does)"))
+            item.add_marker(pytest.mark.skip(reason=ONLY_IN_PASS_2))
 
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """The run's own PostgreSQL server (tests/servers/postgres.py), started on first use."""
+    """The run's own PostgreSQL server (tests/servers/postgres.py), started on first use in
+    the PostgreSQL pass; a test asking for it needs PostgreSQL (with empty_database_url: an
+    empty database there) and is skipped in the SQLite pass, saying so."""
+    if not ON_POSTGRESQL:
+        pytest.skip(ONLY_IN_PASS_2)
     from .servers import postgres
 
     try:

@@ -14,7 +14,6 @@ from checkin_pwa.extensions import db
 from checkin_pwa.production import NotReadyForProduction
 from checkin_pwa.services.sms import SmsError, SmsSender
 
-from .test_faults import postgres  # noqa: F401  (a real PostgreSQL server of the test's own)
 
 KEY = "k" * 64
 OTHER_KEY = "o" * 64
@@ -94,8 +93,9 @@ def test_development_mode_needs_no_settings(tmp_path):
     assert app.config["SECRET_KEY"] and app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
 
 
-def test_a_second_host_with_another_secret_key_is_refused_in_production_mode(tmp_path, postgres):  # noqa: F811
-    url, _restart = postgres
+def test_a_second_host_with_another_secret_key_is_refused_in_production_mode(tmp_path, postgres_server,
+                                                                            empty_database_url):
+    url = empty_database_url
     migrating = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, PHOTO_STORAGE_DIR=str(tmp_path / "photos"))
     with migrating.app_context():
         db.create_all()
@@ -115,8 +115,9 @@ def test_a_second_host_with_another_secret_key_is_refused_in_production_mode(tmp
             db.engine.dispose()
 
 
-def test_production_mode_starts_before_the_migrations_and_compares_the_key_after(tmp_path, postgres):  # noqa: F811
-    url, _restart = postgres
+def test_production_mode_starts_before_the_migrations_and_compares_the_key_after(tmp_path, postgres_server,
+                                                                                empty_database_url):
+    url = empty_database_url
     create_app(TestConfig, **production_settings(tmp_path, url, SECRET_KEY=OTHER_KEY))  # empty database: not compared
     app = create_app(TestConfig, **production_settings(tmp_path, url))
     with app.app_context():
