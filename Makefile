@@ -34,8 +34,9 @@ i18n-update: $(VENV)/.installed
 
 # What the tests need from Debian: Chromium, the Chinese fonts an Android phone has (Noto CJK:
 # without them pages are laid out and photographed with boxes for Chinese text), and a
-# PostgreSQL server the tests start on their own (a Unix socket in a temporary folder).
-DEBIAN_TEST_PACKAGES := chromium fonts-noto-cjk postgresql
+# PostgreSQL server the tests start on their own (a Unix socket in a temporary folder), and
+# nginx, run in front of gunicorn with deploy/nginx/checkin.conf (tests/test_behind_nginx.py).
+DEBIAN_TEST_PACKAGES := chromium fonts-noto-cjk postgresql nginx
 debian-packages:
 	@if [ ! -x "$(CHROMIUM)" ] || ! dpkg -s $(DEBIAN_TEST_PACKAGES) >/dev/null 2>&1; then \
 	  echo "installing Debian's $(DEBIAN_TEST_PACKAGES)"; \
@@ -49,8 +50,9 @@ migrate: install
 seed: migrate
 	$(FLASK) seed-demo
 
+# gunicorn.conf.py (127.0.0.1:8000, 4 threads per worker, access log); two workers whatever the cores.
 run: seed
-	$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 --threads 4 --access-logfile - wsgi:app
+	$(BIN)/gunicorn -c gunicorn.conf.py --workers 2 wsgi:app
 
 # Two passes. 1: the whole suite on SQLite, photos on disk, the browser tests. 2: every test
 # that uses a database again, on a PostgreSQL server (and the object store) the run starts
