@@ -1,0 +1,56 @@
+"""The systemd units in deploy/ run commands the app has, with files the checkout has: a
+renamed command or option fails here, not at 03:30 on a server."""
+from __future__ import annotations
+
+import configparser
+import shlex
+from pathlib import Path
+
+import click
+import pytest
+
+from checkin_pwa import create_app
+from checkin_pwa.config import TestConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+UNITS = ROOT / "deploy" / "systemd"
+CHECKOUT = "/srv/checkin/app/"
+
+
+def unit(path: Path) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read(path, encoding="utf-8")
+    return parser
+
+
+def jobs() -> list[Path]:
+    return sorted(p for p in UNITS.glob("checkin-*.service"))
+
+
+def test_every_timer_starts_a_job_unit_and_every_job_has_a_timer():
+    timers = {p.stem for p in UNITS.glob("*.timer")}
+    assert timers == {p.stem for p in jobs()}
+    assert {"checkin-sweep-photos", "checkin-remind-verifications"} <= timers
+    for name in timers:
+        assert unit(UNITS / f"{name}.timer")["Timer"]["OnCalendar"]
+
+
+@pytest.mark.parametrize("path", jobs(), ids=lambda p: p.stem)
+def test_each_jobs_command_is_one_the_app_has_with_options_it_takes(path, tmp_path):
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'unused.sqlite3'}")
+    argv = shlex.split(unit(path)["Service"]["ExecStart"])
+    assert argv[:3] == ["/srv/checkin/venv/bin/flask", "--app", "wsgi"]
+    group = app.cli
+    with click.Context(group) as ctx:
+        command = group.get_command(ctx, argv[3])
+        assert command is not None, f"{path.name}: flask has no command {argv[3]!r}"
+        # Parsing checks the options and arguments without running the command.
+        command.make_context(argv[3], list(argv[4:]), parent=ctx)
+
+
+def test_the_web_service_runs_gunicorn_with_the_checkouts_config_file():
+    argv = shlex.split(unit(UNITS / "checkin.service")["Service"]["ExecStart"])
+    assert argv[0] == "/srv/checkin/venv/bin/gunicorn" and argv[-1] == "wsgi:app"
+    config = argv[argv.index("-c") + 1]
+    assert config.startswith(CHECKOUT) and (ROOT / config.removeprefix(CHECKOUT)).is_file()
