@@ -12,12 +12,19 @@
 // element, and app.js shows the banner "离线：显示的是上次加载的内容（时间）". A page never
 // loaded gets the precached offline page. Logging in or out empties "pages", so one person's
 // pages are never shown to the next. Photos, /api/ and every POST go to the network untouched.
+//
+// Paths below are the app's own ("/offline"); the app may be mounted under a sub-path of the
+// site (/checkin/). This script is served from the app's root, so its folder is that root.
 var STATIC_FINGERPRINT = "__STATIC_FINGERPRINT__";
 var STATIC_CACHE = "static-" + STATIC_FINGERPRINT;
 var PAGES_CACHE = "pages";
-var OFFLINE_URL = "/offline";
-var PRECACHE = [
-  OFFLINE_URL,
+var ROOT = new URL("./", self.location.href).pathname;
+// "/offline" as the site's path: "/checkin/offline" under a sub-path.
+function at(path) { return ROOT + path.slice(1); }
+// A site path as the app's own ("/checkin/plans/3" is "/plans/3"); null outside the app.
+function inApp(pathname) { return pathname.indexOf(ROOT) === 0 ? "/" + pathname.slice(ROOT.length) : null; }
+var OFFLINE_URL = at("/offline");
+var PRECACHE = [OFFLINE_URL].concat([
   "/manifest.json",
   "/static/css/app.css",
   "/static/css/plan.css",
@@ -53,9 +60,13 @@ var PRECACHE = [
   "/static/icons/maskable-192.png",
   "/static/icons/maskable-512.png",
   "/static/icons/apple-touch-icon.png",
-];
+].map(at));
 // Pages never kept: they belong to no one, change the session, or are answers, not pages.
 var NEVER_KEEP = /^\/(admin\/|login|logout|password|lang\/|api\/|session\/|photos\/|offline$|service-worker\.js$)/;
+function neverKeep(pathname) {
+  var path = inApp(pathname);
+  return path === null || NEVER_KEEP.test(path);
+}
 // On a network that hangs (a basement), a kept copy is shown after this long.
 var NETWORK_TIMEOUT_MS = 8000;
 
@@ -133,7 +144,7 @@ function offlineCopy(url) {
 function networkFirstPage(event) {
   var request = event.request;
   var url = new URL(request.url);
-  var keep = !NEVER_KEEP.test(url.pathname);
+  var keep = !neverKeep(url.pathname);
   var fromNetwork = fetch(request).then((response) => {
     if (keep && isKeepable(response)) {
       event.waitUntil(keepPage(url.href, response.clone()));
@@ -181,7 +192,7 @@ function keepAll(urls) {
 function refreshKept() {
   return caches.open(PAGES_CACHE).then((cache) => cache.keys())
     .then((requests) => keepAll(requests.map((request) => request.url)
-      .filter((url) => /^\/(plans\/|$)/.test(new URL(url).pathname))));
+      .filter((url) => /^\/(plans\/|$)/.test(inApp(new URL(url).pathname) || ""))));
 }
 
 function forgetKept() {
@@ -194,7 +205,7 @@ self.addEventListener("message", (event) => {
   var reply = (answer) => { if (event.ports && event.ports[0]) event.ports[0].postMessage(answer); };
   var keepable = (url) => {
     var where = new URL(url, self.location.origin);
-    return where.origin === self.location.origin && !NEVER_KEEP.test(where.pathname);
+    return where.origin === self.location.origin && !neverKeep(where.pathname);
   };
   var work = null;
   if (data.type === "keep" && Array.isArray(data.urls)) {
@@ -212,10 +223,10 @@ self.addEventListener("fetch", (event) => {
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.method !== "GET") {
-    if (request.mode === "navigate" && (url.pathname === "/logout" || url.pathname === "/login")) {
+    if (request.mode === "navigate" && (inApp(url.pathname) === "/logout" || inApp(url.pathname) === "/login")) {
       event.waitUntil(forgetKept());
     }
-    if (request.mode === "navigate" && url.pathname === "/logout") {
+    if (request.mode === "navigate" && inApp(url.pathname) === "/logout") {
       // No network: the offline page, not the browser's error page (the session stays).
       event.respondWith(fetch(request).catch(() => caches.match(OFFLINE_URL, { cacheName: STATIC_CACHE })
         .then((page) => page || Response.error())));
@@ -237,7 +248,7 @@ self.addEventListener("fetch", (event) => {
 // ---- Outbox: replay queued check-ins and photos ----------------
 // The queue itself lives in static/js/outbox.js, shared with the pages. A replay that leaves
 // entries waiting (5xx, no network) rejects, so the browser tries the sync again later.
-importScripts("/static/js/outbox.js");
+importScripts(at("/static/js/outbox.js"));
 self.addEventListener("sync", (event) => {
   if (event.tag !== "outbox") return;
   event.waitUntil(self.Outbox.replay().then((summary) => {

@@ -13,7 +13,7 @@ from .config import Config
 from . import limits_storage  # noqa: F401  (registers RATELIMIT_STORAGE_URI=database://)
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .production import NotReadyForProduction, check_secret_key_agreement, configuration_problems, is_production
-from .proxies import TrustedProxies, parse_networks
+from .proxies import TrustedProxies, application_root, parse_networks
 from .storage import init_photo_store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +79,8 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
         app.config.update(SESSION_COOKIE_SAMESITE="None", SESSION_COOKIE_SECURE=True,
                           SESSION_COOKIE_PARTITIONED=True)
 
-    app.wsgi_app = TrustedProxies(app.wsgi_app, parse_networks(app.config["TRUSTED_PROXIES"]))
+    app.wsgi_app = TrustedProxies(app.wsgi_app, parse_networks(app.config["TRUSTED_PROXIES"]),
+                                  application_root(app.config["APPLICATION_ROOT"]))
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)

@@ -45,6 +45,9 @@ class Config:
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (checkin_pwa.proxies):
     # addresses or networks, comma-separated. Empty: the peer is the client, headers ignored.
     TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "127.0.0.1, ::1")
+    # The path the app is served under when it is not the site's root (e.g. /checkin), for a
+    # server or proxy that does not say so in X-Forwarded-Prefix (checkin_pwa.proxies).
+    APPLICATION_ROOT = os.environ.get("APPLICATION_ROOT", "/")
 
     # Login throttling (Flask-Limiter). database:// counts in the app's own database
     # (checkin_pwa.limits_storage), once for every worker and host; redis://host:6379 is the

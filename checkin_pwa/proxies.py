@@ -6,10 +6,18 @@ client used in `X-Forwarded-Proto`. Anyone can send those headers, so they are r
 when the peer is a trusted proxy, and `X-Forwarded-For` is read from the right: the first
 address that is not itself a trusted proxy is the client (whatever a client wrote to the
 left of it is ignored). From any other peer both headers are ignored.
+
+Mounted under a sub-path (an intranet serving the app at `/checkin/`), the path the app is
+mounted at becomes the request's SCRIPT_NAME, so every URL the app writes (links, redirects,
+the session cookie's path, the worker's scope) carries it. It comes from a trusted proxy's
+`X-Forwarded-Prefix`, else from APPLICATION_ROOT (gunicorn mounted there without a proxy, or a
+proxy that sends no such header). The proxy may strip the prefix from the path or pass it on:
+a path that starts with the prefix loses it.
 """
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Iterable
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -30,6 +38,28 @@ def parse_networks(setting: str | Iterable[str] | None) -> tuple[Network, ...]:
         except ValueError:
             raise ValueError(f"TRUSTED_PROXIES: {item!r} is not an IP address or network") from None
     return tuple(networks)
+
+
+# A prefix is path segments of plain characters: nothing a browser or a header would read
+# otherwise (quotes, spaces, `//`, `..`, percent signs).
+_PREFIX = re.compile(r"(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*")
+
+
+def parse_prefix(text: str | None) -> str | None:
+    """`"/checkin/"` as `"/checkin"`, `"/"` or `""` as `""` (the root); None when it is not a
+    plain path."""
+    text = (text or "").strip().rstrip("/")
+    if text and not text.startswith("/"):
+        return None
+    return text if _PREFIX.fullmatch(text) else None
+
+
+def application_root(setting: str | None) -> str:
+    """APPLICATION_ROOT as a prefix; a bad one raises ValueError naming it (at start)."""
+    prefix = parse_prefix(setting)
+    if prefix is None:
+        raise ValueError(f"APPLICATION_ROOT: {setting!r} is not a path such as /checkin")
+    return prefix
 
 
 def _address(text: str):
@@ -66,12 +96,13 @@ def _is_trusted(address, trusted: tuple[Network, ...]) -> bool:
 
 
 class TrustedProxies:
-    """WSGI middleware: REMOTE_ADDR and wsgi.url_scheme as the client sees them, from the
-    forwarded headers of trusted proxies only."""
+    """WSGI middleware: REMOTE_ADDR, wsgi.url_scheme and SCRIPT_NAME as the client sees them,
+    from the forwarded headers of trusted proxies only (and the configured root)."""
 
-    def __init__(self, app, trusted: tuple[Network, ...]):
+    def __init__(self, app, trusted: tuple[Network, ...], root: str = ""):
         self.app = app
         self.trusted = trusted
+        self.root = root
 
     def __call__(self, environ, start_response):
         peer = environ.get("REMOTE_ADDR")
@@ -83,4 +114,21 @@ class TrustedProxies:
             proto = environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[-1].strip().lower()
             if proto in ("http", "https"):
                 environ["wsgi.url_scheme"] = proto
-        return self.app(environ, start_response)
+            forwarded = environ.get("HTTP_X_FORWARDED_PREFIX")
+            if forwarded is not None:
+                prefix = parse_prefix(forwarded.split(",")[-1])
+                if prefix is not None:
+                    return self.app(_mounted(environ, prefix), start_response)
+        return self.app(_mounted(environ, self.root), start_response)
+
+
+def _mounted(environ: dict, prefix: str) -> dict:
+    """The request as one to the app mounted at `prefix` (`""`: as it came)."""
+    if not prefix or environ.get("SCRIPT_NAME", "").rstrip("/") == prefix:
+        return environ  # at the root, or the server mounted it there already
+    path = environ.get("PATH_INFO", "")
+    if path == prefix or path.startswith(prefix + "/"):
+        path = path[len(prefix):] or "/"
+    environ["SCRIPT_NAME"] = prefix
+    environ["PATH_INFO"] = path
+    return environ

@@ -59,7 +59,20 @@ def safe_next(target: str | None) -> str | None:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return None
+    # Mounted under a sub-path: only a page of this app, not another one on the same site.
+    root = request.script_root if has_request_context() else ""
+    if root and parts.path != root and not parts.path.startswith(root + "/"):
+        return None
     return target
+
+
+def this_path(query: bool = True) -> str:
+    """This request's path (and query) as the browser asked for it, with the sub-path the app
+    is mounted under: what a `?next=` back to this page or a form posting to it needs."""
+    path = request.script_root + request.path
+    if query and request.query_string:
+        path += "?" + request.query_string.decode("latin-1")
+    return path
 
 
 def wants_status_not_page() -> bool:
@@ -113,6 +126,13 @@ class SessionCookie(SecureCookieSessionInterface):
             return
         super().save_session(app, session, response)
 
+    def get_cookie_path(self, app) -> str:
+        """The path the app is mounted at (SCRIPT_NAME, X-Forwarded-Prefix, APPLICATION_ROOT):
+        another app on the same site never gets the cookie, and this one always does."""
+        if app.config["SESSION_COOKIE_PATH"] or not has_request_context():
+            return super().get_cookie_path(app)
+        return request.script_root or "/"
+
     def get_cookie_secure(self, app) -> bool:
         """Secure whenever the page came over HTTPS (directly, or through a proxy named in
         TRUSTED_PROXIES that says so): the cookie is then never sent over plain http."""
@@ -150,6 +170,7 @@ def register_web_hooks(app: Flask) -> None:
     app.request_class = SizedRequest
     app.session_interface = SessionCookie()
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["this_path"] = this_path
 
     @app.after_request
     def security_headers(response):

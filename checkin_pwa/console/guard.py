@@ -21,7 +21,7 @@ from ..domain.staff import Role, role_allows
 from ..extensions import client_address, db
 from ..models import Staff, utcnow
 from ..services import accounts, staff as staff_service
-from ..web import is_htmx, safe_next
+from ..web import is_htmx, safe_next, this_path
 
 KEY = "staff"
 PENDING, IN = "pending", "in"
@@ -135,7 +135,7 @@ def _signed_in():
         pending = session_staff(PENDING)
         if pending is not None:
             return None, _go(next_step(pending))
-        return None, _go(url_for("console.auth.login", next=request.full_path.rstrip("?")
+        return None, _go(url_for("console.auth.login", next=this_path()
                                  if request.method == "GET" else None))
     g.staff = person
     return person, None

@@ -15,7 +15,7 @@ from ...extensions import client_address, db, limiter
 from ...models import Auditor, utcnow
 from ...services import accounts, phone_changes
 from ...services.checkin import server_now
-from ...web import is_htmx, render_page_or_partial, safe_next
+from ...web import is_htmx, render_page_or_partial, safe_next, this_path
 from . import bp
 from . import codes, devices
 from .forms import (PASSWORD_PROBLEM_MESSAGES, ChangePasswordForm, ForgotPasswordForm, IdentityForm,
@@ -223,7 +223,7 @@ send_limit = limiter.shared_limit(
 def _code_throttled():
     message = _("Too many codes were asked for from this network. Try again later.")
     if is_htmx():  # htmx swaps 422 answers (app.js), not 429
-        return render_template("auth/_code_send.html", send_url=request.path, code_message=message,
+        return render_template("auth/_code_send.html", send_url=this_path(query=False), code_message=message,
                                code_sent=False, wait=0), 422
     return render_template("errors/error.html", status=429, message=message), 429
 

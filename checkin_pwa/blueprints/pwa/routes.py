@@ -1,13 +1,14 @@
-"""The worker and the manifest live at the project root and are served from / so the
-worker's scope is the whole app; the offline page is what the worker shows for a page the
+"""The worker and the manifest live at the project root and are served from the app's root
+(`/`, or the sub-path it is mounted at) so the worker's scope is the whole app; the offline page is what the worker shows for a page the
 phone never loaded."""
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from pathlib import Path
 
-from flask import current_app, render_template, send_from_directory
+from flask import current_app, render_template, request
 
 from ... import PROJECT_ROOT
 from . import bp
@@ -57,15 +58,30 @@ def service_worker():
         mimetype="text/javascript",
     )
     response.headers["Cache-Control"] = "no-cache"
-    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["Service-Worker-Allowed"] = request.script_root + "/"
     return response
+
+
+def mounted_manifest(manifest: dict, root: str) -> dict:
+    """The manifest's paths (written for an app at the site's root) under `root`, the path
+    the app is mounted at: the installed app opens, stays and finds its icons there."""
+    def under(path: str) -> str:
+        return root + path if path.startswith("/") else path
+
+    mounted = {**manifest, **{key: under(manifest[key]) for key in ("id", "start_url", "scope") if key in manifest}}
+    mounted["icons"] = [{**icon, "src": under(icon["src"])} for icon in manifest.get("icons", [])]
+    return mounted
 
 
 @bp.get("/manifest.json")
 def manifest():
-    response = send_from_directory(PROJECT_ROOT, "manifest.json", mimetype="application/manifest+json", max_age=0)
+    source = json.loads((PROJECT_ROOT / "manifest.json").read_text(encoding="utf-8"))
+    response = current_app.response_class(
+        json.dumps(mounted_manifest(source, request.script_root), ensure_ascii=False, indent=2),
+        mimetype="application/manifest+json")
     response.headers["Cache-Control"] = "no-cache"
-    return response
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.get("/offline")

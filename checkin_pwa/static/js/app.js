@@ -2,7 +2,9 @@
 // server renders for 4xx answers (they carry a message the auditor must see).
 (function () {
   if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/service-worker.js", { scope: "/" }).catch(function () {});
+    // At the app's root: the site's, or the sub-path the app is mounted under (base.html).
+    var root = document.documentElement.getAttribute("data-root") || "/";
+    navigator.serviceWorker.register(root + "service-worker.js", { scope: root }).catch(function () {});
     // A page that loaded while the worker installed is left uncontrolled by clients.claim()
     // on activate: ask the active worker to claim it, so it works offline without a reload.
     navigator.serviceWorker.ready.then(function (registration) {

@@ -220,7 +220,7 @@
       title.className = "outcome-title";
       title.textContent = said || words.msgSaved || "已保存，联网后自动发送";
       var link = document.createElement("a");
-      link.href = document.getElementById("outbox-badge") ? document.getElementById("outbox-badge").getAttribute("href") : "/outbox";
+      link.href = document.getElementById("outbox-badge") ? document.getElementById("outbox-badge").getAttribute("href") : (document.documentElement.getAttribute("data-root") || "/") + "outbox";
       link.className = "button secondary block";
       link.textContent = words.msgSee || "查看待发送";
       outcome.append(title, link);

@@ -225,10 +225,18 @@
     }, function (error) { clearTimeout(timer); throw error; });
   }
 
+  // The app's root path: on a page, what base.html says (the sub-path the app is mounted
+  // under, or "/"); in the service worker, the folder of the worker's script, which is served
+  // from the app's root.
+  function appRoot() {
+    if (typeof document !== "undefined") return document.documentElement.getAttribute("data-root") || "/";
+    return new URL("./", global.location.href).pathname;
+  }
+
   // Whose session this is, with a fresh token: {token, auditor}, {login: true}, or
   // {unknown: true} (no answer: nothing is sent this time).
   function freshToken() {
-    return fetchWithin("/session/csrf", { credentials: "same-origin", cache: "no-store",
+    return fetchWithin(appRoot() + "session/csrf", { credentials: "same-origin", cache: "no-store",
                                           headers: { "X-Outbox": "1" } }, WHO_TIMEOUT_MS)
       .then(function (response) {
         if (response.status === 401) return { login: true };
