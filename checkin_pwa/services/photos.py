@@ -220,6 +220,13 @@ def _group_count(plan_id: int, group: str) -> int:
     )
 
 
+def _lock_plan(plan_id: int) -> None:
+    """Hold the plan's row until this transaction ends, so that one upload at a time counts
+    its group and adds to it (PostgreSQL: SELECT ... FOR NO KEY UPDATE, which leaves the
+    row's foreign-key checks free; SQLite's single writer needs none)."""
+    db.session.execute(select(AuditPlan.id).where(AuditPlan.id == plan_id).with_for_update(key_share=True))
+
+
 def _same_photo_in_plan(plan: AuditPlan, hashes: Iterable[Optional[str]]) -> Optional[Photo]:
     wanted = sorted({h for h in hashes if h})
     return db.session.scalars(
@@ -318,9 +325,15 @@ def upload(
             exif=found.to_json(),
             verdicts=verdicts,
         )
+        # Two uploads at once may both have seen room: counted again under the plan's lock,
+        # and once more after the insert (SQLite: the second writer sees the first).
+        _lock_plan(plan.id)
+        if _group_count(plan.id, group) >= GROUP_MAX[group]:
+            db.session.rollback()
+            _remove(store, written)
+            return Refusal("group_full", {"group": group, "max": GROUP_MAX[group]})
         db.session.add(photo)
         db.session.flush()
-        # Two uploads at once may both have seen room; the second writer sees the first.
         if _group_count(plan.id, group) > GROUP_MAX[group]:
             db.session.rollback()
             _remove(store, written)
@@ -530,6 +543,11 @@ def share_with_same_audit(auditor: Auditor, photo: Photo, now: dt.datetime) -> l
                      verdicts=judge_photo(other, group, found,
                                           _duplicate_plans(other, received, fields["sha256_original"], auditor.id)))
         try:
+            _lock_plan(other.id)  # counted and added one at a time (see upload)
+            if _group_count(other.id, group) >= GROUP_MAX[group]:
+                db.session.rollback()
+                results.append((other, Refusal("group_full", {"group": group, "max": GROUP_MAX[group]})))
+                continue
             db.session.add(copy)
             db.session.flush()
             # Two at once may both have seen room, or both not seen the other's row.
