@@ -55,6 +55,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     CHROMIUM, FIXTURES, ROOT, clean_up, migrate, require_chromium, say, throwaway,
 )
+sys.path.insert(0, str(ROOT))
+from tests.photo_inputs import detailed_12mp  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "photos.json"
 PHONE = "13800000000"  # bench_http.writer_phone(0): the benchmark's auditor
@@ -69,15 +71,7 @@ def make_12mp(source: Path, target: Path) -> None:
     """A 4000 x 3000 phone JPEG from a real phone photo: its middle cut to 4:3, resized
     with Lanczos, saved like a phone camera (quality 92, 4:2:0) with the original's EXIF
     segment as it is (so its EXIF still names the 4608 x 1976 original)."""
-    from PIL import Image
-
-    with Image.open(source) as image:
-        exif = image.info["exif"]
-        width, height = image.size
-        crop = round(height * 4 / 3)
-        left = (width - crop) // 2
-        big = image.crop((left, 0, left + crop, height)).resize((4000, 3000), Image.Resampling.LANCZOS)
-    big.save(target, "JPEG", quality=92, subsampling="4:2:0", exif=exif)
+    detailed_12mp(target, source, sigma=0)
 
 
 def tiny_like(fmt: str) -> bytes:

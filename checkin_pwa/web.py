@@ -185,10 +185,12 @@ def register_web_hooks(app: Flask) -> None:
         tile_origin = ""
         if tiles.startswith("http"):
             tile_origin = " " + "/".join(tiles.split("/")[:3]).replace("{s}.", "*.")
+        # 'wasm-unsafe-eval' lets a page compile WebAssembly (the HEIC decoder photos.js loads
+        # when one is picked), not run JavaScript from strings.
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data: blob:" + tile_origin + "; "
-            "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
+            "style-src 'self' 'unsafe-inline'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; "
             f"frame-ancestors {app.config['FRAME_ANCESTORS']}; base-uri 'self'; form-action 'self'",
         )
         return response

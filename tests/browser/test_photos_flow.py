@@ -12,6 +12,7 @@ import io
 import re
 from pathlib import Path
 
+import pillow_heif
 import pytest
 from flask_babel import force_locale, gettext
 from PIL import Image, ImageChops, ImageOps, ImageStat
@@ -403,11 +404,14 @@ def test_shrink_keeps_the_raw_layout_and_orientation_and_leaves_what_it_cannot_s
         assert shrunk and image.format == "JPEG" and image.size == (1600, 294), fmt
         assert taken == "2008:10:22 16:28:39", fmt
 
-    # Sent as they are: HEIC (Chromium cannot decode it), a cut-off JPEG (the server judges
-    # it), and a photo already smaller than the phone's copy of it would be.
+    # Sent as they are: a HEIC within the byte budget (no decoder loaded for it), a cut-off
+    # JPEG (the server judges it), and a photo already smaller than the phone's copy of it
+    # would be. (A HEIC over the budget: test_photo_budget.py.)
     small = io.BytesIO()
     Image.open(fixture("DSCN0010.jpg")).save(small, "JPEG", quality=20, exif=Image.open(fixture("DSCN0010.jpg")).getexif())
-    cases = {"IMG_5195.HEIC": fixture("IMG_5195.HEIC").read_bytes(), "truncated.jpg": fixture("truncated.jpg").read_bytes(),
+    small_heic = io.BytesIO()
+    pillow_heif.from_pillow(Image.open(fixture("DSCN0010.jpg"))).save(small_heic, quality=50)
+    cases = {"small.heic": small_heic.getvalue(), "truncated.jpg": fixture("truncated.jpg").read_bytes(),
              "small.jpg": small.getvalue()}
     for name, data in cases.items():
         assert shrink_in_page(page, data, name) == (False, data), name

@@ -1,9 +1,10 @@
 // Meeting and site photos on the phone (R8): progressive enhancement over the plain forms of
 // templates/photos/_photos.html. Without this file every group still works through its form.
 //
-// With it, each chosen file gets a tile at once (preview, progress bar), is shrunk to a
-// 1600 px JPEG that keeps the original's EXIF (the evidence the server reads, R17), and goes
-// up alone in its own request (one photo per request, as the server expects), one after the
+// With it, each chosen file gets a tile at once (preview, progress bar), is shrunk to a JPEG
+// of at most the page's byte budget (data-wire-max-bytes: lower quality first, then a smaller
+// size, never below 1280 px) that keeps the original's EXIF (the evidence the server reads,
+// R17), shows the bytes it will send, and goes up alone in its own request (one photo per request, as the server expects), one after the
 // other: a phone on a poor network does better with one upload at a time, and decoding
 // several 12 MP photos at once can crash a phone's tab. Errors are shown per photo; the
 // others carry on. The server re-checks everything (type, size, counts, team): this is
@@ -18,6 +19,12 @@
 
   var MAX_SIDE = 1600;          // px, long side after shrinking (never upscaled)
   var JPEG_QUALITY = 0.85;
+  var WIRE_MAX_BYTES = 300 * 1024; // only if the page does not say (data-wire-max-bytes)
+  // Tried in order until the copy (its EXIF included) fits the budget: the quality first, at
+  // the full side, down to 0.55, where artefacts start to show on text and faces; then the
+  // side at that quality; at 1280 px (the least an auditor's photo keeps) the quality again.
+  var LADDER = [[1600, 0.85], [1600, 0.75], [1600, 0.65], [1600, 0.55], [1440, 0.55],
+                [1280, 0.55], [1280, 0.45], [1280, 0.35], [1280, 0.25]];
   var LONG_PRESS_MS = 600;
   var MOVE_TOLERANCE_PX = 10;   // a press that moves more is a scroll, not a long press
   var UPLOAD_TIMEOUT_MS = 300000; // a 2 MB HEIC on a 2G link can take minutes
@@ -39,10 +46,23 @@
     confirmDelete: "删除这张照片？",
     deleteFailed: "删除失败，请重试。",
     album: "从相册选择",
-    camera: "拍照"
+    camera: "拍照",
+    size: "将发送 {sent}（原图 {original}）"
   };
 
   function section() { return document.getElementById("photos"); }
+
+  function wireBudget() {
+    var root = section();
+    var bytes = root ? parseInt(root.dataset.wireMaxBytes, 10) : NaN;
+    return bytes > 0 ? bytes : WIRE_MAX_BYTES;
+  }
+
+  // 1024-based, as the budget is: "287 kB", "4.1 MB".
+  function sizeText(bytes) {
+    if (bytes < 1024 * 1024) return Math.max(1, Math.round(bytes / 1024)) + " kB";
+    return (bytes / 1024 / 1024).toFixed(1) + " MB";
+  }
 
   function text(key, values) {
     var root = section();
@@ -249,6 +269,154 @@
     ctx.setTransform(1, 0, 0, 1, 0, 0);
   }
 
+  // --- HEIC/HEIF: Chromium and most Android browsers cannot decode it ---------------------
+  // The same brands as the server's domain/image_format.py (AVIF left out).
+  var HEIF_BRANDS = ["heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs", "mif1", "msf1"];
+  function u32be(b, at) { return b[at] * 16777216 + ((b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]); }
+  function uintbe(b, at, n) { // n = 0, 4 or 8 bytes
+    var value = 0;
+    for (var i = 0; i < n; i++) value = value * 256 + b[at + i];
+    return value;
+  }
+  function isHeif(b) {
+    if (b.length < 16 || ascii(b, 4, 4) !== "ftyp") return false;
+    var size = u32be(b, 0);
+    if (size < 16 || size > Math.min(b.length, 4096)) return false;
+    var major = ascii(b, 8, 4);
+    if (HEIF_BRANDS.indexOf(major) !== -1) return true;
+    if (major === "avif") return false;
+    for (var at = 16; at + 4 <= size; at += 4) if (HEIF_BRANDS.indexOf(ascii(b, at, 4)) !== -1) return true;
+    return false;
+  }
+
+  // The first box of `type` between `from` and `to`: {body, end}, or null. Bounds checked.
+  function box(b, from, to, type) {
+    var at = from;
+    while (at + 8 <= to) {
+      var size = u32be(b, at), header = 8;
+      if (size === 1) { if (at + 16 > to) return null; size = uintbe(b, at + 8, 8); header = 16; }
+      else if (size === 0) size = to - at;
+      if (size < header || at + size > to) return null;
+      if (ascii(b, at + 4, 4) === type) return { body: at + header, end: at + size };
+      at += size;
+    }
+    return null;
+  }
+
+  // A HEIF's EXIF as a JPEG APP1 segment, or null: the item of type "Exif" (meta/iinf) and
+  // where its bytes are (meta/iloc, stored in the file). The item holds a 4-byte offset to
+  // the TIFF header, then (usually "Exif\0\0" and) the TIFF structure.
+  function heifExifSegment(b) {
+    var meta = box(b, 0, b.length, "meta");
+    if (!meta) return null;
+    var iinf = box(b, meta.body + 4, meta.end, "iinf"); // meta, iinf and iloc are full boxes
+    var iloc = box(b, meta.body + 4, meta.end, "iloc");
+    if (!iinf || !iloc) return null;
+    var id = null;
+    var at = iinf.body + 4 + (b[iinf.body] === 0 ? 2 : 4);
+    while (id === null && at + 8 <= iinf.end) {
+      var infe = box(b, at, iinf.end, "infe");
+      if (!infe) break;
+      var version = b[infe.body];
+      if (version >= 2) {
+        var wide = version >= 3 ? 2 : 0;
+        if (ascii(b, infe.body + 8 + wide, 4) === "Exif") id = uintbe(b, infe.body + 4, 2 + wide);
+      }
+      at = infe.end;
+    }
+    if (id === null) return null;
+    var v = b[iloc.body], p = iloc.body + 4;
+    var offsetSize = b[p] >> 4, lengthSize = b[p] & 15, baseSize = b[p + 1] >> 4, indexSize = v ? b[p + 1] & 15 : 0;
+    p += 2;
+    var count = uintbe(b, p, v < 2 ? 2 : 4);
+    p += v < 2 ? 2 : 4;
+    for (var i = 0; i < count && p < iloc.end; i++) {
+      var item = uintbe(b, p, v < 2 ? 2 : 4);
+      p += v < 2 ? 2 : 4;
+      var method = v ? b[p + 1] & 15 : 0;
+      if (v) p += 2;
+      p += 2; // data reference index
+      var base = uintbe(b, p, baseSize);
+      p += baseSize;
+      var extents = uintbe(b, p, 2);
+      p += 2;
+      var first = null;
+      for (var e = 0; e < extents; e++) {
+        p += indexSize;
+        var offset = uintbe(b, p, offsetSize), length = uintbe(b, p + offsetSize, lengthSize);
+        p += offsetSize + lengthSize;
+        if (e === 0) first = { start: base + offset, length: length };
+      }
+      if (item !== id) continue;
+      if (method !== 0 || extents !== 1 || !first) return null; // not a plain run of the file
+      var end = first.start + first.length;
+      if (first.length < 4 || end > b.length) return null;
+      var tiff = first.start + 4 + u32be(b, first.start);
+      if (tiff < end && !isTiff(b, tiff) && startsWith(b, tiff, EXIF_ID)) tiff += EXIF_ID.length;
+      return tiff < end && isTiff(b, tiff) ? app1Exif(b.subarray(tiff, end)) : null;
+    }
+    return null;
+  }
+
+  // The WebAssembly HEIF decoder (libheif, static/vendor), fetched the first time a HEIC is
+  // picked, not before: 1.5 MB that most auditors never need, and not precached by the
+  // worker. Offline before it was ever fetched, loading fails and the HEIC goes as it is (to
+  // the outbox); the next HEIC picked online tries again.
+  var heifLibrary = null;
+  function heifDecoder() {
+    var url = section() && section().dataset.heifDecoder;
+    if (!url) return Promise.reject(new Error("no HEIF decoder on this page"));
+    if (!heifLibrary) {
+      heifLibrary = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = url;
+        script.onerror = function () { reject(new Error("HEIF decoder not loaded")); };
+        script.onload = function () {
+          fetch(url.replace(/\.js$/, ".wasm"), { credentials: "same-origin" }).then(function (response) {
+            if (!response.ok) throw new Error("HEIF decoder not loaded: " + response.status);
+            return response.arrayBuffer();
+          }).then(function (wasm) {
+            // Given its bytes, the module compiles them at once (1.4 MB: well within what a
+            // browser compiles on the page's thread) and is whole when the call returns: its
+            // set-up after the call assumes that (an asynchronous instantiateWasm breaks it).
+            var ready = false, module = null;
+            module = window.libheif({
+              wasmBinary: wasm,
+              onRuntimeInitialized: function () { ready = true; if (module) resolve(module); },
+              print: function () {}, printErr: function () {}
+            });
+            if (ready) resolve(module);
+          }).catch(reject);
+        };
+        document.head.append(script);
+      });
+      heifLibrary.catch(function () { heifLibrary = null; });
+    }
+    return heifLibrary;
+  }
+
+  // The HEIF's primary image, decoded upright (libheif applies its rotation and mirroring),
+  // as an ImageBitmap.
+  async function decodeHeif(bytes) {
+    var lib = await heifDecoder();
+    var decoder = new lib.HeifDecoder();
+    var images = [];
+    try {
+      images = decoder.decode(bytes) || [];
+      var image = images.filter(function (one) { return one.is_primary(); })[0] || images[0];
+      if (!image) throw new Error("no image in this HEIF");
+      var width = image.get_width(), height = image.get_height();
+      var pixels = new ImageData(width, height);
+      await new Promise(function (resolve, reject) {
+        image.display(pixels, function (done) { if (done) resolve(); else reject(new Error("HEIF not decoded")); });
+      });
+      return await createImageBitmap(pixels);
+    } finally {
+      images.forEach(function (one) { if (one.free) one.free(); });
+      if (decoder.decoder && lib.heif_context_free) lib.heif_context_free(decoder.decoder);
+    }
+  }
+
   // A JPEG whose data stops before its end marker (a photo cut off while saving or copying).
   // The browser would decode what is there and we would send a whole, re-encoded image of a
   // broken photo: such a file goes up as it is, and the server refuses it in its own words.
@@ -283,13 +451,20 @@
     return hex;
   }
 
-  function canvasJpeg(canvas) {
-    return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", JPEG_QUALITY); });
+  function canvasJpeg(canvas, quality) {
+    return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", quality || JPEG_QUALITY); });
   }
 
-  // Shrink a photo for sending: {blob, shrunk}. `shrunk` is false when the original goes as
-  // it is: the browser cannot decode it (HEIC in Chromium), it is a cut-off JPEG, or the
-  // shrunk copy would not save a fifth of the bytes (WORTH_SHRINKING).
+  // Shrink a photo for sending: {blob, shrunk}. The copy is a JPEG with the original's EXIF
+  // of at most the byte budget (wireBudget), tried along LADDER. `shrunk` is false when the
+  // original goes as it is: the browser cannot decode it (a HEIC while the decoder cannot be
+  // loaded), it is a cut-off JPEG, or it is within the budget and the copy would not save a
+  // fifth of its bytes (WORTH_SHRINKING). An original over the budget goes as the smallest
+  // copy tried even if none fits (a photo of pure noise at 1280 px): still far below it.
+  //
+  // HEIC/HEIF is decoded by libheif (heifDecoder) and goes as a JPEG carrying the HEIF's EXIF
+  // (heifExifSegment), so the server reads its time and GPS as from the HEIC; a HEIC within
+  // the budget goes as it is without loading the decoder.
   //
   // Decided for PNG and WebP: shrunk to JPEG like a camera JPEG, carrying their EXIF too.
   // A PNG from a phone is mostly a screenshot, several MB of lossless pixels; its eXIf (or
@@ -299,40 +474,65 @@
   // PNG and WebP, and a photo turned twice is worse than a larger upload.
   async function shrink(file, knownBytes) {
     var original = knownBytes || await readBytes(file);
-    if (isJpeg(original) && isCutOffJpeg(original)) return { blob: file, shrunk: false };
-    var exif = exifSegment(original);
+    var budget = wireBudget();
+    var fits = file.size <= budget;
+    var asItIs = { blob: file, shrunk: false };
+    if (isJpeg(original) && isCutOffJpeg(original)) return asItIs;
+    var heif = isHeif(original);
+    if (heif && fits) return asItIs;
+    var exif = heif ? heifExifSegment(original) : exifSegment(original);
     var orientation = exifOrientation(exif);
-    if (orientation !== 1 && !isJpeg(original)) return { blob: file, shrunk: false };
+    if (orientation !== 1 && !isJpeg(original) && !heif) return asItIs;
     var bitmap;
     try {
-      bitmap = await createImageBitmap(file);
+      bitmap = heif ? await decodeHeif(original) : await createImageBitmap(file);
     } catch (e) {
-      return { blob: file, shrunk: false };
+      return asItIs;
     }
     // The EXIF goes along unchanged, Orientation included, so the pixels we send must be in
-    // the camera's raw layout: if the browser turned them upright, turn them back.
-    var unturn = orientation !== 1 && await browserTurnsJpegs();
-    var canvas = document.createElement("canvas");
+    // the camera's raw layout: if they were turned upright (libheif always turns a HEIF's),
+    // turn them back; the server turns them upright once.
+    var unturn = orientation !== 1 && (heif || await browserTurnsJpegs());
+    var best = null;
     try {
-      var sideways = unturn && orientation >= 5;
-      var scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
-      var w = Math.max(1, Math.round(bitmap.width * scale));
-      var h = Math.max(1, Math.round(bitmap.height * scale));
-      canvas.width = sideways ? h : w;
-      canvas.height = sideways ? w : h;
-      var ctx = canvas.getContext("2d");
-      ctx.imageSmoothingEnabled = true;
-      ctx.imageSmoothingQuality = "high";
-      drawRaw(ctx, bitmap, unturn ? orientation : 1, canvas.width, canvas.height);
+      var canvas = null, drawn = 0;
+      for (var i = 0; i < LADDER.length; i++) {
+        var side = LADDER[i][0];
+        var scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
+        var w = Math.max(1, Math.round(bitmap.width * scale));
+        var h = Math.max(1, Math.round(bitmap.height * scale));
+        if (!canvas || drawn !== w) {
+          if (canvas) canvas.width = canvas.height = 0; // let a phone free the pixels now
+          canvas = drawCopy(bitmap, w, h, unturn ? orientation : 1);
+          drawn = w;
+        }
+        var jpeg = await canvasJpeg(canvas, LADDER[i][1]);
+        if (!jpeg) break;
+        var out = withSegment(await readBytes(jpeg), exif);
+        if (!best || out.length < best.length) best = out;
+        if (out.length <= budget) break;
+      }
+      if (canvas) canvas.width = canvas.height = 0;
     } finally {
       if (bitmap.close) bitmap.close();
     }
-    var jpeg = await canvasJpeg(canvas);
-    canvas.width = canvas.height = 0; // let a phone free the pixels now
-    if (!jpeg) return { blob: file, shrunk: false };
-    var out = new Blob([withSegment(await readBytes(jpeg), exif)], { type: "image/jpeg" });
-    if (out.size > file.size * WORTH_SHRINKING) return { blob: file, shrunk: false };
-    return { blob: out, shrunk: true };
+    if (!best) return asItIs;
+    var copy = new Blob([best], { type: "image/jpeg" });
+    if (fits ? copy.size > file.size * WORTH_SHRINKING : copy.size >= file.size) return asItIs;
+    return { blob: copy, shrunk: true };
+  }
+
+  // A w x h canvas holding `bitmap` (shown upright) in the raw layout of `orientation`.
+  function drawCopy(bitmap, w, h, orientation) {
+    var canvas = document.createElement("canvas");
+    var sideways = orientation >= 5;
+    canvas.width = sideways ? h : w;
+    canvas.height = sideways ? w : h;
+    var ctx = canvas.getContext("2d");
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = "high";
+    drawRaw(ctx, bitmap, orientation, canvas.width, canvas.height);
+    return canvas;
   }
 
   // --- The page ------------------------------------------------------------------------
@@ -416,6 +616,20 @@
     tile._previewUrl = img.src;
     showProgress(tile);
     return tile;
+  }
+
+  // What this photo costs on the wire, shown from when it is ready until the server's tile
+  // replaces this one (kept through a retry and while it waits in the outbox).
+  function showSize(tile, sent, original) {
+    var line = tile.querySelector(".photo-size");
+    if (!line) {
+      line = document.createElement("p");
+      line.className = "photo-size";
+      tile.querySelector(".photo-preview").insertAdjacentElement("afterend", line);
+    }
+    line.textContent = text("size", { sent: sizeText(sent), original: sizeText(original) });
+    tile.dataset.bytesSent = String(sent);
+    tile.dataset.bytesOriginal = String(original);
   }
 
   // The progress bar and status line of a tile on its way (again, after a retry).
@@ -503,6 +717,7 @@
     } catch (e) {
       prepared = { blob: upload.file, shrunk: false, sha256: "" }; // the server decides
     }
+    showSize(tile, prepared.blob.size, upload.file.size);
     return send(tile, upload, prepared);
   }
 
@@ -599,8 +814,6 @@
       body.append("original_name", upload.file.name);
       body.append("together", upload.together ? "on" : "");
       body.append("photo", prepared.blob, sentName(upload.file.name, prepared.shrunk));
-      tile.dataset.bytesSent = String(prepared.blob.size);
-      tile.dataset.bytesOriginal = String(upload.file.size);
 
       var xhr = new XMLHttpRequest();
       xhr.open("POST", upload.url);
