@@ -235,10 +235,15 @@ class TeamMember(db.Model):
     """An auditor on a plan's team, with a role (R3)."""
 
     __tablename__ = "team_member"
-    __table_args__ = (UniqueConstraint("plan_id", "auditor_id"),)
+    __table_args__ = (
+        UniqueConstraint("plan_id", "auditor_id"),
+        # An auditor's plans (tasks, history, calendar) read from the index alone: with the
+        # auditor's id only, each of their team rows was read for its plan's id.
+        Index("ix_team_member_auditor_plan", "auditor_id", "plan_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
-    auditor_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"), index=True)
+    auditor_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"))
     role: Mapped[str] = mapped_column(String(20))
     position: Mapped[int] = mapped_column(Integer, default=0)
 

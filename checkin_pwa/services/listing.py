@@ -4,24 +4,29 @@ plans a month, a day or a filtered page shows, with their status (services.plan_
 R16 everywhere: only plans whose team includes the auditor. No Flask request here: callers
 pass the auditor, the parsed filters (domain.filters) and `now` (aware UTC).
 
-Queries stay few whatever the page size: one light query (ids, times, zones, project
-levels) decides which plans belong to a month or a list page, in Python where the answer
-depends on each plan's own time zone; then one query loads just the plans shown with their
-team, events, sites and enterprise (selectinload), one counts their photos
-(plan_status.statuses) and one reads their explanations.
+Queries stay few whatever the page size. The calendar reads the plans around its month;
+tasks and history are filtered, split, counted and cut into pages by the database, which
+asks Python only about the few plans near a day's boundary, where the answer depends on
+each plan's own zone. Then one query loads just the plans shown with their team, events,
+sites and enterprise (selectinload), one counts their photos (plan_status.statuses) and
+one reads their explanations.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import json
+import string
+from dataclasses import dataclass, replace
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, null, or_, select
+from sqlalchemy import String, Text, and_, cast, exists, func, not_, null, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..domain import exceptions as rules10
-from ..domain.filters import Month, Page, PlanFilters, ProjectTree, TaskFilters, matches, page_of
+from ..domain.filters import Levels, Month, Page, PlanFilters, ProjectTree, TaskFilters, clean_levels, matches, page_of
 from ..domain.rules import PlanFacts
 from ..extensions import db
 from ..models import AuditPlan, Auditor, CheckEvent, Enterprise, Explanation, TeamMember
@@ -181,34 +186,116 @@ def _containing(text: str) -> str:
     return f"%{_escape_like(text)}%"
 
 
+class _AsciiLower(FunctionElement):
+    """Text with A-Z made a-z and every other character left as it is: SQLite's lower()
+    (without ICU); PostgreSQL's lower() would also fold 'Ａ', 'É' or 'Д'."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_AsciiLower)
+def _ascii_lower_sqlite(element, compiler, **kw):
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_AsciiLower, "postgresql")
+def _ascii_lower_postgresql(element, compiler, **kw):
+    return f"translate({compiler.process(element.clauses, **kw)}, '{string.ascii_uppercase}', '{string.ascii_lowercase}')"
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def name_contains(column, text: str):
+    """`column` holds `text` anywhere, ignoring the case of ASCII letters only (A matches a;
+    full-width Ａ matches only Ａ), the same on SQLite and PostgreSQL; % and _ typed are
+    plain characters."""
+    return _AsciiLower(column).like(_containing(text.translate(_ASCII_LOWER)), escape="\\")
+
+
+# Where a plan's own zone decides, the database narrows and Python decides. A zone's offset
+# from UTC is under a day either way, so an instant's local date is within a day of its UTC
+# date: far enough from a boundary (these margins), a plan's side of it is the same in every
+# zone and the database can tell; the few plans near it are judged by the domain's rules.
+_NEAR_NOW = (dt.timedelta(days=3), dt.timedelta(days=2))
+_NEAR_DAY = dt.timedelta(days=2)
+
+
+def _utc_naive(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _near_boundaries(filters: TaskFilters, now: dt.datetime):
+    """The plans whose side of a boundary (the end of the day today, the first and last
+    day of the range asked) may depend on their zone."""
+    moment = _utc_naive(now)
+    near = [AuditPlan.end_utc.between(moment - _NEAR_NOW[0], moment + _NEAR_NOW[1])]
+    if filters.date_from:
+        near.append(AuditPlan.end_utc.between(_naive(filters.date_from) - _NEAR_DAY, _naive(filters.date_from) + _NEAR_DAY))
+    if filters.date_to:
+        near.append(AuditPlan.start_utc.between(_naive(filters.date_to, 1) - _NEAR_DAY, _naive(filters.date_to, 1) + _NEAR_DAY))
+    return or_(*near)
+
+
+def _far_from_boundaries(which: str, filters: TaskFilters, now: dt.datetime):
+    """Which side of each boundary a plan far from it is on, in any zone."""
+    moment = _utc_naive(now)
+    sides = [AuditPlan.end_utc < moment if which == HISTORY else AuditPlan.end_utc >= moment]
+    if filters.date_from:
+        sides.append(AuditPlan.end_utc >= _naive(filters.date_from))
+    if filters.date_to:
+        sides.append(AuditPlan.start_utc < _naive(filters.date_to, 1))
+    return and_(*sides)
+
+
+def _level_texts(auditor: Auditor) -> list[str]:
+    """The auditor's plans' project levels as stored (JSON text), each once."""
+    return list(db.session.scalars(
+        select(cast(AuditPlan.project_levels, Text)).join(TeamMember, TeamMember.plan_id == AuditPlan.id)
+        .where(TeamMember.auditor_id == auditor.id).distinct()))
+
+
+def _stored_levels(text: Optional[str]) -> Levels:
+    try:
+        return clean_levels(json.loads(text)) if text else ()
+    except ValueError:
+        return ()
+
+
 def plan_list(auditor: Auditor, which: str, filters: TaskFilters, asked_page: object, now: dt.datetime) -> PlanList:
     """R13: tasks (the audit has not ended: not started or under way) or history (ended:
     the plan's last local day is over, as for R10's exceptions), filtered, one page.
 
-    Tasks come soonest first; history most recent first.
+    Tasks come soonest first; history most recent first. The database filters, counts and
+    cuts the page; only the plans near a day's boundary are judged here on their own zone
+    (domain.exceptions.audit_over, domain.filters.matches), and their verdict joins the query.
     """
-    query = (
-        select(AuditPlan.id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone, AuditPlan.project_levels)
-        .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
-        .where(TeamMember.auditor_id == auditor.id)
-    )
+    mine = (select(AuditPlan.id).join(TeamMember, TeamMember.plan_id == AuditPlan.id)
+            .where(TeamMember.auditor_id == auditor.id))
     if filters.enterprise:
-        query = query.join(Enterprise, Enterprise.id == AuditPlan.enterprise_id).where(
-            Enterprise.name.ilike(_containing(filters.enterprise), escape="\\"))
-    chosen = []
-    for plan_id, start_utc, end_utc, zone, levels in db.session.execute(query):
+        mine = mine.join(Enterprise, Enterprise.id == AuditPlan.enterprise_id).where(
+            name_contains(Enterprise.name, filters.enterprise))
+    if filters.levels:
+        chosen = [text for text in _level_texts(auditor)
+                  if _stored_levels(text)[: len(filters.levels)] == filters.levels]
+        mine = mine.where(cast(AuditPlan.project_levels, Text).in_(chosen))
+    near = _near_boundaries(filters, now)
+    dates_only = replace(filters, levels=())
+    judged = []
+    for plan_id, start_utc, end_utc, zone in db.session.execute(
+            mine.where(near).with_only_columns(AuditPlan.id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone)):
         facts = light_facts(plan_id, start_utc, end_utc, zone)
-        ended = rules10.audit_over(facts, now)
-        if ended != (which == HISTORY):
-            continue
-        if matches(filters, facts.first_day, facts.last_day, levels):
-            chosen.append((start_utc, end_utc, plan_id))
+        if rules10.audit_over(facts, now) == (which == HISTORY) and matches(dates_only, facts.first_day, facts.last_day, None):
+            judged.append(plan_id)
+    listed = mine.where(or_(AuditPlan.id.in_(judged), and_(not_(near), _far_from_boundaries(which, filters, now))))
+    total = db.session.scalar(select(func.count()).select_from(listed.subquery()))
+    page = page_of(asked_page, total or 0)
     if which == HISTORY:
-        chosen.sort(key=lambda row: (row[1], row[2]), reverse=True)
+        order = (AuditPlan.end_utc.desc(), AuditPlan.id.desc())
     else:
-        chosen.sort()
-    page = page_of(asked_page, len(chosen))
-    ids = [plan_id for _, _, plan_id in chosen[page.offset: page.offset + page.per_page]]
+        order = (AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.id)
+    ids = list(db.session.scalars(listed.order_by(*order).limit(page.per_page).offset(page.offset)))
     plans = load_plans(ids)
     shown = [plans[plan_id] for plan_id in ids]
     status = statuses(shown, now)
@@ -216,12 +303,9 @@ def plan_list(auditor: Auditor, which: str, filters: TaskFilters, asked_page: ob
 
 
 def project_tree(auditor: Auditor) -> ProjectTree:
-    """The project levels of the plans the auditor can see (the cascading selects' options)."""
-    levels = db.session.scalars(
-        select(AuditPlan.project_levels).join(TeamMember, TeamMember.plan_id == AuditPlan.id)
-        .where(TeamMember.auditor_id == auditor.id)
-    )
-    return ProjectTree.of(levels)
+    """The project levels of the plans the auditor can see (the cascading selects' options):
+    each stored list once, from the database."""
+    return ProjectTree(frozenset(path for path in map(_stored_levels, _level_texts(auditor)) if path))
 
 
 def enterprise_names(auditor: Auditor, limit: int = 200) -> list[str]:
@@ -259,7 +343,7 @@ def _body_query(agency_id: int, filters: PlanFilters, now: dt.datetime):
     query = select(AuditPlan.id).where(AuditPlan.agency_id == agency_id)
     if filters.enterprise:
         query = query.join(Enterprise, Enterprise.id == AuditPlan.enterprise_id).where(
-            Enterprise.name.ilike(_containing(filters.enterprise), escape="\\"))
+            name_contains(Enterprise.name, filters.enterprise))
     for word in filters.auditor.split()[:5]:
         query = query.where(exists().where(
             TeamMember.plan_id == AuditPlan.id, Auditor.id == TeamMember.auditor_id,
