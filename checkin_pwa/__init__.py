@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from .config import Config
 from . import limits_storage  # noqa: F401  (registers RATELIMIT_STORAGE_URI=database://)
+from . import logs
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .production import NotReadyForProduction, check_secret_key_agreement, configuration_problems, is_production
 from .proxies import TrustedProxies, application_root, parse_networks
@@ -79,13 +80,19 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
         app.config.update(SESSION_COOKIE_SAMESITE="None", SESSION_COOKIE_SECURE=True,
                           SESSION_COOKIE_PARTITIONED=True)
 
-    app.wsgi_app = TrustedProxies(app.wsgi_app, parse_networks(app.config["TRUSTED_PROXIES"]),
+    logs.init_app(app)
+    # The request id and access log see the client's address the trusted proxies give.
+    app.wsgi_app = TrustedProxies(logs.RequestLog(app.wsgi_app), parse_networks(app.config["TRUSTED_PROXIES"]),
                                   application_root(app.config["APPLICATION_ROOT"]))
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith(("redis://", "rediss://", "redis+unix://")):
+        # A Redis that is gone answers at once (refused); one that is unreachable (a lost
+        # network) must not hold a login for long either before the in-memory fallback.
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 2, "socket_timeout": 2})
     limiter.init_app(app)
     init_photo_store(app)
 

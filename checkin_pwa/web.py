@@ -203,7 +203,8 @@ def register_web_hooks(app: Flask) -> None:
         # Chromium does, under the tests' phone emulation): that fetch would end the session.
         if (
             request.endpoint not in {"auth.change_password", "auth.logout", "static",
-                                     "pwa.service_worker", "pwa.manifest", "pwa.offline", "set_language", "session_csrf"}
+                                     "pwa.service_worker", "pwa.manifest", "pwa.offline", "set_language", "session_csrf",
+                                     "health.healthz", "health.readyz"}
             and current_user.is_authenticated
             and current_user.must_change_password
         ):

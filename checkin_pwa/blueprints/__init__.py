@@ -7,6 +7,7 @@ def register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .calendar import bp as calendar_bp
+    from .health import bp as health_bp
     from .main import bp as main_bp
     from .notices import bp as notices_bp
     from .outbox import bp as outbox_bp
@@ -26,3 +27,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tasks_bp)
     app.register_blueprint(notices_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(health_bp)

@@ -88,6 +88,10 @@ class PhotoStore(abc.ABC):
     def delete_leftover(self, key: str) -> None:
         """Remove a leftover that `keys` listed but that is not a valid key."""
 
+    def ping(self) -> None:
+        """Raise unless the store answers (for /readyz): by default, list one file."""
+        next(iter(self.keys()), None)
+
 
 def init_photo_store(app: Flask) -> PhotoStore:
     """The store named by PHOTO_STORE, as app.extensions["photo_store"]."""

@@ -44,6 +44,15 @@ class FilesystemPhotoStore(PhotoStore):
         finally:
             os.close(dir_fd)
 
+    def ping(self) -> None:
+        """The folder is there and this process may write in it (a lost mount, a full
+        or read-only disk shows at the next upload otherwise)."""
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"{self.root} is not a folder")
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise PermissionError(f"{self.root} is not writable")
+        os.statvfs(self.root)
+
     def read(self, key: str) -> bytes:
         return self._path(key).read_bytes()
 
