@@ -57,18 +57,16 @@ max_requests_jitter = max(1, max_requests // 10)
 # X-Forwarded-For and X-Forwarded-Proto (TRUSTED_PROXIES, checkin_pwa.proxies).
 forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "127.0.0.1,::1").replace(";", ",").replace(" ", "")
 
-# Logs: everything on stderr (the journal under systemd). The access log's address is the
-# client's: the app replaces REMOTE_ADDR with the trusted proxy's X-Forwarded-For before the
-# line is written. It carries nginx's request id (X-Request-ID) and the time taken (ms).
+# Logs: everything on stderr (the journal under systemd), one JSON object a line
+# (checkin_pwa/logs.py). The app writes the access log itself, with the client's address
+# after the trusted proxies, the request id (nginx's X-Request-ID) and the signed-in user:
+# gunicorn's own access log stays off (it would log every request twice).
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 errorlog = "-"
-accesslog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}i)s "%(a)s"'
-logconfig_dict = {
-    # gunicorn's own loggers only: the app's loggers are left as the app sets them up.
-    "root": {"level": "WARNING", "handlers": []},
-    "loggers": {
-        "gunicorn.error": {"level": loglevel.upper(), "handlers": ["error_console"], "propagate": False},
-        "gunicorn.access": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
-    },
-}
+accesslog = None
+from checkin_pwa.logs import GUNICORN_LOGCONFIG  # noqa: E402
+
+logconfig_dict = {**GUNICORN_LOGCONFIG, "loggers": {
+    **GUNICORN_LOGCONFIG["loggers"],
+    "gunicorn.error": {**GUNICORN_LOGCONFIG["loggers"]["gunicorn.error"], "level": loglevel.upper()},
+}}

@@ -10,12 +10,11 @@ its id and the signed-in user's.
   when a trusted proxy sent one (nginx: `proxy_set_header X-Request-ID $request_id;`) and
   made fresh otherwise, echoes it in the response's `X-Request-ID`, and writes one access
   line per request (logger `checkin_pwa.access`; the health checks at DEBUG only, so a
-  load balancer's polling does not fill the log). The query string is left out: the path
-  is enough to follow a request, and a query may carry what a log should not keep.
+  load balancer's polling does not fill the log). No URL of ours carries a secret in its
+  query (codes and passwords are POSTed, API tokens are headers), so the query is logged.
 - `GUNICORN_LOGCONFIG` gives gunicorn's own lines the same form
-  (`logconfig_dict = checkin_pwa.logs.GUNICORN_LOGCONFIG` in gunicorn.conf.py); leave
-  gunicorn's `accesslog` unset, as the app writes the access log with the real client
-  address.
+  (`logconfig_dict` in gunicorn.conf.py); gunicorn's `accesslog` stays unset there, as the
+  app writes the access log.
 """
 from __future__ import annotations
 
@@ -133,6 +132,8 @@ class RequestLog:
     @staticmethod
     def _log(environ, answer, started) -> None:
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        if environ.get("QUERY_STRING"):
+            path += "?" + environ["QUERY_STRING"]
         level = logging.DEBUG if environ.get("PATH_INFO") in QUIET_PATHS else logging.INFO
         if not access_log.isEnabledFor(level):
             return
@@ -146,8 +147,9 @@ class RequestLog:
             "bytes": int(answer["length"]) if answer.get("length") else None, "duration_ms": millis,
             "user_agent": environ.get("HTTP_USER_AGENT", ""),
         }
-        access_log.log(level, '%s "%s %s %s" %s %sms', client, method, path, environ.get("SERVER_PROTOCOL", ""),
-                       status, millis, extra={"fields": fields})
+        access_log.log(level, '%s "%s %s %s" %s %s %sms rid=%s', client, method, path,
+                       environ.get("SERVER_PROTOCOL", ""), status, fields["bytes"] if fields["bytes"] is not None else "-",
+                       millis, fields["request_id"], extra={"fields": fields})
 
 
 # gunicorn.conf.py: logconfig_dict = GUNICORN_LOGCONFIG (gunicorn's own start, stop and
@@ -162,6 +164,8 @@ GUNICORN_LOGCONFIG = {
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
-        "gunicorn.access": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+        # gunicorn.access is left out: with accesslog unset it has no handler (and does not
+        # propagate), so nothing is written; a --access-logfile given on the command line
+        # still gets its lines.
     },
 }
