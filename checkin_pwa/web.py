@@ -16,6 +16,8 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from .domain.row_ids import MAX_ROW_ID, ROW_ID_PATTERN
+
 log = logging.getLogger(__name__)
 
 # Photos, avatars and attachments: for the signed-in auditor only, and never kept on the
@@ -27,11 +29,15 @@ STORAGE_UNAVAILABLE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS,
 
 
 class RowIdConverter(IntegerConverter):
-    """`<int:…>` in our URLs is a row id: one past SQLite's and PostgreSQL's 64-bit integer
-    matches no route (404), instead of reaching the database and failing there (500)."""
+    """`<int:…>` in our URLs is a row id: one past the id columns' range (domain.row_ids)
+    matches no route (404), instead of reaching the database and failing there (500). The
+    pattern itself stops there: a POST to a path whose GET rule cannot take the number is a
+    404 too, not a 405."""
+
+    regex = ROW_ID_PATTERN
 
     def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", MAX_ROW_ID)
         super().__init__(url_map, *args, **kwargs)
 
 

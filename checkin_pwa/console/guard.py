@@ -17,6 +17,7 @@ from typing import Optional, TypeVar
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
+from ..domain import row_ids
 from ..domain.staff import Role, role_allows
 from ..extensions import client_address, db
 from ..models import Staff, utcnow
@@ -200,7 +201,7 @@ def body_in_view() -> int:
         return g.staff.agency_id
     from ..models import Agency
 
-    raw = request.args.get("body", "")
-    if not raw.isdigit() or len(raw) > 9 or db.session.get(Agency, int(raw)) is None:
+    body_id = row_ids.row_id(request.args.get("body"))
+    if body_id is None or db.session.get(Agency, body_id) is None:
         abort(404)
-    return int(raw)
+    return body_id

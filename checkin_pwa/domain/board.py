@@ -14,6 +14,7 @@ from typing import Iterable, Mapping, Optional
 
 from .exceptions import needs_reminder
 from .filters import FilterError
+from .row_ids import row_id
 from .rules import PlanFacts, team_state, timeliness
 
 # The team states in the order the counts show them (R3's team_state codes).
@@ -125,9 +126,8 @@ def parse_filters(args: Mapping[str, object]) -> ParsedBoardFilters:
     errors: list[FilterError] = []
     auditor = None
     if raw["auditor"]:
-        if raw["auditor"].isascii() and raw["auditor"].isdigit() and 0 < int(raw["auditor"]) < 2**63:
-            auditor = int(raw["auditor"])
-        else:
+        auditor = row_id(raw["auditor"])
+        if auditor is None:
             errors.append(FilterError("bad_choice", value=raw["auditor"]))
             raw["auditor"] = ""
     return ParsedBoardFilters(BoardFilters(raw["region"], auditor, raw["project"]), tuple(errors), raw)

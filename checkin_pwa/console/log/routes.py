@@ -6,6 +6,7 @@ import datetime as dt
 from flask import current_app, g, render_template, request, stream_with_context
 from flask_babel import gettext as _
 
+from ...domain.row_ids import row_id
 from ...blueprints.notices.routes import notice_time  # times on the app's clock, as the notices show them
 from ...models import AuditLogEntry
 from ...services import audit, staff as staff_service
@@ -31,8 +32,7 @@ def _filter() -> tuple[audit.LogFilter, list[str]]:
     action = request.args.get("action") or None
     if action not in audit.ACTIONS:
         action = None
-    staff_id = request.args.get("staff", type=int)
-    return audit.LogFilter(action=action, staff_id=staff_id if staff_id and staff_id > 0 else None,
+    return audit.LogFilter(action=action, staff_id=row_id(request.args.get("staff")),
                            since=_date("since", problems), until=_date("until", problems)), problems
 
 
