@@ -35,8 +35,9 @@ i18n-update: $(VENV)/.installed
 # What the tests need from Debian: Chromium, the Chinese fonts an Android phone has (Noto CJK:
 # without them pages are laid out and photographed with boxes for Chinese text), and a
 # PostgreSQL server the tests start on their own (a Unix socket in a temporary folder), and
-# nginx, run in front of gunicorn with deploy/nginx/checkin.conf (tests/test_behind_nginx.py).
-DEBIAN_TEST_PACKAGES := chromium fonts-noto-cjk postgresql nginx
+# nginx, run in front of gunicorn with deploy/nginx/checkin.conf (tests/test_behind_nginx.py),
+# and a Redis the login limits count in, stopped under them (tests/test_r1_redis.py).
+DEBIAN_TEST_PACKAGES := chromium fonts-noto-cjk postgresql nginx redis-server
 debian-packages:
 	@if [ ! -x "$(CHROMIUM)" ] || ! dpkg -s $(DEBIAN_TEST_PACKAGES) >/dev/null 2>&1; then \
 	  echo "installing Debian's $(DEBIAN_TEST_PACKAGES)"; \
