@@ -12,7 +12,6 @@ import http.client
 import io
 import os
 import re
-import secrets
 import shutil
 import ssl
 import time
@@ -61,12 +60,7 @@ def stack(tmp_path_factory, migrated_db):
         not_here(reason)
     folder = tmp_path_factory.mktemp("behind-nginx")
     # A database of its own for the module (the pass's backend), dropped at its end.
-    server, database = migrated_db.server, None
-    if server is None:
-        database_url = migrated_db.new_url(folder)
-    else:
-        database = server.create(template=migrated_db.template)
-        database_url = server.url(database)
+    database_url, drop_database = nginx.own_database(migrated_db, folder)
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, PHOTO_STORAGE_DIR=str(folder / "photos"))
     with app.app_context():
         person = factories.auditor()
@@ -76,14 +70,7 @@ def stack(tmp_path_factory, migrated_db):
         api_token = tokens.create_token(factories.agency().code, "behind nginx")
         db.engine.dispose()
 
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": str(folder),
-        "DATABASE_URL": database_url, "PHOTO_STORAGE_DIR": str(folder / "photos"),
-        "EXPORT_DIR": str(folder / "exports"), "SECRET_KEY": secrets.token_hex(32),
-        "TRUSTED_PROXIES": "127.0.0.1", "TILE_URL": "", "MALLOC_ARENA_MAX": "2",
-        "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2",
-    }
-    gunicorn = nginx.Gunicorn(env, folder / "gunicorn.log")
+    gunicorn = nginx.Gunicorn(nginx.gunicorn_env(folder, database_url), folder / "gunicorn.log")
     prefix = nginx.private_folder()
     proxy = None
     try:
@@ -99,8 +86,7 @@ def stack(tmp_path_factory, migrated_db):
             proxy.stop()
         gunicorn.stop()
         shutil.rmtree(prefix, ignore_errors=True)
-        if database:
-            server.drop(database)
+        drop_database()
 
 
 class Phone:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
-import secrets
 import shutil
 from urllib.parse import urlencode
 
@@ -33,12 +31,7 @@ def site(tmp_path_factory, migrated_db):
     if reason:
         not_here(reason)
     folder = tmp_path_factory.mktemp("sub-path-nginx")
-    server, database = migrated_db.server, None
-    if server is None:
-        database_url = migrated_db.new_url(folder)
-    else:
-        database = server.create(template=migrated_db.template)
-        database_url = server.url(database)
+    database_url, drop_database = nginx.own_database(migrated_db, folder)
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, PHOTO_STORAGE_DIR=str(folder / "photos"))
     with app.app_context():
         person = factories.auditor()
@@ -47,13 +40,7 @@ def site(tmp_path_factory, migrated_db):
         db.session.commit()
         facts = {"phone": person.phone, "plan_id": plan.id, "staff": staff.phone}
         db.engine.dispose()
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": str(folder),
-        "DATABASE_URL": database_url, "PHOTO_STORAGE_DIR": str(folder / "photos"),
-        "EXPORT_DIR": str(folder / "exports"), "SECRET_KEY": secrets.token_hex(32),
-        "TRUSTED_PROXIES": "127.0.0.1", "TILE_URL": "", "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "2",
-    }
-    gunicorn = nginx.Gunicorn(env, folder / "gunicorn.log")
+    gunicorn = nginx.Gunicorn(nginx.gunicorn_env(folder, database_url, WEB_CONCURRENCY="1"), folder / "gunicorn.log")
     prefix = nginx.private_folder()
     proxy = None
     try:
@@ -76,8 +63,7 @@ def site(tmp_path_factory, migrated_db):
             proxy.stop()
         gunicorn.stop()
         shutil.rmtree(prefix, ignore_errors=True)
-        if database:
-            server.drop(database)
+        drop_database()
 
 
 class Browser:

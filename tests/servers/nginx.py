@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -89,6 +90,29 @@ def render_site(*, https_port: int, http_port: int, upstream: str, cert: Path, k
         ("/var/log/nginx/", f"{logs}/"),
         ("/srv/checkin/app/checkin_pwa/static/", f"{static_dir}/"),
     ])
+
+
+def own_database(migrated_db, folder: Path):
+    """A database of its own for a module's gunicorn, on the pass's backend (a copy of the
+    migrated SQLite file, or a PostgreSQL database made from the migrated template): its URL,
+    and what drops it at the end."""
+    server = migrated_db.server
+    if server is None:
+        return migrated_db.new_url(folder), lambda: None
+    database = server.create(template=migrated_db.template)
+    return server.url(database), lambda: server.drop(database)
+
+
+def gunicorn_env(folder: Path, database_url: str, **extra: str) -> dict:
+    """The service's environment for a test's gunicorn: that database, its files in `folder`,
+    a fresh SECRET_KEY, nginx on loopback trusted, no map tiles."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": str(folder),
+        "DATABASE_URL": database_url, "PHOTO_STORAGE_DIR": str(folder / "photos"),
+        "EXPORT_DIR": str(folder / "exports"), "SECRET_KEY": secrets.token_hex(32),
+        "TRUSTED_PROXIES": "127.0.0.1", "TILE_URL": "", "MALLOC_ARENA_MAX": "2",
+        "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2", **extra,
+    }
 
 
 class Gunicorn:
