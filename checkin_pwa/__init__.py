@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from .config import Config
 from . import limits_storage  # noqa: F401  (registers RATELIMIT_STORAGE_URI=database://)
-from . import logs
+from . import logs, static_files
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .production import NotReadyForProduction, check_secret_key_agreement, configuration_problems, is_production
 from .proxies import TrustedProxies, application_root, parse_networks
@@ -103,6 +103,7 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
     from .web import RowIdConverter, register_web_hooks
 
     app.url_map.converters["int"] = RowIdConverter  # before any route is added
+    static_files.init_app(app)
     register_blueprints(app)
     register_console(app)
     register_cli(app)

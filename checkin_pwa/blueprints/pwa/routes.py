@@ -59,7 +59,9 @@ def service_worker():
     )
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = request.script_root + "/"
-    return response
+    # By content (as the manifest): the same on every host, new with every change.
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 def mounted_manifest(manifest: dict, root: str) -> dict:

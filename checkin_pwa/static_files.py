@@ -1,0 +1,58 @@
+"""Validators of the static files the app serves: an ETag made from the bytes, and no
+Last-Modified.
+
+Werkzeug's default ETag and Last-Modified come from the file's modification time, which
+differs between hosts (each deploy writes its own copy of the same files): behind a load
+balancer, a revalidation answered by another host would download an unchanged file again,
+and a 304 by date could keep a changed one. By content, every host gives the same answer.
+A file's hash is kept per (size, modification time), so it is read once per process after
+it changes.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+
+from flask import Flask, request
+from flask import send_from_directory
+from werkzeug.exceptions import NotFound
+from werkzeug.security import safe_join
+
+_hashes: dict[str, tuple[tuple[int, int], str]] = {}
+_lock = threading.Lock()
+
+
+def content_etag(path: str) -> str:
+    info = os.stat(path)
+    stamp = (info.st_size, info.st_mtime_ns)
+    with _lock:
+        known = _hashes.get(path)
+    if known and known[0] == stamp:
+        return known[1]
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(chunk)
+    etag = digest.hexdigest()[:32]
+    with _lock:
+        _hashes[path] = (stamp, etag)
+    return etag
+
+
+def send_by_content(directory: str, filename: str, **options):
+    """send_from_directory with the content's ETag and no Last-Modified; 404 as it does."""
+    path = safe_join(directory, filename)
+    if path is None or not os.path.isfile(path):
+        raise NotFound()
+    response = send_from_directory(directory, filename, etag=content_etag(path), conditional=False, **options)
+    response.headers.pop("Last-Modified", None)
+    return response.make_conditional(request, accept_ranges=True, complete_length=response.content_length)
+
+
+def init_app(app: Flask) -> None:
+    """The static route answers with content validators (same cache headers as before)."""
+    def static(filename: str):
+        return send_by_content(app.static_folder, filename, max_age=app.get_send_file_max_age(filename))
+
+    app.view_functions["static"] = static

@@ -1,0 +1,67 @@
+"""Static files, the worker script and the manifest carry validators made from their bytes:
+two hosts holding the same files (written at different times, as each deploy writes its
+own copy) answer with the same ETag, so a phone's revalidation is a 304 whichever host
+answers it; a changed file gets a new one."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from checkin_pwa import PROJECT_ROOT, create_app
+from checkin_pwa.config import TestConfig
+
+
+@pytest.fixture
+def two_hosts(tmp_path):
+    """Two apps, each with its own copy of one static file, the copies written a day apart."""
+    hosts = []
+    for name, mtime in (("a", 1_700_000_000), ("b", 1_700_086_400)):
+        static = tmp_path / name / "static"
+        (static / "js").mkdir(parents=True)
+        script = static / "js" / "app.js"
+        shutil.copyfile(PROJECT_ROOT / "checkin_pwa" / "static" / "js" / "app.js", script)
+        os.utime(script, (mtime, mtime))
+        app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / name}/db.sqlite3",
+                         PHOTO_STORAGE_DIR=str(tmp_path / name / "photos"))
+        app.static_folder = str(static)
+        hosts.append((app.test_client(), script))
+    return hosts
+
+
+def test_two_hosts_give_a_static_file_the_same_etag_and_304_each_others_revalidation(two_hosts):
+    (a, _), (b, _) = two_hosts
+    first = a.get("/static/js/app.js")
+    assert first.status_code == 200 and first.headers["ETag"]
+    assert "Last-Modified" not in first.headers, "a date differs between hosts"
+    assert b.get("/static/js/app.js").headers["ETag"] == first.headers["ETag"]
+    again = b.get("/static/js/app.js", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
+
+
+def test_a_changed_static_file_gets_a_new_etag(two_hosts):
+    (a, script), _ = two_hosts
+    before = a.get("/static/js/app.js").headers["ETag"]
+    stat = script.stat()
+    script.write_bytes(script.read_bytes() + b"\n// changed\n")
+    os.utime(script, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # even at the same time of modification
+    answer = a.get("/static/js/app.js", headers={"If-None-Match": before})
+    assert answer.status_code == 200 and answer.headers["ETag"] != before
+    assert answer.data.endswith(b"// changed\n")
+
+
+def test_a_missing_or_outside_static_path_is_404(client):
+    assert client.get("/static/js/no-such-file.js").status_code == 404
+    assert client.get("/static/../config.py").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/service-worker.js", "/manifest.json"])
+def test_the_worker_script_and_manifest_revalidate_every_load_with_the_same_etag_on_every_host(tmp_path, path):
+    hosts = [create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/{name}.sqlite3",
+                        PHOTO_STORAGE_DIR=str(tmp_path / name)).test_client() for name in ("a", "b")]
+    first = hosts[0].get(path)
+    assert first.headers["Cache-Control"] == "no-cache", "never kept without asking: a deploy reaches every phone"
+    assert hosts[1].get(path).headers["ETag"] == first.headers["ETag"]
+    assert hosts[1].get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
