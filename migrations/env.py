@@ -95,6 +95,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            run_sqlite_migrations(connection, conf_args)
+            return
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -103,6 +106,46 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+
+
+class ForeignKeysBroken(RuntimeError):
+    pass
+
+
+def run_sqlite_migrations(connection, conf_args):
+    """SQLite changes a column by rebuilding its table (batch mode: copy, DROP, rename).
+    With foreign keys enforced, dropping a table other rows refer to fails (or, for an ON
+    DELETE CASCADE reference, deletes those rows). So enforcement is off while the
+    migrations run, every reference is checked before the commit (a migration that broke
+    one fails and leaves nothing changed), and enforcement is on again afterwards.
+
+    The PRAGMA is a no-op inside a transaction: it is set before BEGIN. BEGIN is explicit,
+    since Python's sqlite3 starts a transaction only before INSERT/UPDATE/DELETE, so that a
+    failed upgrade rolls back its DDL too."""
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            transactional_ddl=True,
+            **conf_args
+        )
+        with context.begin_transaction():
+            connection.exec_driver_sql("BEGIN")
+            context.run_migrations()
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise ForeignKeysBroken(
+                    "The migration left rows whose foreign keys point at nothing; "
+                    "nothing was changed. PRAGMA foreign_key_check (table, rowid, "
+                    "referred table, key index): "
+                    + "; ".join(str(tuple(row)) for row in broken[:20]))
+    finally:
+        if connection.in_transaction():
+            connection.rollback()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
 
 
 if context.is_offline_mode():
