@@ -102,6 +102,16 @@ class Config:
     # The operator's word that PHOTO_STORAGE_DIR is one folder every host mounts (NFS…):
     # production mode accepts the filesystem store only then.
     PHOTO_STORAGE_SHARED = _env_bool("PHOTO_STORAGE_SHARED", False)
+    # PHOTO_STORE=s3: an S3-compatible object store (storage/s3.py, docs/storage.md). The
+    # bucket exists and is private; files are streamed through the app unless
+    # S3_PRESIGN_SECONDS > 0 (a redirect to a URL the phones must be able to reach).
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL")
+    S3_BUCKET = os.environ.get("S3_BUCKET")
+    S3_REGION = os.environ.get("S3_REGION")
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID")
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY")
+    S3_ADDRESSING_STYLE = os.environ.get("S3_ADDRESSING_STYLE", "path")
+    S3_PRESIGN_SECONDS = int(os.environ.get("S3_PRESIGN_SECONDS", "0"))
     # XLSX exports wait here for their download (default <instance>/exports; docs/exports.md).
     EXPORT_DIR = os.environ.get("EXPORT_DIR")
     # Refused before decoding: lower than Pillow's own decompression-bomb limit (89 MP).

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from .domain.row_ids import MAX_ROW_ID, ROW_ID_PATTERN
+from .storage import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +192,9 @@ def register_web_hooks(app: Flask) -> None:
         tile_origin = ""
         if tiles.startswith("http"):
             tile_origin = " " + "/".join(tiles.split("/")[:3]).replace("{s}.", "*.")
+        store_origin = app.extensions["photo_store"].image_origin()
+        if store_origin:
+            tile_origin += " " + store_origin
         # 'wasm-unsafe-eval' lets a page compile WebAssembly (the HEIC decoder photos.js loads
         # when one is picked), not run JavaScript from strings.
         response.headers.setdefault(
@@ -313,6 +317,10 @@ def _storage_unavailable(error: Exception):
         log.warning("database busy on %s %s: %s", request.method, request.path, error)
         message = _("The server is busy writing other work and could not save this just now. Nothing was "
                     "saved: it is tried again shortly. What waits on this phone is kept and sent again by itself.")
+    elif isinstance(error, StoreUnavailable):
+        log.error("photo store unavailable on %s %s: %s", request.method, request.path, error)
+        message = _("The server cannot reach its photo store at the moment. Nothing was saved: try again in a "
+                    "few minutes. What waits on this phone is kept and sent again by itself.")
     else:
         log.error("storage unavailable on %s %s: %s", request.method, request.path, error)
         message = _("The server cannot store anything at the moment (its disk is full or its database is "

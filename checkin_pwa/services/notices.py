@@ -114,7 +114,10 @@ def _store_files(notice: Notice, prepared, store: Optional[PhotoStore]) -> None:
     for name, data, digest in prepared:
         key = notice_key(digest)
         if not store.exists(key):  # named by content: already there means the same bytes
-            store.save(key, data)
+            try:
+                store.save(key, data)
+            except FileExistsError:  # the same file, sent with another notice meanwhile
+                pass
         notice.attachments.append(NoticeAttachment(
             filename=name, content_type=content_type_for(name), size=len(data), sha256=digest,
             storage_key=key))

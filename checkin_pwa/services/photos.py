@@ -612,7 +612,8 @@ def sweep_orphans(store: PhotoStore, older_than: dt.timedelta, now: Optional[dt.
             continue
         try:
             store.delete(key)
-        except ValueError:  # not a key: a temporary of an interrupted write
-            store.delete_leftover(key)
+        except ValueError:  # not a key: a temporary of an interrupted write, or not ours
+            if not store.delete_leftover(key):
+                continue
         removed.append(key)
     return SweepResult(removed, young)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import errno
 import re
 import secrets
 from pathlib import Path
 from typing import Iterator, Optional
 
-from flask import Flask
+from flask import Flask, Response
 
 # kind/ab/cd/<32 hex>.<ext>: the kind keeps evidence apart from derived copies on disk.
 KINDS = ("evidence", "display", "thumb")
@@ -26,6 +27,15 @@ NOTICE_KEY_PATTERN = re.compile(r"^notices/[0-9a-f]{64}$")
 
 class InvalidKey(ValueError):
     """A key the store did not make (a path trick, or a typo)."""
+
+
+class StoreUnavailable(OSError):
+    """The store cannot be reached or refused to work (an object store down, answering 5xx,
+    or refusing our keys). An OSError with EIO, so the web layer answers 503 with
+    Retry-After like a full disk: nothing was stored, and a phone's outbox sends it again."""
+
+    def __init__(self, message: str):
+        super().__init__(errno.EIO, message)
 
 
 def new_key(kind: str, extension: str) -> str:
@@ -68,9 +78,15 @@ class PhotoStore(abc.ABC):
     def read(self, key: str) -> bytes:
         """The file's bytes; FileNotFoundError when absent."""
 
-    def local_path(self, key: str) -> Optional[Path]:
-        """A path on this machine for send_file, if the store has one (else use read)."""
-        return None
+    @abc.abstractmethod
+    def response(self, key: str, *, mimetype: str, etag: str, last_modified: Optional[dt.datetime] = None,
+                 disposition: Optional[str] = None) -> Response:
+        """The file as the answer to the current request: 200 with its bytes under `mimetype`
+        (and `disposition` as Content-Disposition when given), or 304 when the client's copy
+        is current (If-None-Match on `etag`, If-Modified-Since on `last_modified`); an object
+        store may answer with a redirect to a short-lived URL of its own instead
+        (S3_PRESIGN_SECONDS). FileNotFoundError when the file is absent. The caller adds
+        its cache and nosniff headers."""
 
     @abc.abstractmethod
     def delete(self, key: str) -> None:
@@ -85,8 +101,15 @@ class PhotoStore(abc.ABC):
         Left-over temporary files of interrupted writes are listed too (their key is
         not a valid one: `delete_leftover` removes them)."""
 
-    def delete_leftover(self, key: str) -> None:
-        """Remove a leftover that `keys` listed but that is not a valid key."""
+    def delete_leftover(self, key: str) -> bool:
+        """Remove a leftover that `keys` listed but that is not a valid key; True when it
+        was one of ours and is gone."""
+        return False
+
+    def image_origin(self) -> Optional[str]:
+        """An origin other than the app's that pages load images from (a presigning object
+        store), for the Content-Security-Policy's img-src; None when files come from the app."""
+        return None
 
     def ping(self) -> None:
         """Raise unless the store answers (for /readyz): by default, list one file."""
@@ -96,11 +119,16 @@ class PhotoStore(abc.ABC):
 def init_photo_store(app: Flask) -> PhotoStore:
     """The store named by PHOTO_STORE, as app.extensions["photo_store"]."""
     kind = app.config.get("PHOTO_STORE", "filesystem")
-    if kind != "filesystem":
-        raise RuntimeError(f"PHOTO_STORE={kind!r}: only 'filesystem' is available")
-    from .filesystem import FilesystemPhotoStore
+    if kind == "s3":
+        from .s3 import S3PhotoStore
 
-    root = app.config.get("PHOTO_STORAGE_DIR") or str(Path(app.instance_path) / "photos")
-    store = FilesystemPhotoStore(root)
+        store: PhotoStore = S3PhotoStore.from_config(app.config)
+    elif kind == "filesystem":
+        from .filesystem import FilesystemPhotoStore
+
+        root = app.config.get("PHOTO_STORAGE_DIR") or str(Path(app.instance_path) / "photos")
+        store = FilesystemPhotoStore(root)
+    else:
+        raise RuntimeError(f"PHOTO_STORE={kind!r}: use 'filesystem' or 's3'")
     app.extensions["photo_store"] = store
     return store

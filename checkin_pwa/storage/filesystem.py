@@ -6,7 +6,9 @@ import datetime as dt
 import os
 import secrets
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
+
+from flask import Response, send_file
 
 from . import PhotoStore, check_key
 
@@ -59,6 +61,15 @@ class FilesystemPhotoStore(PhotoStore):
     def local_path(self, key: str) -> Path:
         return self._path(key)
 
+    def response(self, key: str, *, mimetype: str, etag: str, last_modified: Optional[dt.datetime] = None,
+                 disposition: Optional[str] = None) -> Response:
+        # An open file, not a path: no Content-Disposition with the stored name.
+        source = open(self._path(key), "rb")
+        response = send_file(source, mimetype=mimetype, etag=etag, last_modified=last_modified, conditional=True)
+        if disposition is not None:
+            response.headers["Content-Disposition"] = disposition
+        return response
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
@@ -76,8 +87,10 @@ class FilesystemPhotoStore(PhotoStore):
                 key = path.relative_to(self.root).as_posix()
                 yield key, dt.datetime.fromtimestamp(mtime, dt.timezone.utc).replace(tzinfo=None)
 
-    def delete_leftover(self, key: str) -> None:
+    def delete_leftover(self, key: str) -> bool:
         """Only temporaries of interrupted writes: anything else is not ours to remove."""
         path = (self.root / key).resolve()
         if path.parent.is_relative_to(self.root) and _TEMP_MARK in path.name:
             path.unlink(missing_ok=True)
+            return True
+        return False

@@ -2,9 +2,8 @@
 sent to the phone), log out."""
 from __future__ import annotations
 
-import io
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
@@ -99,13 +98,11 @@ def avatar_image():
         abort(404)
     store = current_app.extensions["photo_store"]
     try:
-        path = store.local_path(key)
-        source = open(path, "rb") if path is not None else io.BytesIO(store.read(key))
+        # A new avatar gets a new key, so the key is a stable ETag; the URL carries ?v= too.
+        response = store.response(key, mimetype="image/jpeg", etag=key.rsplit("/", 1)[-1],
+                                  last_modified=current_user.avatar_updated_at)
     except (FileNotFoundError, ValueError):
         abort(404)
-    # A new avatar gets a new key, so the key is a stable ETag; the URL carries ?v= too.
-    response = send_file(source, mimetype="image/jpeg", etag=key.rsplit("/", 1)[-1],
-                         last_modified=current_user.avatar_updated_at, conditional=True)
     response.headers["Cache-Control"] = PRIVATE_FILE
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -4,12 +4,11 @@ is 404: the same answer as one that does not exist."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, request, send_file
+from flask import abort, current_app, request
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -81,16 +80,13 @@ def send_attachment(item):
     from the store with our own disposition, the allow-listed type and nosniff; 404 when
     the file is missing from the store."""
     store = current_app.extensions["photo_store"]
-    path = store.local_path(item.storage_key)
     try:
-        source = open(path, "rb") if path is not None else io.BytesIO(store.read(item.storage_key))
+        # The disposition is ours, never the stored name.
+        response = store.response(item.storage_key, mimetype=notices.served_type(item),
+                                  etag=f"notice-{item.sha256}", disposition=_disposition(item.id, item.filename))
     except FileNotFoundError:
         log.error("notice attachment %s: file %s missing from the store", item.id, item.storage_key)
         abort(404)
-    # An open file, not a path: the disposition is ours (below), never the stored name.
-    response = send_file(source, mimetype=notices.served_type(item), etag=f"notice-{item.sha256}",
-                         conditional=True)
-    response.headers["Content-Disposition"] = _disposition(item.id, item.filename)
     response.headers["Cache-Control"] = PRIVATE_FILE
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

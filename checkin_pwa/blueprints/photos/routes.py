@@ -6,9 +6,8 @@ a plain form (no JavaScript) gets a 303 back to the plan page with the outcome f
 """
 from __future__ import annotations
 
-import io
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, pgettext
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -194,15 +193,12 @@ def send_photo(photo, kind: str):
     whoever the caller has let see it."""
     store = current_app.extensions["photo_store"]
     key = photo.thumb_key if kind == "thumb" else photo.display_key
-    path = store.local_path(key)
     try:
-        # An open file, not a path: no Content-Disposition with the stored name.
-        source = open(path, "rb") if path is not None else io.BytesIO(store.read(key))
+        # A photo's copies never change once written: its id and kind are a stable ETag.
+        response = store.response(key, mimetype="image/jpeg", etag=f"photo-{photo.id}-{kind}",
+                                  last_modified=photo.uploaded_at)
     except FileNotFoundError:
         abort(404)
-    # A photo's copies never change once written: its id and kind are a stable ETag.
-    response = send_file(source, mimetype="image/jpeg", etag=f"photo-{photo.id}-{kind}",
-                         last_modified=photo.uploaded_at, conditional=True)
     response.headers["Cache-Control"] = PRIVATE_FILE
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
