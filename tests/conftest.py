@@ -16,8 +16,12 @@ from checkin_pwa.extensions import db, limiter
 
 from . import factories
 from .helpers import FreshContextClient, csrf_token
+from .servers import s3 as s3_servers
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Where the apps of make_app keep photos, avatars and notice attachments: "filesystem"
+# (a folder in tmp_path) or "s3" (a fresh bucket on the session's moto server).
+TEST_PHOTO_STORE = os.environ.get("TEST_PHOTO_STORE", "filesystem")
 PHONE_POSITION = {"latitude": 41.1256, "longitude": 126.1865, "accuracy": 12}
 
 
@@ -150,9 +154,35 @@ def empty_database_url(tmp_path, migrated_db):
 
 def make_app(tmp_path, migrated_db, **overrides):
     overrides.setdefault("PHOTO_STORAGE_DIR", str(tmp_path / "photos"))  # never the instance folder
+    if TEST_PHOTO_STORE == "s3" and "PHOTO_STORE" not in overrides:
+        overrides = {**s3_store_config(), **overrides}
     overrides.setdefault("EXPORT_DIR", str(tmp_path / "exports"))
     overrides.setdefault("SQLALCHEMY_DATABASE_URI", migrated_db.new_url(tmp_path))
     return create_app(TestConfig, **overrides)
+
+
+def s3_store_config() -> dict:
+    """create_app overrides for a fresh bucket on the session's S3-compatible server."""
+    try:
+        return s3_servers.shared().app_config()
+    except s3_servers.ServerUnavailable as error:
+        not_here(str(error))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _s3_server_stopped():
+    """The session's S3-compatible server, if a test started one, stops with the session."""
+    yield
+    s3_servers.stop_shared()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """The session's S3-compatible server (moto's server mode on a loopback port)."""
+    try:
+        return s3_servers.shared()
+    except s3_servers.ServerUnavailable as error:
+        not_here(str(error))
 
 
 @pytest.fixture

@@ -495,7 +495,11 @@ def test_r8_delete_needs_the_csrf_token(app, store):
 
 # --- orphans ----------------------------------------------------------------------------------
 
-def test_r8_orphan_sweep_removes_only_old_files_no_row_points_at(app, store, runner):
+def test_r8_orphan_sweep_removes_only_old_files_no_row_points_at_on_filesystem(app, store, runner):
+    # Ages files and plants a half-written temporary on disk; the object store's sweep
+    # (where a PUT leaves no temporaries) is in test_s3_store.py.
+    if not hasattr(store, "local_path"):
+        pytest.skip("ages files on disk: the filesystem store only")
     client, plan, _ = team(app)
     send(client, plan.id, jpeg())
     send(client, plan.id, jpeg((3, 3, 3)))
