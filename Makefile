@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt | $(BIN)/activate
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-test: requirements-test.txt requirements-postgres.txt requirements.txt $(VENV)/.installed
+$(VENV)/.installed-test: requirements-test.txt requirements-postgres.txt requirements-s3.txt requirements.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-test.txt
 	touch $@
 

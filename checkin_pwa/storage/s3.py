@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import threading
 from typing import Iterator, Optional
 from urllib.parse import urlsplit
 
@@ -37,6 +38,17 @@ _CHUNK = 64 * 1024
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _EXISTS = {"412", "PreconditionFailed"}
 _NO_CONDITIONAL_PUT = {"501", "NotImplemented"}
+
+
+_SESSION_LOCK = threading.Lock()
+_SESSIONS: list = []
+
+
+def _session():
+    """One boto3 session per process: its clients share the parsed service model."""
+    if not _SESSIONS:
+        _SESSIONS.append(boto3.session.Session())
+    return _SESSIONS[0]
 
 
 class S3PhotoStore(PhotoStore):
@@ -66,9 +78,10 @@ class S3PhotoStore(PhotoStore):
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
         )
-        self._client = boto3.session.Session().client(
-            "s3", endpoint_url=endpoint_url or None, aws_access_key_id=access_key_id or None,
-            aws_secret_access_key=secret_access_key or None, config=config)
+        with _SESSION_LOCK:  # a client is thread-safe once made; making one is not
+            self._client = _session().client(
+                "s3", endpoint_url=endpoint_url or None, aws_access_key_id=access_key_id or None,
+                aws_secret_access_key=secret_access_key or None, config=config)
 
     @classmethod
     def from_config(cls, config) -> "S3PhotoStore":

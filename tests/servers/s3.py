@@ -38,6 +38,8 @@ class S3Server:
         self.process: Optional[subprocess.Popen] = None
         self.port = 0
         self._log = None
+        self._client = None
+        self._client_port = 0
 
     @property
     def url(self) -> str:
@@ -81,12 +83,16 @@ class S3Server:
         self.process = None
 
     def client(self):
-        import boto3
-        from botocore.config import Config
+        """A boto3 client of the test's own (the operator's hands: buckets, other objects)."""
+        if self._client is None or self._client_port != self.port:
+            import boto3
+            from botocore.config import Config
 
-        return boto3.session.Session().client(
-            "s3", endpoint_url=self.url, aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY,
-            config=Config(region_name=REGION, s3={"addressing_style": "path"}))
+            self._client = boto3.session.Session().client(
+                "s3", endpoint_url=self.url, aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY,
+                config=Config(region_name=REGION, s3={"addressing_style": "path"}))
+            self._client_port = self.port
+        return self._client
 
     def new_bucket(self) -> str:
         """A fresh private bucket, as an operator makes one for the app."""
