@@ -245,8 +245,9 @@ def test_a_big_upload_reports_its_progress_in_the_database_as_it_goes(app, manag
     seen = []
 
     def progress_written(connection, cursor, statement, parameters, context, executemany):
-        if statement.startswith("UPDATE plan_upload SET phase=?, done=?, total=?"):
-            seen.append(tuple(parameters[:3]))
+        if statement.startswith("UPDATE plan_upload SET phase="):  # ? on SQLite, %(phase)s on PostgreSQL
+            named = parameters if isinstance(parameters, dict) else dict(zip(("phase", "done", "total"), parameters))
+            seen.append((named["phase"], named["done"], named["total"]))
 
     event.listen(db.engine, "before_cursor_execute", progress_written)
     try:

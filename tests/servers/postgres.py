@@ -69,6 +69,18 @@ class PostgresServer:
         self._run(self._initdb, "-D", str(self.data), "-A", "trust", "-U", USER, "--no-sync",
                   "-E", "UTF8", "--locale=C.UTF-8")
         self._run(self._pg_ctl, "-D", str(self.data), "-o", self.options, "-l", str(self.log), "-w", "start")
+        self._watch(os.getpid())
+
+    def _watch(self, owner: int) -> None:
+        """A run killed before its teardown (a timeout's SIGTERM, SIGKILL) leaves no server
+        behind: a small shell waits for the test process to end, then stops it."""
+        stop = " ".join(["runuser", "-u", "postgres", "--"] if self._as_root else [])
+        script = (f"while kill -0 {owner} 2>/dev/null && [ -d '{self.data}' ]; do sleep 2; done; "
+                  f"[ -d '{self.data}' ] && {stop} '{self._pg_ctl}' -D '{self.data}' -m immediate -w stop; "
+                  f"rm -rf '{self.home}'")
+        subprocess.Popen(["sh", "-c", script], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True,
+                         env={**os.environ, "PATH": SYSTEM_PATH})
 
     def restart(self) -> None:
         """A real restart (fast shutdown): every open connection is cut."""
