@@ -16,9 +16,12 @@
 // Paths below are the app's own ("/offline"); the app may be mounted under a sub-path of the
 // site (/checkin/). This script is served from the app's root, so its folder is that root.
 var STATIC_FINGERPRINT = "__STATIC_FINGERPRINT__";
-var STATIC_CACHE = "static-" + STATIC_FINGERPRINT;
-var PAGES_CACHE = "pages";
 var ROOT = new URL("./", self.location.href).pathname;
+// A site's caches are shared by every app on it: under a sub-path, ours carry it
+// ("/checkin/pages"), so neither deletes the other's. At the root: "pages", "static-…".
+var CACHE_PREFIX = ROOT === "/" ? "" : ROOT;
+var STATIC_CACHE = CACHE_PREFIX + "static-" + STATIC_FINGERPRINT;
+var PAGES_CACHE = CACHE_PREFIX + "pages";
 // "/offline" as the site's path: "/checkin/offline" under a sub-path.
 function at(path) { return ROOT + path.slice(1); }
 // A site path as the app's own ("/checkin/plans/3" is "/plans/3"); null outside the app.
@@ -90,7 +93,7 @@ self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches.keys()
       .then((names) => Promise.all(names
-        .filter((name) => name.indexOf("static-") === 0 && name !== STATIC_CACHE)
+        .filter((name) => name.indexOf(CACHE_PREFIX + "static-") === 0 && name !== STATIC_CACHE)
         .map((name) => caches.delete(name))))
       .then(() => self.clients.claim())
   );

@@ -50,6 +50,9 @@ def test_at_checkin_an_auditor_logs_in_checks_in_adds_a_photo_and_works_offline(
         phone = me.phone
 
     page.goto("login")
+    # Another application of the site keeps caches of its own on the phone (one origin).
+    page.evaluate("""() => Promise.all(["pages", "static-intranet"].map(name => caches.open(name)
+        .then(c => c.put("/intranet/", new Response("the intranet's own page")))))""")
     page.fill("input[name=phone]", phone)
     page.fill("input[name=password]", f.PASSWORD)
     page.click("button[type=submit]")
@@ -61,8 +64,10 @@ def test_at_checkin_an_auditor_logs_in_checks_in_adds_a_photo_and_works_offline(
     worker = page.evaluate("""() => navigator.serviceWorker.getRegistration()
         .then(r => ({scope: r.scope, script: r.active.scriptURL}))""")
     assert worker == {"scope": app_url, "script": app_url + "service-worker.js"}
-    cached = page.evaluate("""() => caches.keys().then(names => Promise.all(names.map(n => caches.open(n)
-        .then(c => c.keys()).then(rs => rs.map(r => new URL(r.url).pathname))))).then(l => l.flat())""")
+    ours = page.evaluate("() => caches.keys().then(names => names.filter(n => n.startsWith('/checkin/')))")
+    assert sorted(name.split("static-")[0] for name in ours) == [f"{PREFIX}/", f"{PREFIX}/pages"]
+    cached = page.evaluate("""names => Promise.all(names.map(n => caches.open(n).then(c => c.keys())
+        .then(rs => rs.map(r => new URL(r.url).pathname)))).then(l => l.flat())""", ours)
     assert f"{PREFIX}/offline" in cached and f"{PREFIX}/static/js/outbox.js" in cached
     assert f"{PREFIX}/plans/{offline}/checkin" in cached
     assert all(path.startswith(PREFIX + "/") for path in cached), cached
@@ -98,6 +103,15 @@ def test_at_checkin_an_auditor_logs_in_checks_in_adds_a_photo_and_works_offline(
     page.goto("")
     assert wait_for(page, lambda: len(events(data, offline)) == 1)
     expect(page.locator("#outbox-badge")).to_be_hidden(timeout=KEEP)
+
+    # Logging out forgets this app's kept pages, and nothing of the other application's.
+    page.get_by_role("link", name="我的").click()
+    page.get_by_role("button", name="退出登录").click()
+    expect(page.locator("input[name=phone]")).to_be_visible()
+    page.wait_for_function("() => caches.has('/checkin/pages').then(kept => !kept)")
+    others = page.evaluate("""() => Promise.all(["pages", "static-intranet"].map(name =>
+        caches.open(name).then(c => c.match("/intranet/")).then(r => r ? r.text() : null)))""")
+    assert others == ["the intranet's own page"] * 2
 
     # The management end is at /checkin/admin/.
     page.goto("admin/")

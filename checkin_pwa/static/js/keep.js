@@ -6,7 +6,9 @@
 // today and plan pages are fetched again. KeptPages.forget() empties them: logout calls it.
 (function () {
   "use strict";
-  var PAGES_CACHE = "pages";  // the worker's name for it (service-worker.js)
+  // The worker's name for it (service-worker.js): under a sub-path, it carries the path.
+  var root = document.documentElement.getAttribute("data-root") || "/";
+  var PAGES_CACHE = (root === "/" ? "" : root) + "pages";
   var sw = navigator.serviceWorker;
 
   // Resolves with the worker's answer ({kept, asked} or {forgotten}); null without a worker.
