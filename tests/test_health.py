@@ -14,7 +14,7 @@ from checkin_pwa.extensions import db, limiter
 from checkin_pwa.logs import JsonFormatter
 
 from . import factories
-from .conftest import make_app
+from .conftest import make_app, s3_store_config
 from .helpers import log_in
 
 
@@ -59,12 +59,20 @@ def test_readyz_names_an_unreachable_database_and_healthz_still_answers(tmp_path
     assert response.json["checks"]["photo_store"] == "ok"
 
 
-def test_readyz_names_a_photo_store_whose_folder_is_gone(app, client):
+def test_readyz_names_a_photo_store_whose_folder_is_gone(tmp_path, migrated_db):
+    app = make_app(tmp_path, migrated_db, PHOTO_STORE="filesystem")
     shutil.rmtree(app.extensions["photo_store"].root)
-    response = client.get("/readyz")
+    response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.json["failed"] == ["photo_store"]
     assert response.json["status"] == "unavailable"
+
+
+def test_readyz_names_an_object_store_without_its_bucket(tmp_path, migrated_db):
+    app = make_app(tmp_path, migrated_db, **{**s3_store_config(), "S3_BUCKET": "checkin-no-such-bucket"})
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json["failed"] == ["photo_store"]
 
 
 def test_readyz_names_a_limiter_store_that_does_not_answer(tmp_path, migrated_db):

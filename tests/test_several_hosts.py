@@ -1,6 +1,6 @@
 """Two app hosts behind one address: two real gunicorn processes (gunicorn.conf.py) on one
 database (the pass's backend, migrated by `flask db upgrade` as a deploy does) and one
-photo folder, with one SECRET_KEY. A phone's session made on one is used on the other, a
+photo store (the pass's: a folder, or a bucket), with one SECRET_KEY. A phone's session made on one is used on the other, a
 form one rendered is accepted by the other, a photo uploaded through one is shown by the
 other; each host logs its requests with the request id and the user. In the PostgreSQL
 pass both run in production mode (APP_ENV=production), which SQLite cannot."""
@@ -22,6 +22,7 @@ from checkin_pwa.config import TestConfig
 from checkin_pwa.extensions import db
 
 from . import factories
+from .conftest import TEST_PHOTO_STORE, s3_store_config
 from .servers import nginx
 from .test_behind_nginx import FIXTURE, multipart
 
@@ -78,6 +79,8 @@ def two_hosts(tmp_path_factory, migrated_db):
     env = nginx.gunicorn_env(folder, database_url, SECRET_KEY=secrets.token_hex(32), WEB_CONCURRENCY="1",
                              TRUSTED_PROXIES="127.0.0.1")
     env.pop("RATELIMIT_STORAGE_URI", None)
+    if TEST_PHOTO_STORE == "s3":  # the pass's store: one bucket both hosts use
+        env.update({name: str(value) for name, value in s3_store_config().items()})
     if production:
         env.update(APP_ENV="production", PHOTO_STORAGE_SHARED="1", SMS_BACKEND="tests.test_production.Gateway")
     # The deploy's own step: the migrations, run by the app's CLI against the shared database.
@@ -85,7 +88,8 @@ def two_hosts(tmp_path_factory, migrated_db):
                              env=env, capture_output=True, text=True, timeout=600)
     assert upgrade.returncode == 0, upgrade.stderr[-3000:]
 
-    data_app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, PHOTO_STORAGE_DIR=env["PHOTO_STORAGE_DIR"])
+    data_app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, PHOTO_STORAGE_DIR=env["PHOTO_STORAGE_DIR"],
+                          PHOTO_STORE="filesystem")  # it writes rows only
     with data_app.app_context():
         person = factories.auditor()
         plan = factories.plan([person])
