@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from flask import Flask
 
 from checkin_pwa import PROJECT_ROOT, create_app
 from checkin_pwa.config import TestConfig
@@ -87,10 +88,14 @@ def test_the_sms_log_backend_sends_nothing_in_production_mode():
         LogSmsSender({"APP_ENV": "production"})
 
 
-def test_development_mode_needs_no_settings(tmp_path):
-    app = create_app(TestConfig, SECRET_KEY=None, SQLALCHEMY_DATABASE_URI=None, RATELIMIT_STORAGE_URI="memory://",
-                     PHOTO_STORAGE_DIR=str(tmp_path / "photos"))
-    assert app.config["SECRET_KEY"] and app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+def test_development_mode_needs_no_settings(tmp_path, monkeypatch):
+    # The instance folder make run uses, here in tmp_path instead of the checkout.
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(tmp_path / "instance"))
+    app = create_app(TestConfig, SECRET_KEY=None, SQLALCHEMY_DATABASE_URI=None, PHOTO_STORAGE_DIR=None,
+                     RATELIMIT_STORAGE_URI="database://", SMS_BACKEND="checkin_pwa.services.sms.LogSmsSender")
+    assert (tmp_path / "instance" / "secret_key").read_text().strip() == app.config["SECRET_KEY"]
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'instance' / 'checkin.sqlite3'}"
+    assert app.extensions["photo_store"].root == tmp_path / "instance" / "photos"
 
 
 def test_a_second_host_with_another_secret_key_is_refused_in_production_mode(tmp_path, postgres_server,
