@@ -249,3 +249,22 @@ def test_management_end_logs_in_and_links_under_the_prefix(mounted):
 
     seen = crawl(client, f"{PREFIX}/admin/", limit=40)
     assert f"{PREFIX}/admin/plans" in seen and f"{PREFIX}/admin/auditors" in seen
+
+
+def test_r1_the_code_button_answered_when_codes_are_throttled_posts_under_the_prefix(tmp_path, migrated_db):
+    app = mount(make_app(tmp_path, migrated_db, CODE_SEND_LIMIT_PER_ADDRESS="1 per hour"), "proxy-strips-says-prefix")
+    app.test_client_class = SiteClient
+    limiter.reset()
+    with app.app_context():
+        client = app.test_client()
+        page = client.get(f"{PREFIX}/password/forgot")
+        assert_under_prefix(page, "the forgotten-password page")
+        ask = {"phone": "13900000001", "csrf_token": csrf_token_from(page)}
+        htmx = {"HX-Request": "true"}
+        assert client.post(f"{PREFIX}/password/forgot/code", data=ask, headers=htmx).status_code == 200
+        throttled = client.post(f"{PREFIX}/password/forgot/code", data=ask, headers=htmx)
+        assert throttled.status_code == 422
+        assert f'hx-post="{PREFIX}/password/forgot/code"' in text(throttled)
+        assert_under_prefix(throttled, "the throttled code button")
+        db.session.remove()
+        db.engine.dispose()
