@@ -136,3 +136,26 @@ def test_r8_a_heic_leaves_the_phone_as_a_jpeg_within_the_budget_with_its_exif_an
     gps = found["IMG_5195.HEIC"]["exif"]["gps"]["value"]
     assert round(gps["lat"], 2) == 39.05 and round(gps["lon"], 2) == -94.29
     assert found["iphone_13_pro_max.HEIC"]["exif"]["taken_at"]["value"] == "2022-02-16T12:55:41"
+
+
+def test_r17_a_heic_picked_offline_before_the_decoder_was_fetched_waits_whole_and_goes_when_online(
+        page, data, checked_in_plan):
+    # The decoder is not precached (1.5 MB most auditors never need): offline, before any HEIC
+    # was picked online, it cannot be loaded. The photo is not held back or dropped: it waits
+    # in the outbox as it is, and the auditor sees its full size.
+    phone, plan_id = checked_in_plan
+    open_plan(page, phone, plan_id)
+    original = fixture("IMG_5195.HEIC").read_bytes()
+    page.context.set_offline(True)
+    choose(page, "other", "IMG_5195.HEIC")
+    tile = group(page, "other").locator(".photo-tile.photo-queued")
+    expect(tile).to_have_count(1, timeout=UPLOADS)
+    expect(tile.locator(".photo-size")).to_have_text("将发送 814 kB（原图 814 kB）")
+
+    page.context.set_offline(False)
+    # The server decodes the whole HEIC (seconds of CPU on a busy machine; a decode cut short
+    # by its wall-clock limit is answered "try again" and the outbox retries after a pause).
+    expect(uploaded(page, "other")).to_have_count(1, timeout=2 * HEIC_UPLOADS)
+    row = rows(data, plan_id)["IMG_5195.HEIC"]
+    assert row["format"] == "heif" and row["bytes_received"] == len(original)
+    assert row["sha256_original"] == hashlib.sha256(original).hexdigest()
