@@ -6,7 +6,9 @@ enterprise) works offline on a Pixel 7 emulation in headless Chromium with the r
 worker and Background Sync allowed, as on an Android phone:
 - scenario "check-ins": a check-in on each of the 3 plans;
 - scenario "mixed": the same, plus 2 first-meeting photos (real fixtures, shrunk by the page)
-  and 1 exception explanation on the first plan.
+  and 1 exception explanation on the first plan;
+- the weak-uplink scenarios (UPLINKS): 1 check-in and 3 detailed 12 MP photos, the page's
+  line throttled to 2 Mbit/s and 750 kbit/s, and unthrottled (--uplink-only: these alone).
 Today's page is then opened offline (the worker's kept copy), the network comes back, and the
 page itself times, with performance.now(): `online` -> the first answer listed, and `online` ->
 all answers listed. The script also times, from Python, the moment the server's database holds
@@ -16,7 +18,7 @@ The app runs in a thread on 127.0.0.1 (werkzeug, threaded) on a throwaway migrat
 database; nothing leaves the machine. It prints a Markdown table (progress on stderr) and
 writes the raw numbers to benchmarks/results/outbox.json (ignored by git). Nothing here is a test.
 
-    .venv/bin/python benchmarks/bench_outbox.py [--runs 1] [--keep]
+    .venv/bin/python benchmarks/bench_outbox.py [--runs 1] [--keep] [--uplink-only]
 """
 from __future__ import annotations
 
@@ -41,6 +43,14 @@ RESULTS = ROOT / "benchmarks" / "results" / "outbox.json"
 PHONE = "13800000000"  # bench_http.writer_phone(0): the benchmark's auditor
 PHOTOS = ("jolla.jpg", "DSCN0010.jpg")
 SCENARIOS = {"check-ins": (3, 0, 0), "mixed": (3, len(PHOTOS), 1)}  # check-ins, photos, explanations
+# A weak uplink: one check-in and three detailed 12 MP camera photos (tests/photo_inputs.py,
+# ~4 MB each as taken), picked offline, replayed by the page (no Background Sync, so the
+# page's own throttled connection sends them) over Chromium's network throttling (CDP
+# Network.emulateNetworkConditions, the same rate both ways, 100 ms latency).
+# The same unthrottled (loopback) in the same run: the server's and the phone's own part.
+UPLINKS = {"1 check-in + 3 photos, loopback": 0, "1 check-in + 3 photos, 2 Mbit/s": 2_000_000,
+           "1 check-in + 3 photos, 750 kbit/s": 750_000}  # bit/s
+UPLINK_SOURCES = ("HMD_Nokia_8.3_5G.jpg", "jolla.jpg", "corrupted.jpg")
 
 # In the page: when `online` fired, when the first and the last of `n` answers were listed.
 OBSERVE_JS = """(n) => {
@@ -70,18 +80,20 @@ def counts(app, plan_ids: list[int]) -> tuple[int, int, int]:
         return found
 
 
-def run_scenario(url: str, app, plan_ids: list[int], name: str) -> dict:
+def run_scenario(url: str, app, plan_ids: list[int], name: str, uplink_photos: list[Path] = ()) -> dict:
     import bench_http as bench
     from playwright.sync_api import expect, sync_playwright
 
-    checkins, photos, notes = SCENARIOS[name]
+    uplink, rate = name in UPLINKS, UPLINKS.get(name)
+    checkins, photos, notes = (1, len(uplink_photos), 0) if uplink else SCENARIOS[name]
+    chosen = list(uplink_photos) if uplink else [FIXTURES / name for name in PHOTOS]
     expected = checkins + photos + notes
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM)
         context = browser.new_context(**p.devices["Pixel 7"], base_url=url, locale="zh-CN",
                                       timezone_id="Asia/Shanghai",
                                       geolocation={"latitude": bench.SITE[0], "longitude": bench.SITE[1], "accuracy": 12},
-                                      permissions=["geolocation", "background-sync"])
+                                      permissions=["geolocation"] + ([] if uplink else ["background-sync"]))
         page = context.new_page()
         page.goto("/login")
         page.fill("input[name=phone]", PHONE)
@@ -109,8 +121,7 @@ def run_scenario(url: str, app, plan_ids: list[int], name: str) -> dict:
             tab.locator("form[data-check-form] button[type=submit]").click()
             expect(tab.locator("#check-outcome")).to_contain_text("已保存", timeout=30_000)
         if photos:
-            detail.locator('#photos .photo-group[data-group="first"] input[data-photo-album]').set_input_files(
-                [FIXTURES / name for name in PHOTOS])
+            detail.locator('#photos .photo-group[data-group="first"] input[data-photo-album]').set_input_files(chosen)
             expect(detail.locator(".photo-tile.photo-queued")).to_have_count(photos, timeout=60_000)
         if notes:
             detail.locator("#explanations textarea[name=text]").fill("车间涉密，禁止拍照，以此说明代替照片。")
@@ -127,6 +138,15 @@ def run_scenario(url: str, app, plan_ids: list[int], name: str) -> dict:
         page.evaluate(OBSERVE_JS, expected)
 
         want = (checkins, photos, notes)
+        queued_bytes = page.evaluate("""async () => (await Outbox.list()).reduce((n, e) =>
+            n + (Array.isArray(e.fields) ? e.fields : []).reduce((m, f) => m + (f[1] && f[1].size ? f[1].size : 0), 0), 0)""")
+        if rate:
+            # The page's line is throttled first (a condition of its own DevTools session, which
+            # holds once the context's offline is lifted): it comes back slow, not fast then slow.
+            cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            cdp.send("Network.emulateNetworkConditions", {
+                "offline": False, "latency": 100, "uploadThroughput": rate / 8, "downloadThroughput": rate / 8})
         began = time.monotonic()
         context.set_offline(False)
         server_s = None
@@ -151,7 +171,7 @@ def run_scenario(url: str, app, plan_ids: list[int], name: str) -> dict:
         "scenario": name, "entries": expected, "checkins": checkins, "photos": photos, "notes": notes,
         "page_first_ms": t["first"] - t["online"], "page_all_ms": t["all"] - t["online"],
         "python_all_s": shown_s, "server_all_s": server_s, "written": final, "exactly_once": final == want,
-        "refused": refused,
+        "refused": refused, "queued_photo_bytes": queued_bytes,
     }
 
 
@@ -171,15 +191,18 @@ def machine() -> dict:
 
 def table(rows: list[dict]) -> str:
     base = {r["scenario"]: r for r in rows if r["scenario"] == "check-ins"}
-    lines = ["| scenario | entries | online → first answer shown | online → all shown | per entry "
-             "| server has all (Python poll) | all shown / check-ins only | written once |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| scenario | entries | photo bytes queued | photo bytes / line rate | online → first answer shown "
+             "| online → all shown | per entry | server has all (Python poll) | all shown / check-ins only | written once |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
-        ratio = r["page_all_ms"] / base["check-ins"]["page_all_ms"] if "check-ins" in base else float("nan")
+        ratio = f'{r["page_all_ms"] / base["check-ins"]["page_all_ms"]:.2f}' if "check-ins" in base else "—"
         server = f"{r['server_all_s']:.2f} s" if r["server_all_s"] is not None else "—"
-        lines.append(f"| {r['scenario']} | {r['entries']} | {r['page_first_ms'] / 1000:.2f} s | "
+        rate = UPLINKS.get(r["scenario"])
+        on_line = f"{r.get('queued_photo_bytes', 0) * 8 / rate:.2f} s" if rate else "—"
+        lines.append(f"| {r['scenario']} | {r['entries']} | {r.get('queued_photo_bytes', 0) / 1024:,.0f} KB | {on_line} "
+                     f"| {r['page_first_ms'] / 1000:.2f} s | "
                      f"{r['page_all_ms'] / 1000:.2f} s | {r['page_all_ms'] / r['entries'] / 1000:.2f} s | {server} | "
-                     f"{ratio:.2f} | {'yes' if r['exactly_once'] else 'NO ' + str(r['written'])} |")
+                     f"{ratio} | {'yes' if r['exactly_once'] else 'NO ' + str(r['written'])} |")
     return "\n".join(lines)
 
 
@@ -187,6 +210,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1, help="runs of each scenario")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--uplink-only", action="store_true", help="only the weak-uplink scenarios")
     args = parser.parse_args()
     require_chromium()
     workdir, env = throwaway("checkin-outbox-", LOGIN_LIMIT_PER_ADDRESS="100000 per minute")
@@ -198,8 +222,14 @@ def main() -> int:
         info = machine()
         say(f"workdir {workdir}; commit {info['commit']}; load {info['loadavg']}")
         migrate()
-        order = [name for _ in range(args.runs) for name in SCENARIOS]
+        order = [name for _ in range(args.runs)
+                 for name in ([] if args.uplink_only else list(SCENARIOS)) + list(UPLINKS)]
         plans = bench.seed(bench.plan_document(0, {PHONE: 3 * len(order)}))[PHONE]
+
+        sys.path.insert(0, str(ROOT))
+        from tests.photo_inputs import detailed_12mp
+        uplink_photos = [detailed_12mp(workdir / f"IMG_{i}.jpg", FIXTURES / source)
+                         for i, source in enumerate(UPLINK_SOURCES)]
 
         from checkin_pwa import create_app
         app = create_app()
@@ -211,7 +241,7 @@ def main() -> int:
         rows = []
         try:
             for i, name in enumerate(order):
-                row = run_scenario(url, app, plans[3 * i:3 * i + 3], name)
+                row = run_scenario(url, app, plans[3 * i:3 * i + 3], name, uplink_photos)
                 rows.append(row)
                 say(f"  {name}: first {row['page_first_ms']:.0f} ms, all {row['page_all_ms']:.0f} ms, "
                     f"server {row['server_all_s']}, once {row['exactly_once']}")
@@ -222,7 +252,8 @@ def main() -> int:
         print(f"- **When / what:** {info['when']}, commit `{info['commit']}`"
               + (f" (uncommitted changes: {info['changed']!r})" if info["changed"] else ""))
         print(f"- **Machine:** {info['cpus']} CPUs, kernel {info['kernel']}; Python {info['python']}; "
-              f"{info['chromium']} headless, Pixel 7 context, Background Sync allowed")
+              f"{info['chromium']} headless, Pixel 7 context, Background Sync allowed (not in the uplink rows, "
+              f"where the page replays on its throttled line)")
         print(f"- **Load average** (1 min) before → after: {info['loadavg'][0]:.1f} → {info['loadavg_after'][0]:.1f}\n")
         print(table(rows))
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -50,6 +50,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
@@ -63,6 +64,8 @@ PHONE = "13800000000"  # bench_http.writer_phone(0): the benchmark's auditor
 SPREAD = ("HMD_Nokia_8.3_5G.jpg", "jolla.jpg", "DSCN0010.jpg", "portrait_6.jpg",
           "iphone_13_pro_max.HEIC", "IMG_5195.HEIC")
 TWELVE_MP = "phone_12mp.jpg"
+# The same with sensor noise (tests/photo_inputs.py): a camera's detail, about 4 MB.
+DETAILED_12MP = "phone_12mp_detailed.jpg"
 
 
 # --- inputs ------------------------------------------------------------------------------
@@ -260,8 +263,10 @@ def multipart_file(body: bytes, content_type: str, field: str) -> bytes:
     raise ValueError(f"no {field} part in the request")
 
 
-def phone_side(app, inputs: list[Path], plan_id: int, outdir: Path, repeats: int) -> dict[str, dict]:
-    """Shrink each input with the page's own code, then upload it through the page's file input."""
+def phone_side(app, inputs: list[Path], plan_id: int, outdir: Path, repeats: int,
+               photos_js: Optional[str] = None) -> dict[str, dict]:
+    """Shrink each input with the page's own code, then upload it through the page's file input.
+    `photos_js`: another photos.js served in its place (an earlier commit's, --before)."""
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 
@@ -288,8 +293,13 @@ def phone_side(app, inputs: list[Path], plan_id: int, outdir: Path, repeats: int
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM)
+            # No service worker: the page's own requests only (and --before's photos.js is not
+            # taken from the worker's precache).
             context = browser.new_context(**p.devices["Pixel 7"], base_url=url, locale="zh-CN",
-                                          timezone_id="Asia/Shanghai")
+                                          timezone_id="Asia/Shanghai", service_workers="block")
+            if photos_js is not None:
+                context.route("**/static/js/photos.js", lambda route: route.fulfill(
+                    body=photos_js, content_type="text/javascript; charset=utf-8"))
             page = context.new_page()
             page.goto("/login")
             page.fill("input[name=phone]", PHONE)
@@ -306,7 +316,7 @@ def phone_side(app, inputs: list[Path], plan_id: int, outdir: Path, repeats: int
                 runs = [page.evaluate(SHRINK_JS, "#bench-file") for _ in range(repeats + 1)][1:]
                 last = runs[-1]
                 sent = base64.b64decode(last["b64"])
-                out = outdir / f"shrunk-{path.stem}.jpg"
+                out = outdir / f"shrunk-{'before-' if photos_js else ''}{path.stem}.jpg"
                 if last["shrunk"]:
                     out.write_bytes(sent)
                 found[path.name] = {
@@ -427,11 +437,37 @@ def kb(n: float) -> str:
     return f"{n / 1024:,.0f}"
 
 
+def wire_table(phone: dict[str, dict], before: Optional[dict[str, dict]], names: list[str], budget: int) -> str:
+    """Bytes on the wire per photo as the phone sends it (the file part of the real upload),
+    now and, with --before, with the earlier photos.js."""
+    lines = ["### Bytes on the wire, per photo (phone side)\n",
+             "| photo | original | sent before | sent now | now / original | now / before | within budget "
+             "| sent px (upright) | phone: shrink ms | EXIF evidence kept | answer |",
+             "|---|---:|---:|---:|---:|---:|---|---|---:|---|---|"]
+    totals = [0, 0, 0]
+    for name in names:
+        p, b = phone[name], (before or {}).get(name)
+        totals[0] += p["original_bytes"]
+        totals[1] += b["file_part_bytes"] if b else 0
+        totals[2] += p["file_part_bytes"]
+        was = f"{kb(b['file_part_bytes'])} KB" if b else "–"
+        ratio = f"{p['file_part_bytes'] / b['file_part_bytes']:.2f}" if b else "–"
+        lines.append(
+            f"| {name} | {kb(p['original_bytes'])} KB | {was} | {kb(p['file_part_bytes'])} KB "
+            f"| {p['file_part_bytes'] / p['original_bytes']:.2f} | {ratio} "
+            f"| {'yes' if p['file_part_bytes'] <= budget else 'NO'} | {p['sent_px']} | {p['shrink_ms']:.0f} "
+            f"| {'yes' if p['exif_kept'] else 'NO'} | {p['status']} |")
+    lines.append(f"| **all {len(names)}** | {kb(totals[0])} KB | {kb(totals[1]) + ' KB' if before else '–'} "
+                 f"| {kb(totals[2])} KB | {totals[2] / totals[0]:.2f} "
+                 f"| {f'{totals[2] / totals[1]:.2f}' if before else '–'} | | | | | |")
+    return "\n".join(lines)
+
+
 def tables(info: dict, phone: dict[str, dict], server: list[dict], runs: int) -> str:
     lines: list[str] = []
     add = lines.append
     by = {(r["name"], r["variant"]): r for r in server}
-    names = [TWELVE_MP, *SPREAD]
+    names = [TWELVE_MP, DETAILED_12MP, *SPREAD]
     # Each photo as sent, in table order (a photo sent as is has no shrunk run).
     sent = [(name, variant, by[(name, variant)]) for name in names for variant in ("original", "shrunk")
             if (name, variant) in by]
@@ -498,6 +534,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=9, help="timed uploads per case (after a warm-up)")
     parser.add_argument("--shrink-repeats", type=int, default=3, help="timed shrinks per photo in Chromium")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--before", metavar="COMMIT",
+                        help="also run the phone side with photos.js of COMMIT (bytes on the wire before → after)")
+    parser.add_argument("--phone-only", action="store_true",
+                        help="the phone side only: bytes on the wire (no server cost runs)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -508,7 +548,10 @@ def main() -> int:
     env["PHOTO_STORAGE_DIR"] = os.environ["PHOTO_STORAGE_DIR"] = str(workdir / "photos")
     try:
         import bench_http as bench
+        import pillow_heif
+        from PIL import Image, ImageOps
 
+        pillow_heif.register_heif_opener()  # this process reads what the phone sent (HEIC as is)
         info = machine()
         say(f"workdir {workdir}; commit {info['commit']}; load {info['loadavg']}")
         migrate()
@@ -522,17 +565,36 @@ def main() -> int:
         inputs_dir = workdir / "inputs"
         inputs_dir.mkdir()
         make_12mp(FIXTURES / "HMD_Nokia_8.3_5G.jpg", inputs_dir / TWELVE_MP)
-        inputs = [inputs_dir / TWELVE_MP]
+        detailed_12mp(inputs_dir / DETAILED_12MP, FIXTURES / "HMD_Nokia_8.3_5G.jpg")
+        inputs = [inputs_dir / TWELVE_MP, inputs_dir / DETAILED_12MP]
         for name in SPREAD:
             shutil.copy(FIXTURES / name, inputs_dir / name)
             inputs.append(inputs_dir / name)
 
+        before = None
+        if args.before:
+            say(f"phone side: photos.js of {args.before} in Chromium")
+            old_js = subprocess.run(["git", "show", f"{args.before}:checkin_pwa/static/js/photos.js"], cwd=ROOT,
+                                    capture_output=True, text=True, check=True).stdout
+            before = phone_side(app, inputs, browser_plan, inputs_dir, args.shrink_repeats, photos_js=old_js)
+            hide_photos(app, browser_plan)
         say("phone side: photos.js in Chromium")
         phone = phone_side(app, inputs, browser_plan, inputs_dir, args.shrink_repeats)
-        for path in inputs:
-            p = phone[path.name]
-            p["exif_kept"] = same_evidence(path.read_bytes(), Path(p["sent_path"]).read_bytes())
+        for found in (phone, before or {}):
+            for path in inputs:
+                if path.name in found:
+                    p = found[path.name]
+                    p["exif_kept"] = same_evidence(path.read_bytes(), Path(p["sent_path"]).read_bytes())
+                    with Image.open(p["sent_path"]) as sent:
+                        p["sent_px"] = "×".join(map(str, ImageOps.exif_transpose(sent).size))
         hide_photos(app, browser_plan)
+        if args.phone_only:
+            print(f"- **When / what:** {info['when']}, commit `{info['commit']}`, photos.js sha256 "
+                  f"`{info['photos_js_sha256']}…`" + (f"; before: photos.js of `{args.before}`" if before else ""))
+            print(f"- **Chromium:** {info['chromium']} headless, Pixel 7 context; budget "
+                  f"{app.config['PHOTO_WIRE_MAX_BYTES']} bytes\n")
+            print(wire_table(phone, before, [p.name for p in inputs], app.config["PHOTO_WIRE_MAX_BYTES"]))
+            return 0
 
         say("server side: one process per case")
         server = []
