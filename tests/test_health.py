@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import socket
+import subprocess
+import sys
 
 import pytest
 
-from checkin_pwa import create_app
+from checkin_pwa import PROJECT_ROOT, create_app
 from checkin_pwa.config import TestConfig
 from checkin_pwa.extensions import db, limiter
 from checkin_pwa.logs import JsonFormatter
@@ -168,3 +171,28 @@ def test_log_lines_are_json_with_time_level_logger_request_id_and_user_id(app):
     assert entry["request_id"] == response.headers["X-Request-ID"]
     assert entry["user_id"] == person.id
     assert entry["time"].endswith("+00:00")
+
+
+LOG_SCRIPT = """
+import wsgi
+response = wsgi.app.test_client().get("/login", headers={"X-Request-ID": "ab12cd34ef56ab78"})
+response.close()
+"""
+
+
+@pytest.mark.parametrize("level, access_lines_expected", [(None, 1), ("WARNING", 0)])
+def test_a_process_logs_json_on_stderr_at_info_unless_log_level_says_otherwise(tmp_path, level, access_lines_expected):
+    env = {**os.environ, "SECRET_KEY": "s" * 64, "DATABASE_URL": f"sqlite:///{tmp_path}/checkin.sqlite3",
+           "PHOTO_STORAGE_DIR": str(tmp_path / "photos"), "EXPORT_DIR": str(tmp_path / "exports"), "TILE_URL": ""}
+    env.pop("LOG_LEVEL", None)
+    env.pop("APP_ENV", None)
+    if level:
+        env["LOG_LEVEL"] = level
+    done = subprocess.run([sys.executable, "-c", LOG_SCRIPT], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    entries = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    access = [entry for entry in entries if entry["logger"] == "checkin_pwa.access"]
+    assert len(access) == access_lines_expected, done.stderr
+    for entry in access:
+        assert entry["level"] == "INFO" and entry["path"] == "/login" and entry["request_id"] == "ab12cd34ef56ab78"
