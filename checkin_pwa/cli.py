@@ -1,5 +1,5 @@
 """Flask CLI commands: import-plans, create-token, seed-demo, sweep-photos, add-notice,
-remind-verifications.
+remind-verifications, backup.
 
 Output is in Simplified Chinese unless --lang en is given. Failures print one clear line
 (no traceback) and exit with status 1.
@@ -334,6 +334,52 @@ def remind_verifications_command(lang: Optional[str]) -> None:
             raise click.exceptions.Exit(1)
 
 
+def _backup_refusal(error) -> str:
+    """The sentence for a services.backup.BackupRefused."""
+    params = error.params
+    if error.code == "no_folder":
+        return _("The folder %(path)s does not exist.", path=params["path"])
+    if error.code == "no_database":
+        return _("No database file at %(path)s.", path=params["path"])
+    if error.code == "same_file":
+        return _("%(path)s is the database itself: give another file name or a folder.", path=params["path"])
+    if error.code == "check_failed":
+        return _("The copy failed its check and was not kept: %(detail)s", detail=params["detail"])
+    if error.code == "io_error":
+        return _("Cannot write %(path)s: %(reason)s", path=params["path"], reason=params["reason"])
+    return error.code
+
+
+@click.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path))
+@LANG_OPTION
+@with_appcontext
+def backup_command(dest: Path, lang: Optional[str]) -> None:
+    """Copy the SQLite database to DEST (a file, or a folder for a dated file name) while the
+    app serves, and check the copy. For PostgreSQL use pg_dump (docs/deploy.md, Backups and restore)."""
+    from .services import backup
+
+    with force_locale(_locale(lang)):
+        uri = current_app.config["SQLALCHEMY_DATABASE_URI"]
+        now = dt.datetime.now(dt.timezone.utc)
+        source = backup.sqlite_path(uri)
+        if source is None:
+            if uri.startswith("postgresql"):
+                _fail(_("The database is PostgreSQL: back it up with its own tool, for example "
+                        "pg_dump --format=custom --file=%(file)s '%(url)s' (docs/deploy.md, Backups and restore).",
+                        file=dest / backup.dated_name(now, ".dump") if dest.is_dir() else dest,
+                        url=backup.pg_dump_url(uri)))
+            _fail(_("flask backup copies SQLite databases only; back up this database with its own tools."))
+        try:
+            done = backup.backup_sqlite(source, dest, now,
+                                        busy_timeout_s=current_app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
+        except backup.BackupRefused as error:
+            _fail(_backup_refusal(error))
+        click.echo(_("Backup written: %(path)s (%(size)s bytes, %(seconds).1f s); integrity and foreign keys "
+                     "checked.", path=done.path, size=done.size, seconds=done.seconds))
+        click.echo(_("Photos are not in the database: back up the photo store as well (docs/deploy.md, Backups and restore)."))
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(import_plans_command)
     app.cli.add_command(create_token_command)
@@ -343,3 +389,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_staff_command)
     app.cli.add_command(staff_totp_command)
     app.cli.add_command(remind_verifications_command)
+    app.cli.add_command(backup_command)
