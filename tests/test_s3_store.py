@@ -168,6 +168,20 @@ def test_r14_s3_notice_attachment_and_r1_avatar_are_streamed(s3_app):
     assert client.get("/me/avatar.jpg", headers={"If-None-Match": avatar.headers["ETag"]}).status_code == 304
 
 
+def test_s3_a_store_without_conditional_puts_still_never_overwrites_a_key(tmp_path, migrated_db, s3_server):
+    bucket = s3_server.new_bucket()
+    with FailingStore(upstream=s3_server, fail_after=1 << 30, conditional_puts=False) as store_server:
+        store = s3_app_for(tmp_path, migrated_db, **s3_server.app_config(
+            bucket, S3_ENDPOINT_URL=store_server.url)).extensions["photo_store"]
+        key = new_key("evidence", "jpg")
+        store.save(key, b"the photo as received")
+        assert store_server.refused_conditional == 1 and not store.conditional_put  # asked once, remembered
+        with pytest.raises(FileExistsError):
+            store.save(key, b"something else under the same key")
+        assert store_server.refused_conditional == 1
+        assert store.read(key) == b"the photo as received"
+
+
 # --- faults -----------------------------------------------------------------------------------
 
 def refused_for_now(response) -> None:
@@ -190,6 +204,8 @@ def test_r17_s3_store_down_refuses_the_upload_with_503_and_the_retry_lands_once(
         with app.app_context():
             client, plan, _ = team(app)
             own.stop()  # the store's host is down: connections refused
+            ready = client.get("/readyz")
+            assert ready.status_code == 503 and ready.json["failed"] == ["photo_store"]
 
             retry = {"Idempotency-Key": "photo-1"}
             refused_for_now(send(client, plan.id, jpeg(), headers=retry))

@@ -137,11 +137,14 @@ class FailingStore:
     """A real HTTP server on loopback in front of an S3 server that breaks like a store whose
     disk failed: it forwards the first `fail_after` PUTs (and whatever comes before), then
     answers 500 InternalError to every request until `heal()`. With no upstream it answers
-    500 to everything."""
+    500 to everything. With conditional_puts=False it is a store that does not implement
+    conditional PUTs: 501 NotImplemented to a PUT with If-None-Match, the rest forwarded."""
 
-    def __init__(self, upstream: Optional[S3Server] = None, fail_after: int = 0):
+    def __init__(self, upstream: Optional[S3Server] = None, fail_after: int = 0, conditional_puts: bool = True):
         self.upstream = upstream
         self.fail_after = fail_after
+        self.conditional_puts = conditional_puts
+        self.refused_conditional = 0
         self.puts = 0
         self.broken = upstream is None
         self.failed = 0
@@ -155,6 +158,10 @@ class FailingStore:
 
             def _answer(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.command == "PUT" and "If-None-Match" in self.headers and not outer.conditional_puts:
+                    outer.refused_conditional += 1
+                    self._fail(501, b"NotImplemented", b"A header you provided implies functionality that is not implemented")
+                    return
                 if self.command == "PUT" and outer.puts >= outer.fail_after:
                     outer.broken = True
                 if outer.broken:
@@ -165,10 +172,11 @@ class FailingStore:
                     outer.puts += 1
                 self._forward(body)
 
-            def _fail(self):
-                error = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code>'
-                         b"<Message>We encountered an internal error. Please try again.</Message></Error>")
-                self.send_response(500)
+            def _fail(self, status=500, code=b"InternalError",
+                      message=b"We encountered an internal error. Please try again."):
+                error = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>' + code + b"</Code>"
+                         b"<Message>" + message + b"</Message></Error>")
+                self.send_response(status)
                 self.send_header("Content-Type", "application/xml")
                 self.send_header("Content-Length", str(len(error)))
                 self.end_headers()
