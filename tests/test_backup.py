@@ -15,26 +15,33 @@ import uuid
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
 from checkin_pwa import PROJECT_ROOT, create_app
 from checkin_pwa.config import TestConfig
 from checkin_pwa.extensions import db, limiter
+from checkin_pwa.services.backup import pg_dump_url
 
 from . import factories as f
 from .helpers import HttpPhone
+from .servers.postgres import program
 
 # About ten check-ins a second here; the backup's own process takes a few seconds to start.
 WRITERS = 3
 PLANS_EACH = 80
 
 
-def sqlite_app(path: Path, tmp_path: Path):
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}", PHOTO_STORAGE_DIR=str(tmp_path / "photos"),
+def app_on(url: str, tmp_path: Path):
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, PHOTO_STORAGE_DIR=str(tmp_path / "photos"),
                      EXPORT_DIR=str(tmp_path / "exports"))
     limiter.reset()
     return app
+
+
+def sqlite_app(path: Path, tmp_path: Path):
+    return app_on(f"sqlite:///{path}", tmp_path)
 
 
 class Server:
@@ -109,10 +116,11 @@ class Writers:
             thread.join(timeout=120)
 
 
-def build_database(path: Path, tmp_path: Path, writers: int = WRITERS, plans: int = PLANS_EACH
+def build_database(path: Path | str, tmp_path: Path, writers: int = WRITERS, plans: int = PLANS_EACH
                    ) -> list[tuple[str, list[int]]]:
-    """A migrated database with `writers` auditors, each on `plans` plans of today."""
-    app = sqlite_app(path, tmp_path)
+    """A migrated database (an SQLite file or a URL) with `writers` auditors, each on `plans`
+    plans of today."""
+    app = app_on(path, tmp_path) if isinstance(path, str) else sqlite_app(path, tmp_path)
     with app.app_context():
         upgrade()
         teams = []
@@ -125,7 +133,14 @@ def build_database(path: Path, tmp_path: Path, writers: int = WRITERS, plans: in
     return teams
 
 
-def signed_plans(path: Path) -> set[int]:
+def signed_plans(path: Path | str) -> set[int]:
+    if isinstance(path, str):
+        engine = sa.create_engine(path)
+        try:
+            with engine.connect() as connection:
+                return set(connection.scalars(sa.text("SELECT plan_id FROM check_event WHERE kind = 'in'")))
+        finally:
+            engine.dispose()
     with sqlite3.connect(path) as connection:
         return {row[0] for row in connection.execute("SELECT plan_id FROM check_event WHERE kind = 'in'")}
 
@@ -246,3 +261,53 @@ def test_backup_on_postgresql_points_at_pg_dump_on_postgresql(empty_database_url
     assert result.stderr.startswith("The database is PostgreSQL: back it up with its own tool, for example "
                                     f"pg_dump --format=custom --file={tmp_path}/checkin-")
     assert ".dump 'postgresql://" in result.stderr and result.stderr.endswith("' (docs/deploy.md, Backups and restore).\n")
+
+
+def test_pg_dump_while_check_ins_are_written_then_pg_restore_keeps_every_committed_one_on_postgresql(
+        postgres_server, empty_database_url, tmp_path):
+    """The PostgreSQL steps of docs/deploy.md: pg_dump --format=custom while the server takes
+    check-ins, then the restore into a new database of the same name (the old one renamed
+    aside) with pg_restore --exit-on-error --single-transaction."""
+    pg_dump, pg_restore = program("pg_dump"), program("pg_restore")
+    assert pg_dump and pg_restore, "Debian's postgresql-client (pg_dump, pg_restore) is missing"
+    teams = build_database(empty_database_url, tmp_path)
+    dump = tmp_path / "checkin.dump"
+    server = Server(app_on(empty_database_url, tmp_path))
+    writers = Writers(server.url, teams)
+    try:
+        writers.wait_for(10)
+        began = time.monotonic()
+        committed_before = {plan for plan, answered in writers.done if answered < began}
+        done = subprocess.run([pg_dump, "--format=custom", f"--file={dump}", pg_dump_url(empty_database_url)],
+                              capture_output=True, text=True, timeout=300)
+        ended = time.monotonic()
+        assert done.returncode == 0, done.stderr
+        writers.wait_for(len(writers.done) + 10)
+    finally:
+        writers.stop()
+        server.stop()
+    assert not writers.failed
+    assert any(answered > ended for _, answered in writers.done)
+
+    name = sa.make_url(empty_database_url).database
+    postgres_server.execute(f'ALTER DATABASE "{name}" RENAME TO "{name}_before_restore"')
+    try:
+        postgres_server.create(name=name)
+        done = subprocess.run([pg_restore, "--exit-on-error", "--single-transaction", "--no-owner",
+                               f"--dbname={pg_dump_url(empty_database_url)}", str(dump)],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        restored = signed_plans(empty_database_url)
+        assert committed_before <= restored and len(committed_before) >= 10
+        server = Server(app_on(empty_database_url, tmp_path))
+        try:
+            phone_number, plans = teams[0]
+            phone = HttpPhone(server.url, phone_number)
+            status, page = phone.request("/")
+            assert status == 200 and f'href="/plans/{plans[-1]}"' in page
+            assert check_in(phone, plans[-1])
+        finally:
+            server.stop()
+        assert plans[-1] in signed_plans(empty_database_url)
+    finally:
+        postgres_server.drop(f"{name}_before_restore")
