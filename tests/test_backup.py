@@ -254,6 +254,25 @@ def test_backup_refuses_a_destination_it_cannot_use_in_one_line_on_sqlite(app, r
     assert "Traceback" not in result.output
 
 
+def test_a_copy_failing_its_foreign_key_check_is_not_kept_on_sqlite(app, runner, tmp_path):
+    """A database written with foreign keys off at some point (a hand edit, an old tool) holds
+    a team place of a plan that does not exist: the copy says so and is not kept."""
+    database = Path(sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database)
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA foreign_keys=OFF")
+        person = connection.execute("INSERT INTO auditor (phone, name, id_type, password_hash, must_change_password, "
+                                    "session_version, created_at, disabled) VALUES ('13900009999', '甲', 'id_card', "
+                                    "'x', 0, 0, '2026-11-29 00:00:00', 0)").lastrowid
+        connection.execute("INSERT INTO team_member (plan_id, auditor_id, role, position) VALUES (424242, ?, "
+                           "'leader', 0)", (person,))
+    target = tmp_path / "copies" / "nightly.sqlite3"
+    target.parent.mkdir()
+    result = runner.invoke(args=["backup", str(target)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("副本未通过检查，未予保留：foreign_key_check: ('team_member', 1, 'audit_plan', 0)")
+    assert list(target.parent.iterdir()) == []  # neither the copy nor its temporary file
+
+
 def test_backup_on_postgresql_points_at_pg_dump_on_postgresql(empty_database_url, tmp_path):
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=empty_database_url, PHOTO_STORAGE_DIR=str(tmp_path / "photos"))
     result = app.test_cli_runner().invoke(args=["backup", "--lang", "en", str(tmp_path)])
