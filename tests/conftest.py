@@ -236,8 +236,13 @@ def one_app_context_per_request(app):
 def live_server(request, tmp_path, migrated_db):
     """The app on 127.0.0.1 with a free port, in a thread; yields (base_url, app).
     Config overrides go through create_app by indirect parametrization:
-    @pytest.mark.parametrize("live_server", [{"EMBED_CROSS_SITE": True}], indirect=True)."""
-    app = make_app(tmp_path, migrated_db, **getattr(request, "param", {}))
+    @pytest.mark.parametrize("live_server", [{"EMBED_CROSS_SITE": True}], indirect=True);
+    a callable instead of the dict is given the request and returns them (overrides that
+    come from other fixtures, e.g. a server's address)."""
+    overrides = getattr(request, "param", {})
+    if callable(overrides):
+        overrides = overrides(request)
+    app = make_app(tmp_path, migrated_db, **overrides)
     limiter.reset()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
