@@ -160,3 +160,25 @@ def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
                      f'Content-Type: image/jpeg\r\n\r\n'.encode() + data + b"\r\n")
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+PHONE_USER_AGENT = "Mozilla/5.0 (Linux; Android 14; Pixel 7) test"
+
+
+def exchange(connection, method: str, path: str, body: bytes | None, headers: dict, cookies: dict):
+    """One request on `connection` (an http.client connection, closed after) as a phone's
+    browser sends it: its user agent, the `cookies` it holds, which Set-Cookie then updates.
+    (status, headers, body)."""
+    sent = {"User-Agent": PHONE_USER_AGENT, **headers}
+    if cookies:
+        sent["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    try:
+        connection.request(method, path, body=body, headers=sent)
+        response = connection.getresponse()
+        data = response.read()
+    finally:
+        connection.close()
+    for header in response.headers.get_all("Set-Cookie") or []:
+        name, _, rest = header.partition("=")
+        cookies[name.strip()] = rest.split(";", 1)[0]
+    return response.status, response.headers, data

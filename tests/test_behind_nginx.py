@@ -31,6 +31,7 @@ from checkin_pwa.services import tokens
 
 from . import factories
 from .conftest import not_here
+from .helpers import exchange
 from .servers import nginx
 
 FIXTURE = Path("/work/shared/fixtures/photos/HMD_Nokia_8.3_5G.jpg")
@@ -103,22 +104,11 @@ class Phone:
                 referer: str | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
         conn = http.client.HTTPSConnection("127.0.0.1", self.stack.https_port, context=self.context, timeout=120,
                                            source_address=(PHONE_ADDRESS, 0))
-        sent = {"User-Agent": "Mozilla/5.0 (Linux; Android 14; Pixel 7) test", **(headers or {})}
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        sent = dict(headers or {})
         if method == "POST":
             sent.setdefault("Origin", self.stack.url)
             sent.setdefault("Referer", self.stack.url + (referer or path))
-        try:
-            conn.request(method, path, body=body, headers=sent)
-            response = conn.getresponse()
-            data = response.read()
-        finally:
-            conn.close()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            self.cookies[name.strip()] = rest.split(";", 1)[0]
-        return response.status, response.headers, data
+        return exchange(conn, method, path, body, sent, self.cookies)
 
     def post_form(self, path: str, form: dict, **kwargs):
         return self.request("POST", path, urlencode(form).encode(),

@@ -5,7 +5,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 
@@ -19,12 +18,7 @@ from checkin_pwa.logs import JsonFormatter
 from . import factories
 from .conftest import make_app, s3_store_config
 from .helpers import log_in
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from .servers import free_port
 
 
 def assert_plain_health_answer(response):
@@ -79,7 +73,7 @@ def test_readyz_names_an_object_store_without_its_bucket(tmp_path, migrated_db):
 
 
 def test_readyz_names_a_limiter_store_that_does_not_answer(tmp_path, migrated_db):
-    app = make_app(tmp_path, migrated_db, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{closed_port()}/0")
+    app = make_app(tmp_path, migrated_db, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")  # no one listens
     try:
         response = app.test_client().get("/readyz")
         assert response.status_code == 503

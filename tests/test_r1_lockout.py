@@ -10,7 +10,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from . import factories
 from .conftest import make_app
 from .factories import PASSWORD
 from .helpers import FreshContextClient, csrf_token
+from .servers import free_port
 
 THROTTLED = "失败次数过多"
 
@@ -333,15 +333,10 @@ def test_r1_failed_logins_count_once_across_gunicorn_workers(gunicorn):
 
 # --- a shared store that is down --------------------------------------------------------
 
-@pytest.fixture
-def app_with_redis_down(tmp_path, migrated_db):
-    """RATELIMIT_STORAGE_URI names a Redis on a local port where nothing listens."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    folder = tmp_path / "redis-down"
+def app_counting_in(folder, migrated_db, storage_uri: str):
+    """An app whose limits count in `storage_uri`, one app context per request."""
     folder.mkdir()
-    app = make_app(folder, migrated_db, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{closed_port}/0")
+    app = make_app(folder, migrated_db, RATELIMIT_STORAGE_URI=storage_uri)
     app.test_client_class = FreshContextClient
     with app.app_context():
         yield app
@@ -350,6 +345,12 @@ def app_with_redis_down(tmp_path, migrated_db):
     # The limiter is one object for every app of the process, and remembers that its store
     # was down: the next test's app starts with its own, working store.
     limiter._storage_dead = False
+
+
+@pytest.fixture
+def app_with_redis_down(tmp_path, migrated_db):
+    """RATELIMIT_STORAGE_URI names a Redis on a local port where nothing listens."""
+    yield from app_counting_in(tmp_path / "redis-down", migrated_db, f"redis://127.0.0.1:{free_port()}/0")
 
 
 def test_r1_a_shared_store_that_is_down_does_not_fail_logins(app_with_redis_down, caplog):

@@ -7,12 +7,9 @@ import logging
 import pytest
 import redis as redis_client
 
-from checkin_pwa.extensions import db, limiter
-
-from .conftest import make_app, not_here
-from .helpers import FreshContextClient
+from .conftest import not_here
 from .servers import redis as redis_servers
-from .test_r1_lockout import PASSWORD, make_auditor, post_login
+from .test_r1_lockout import PASSWORD, app_counting_in, make_auditor, post_login
 
 
 @pytest.fixture
@@ -30,14 +27,7 @@ def redis_server():
 
 @pytest.fixture
 def app_on_redis(tmp_path, migrated_db, redis_server):
-    app = make_app(tmp_path, migrated_db, RATELIMIT_STORAGE_URI=redis_server.url)
-    app.test_client_class = FreshContextClient
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-    # The limiter is one object for every app of the process and remembers a dead store.
-    limiter._storage_dead = False
+    yield from app_counting_in(tmp_path / "on-redis", migrated_db, redis_server.url)
 
 
 def test_r1_logins_go_on_when_redis_stops_and_the_fallback_is_logged(app_on_redis, redis_server, caplog):

@@ -23,6 +23,7 @@ from checkin_pwa.extensions import db
 
 from . import factories
 from .conftest import TEST_PHOTO_STORE, s3_store_config
+from .helpers import exchange
 from .servers import nginx
 from .test_behind_nginx import FIXTURE, multipart
 
@@ -45,20 +46,8 @@ class Phone:
         self.cookies: dict[str, str] = {}
 
     def request(self, host: Host, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
-        conn = http.client.HTTPConnection("127.0.0.1", host.gunicorn.port, timeout=120)
-        sent = {"User-Agent": "Mozilla/5.0 (Linux; Android 14; Pixel 7) test", **(headers or {})}
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
-        try:
-            conn.request(method, path, body=body, headers=sent)
-            response = conn.getresponse()
-            data = response.read()
-        finally:
-            conn.close()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            self.cookies[name.strip()] = rest.split(";", 1)[0]
-        return response.status, response.headers, data
+        return exchange(http.client.HTTPConnection("127.0.0.1", host.gunicorn.port, timeout=120), method, path,
+                        body, dict(headers or {}), self.cookies)
 
     def form_token(self, host: Host, path: str) -> str:
         status, _, page = self.request(host, "GET", path)

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "deploy" / "nginx" / "checkin.conf"
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"
@@ -35,12 +37,6 @@ def missing() -> str | None:
         if not os.path.exists(path):
             return f"{path} is missing (Debian's nginx and openssl)"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until(condition, timeout: float, what: str, check=None) -> None:

@@ -10,6 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import free_port
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
@@ -20,16 +22,10 @@ def missing() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class RedisServer:
     def __init__(self):
         self.folder = Path(tempfile.mkdtemp(prefix="checkin-redis-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
     @property

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import http.client
 import http.server
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,8 @@ import urllib.request
 import uuid
 from typing import Optional
 
+from . import free_port
+
 ACCESS_KEY_ID = "test-access-key"
 SECRET_ACCESS_KEY = "test-secret-key"
 REGION = "cn-north-1"
@@ -25,12 +26,6 @@ REGION = "cn-north-1"
 
 class ServerUnavailable(RuntimeError):
     """moto is not installed or its server did not answer."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class S3Server:
