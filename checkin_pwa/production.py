@@ -66,6 +66,10 @@ def configuration_problems(config: Mapping[str, Any]) -> list[str]:
     if store == "filesystem" and not (config.get("PHOTO_STORAGE_SHARED") and config.get("PHOTO_STORAGE_DIR")):
         problems.append("PHOTO_STORE=filesystem keeps photos on this host only: set PHOTO_STORE=s3, or "
                         "PHOTO_STORAGE_DIR to a folder every host mounts and PHOTO_STORAGE_SHARED=1.")
+    elif store == "s3" and not config.get("S3_BUCKET"):
+        problems.append("PHOTO_STORE=s3 needs S3_BUCKET, with S3_ENDPOINT_URL, S3_REGION and the keys (docs/storage.md).")
+    elif store not in ("filesystem", "s3"):
+        problems.append(f"PHOTO_STORE={store!r}: use s3, or filesystem on a shared folder.")
 
     limiter = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
     scheme = limiter.split("://", 1)[0].lower()

@@ -69,6 +69,7 @@ def test_production_mode_without_shared_parts_exits_with_one_line_for_each(comma
     ({"SQLALCHEMY_DATABASE_URI": "sqlite:////srv/checkin.sqlite3"}, "not SQLite"),
     ({"PHOTO_STORAGE_SHARED": False}, "PHOTO_STORE=filesystem"),
     ({"PHOTO_STORAGE_DIR": None}, "PHOTO_STORE=filesystem"),
+    ({"PHOTO_STORE": "s3"}, "PHOTO_STORE=s3 needs S3_BUCKET"),
     ({"RATELIMIT_STORAGE_URI": "memory://"}, "RATELIMIT_STORAGE_URI=memory://"),
     ({"SMS_BACKEND": "checkin_pwa.services.sms.LogSmsSender"}, "SMS_BACKEND is the log backend"),
     ({"SMS_BACKEND": "nowhere.Gateway"}, "cannot be imported"),
