@@ -330,3 +330,12 @@ def test_pg_dump_while_check_ins_are_written_then_pg_restore_keeps_every_committ
         assert plans[-1] in signed_plans(empty_database_url)
     finally:
         postgres_server.drop(f"{name}_before_restore")
+
+
+@pytest.mark.parametrize("database, command_line", [
+    ("postgresql+psycopg://checkin:s3cret@10.0.0.10:5432/checkin", "postgresql://checkin@10.0.0.10:5432/checkin"),
+    ("postgresql+psycopg://checkin@/checkin?host=/var/run/postgresql",
+     "postgresql://checkin@/checkin?host=%2Fvar%2Frun%2Fpostgresql"),
+])
+def test_the_pg_dump_command_names_the_database_without_its_password(database, command_line):
+    assert pg_dump_url(database) == command_line

@@ -61,7 +61,7 @@ def sqlite_path(database_uri: str) -> Optional[Path]:
 def pg_dump_url(database_uri: str) -> str:
     """The URL pg_dump takes for the app's database (libpq's form, without the password:
     pg_dump reads it from ~/.pgpass or PGPASSWORD)."""
-    url = make_url(database_uri).set(drivername="postgresql", password=None)
+    url = make_url(database_uri)._replace(drivername="postgresql", password=None)  # set() keeps a None
     return url.render_as_string(hide_password=False)
 
 
