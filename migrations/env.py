@@ -122,6 +122,7 @@ def run_sqlite_migrations(connection, conf_args):
     The PRAGMA is a no-op inside a transaction: it is set before BEGIN. BEGIN is explicit,
     since Python's sqlite3 starts a transaction only before INSERT/UPDATE/DELETE, so that a
     failed upgrade rolls back its DDL too."""
+    applied = []
     connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     connection.commit()
     try:
@@ -129,12 +130,14 @@ def run_sqlite_migrations(connection, conf_args):
             connection=connection,
             target_metadata=get_metadata(),
             transactional_ddl=True,
+            on_version_apply=lambda **step: applied.append(step),
             **conf_args
         )
         with context.begin_transaction():
             connection.exec_driver_sql("BEGIN")
             context.run_migrations()
-            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            # Only after a migration ran (`flask db current` does not read every table).
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() if applied else []
             if broken:
                 raise ForeignKeysBroken(
                     "The migration left rows whose foreign keys point at nothing; "
