@@ -15,7 +15,14 @@ prints a Markdown table: requests/s, p50/p95 latency, and requests/s as a ratio 
 static ceiling at the same concurrency, all taken in one run. Absolute numbers depend on the
 machine; read the ratios. Nothing here is a test: no timing is ever asserted.
 
-    .venv/bin/python benchmarks/bench_http.py [--requests 480] [--clients 1,8,32] [--help]
+With --databases sqlite,postgresql the same rows are taken once per database in the same
+run, each on its own server: SQLite in a temporary folder, then a PostgreSQL server of the
+run's own (tests/servers/postgres.py: initdb in a temporary folder, a private port; its
+fsync is off, as the tests run it: reads the cost of the SQL, not of a disk). PostgreSQL
+needs requirements-postgres.txt and Debian's postgresql (`make test` installs both).
+
+    .venv/bin/python benchmarks/bench_http.py [--requests 480] [--clients 1,8,32]
+                                              [--databases sqlite,postgresql] [--help]
 """
 from __future__ import annotations
 
@@ -147,7 +154,8 @@ def seed(document: dict) -> dict[str, list[int]]:
     from checkin_pwa.models import AuditPlan, Auditor, TeamMember
     from checkin_pwa.services.plan_import import import_plans
 
-    app = create_app()
+    # The URL of this round's database (Config read the environment once, at import).
+    app = create_app(SQLALCHEMY_DATABASE_URI=os.environ["DATABASE_URL"])
     with app.app_context():
         summary = import_plans(document)
         if not summary.accepted:
@@ -210,18 +218,7 @@ class Gunicorn:
 
     def cpu_seconds(self) -> float:
         """CPU (user + system) used so far by the master and its workers, from /proc."""
-        total = 0
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                # After "(comm)": state, ppid, ..., utime and stime are the 12th and 13th.
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(entry.name) == self.proc.pid or int(fields[1]) == self.proc.pid:
-                total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.proc.pid)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -232,6 +229,31 @@ class Gunicorn:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
+
+
+def process_cpu_seconds(parent: int) -> float:
+    """CPU (user + system) used so far by process `parent` and its children, from /proc."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # After "(comm)": state, ppid, ..., utime and stime are the 12th and 13th.
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == parent or int(fields[1]) == parent:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu_seconds() -> float:
+    """CPU used so far by this round's PostgreSQL server (its postmaster and backends); 0 on
+    SQLite, which works inside the gunicorn workers (their CPU counts it already)."""
+    pid_file = os.environ.get("BENCH_POSTMASTER_PID")
+    if not pid_file:
+        return 0.0
+    return process_cpu_seconds(int(Path(pid_file).read_text().split()[0]))
 
 
 # --- the clients ----------------------------------------------------------------------
@@ -306,11 +328,13 @@ def checkin_form(csrf_token: str) -> dict:
 class Result:
     scenario: str
     clients: int
+    database: str = "sqlite"
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
     seconds: float = 0.0
     server_cpu_s: float = 0.0
+    database_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
 
     @property
@@ -375,13 +399,14 @@ def run_phase(server: Gunicorn, scenario: str, sessions: list[Session], per_clie
     threads = [threading.Thread(target=client, args=(i, s)) for i, s in enumerate(sessions)]
     for thread in threads:
         thread.start()
-    server_cpu, client_cpu = server.cpu_seconds(), time.process_time()
+    server_cpu, database_cpu, client_cpu = server.cpu_seconds(), database_cpu_seconds(), time.process_time()
     start_line.wait()
     began = time.perf_counter()
     for thread in threads:
         thread.join()
     result.seconds = time.perf_counter() - began
     result.server_cpu_s = server.cpu_seconds() - server_cpu
+    result.database_cpu_s = database_cpu_seconds() - database_cpu
     result.client_cpu_s = time.process_time() - client_cpu
     return result
 
@@ -389,25 +414,42 @@ def run_phase(server: Gunicorn, scenario: str, sessions: list[Session], per_clie
 # --- the report -----------------------------------------------------------------------
 
 def markdown_table(results: list[Result]) -> str:
-    ceiling = {r.clients: r.rate for r in results if r.scenario == "static"}
+    """One row per scenario and concurrency (and database, when there are several); each
+    ratio is to the static row of the same server and concurrency."""
+    ceiling = {(r.database, r.clients): r.rate for r in results if r.scenario == "static"}
+    several = len({r.database for r in results}) > 1
     lines = [
-        "| scenario | clients | requests | errors | req/s | p50 ms | p95 ms | req/s vs static "
-        "| server CPU ms/req | load CPU ms/req |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ("| database " if several else "") + "| scenario | clients | requests | errors | req/s | p50 ms | p95 ms "
+        "| req/s vs static | server CPU ms/req | PostgreSQL CPU ms/req | load CPU ms/req |",
+        ("|---" if several else "") + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        ratio = r.rate / ceiling[r.clients] if ceiling.get(r.clients) else float("nan")
-        lines.append(f"| {r.scenario} | {r.clients} | {r.requests} | {r.errors} | {r.rate:.0f} | "
+        ratio = r.rate / ceiling[r.database, r.clients] if ceiling.get((r.database, r.clients)) else float("nan")
+        lines.append((f"| {r.database} " if several else "") +
+                     f"| {r.scenario} | {r.clients} | {r.requests} | {r.errors} | {r.rate:.0f} | "
                      f"{r.percentile(50):.1f} | {r.percentile(95):.1f} | {ratio:.2f} | "
-                     f"{r.cpu_ms_per_request(r.server_cpu_s):.2f} | {r.cpu_ms_per_request(r.client_cpu_s):.2f} |")
+                     f"{r.cpu_ms_per_request(r.server_cpu_s):.2f} | {r.cpu_ms_per_request(r.database_cpu_s):.2f} | "
+                     f"{r.cpu_ms_per_request(r.client_cpu_s):.2f} |")
     return "\n".join(lines)
 
 
-def machine(workers: int, threads: int, db_path: Path) -> dict:
-    with sqlite3.connect(db_path) as conn:
-        journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
-        synchronous = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[
-            conn.execute("PRAGMA synchronous").fetchone()[0]]
+def machine(workers: int, threads: int, db_path: Path, postgres_url: str | None = None) -> dict:
+    extra = {}
+    if db_path.exists():
+        with sqlite3.connect(db_path) as conn:
+            journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            synchronous = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[
+                conn.execute("PRAGMA synchronous").fetchone()[0]]
+        extra["sqlite"] = f"SQLite {sqlite3.sqlite_version}, journal_mode={journal}, synchronous={synchronous} (default)"
+    if postgres_url is not None:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(postgres_url)
+        with engine.connect() as conn:
+            version = conn.execute(text("SHOW server_version")).scalar_one()
+        engine.dispose()
+        extra["postgresql"] = (f"PostgreSQL {version} on a Unix socket, fsync=off, synchronous_commit=off "
+                               "(the test server's settings)")
     gunicorn = subprocess.run([str(VENV_BIN / "gunicorn"), "--version"], capture_output=True,
                               text=True).stdout.strip()
     return {
@@ -416,7 +458,7 @@ def machine(workers: int, threads: int, db_path: Path) -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "server": f"{gunicorn}, gthread, {workers} workers x {threads} threads, no access log",
-        "sqlite": f"SQLite {sqlite3.sqlite_version}, journal_mode={journal}, synchronous={synchronous} (default)",
+        **extra,
     }
 
 
@@ -437,6 +479,8 @@ def main() -> int:
                         help="auditors viewing today's page (default: the highest concurrency)")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json",
                         help="where to write the raw numbers")
+    parser.add_argument("--databases", default="sqlite",
+                        help="sqlite, postgresql, or both (comma separated): one round each, in this order")
     parser.add_argument("--keep", action="store_true", help="keep the temporary database and log")
     args = parser.parse_args()
 
@@ -446,15 +490,90 @@ def main() -> int:
     readers = args.readers or max(levels)
     warmup_checkins = 2 * max(levels)
 
+    databases = [name.strip() for name in args.databases.split(",") if name.strip()]
+    if not databases or set(databases) - {"sqlite", "postgresql"}:
+        parser.error("--databases: sqlite, postgresql or both, comma separated")
+
     # Every benchmark phone logs in from 127.0.0.1: lift the per-address throttle.
     workdir, _ = throwaway("checkin-bench-", LOGIN_LIMIT_PER_ADDRESS="100000 per minute",
                            LOGIN_LIMIT_PER_ACCOUNT="100000 per minute", PYTHONDONTWRITEBYTECODE="1")
     db_path = workdir / "bench.sqlite3"
-    env = {**os.environ}  # gunicorn's
+    postgres = None
+    rounds: dict[str, dict] = {}
+    try:
+        for database in databases:
+            if database == "postgresql":
+                sys.path.insert(0, str(ROOT))
+                from tests.servers import postgres as postgres_servers
 
+                postgres = postgres_servers.start()
+                os.environ["DATABASE_URL"] = postgres.url(postgres.create(name="bench"))
+                os.environ["BENCH_POSTMASTER_PID"] = str(postgres.data / "postmaster.pid")
+            else:
+                os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+                os.environ.pop("BENCH_POSTMASTER_PID", None)
+            print(f"database: {os.environ['DATABASE_URL']}", file=sys.stderr)
+            rounds[database] = measure(database, args, levels, readers, warmup_checkins, workdir)
+    finally:
+        if postgres is not None:
+            postgres.stop()
+        clean_up(workdir, args.keep)
+
+    results = [r for one in rounds.values() for r in one["results"]]
+    info = rounds[databases[0]]["machine"]
+    if "postgresql" in rounds:
+        info = {**info, "postgresql": rounds["postgresql"]["machine"]["postgresql"]}
+    print(f"Run {info['date']}; {info['cpus']} CPUs; Python {info['python']}; {info['platform']}")
+    print(f"Server: {info['server']}; " + "; ".join(info[name] for name in ("sqlite", "postgresql") if name in info))
+    print(f"Load: this process, {'/'.join(map(str, levels))} threads with keep-alive; "
+          f"{args.requests} requests per today/checkin row, {args.requests * args.static_factor} "
+          f"per static row (fewer if a row hit {args.max_seconds:.0f} s); load average (1 min) "
+          + ", ".join(f"{name} {one['load_before'][0]:.1f} before, {one['load_after'][0]:.1f} after"
+                      for name, one in rounds.items()))
+    for name, one in rounds.items():
+        print(f"{name}: login (GET /login, POST /login, GET /), one at a time: {one['login_ms']:.0f} ms, "
+              f"server CPU {one['login_cpu_ms']:.0f} ms each; check-in records written: {one['written']}, "
+              f"successful check-in requests: {one['answered']} (both include {one['warmed']} warm-up)")
+    print()
+    print(markdown_table(results))
+
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({
+        "machine": info, "requests": args.requests, "static_factor": args.static_factor, "levels": levels,
+        "rounds": {name: {"loadavg_before": one["load_before"], "loadavg_after": one["load_after"],
+                          "login_ms": round(one["login_ms"], 1), "login_server_cpu_ms": round(one["login_cpu_ms"], 1),
+                          "checkin_records_written": one["written"], "checkin_requests_answered": one["answered"]}
+                   for name, one in rounds.items()},
+        "results": [{"database": r.database, "scenario": r.scenario, "clients": r.clients, "requests": r.requests,
+                     "errors": r.errors, "seconds": round(r.seconds, 3), "req_per_s": round(r.rate, 1),
+                     "p50_ms": round(r.percentile(50), 2), "p95_ms": round(r.percentile(95), 2),
+                     "server_cpu_s": round(r.server_cpu_s, 2),
+                     "database_cpu_s": round(r.database_cpu_s, 2), "client_cpu_s": round(r.client_cpu_s, 2),
+                     "error_samples": r.error_samples[:3]} for r in results],
+    }, indent=2, ensure_ascii=False))
+    print(f"\nraw numbers: {args.json}", file=sys.stderr)
+    ok = all(one["written"] == one["answered"] for one in rounds.values()) and not any(r.errors for r in results)
+    return 0 if ok else 1
+
+
+def checkins_written(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(
+                "SELECT count(*) FROM check_event e JOIN audit_plan p ON p.id = e.plan_id "
+                "WHERE p.plan_no LIKE 'BENCH-W%' AND e.kind = 'in' AND e.counts_for_team")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def measure(database: str, args, levels: list[int], readers: int, warmup_checkins: int, workdir: Path) -> dict:
+    """One round on the database of os.environ's DATABASE_URL: migrate, import, serve, load."""
+    env = {**os.environ}  # gunicorn's
     server = None
     try:
-        print(f"database: {db_path}", file=sys.stderr)
         migrate()
         counts = writer_plan_counts(levels, args.requests, warmup_checkins)
         began = time.perf_counter()
@@ -462,7 +581,7 @@ def main() -> int:
         print(f"imported {sum(counts.values()) + 3 * readers} plans in "
               f"{time.perf_counter() - began:.1f} s", file=sys.stderr)
 
-        server = Gunicorn(env, args.workers, args.threads, workdir / "gunicorn.log")
+        server = Gunicorn(env, args.workers, args.threads, workdir / f"gunicorn-{database}.log")
         print(f"gunicorn on {HOST}:{server.port}", file=sys.stderr)
 
         top = max(levels)
@@ -512,53 +631,24 @@ def main() -> int:
                         cursor[phone] += per_client
                     result = run_phase(server, scenario, writer_sessions[:clients], per_client,
                                        args.max_seconds, mine)
+                result.database = database
                 results.append(result)
-                print(f"{scenario:8} {clients:3} clients: {result.rate:8.1f} req/s, "
+                print(f"{database:10} {scenario:8} {clients:3} clients: {result.rate:8.1f} req/s, "
                       f"{result.errors} errors", file=sys.stderr)
                 for sample in result.error_samples[:3]:
                     print(f"    {sample}", file=sys.stderr)
 
-        with sqlite3.connect(db_path) as conn:
-            written = conn.execute(
-                "SELECT count(*) FROM check_event e JOIN audit_plan p ON p.id = e.plan_id "
-                "WHERE p.plan_no LIKE 'BENCH-W%' AND e.kind = 'in' AND e.counts_for_team = 1"
-            ).fetchone()[0]
+        written = checkins_written(os.environ["DATABASE_URL"])
         load_after = os.getloadavg()
         answered = sum(len(r.latencies_ms) for r in results + [warmed] if r.scenario == "checkin")
-        info = machine(args.workers, args.threads, db_path)
-
-        print(f"Run {info['date']}; {info['cpus']} CPUs; Python {info['python']}; {info['platform']}")
-        print(f"Server: {info['server']}; {info['sqlite']}")
-        print(f"Load: this process, {'/'.join(map(str, levels))} threads with keep-alive; "
-              f"{args.requests} requests per today/checkin row, {args.requests * args.static_factor} "
-              f"per static row (fewer if a row hit {args.max_seconds:.0f} s); load average "
-              f"{load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min)")
-        print(f"Login (GET /login, POST /login, GET /), one at a time: {login_wall_ms:.0f} ms, "
-              f"server CPU {login_cpu_ms:.0f} ms each")
-        print(f"Check-in records written: {written}, successful check-in requests: {answered} "
-              f"(both include {len(warmed.latencies_ms)} warm-up)")
-        print()
-        print(markdown_table(results))
-
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({
-            "machine": info, "requests": args.requests, "static_factor": args.static_factor,
-            "levels": levels, "loadavg_before": load_before, "loadavg_after": load_after,
-            "login_ms": round(login_wall_ms, 1), "login_server_cpu_ms": round(login_cpu_ms, 1),
-            "checkin_records_written": written, "checkin_requests_answered": answered,
-            "results": [{"scenario": r.scenario, "clients": r.clients, "requests": r.requests,
-                         "errors": r.errors, "seconds": round(r.seconds, 3), "req_per_s": round(r.rate, 1),
-                         "p50_ms": round(r.percentile(50), 2), "p95_ms": round(r.percentile(95), 2),
-                         "server_cpu_s": round(r.server_cpu_s, 2), "client_cpu_s": round(r.client_cpu_s, 2),
-                         "error_samples": r.error_samples[:3]} for r in results],
-        }, indent=2, ensure_ascii=False))
-        print(f"\nraw numbers: {args.json}", file=sys.stderr)
-        ok = written == answered and not any(r.errors for r in results)
-        return 0 if ok else 1
+        return {"results": results, "login_ms": login_wall_ms, "login_cpu_ms": login_cpu_ms,
+                "written": written, "answered": answered, "warmed": len(warmed.latencies_ms),
+                "load_before": load_before, "load_after": load_after,
+                "machine": machine(args.workers, args.threads, workdir / "bench.sqlite3",
+                                   os.environ["DATABASE_URL"] if database == "postgresql" else None)}
     finally:
         if server:
             server.stop()
-        clean_up(workdir, args.keep)
 
 
 if __name__ == "__main__":
