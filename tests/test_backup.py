@@ -40,10 +40,6 @@ def app_on(url: str, tmp_path: Path):
     return app
 
 
-def sqlite_app(path: Path, tmp_path: Path):
-    return app_on(f"sqlite:///{path}", tmp_path)
-
-
 class Server:
     """The app on a free loopback port, in a thread, until stop()."""
 
@@ -116,11 +112,10 @@ class Writers:
             thread.join(timeout=120)
 
 
-def build_database(path: Path | str, tmp_path: Path, writers: int = WRITERS, plans: int = PLANS_EACH
+def build_database(url: str, tmp_path: Path, writers: int = WRITERS, plans: int = PLANS_EACH
                    ) -> list[tuple[str, list[int]]]:
-    """A migrated database (an SQLite file or a URL) with `writers` auditors, each on `plans`
-    plans of today."""
-    app = app_on(path, tmp_path) if isinstance(path, str) else sqlite_app(path, tmp_path)
+    """A migrated database with `writers` auditors, each on `plans` plans of today."""
+    app = app_on(url, tmp_path)
     with app.app_context():
         upgrade()
         teams = []
@@ -133,43 +128,64 @@ def build_database(path: Path | str, tmp_path: Path, writers: int = WRITERS, pla
     return teams
 
 
-def signed_plans(path: Path | str) -> set[int]:
-    if isinstance(path, str):
-        engine = sa.create_engine(path)
-        try:
-            with engine.connect() as connection:
-                return set(connection.scalars(sa.text("SELECT plan_id FROM check_event WHERE kind = 'in'")))
-        finally:
-            engine.dispose()
-    with sqlite3.connect(path) as connection:
-        return {row[0] for row in connection.execute("SELECT plan_id FROM check_event WHERE kind = 'in'")}
+def signed_plans(url: str) -> set[int]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return set(connection.scalars(sa.text("SELECT plan_id FROM check_event WHERE kind = 'in'")))
+    finally:
+        engine.dispose()
 
 
-def test_backup_while_check_ins_are_written_then_restore_keeps_every_committed_one_on_sqlite(tmp_path):
-    database = tmp_path / "var" / "checkin.sqlite3"
-    database.parent.mkdir()
-    teams = build_database(database, tmp_path)
-    backups = tmp_path / "backups"
-    backups.mkdir()
-    server = Server(sqlite_app(database, tmp_path))
+def back_up_while_checking_in(url: str, tmp_path: Path, teams, back_up):
+    """The app serving `url` while the writers check in; back_up() runs once ten check-ins
+    are in, and ten more come after it. Returns the plans whose check-in was answered before
+    the backup began, and what back_up returned."""
+    server = Server(app_on(url, tmp_path))
     writers = Writers(server.url, teams)
     try:
         writers.wait_for(10)
         began = time.monotonic()
         committed_before = {plan for plan, answered in writers.done if answered < began}
-
-        result = flask("backup", str(backups), database=f"sqlite:///{database}", tmp_path=tmp_path)
+        result = back_up()
         ended = time.monotonic()
-
-        assert result.returncode == 0, result.stderr
         writers.wait_for(len(writers.done) + 10)  # the server kept taking check-ins after it
     finally:
         writers.stop()
         server.stop()
-    assert not writers.failed  # no check-in waited out or refused while the copy was made
-    during_or_after = [plan for plan, answered in writers.done if answered >= began]
-    assert during_or_after and any(answered > ended for _, answered in writers.done)
+    assert not writers.failed  # no check-in waited out or was refused while the copy was made
+    assert any(answered > ended for _, answered in writers.done)
+    assert len(committed_before) >= 10
+    return committed_before, result
 
+
+def serves_the_restored_copy(url: str, tmp_path: Path, teams) -> None:
+    """An auditor logs in on the restored database, sees their plans and checks in again."""
+    server = Server(app_on(url, tmp_path))
+    try:
+        phone_number, plans = teams[0]
+        phone = HttpPhone(server.url, phone_number)
+        status, page = phone.request("/")
+        assert status == 200 and 'name="password"' not in page
+        assert f'href="/plans/{plans[-1]}"' in page
+        assert check_in(phone, plans[-1])
+    finally:
+        server.stop()
+    assert plans[-1] in signed_plans(url)
+
+
+def test_backup_while_check_ins_are_written_then_restore_keeps_every_committed_one_on_sqlite(tmp_path):
+    database = tmp_path / "var" / "checkin.sqlite3"
+    database.parent.mkdir()
+    url = f"sqlite:///{database}"
+    teams = build_database(url, tmp_path)
+    backups = tmp_path / "backups"
+    backups.mkdir()
+
+    committed_before, result = back_up_while_checking_in(
+        url, tmp_path, teams, lambda: flask("backup", str(backups), database=url, tmp_path=tmp_path))
+
+    assert result.returncode == 0, result.stderr
     [copy] = backups.iterdir()  # one dated file; no temporary file left behind
     assert copy.name.startswith("checkin-") and copy.name.endswith("Z.sqlite3")
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600
@@ -184,22 +200,8 @@ def test_backup_while_check_ins_are_written_then_restore_keeps_every_committed_o
     with sqlite3.connect(database) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
-    restored = signed_plans(database)
-    assert committed_before <= restored  # every check-in answered before the backup began
-    assert len(restored) >= len(committed_before) >= 10
-
-    server = Server(sqlite_app(database, tmp_path))
-    try:
-        phone_number, plans = teams[0]
-        phone = HttpPhone(server.url, phone_number)  # the auditor logs in on the restored copy
-        status, page = phone.request("/")
-        assert status == 200 and 'name="password"' not in page
-        assert f'href="/plans/{plans[-1]}"' in page
-        # and goes on checking in where the copy left off
-        assert check_in(phone, plans[-1])
-    finally:
-        server.stop()
-    assert plans[-1] in signed_plans(database)
+    assert committed_before <= signed_plans(url)  # every check-in answered before the backup began
+    serves_the_restored_copy(url, tmp_path, teams)
 
 
 def test_a_plain_copy_of_the_database_file_misses_the_check_ins_still_in_its_wal_on_sqlite(tmp_path):
@@ -207,20 +209,21 @@ def test_a_plain_copy_of_the_database_file_misses_the_check_ins_still_in_its_wal
     file until a checkpoint copies it into the database file, so `cp checkin.sqlite3` made
     while the app runs loses it (and copying the -wal beside it races the checkpoint)."""
     database = tmp_path / "checkin.sqlite3"
-    [(phone_number, plans)] = build_database(database, tmp_path, writers=1, plans=2)
-    server = Server(sqlite_app(database, tmp_path))
+    url = f"sqlite:///{database}"
+    [(phone_number, plans)] = build_database(url, tmp_path, writers=1, plans=2)
+    server = Server(app_on(url, tmp_path))
     try:
         phone = HttpPhone(server.url, phone_number)
         with sqlite3.connect(database) as connection:  # the WAL starts empty
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         assert check_in(phone, plans[0]) and check_in(phone, plans[1])
         shutil.copyfile(database, tmp_path / "plain-copy.sqlite3")
-        result = flask("backup", str(tmp_path / "backup.sqlite3"), database=f"sqlite:///{database}", tmp_path=tmp_path)
+        result = flask("backup", str(tmp_path / "backup.sqlite3"), database=url, tmp_path=tmp_path)
         assert result.returncode == 0, result.stderr
     finally:
         server.stop()
-    assert signed_plans(tmp_path / "plain-copy.sqlite3").isdisjoint({plans[0], plans[1]})
-    assert {plans[0], plans[1]} <= signed_plans(tmp_path / "backup.sqlite3")
+    assert signed_plans(f"sqlite:///{tmp_path / 'plain-copy.sqlite3'}").isdisjoint({plans[0], plans[1]})
+    assert {plans[0], plans[1]} <= signed_plans(f"sqlite:///{tmp_path / 'backup.sqlite3'}")
 
 
 # --- the command's answers ---------------------------------------------------------------
@@ -289,45 +292,24 @@ def test_pg_dump_while_check_ins_are_written_then_pg_restore_keeps_every_committ
     aside) with pg_restore --exit-on-error --single-transaction."""
     pg_dump, pg_restore = program("pg_dump"), program("pg_restore")
     assert pg_dump and pg_restore, "Debian's postgresql-client (pg_dump, pg_restore) is missing"
-    teams = build_database(empty_database_url, tmp_path)
+    url = empty_database_url
+    teams = build_database(url, tmp_path)
     dump = tmp_path / "checkin.dump"
-    server = Server(app_on(empty_database_url, tmp_path))
-    writers = Writers(server.url, teams)
-    try:
-        writers.wait_for(10)
-        began = time.monotonic()
-        committed_before = {plan for plan, answered in writers.done if answered < began}
-        done = subprocess.run([pg_dump, "--format=custom", f"--file={dump}", pg_dump_url(empty_database_url)],
-                              capture_output=True, text=True, timeout=300)
-        ended = time.monotonic()
-        assert done.returncode == 0, done.stderr
-        writers.wait_for(len(writers.done) + 10)
-    finally:
-        writers.stop()
-        server.stop()
-    assert not writers.failed
-    assert any(answered > ended for _, answered in writers.done)
 
-    name = sa.make_url(empty_database_url).database
+    committed_before, done = back_up_while_checking_in(url, tmp_path, teams, lambda: subprocess.run(
+        [pg_dump, "--format=custom", f"--file={dump}", pg_dump_url(url)], capture_output=True, text=True,
+        timeout=300))
+
+    assert done.returncode == 0, done.stderr
+    name = sa.make_url(url).database
     postgres_server.execute(f'ALTER DATABASE "{name}" RENAME TO "{name}_before_restore"')
     try:
         postgres_server.create(name=name)
         done = subprocess.run([pg_restore, "--exit-on-error", "--single-transaction", "--no-owner",
-                               f"--dbname={pg_dump_url(empty_database_url)}", str(dump)],
-                              capture_output=True, text=True, timeout=300)
+                               f"--dbname={pg_dump_url(url)}", str(dump)], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
-        restored = signed_plans(empty_database_url)
-        assert committed_before <= restored and len(committed_before) >= 10
-        server = Server(app_on(empty_database_url, tmp_path))
-        try:
-            phone_number, plans = teams[0]
-            phone = HttpPhone(server.url, phone_number)
-            status, page = phone.request("/")
-            assert status == 200 and f'href="/plans/{plans[-1]}"' in page
-            assert check_in(phone, plans[-1])
-        finally:
-            server.stop()
-        assert plans[-1] in signed_plans(empty_database_url)
+        assert committed_before <= signed_plans(url)
+        serves_the_restored_copy(url, tmp_path, teams)
     finally:
         postgres_server.drop(f"{name}_before_restore")
 
