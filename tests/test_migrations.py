@@ -4,6 +4,7 @@ schema keeps, on the pass's backend; and on SQLite, where changing a column rebu
 table (copy, DROP, rename), a table other rows refer to can be rebuilt."""
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import textwrap
 from pathlib import Path
@@ -33,6 +34,43 @@ def app_on(url: str, tmp_path: Path):
 def seed_demo(app) -> None:
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
+
+
+def fill_empty_tables() -> None:
+    """One row in every table the demo leaves empty (tokens, explanations, verifications, ...),
+    each referring to rows that exist, so that every table a migration rebuilds holds data
+    and every reference to it points at something."""
+    with db.engine.begin() as connection:
+        for table in db.metadata.sorted_tables:  # referred tables first
+            if connection.execute(sa.select(sa.func.count()).select_from(table)).scalar():
+                continue
+            row = {}
+            for column in table.columns:
+                if column.primary_key and not column.foreign_keys and isinstance(column.type, sa.Integer):
+                    continue
+                row[column.name] = sample(connection, column)
+            connection.execute(table.insert().values(**row))
+
+
+def sample(connection, column):
+    if column.foreign_keys:
+        referred = next(iter(column.foreign_keys)).column
+        return connection.execute(sa.select(sa.func.min(referred))).scalar()
+    kind = column.type
+    if isinstance(kind, sa.Boolean):
+        return False
+    if isinstance(kind, sa.DateTime):
+        return dt.datetime(2026, 11, 29, 1, 2, 3)
+    if isinstance(kind, sa.Date):
+        return dt.date(2026, 11, 29)
+    if isinstance(kind, (sa.Integer, sa.Float, sa.Numeric)):
+        return 1
+    if isinstance(kind, sa.JSON):
+        return {}
+    if isinstance(kind, sa.LargeBinary):
+        return b"x"
+    length = getattr(kind, "length", None) or 20
+    return f"{column.name}"[:length]
 
 
 def row_counts() -> dict[str, int]:
@@ -72,8 +110,9 @@ def test_every_migration_steps_down_and_up_again_holding_demo_data(empty_databas
     with app.app_context():
         upgrade()
         seed_demo(app)
+        fill_empty_tables()
         seeded = row_counts()
-        assert seeded["audit_plan"] and seeded["check_event"] and seeded["team_member"] and seeded["staff"]
+        assert all(seeded.values()), seeded
         steps = list(scripts().walk_revisions())  # head first
         assert len(steps) > 1
         for step in steps:
