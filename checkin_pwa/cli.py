@@ -351,10 +351,10 @@ def _backup_refusal(error) -> str:
 
 
 @click.command("backup")
-@click.argument("dest", type=click.Path(path_type=Path))
+@click.argument("dest", type=click.Path())
 @LANG_OPTION
 @with_appcontext
-def backup_command(dest: Path, lang: Optional[str]) -> None:
+def backup_command(dest: str, lang: Optional[str]) -> None:
     """Copy the SQLite database to DEST (a file, or a folder for a dated file name) while the
     app serves, and check the copy. For PostgreSQL use pg_dump (docs/deploy.md, Backups and restore)."""
     from .services import backup
@@ -367,7 +367,7 @@ def backup_command(dest: Path, lang: Optional[str]) -> None:
             if uri.startswith("postgresql"):
                 _fail(_("The database is PostgreSQL: back it up with its own tool, for example "
                         "pg_dump --format=custom --file=%(file)s '%(url)s' (docs/deploy.md, Backups and restore).",
-                        file=dest / backup.dated_name(now, ".dump") if dest.is_dir() else dest,
+                        file=Path(dest) / backup.dated_name(now, ".dump") if Path(dest).is_dir() else dest,
                         url=backup.pg_dump_url(uri)))
             _fail(_("flask backup copies SQLite databases only; back up this database with its own tools."))
         try:

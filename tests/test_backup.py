@@ -248,10 +248,11 @@ def test_backup_to_a_file_replaces_it_only_with_a_checked_copy_and_says_so_in_en
 
 @pytest.mark.parametrize("dest, message", [
     ("missing/folder/copy.sqlite3", "文件夹 {tmp}/missing/folder 不存在。"),
+    ("backups/", "文件夹 {tmp}/backups 不存在。"),  # not a file named backups
     ("checkin.sqlite3", "{tmp}/checkin.sqlite3 就是数据库本身：请指定另一个文件名或文件夹。"),
 ])
 def test_backup_refuses_a_destination_it_cannot_use_in_one_line_on_sqlite(app, runner, tmp_path, dest, message):
-    result = runner.invoke(args=["backup", str(tmp_path / dest)])
+    result = runner.invoke(args=["backup", f"{tmp_path}/{dest}"])
     assert result.exit_code == 1
     assert result.stderr.strip() == message.format(tmp=tmp_path)
     assert "Traceback" not in result.output

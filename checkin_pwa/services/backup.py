@@ -69,17 +69,21 @@ def dated_name(now: dt.datetime, suffix: str = ".sqlite3") -> str:
     return now.astimezone(dt.timezone.utc).strftime("checkin-%Y%m%dT%H%M%SZ") + suffix
 
 
-def destination(dest: Path, now: dt.datetime) -> Path:
+def destination(dest: str, now: dt.datetime) -> Path:
     """DEST itself (an existing file is replaced once the new copy is checked), or a dated
-    file name in it when DEST is a folder."""
-    if dest.is_dir():
-        return dest / dated_name(now)
-    if not dest.parent.is_dir():
-        raise BackupRefused("no_folder", path=str(dest.parent))
-    return dest
+    file name in it when DEST is a folder. DEST ending in a slash means a folder, which must
+    exist (not a file named like it)."""
+    path = Path(dest)
+    if path.is_dir():
+        return path / dated_name(now)
+    if dest.endswith(os.sep):
+        raise BackupRefused("no_folder", path=str(path))
+    if not path.parent.is_dir():
+        raise BackupRefused("no_folder", path=str(path.parent))
+    return path
 
 
-def backup_sqlite(source: Path, dest: Path, now: dt.datetime, busy_timeout_s: float = 5.0) -> BackupDone:
+def backup_sqlite(source: Path, dest: str, now: dt.datetime, busy_timeout_s: float = 5.0) -> BackupDone:
     """Copy the SQLite database at `source` to `dest` (a file, or a folder for a dated name)."""
     started = time.monotonic()
     if not source.is_file():
