@@ -64,6 +64,10 @@ var PRECACHE = [OFFLINE_URL].concat([
   "/static/icons/maskable-512.png",
   "/static/icons/apple-touch-icon.png",
 ].map(at));
+// Static files not precached, kept with them once a page has fetched one: the HEIC decoder
+// (1.5 MB, static/js/photos.js loads it when a HEIC is picked), so a HEIC picked offline
+// later is still shrunk on the phone.
+var ON_DEMAND = /^\/static\/vendor\/libheif-[^/]+\/libheif\.(js|wasm)$/;
 // Pages never kept: they belong to no one, change the session, or are answers, not pages.
 var NEVER_KEEP = /^\/(admin\/|login|logout|password|lang\/|api\/|session\/|photos\/|offline$|service-worker\.js$)/;
 function neverKeep(pathname) {
@@ -244,6 +248,14 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(
       caches.match(url.pathname, { cacheName: STATIC_CACHE }).then((hit) => hit || fetch(request))
     );
+    return;
+  }
+  if (ON_DEMAND.test(inApp(url.pathname) || "") && !url.search) {
+    event.respondWith(caches.open(STATIC_CACHE).then((cache) => cache.match(url.pathname).then((hit) =>
+      hit || fetch(request).then((response) => {
+        if (response.ok) event.waitUntil(cache.put(url.pathname, response.clone()));
+        return response;
+      }))));
   }
 });
 // ---- end App shell ----

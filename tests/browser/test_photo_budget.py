@@ -23,6 +23,7 @@ from checkin_pwa.models import Photo
 
 from ..helpers import wait_until
 from ..photo_inputs import detailed_12mp
+from .test_offline_outbox import controlled
 from .test_photos_flow import UPLOADS, check_in, choose, exif_of, fixture, group, open_plan, uploaded
 
 pytestmark = pytest.mark.browser
@@ -159,3 +160,30 @@ def test_r17_a_heic_picked_offline_before_the_decoder_was_fetched_waits_whole_an
     row = rows(data, plan_id)["IMG_5195.HEIC"]
     assert row["format"] == "heif" and row["bytes_received"] == len(original)
     assert row["sha256_original"] == hashlib.sha256(original).hexdigest()
+
+
+def test_r17_once_a_heic_was_shrunk_online_the_next_one_picked_offline_is_shrunk_too(page, data, checked_in_plan):
+    # The worker keeps the decoder once a page fetched it: the plan page reopened offline (its
+    # kept copy, a fresh page) decodes the next HEIC on the phone and queues the small JPEG.
+    phone, plan_id = checked_in_plan
+    open_plan(page, phone, plan_id)
+    controlled(page)
+    page.goto(f"/plans/{plan_id}")  # loaded under the worker: kept for offline
+    choose(page, "other", "IMG_5195.HEIC")
+    expect(uploaded(page, "other")).to_have_count(1, timeout=HEIC_UPLOADS)
+
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.locator("html[data-offline-copy]")).to_have_count(1)
+    expect(page.locator("#photos input[data-photo-album]")).to_have_count(3)
+    choose(page, "other", "iphone_13_pro_max.HEIC")
+    tile = group(page, "other").locator(".photo-tile.photo-queued")
+    expect(tile).to_have_count(1, timeout=HEIC_UPLOADS)
+    expect(tile.locator(".photo-size")).to_have_text(re.compile(r"^将发送 \d+ kB（原图 2\.1 MB）$"))
+    assert shown_kb(tile) <= 300
+
+    page.context.set_offline(False)
+    wait_until(page, lambda: len(rows(data, plan_id)) == 2, 2 * HEIC_UPLOADS)
+    row = rows(data, plan_id)["iphone_13_pro_max.HEIC"]
+    assert row["format"] == "jpeg" and row["bytes_received"] <= BUDGET
+    assert row["exif"] == read_exif(fixture("iphone_13_pro_max.HEIC").read_bytes()).to_json() | {"container": "jpeg"}

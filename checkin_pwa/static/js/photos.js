@@ -359,9 +359,10 @@
   }
 
   // The WebAssembly HEIF decoder (libheif, static/vendor), fetched the first time a HEIC is
-  // picked, not before: 1.5 MB that most auditors never need, and not precached by the
-  // worker. Offline before it was ever fetched, loading fails and the HEIC goes as it is (to
-  // the outbox); the next HEIC picked online tries again. Compiled once; each HEIC gets an
+  // picked, not before: 1.5 MB that most auditors never need, so not precached; the worker
+  // keeps it once fetched (ON_DEMAND in service-worker.js). Offline before it was ever
+  // fetched (or after a deploy emptied the worker's cache), loading fails and the HEIC goes as
+  // it is (to the outbox, sent whole later); the next HEIC picked online tries again. Compiled once; each HEIC gets an
   // instance of its own, dropped after the decode: an instance's memory only grows (16 MB
   // at start, 86 MB after a 12 MP HEIC) and is given back only with the instance.
   var heifCompiled = null;
