@@ -120,7 +120,10 @@ def init_photo_store(app: Flask) -> PhotoStore:
     """The store named by PHOTO_STORE, as app.extensions["photo_store"]."""
     kind = app.config.get("PHOTO_STORE", "filesystem")
     if kind == "s3":
-        from .s3 import S3PhotoStore
+        try:
+            from .s3 import S3PhotoStore
+        except ImportError as error:
+            raise RuntimeError(f"PHOTO_STORE=s3 needs boto3: pip install -r requirements-s3.txt ({error})") from error
 
         store: PhotoStore = S3PhotoStore.from_config(app.config)
     elif kind == "filesystem":
