@@ -24,7 +24,7 @@ from checkin_pwa.models import Photo
 from ..helpers import wait_until
 from ..photo_inputs import detailed_12mp
 from .test_offline_outbox import controlled
-from .test_photos_flow import UPLOADS, check_in, choose, exif_of, fixture, group, open_plan, uploaded
+from .test_photos_flow import UPLOADS, check_in, choose, exif_of, fixture, group, open_plan, shrink_in_page, uploaded
 
 pytestmark = pytest.mark.browser
 
@@ -187,3 +187,13 @@ def test_r17_once_a_heic_was_shrunk_online_the_next_one_picked_offline_is_shrunk
     row = rows(data, plan_id)["iphone_13_pro_max.HEIC"]
     assert row["format"] == "jpeg" and row["bytes_received"] <= BUDGET
     assert row["exif"] == read_exif(fixture("iphone_13_pro_max.HEIC").read_bytes()).to_json() | {"container": "jpeg"}
+
+
+def test_a_heic_cut_short_goes_as_it_is_for_the_server_to_refuse(page, checked_in_plan):
+    # A HEIC cut off while copying: the phone neither throws nor sends a re-encoded broken
+    # picture; the bytes go as they are and the server refuses them in its own words.
+    phone, plan_id = checked_in_plan
+    open_plan(page, phone, plan_id)
+    whole = fixture("IMG_5195.HEIC").read_bytes()
+    for cut in (whole[:600_000], whole[:4_000], whole[:400_000]):
+        assert shrink_in_page(page, cut, "IMG_5195.HEIC", "image/heic") == (False, cut), len(cut)

@@ -325,30 +325,12 @@
       at = infe.end;
     }
     if (id === null) return null;
-    var v = b[iloc.body], p = iloc.body + 4;
-    var offsetSize = b[p] >> 4, lengthSize = b[p] & 15, baseSize = b[p + 1] >> 4, indexSize = v ? b[p + 1] & 15 : 0;
-    p += 2;
-    var count = uintbe(b, p, v < 2 ? 2 : 4);
-    p += v < 2 ? 2 : 4;
-    for (var i = 0; i < count && p < iloc.end; i++) {
-      var item = uintbe(b, p, v < 2 ? 2 : 4);
-      p += v < 2 ? 2 : 4;
-      var method = v ? b[p + 1] & 15 : 0;
-      if (v) p += 2;
-      p += 2; // data reference index
-      var base = uintbe(b, p, baseSize);
-      p += baseSize;
-      var extents = uintbe(b, p, 2);
-      p += 2;
-      var first = null;
-      for (var e = 0; e < extents; e++) {
-        p += indexSize;
-        var offset = uintbe(b, p, offsetSize), length = uintbe(b, p + offsetSize, lengthSize);
-        p += offsetSize + lengthSize;
-        if (e === 0) first = { start: base + offset, length: length };
-      }
-      if (item !== id) continue;
-      if (method !== 0 || extents !== 1 || !first) return null; // not a plain run of the file
+    var items = ilocItems(b, iloc) || [];
+    for (var i = 0; i < items.length; i++) {
+      var item = items[i];
+      if (item.id !== id) continue;
+      var first = item.extents[0];
+      if (item.method !== 0 || item.extents.length !== 1) return null; // not a plain run of the file
       var end = first.start + first.length;
       if (first.length < 4 || end > b.length) return null;
       var tiff = first.start + 4 + u32be(b, first.start);
@@ -356,6 +338,67 @@
       return tiff < end && isTiff(b, tiff) ? app1Exif(b.subarray(tiff, end)) : null;
     }
     return null;
+  }
+
+  // The items of an iloc box: [{id, method, extents: [{start, length}]}], or null when the box
+  // is damaged (its entries run past its end). At most 4,096 items and extents are read.
+  function ilocItems(b, iloc) {
+    var v = b[iloc.body], p = iloc.body + 4, items = [], read = 0;
+    var offsetSize = b[p] >> 4, lengthSize = b[p] & 15, baseSize = b[p + 1] >> 4, indexSize = v ? b[p + 1] & 15 : 0;
+    var idSize = v < 2 ? 2 : 4;
+    p += 2;
+    var count = uintbe(b, p, idSize);
+    p += idSize;
+    for (var i = 0; i < count; i++) {
+      if (p + idSize + (v ? 2 : 0) + 2 + baseSize + 2 > iloc.end || ++read > 4096) return null;
+      var item = { id: uintbe(b, p, idSize), method: 0, extents: [] };
+      p += idSize;
+      if (v) { item.method = b[p + 1] & 15; p += 2; }
+      p += 2; // data reference index
+      var base = uintbe(b, p, baseSize);
+      p += baseSize;
+      var extents = uintbe(b, p, 2);
+      p += 2;
+      for (var e = 0; e < extents; e++) {
+        if (p + indexSize + offsetSize + lengthSize > iloc.end || ++read > 4096) return null;
+        p += indexSize;
+        item.extents.push({ start: base + uintbe(b, p, offsetSize), length: uintbe(b, p + offsetSize, lengthSize) });
+        p += offsetSize + lengthSize;
+      }
+      items.push(item);
+    }
+    return items;
+  }
+
+  // The boxes from `from` to `to` follow one another to `to` exactly (none runs past it).
+  function boxesWhole(b, from, to) {
+    var at = from;
+    for (var n = 0; n < 4096 && at < to; n++) {
+      if (at + 8 > to) return false;
+      var size = u32be(b, at), header = 8;
+      if (size === 1) { if (at + 16 > to) return false; size = uintbe(b, at + 8, 8); header = 16; }
+      else if (size === 0) size = to - at;
+      if (size < header || at + size > to) return false;
+      at += size;
+    }
+    return at >= to;
+  }
+
+  // A HEIF cut short (as the server's domain/image_format.heif_cut_short): it ends inside a
+  // box, or an item's data (iloc: where each tile lies) lies past its end. libheif would
+  // decode what is there and paint the rest: such a file goes as it is, for the server to
+  // refuse in its own words.
+  function isCutOffHeif(b) {
+    if (!boxesWhole(b, 0, b.length)) return true;
+    var meta = box(b, 0, b.length, "meta");
+    if (!meta) return false;
+    if (!boxesWhole(b, meta.body + 4, meta.end)) return true;
+    var iloc = box(b, meta.body + 4, meta.end, "iloc");
+    if (!iloc) return false;
+    var items = ilocItems(b, iloc);
+    return !items || items.some(function (item) {
+      return item.extents.some(function (e) { return item.method === 0 && e.start + e.length > b.length; });
+    });
   }
 
   // The WebAssembly HEIF decoder (libheif, static/vendor), fetched the first time a HEIC is
@@ -482,7 +525,7 @@
     var asItIs = { blob: file, shrunk: false };
     if (isJpeg(original) && isCutOffJpeg(original)) return asItIs;
     var heif = isHeif(original);
-    if (heif && fits) return asItIs;
+    if (heif && (fits || isCutOffHeif(original))) return asItIs;
     var exif = heif ? heifExifSegment(original) : exifSegment(original);
     var orientation = exifOrientation(exif);
     if (orientation !== 1 && !isJpeg(original) && !heif) return asItIs;
