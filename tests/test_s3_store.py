@@ -46,6 +46,13 @@ def store_of(app):
     return app.extensions["photo_store"]
 
 
+def sent_photo(app):
+    """A team member's phone that sent one photo, and the photo's row."""
+    client, plan, _ = team(app)
+    assert send(client, plan.id, jpeg()).status_code in (200, 201)
+    return client, db.session.scalars(select(Photo)).one()
+
+
 def photo_rows() -> int:
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(Photo))
@@ -67,9 +74,7 @@ def test_s3_a_key_is_written_once(s3_app):
 
 
 def test_r8_s3_sweep_photos_removes_only_old_orphans_and_leaves_foreign_objects(s3_app, s3_server):
-    client, plan, _ = team(s3_app)
-    assert send(client, plan.id, jpeg()).status_code in (200, 201)
-    photo = db.session.scalars(select(Photo)).one()
+    _client, photo = sent_photo(s3_app)
     store = store_of(s3_app)
     orphan = new_key("evidence", "jpg")
     store.save(orphan, b"left by an upload that crashed before its row")
@@ -95,9 +100,7 @@ def test_r8_s3_sweep_photos_removes_only_old_orphans_and_leaves_foreign_objects(
 
 
 def test_r16_s3_photo_is_streamed_through_the_app_with_its_etag(s3_app, s3_server):
-    client, plan, _ = team(s3_app)
-    send(client, plan.id, jpeg())
-    photo = db.session.scalars(select(Photo)).one()
+    client, photo = sent_photo(s3_app)
 
     response = client.get(f"/photos/{photo.id}/display")
     assert response.status_code == 200
@@ -121,9 +124,7 @@ def test_r16_s3_photo_is_streamed_through_the_app_with_its_etag(s3_app, s3_serve
 
 @pytest.mark.parametrize("s3_app", [{"S3_PRESIGN_SECONDS": 60}], indirect=True)
 def test_r16_s3_presigned_redirect_serves_the_same_file_and_its_origin_is_allowed(s3_app, s3_server):
-    client, plan, person = team(s3_app)
-    send(client, plan.id, jpeg())
-    photo = db.session.scalars(select(Photo)).one()
+    client, photo = sent_photo(s3_app)
 
     response = client.get(f"/photos/{photo.id}/thumb")
     assert response.status_code == 302

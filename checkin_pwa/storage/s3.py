@@ -37,7 +37,11 @@ log = logging.getLogger(__name__)
 _CHUNK = 64 * 1024
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _EXISTS = {"412", "PreconditionFailed"}
-_NO_CONDITIONAL_PUT = {"501", "NotImplemented"}
+_NOT_IMPLEMENTED = {"501", "NotImplemented"}
+
+
+class NotImplementedByStore(StoreUnavailable):
+    """The store answered 501: it does not implement what the request asked for."""
 
 
 _SESSION_LOCK = threading.Lock()
@@ -107,6 +111,8 @@ class S3PhotoStore(PhotoStore):
                 raise FileNotFoundError(what) from error
             if code in _EXISTS or status == "412":
                 raise FileExistsError(what) from error
+            if code in _NOT_IMPLEMENTED or status in _NOT_IMPLEMENTED:
+                raise NotImplementedByStore(f"object store s3://{self.bucket}: {what}: {error}") from error
             raise StoreUnavailable(f"object store s3://{self.bucket}: {what}: {code or status} {error}") from error
         except BotoCoreError as error:  # unreachable, timed out, connection dropped, no credentials
             raise StoreUnavailable(f"object store s3://{self.bucket}: {what}: {error}") from error
@@ -120,13 +126,7 @@ class S3PhotoStore(PhotoStore):
                 with self._calls(key):
                     self._client.put_object(Bucket=self.bucket, Key=key, Body=data, IfNoneMatch="*")
                 return
-            except StoreUnavailable as error:
-                cause = error.__cause__
-                code = (cause.response.get("Error", {}).get("Code", "") if isinstance(cause, ClientError) else "")
-                status = (str(cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-                          if isinstance(cause, ClientError) else "")
-                if code not in _NO_CONDITIONAL_PUT and status not in _NO_CONDITIONAL_PUT:
-                    raise
+            except NotImplementedByStore:
                 log.warning("s3://%s does not implement conditional puts (If-None-Match): "
                             "writing after a HEAD instead (docs/storage.md)", self.bucket)
                 self.conditional_put = False
@@ -199,8 +199,7 @@ class S3PhotoStore(PhotoStore):
         if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
             response = Response(status=304)
         elif self.presign_seconds:
-            response = redirect(self._presigned_url(key, mimetype, disposition), code=302)
-            return response
+            return redirect(self._presigned_url(key, mimetype, disposition), code=302)
         else:
             with self._calls(key):
                 answer = self._client.get_object(Bucket=self.bucket, Key=key)
