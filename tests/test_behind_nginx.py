@@ -30,7 +30,7 @@ from checkin_pwa.models import ApiToken, CheckEvent, Photo
 from checkin_pwa.services import tokens
 
 from . import factories
-from .conftest import not_here
+from .conftest import TEST_PHOTO_STORE, not_here, s3_store_config
 from .helpers import exchange
 from .servers import nginx
 
@@ -62,7 +62,11 @@ def stack(tmp_path_factory, migrated_db):
     folder = tmp_path_factory.mktemp("behind-nginx")
     # A database of its own for the module (the pass's backend), dropped at its end.
     database_url, drop_database = nginx.own_database(migrated_db, folder)
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, PHOTO_STORAGE_DIR=str(folder / "photos"))
+    # The pass's photo store: a folder, or a bucket of the S3-compatible server; the app in
+    # this process reads what gunicorn stored there.
+    store = (s3_store_config() if TEST_PHOTO_STORE == "s3"
+             else {"PHOTO_STORE": "filesystem", "PHOTO_STORAGE_DIR": str(folder / "photos")})
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, **store)
     with app.app_context():
         person = factories.auditor()
         plan = factories.plan([person])
@@ -71,7 +75,8 @@ def stack(tmp_path_factory, migrated_db):
         api_token = tokens.create_token(factories.agency().code, "behind nginx")
         db.engine.dispose()
 
-    gunicorn = nginx.Gunicorn(nginx.gunicorn_env(folder, database_url), folder / "gunicorn.log")
+    env = nginx.gunicorn_env(folder, database_url, **{name: str(value) for name, value in store.items()})
+    gunicorn = nginx.Gunicorn(env, folder / "gunicorn.log")
     prefix = nginx.private_folder()
     proxy = None
     try:
@@ -204,6 +209,7 @@ def test_r8_an_auditor_logs_in_checks_in_and_uploads_a_14_mb_photo_through_nginx
     with stack.app.app_context():
         stored = db.session.scalars(db.select(Photo).filter_by(plan_id=stack.plan_id)).all()
         assert [row.sha256_received for row in stored] == [hashlib.sha256(photo).hexdigest()]
+        assert stack.app.extensions["photo_store"].read(stored[0].evidence_key) == photo
 
 
 def test_r8_a_photo_over_the_apps_limit_gets_the_apps_own_message_not_nginxs(stack):
