@@ -3,11 +3,14 @@ renamed command or option fails here, not at 03:30 on a server."""
 from __future__ import annotations
 
 import configparser
+import os
 import shlex
+import subprocess
 from pathlib import Path
 
 import click
 import pytest
+from sqlalchemy import make_url
 
 from checkin_pwa import create_app
 from checkin_pwa.config import TestConfig
@@ -28,6 +31,14 @@ def jobs() -> list[Path]:
     return sorted(p for p in UNITS.glob("checkin-*.service"))
 
 
+def exec_start(path: Path) -> str:
+    return unit(path)["Service"]["ExecStart"]
+
+
+def flask_jobs() -> list[Path]:
+    return [p for p in jobs() if shlex.split(exec_start(p))[0].endswith("/flask")]
+
+
 def test_every_timer_starts_a_job_unit_and_every_job_has_a_timer():
     timers = {p.stem for p in UNITS.glob("*.timer")}
     assert timers == {p.stem for p in jobs()}
@@ -36,10 +47,10 @@ def test_every_timer_starts_a_job_unit_and_every_job_has_a_timer():
         assert unit(UNITS / f"{name}.timer")["Timer"]["OnCalendar"]
 
 
-@pytest.mark.parametrize("path", jobs(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", flask_jobs(), ids=lambda p: p.stem)
 def test_each_jobs_command_is_one_the_app_has_with_options_it_takes(path, tmp_path):
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'unused.sqlite3'}")
-    argv = shlex.split(unit(path)["Service"]["ExecStart"])
+    argv = shlex.split(exec_start(path))
     assert argv[:3] == ["/srv/checkin/venv/bin/flask", "--app", "wsgi"]
     group = app.cli
     with click.Context(group) as ctx:
@@ -54,3 +65,20 @@ def test_the_web_service_runs_gunicorn_with_the_checkouts_config_file():
     assert argv[0] == "/srv/checkin/venv/bin/gunicorn" and argv[-1] == "wsgi:app"
     config = argv[argv.index("-c") + 1]
     assert config.startswith(CHECKOUT) and (ROOT / config.removeprefix(CHECKOUT)).is_file()
+
+
+def test_the_pg_dump_job_writes_a_dump_that_pg_restore_reads_on_postgresql(postgres_server, migrated_db, tmp_path):
+    """The unit's own command (systemd's %% and $$ undone, the folder a temporary one) against
+    the run's PostgreSQL server, as its checkin user would run it over the local socket."""
+    url = make_url(migrated_db.new_url(tmp_path))
+    argv = shlex.split(exec_start(UNITS / "checkin-pg-dump.service"))
+    assert argv[:2] == ["/bin/sh", "-ec"]
+    script = argv[2].replace("%%", "%").replace("$$", "$").replace("/var/backups/checkin", str(tmp_path))
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGHOST": url.query["host"], "PGPORT": url.query["port"],
+           "PGUSER": url.username, "PGDATABASE": url.database}
+    done = subprocess.run(["/bin/sh", "-ec", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    [dump] = tmp_path.glob("checkin-*.dump")
+    assert f"backup written: {dump}" in done.stdout
+    listing = subprocess.run(["pg_restore", "--list", str(dump)], capture_output=True, text=True, check=True).stdout
+    assert "TABLE DATA public check_event" in listing and "TABLE DATA public photo" in listing
