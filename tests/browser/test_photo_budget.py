@@ -184,6 +184,9 @@ def test_r17_once_a_heic_was_shrunk_online_the_next_one_picked_offline_is_shrunk
 
     page.context.set_offline(False)
     wait_until(page, lambda: len(rows(data, plan_id)) == 2, 2 * HEIC_UPLOADS)
+    # The server's tile replaces the queued one (the kept copy predates the first photo).
+    expect(uploaded(page, "other")).to_have_count(1, timeout=HEIC_UPLOADS)
+    expect(group(page, "other").locator(".photo-tile.photo-queued")).to_have_count(0)
     row = rows(data, plan_id)["iphone_13_pro_max.HEIC"]
     assert row["format"] == "jpeg" and row["bytes_received"] <= BUDGET
     assert row["exif"] == read_exif(fixture("iphone_13_pro_max.HEIC").read_bytes()).to_json() | {"container": "jpeg"}
