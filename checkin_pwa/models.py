@@ -237,18 +237,52 @@ class TeamMember(db.Model):
     __tablename__ = "team_member"
     __table_args__ = (
         UniqueConstraint("plan_id", "auditor_id"),
-        # An auditor's plans (tasks, history, calendar) read from the index alone: with the
-        # auditor's id only, each of their team rows was read for its plan's id.
-        Index("ix_team_member_auditor_plan", "auditor_id", "plan_id"),
+        # An auditor's plans (tasks, history, the calendar, their filters' options) read,
+        # counted and paged from these indexes alone, however many plans the auditor has had.
+        Index("ix_team_member_auditor_end", "auditor_id", "plan_end_utc", "plan_start_utc", "plan_id"),
+        Index("ix_team_member_auditor_enterprise", "auditor_id", "plan_enterprise_id", "plan_end_utc", "plan_start_utc", "plan_id"),
+        Index("ix_team_member_auditor_levels", "auditor_id", "plan_levels", "plan_end_utc", "plan_start_utc", "plan_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
     auditor_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"))
     role: Mapped[str] = mapped_column(String(20))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Copies of the plan's start_utc, end_utc, enterprise_id and project_levels (as JSON
+    # text), kept equal by the events below and by the plan import's bulk write (copy_plan_columns).
+    plan_start_utc: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    plan_end_utc: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    plan_enterprise_id: Mapped[Optional[int]] = mapped_column(Integer)
+    plan_levels: Mapped[Optional[str]] = mapped_column(Text)
 
     plan: Mapped[AuditPlan] = relationship(back_populates="team")
     auditor: Mapped[Auditor] = relationship()
+
+
+def _plan_columns(plan_id):
+    """The values TeamMember copies, read from the plan row `plan_id` (a column or a value)."""
+    plans = AuditPlan.__table__
+    return {name: db.select(column).where(plans.c.id == plan_id).scalar_subquery() for name, column in (
+        ("plan_start_utc", plans.c.start_utc), ("plan_end_utc", plans.c.end_utc),
+        ("plan_enterprise_id", plans.c.enterprise_id), ("plan_levels", db.cast(plans.c.project_levels, Text)))}
+
+
+def copy_plan_columns(plan_ids):
+    """The statement copying the plans `plan_ids` onto their team rows."""
+    team = TeamMember.__table__
+    return team.update().where(team.c.plan_id.in_(plan_ids)).values(**_plan_columns(team.c.plan_id))
+
+
+@db.event.listens_for(TeamMember, "before_insert")
+def _team_row_copies_its_plan(mapper, connection, target):
+    """The plan's row is written first (even in the same flush), so it is read from there."""
+    for name, value in _plan_columns(target.plan_id).items():
+        setattr(target, name, value)
+
+
+@db.event.listens_for(AuditPlan, "after_update")
+def _team_rows_follow_their_plan(mapper, connection, target):
+    connection.execute(copy_plan_columns([target.id]))
 
 
 class CheckEvent(db.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,12 +14,14 @@ from sqlalchemy import event
 from checkin_pwa.domain import exceptions as rules10
 from checkin_pwa.domain.filters import TaskFilters, matches
 from checkin_pwa.extensions import db
-from checkin_pwa.models import TeamMember
+from checkin_pwa.models import AuditPlan, TeamMember
 from checkin_pwa.services import listing
 from checkin_pwa.services.checkin import plan_facts
+from checkin_pwa.services.plan_import import import_plans
 
 from . import factories as f
 from .helpers import log_in
+from .test_plan_import import EXAMPLE
 from .test_r13_lists import CCC, QMS, rows
 
 UTC = dt.timezone.utc
@@ -179,3 +182,39 @@ def test_r13_a_list_costs_the_same_statements_and_work_for_10_and_300_plans(app,
     # The pages are the ones asked for.
     history = clients[many.id].get("/history?page=2").get_data(as_text=True)
     assert "共 297 条记录" in history and "第 2 / 15 页" in history
+
+
+def copies_differ() -> list:
+    """Team rows whose copies (models.TeamMember) differ from their plan."""
+    rows = db.session.execute(db.select(TeamMember, AuditPlan).join(AuditPlan, AuditPlan.id == TeamMember.plan_id)).all()
+    assert rows
+    return [(member.id, plan.id) for member, plan in rows
+            if (member.plan_start_utc, member.plan_end_utc, member.plan_enterprise_id) != (plan.start_utc, plan.end_utc, plan.enterprise_id)
+            or json.loads(member.plan_levels) != plan.project_levels]
+
+
+@pytest.mark.parametrize("flush_every", [None, 1])
+def test_r13_team_rows_keep_their_plans_times_enterprise_and_levels_through_imports_and_edits(app, flush_every):
+    document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    assert import_plans(document, flush_every=flush_every).accepted
+    db.session.expire_all()
+    assert copies_differ() == []
+    plan = document["plans"][0]
+    plan["end"], plan["project"]["levels"] = "2026-08-21T12:00:00+08:00", ["产品认证", "强制性产品认证", "CCC"]
+    plan["enterprise"] = {"name": "大连港口集团有限公司"}
+    plan["team"] = plan["team"][1:] + [{"phone": plan["team"][0]["phone"], "role": "member"}]
+    assert import_plans(document, flush_every=flush_every).accepted
+    db.session.expire_all()
+    assert copies_differ() == []
+    # Through the ORM (the console's edits): a plan ending yesterday leaves the tasks.
+    row = db.session.scalar(db.select(AuditPlan).filter_by(plan_no=plan["plan_no"]))
+    row.start_utc, row.end_utc = f.to_utc_naive(f.local_today(-3)), f.to_utc_naive(f.local_today(-1, 17, 0))
+    row.project_levels = list(QMS)
+    db.session.commit()
+    db.session.expire_all()
+    assert copies_differ() == []
+    leader = row.team[0].auditor
+    now = dt.datetime.now(UTC)
+    assert row.id in [entry.plan.id for entry in listing.plan_list(leader, listing.HISTORY, TaskFilters(), "1", now).entries]
+    assert row.id not in [entry.plan.id for entry in listing.plan_list(leader, listing.TASKS, TaskFilters(), "1", now).entries]
+    assert listing.project_tree(leader).options([QMS[0]]) == [QMS[1]]

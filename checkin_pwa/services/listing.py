@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, Text, and_, cast, exists, func, not_, null, or_, select
+from sqlalchemy import String, and_, exists, func, null, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.functions import FunctionElement
@@ -110,10 +110,9 @@ def _plans_around(auditor: Auditor, first: dt.date, last: dt.date) -> list[Audit
     """The auditor's plans that may touch local days first..last in any zone (a local day
     lies within a day of the UTC one), fully loaded."""
     ids = db.session.scalars(
-        select(AuditPlan.id)
-        .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
+        select(TeamMember.plan_id)
         .where(TeamMember.auditor_id == auditor.id,
-               AuditPlan.start_utc < _naive(last, 2), AuditPlan.end_utc >= _naive(first, -1))
+               TeamMember.plan_start_utc < _naive(last, 2), TeamMember.plan_end_utc >= _naive(first, -1))
     ).all()
     plans = load_plans(list(ids))
     return sorted(plans.values(), key=lambda plan: (plan.start_utc, plan.id))
@@ -227,33 +226,38 @@ def _utc_naive(moment: dt.datetime) -> dt.datetime:
 
 
 def _near_boundaries(filters: TaskFilters, now: dt.datetime):
-    """The plans whose side of a boundary (the end of the day today, the first and last
-    day of the range asked) may depend on their zone."""
+    """The team rows whose plan's side of a boundary (the end of the day today, the first
+    and last day of the range asked) may depend on its zone."""
     moment = _utc_naive(now)
-    near = [AuditPlan.end_utc.between(moment - _NEAR_NOW[0], moment + _NEAR_NOW[1])]
+    near = [TeamMember.plan_end_utc.between(moment - _NEAR_NOW[0], moment + _NEAR_NOW[1])]
     if filters.date_from:
-        near.append(AuditPlan.end_utc.between(_naive(filters.date_from) - _NEAR_DAY, _naive(filters.date_from) + _NEAR_DAY))
+        day = _naive(filters.date_from)
+        near.append(TeamMember.plan_end_utc.between(day - _NEAR_DAY, day + _NEAR_DAY))
     if filters.date_to:
-        near.append(AuditPlan.start_utc.between(_naive(filters.date_to, 1) - _NEAR_DAY, _naive(filters.date_to, 1) + _NEAR_DAY))
+        day = _naive(filters.date_to, 1)
+        near.append(TeamMember.plan_start_utc.between(day - _NEAR_DAY, day + _NEAR_DAY))
     return or_(*near)
 
 
 def _far_from_boundaries(which: str, filters: TaskFilters, now: dt.datetime):
-    """Which side of each boundary a plan far from it is on, in any zone."""
+    """The team rows far from every boundary whose plan is on the asked side of each, in
+    any zone (none of them is near one)."""
     moment = _utc_naive(now)
-    sides = [AuditPlan.end_utc < moment if which == HISTORY else AuditPlan.end_utc >= moment]
+    if which == HISTORY:
+        sides = [TeamMember.plan_end_utc < moment - _NEAR_NOW[0]]
+    else:
+        sides = [TeamMember.plan_end_utc > moment + _NEAR_NOW[1]]
     if filters.date_from:
-        sides.append(AuditPlan.end_utc >= _naive(filters.date_from))
+        sides.append(TeamMember.plan_end_utc > _naive(filters.date_from) + _NEAR_DAY)
     if filters.date_to:
-        sides.append(AuditPlan.start_utc < _naive(filters.date_to, 1))
+        sides.append(TeamMember.plan_start_utc < _naive(filters.date_to, 1) - _NEAR_DAY)
     return and_(*sides)
 
 
 def _level_texts(auditor: Auditor) -> list[str]:
     """The auditor's plans' project levels as stored (JSON text), each once."""
     return list(db.session.scalars(
-        select(cast(AuditPlan.project_levels, Text)).join(TeamMember, TeamMember.plan_id == AuditPlan.id)
-        .where(TeamMember.auditor_id == auditor.id).distinct()))
+        select(TeamMember.plan_levels).where(TeamMember.auditor_id == auditor.id).distinct()))
 
 
 def _stored_levels(text: Optional[str]) -> Levels:
@@ -268,33 +272,43 @@ def plan_list(auditor: Auditor, which: str, filters: TaskFilters, asked_page: ob
     the plan's last local day is over, as for R10's exceptions), filtered, one page.
 
     Tasks come soonest first; history most recent first. The database filters, counts and
-    cuts the page; only the plans near a day's boundary are judged here on their own zone
+    cuts the page from the auditor's team rows (they carry their plan's times, in the order
+    of an index); only the plans near a day's boundary are judged here on their own zone
     (domain.exceptions.audit_over, domain.filters.matches), and their verdict joins the query.
     """
-    mine = (select(AuditPlan.id).join(TeamMember, TeamMember.plan_id == AuditPlan.id)
-            .where(TeamMember.auditor_id == auditor.id))
-    if filters.enterprise:
-        mine = mine.join(Enterprise, Enterprise.id == AuditPlan.enterprise_id).where(
-            name_contains(Enterprise.name, filters.enterprise))
+    mine = select(TeamMember.plan_id).where(TeamMember.auditor_id == auditor.id)
+    if filters.enterprise:  # the auditor's enterprises so named, then their plans
+        theirs = select(TeamMember.plan_enterprise_id).where(TeamMember.auditor_id == auditor.id).distinct()
+        named = list(db.session.scalars(
+            select(Enterprise.id).where(Enterprise.id.in_(theirs), name_contains(Enterprise.name, filters.enterprise))))
+        mine = mine.where(TeamMember.plan_enterprise_id.in_(named))
     if filters.levels:
         chosen = [text for text in _level_texts(auditor)
                   if _stored_levels(text)[: len(filters.levels)] == filters.levels]
-        mine = mine.where(cast(AuditPlan.project_levels, Text).in_(chosen))
+        mine = mine.where(TeamMember.plan_levels.in_(chosen))
     near = _near_boundaries(filters, now)
     dates_only = replace(filters, levels=())
     judged = []
     for plan_id, start_utc, end_utc, zone in db.session.execute(
-            mine.where(near).with_only_columns(AuditPlan.id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone)):
+            select(AuditPlan.id, AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.timezone)
+            .join(TeamMember, TeamMember.plan_id == AuditPlan.id).where(TeamMember.auditor_id == auditor.id, near)):
         facts = light_facts(plan_id, start_utc, end_utc, zone)
         if rules10.audit_over(facts, now) == (which == HISTORY) and matches(dates_only, facts.first_day, facts.last_day, None):
             judged.append(plan_id)
-    listed = mine.where(or_(AuditPlan.id.in_(judged), and_(not_(near), _far_from_boundaries(which, filters, now))))
-    total = db.session.scalar(select(func.count()).select_from(listed.subquery()))
+    far, chosen_near = _far_from_boundaries(which, filters, now), TeamMember.plan_id.in_(judged)
+    total = db.session.scalar(select(
+        select(func.count()).select_from(mine.where(far).subquery()).scalar_subquery()
+        + select(func.count()).select_from(mine.where(chosen_near).subquery()).scalar_subquery()))
+    # The first condition is implied by the second; it lets the index's order of ends narrow
+    # tasks to the plans not ended.
+    moment = _utc_naive(now)
+    side = TeamMember.plan_end_utc < moment + _NEAR_NOW[1] if which == HISTORY else TeamMember.plan_end_utc >= moment - _NEAR_NOW[0]
+    listed = mine.where(side, or_(chosen_near, far))
     page = page_of(asked_page, total or 0)
     if which == HISTORY:
-        order = (AuditPlan.end_utc.desc(), AuditPlan.id.desc())
+        order = (TeamMember.plan_end_utc.desc(), TeamMember.plan_id.desc())
     else:
-        order = (AuditPlan.start_utc, AuditPlan.end_utc, AuditPlan.id)
+        order = (TeamMember.plan_start_utc, TeamMember.plan_end_utc, TeamMember.plan_id)
     ids = list(db.session.scalars(listed.order_by(*order).limit(page.per_page).offset(page.offset)))
     plans = load_plans(ids)
     shown = [plans[plan_id] for plan_id in ids]
@@ -304,18 +318,15 @@ def plan_list(auditor: Auditor, which: str, filters: TaskFilters, asked_page: ob
 
 def project_tree(auditor: Auditor) -> ProjectTree:
     """The project levels of the plans the auditor can see (the cascading selects' options):
-    each stored list once, from the database."""
+    each stored list once, from the index of their team rows."""
     return ProjectTree(frozenset(path for path in map(_stored_levels, _level_texts(auditor)) if path))
 
 
 def enterprise_names(auditor: Auditor, limit: int = 200) -> list[str]:
     """The enterprises of the auditor's plans, for the name field's suggestions."""
+    mine = select(TeamMember.plan_enterprise_id).where(TeamMember.auditor_id == auditor.id).distinct()
     return list(db.session.scalars(
-        select(Enterprise.name).join(AuditPlan, AuditPlan.enterprise_id == Enterprise.id)
-        .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
-        .where(TeamMember.auditor_id == auditor.id)
-        .distinct().order_by(Enterprise.name).limit(limit)
-    ))
+        select(Enterprise.name).where(Enterprise.id.in_(mine)).order_by(Enterprise.name).limit(limit)))
 
 
 # --- a body's plans on the management end -------------------------------------------------

@@ -28,7 +28,7 @@ from ..domain import plan_import as rules
 from ..domain.plan_import import Issue
 from ..domain.plan_workbook import WorkbookResult
 from ..extensions import db
-from ..models import Agency, AuditPlan, Auditor, CheckEvent, Enterprise, PlanSite, Staff, TeamMember, utcnow
+from ..models import Agency, AuditPlan, Auditor, CheckEvent, Enterprise, PlanSite, Staff, TeamMember, copy_plan_columns, utcnow
 from ..models import PlanChange as HistoryRow
 from . import import_messages, plan_changes
 
@@ -540,6 +540,11 @@ def write_rows(rows: _Rows) -> None:
             if model is TeamMember:
                 values["auditor_id"] = child.auditor.id
         _insert_rows(model, [values for _, values in new])
+    # The team rows' copies of their plan (models.TeamMember), as the ORM's events would make them.
+    copied = sorted({values["id"] for values in rows.changed.get(AuditPlan, [])}
+                    | {child.plan.id for child, _ in rows.new.get(TeamMember, [])})
+    for start in range(0, len(copied), IN_CHUNK):
+        execute(copy_plan_columns(copied[start:start + IN_CHUNK]))
     _insert_rows(HistoryRow, [values for _, values in rows.new.get(HistoryRow, [])])
     # Changed objects are read again when next used (the new ones stay out of the session).
     for obj in rows.dirty:
