@@ -40,9 +40,10 @@ def throwaway(prefix: str, **settings: str) -> tuple[Path, dict[str, str]]:
     return workdir, env
 
 
-def migrate() -> None:
-    """Brings the database of os.environ's DATABASE_URL to the newest schema."""
-    subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
+def migrate(root: Path = ROOT) -> None:
+    """Brings the database of os.environ's DATABASE_URL to the newest schema (of the
+    checkout at `root`)."""
+    subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=root,
                    env={**os.environ}, check=True, capture_output=True)
 
 
