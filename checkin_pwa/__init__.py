@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from .config import Config
 from . import limits_storage  # noqa: F401  (registers RATELIMIT_STORAGE_URI=database://)
-from . import logs, static_files
+from . import compression, logs, static_files
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .production import NotReadyForProduction, check_secret_key_agreement, configuration_problems, is_production
 from .proxies import TrustedProxies, application_root, parse_networks
@@ -80,6 +80,8 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
         app.config.update(SESSION_COOKIE_SAMESITE="None", SESSION_COOKIE_SECURE=True,
                           SESSION_COOKIE_PARTITIONED=True)
 
+    # First of the after-request hooks, so it runs last: it compresses the finished answer.
+    compression.init_app(app)
     logs.init_app(app)
     # The request id and access log see the client's address the trusted proxies give.
     app.wsgi_app = TrustedProxies(logs.RequestLog(app.wsgi_app), parse_networks(app.config["TRUSTED_PROXIES"]),

@@ -1,5 +1,5 @@
 """Validators of the static files the app serves: an ETag made from the bytes, and no
-Last-Modified.
+Last-Modified; text files in gzip to a client that asks for it (compression.py).
 
 Werkzeug's default ETag and Last-Modified come from the file's modification time, which
 differs between hosts (each deploy writes its own copy of the same files): behind a load
@@ -18,6 +18,8 @@ from flask import Flask, request
 from flask import send_from_directory
 from werkzeug.exceptions import NotFound
 from werkzeug.security import safe_join
+
+from . import compression
 
 _hashes: dict[str, tuple[tuple[int, int], str]] = {}
 _lock = threading.Lock()
@@ -45,8 +47,19 @@ def send_by_content(directory: str, filename: str, **options):
     path = safe_join(directory, filename)
     if path is None or not os.path.isfile(path):
         raise NotFound()
-    response = send_from_directory(directory, filename, etag=content_etag(path), conditional=False, **options)
+    etag = content_etag(path)
+    response = send_from_directory(directory, filename, etag=etag, conditional=False, **options)
     response.headers.pop("Last-Modified", None)
+    if (compression.accepts_gzip(request) and "Range" not in request.headers
+            and compression.worth_compressing(response.mimetype, response.content_length or 0)):
+        # The gzip copy, with an ETag of its own (the plain file's would name other bytes).
+        response.close()
+        response.direct_passthrough = False
+        response.set_data(compression.gzipped(path, etag))
+        response.headers["Content-Encoding"] = "gzip"
+        response.set_etag(f"{etag}-gzip")
+        response.vary.add("Accept-Encoding")
+        return response.make_conditional(request)
     return response.make_conditional(request, accept_ranges=True, complete_length=response.content_length)
 
 
