@@ -222,7 +222,7 @@ def test_r8_a_photo_over_the_apps_limit_gets_the_apps_own_message_not_nginxs(sta
                                       {"Content-Type": content_type, "HX-Request": "true",
                                        "X-CSRFToken": phone.csrf}, referer=f"/plans/{stack.plan_id}")
     text = answer.decode(errors="replace")
-    assert status == 413
+    assert status == 413, (status, text[:500], stack.nginx.error_log()[-2000:])
     assert "<center>nginx" not in text
     assert "15 MB" in text  # the app's refusal, in Chinese, naming the limit
 
@@ -253,8 +253,8 @@ def test_css_js_json_and_pages_are_compressed_and_equal_the_files(stack):
     assert "Content-Encoding" not in headers and data == (STATIC / "css/app.css").read_bytes()
 
 
-def _max_age(headers) -> int:
-    match = re.search(r"max-age=(\d+)", headers.get("Cache-Control", ""))
+def _max_age(headers, name: str = "Cache-Control") -> int:
+    match = re.search(r"max-age=(\d+)", headers.get(name, ""))
     return int(match.group(1)) if match else 0
 
 
@@ -264,6 +264,7 @@ def test_static_files_come_from_nginx_revalidated_and_only_versioned_ones_kept_l
     assert status == 200
     assert headers["Cache-Control"] == "no-cache" and headers["ETag"]
     assert headers["X-Content-Type-Options"] == "nosniff"
+    assert _max_age(headers, "Strict-Transport-Security") >= 365 * 24 * 3600  # HSTS here too
     status, _, data = phone.request("GET", "/static/js/outbox.js", headers={"If-None-Match": headers["ETag"]})
     assert status == 304 and data == b""
 
@@ -275,6 +276,7 @@ def test_static_files_come_from_nginx_revalidated_and_only_versioned_ones_kept_l
         status, headers, data = phone.request("GET", path)
         assert status == 200, path
         assert "no-cache" in headers["Cache-Control"] and _max_age(headers) == 0, path
+        assert _max_age(headers, "Strict-Transport-Security") >= 365 * 24 * 3600, path
         if "Expires" in headers:  # send_file's max_age=0 says "now"
             assert parsedate_to_datetime(headers["Expires"]) <= dt.datetime.now(dt.timezone.utc), path
     assert b"__STATIC_FINGERPRINT__" not in phone.request("GET", "/service-worker.js")[2]
