@@ -82,3 +82,29 @@ def test_the_pg_dump_job_writes_a_dump_that_pg_restore_reads_on_postgresql(postg
     assert f"backup written: {dump}" in done.stdout
     listing = subprocess.run(["pg_restore", "--list", str(dump)], capture_output=True, text=True, check=True).stdout
     assert "TABLE DATA public check_event" in listing and "TABLE DATA public photo" in listing
+
+
+def _gunicorn_settings(argv: list[str], env: dict, one_core: bool = False) -> dict[str, str]:
+    # On one core (taskset), where gunicorn.conf.py's default would be one worker.
+    pin = ["taskset", "-c", "0"] if one_core else []
+    printed = subprocess.run([*pin, str(ROOT / ".venv" / "bin" / "gunicorn"), *argv, "--print-config", "wsgi:app"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True).stdout
+    return dict(line.split(" = ", 1) for line in printed.splitlines() if " = " in line)
+
+
+def test_make_run_keeps_its_shape_through_gunicorn_conf():
+    """`make run` serves on 127.0.0.1:8000 with two workers of four threads whatever the
+    machine, as before gunicorn.conf.py; a server's settings come from its environment."""
+    [line] = [line for line in (ROOT / "Makefile").read_text().splitlines() if "/gunicorn " in line]
+    argv = shlex.split(line.replace("$(BIN)/gunicorn", ""))[:-1]  # without wsgi:app
+    assert argv[:2] == ["-c", "gunicorn.conf.py"]
+    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+    settings = {k.strip(): v.strip() for k, v in _gunicorn_settings(argv, base, one_core=True).items()}
+    assert (settings["bind"], settings["workers"], settings["threads"], settings["worker_class"]) == (
+        "['127.0.0.1:8000']", "2", "4", "gthread")
+    served = {k.strip(): v.strip() for k, v in _gunicorn_settings(
+        ["-c", "gunicorn.conf.py"],
+        {**base, "GUNICORN_BIND": "10.0.0.21:8000", "WEB_CONCURRENCY": "3", "TRUSTED_PROXIES": "10.0.0.5, 10.0.0.6"},
+    ).items()}
+    assert (served["bind"], served["workers"], served["forwarded_allow_ips"]) == (
+        "['10.0.0.21:8000']", "3", "['10.0.0.5', '10.0.0.6']")
