@@ -92,6 +92,66 @@ def jpeg_without_metadata_blocks(data: bytes) -> bytes:
     return b"".join(kept) + data[start:]
 
 
+# What a display copy keeps of a JPEG's segments besides the picture's own tables: the
+# JFIF header (APP0), the colour profile (APP2 ICC_PROFILE) and Adobe's colour transform
+# (APP14, it says how the decoder reads the colours). EXIF, XMP, IPTC, MPF, comments and
+# every other application segment are left out; so is anything after the end of the image
+# (a phone's depth map or second picture).
+_DISPLAY_APP = ((0xE0, b"JFIF\x00"), (0xE2, b"ICC_PROFILE\x00"), (0xEE, b"Adobe"))
+
+
+def jpeg_display_copy(data: bytes, max_icc_bytes: int) -> Optional[bytes]:
+    """The JPEG's picture as it is (the same compressed bytes, nothing decoded or encoded
+    again), with only the segments of _DISPLAY_APP among its metadata; the colour profile
+    too only when its chunks hold at most `max_icc_bytes`. None when the markers do not
+    walk cleanly from the start to the end of the image: such a file is re-encoded."""
+    if data[:2] != b"\xff\xd8":
+        return None
+    parts, icc, icc_bytes, pos = [b"\xff\xd8"], [], 0, 2
+    while pos + 2 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # a fill byte before the marker
+            pos += 1
+            continue
+        if marker == 0xD9:
+            parts.append(b"\xff\xd9")
+            break
+        if marker in _STANDALONE:
+            parts.append(data[pos:pos + 2])
+            pos += 2
+            continue
+        if pos + 4 > len(data):
+            return None
+        end = pos + 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+        if end > len(data) or end < pos + 4:
+            return None
+        if marker == 0xDA:
+            found = _NEXT_MARKER.search(data, end)
+            if found is None:
+                return None
+            parts.append(data[pos:found.start()])
+            pos = found.start()
+            continue
+        segment = data[pos:end]
+        if 0xE0 <= marker <= 0xEF or marker == 0xFE:
+            tag = next((tag for app, tag in _DISPLAY_APP if marker == app and segment[4:4 + len(tag)] == tag), None)
+            if tag == b"ICC_PROFILE\x00":
+                icc.append(len(parts))
+                icc_bytes += len(segment) - 4 - len(tag) - 2
+            if tag is not None:
+                parts.append(segment)
+        else:
+            parts.append(segment)
+        pos = end
+    else:
+        return None
+    if icc_bytes > max_icc_bytes:
+        parts = [part for i, part in enumerate(parts) if i not in set(icc)]
+    return b"".join(parts)
+
+
 def heif_cut_short(data: bytes) -> bool:
     """Whether an ISO-BMFF file (HEIC) is cut short: it ends inside one of its top-level
     boxes, or an item's data (iloc: where each image tile lies in the file) lies past its

@@ -17,7 +17,10 @@ busy for that long is asked to try again.
 In the child, in order: the EXIF evidence (domain.evidence.read_exif: the one EXIF parse;
 the decoder is given the JPEG without its EXIF segment so Pillow never parses it as well),
 the size from the header alone, the shape checks (domain.image_format.shape_problem), then
-the full decode (a truncated or corrupt file is refused) and the JPEG copies asked for.
+the decode (every byte of the picture read: a truncated or corrupt file is refused; a JPEG
+scaled by the decoder itself to what the largest copy needs) and the JPEG copies asked for.
+A display copy of a JPEG that already fits (a phone's shrunk copy) is that JPEG itself, its
+metadata left out; only the smaller copies are then made, from its pixels.
 Warnings of the decoders are ignored there (the child is single-threaded, so a process-wide
 filter is safe): a hostile file cannot fill the log.
 """
@@ -85,16 +88,25 @@ class Limits:
 
 @dataclass(frozen=True)
 class Made:
-    """What the child made: the size, the EXIF evidence and the JPEG copies asked for."""
+    """What the child made: the size, the EXIF evidence and the JPEG copies asked for; the
+    size the pixels were decoded at, and whether the display copy is the JPEG as sent."""
 
     width: int
     height: int
     evidence: exif_evidence.PhotoEvidence
     copies: tuple[bytes, ...]
+    decoded: tuple[int, int] = (0, 0)
+    kept_as_sent: bool = False
 
 
-# Copies: ("fit", n) the upright picture within n x n; ("square", n) cropped to n x n.
+# Copies: ("fit", n) the upright picture within n x n; ("square", n) cropped to n x n;
+# ("display", n) as "fit", but a JPEG that is already within n x n, upright, in colour or grey
+# and of at most KEEP_BYTES_PER_PIXEL is kept as it is (without its metadata) instead of being
+# decoded and encoded again. Only as the first copy; the copies after it are made from it.
 Copy = tuple[str, int]
+# A kept JPEG of more bytes than this a pixel is a very high quality one: encoded again at
+# JPEG_QUALITY, as a camera original would be (a phone's shrunk copy has about 0.1).
+KEEP_BYTES_PER_PIXEL = 0.5
 
 
 def make(data: bytes, fmt: str, limits: Limits, copies: tuple[Copy, ...]) -> Union[Made, Refusal]:
@@ -201,7 +213,8 @@ def _work(data: bytes, fmt: str, limits: Limits, copies: tuple[Copy, ...]) -> Un
     try:
         # The format's own opener reads the header only (no pixels, no bomb check), so the
         # size is known, and put in the refusal, before anything decodes.
-        width, height = Image.OPEN[name][0](io.BytesIO(pixels), "").size
+        header = Image.OPEN[name][0](io.BytesIO(pixels), "")
+        width, height = header.size
     except MemoryError:
         raise
     except Exception:  # a hostile header may break a parser in any way
@@ -214,12 +227,19 @@ def _work(data: bytes, fmt: str, limits: Limits, copies: tuple[Copy, ...]) -> Un
               "max_aspect": f"{limits.max_aspect:g}"}
     if problem:
         return Refusal(problem, params)
+    # libheif turns a HEIC upright itself; other pixels are as the sensor read them.
+    orientation = found.orientation.value if found.orientation.read and fmt != "heif" else 1
+    kept = _as_sent(pixels, header, fmt, orientation, copies)
+    to_make = copies[1:] if kept is not None else copies
     try:
         image = Image.open(io.BytesIO(pixels), formats=[name])
-        # A JPEG decodes straight to the scale the largest copy needs (1/2 .. 1/8): every
-        # byte is still read, so a cut file is still refused.
-        largest = _long_side(copies, width, height)
-        image.draft("RGB", (largest, largest))
+        # A JPEG decodes straight to the scale the largest copy still to make needs (1/2 ..
+        # 1/8, libjpeg's DCT scaling): every byte is still read, so a cut file is still refused.
+        if to_make:
+            largest = _long_side(to_make, width, height)
+            image.draft("RGB", (-(-width * largest // max(width, height)), -(-height * largest // max(width, height))))
+        else:
+            image.draft("RGB", (1, 1))
         image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return Refusal("too_many_pixels", params)
@@ -228,16 +248,29 @@ def _work(data: bytes, fmt: str, limits: Limits, copies: tuple[Copy, ...]) -> Un
     except Exception:
         log.info("picture not decodable (%s)", fmt, exc_info=True)
         return Refusal("unreadable_image")
-    # libheif turns a HEIC upright itself; other pixels are as the sensor read them.
-    orientation = found.orientation.value if found.orientation.read and fmt != "heif" else 1
+    decoded = image.size
     try:
-        made = _copies(image, orientation, copies)
+        made = _copies(image, orientation, to_make) if to_make else ()
     except MemoryError:
         raise
     except Exception:
         log.info("picture could not be converted", exc_info=True)
         return Refusal("unreadable_image")
-    return Made(width, height, found, made)
+    if kept is not None:
+        made = (kept, *made)
+    return Made(width, height, found, made, decoded, kept is not None)
+
+
+def _as_sent(pixels: bytes, header, fmt: str, orientation: int, copies: tuple[Copy, ...]) -> Optional[bytes]:
+    """The display copy as the JPEG was sent (see Copy), or None when it must be made."""
+    if not copies or copies[0][0] != "display" or fmt != "jpeg" or orientation != 1:
+        return None
+    width, height = header.size
+    if max(width, height) > copies[0][1] or header.mode not in ("RGB", "L"):
+        return None
+    if len(pixels) > KEEP_BYTES_PER_PIXEL * width * height:
+        return None
+    return image_format.jpeg_display_copy(pixels, MAX_ICC_BYTES)
 
 
 def _copies(image, orientation: int, copies: tuple[Copy, ...]) -> tuple[bytes, ...]:
@@ -264,7 +297,7 @@ def _copies(image, orientation: int, copies: tuple[Copy, ...]) -> tuple[bytes, .
 def _long_side(copies: tuple[Copy, ...], width: int, height: int) -> int:
     """The long side the largest copy needs: a square's short side must still cover it."""
     long, short = max(width, height), max(1, min(width, height))
-    return max(size if kind == "fit" else -(-size * long // short) for kind, size in copies)
+    return max(size if kind != "square" else -(-size * long // short) for kind, size in copies)
 
 
 def _rgb(image):

@@ -61,7 +61,9 @@ GROUP_MIN = {"first": 1, "last": 1, "other": 0}
 
 DISPLAY_LONG_SIDE = 1600
 THUMB_LONG_SIDE = 320
-COPIES = (("fit", DISPLAY_LONG_SIDE), ("fit", THUMB_LONG_SIDE))
+# The display copy: a phone's shrunk JPEG that fits is kept as sent (imaging.Copy); the
+# thumbnail is made from the display copy's pixels.
+COPIES = (("display", DISPLAY_LONG_SIDE), ("fit", THUMB_LONG_SIDE))
 JPEG_QUALITY = imaging.JPEG_QUALITY
 NAME_MAX = 120  # Photo.original_name
 
