@@ -136,7 +136,10 @@ def count_statements_and_judged(app, monkeypatch):
         judged[0] = 0
         event.listen(db.engine, "before_cursor_execute", listener)
         try:
-            response = client.get(path, headers=headers)
+            # A context of its own: the test's would keep the user Flask-Login cached in `g`
+            # by another client's request.
+            with app.app_context():
+                response = client.get(path, headers=headers)
         finally:
             event.remove(db.engine, "before_cursor_execute", listener)
         assert response.status_code == 200, path
@@ -168,20 +171,23 @@ def test_r13_a_list_costs_the_same_statements_and_work_for_10_and_300_plans(app,
     clients = {}
     for person in (few, many):
         clients[person.id] = app.test_client()
-        log_in(clients[person.id], person)
-    day = f.local_today(-30).date().isoformat()
+        with app.app_context():
+            log_in(clients[person.id], person)
+    day = f.local_today(-8).date().isoformat()
     htmx = {"HX-Request": "true"}
     for path, headers in (("/tasks", {}), ("/history", {}), ("/history?page=2", htmx),
                           ("/tasks?enterprise=某某", htmx), (f"/history?from={day}&l1={QMS[0]}&l2={QMS[1]}", htmx),
                           (f"/history?to={day}", {})):
         small = measure(clients[few.id], path, **headers)
         large = measure(clients[many.id], path, **headers)
-        assert small == large, (path, small, large)
-        statements, judged = large
-        assert statements <= 17 and judged <= 8, (path, large)  # the plans near today and near `day`
-    # The pages are the ones asked for.
-    history = clients[many.id].get("/history?page=2").get_data(as_text=True)
-    assert "共 297 条记录" in history and "第 2 / 15 页" in history
+        # The same statements; the plans judged one by one are those near today or `day`.
+        assert small[0] == large[0] <= 17 and small[1] <= large[1] <= 8, (path, small, large)
+    # The pages are the ones asked for, each auditor's own.
+    with app.app_context():
+        history = clients[many.id].get("/history?page=2").get_data(as_text=True)
+    with app.app_context():
+        few_history = clients[few.id].get("/history").get_data(as_text=True)
+    assert "共 297 条记录" in history and "第 2 / 15 页" in history and "共 7 条记录" in few_history
 
 
 def copies_differ() -> list:

@@ -256,6 +256,26 @@ def today_for(auditor: Auditor, now: dt.datetime, *, cancelled: bool = False) ->
     return [task_card(auditor, plan, now) for plan in plans if is_today_task(plan_facts(plan), now)]
 
 
+def today_and_tomorrow(auditor: Auditor, now: dt.datetime) -> tuple[list[TaskCard], list[TaskCard], list[TaskCard]]:
+    """today_for(now), today_for(now + 1 day) and today_for(now, cancelled=True), from one
+    load of the auditor's plans around today and tomorrow."""
+    later = now + dt.timedelta(days=1)
+    plans = db.session.scalars(
+        select(AuditPlan)
+        .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
+        .where(TeamMember.auditor_id == auditor.id, around_today(later)[0], around_today(now)[1])
+        .options(*_PLAN_LOADING)
+        .order_by(AuditPlan.start_utc, AuditPlan.id)
+    ).all()
+    facts = {plan.id: plan_facts(plan) for plan in plans}
+
+    def cards(moment: dt.datetime, cancelled: bool) -> list[TaskCard]:
+        return [task_card(auditor, plan, moment) for plan in plans
+                if (plan.status == "cancelled") == cancelled and is_today_task(facts[plan.id], moment)]
+
+    return cards(now, False), cards(later, False), cards(now, True)
+
+
 # --- signing together (R7) ----------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -303,7 +323,28 @@ def signed_together_with(auditor: Auditor, plan: AuditPlan, now: dt.datetime) ->
     """R7: the other plans of the auditor's whose together-action would also sign this one
     (and the other way round): the phone shows such an action, still waiting to be sent, on
     each of them (static/js/plan-rules.js judges each plan's own rule at the action's time)."""
-    return [other.card.plan.id for other in others_for_together(auditor, plan, now) if other.on_team]
+    return signed_together(auditor, [plan], now)[plan.id]
+
+
+def signed_together(auditor: Auditor, plans: list[AuditPlan], now: dt.datetime) -> dict[int, list[int]]:
+    """signed_together_with of each of `plans` (a page's cards), with one query for the
+    plans of their enterprises around today."""
+    if not plans:
+        return {}
+    candidates = db.session.scalars(
+        select(AuditPlan)
+        .where(AuditPlan.enterprise_id.in_({plan.enterprise_id for plan in plans}), *around_today(now))
+        .options(*_PLAN_LOADING)
+        .order_by(AuditPlan.start_utc, AuditPlan.id)
+    ).all()
+    facts = {candidate.id: plan_facts(candidate) for candidate in candidates}
+    mine = {candidate.id for candidate in candidates if _on_team(auditor, candidate)}
+    together = {}
+    for plan in plans:
+        same = [facts[c.id] for c in candidates if c.enterprise_id == plan.enterprise_id and c.id != plan.id]
+        together[plan.id] = [f.plan_id for f in same_enterprise_same_day(plan_facts(plan), same, now)
+                             if f.plan_id in mine]
+    return together
 
 
 @dataclass(frozen=True)

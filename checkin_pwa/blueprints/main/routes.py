@@ -1,7 +1,6 @@
 """Today's tasks and the check-in / check-out pages (R2-R7, R15, R16)."""
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from flask import abort, current_app, redirect, render_template, request, session, url_for
@@ -72,15 +71,17 @@ def phone_rules() -> dict:
 def today():
     now = checkin.server_now()
     # R11: each card's 签到提醒 and the "to do now" list (services.plans).
-    today_page = plans.today_page(current_user, checkin.today_for(current_user, now), now)
-    # Today's and tomorrow's plans are kept on the phone for use without a network.
-    tomorrow = checkin.today_for(current_user, now + dt.timedelta(days=1))
+    # Today's and tomorrow's plans are kept on the phone for use without a network;
+    # today's cancelled ones are shown, with the reason (R19).
+    today, tomorrow, cancelled = checkin.today_and_tomorrow(current_user, now)
+    today_page = plans.today_page(current_user, today, now)
     kept = {card.plan.id: card.plan for card in [*today_page.cards, *tomorrow]}
     keep = [url_for("main.today"), *(url for plan in kept.values() for url in offline_urls(plan))]
-    cancelled = checkin.today_for(current_user, now, cancelled=True)  # R19: shown, with the reason
+    shown = [card.plan for card in [*today_page.cards, *cancelled]]
     return render_template("main/today.html", cards=today_page.cards, statuses=today_page.statuses,
                            todo=today_page.todo, keep=keep, cancelled=cancelled,
-                           plan_notices=plan_changes.notices_for([card.plan for card in [*today_page.cards, *cancelled]], now))
+                           together=checkin.signed_together(current_user, shown, now),
+                           plan_notices=plan_changes.notices_for(shown, now))
 
 
 @bp.route("/plans/<int:plan_id>/checkin", methods=["GET", "POST"], endpoint="check_in", defaults={"kind": "in"})
