@@ -168,7 +168,7 @@ def _notice_refusal(error) -> str:
 
 
 def _published_at(raw: Optional[str]) -> Optional[dt.datetime]:
-    """--published-at as naive UTC; a time without an offset is on the app's clock (Beijing)."""
+    """--published-at as UTC; a time without an offset is on the app's clock (Beijing)."""
     from zoneinfo import ZoneInfo
 
     if raw is None:
@@ -180,7 +180,7 @@ def _published_at(raw: Optional[str]) -> Optional[dt.datetime]:
                 value=raw))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(current_app.config.get("DEFAULT_TIMEZONE", "Asia/Shanghai")))
-    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment.astimezone(dt.timezone.utc)
 
 
 @click.command("add-notice")

@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy 2.0 models. Times are stored as naive UTC datetimes."""
+"""Typed SQLAlchemy 2.0 models. Every time is a UtcDateTime (timestamps.py): aware UTC."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +10,6 @@ from sqlalchemy import (
     LargeBinary,
     Boolean,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -26,11 +25,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .domain import offline
 from .extensions import db
+from .timestamps import UtcDateTime, keep_attributes_aware, utcnow  # noqa: F401  (utcnow: imported from here)
 
 
-def utcnow() -> dt.datetime:
-    """The server's clock: the time of record (naive UTC)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 class Agency(db.Model):
@@ -64,14 +61,14 @@ class ApiToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # What the token is for, as its maker named it (None: made by the CLI without a name).
     name: Mapped[Optional[str]] = mapped_column(String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     # The staff member who made it on the console; None: made on the command line.
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
-    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     revoked_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
     # The last API request with the token (written at most once a minute) and its address.
-    last_used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    last_used_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     last_used_from: Mapped[Optional[str]] = mapped_column(String(64))
 
     agency: Mapped[Agency] = relationship(back_populates="tokens")
@@ -93,13 +90,13 @@ class Auditor(UserMixin, db.Model):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped on password change so other sessions of the account end.
     session_version: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     # R1 personal page: the avatar as stored by the photo store (a re-encoded square JPEG).
     avatar_key: Mapped[Optional[str]] = mapped_column(String(128))
-    avatar_updated_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    avatar_updated_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     # Disabled by the body's staff (R18): no login, no session; records and team places stay.
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
 
     agency: Mapped[Optional[Agency]] = relationship()
 
@@ -113,7 +110,7 @@ class EndedSession(db.Model):
 
     __tablename__ = "ended_session"
     sid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    ended_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    ended_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class RateLimitCounter(db.Model):
@@ -167,8 +164,8 @@ class AuditPlan(db.Model):
     required: Mapped[bool] = mapped_column(Boolean, default=False)
     certificate_no: Mapped[Optional[str]] = mapped_column(String(64))
     activity: Mapped[Optional[str]] = mapped_column(String(100))
-    start_utc: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
-    end_utc: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    start_utc: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    end_utc: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
     # The offset the body wrote the times in, and the zone used for "today" (R2).
     utc_offset_minutes: Mapped[int] = mapped_column(Integer, default=480)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
@@ -177,7 +174,7 @@ class AuditPlan(db.Model):
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     remarks: Mapped[Optional[str]] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="valid")
-    imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    imported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     agency: Mapped[Agency] = relationship()
     enterprise: Mapped[Enterprise] = relationship()
@@ -201,7 +198,7 @@ class PlanChange(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     # console | api | cli | upload: how the change came (the words are the web layer's).
     source: Mapped[str] = mapped_column(String(20))
     staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
@@ -250,8 +247,8 @@ class TeamMember(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
     # Copies of the plan's start_utc, end_utc, enterprise_id and project_levels (as JSON
     # text), kept equal by the events below and by the plan import's bulk write (copy_plan_columns).
-    plan_start_utc: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    plan_end_utc: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    plan_start_utc: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    plan_end_utc: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     plan_enterprise_id: Mapped[Optional[int]] = mapped_column(Integer)
     plan_levels: Mapped[Optional[str]] = mapped_column(Text)
 
@@ -310,16 +307,16 @@ class CheckEvent(db.Model):
     group_key: Mapped[Optional[str]] = mapped_column(String(36), index=True)
     counts_for_team: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    server_time: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    device_time: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    device_time_sent: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    server_time: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    device_time: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    device_time_sent: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     clock_skew_s: Mapped[Optional[float]] = mapped_column(Float)
     queued_offline: Mapped[bool] = mapped_column(Boolean, default=False)
 
     device_lat: Mapped[float] = mapped_column(Float)
     device_lon: Mapped[float] = mapped_column(Float)
     device_accuracy_m: Mapped[Optional[float]] = mapped_column(Float)
-    device_position_time: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    device_position_time: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
 
     chosen_lat: Mapped[float] = mapped_column(Float)
     chosen_lon: Mapped[float] = mapped_column(Float)
@@ -369,7 +366,7 @@ class Photo(db.Model):
     plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
     group: Mapped[str] = mapped_column(String(8))  # first | last | other
     uploader_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"))
-    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     sha256_original: Mapped[Optional[str]] = mapped_column(String(64), index=True)  # from the phone
     sha256_received: Mapped[str] = mapped_column(String(64), index=True)
@@ -389,7 +386,7 @@ class Photo(db.Model):
     # Verdicts (time, place, duplicate), each ok / mismatch / cannot_check with numbers.
     verdicts: Mapped[dict] = mapped_column(JSON, default=dict)
 
-    deleted_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    deleted_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     deleted_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("auditor.id"))
 
     plan: Mapped[AuditPlan] = relationship()
@@ -417,7 +414,7 @@ class IdempotencyRecord(db.Model):
     # The answer as given: the headers a client acts on (Content-Type, HX-Trigger...), the body.
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     body: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Explanation(db.Model):
@@ -432,11 +429,11 @@ class Explanation(db.Model):
     plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"))
     text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     # R17: written offline and sent later from the outbox: the phone's clock at writing and at
     # sending are kept beside ours, and the skew they imply (phone minus server, at sending).
-    device_time: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    device_time_sent: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    device_time: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
+    device_time_sent: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     clock_skew_s: Mapped[Optional[float]] = mapped_column(Float)
     queued_offline: Mapped[bool] = mapped_column(Boolean, default=False)
     idempotency_key: Mapped[Optional[str]] = mapped_column(String(64))
@@ -446,12 +443,12 @@ class Explanation(db.Model):
 
     @property
     def written_at(self) -> Optional[dt.datetime]:
-        """For one sent later: when it was written, on the server's clock (naive UTC): the
+        """For one sent later: when it was written, on the server's clock (aware UTC): the
         phone's writing time corrected by the skew, never after the receipt (domain.offline)."""
         if not self.queued_offline or self.device_time is None:
             return None
         corrected = offline.corrected_action_time(self.device_time, self.device_time_sent, self.created_at)
-        return min(corrected.replace(tzinfo=None), self.created_at)
+        return min(corrected, self.created_at)
 
 
 class Notice(db.Model):
@@ -465,9 +462,9 @@ class Notice(db.Model):
     # "text" (shown as typed) or "markdown" (a safe subset: domain.notice_body)
     body_format: Mapped[str] = mapped_column(String(10), default="text", server_default="text")
     # None: a draft, seen by nobody; ahead of now: scheduled. Auditors see it from this time on.
-    published_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, index=True)
+    published_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime, index=True)
     # Withdrawn by the body's staff: auditors no longer see it; its read receipts stay.
-    withdrawn_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    withdrawn_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
 
     agency: Mapped[Optional[Agency]] = relationship()
     attachments: Mapped[list[NoticeAttachment]] = relationship(
@@ -498,7 +495,7 @@ class NoticeRead(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), index=True)
     auditor_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"), index=True)
-    read_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    read_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class VerificationCode(db.Model):
@@ -515,10 +512,10 @@ class VerificationCode(db.Model):
     purpose: Mapped[str] = mapped_column(String(20))
     auditor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("auditor.id"))
     code_hash: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     tries: Mapped[int] = mapped_column(Integer, default=0)
-    used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    used_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
 
 
 # --- the management end (R18) ---------------------------------------------------------------
@@ -536,12 +533,12 @@ class PhoneChangeRequest(db.Model):
     auditor_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"), index=True)
     old_phone: Mapped[str] = mapped_column(String(20))
     new_phone: Mapped[str] = mapped_column(String(20))
-    requested_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
-    decided_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    decided_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
     reason: Mapped[Optional[str]] = mapped_column(String(200))
-    outcome_seen_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    outcome_seen_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
 
     auditor: Mapped[Auditor] = relationship()
 
@@ -566,8 +563,8 @@ class Staff(db.Model):
     totp_last_step: Mapped[Optional[int]] = mapped_column(Integer)
     # Bumped on password change, reset, role change or disabling: other sessions end.
     session_version: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
 
     agency: Mapped[Optional[Agency]] = relationship()
     recovery_codes: Mapped[list[StaffRecoveryCode]] = relationship(
@@ -582,7 +579,7 @@ class StaffRecoveryCode(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
-    used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    used_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
 
     staff: Mapped[Staff] = relationship(back_populates="recovery_codes")
 
@@ -594,7 +591,7 @@ class AuditLogEntry(db.Model):
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     agency_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agency.id"), index=True)
     staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
     actor: Mapped[str] = mapped_column(String(140))
@@ -627,14 +624,14 @@ class PlanUpload(db.Model):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[Optional[bytes]] = mapped_column(LargeBinary, deferred=True)  # None once expired
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
     # checking -> checked -> committing -> committed; failed when the job could not finish.
     state: Mapped[str] = mapped_column(String(20))
     phase: Mapped[Optional[str]] = mapped_column(String(20))  # waiting | reading | checking | writing
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
-    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     # The dry run's findings (counts, plans, problems, digest) and the commit's counts.
     result: Mapped[Optional[dict]] = mapped_column(JSON, deferred=True)
     outcome: Mapped[Optional[dict]] = mapped_column(JSON)
@@ -655,14 +652,14 @@ class ExportJob(db.Model):
     format: Mapped[str] = mapped_column(String(8))
     filters: Mapped[dict] = mapped_column(JSON, default=dict)  # the plan list's query arguments
     locale: Mapped[str] = mapped_column(String(10))  # the headings' language
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
     # exporting -> ready; failed when the job could not finish.
     state: Mapped[str] = mapped_column(String(20))
     phase: Mapped[Optional[str]] = mapped_column(String(20))  # waiting | reading | writing
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
-    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     rows: Mapped[Optional[int]] = mapped_column(Integer)
     path: Mapped[Optional[str]] = mapped_column(String(300))  # the written file, None once gone
     outcome: Mapped[Optional[dict]] = mapped_column(JSON)
@@ -688,7 +685,7 @@ class ExceptionVerification(db.Model):
     exceptions: Mapped[list] = mapped_column(JSON, default=list)
     deadline: Mapped[dt.date] = mapped_column(Date)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     form_token: Mapped[str] = mapped_column(String(64))
 
     staff: Mapped[Staff] = relationship()
@@ -724,5 +721,8 @@ class OnlineStretch(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     session_ref: Mapped[str] = mapped_column(String(32))
     auditor_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"), index=True)
-    first_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    last_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    first_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    last_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+keep_attributes_aware(db.Model)

@@ -20,8 +20,8 @@ _counter = itertools.count(1)
 _HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
 
-def to_utc_naive(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+def to_utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.timezone.utc)
 
 
 def local_today(days: int = 0, hour: int = 8, minute: int = 30) -> dt.datetime:
@@ -85,8 +85,8 @@ def plan(team, *, company: Enterprise | None = None, code: str = "ISO9001", requ
         required=required,
         certificate_no="11721Q0123R1M",
         activity="监督审核",
-        start_utc=to_utc_naive(start),
-        end_utc=to_utc_naive(end),
+        start_utc=to_utc(start),
+        end_utc=to_utc(end),
         utc_offset_minutes=480,
         timezone="Asia/Shanghai",
         region="吉林省通化市",

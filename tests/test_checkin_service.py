@@ -32,8 +32,8 @@ NOW = sh(20, 9, 10)  # day one, just after the first meeting began
 LAST_DAY = sh(22, 16, 30)
 
 
-def naive_utc(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
+def in_utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(UTC)
 
 
 def ms(moment: dt.datetime) -> str:
@@ -151,8 +151,8 @@ def test_r4_server_clock_is_the_time_of_record_and_the_phone_clock_is_kept(app, 
     phone_clock = NOW - dt.timedelta(days=3)
     checkin.check(leader, plan.id, "in", form(at=phone_clock), NOW)
     (event,) = events(plan.id)
-    assert event.server_time == naive_utc(NOW)
-    assert event.device_time == naive_utc(phone_clock)
+    assert event.server_time == in_utc(NOW)
+    assert event.device_time == in_utc(phone_clock)
     assert event.clock_skew_s == pytest.approx(-3 * 86400)
     assert flag(event, "clock_skew")["skew_s"] == -3 * 86400
     # The position was taken at the same phone-clock moment: not stale.
@@ -167,7 +167,7 @@ def test_r4_a_bad_phone_clock_is_kept_as_unknown_never_an_error(app, team, clock
     assert isinstance(outcome, checkin.Signed)
     (event,) = events(plan.id)
     assert event.device_time is None and event.clock_skew_s is None and event.device_position_time is None
-    assert event.server_time == naive_utc(NOW)
+    assert event.server_time == in_utc(NOW)
 
 
 def test_r4_stale_position_and_poor_accuracy_are_flagged_with_their_numbers(app, team):
@@ -381,7 +381,7 @@ def test_r7_together_signs_every_plan_whose_team_includes_the_signer(app, team, 
     written = events()
     assert len(written) == 3
     assert len({e.group_key for e in written}) == 1 and written[0].group_key
-    assert all(e.signer_id == leader.id and e.server_time == naive_utc(NOW) for e in written)
+    assert all(e.signer_id == leader.id and e.server_time == in_utc(NOW) for e in written)
 
 
 def test_r7_together_skips_a_plan_without_the_signer_and_says_why_by_project_only(app, team, three_plans):
@@ -474,7 +474,7 @@ def test_two_members_at_once_the_second_is_told_who_signed_first(app, team):
     with db.engine.begin() as connection:
         connection.execute(insert(CheckEvent).values(
             plan_id=plan.id, kind="in", signer_id=leader.id, counts_for_team=True,
-            server_time=naive_utc(NOW), device_lat=SITE.lat, device_lon=SITE.lon,
+            server_time=in_utc(NOW), device_lat=SITE.lat, device_lon=SITE.lon,
             chosen_lat=SITE.lat, chosen_lon=SITE.lon, pin_offset_m=0.0, flags=[],
             site_not_located=False, warning_confirmed=False, queued_offline=False))
     outcome = checkin.check(member, plan.id, "in", form(), NOW)

@@ -550,7 +550,7 @@ def test_r8_a_photo_taken_at_the_check_in_on_site_agrees(app, store):
 
 def test_r8_no_exif_is_cannot_check_in_neutral_words(app, store):
     client, plan, person = team(app)
-    check_event(plan, person, "in", dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+    check_event(plan, person, "in", dt.datetime.now(dt.timezone.utc))
     response = send(client, plan.id, jpeg(), group="first")
 
     tile = text(response)
@@ -563,7 +563,7 @@ def test_r8_no_exif_is_cannot_check_in_neutral_words(app, store):
 
 def test_r8_far_and_old_photos_are_flagged_with_their_numbers(app, store):
     client, plan, person = team(app)
-    check_event(plan, person, "in", dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+    check_event(plan, person, "in", dt.datetime.now(dt.timezone.utc))
     response = send(client, plan.id, fixture("DSCN0010.jpg"), group="first")  # Italy, 2008
 
     tile = text(response)

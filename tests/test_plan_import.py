@@ -237,8 +237,8 @@ def test_import_creates_the_plan_its_sites_team_and_accounts(app):
     assert plan.project_levels == ["管理体系认证", "质量管理体系认证", "ISO9001"]
     assert plan.required and plan.mode == "onsite" and plan.status == "valid"
     assert plan.timezone == "Asia/Shanghai"
-    assert plan.start_utc == dt.datetime(2026, 8, 18, 0, 30)
-    assert plan.end_utc == dt.datetime(2026, 8, 20, 7, 30)
+    assert plan.start_utc == dt.datetime(2026, 8, 18, 0, 30, tzinfo=dt.timezone.utc)
+    assert plan.end_utc == dt.datetime(2026, 8, 20, 7, 30, tzinfo=dt.timezone.utc)
     assert plan.utc_offset_minutes == 480
 
 
@@ -391,7 +391,7 @@ def test_reimport_updates_the_plan_and_never_duplicates_it(app):
     db.session.expire_all()
     plan = db.session.scalar(db.select(AuditPlan))
     assert plan.activity == "监督审核" and plan.status == "changed"
-    assert plan.end_utc == dt.datetime(2026, 8, 21, 4, 0)
+    assert plan.end_utc == dt.datetime(2026, 8, 21, 4, 0, tzinfo=dt.timezone.utc)
     assert plan.enterprise.contact == "王某"
     assert [site.id for site in plan.sites] == site_ids
     assert (plan.sites[1].lat, plan.sites[1].lon) == (41.7283, 125.9397)
@@ -496,10 +496,10 @@ def test_a_team_phone_needs_an_account_or_a_listing(app):
 
 
 @pytest.mark.parametrize("start, end, start_utc, offset", [
-    ("2026-08-18T08:30:00+09:00", "2026-08-18T17:00:00+09:00", dt.datetime(2026, 8, 17, 23, 30), 540),
-    ("2026-08-18T08:30:00Z", "2026-08-18T17:00:00Z", dt.datetime(2026, 8, 18, 8, 30), 0),
-    ("2026-08-18T08:30:00-05:00", "2026-08-18T17:00:00-05:00", dt.datetime(2026, 8, 18, 13, 30), -300),
-    ("2026-08-18T08:30:00+05:45", "2026-08-18T17:00:00+05:45", dt.datetime(2026, 8, 18, 2, 45), 345),
+    ("2026-08-18T08:30:00+09:00", "2026-08-18T17:00:00+09:00", dt.datetime(2026, 8, 17, 23, 30, tzinfo=dt.timezone.utc), 540),
+    ("2026-08-18T08:30:00Z", "2026-08-18T17:00:00Z", dt.datetime(2026, 8, 18, 8, 30, tzinfo=dt.timezone.utc), 0),
+    ("2026-08-18T08:30:00-05:00", "2026-08-18T17:00:00-05:00", dt.datetime(2026, 8, 18, 13, 30, tzinfo=dt.timezone.utc), -300),
+    ("2026-08-18T08:30:00+05:45", "2026-08-18T17:00:00+05:45", dt.datetime(2026, 8, 18, 2, 45, tzinfo=dt.timezone.utc), 345),
 ])
 def test_times_in_other_utc_offsets_are_stored_as_the_same_instant(app, start, end, start_utc, offset):
     document = example()

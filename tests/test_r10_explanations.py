@@ -188,7 +188,7 @@ def test_r17_an_explanation_sent_later_is_written_once_with_both_times(app):
     saved = rows(plan.id)
     assert len(saved) == 1
     assert saved[0].queued_offline and saved[0].idempotency_key == "note-1"
-    assert abs((saved[0].device_time - written.replace(tzinfo=None)).total_seconds()) < 1
+    assert abs((saved[0].device_time - written).total_seconds()) < 1
     assert db.session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
     page = text(client.get(f"/plans/{plan.id}"))
     acted = (written + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
@@ -211,7 +211,7 @@ def test_r17_an_explanation_from_a_phone_3_hours_fast_shows_the_corrected_time(a
     assert response.status_code == 201
     saved = rows(plan.id)[0]
     assert abs(saved.clock_skew_s - fast.total_seconds()) < 60
-    assert abs((saved.written_at - (now - dt.timedelta(minutes=40)).replace(tzinfo=None)).total_seconds()) < 60
+    assert abs((saved.written_at - (now - dt.timedelta(minutes=40))).total_seconds()) < 60
     shown = (now - dt.timedelta(minutes=40) + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
     phone_said = (written + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
     page = text(client.get(f"/plans/{plan.id}"))

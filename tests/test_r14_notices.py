@@ -73,7 +73,7 @@ def test_r14_cli_adds_a_notice_with_attachments(app, runner, tmp_path):
     assert notice.title == "关于签到的通知"
     assert notice.body == "各位审核员：\n请于本周内完成签到。\n"
     assert notice.agency_id == agency.id
-    assert notice.published_at == dt.datetime(2026, 11, 20, 1, 30)  # 09:30 Beijing, stored as UTC
+    assert notice.published_at == dt.datetime(2026, 11, 20, 1, 30, tzinfo=dt.timezone.utc)  # 09:30 Beijing
     first, second = notice.attachments
     assert (first.filename, first.content_type) == ("审核通知.pdf", "application/pdf")
     assert (second.filename, second.content_type) == ("Canon_40D.jpg", "image/jpeg")

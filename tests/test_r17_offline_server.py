@@ -87,7 +87,7 @@ def jpeg(color=(200, 30, 30)) -> bytes:
 
 def check_in_event(plan, person, minutes_ago: int) -> CheckEvent:
     """The team's check-in, written as if made `minutes_ago` (server time)."""
-    at = f.to_utc_naive(f.dt.datetime.now(f.dt.timezone.utc) - f.dt.timedelta(minutes=minutes_ago))
+    at = f.to_utc(f.dt.datetime.now(f.dt.timezone.utc) - f.dt.timedelta(minutes=minutes_ago))
     event = CheckEvent(plan_id=plan.id, kind="in", signer_id=person.id, counts_for_team=True, server_time=at,
                        device_lat=SITE[0], device_lon=SITE[1], chosen_lat=SITE[0], chosen_lon=SITE[1], flags=[])
     db.session.add(event)
@@ -279,7 +279,7 @@ def my_fixed_plan():
 
 def team_check_in(plan, person, when) -> CheckEvent:
     event = CheckEvent(plan_id=plan.id, kind="in", signer_id=person.id, counts_for_team=True,
-                       server_time=f.to_utc_naive(when), device_lat=SITE[0], device_lon=SITE[1],
+                       server_time=f.to_utc(when), device_lat=SITE[0], device_lon=SITE[1],
                        chosen_lat=SITE[0], chosen_lon=SITE[1], flags=[])
     db.session.add(event)
     db.session.commit()
@@ -307,7 +307,7 @@ def test_r17_a_phone_clock_3_hours_off_is_flagged_and_the_rules_judge_the_correc
     assert outcome.result == "signed"
     event = events_of(plan.id)[0]
     assert event.queued_offline and round(event.clock_skew_s) == 3 * 3600
-    assert event.server_time == f.to_utc_naive(receipt)  # the time of record
+    assert event.server_time == f.to_utc(receipt)  # the time of record
     assert flag(event, "clock_skew")["skew_s"] == 10800
     sent_later = flag(event, "offline_sent_later")
     assert sent_later["action_time"] == "2026-03-02T00:40:00Z" and sent_later["receipt_time"] == "2026-03-02T03:00:00Z"

@@ -102,7 +102,7 @@ def test_r17_a_key_claimed_by_a_worker_that_died_is_taken_over(app):
     """A claim without an answer older than CLAIM_STALE_S (its worker was killed mid-request)
     does not block the key for ever: the next send with it runs and is stored."""
     client, plan, person, token = on_own_plan(app)
-    long_ago = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(seconds=idempotency.CLAIM_STALE_S + 60)
+    long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=idempotency.CLAIM_STALE_S + 60)
     db.session.add(IdempotencyRecord(auditor_id=person.id, key="k-orphan", endpoint="photos.upload",
                                      fingerprint="0" * 64, status_code=None, headers={}, body="", created_at=long_ago))
     db.session.commit()

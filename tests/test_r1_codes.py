@@ -15,7 +15,7 @@ from checkin_pwa.services.sms import LogSmsSender, SmsError, SmsSender
 
 SECRET = "test-secret"
 PHONE = "13800000001"
-T0 = dt.datetime(2026, 11, 22, 8, 0, 0)
+T0 = dt.datetime(2026, 11, 22, 8, 0, 0, tzinfo=dt.timezone.utc)
 
 
 class Recorder(SmsSender):

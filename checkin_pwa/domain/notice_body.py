@@ -126,7 +126,7 @@ def checked_schedule(local_text: str, zone: dt.tzinfo, now: dt.datetime) -> dt.d
         raise ScheduleError("schedule_unreadable") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    utc = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    utc = moment.astimezone(dt.timezone.utc)
     if utc <= now:
         raise ScheduleError("schedule_past")
     if utc - now > SCHEDULE_AHEAD_MAX:

@@ -395,9 +395,9 @@ def _is_number(value: Any) -> bool:
 
 # --- reading a valid document ---------------------------------------------------------
 
-def utc_naive(moment: dt.datetime) -> dt.datetime:
-    """The database's form of a time: naive UTC."""
-    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+def to_utc(moment: dt.datetime) -> dt.datetime:
+    """The same instant in UTC (aware), as the database's UtcDateTime columns keep it."""
+    return moment.astimezone(dt.timezone.utc)
 
 
 def offset_minutes(moment: dt.datetime) -> int:

@@ -289,7 +289,7 @@ def set_avatar(auditor: Auditor, data: bytes | None, *, store, limits, size: int
     key = new_avatar_key()
     store.save(key, avatar)
     auditor.avatar_key = key
-    auditor.avatar_updated_at = now.astimezone(dt.timezone.utc).replace(tzinfo=None) if now.tzinfo else now
+    auditor.avatar_updated_at = now
     try:
         db.session.commit()
     except Exception:

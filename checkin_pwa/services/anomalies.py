@@ -20,6 +20,7 @@ from ..domain.photo_checks import taken_moment
 from ..extensions import db
 from ..models import AuditPlan, Auditor, CheckEvent, Enterprise, OnlineStretch, Photo, PlanSite, TeamMember
 from .listing import CALENDAR_ZONE
+from ..timestamps import as_utc
 
 PER_PAGE = 50
 # The longest range one list reads (a quarter): the facts of a large body's 92 days fit in
@@ -54,18 +55,14 @@ class AnomalyList:
     counts: dict  # kind -> number in the range (before the kind filter)
 
 
-def _naive_utc(day: dt.date) -> dt.datetime:
+def _day_start_utc(day: dt.date) -> dt.datetime:
     local = dt.datetime(day.year, day.month, day.day, tzinfo=CALENDAR_ZONE)
-    return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return local.astimezone(dt.timezone.utc)
 
 
 def day_bounds(since: dt.date, until: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[the first day's start, the day after the last's start), naive UTC, in the body's zone."""
-    return _naive_utc(since), _naive_utc(until + dt.timedelta(days=1))
-
-
-def _aware_naive(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+    """[the first day's start, the day after the last's start), UTC, in the body's zone."""
+    return _day_start_utc(since), _day_start_utc(until + dt.timedelta(days=1))
 
 
 _PLAN, _SITE, _TEAM, _EVENT, _PHOTO = (model.__table__ for model in (AuditPlan, PlanSite, TeamMember, CheckEvent, Photo))
@@ -83,7 +80,7 @@ def _judged_plans(plan, agency_id: Optional[int], lo: dt.datetime, hi: dt.dateti
 
 
 def gather(agency_id: Optional[int], start: dt.datetime, end: dt.datetime, plan_id: Optional[int] = None) -> rules.Facts:
-    """The facts of the body's plans and events around [start, end) (naive UTC), every
+    """The facts of the body's plans and events around [start, end) (UTC), every
     body's for None; with `plan_id`, the reused bytes of that plan's photos whenever they were uploaded. Light rows
     (Core, only the columns a rule reads); SQL narrows each kind to its candidates and the
     rules in domain.anomalies decide."""
@@ -94,7 +91,7 @@ def gather(agency_id: Optional[int], start: dt.datetime, end: dt.datetime, plan_
     positions, sends, claimed = [], [], []
     for row in events:
         acted = offline_action_time(row.flags) if row.queued_offline else None
-        at = _aware_naive(acted) if acted else row.server_time
+        at = as_utc(acted) if acted else row.server_time
         positions.append(rules.Position(row.id, row.plan_id, row.signer_id, at, Point(row.device_lat, row.device_lon),
                                         row.device_accuracy_m))
         if row.queued_offline:
@@ -214,7 +211,7 @@ def _meeting_photos(conn, plan_ids) -> list[rules.MeetingPhoto]:
         exif = {name: value for name, value in zip(_TIME_FIELDS, fields) if value is not None}
         moment = taken_moment(PhotoEvidence.from_json(exif), zone)
         found.append(rules.MeetingPhoto(photo_id, plan_id, uploader_id, group,
-                                        moment.astimezone(dt.timezone.utc).replace(tzinfo=None) if moment else None))
+                                        moment.astimezone(dt.timezone.utc) if moment else None))
     return found
 
 

@@ -32,6 +32,7 @@ from . import open_reviews  # noqa: F401  (keeps the open_review marker in step 
 from .anomalies import found_between
 from .checkin import DEFAULT_TIMEZONE, PlanTimes, around_today, facts_of, local_time, plan_facts, team_record
 from .listing import CALENDAR_ZONE, calendar_today, light_facts
+from ..timestamps import as_utc
 
 BOARD_PER_PAGE = 50
 UTC = dt.timezone.utc
@@ -162,10 +163,6 @@ def today_counts(agency_id: int, now: dt.datetime) -> dict[str, int]:
 
 # --- the exceptions chart --------------------------------------------------------------------
 
-def _naive(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
 def _aware(value) -> dt.datetime:
     """A stored time from an aggregate (SQLite gives it back as text)."""
     if isinstance(value, str):
@@ -204,7 +201,7 @@ def ended_audits(agency_id: Optional[int], since: dt.date, until: dt.date,
     window = (*((AuditPlan.agency_id == agency_id,) if agency_id is not None else ()),
               AuditPlan.end_utc >= dt.datetime.combine(since - dt.timedelta(days=1), dt.time()),
               AuditPlan.end_utc < dt.datetime.combine(until + dt.timedelta(days=2), dt.time()),
-              AuditPlan.start_utc <= _naive(now))
+              AuditPlan.start_utc <= as_utc(now))
     judged = (*window, may_have_exception(agency_id))
     # Per plan judged, one row each: whether the team checked in and out (a receipt stands
     # for the time: R10 only asks whether there is one) and its farthest event from a planned

@@ -40,6 +40,7 @@ from ..domain.rules import (
 from ..domain.signals import position_flags
 from ..extensions import db
 from ..models import AuditPlan, Auditor, CheckEvent, TeamMember, utcnow
+from ..timestamps import as_utc
 
 KINDS = ("in", "out")
 UTC = dt.timezone.utc
@@ -62,21 +63,13 @@ def server_now() -> dt.datetime:
     return utcnow().replace(tzinfo=UTC)
 
 
-def _aware(naive_utc: dt.datetime) -> dt.datetime:
-    return naive_utc.replace(tzinfo=UTC)
-
-
-def _naive(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
 def plan_zone(plan: AuditPlan) -> ZoneInfo:
     return ZoneInfo(plan.timezone or DEFAULT_TIMEZONE)
 
 
-def local_time(plan: AuditPlan, naive_utc: dt.datetime) -> dt.datetime:
-    """A stored (naive UTC) time on the plan's own wall clock."""
-    return _aware(naive_utc).astimezone(plan_zone(plan))
+def local_time(plan: AuditPlan, moment: dt.datetime) -> dt.datetime:
+    """A stored time (UTC; naive is taken as UTC) on the plan's own wall clock."""
+    return as_utc(moment).astimezone(plan_zone(plan))
 
 
 def team_record(plan: AuditPlan, kind: str) -> Optional[CheckEvent]:
@@ -95,7 +88,7 @@ def action_time(event: CheckEvent) -> dt.datetime:
     """When the event's action happened, aware UTC: the receipt, or for an action sent
     later from the phone's outbox its corrected action time (domain.offline, R17)."""
     acted = offline.offline_action_time(event.flags) if event.queued_offline else None
-    return acted or _aware(event.server_time)
+    return acted or as_utc(event.server_time)
 
 
 def plan_facts(plan: AuditPlan) -> PlanFacts:
@@ -113,8 +106,8 @@ def facts_of(plan, team: Iterable[int], events: Iterable) -> PlanFacts:
     return PlanFacts(
         plan_id=plan.id,
         enterprise_id=plan.enterprise_id,
-        start=_aware(plan.start_utc),
-        end=_aware(plan.end_utc),
+        start=as_utc(plan.start_utc),
+        end=as_utc(plan.end_utc),
         timezone=plan.timezone or DEFAULT_TIMEZONE,
         mode=plan.mode,
         status=plan.status,
@@ -236,9 +229,9 @@ def task_card(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> TaskCard:
 def around_today(now: dt.datetime):
     """Plans that can be a task today in any time zone: a local day lies within a day
     of `now` either way, so this window is exact before the per-zone check."""
-    naive = _naive(now)
+    moment = as_utc(now)
     day = dt.timedelta(days=1)
-    return (AuditPlan.start_utc <= naive + day, AuditPlan.end_utc >= naive - day)
+    return (AuditPlan.start_utc <= moment + day, AuditPlan.end_utc >= moment - day)
 
 
 def today_for(auditor: Auditor, now: dt.datetime, *, cancelled: bool = False) -> list[TaskCard]:
@@ -409,7 +402,7 @@ def _text(form: Mapping, name: str) -> str:
 
 
 def device_clock(value) -> Optional[dt.datetime]:
-    """A phone clock reading in ms since the epoch, as naive UTC; anything else is None.
+    """A phone clock reading in ms since the epoch, as aware UTC; anything else is None.
     Evidence only (R4): a missing or absurd value never refuses the action."""
     try:
         ms = float(value)
@@ -423,7 +416,7 @@ def device_clock(value) -> Optional[dt.datetime]:
         return None
     if not _PLAUSIBLE_YEARS[0] <= moment.year < _PLAUSIBLE_YEARS[1]:
         return None
-    return moment.replace(tzinfo=None)
+    return moment
 
 
 def read_form(form: Mapping) -> Reading:
@@ -613,7 +606,7 @@ def _event(plan: AuditPlan, facts: PlanFacts, auditor: Auditor, kind: str, readi
            nearest: geo.NearestSite, when: offline.ActionTime, group_key: Optional[str]) -> CheckEvent:
     """One event with every signal this stage knows (shared/docs/evidence.md): the
     receipt is the time of record; the windows of R6 are judged at the action time."""
-    server_time = _naive(when.receipt)
+    server_time = as_utc(when.receipt)
     skew = when.skew_s
     flags = position_flags(
         nearest=nearest,

@@ -37,6 +37,7 @@ from .listing import light_facts, load_plans
 from .plan_status import PlanStatus, status_of, statuses
 from .plans import ExceptionView, exception_views
 from .sms import SmsSender
+from ..timestamps import as_utc
 
 UTC = dt.timezone.utc
 CHUNK = 200
@@ -102,10 +103,6 @@ def _verified(agency_id: int):
     return AuditPlan.id.in_(select(ExceptionVerification.plan_id).where(ExceptionVerification.agency_id == agency_id))
 
 
-def _naive(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
 def _midnight(day: dt.date, days: int = 0) -> dt.datetime:
     return dt.datetime.combine(day, dt.time()) + dt.timedelta(days=days)
 
@@ -114,7 +111,7 @@ def _ended_terms(agency_id: Optional[int], now: dt.datetime, wanted: QueueFilter
     """The body's plans (every body's: None, the regulator's count), not cancelled, that may
     have ended by `now` within the range (a local day lies within a day of the UTC one; each
     plan is refined on its own calendar after)."""
-    terms = [AuditPlan.status != "cancelled", AuditPlan.end_utc < _naive(now)]
+    terms = [AuditPlan.status != "cancelled", AuditPlan.end_utc < as_utc(now)]
     if agency_id is not None:
         terms.append(AuditPlan.agency_id == agency_id)
     if wanted.ended_from:
@@ -183,7 +180,7 @@ def _edges(now: dt.datetime, wanted: QueueFilter) -> tuple[list, list]:
     ended two days before now; its last day inside the range on any calendar: a local day
     lies within a day of the UTC one), and the bands of end times where the plan's own
     calendar must decide (a day or two wide each)."""
-    moment = _naive(now)
+    moment = as_utc(now)
     sure = [AuditPlan.end_utc < moment - dt.timedelta(days=2)]
     bands = [(moment - dt.timedelta(days=2), moment)]
     if wanted.ended_from:
@@ -345,7 +342,7 @@ def record(staff: Staff, entry: Entry, result: str, text: str, *, form_token: st
         agency_id=plan.agency_id, plan_id=plan.id, staff_id=staff.id, result=result, text=text.strip(),
         exceptions=[view.code for view in entry.exceptions], deadline=entry.standing.deadline.day,
         late=rules10.verified_late(entry.standing.deadline.day, recorded_on),
-        created_at=now.astimezone(UTC).replace(tzinfo=None), form_token=form_token)
+        created_at=now.astimezone(UTC), form_token=form_token)
     db.session.add(row)
     before = None
     if entry.current is not None:

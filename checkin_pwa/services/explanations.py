@@ -70,7 +70,7 @@ def add(auditor: Auditor, plan_id: int, text, *, now: dt.datetime, device_time: 
         idempotency_key: Optional[str] = None) -> Union[Explanation, Refusal]:
     """Write one explanation by `auditor` for the plan (R16: only a team member; any other
     plan is "not_found"). `now` is the server's clock (aware UTC), the time of record;
-    `device_time` and `device_time_sent` (naive UTC) are the phone's clock at writing and at
+    `device_time` and `device_time_sent` (UTC) are the phone's clock at writing and at
     sending, kept as evidence with the skew they imply (R17, as for check-ins)."""
     plan = visible_plan(auditor, plan_id)
     if plan is None:
@@ -86,7 +86,7 @@ def add(auditor: Auditor, plan_id: int, text, *, now: dt.datetime, device_time: 
         return refusal
     explanation = Explanation(
         plan_id=plan.id, author_id=auditor.id, text=text,
-        created_at=now.astimezone(dt.timezone.utc).replace(tzinfo=None),
+        created_at=now.astimezone(dt.timezone.utc),
         device_time=device_time, device_time_sent=device_time_sent,
         clock_skew_s=offline.clock_skew_s(device_time_sent, now),
         queued_offline=queued_offline, idempotency_key=key,

@@ -99,7 +99,7 @@ def claim(auditor_id: int, key: str, payload: Payload) -> tuple[Optional[Idempot
 
 
 def _stale(record: IdempotencyRecord) -> bool:
-    age = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - record.created_at
+    age = dt.datetime.now(dt.timezone.utc) - record.created_at
     return age.total_seconds() > CLAIM_STALE_S
 
 

@@ -33,6 +33,7 @@ from ..models import AuditPlan, Auditor, CheckEvent, Enterprise, Explanation, Te
 from . import explanations as explanation_service
 from .checkin import DEFAULT_TIMEZONE, PlanTimes, plan_facts
 from .plan_status import PlanStatus, statuses
+from ..timestamps import as_utc
 
 # The calendar's own "today" and "this month": the zone of the auditors' plans (the app is
 # for Chinese certification bodies; plans default to it). Each plan's days are still read on
@@ -221,14 +222,10 @@ _NEAR_NOW = (dt.timedelta(days=3), dt.timedelta(days=2))
 _NEAR_DAY = dt.timedelta(days=2)
 
 
-def _utc_naive(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
 def _near_boundaries(filters: TaskFilters, now: dt.datetime):
     """The team rows whose plan's side of a boundary (the end of the day today, the first
     and last day of the range asked) may depend on its zone."""
-    moment = _utc_naive(now)
+    moment = as_utc(now)
     near = [TeamMember.plan_end_utc.between(moment - _NEAR_NOW[0], moment + _NEAR_NOW[1])]
     if filters.date_from:
         day = _naive(filters.date_from)
@@ -242,7 +239,7 @@ def _near_boundaries(filters: TaskFilters, now: dt.datetime):
 def _far_from_boundaries(which: str, filters: TaskFilters, now: dt.datetime):
     """The team rows far from every boundary whose plan is on the asked side of each, in
     any zone (none of them is near one)."""
-    moment = _utc_naive(now)
+    moment = as_utc(now)
     if which == HISTORY:
         sides = [TeamMember.plan_end_utc < moment - _NEAR_NOW[0]]
     else:
@@ -301,7 +298,7 @@ def plan_list(auditor: Auditor, which: str, filters: TaskFilters, asked_page: ob
         + select(func.count()).select_from(mine.where(chosen_near).subquery()).scalar_subquery()))
     # The first condition is implied by the second; it lets the index's order of ends narrow
     # tasks to the plans not ended.
-    moment = _utc_naive(now)
+    moment = as_utc(now)
     side = TeamMember.plan_end_utc < moment + _NEAR_NOW[1] if which == HISTORY else TeamMember.plan_end_utc >= moment - _NEAR_NOW[0]
     listed = mine.where(side, or_(chosen_near, far))
     page = page_of(asked_page, total or 0)
@@ -350,7 +347,7 @@ def _body_query(agency_id: int, filters: PlanFilters, now: dt.datetime):
     """The body's plans (R16: only its own) as far as the database can tell them apart: the
     enterprise's and an auditor's names, the mode, whether the team checked in, and bounds
     the date range and phase imply (refined per plan's zone afterwards)."""
-    moment = now.astimezone(UTC).replace(tzinfo=None)
+    moment = now.astimezone(UTC)
     query = select(AuditPlan.id).where(AuditPlan.agency_id == agency_id)
     if filters.enterprise:
         query = query.join(Enterprise, Enterprise.id == AuditPlan.enterprise_id).where(

@@ -36,6 +36,7 @@ from ..models import Agency, Auditor, Notice, NoticeAttachment, NoticeRead, Staf
 from ..storage import PhotoStore, notice_key
 from . import audit
 from .photos import clean_name
+from ..timestamps import as_utc
 
 PER_PAGE = 20
 TITLE_MAX = 200  # Notice.title's column
@@ -154,7 +155,7 @@ def create_notice(agency: Optional[Agency], title: str, body: str = "",
                   attachments: Sequence[tuple[str, bytes]] = (), published_at: Optional[dt.datetime] = None,
                   *, store: Optional[PhotoStore] = None, max_bytes: Optional[int] = None) -> Notice:
     """A notice from `agency` (None: the regulator, to everyone) with its attachments,
-    committed. `published_at` is naive UTC (default: now). Raises NoticeRefused before
+    committed. `published_at` is UTC (default: now). Raises NoticeRefused before
     anything is written: empty or too long title, too long a body, an empty or too large
     attachment. Files are written first, the row last."""
     notice, prepared = _new_notice(agency, title, body, notice_body.TEXT, attachments, max_bytes)
@@ -168,18 +169,12 @@ def create_notice(agency: Optional[Agency], title: str, body: str = "",
 # --- what an auditor sees ---------------------------------------------------------------
 
 def _visible(auditor: Auditor, now: dt.datetime):
-    """The notices `auditor` may see at `now` (aware or naive UTC): their body's and the
+    """The notices `auditor` may see at `now` (aware, or naive meaning UTC): their body's and the
     regulator's, already published (a draft has no time: never) and not withdrawn."""
     source = Notice.agency_id.is_(None)
     if auditor.agency_id is not None:
         source = or_(source, Notice.agency_id == auditor.agency_id)
-    return and_(source, Notice.published_at <= _naive_utc(now), Notice.withdrawn_at.is_(None))
-
-
-def _naive_utc(moment: dt.datetime) -> dt.datetime:
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return and_(source, Notice.published_at <= as_utc(now), Notice.withdrawn_at.is_(None))
 
 
 def _read_by(auditor: Auditor):
@@ -197,7 +192,7 @@ class NoticeRow:
     id: int
     title: str
     agency_name: Optional[str]  # None: the regulator
-    published_at: dt.datetime  # naive UTC
+    published_at: dt.datetime  # UTC
     unread: bool
     attachment_count: int
 
@@ -243,7 +238,7 @@ def open_notice(auditor: Auditor, notice_id: int, now: dt.datetime) -> Optional[
     if already is None:
         try:
             with db.session.begin_nested():
-                db.session.add(NoticeRead(notice_id=notice.id, auditor_id=auditor.id, read_at=_naive_utc(now)))
+                db.session.add(NoticeRead(notice_id=notice.id, auditor_id=auditor.id, read_at=as_utc(now)))
             db.session.commit()
         except IntegrityError:  # the same auditor opened it at the same moment elsewhere
             db.session.rollback()
@@ -291,10 +286,10 @@ def _demo_pdf(text: str) -> bytes:
 
 def add_demo_notices(agency: Optional[Agency], now: dt.datetime) -> list[Notice]:
     """Two demo notices, once (skipped when their titles exist): one from `agency` with a
-    PDF attached, one from the regulator. `now` is aware or naive UTC."""
+    PDF attached, one from the regulator. `now` is aware, or naive meaning UTC."""
     existing = set(db.session.scalars(select(Notice.title).where(Notice.title.in_(DEMO_TITLES))))
     made = []
-    moment = _naive_utc(now)
+    moment = as_utc(now)
     if DEMO_TITLES[0] not in existing:
         made.append(create_notice(
             agency, DEMO_TITLES[0],
@@ -324,14 +319,14 @@ def _zone() -> ZoneInfo:
 
 
 def _local(moment: Optional[dt.datetime]) -> Optional[str]:
-    """A naive UTC time on the body's clock, for the audit log (ISO with its offset)."""
+    """A UTC time on the body's clock, for the audit log (ISO with its offset)."""
     if moment is None:
         return None
     return moment.replace(tzinfo=dt.timezone.utc).astimezone(_zone()).isoformat(timespec="minutes")
 
 
 def state(notice: Notice, now: dt.datetime) -> str:
-    return notice_body.state_of(notice.published_at, notice.withdrawn_at, _naive_utc(now))
+    return notice_body.state_of(notice.published_at, notice.withdrawn_at, as_utc(now))
 
 
 def _snapshot(notice: Notice, now: dt.datetime) -> dict:
@@ -346,7 +341,7 @@ def _target(notice: Notice) -> str:
 
 def _scheduled_utc(local_text: str, now: dt.datetime) -> dt.datetime:
     try:
-        return notice_body.checked_schedule(local_text, _zone(), _naive_utc(now))
+        return notice_body.checked_schedule(local_text, _zone(), as_utc(now))
     except notice_body.ScheduleError as error:
         raise NoticeRefused(error.code) from None
 
@@ -365,7 +360,7 @@ def write_notice(by: Staff, *, title: str, body: str, body_format: str, files: S
     if len(files) > FILES_PER_REQUEST:
         raise NoticeRefused("too_many_files", limit=FILES_PER_REQUEST)
     notice, prepared = _new_notice(by.agency, title, body, body_format, files, None)
-    when = _naive_utc(now)
+    when = as_utc(now)
     if mode == "at":
         when = _scheduled_utc(local_time, now)
     notice.published_at = None if mode == "draft" else when
@@ -412,7 +407,7 @@ def edit_text(by: Staff, notice: Notice, *, title: str, body: str, body_format: 
 def publish_now(by: Staff, notice: Notice, *, now: dt.datetime, address: str) -> None:
     """A draft or scheduled notice is published at `now`."""
     def apply():
-        notice.published_at = _naive_utc(now)
+        notice.published_at = as_utc(now)
     _change(by, notice, notice_body.CAN_PUBLISH, "notice_published", now, address, apply)
 
 
@@ -428,7 +423,7 @@ def schedule(by: Staff, notice: Notice, local_time: str, *, now: dt.datetime, ad
 def withdraw(by: Staff, notice: Notice, *, now: dt.datetime, address: str) -> None:
     """Auditors no longer see it (nor its attachments); its read receipts stay."""
     def apply():
-        notice.withdrawn_at = _naive_utc(now)
+        notice.withdrawn_at = as_utc(now)
     _change(by, notice, notice_body.CAN_WITHDRAW, "notice_withdrawn", now, address, apply)
 
 
@@ -502,7 +497,7 @@ def readers(notice: Notice) -> int:
 @dataclass(frozen=True)
 class Receipt:
     auditor: Auditor
-    read_at: Optional[dt.datetime]  # naive UTC; None: not read
+    read_at: Optional[dt.datetime]  # UTC; None: not read
 
 
 @dataclass(frozen=True)

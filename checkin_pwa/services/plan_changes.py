@@ -113,8 +113,8 @@ def notice_for(plan: AuditPlan, now: dt.datetime) -> Optional[PlanNotice]:
 
 def notices_for(plans, now: dt.datetime) -> dict[int, PlanNotice]:
     """notice_for of many plans (a list's rows) with one query."""
-    naive_now = now.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    shown = {plan.id: plan for plan in plans if plan.status == rules.CANCELLED or naive_now < plan.end_utc}
+    now_utc = now.astimezone(dt.timezone.utc)
+    shown = {plan.id: plan for plan in plans if plan.status == rules.CANCELLED or now_utc < plan.end_utc}
     if not shown:
         return {}
     runs: dict[int, list[PlanChange]] = {}
@@ -285,7 +285,7 @@ def edit(by: Staff, plan: AuditPlan, wanted: Mapping[str, Any], *, address: str,
         start = import_rules.parse_moment(entry["start"])
         end = import_rules.parse_moment(entry["end"])
         assert start is not None and end is not None  # validate() made sure
-        plan.start_utc, plan.end_utc = import_rules.utc_naive(start), import_rules.utc_naive(end)
+        plan.start_utc, plan.end_utc = import_rules.to_utc(start), import_rules.to_utc(end)
         plan.utc_offset_minutes = import_rules.offset_minutes(start)
         plan_import.reconcile_sites(plan, entry["sites"])
         plan_import.reconcile_team(plan, entry["team"], people)

@@ -297,13 +297,13 @@ def todo_for_card(card: TaskCard, status: PlanStatus) -> list[TodoItem]:
 def _recent_plans(auditor: Auditor, now: dt.datetime) -> list[AuditPlan]:
     """The auditor's plans that are today's or ended within EXPLAIN_WITHIN_DAYS (a day of
     margin either way: the exact check is on the plan's own calendar)."""
-    naive = now.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    moment = now.astimezone(dt.timezone.utc)
     return list(db.session.scalars(
         select(AuditPlan)
         .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
         .where(TeamMember.auditor_id == auditor.id,
-               AuditPlan.start_utc <= naive + dt.timedelta(days=1),
-               AuditPlan.end_utc >= naive - dt.timedelta(days=EXPLAIN_WITHIN_DAYS + 1))
+               AuditPlan.start_utc <= moment + dt.timedelta(days=1),
+               AuditPlan.end_utc >= moment - dt.timedelta(days=EXPLAIN_WITHIN_DAYS + 1))
         .options(*_PLAN_LOADING)
         .order_by(AuditPlan.end_utc.desc(), AuditPlan.id)
     ))

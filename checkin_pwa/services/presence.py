@@ -27,7 +27,7 @@ def session_ref(sid: object) -> Optional[str]:
 
 
 def note_seen(auditor_id: int, ref: str, now: dt.datetime) -> None:
-    """The session made a request of its own at `now` (naive UTC): move its current
+    """The session made a request of its own at `now` (UTC): move its current
     stretch's end on, or start a new stretch after a gap. Committed."""
     session = db.session()
     # Called once the answer is made: the request's objects need no reloading after this commit.

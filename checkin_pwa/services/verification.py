@@ -18,6 +18,7 @@ from ..domain import codes
 from ..extensions import db
 from ..models import VerificationCode
 from .sms import SmsSender
+from ..timestamps import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +74,6 @@ class Outcome:
         return self.code in (SENT, OK)
 
 
-def _naive_utc(now: dt.datetime) -> dt.datetime:
-    if now.tzinfo is not None:
-        return now.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return now
-
-
 def message_text(code: str, purpose: str, settings: Settings) -> str:
     """The SMS, in Chinese as every SMS to a mainland number (gateways want the signature)."""
     minutes = max(1, int(settings.ttl.total_seconds() // 60))
@@ -97,7 +92,7 @@ def send_code(phone: str, purpose: str, *, sender: Optional[SmsSender], settings
     """
     if purpose not in codes.PURPOSES:
         raise ValueError(purpose)
-    now = _naive_utc(now)
+    now = as_utc(now)
     since = now - dt.timedelta(days=1)
     sent = db.session.execute(
         select(VerificationCode.created_at, VerificationCode.purpose)
@@ -142,7 +137,7 @@ def check_code(phone: str, purpose: str, typed: Optional[str], *, settings: Sett
     """Whether `typed` is the live code last sent to `phone` for `purpose` (and, when
     given, for that auditor). A wrong try counts; the MAX_TRIES-th wrong one kills the code;
     a right one is used up (`consume`), so it never works twice. Committed here."""
-    now = _naive_utc(now)
+    now = as_utc(now)
     row = _latest(phone, purpose)
     if row is None or (auditor_id is not None and row.auditor_id not in (None, auditor_id)):
         return Outcome(NO_CODE)

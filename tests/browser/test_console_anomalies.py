@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from ..factories import SITE, local_today, to_utc_naive
+from ..factories import SITE, local_today, to_utc
 from .test_console import fits_the_width
 from .test_console_plans import staff_page
 
@@ -31,7 +31,7 @@ def travel_and_overlap(f) -> dict:
     for plan, point, minute in ((first, Point(*SITE), 0), (second, far, 20)):
         db.session.add(CheckEvent(plan_id=plan.id, kind="in", signer_id=zhao.id, device_lat=point.lat,
                                   device_lon=point.lon, device_accuracy_m=15, chosen_lat=point.lat,
-                                  chosen_lon=point.lon, server_time=to_utc_naive(local_today(-1, 9, minute))))
+                                  chosen_lon=point.lon, server_time=to_utc(local_today(-1, 9, minute))))
     f.plan([qian], start=local_today(-2, 8, 30), end=local_today(-2, 17, 0))
     f.plan([qian], start=local_today(-2, 8, 30), end=local_today(-2, 17, 0), sites=((very_far.lat, very_far.lon),))
     return {"second": second.id, "second_no": second.plan_no, "staff": f.staff(role="readonly", name="钱只读").phone}

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from ..console.test_exports import at, in_march
 from ..console.test_plans import other_body_plan
-from ..factories import SHANGHAI, to_utc_naive
+from ..factories import SHANGHAI, to_utc
 from .test_console import VIEWPORTS, fits_the_width, log_in_staff
 
 pytestmark = pytest.mark.browser
@@ -35,7 +35,7 @@ def test_r16_an_xlsx_export_downloaded_in_chromium_holds_the_databases_rows(brow
                 db.session.add(CheckEvent(
                     plan_id=plan.id, kind=kind, signer_id=person.id, counts_for_team=person is leader,
                     device_lat=[41.1, 41.25, 41.5][i], device_lon=126.1, chosen_lat=[41.1, 41.25, 41.5][i], chosen_lon=126.1,
-                    server_time=to_utc_naive(at(day, hour, 40)), device_time=to_utc_naive(at(day, hour, 39)),
+                    server_time=to_utc(at(day, hour, 40)), device_time=to_utc(at(day, hour, 39)),
                     queued_offline=offline, clock_skew_s=-60.0, nearest_site_id=plan.sites[0].id,
                     nearest_site_distance_m=120.0 + i))
         in_march(other_body_plan("吉林外机构公司"))

@@ -36,7 +36,7 @@ def server_clock(monkeypatch):
         at = None
 
         def set(self, moment: dt.datetime) -> None:
-            self.at = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            self.at = moment.astimezone(dt.timezone.utc)
 
     clock = Clock()
     real = checkin_service.utcnow

@@ -229,7 +229,7 @@ def test_r17_after_reconnecting_each_answer_is_listed_and_a_refusal_shows_on_tod
     for tab in others:
         tab.close()
     with data as f:  # meanwhile: the leader signs the shared plan, the body cancels another
-        now = f.dt.datetime.now(f.dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+        now = f.dt.datetime.now(f.dt.timezone.utc).replace(microsecond=0)
         db.session.add(CheckEvent(plan_id=shared_id, kind="in", signer_id=leader_id,
                                   counts_for_team=True, server_time=now - f.dt.timedelta(minutes=5),
                                   device_lat=f.SITE[0], device_lon=f.SITE[1], chosen_lat=f.SITE[0],

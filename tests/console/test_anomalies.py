@@ -18,7 +18,7 @@ from checkin_pwa.models import CheckEvent, Enterprise, OnlineStretch, Photo
 from checkin_pwa.services import anomalies as service
 
 from .. import factories
-from ..factories import SITE, local_today, to_utc_naive
+from ..factories import SITE, local_today, to_utc
 from ..helpers import log_in
 from .test_plans import logged_in, other_body, staff_of
 
@@ -32,7 +32,7 @@ def east(km: float) -> Point:
 def sign(plan, person, at: dt.datetime, point: Point, kind="in", accuracy=20.0, **extra):
     row = CheckEvent(plan_id=plan.id, kind=kind, signer_id=person.id, device_lat=point.lat, device_lon=point.lon,
                      device_accuracy_m=accuracy, chosen_lat=point.lat, chosen_lon=point.lon,
-                     server_time=to_utc_naive(at), **extra)
+                     server_time=to_utc(at), **extra)
     db.session.add(row)
     db.session.flush()
     return row
@@ -113,7 +113,7 @@ def test_r16_another_bodys_records_never_appear(app, travel):
 
 
 def add_photo(plan, person, sha: str, at: dt.datetime, group="other", exif=None):
-    row = Photo(plan_id=plan.id, group=group, uploader_id=person.id, uploaded_at=to_utc_naive(at),
+    row = Photo(plan_id=plan.id, group=group, uploader_id=person.id, uploaded_at=to_utc(at),
                 sha256_received=sha, bytes_received=1000, format="jpeg", width=10, height=10,
                 evidence_key=f"e-{sha}-{plan.id}", display_key="d", thumb_key="t", exif=exif or {})
     db.session.add(row)

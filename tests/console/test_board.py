@@ -18,7 +18,7 @@ from checkin_pwa.models import CheckEvent, Enterprise
 from checkin_pwa.services import checkin as checkin_service
 
 from .. import factories
-from ..factories import SHANGHAI, local_today, to_utc_naive
+from ..factories import SHANGHAI, local_today, to_utc
 from .test_plans import logged_in, other_body, staff_of
 
 UTC = dt.timezone.utc
@@ -46,7 +46,7 @@ def clock(monkeypatch):
     class Clock:
         at = local_today(0, 10, 0)
 
-    monkeypatch.setattr(checkin_service, "utcnow", lambda: to_utc_naive(Clock.at))
+    monkeypatch.setattr(checkin_service, "utcnow", lambda: to_utc(Clock.at))
     return Clock
 
 

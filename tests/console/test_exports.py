@@ -19,7 +19,7 @@ from checkin_pwa.extensions import db
 from checkin_pwa.models import AuditLogEntry, CheckEvent, ExceptionVerification, Explanation
 
 from .. import factories
-from ..factories import SHANGHAI, to_utc_naive
+from ..factories import SHANGHAI, to_utc
 from ..helpers import job_settled
 from .test_plans import logged_in, other_body, other_body_plan, staff_of
 
@@ -33,9 +33,9 @@ def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
 
 def in_march(plan):
     """Another body's plan (tests.console.test_plans), moved to 3–4 March with its event."""
-    plan.start_utc, plan.end_utc = to_utc_naive(at(3, 8, 30)), to_utc_naive(at(4, 17))
+    plan.start_utc, plan.end_utc = to_utc(at(3, 8, 30)), to_utc(at(4, 17))
     for event in plan.events:
-        event.server_time = to_utc_naive(at(3, 8, 40))
+        event.server_time = to_utc(at(3, 8, 40))
     db.session.flush()
     return plan
 
@@ -62,17 +62,17 @@ def body(app):
     manager = staff_of(role="manager", name="赵经理")
     db.session.add_all([
         CheckEvent(plan_id=far.id, kind="in", signer_id=ours.id, device_lat=41.2, device_lon=126.2, chosen_lat=41.2,
-                   chosen_lon=126.2, server_time=to_utc_naive(at(3, 8, 40)), device_time=to_utc_naive(at(3, 8, 38)),
+                   chosen_lon=126.2, server_time=to_utc(at(3, 8, 40)), device_time=to_utc(at(3, 8, 38)),
                    clock_skew_s=-120.0, queued_offline=True, nearest_site_id=far.sites[0].id,
                    nearest_site_distance_m=12000.0, device_accuracy_m=15.0),
         CheckEvent(plan_id=fine.id, kind="in", signer_id=mate.id, device_lat=41.1, device_lon=126.1, chosen_lat=41.1,
-                   chosen_lon=126.1, server_time=to_utc_naive(at(10, 9, 5)), nearest_site_distance_m=30.0),
+                   chosen_lon=126.1, server_time=to_utc(at(10, 9, 5)), nearest_site_distance_m=30.0),
         CheckEvent(plan_id=fine.id, kind="out", signer_id=mate.id, device_lat=41.1, device_lon=126.1, chosen_lat=41.1,
-                   chosen_lon=126.1, server_time=to_utc_naive(at(11, 16, 50)), nearest_site_distance_m=25.0),
-        Explanation(plan_id=far.id, author_id=ours.id, text="=企业临时搬迁到新厂区", created_at=to_utc_naive(at(5, 10))),
+                   chosen_lon=126.1, server_time=to_utc(at(11, 16, 50)), nearest_site_distance_m=25.0),
+        Explanation(plan_id=far.id, author_id=ours.id, text="=企业临时搬迁到新厂区", created_at=to_utc(at(5, 10))),
         ExceptionVerification(agency_id=far.agency_id, plan_id=far.id, staff_id=manager.id, result="plan_adjusted",
                               text="已电话核实", exceptions=["not_signed", "deviation"], deadline=dt.date(2026, 3, 11),
-                              late=False, created_at=to_utc_naive(at(6, 15)), form_token="t1"),
+                              late=False, created_at=to_utc(at(6, 15)), form_token="t1"),
     ])
     # Another body's plan in March, with an event, an explanation and a verification.
     theirs = in_march(other_body_plan("吉林外机构公司"))

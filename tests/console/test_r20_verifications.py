@@ -285,8 +285,8 @@ def test_r16_read_only_staff_read_the_queue_and_get_403_for_a_verification(app, 
 
 def test_r16_another_bodys_plan_is_404_and_never_in_the_queue(app, manager):
     foreign = other_body_plan()
-    foreign.end_utc = factories.to_utc_naive(local_today(-3, 17, 0))
-    foreign.start_utc = factories.to_utc_naive(local_today(-4))
+    foreign.end_utc = factories.to_utc(local_today(-3, 17, 0))
+    foreign.start_utc = factories.to_utc(local_today(-4))
     mine = ended(3)
     db.session.commit()
     client = logged_in(app, manager)

@@ -28,7 +28,7 @@ FAR = (41.9000, 126.9000)  # about 100 km from factories.SITE
 
 
 def utc(moment: dt.datetime) -> dt.datetime:
-    return factories.to_utc_naive(moment)
+    return factories.to_utc(moment)
 
 
 def sign(plan, person, kind, at_local, point=factories.SITE, *, accuracy=15.0, skew_s=2.0, offline_minutes=None,

@@ -27,12 +27,12 @@ from . import bp
 
 
 def _this_month() -> tuple[dt.datetime, dt.datetime]:
-    """The body's current calendar month (its configured zone) as naive UTC bounds."""
+    """The body's current calendar month (its configured zone) as UTC bounds."""
     zone = ZoneInfo(current_app.config.get("DEFAULT_TIMEZONE", "Asia/Shanghai"))
     now = dt.datetime.now(zone)
     start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     end = (start + dt.timedelta(days=32)).replace(day=1)
-    to_utc = lambda moment: moment.astimezone(dt.timezone.utc).replace(tzinfo=None)  # noqa: E731
+    to_utc = lambda moment: moment.astimezone(dt.timezone.utc)  # noqa: E731
     return to_utc(start), to_utc(end)
 
 
