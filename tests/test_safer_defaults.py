@@ -103,8 +103,10 @@ def test_gunicorn_as_make_run_starts_it_names_no_version(tmp_path, migrated_db):
     env = {**os.environ, "DATABASE_URL": migrated_db.new_url(tmp_path), "SECRET_KEY": "banner-test", "TILE_URL": "",
            "PHOTO_STORAGE_DIR": str(tmp_path / "photos")}
     log = tmp_path / "gunicorn.log"
+    # gunicorn reads ./gunicorn.conf.py as make run does, which logs to stderr (JSON lines).
+    log_file = open(log, "w")
     server = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "--bind", "127.0.0.1:0",
-                               "--workers", "1", "--error-logfile", str(log), "wsgi:app"], cwd=ROOT, env=env)
+                               "--workers", "1", "wsgi:app"], cwd=ROOT, env=env, stderr=log_file)
     try:
         address = None
         while address is None and server.poll() is None:  # gunicorn logs the port it bound
@@ -119,3 +121,4 @@ def test_gunicorn_as_make_run_starts_it_names_no_version(tmp_path, migrated_db):
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log_file.close()
