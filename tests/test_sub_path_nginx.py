@@ -18,6 +18,7 @@ from checkin_pwa.extensions import db
 
 from . import factories
 from .conftest import not_here
+from .helpers import exchange
 from .servers import nginx
 from .sub_path import PREFIX, escapes, links
 
@@ -67,34 +68,21 @@ def site(tmp_path_factory, migrated_db):
 
 
 class Browser:
-    """Requests to the site with cookies kept (name → (value, path)), redirects not followed."""
+    """Requests to the site as a phone's browser sends them (cookies kept), redirects not followed."""
 
     def __init__(self, port: int):
         self.port = port
-        self.cookies: dict[str, tuple[str, str]] = {}
+        self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, form: dict | None = None, headers: dict | None = None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        sent = dict(headers or {})
-        jar = "; ".join(f"{k}={v}" for k, (v, where) in self.cookies.items() if path.startswith(where))
-        if jar:
-            sent["Cookie"] = jar
-        body = None
+        sent, body = dict(headers or {}), None
         if form is not None:
             body = urlencode(form).encode()
             sent.update({"Content-Type": "application/x-www-form-urlencoded",
                          "Origin": f"http://127.0.0.1:{self.port}", "Referer": f"http://127.0.0.1:{self.port}{path}"})
-        try:
-            conn.request(method, path, body=body, headers=sent)
-            response = conn.getresponse()
-            data = response.read().decode("utf-8", errors="replace")
-        finally:
-            conn.close()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            where = re.search(r"Path=([^;]+)", rest, re.I)
-            self.cookies[name.strip()] = (rest.split(";", 1)[0], where.group(1) if where else "/")
-        return response.status, response.headers, data
+        status, answer, data = exchange(http.client.HTTPConnection("127.0.0.1", self.port, timeout=60),
+                                        method, path, body, sent, self.cookies)
+        return status, answer, data.decode("utf-8", errors="replace")
 
 
 def assert_stays_under_prefix(page: str, where: str) -> None:
