@@ -214,7 +214,7 @@ def test_r13_team_rows_keep_their_plans_times_enterprise_and_levels_through_impo
     assert copies_differ() == []
     # Through the ORM (the console's edits): a plan ending yesterday leaves the tasks.
     row = db.session.scalar(db.select(AuditPlan).filter_by(plan_no=plan["plan_no"]))
-    row.start_utc, row.end_utc = f.to_utc_naive(f.local_today(-3)), f.to_utc_naive(f.local_today(-1, 17, 0))
+    row.start_utc, row.end_utc = f.to_utc(f.local_today(-3)), f.to_utc(f.local_today(-1, 17, 0))
     row.project_levels = list(QMS)
     db.session.commit()
     db.session.expire_all()
