@@ -1,5 +1,5 @@
 """Validators of the static files the app serves: an ETag made from the bytes, and no
-Last-Modified; text files in gzip to a client that asks for it (compression.py).
+Last-Modified; text files compressed for a client that asks for it (compression.py).
 
 Werkzeug's default ETag and Last-Modified come from the file's modification time, which
 differs between hosts (each deploy writes its own copy of the same files): behind a load
@@ -50,14 +50,15 @@ def send_by_content(directory: str, filename: str, **options):
     etag = content_etag(path)
     response = send_from_directory(directory, filename, etag=etag, conditional=False, **options)
     response.headers.pop("Last-Modified", None)
-    if (compression.accepts_gzip(request) and "Range" not in request.headers
+    encoding = compression.encoding_for(request)
+    if (encoding and "Range" not in request.headers
             and compression.worth_compressing(response.mimetype, response.content_length or 0)):
-        # The gzip copy, with an ETag of its own (the plain file's would name other bytes).
+        # The compressed copy, with an ETag of its own (the plain file's names other bytes).
         response.close()
         response.direct_passthrough = False
-        response.set_data(compression.gzipped(path, etag))
-        response.headers["Content-Encoding"] = "gzip"
-        response.set_etag(f"{etag}-gzip")
+        response.set_data(compression.compressed(path, etag, encoding))
+        response.headers["Content-Encoding"] = encoding
+        response.set_etag(f"{etag}-{encoding}")
         response.vary.add("Accept-Encoding")
         return response.make_conditional(request)
     return response.make_conditional(request, accept_ranges=True, complete_length=response.content_length)

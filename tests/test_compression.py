@@ -1,5 +1,5 @@
-"""Text answers leave the app in gzip when the client asks for it, and as they are when it
-does not: pages, the worker script, the manifest and static files, each with
+"""Text answers leave the app in gzip when the client asks for it (in Brotli when it takes
+that, as browsers do), and as they are when it does not: pages, the worker script, the manifest and static files, each with
 `Vary: Accept-Encoding` and an ETag of its own per form, so a cache (the browser's, the
 worker's, a proxy's) never answers one form with the other. Images and tiny answers are
 never compressed."""
@@ -12,7 +12,8 @@ import pytest
 from . import factories as f
 from .helpers import log_in
 
-GZIP = {"Accept-Encoding": "gzip, deflate, br, zstd"}
+GZIP = {"Accept-Encoding": "gzip, deflate"}
+BROWSER = {"Accept-Encoding": "gzip, deflate, br, zstd"}
 PLAIN = {"Accept-Encoding": "identity"}
 
 pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
@@ -68,3 +69,15 @@ def test_images_tiny_answers_and_ranges_are_sent_as_they_are(client):
     assert len(tiny.data) < 512 and "Content-Encoding" not in tiny.headers
     part = client.get("/static/css/app.css", headers={**GZIP, "Range": "bytes=0-99"})
     assert part.status_code == 206 and "Content-Encoding" not in part.headers and len(part.data) == 100
+
+
+@pytest.mark.parametrize("path", ["/login", "/static/js/photos.js", "/static/vendor/libheif-1.23.2/libheif.wasm"])
+def test_a_browser_that_takes_brotli_gets_brotli_with_its_own_etag(client, path):
+    import brotli
+
+    smaller, zipped, plain = (client.get(path, headers=h) for h in (BROWSER, GZIP, PLAIN))
+    assert smaller.headers["Content-Encoding"] == "br" and "accept-encoding" in smaller.headers["Vary"].lower()
+    assert brotli.decompress(smaller.data) == plain.data
+    assert len(smaller.data) < len(zipped.data) < len(plain.data)
+    if "ETag" in plain.headers:
+        assert len({smaller.headers["ETag"], zipped.headers["ETag"], plain.headers["ETag"]}) == 3
