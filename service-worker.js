@@ -27,6 +27,8 @@ function at(path) { return ROOT + path.slice(1); }
 // A site path as the app's own ("/checkin/plans/3" is "/plans/3"); null outside the app.
 function inApp(pathname) { return pathname.indexOf(ROOT) === 0 ? "/" + pathname.slice(ROOT.length) : null; }
 var OFFLINE_URL = at("/offline");
+// The shell every page names (base.html) and the offline page: precached at install, which
+// happens on the login page, so it is only what the login page loads itself.
 var PRECACHE = [OFFLINE_URL].concat([
   "/manifest.json",
   "/static/css/app.css",
@@ -36,21 +38,28 @@ var PRECACHE = [OFFLINE_URL].concat([
   "/static/css/account.css",
   "/static/vendor/htmx-2.0.11.min.js",
   "/static/js/app.js",
-  "/static/js/datum.js",
-  "/static/js/checkin.js",
-  "/static/js/carousel.js",
-  "/static/js/photos.js",
   "/static/js/outbox.js",
   "/static/js/keep.js",
+  "/static/icons/icon-192.png",
+].map(at));
+// The scripts of single pages, the check-in's map and the photos' code among them: not
+// precached (the login page needs none of them). Fetched into the static cache when a kept page names one
+// (keepNamedStatic: today's page keeps its audits' check-in and plan pages, so those work
+// offline), or kept when a page online loads one; then served from there like the precache.
+var PAGE_CODE = [
+  "/static/js/carousel.js",
   "/static/js/plan-rules.js",
   "/static/js/outbox-page.js",
   "/static/js/outbox-outcomes.js",
-  "/static/js/plan-map.js",
-  "/static/js/explanations.js",
   "/static/js/account.js",
   "/static/js/calendar.js",
   "/static/js/search.js",
   "/static/js/install.js",
+  "/static/js/datum.js",
+  "/static/js/checkin.js",
+  "/static/js/photos.js",
+  "/static/js/plan-map.js",
+  "/static/js/explanations.js",
   "/static/vendor/leaflet-1.9.4/leaflet.js",
   "/static/vendor/leaflet-1.9.4/leaflet.css",
   "/static/vendor/leaflet-1.9.4/images/layers.png",
@@ -58,15 +67,13 @@ var PRECACHE = [OFFLINE_URL].concat([
   "/static/vendor/leaflet-1.9.4/images/marker-icon.png",
   "/static/vendor/leaflet-1.9.4/images/marker-icon-2x.png",
   "/static/vendor/leaflet-1.9.4/images/marker-shadow.png",
-  "/static/icons/icon-192.png",
-  "/static/icons/icon-512.png",
-  "/static/icons/maskable-192.png",
-  "/static/icons/maskable-512.png",
-  "/static/icons/apple-touch-icon.png",
-].map(at));
-// Static files not precached, kept with them once a page has fetched one: the HEIC decoder
-// (1.5 MB, static/js/photos.js loads it when a HEIC is picked), so a HEIC picked offline
-// later is still shrunk on the phone.
+].map(at);
+// What a named file needs that no page names: the images leaflet.css and leaflet.js load.
+var NEEDS = {};
+NEEDS[at("/static/vendor/leaflet-1.9.4/leaflet.css")] = PAGE_CODE.filter((path) => /\/images\//.test(path));
+// Static files kept with them once a page has fetched one, never fetched ahead: the HEIC
+// decoder (1.5 MB, static/js/photos.js loads it when a HEIC is picked), so a HEIC picked
+// offline later is still shrunk on the phone.
 var ON_DEMAND = /^\/static\/vendor\/libheif-[^/]+\/libheif\.(js|wasm)$/;
 // Pages never kept: they belong to no one, change the session, or are answers, not pages.
 var NEVER_KEEP = /^\/(admin\/|login|logout|password|lang\/|api\/|session\/|photos\/|offline$|service-worker\.js$)/;
@@ -85,10 +92,11 @@ function backgroundRequest(url, cache) {
 }
 
 self.addEventListener("install", (event) => {
-  // cache: "reload" skips the HTTP cache, so the new cache never gets an old file.
+  // cache: "no-cache" asks the server each time, so the new cache never gets an old file; the
+  // files the page has just loaded come back as a 304 (their ETags are by content), not again.
   event.waitUntil(
     caches.open(STATIC_CACHE)
-      .then((cache) => cache.addAll(PRECACHE.map((url) => backgroundRequest(url, "reload"))))
+      .then((cache) => cache.addAll(PRECACHE.map((url) => backgroundRequest(url, "no-cache"))))
       .then(() => self.skipWaiting())
   );
 });
@@ -186,14 +194,40 @@ function keepAll(urls) {
     var url = queue.shift();
     if (url === undefined) return Promise.resolve();
     return fetch(backgroundRequest(url, "no-store"))
-      .then((response) => (isKeepable(response)
-        ? keepPage(response.url, response, round).then(() => { if (round === keepRound) kept += 1; }) : null))
+      .then((response) => {
+        if (!isKeepable(response)) return null;
+        var page = response.clone();
+        return keepPage(response.url, response, round).then(() => {
+          if (round === keepRound) kept += 1;
+          return page.text().then(keepNamedStatic);
+        });
+      })
       .catch(() => null)
       .then(next);
   };
   var lanes = [];
   for (var i = 0; i < KEEP_AT_ONCE; i += 1) lanes.push(next());
   return Promise.all(lanes).then(() => ({ kept: kept, asked: urls.length }));
+}
+
+// The PAGE_CODE files a kept page names (its scripts), fetched once each.
+var fetchingStatic = {};
+function keepNamedStatic(html) {
+  var named = [];
+  html.replace(/\s(?:src|href)="([^"?#]+)"/g, (_, url) => {
+    var path = new URL(url, self.location.href).pathname;
+    if (PAGE_CODE.indexOf(path) !== -1) named.push(path, ...(NEEDS[path] || []));
+    return "";
+  });
+  return caches.open(STATIC_CACHE).then((cache) => Promise.all(named.map((path) => {
+    if (!fetchingStatic[path]) {
+      fetchingStatic[path] = cache.match(path).then((hit) => hit || fetch(backgroundRequest(path, "no-cache"))
+        .then((response) => (response.ok ? cache.put(path, response) : null)))
+        .catch(() => null)
+        .then(() => { delete fetchingStatic[path]; });
+    }
+    return fetchingStatic[path];
+  })));
 }
 
 function refreshKept() {
@@ -250,7 +284,7 @@ self.addEventListener("fetch", (event) => {
     );
     return;
   }
-  if (ON_DEMAND.test(inApp(url.pathname) || "") && !url.search) {
+  if ((PAGE_CODE.indexOf(url.pathname) !== -1 || ON_DEMAND.test(inApp(url.pathname) || "")) && !url.search) {
     event.respondWith(caches.open(STATIC_CACHE).then((cache) => cache.match(url.pathname).then((hit) =>
       hit || fetch(request).then((response) => {
         if (response.ok) event.waitUntil(cache.put(url.pathname, response.clone()));

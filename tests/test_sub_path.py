@@ -211,7 +211,7 @@ def test_manifest_installs_the_app_at_the_prefix_with_its_icons(mounted):
     assert again.status_code == 304
 
 
-def test_worker_is_served_at_the_prefix_and_every_file_it_precaches_is_there(mounted):
+def test_worker_is_served_at_the_prefix_and_every_file_it_precaches_or_keeps_is_there(mounted):
     client = mounted.test_client()
     worker = client.get(f"{PREFIX}/service-worker.js")
     assert worker.status_code == 200
@@ -220,6 +220,8 @@ def test_worker_is_served_at_the_prefix_and_every_file_it_precaches_is_there(mou
     # The worker's paths are the app's own, placed under the folder it is served from.
     assert 'new URL("./", self.location.href).pathname' in source
     listed = re.search(r"var PRECACHE = \[OFFLINE_URL\]\.concat\(\[(.*?)\]\.map\(at\)\);", source, re.S).group(1)
+    # Page code: fetched with the kept pages that name it (under the prefix as they name it).
+    listed += re.search(r"var PAGE_CODE = \[(.*?)\]\.map\(at\);", source, re.S).group(1)
     paths = ["/offline", "/static/js/outbox.js"] + re.findall(r'"(/[^"]+)"', listed)
     assert len(paths) > 20
     for path in paths:

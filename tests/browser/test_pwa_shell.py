@@ -99,11 +99,13 @@ def test_the_worker_names_its_static_cache_after_the_files(client):
     assert "importScripts" in source  # the outbox half is still there
 
 
-def test_every_script_and_stylesheet_of_ours_is_precached(client):
-    # A page opened offline needs its scripts and styles from the precache: a new file left
-    # out of the worker's list works online and silently breaks that page offline.
+def test_every_script_and_stylesheet_of_ours_is_precached_or_kept_with_the_pages(client):
+    # A page opened offline needs its scripts and styles from the worker's cache: a new file
+    # left out of the worker's lists (PRECACHE at install; PAGE_CODE, fetched when a kept page
+    # names it) works online and silently breaks that page offline.
     source = client.get("/service-worker.js").get_data(as_text=True)
-    listed = set(re.findall(r'"(/static/[^"]+)"', source))
+    lists = re.search(r"var PRECACHE = (.*?);\n.*var PAGE_CODE = (.*?);\n", source, re.S)
+    listed = set(re.findall(r'"(/static/[^"]+)"', lists.group(1) + lists.group(2)))
     static = PROJECT_ROOT / "checkin_pwa" / "static"
     # The management end's files are left out: its pages work online only (never kept).
     ours = {"/static/" + str(path.relative_to(static)) for folder in ("js", "css")
