@@ -254,6 +254,11 @@ def test_r5_location_denied_explains_and_keeps_the_button_disabled_until_located
     page.context.clear_permissions()
     log_in(page, phone)
     page.goto(f"/plans/{plan_id}/checkin")
+    # Not yet allowed: the page asks on a tap, not as it opens, and signing waits for it.
+    expect(page.locator("#map")).to_have_attribute("data-geo", "waiting")
+    expect(page.locator("#geo-status")).to_have_text("点击“获取我的位置”，显示您所在的位置。")
+    expect(page.get_by_role("button", name="确认并签到")).to_be_disabled()
+    page.get_by_role("button", name="获取我的位置").click()
     expect(page.locator("#map")).to_have_attribute("data-geo", "error")
     expect(page.locator("#geo-status")).to_contain_text("定位权限被拒绝")
     expect(page.get_by_role("button", name="确认并签到")).to_be_disabled()

@@ -147,6 +147,7 @@
     }
     el.dataset.geo = "locating";
     say(data.msgLocating, false);
+    if (data.msgAgain) relocate.textContent = data.msgAgain;
     navigator.geolocation.getCurrentPosition(located, failed,
       { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
   }
@@ -246,5 +247,19 @@
   document.addEventListener("htmx:afterSettle", fillForm);
   document.addEventListener("plan-rules:change", fillForm);
 
-  locate();
+  // The position is asked for on a tap, never as the page opens (a prompt nobody asked for
+  // gets dismissed, and then signing is blocked): where the browser already allows it (or
+  // refuses it), it is read (or the refusal shown) at once; otherwise the button waits.
+  function waitForTap() {
+    el.dataset.geo = "waiting";
+    say(data.msgTap, false);
+  }
+  if (navigator.geolocation && navigator.permissions && navigator.permissions.query) {
+    navigator.permissions.query({ name: "geolocation" })
+      .then(function (status) { if (status.state === "prompt") waitForTap(); else locate(); }, waitForTap);
+  } else if (navigator.geolocation) {
+    waitForTap();
+  } else {
+    locate();
+  }
 })();
