@@ -81,7 +81,7 @@ def sqlite_work(run) -> int:
     return steps[0]
 
 
-def test_r20_a_history_of_clean_plans_costs_the_queue_and_the_banner_no_database_work(app, manager):
+def test_r20_a_history_of_clean_plans_costs_the_queue_and_the_banner_no_database_work_on_sqlite(app, manager):
     auditor = factories.auditor(name="贾组长")
     queued(5, auditor)
     verified_plan = ended(40, team=[auditor])
