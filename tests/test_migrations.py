@@ -57,6 +57,8 @@ def sample(connection, column):
         referred = next(iter(column.foreign_keys)).column
         return connection.execute(sa.select(sa.func.min(referred))).scalar()
     kind = column.type
+    if isinstance(kind, sa.types.TypeDecorator):  # UtcDateTime: sample what it stores
+        kind = kind.impl_instance
     if isinstance(kind, sa.Boolean):
         return False
     if isinstance(kind, sa.DateTime):
