@@ -1,4 +1,4 @@
-"""Lighthouse (mobile) on the login, today and check-in pages, first and repeat load.
+"""Lighthouse (mobile) on the login, today, check-in and plan pages, first and repeat load.
 
 Serves the app as bench_http.py does (gunicorn, a throwaway SQLite database filled through
 the real plan import: one auditor with three must-sign plans today), logs in over HTTP, and
@@ -11,7 +11,7 @@ runs Lighthouse against one headless Chromium with its own profile:
 
 Logged-in pages get the session cookie through --extra-headers. Lighthouse's defaults:
 mobile emulation (Moto G Power), simulated slow 4G. It prints a Markdown table (scores of
-performance, accessibility and best practices; bytes transferred; requests) and each
+performance, accessibility, best practices and SEO; bytes transferred; requests) and each
 failing accessibility / best-practices audit, and writes the raw reports next to
 benchmarks/results/ (ignored by git). Nothing is asserted.
 
@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_http import HOST, ROOT, VENV_BIN, Gunicorn, Session, plan_document, reader_phone, seed  # noqa: E402
 
-CATEGORIES = ("performance", "accessibility", "best-practices")
+CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 _DEVTOOLS = re.compile(r"DevTools listening on ws://127\.0\.0\.1:(\d+)/")
 
 
@@ -96,7 +96,7 @@ def summary(report: dict) -> dict:
         "from_network": sum(1 for r in requests if r.get("transferSize", 0) > 0),
         "failed": sorted(
             f"{c}: {audits[ref['id']]['title']}"
-            for c in ("accessibility", "best-practices")
+            for c in ("accessibility", "best-practices", "seo")
             for ref in report["categories"][c]["auditRefs"]
             if ref.get("weight", 0) > 0 and audits[ref["id"]]["score"] is not None
             and audits[ref["id"]]["score"] < 1
@@ -137,7 +137,7 @@ def main() -> int:
         plan_id = re.search(r'/plans/(\d+)/checkin', page.decode()).group(1)
         base = f"http://{HOST}:{server.port}"
         pages = [("login", "/login", None), ("today", "/", cookie),
-                 ("check-in", f"/plans/{plan_id}/checkin", cookie)]
+                 ("check-in", f"/plans/{plan_id}/checkin", cookie), ("plan", f"/plans/{plan_id}", cookie)]
         for name, path, page_cookie in pages:
             # A new profile per page: its first load really is the phone's first.
             chromium = Chromium(args.chromium, workdir / f"profile-{name}", workdir / f"chromium-{name}.log")
@@ -159,11 +159,11 @@ def main() -> int:
 
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2))
-    print("| page | load | performance | accessibility | best practices | bytes transferred | requests (from network) | FCP / LCP ms |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| page | load | performance | accessibility | best practices | SEO | bytes transferred | requests (from network) | FCP / LCP ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         s = r["scores"]
-        print(f"| {r['page']} | {r['load']} | {s['performance']} | {s['accessibility']} | {s['best-practices']} | "
+        print(f"| {r['page']} | {r['load']} | {s['performance']} | {s['accessibility']} | {s['best-practices']} | {s['seo']} | "
               f"{r['bytes']:,} | {r['requests']} ({r['from_network']}) | {r['fcp_ms']} / {r['lcp_ms']} |")
     failed = sorted({f"{r['page']}: {item}" for r in results for item in r["failed"]})
     if failed:
