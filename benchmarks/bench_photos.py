@@ -56,7 +56,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     CHROMIUM, FIXTURES, ROOT, clean_up, migrate, require_chromium, say, throwaway,
 )
-sys.path.insert(0, str(ROOT))
+# Appended, not put first: a child measuring another checkout (--server-before) puts that one
+# first, and the decoder's forkserver, which imports this script again, must keep it first.
+sys.path.append(str(ROOT))
 from tests.photo_inputs import detailed_12mp  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "photos.json"
@@ -127,10 +129,40 @@ class Steps:
 STEPS = ("sha256", "decode", "verdicts", "files")
 
 
+class DecoderCpu(logging.Handler):
+    """The decoder child's own CPU seconds, from the line services.imaging logs for each
+    decode ("picture decoder: Made, 0.31 s CPU, ..."): the measuring process's
+    process_time() does not see a child's CPU."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.seconds = 0.0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg.startswith("picture decoder: ") and len(record.args) >= 2:
+            self.seconds += float(record.args[1])
+
+
+def floor_ms(data: bytes, runs: int) -> float:
+    """The floor of one upload's CPU: SHA-256 of the bytes and a full decode of them (no
+    DCT scaling), median of `runs` after one warm-up, in this process."""
+    from PIL import Image
+
+    times = []
+    for _ in range(runs + 1):
+        began = time.process_time()
+        hashlib.sha256(data).hexdigest()
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+        times.append((time.process_time() - began) * 1000)
+    return statistics.median(times[1:])
+
+
 def child(spec: dict) -> dict:
-    """Runs in a fresh interpreter: upload spec["input"] to the plan, measure, report."""
+    """Runs in a fresh interpreter: upload spec["input"] to the plan, measure, report.
+    spec["root"]: the checkout whose app code is measured (--server-before's worktree)."""
     os.environ.update(spec["env"])
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, spec.get("root") or str(ROOT))
     import tracemalloc
 
     from sqlalchemy import select
@@ -156,6 +188,10 @@ def child(spec: dict) -> dict:
         steps.wrap(photos, "judge_photo", "verdicts")   # the team's record, judging
         steps.wrap(photos, "_duplicate_plans", "verdicts")
         steps.wrap(store, "save", "files")              # three files, each fsynced with its folder
+        decoder = DecoderCpu()
+        imaging_log = logging.getLogger(photos.imaging.__name__)
+        imaging_log.setLevel(logging.INFO)
+        imaging_log.addHandler(decoder)
 
         def upload(payload: bytes) -> Photo:
             steps.ms = {}
@@ -193,13 +229,16 @@ def child(spec: dict) -> dict:
 
         times: list[float] = []
         cpu: list[float] = []
+        photo_cpu: list[float] = []  # SHA-256 of the bytes and the decoder child: the photo's own work
         split: dict[str, list[float]] = {name: [] for name in (*STEPS, "rest")}
         for _ in range(spec["runs"]):
             gc.collect()
+            decoder.seconds = 0.0
             began, began_cpu = time.perf_counter(), time.process_time()
             photo = upload(data)
             total = (time.perf_counter() - began) * 1000
-            cpu.append((time.process_time() - began_cpu) * 1000)
+            cpu.append((time.process_time() - began_cpu + decoder.seconds) * 1000)
+            photo_cpu.append(decoder.seconds * 1000 + steps.ms.get("sha256", 0.0))
             times.append(total)
             for name in STEPS:
                 split[name].append(steps.ms.get(name, 0.0))
@@ -213,12 +252,13 @@ def child(spec: dict) -> dict:
         _, traced_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         db.engine.dispose()
-    return {
+        floor = floor_ms(data, spec["runs"])
+    return {"floor_ms": floor, "root": spec.get("root") or str(ROOT),
         "name": spec["name"], "variant": spec["variant"], "format": fmt, "bytes": len(data),
         "width": width, "height": height, "verdicts": verdicts,
         "display_bytes": display_bytes, "thumb_bytes": thumb_bytes,
         "ms": times, "median_ms": statistics.median(times),
-        "cpu_ms": cpu, "median_cpu_ms": statistics.median(cpu),
+        "cpu_ms": cpu, "median_cpu_ms": statistics.median(cpu), "median_photo_cpu_ms": statistics.median(photo_cpu),
         "steps_ms": {name: statistics.median(values) for name, values in split.items()},
         "traced_peak_bytes": traced_peak,
         "rss_before_kb": rss_before, "rss_growth_kb": rss_peak - rss_before,
@@ -529,6 +569,32 @@ def tables(info: dict, phone: dict[str, dict], server: list[dict], runs: int) ->
     return "\n".join(lines)
 
 
+def floor_table(server: list[dict], before: Optional[list[dict]], before_commit: Optional[str]) -> str:
+    """CPU of one upload as a multiple of the floor (SHA-256 + a full decode of the same bytes,
+    measured in the same process): the photo's own work (SHA-256 and the decoder child: EXIF,
+    header, decode, display copy, thumbnail), and the whole upload (also the plan and group
+    checks, verdicts, three files, the row), with --server-before before → now."""
+    was = {(r["name"], r["variant"]): r for r in before or []}
+
+    def cell(r: Optional[dict], key: str, floor: float) -> str:
+        return f"{r[key]:.0f} ({r[key] / floor:.2f}×)" if r else "–"
+
+    lines = ["\n### Server CPU per upload against the floor (SHA-256 + full decode of the same bytes)\n",
+             "| photo | sent as | bytes | floor CPU ms | photo work CPU ms "
+             + (f"before (`{before_commit}`) → now" if before else "") + " | whole upload CPU ms "
+             + ("before → now" if before else "") + " |",
+             "|---|---|---:|---:|---:|---:|"]
+    for r in server:
+        b, floor = was.get((r["name"], r["variant"])), r["floor_ms"]
+        work = cell(r, "median_photo_cpu_ms", floor)
+        whole = cell(r, "median_cpu_ms", floor)
+        if before:
+            work = f"{cell(b, 'median_photo_cpu_ms', floor)} → {work}"
+            whole = f"{cell(b, 'median_cpu_ms', floor)} → {whole}"
+        lines.append(f"| {r['name']} | {r['variant']} | {kb(r['bytes'])} KB | {floor:.0f} | {work} | {whole} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=9, help="timed uploads per case (after a warm-up)")
@@ -536,6 +602,10 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--before", metavar="COMMIT",
                         help="also run the phone side with photos.js of COMMIT (bytes on the wire before → after)")
+    parser.add_argument("--server-before", metavar="COMMIT",
+                        help="also run the server side with the app code of COMMIT (a git worktree): CPU before → after")
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="measure the server side for this input only (repeatable), e.g. phone_12mp_detailed.jpg")
     parser.add_argument("--phone-only", action="store_true",
                         help="the phone side only: bytes on the wire (no server cost runs)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -597,18 +667,29 @@ def main() -> int:
             return 0
 
         say("server side: one process per case")
-        server = []
-        for path in inputs:
+        server, server_before = [], []
+        roots = [("now", None)]
+        if args.server_before:
+            worktree = workdir / "before"
+            subprocess.run(["git", "worktree", "add", "--detach", str(worktree), args.server_before], cwd=ROOT,
+                           check=True, capture_output=True)
+            roots.insert(0, ("before", str(worktree)))
+        measured = [path for path in inputs if not args.only or path.name in args.only]
+        for path in measured:
             p = phone[path.name]
             cases = [("original", str(path))] + ([("shrunk", p["sent_path"])] if p["shrunk"] else [])
             for variant, source in cases:
-                spec = {"env": env, "input": source, "name": path.name, "variant": variant,
-                        "plan_id": measured_plan, "runs": args.runs,
-                        "original_sha256": p["original_sha256"], "original_bytes": p["original_bytes"]}
-                result = run_child(spec)
-                server.append(result)
-                say(f"  {path.name} {variant}: {result['median_ms']:.0f} ms, "
-                    f"peak RSS +{result['rss_growth_kb'] / 1024:.1f} MB")
+                for code, root in roots:  # before and now of a case back to back: the same load
+                    spec = {"env": env, "input": source, "name": path.name, "variant": variant,
+                            "plan_id": measured_plan, "runs": args.runs, "root": root,
+                            "original_sha256": p["original_sha256"], "original_bytes": p["original_bytes"]}
+                    result = run_child(spec)
+                    (server_before if code == "before" else server).append(result)
+                    say(f"  {path.name} {variant} ({code}): {result['median_cpu_ms']:.0f} ms CPU "
+                        f"(floor {result['floor_ms']:.0f}), peak RSS +{result['rss_growth_kb'] / 1024:.1f} MB")
+        if args.server_before:
+            subprocess.run(["git", "worktree", "remove", "--force", str(workdir / "before")], cwd=ROOT,
+                           capture_output=True)
         info["loadavg_after"] = os.getloadavg()
 
         print(f"- **When / what:** {info['when']}, commit `{info['commit']}`"
@@ -618,9 +699,12 @@ def main() -> int:
               f"{info['python']}, Pillow {info['pillow']} (libjpeg-turbo {info['libjpeg']}), pillow-heif "
               f"{info['pillow_heif']} (libheif {info['libheif']}); {info['chromium']} headless, Pixel 7 context")
         print(f"- **Load average** (1 min) before → after: {info['loadavg'][0]:.1f} → {info['loadavg_after'][0]:.1f}\n")
-        print(tables(info, phone, server, args.runs))
+        if not args.only:
+            print(tables(info, phone, server, args.runs))
+        print(floor_table(server, server_before if args.server_before else None, args.server_before))
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps({"machine": info, "phone": phone, "server": server}, indent=1))
+        RESULTS.write_text(json.dumps({"machine": info, "phone": phone, "server": server,
+                                       "server_before": server_before}, indent=1))
         say(f"raw numbers: {RESULTS.relative_to(ROOT)}")
         return 0
     finally:
