@@ -11,7 +11,7 @@ honest total); then the same after the burst, once every answer is in and 3 s ha
 
 Each server configuration is started in turn: with --before COMMIT first that commit's app
 code (a git worktree), then this checkout's with MALLOC_ARENA_MAX=2 (as the systemd unit sets
-it) and without it. Nothing here is a test.
+it), without it, and with one decode at a time per web worker (PHOTO_DECODE_WORKERS=1). Nothing here is a test.
 
     .venv/bin/python benchmarks/bench_photo_burst.py [--before COMMIT]
 """
@@ -151,7 +151,8 @@ def main() -> int:
             subprocess.run(["git", "worktree", "add", "--detach", str(tree), args.before], cwd=ROOT, check=True,
                            capture_output=True)
             configurations.append((f"`{args.before}`, MALLOC_ARENA_MAX=2", tree, "2"))
-        configurations += [("now, MALLOC_ARENA_MAX=2", ROOT, "2"), ("now, MALLOC_ARENA_MAX unset", ROOT, None)]
+        configurations += [("now, MALLOC_ARENA_MAX=2", ROOT, "2"), ("now, MALLOC_ARENA_MAX unset", ROOT, None),
+                           ("now, MALLOC_ARENA_MAX=2, PHOTO_DECODE_WORKERS=1", ROOT, "2")]
         for label, root, arenas in configurations:
             database = work / f"checkin-{len(runs)}.sqlite3"
             env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
@@ -160,6 +161,8 @@ def main() -> int:
                         "LOGIN_LIMIT_PER_ADDRESS": "1000 per minute"})
             if arenas:
                 env["MALLOC_ARENA_MAX"] = arenas
+            if "PHOTO_DECODE_WORKERS=1" in label:  # one decode at a time per web worker
+                env["PHOTO_DECODE_WORKERS"] = "1"
             app = create_app(Config, SQLALCHEMY_DATABASE_URI=env["DATABASE_URL"], SECRET_KEY="bench-burst")
             with app.app_context():
                 upgrade()

@@ -267,8 +267,9 @@ def child(spec: dict) -> dict:
 
 
 def run_child(spec: dict) -> dict:
-    done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], cwd=ROOT,
-                          capture_output=True, text=True)
+    # In the measured checkout's folder: the decoder's forkserver imports the app from there.
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
+                          cwd=spec.get("root") or ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"the measuring process for {spec['name']} ({spec['variant']}) failed:\n{done.stderr}")
     return json.loads(done.stdout)
@@ -589,8 +590,9 @@ def floor_table(server: list[dict], before: Optional[list[dict]], before_commit:
         work = cell(r, "median_photo_cpu_ms", floor)
         whole = cell(r, "median_cpu_ms", floor)
         if before:
-            work = f"{cell(b, 'median_photo_cpu_ms', floor)} → {work}"
-            whole = f"{cell(b, 'median_cpu_ms', floor)} → {whole}"
+            then = b["floor_ms"] if b else floor  # each run's own floor: the load moves both together
+            work = f"{cell(b, 'median_photo_cpu_ms', then)} → {work}"
+            whole = f"{cell(b, 'median_cpu_ms', then)} → {whole}"
         lines.append(f"| {r['name']} | {r['variant']} | {kb(r['bytes'])} KB | {floor:.0f} | {work} | {whole} |")
     return "\n".join(lines)
 
