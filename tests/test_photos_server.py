@@ -493,6 +493,17 @@ def test_r8_delete_needs_the_csrf_token(app, store):
     assert photos_in_db()[0].deleted_at is None
 
 
+def test_r8_a_stored_file_is_never_overwritten(store):
+    """Evidence is written once: a second write under the same key is refused, whichever
+    store this run uses, and the first file stays as it was."""
+    key = new_key("evidence", "jpg")
+    store.save(key, b"the photo as received")
+    with pytest.raises(FileExistsError):
+        store.save(key, b"something else under the same key")
+    assert store.read(key) == b"the photo as received"
+    assert [k for k in files(store) if k.startswith("evidence/")] == [key]  # no temporary left
+
+
 # --- orphans ----------------------------------------------------------------------------------
 
 def test_r8_orphan_sweep_removes_only_old_files_no_row_points_at_on_filesystem(app, store, runner):

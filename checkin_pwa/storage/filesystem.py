@@ -3,6 +3,7 @@ outside static/, so nothing is served except through the routes that check the t
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import secrets
 from pathlib import Path
@@ -13,6 +14,24 @@ from flask import Response, send_file
 from . import PhotoStore, check_key
 
 _TEMP_MARK = ".tmp-"
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
+
+
+def _publish(temp: Path, path: Path) -> None:
+    """Give the written file its key's name, never replacing a file already there
+    (FileExistsError): a hard link is made or fails as one step. On a filesystem without
+    hard links, a check and then a rename (keys are random or the content's hash, so the
+    moment between the two cannot swap one file for another)."""
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        raise
+    except OSError as error:
+        if error.errno not in _NO_HARD_LINKS:
+            raise
+        if path.exists():
+            raise FileExistsError(errno.EEXIST, "already stored", str(path)) from None
+        os.replace(temp, path)
 
 
 class FilesystemPhotoStore(PhotoStore):
@@ -35,10 +54,9 @@ class FilesystemPhotoStore(PhotoStore):
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(temp, path)
-        except BaseException:
+            _publish(temp, path)
+        finally:
             temp.unlink(missing_ok=True)
-            raise
         # The rename itself is durable only once the directory entry is on disk.
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
