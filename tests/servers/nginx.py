@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import free_port
+from . import dies_with_run, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "deploy" / "nginx" / "checkin.conf"
@@ -121,6 +121,7 @@ class Gunicorn:
         self.proc = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", str(GUNICORN_CONF), "--bind", "127.0.0.1:0", "wsgi:app"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=dies_with_run(),
         )
         found = {}
 
@@ -186,7 +187,8 @@ class Nginx:
             raise RuntimeError(f"nginx -t refused the configuration:\n{test.stderr}")
         self._out = open(prefix / "logs" / "stderr.log", "w")
         self.proc = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
-                                     stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True)
+                                     stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=dies_with_run())
         try:
             wait_until(lambda: self._accepts(https_port) and self._accepts(http_port), 30,
                        "nginx listening", check=self._alive)

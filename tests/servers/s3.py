@@ -17,7 +17,7 @@ import urllib.request
 import uuid
 from typing import Optional
 
-from . import free_port
+from . import dies_with_run, free_port
 
 ACCESS_KEY_ID = "test-access-key"
 SECRET_ACCESS_KEY = "test-secret-key"
@@ -50,7 +50,8 @@ class S3Server:
             self.port = port or free_port()
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=dies_with_run())
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self.process.poll() is None:
                 if self.answers():
