@@ -24,7 +24,7 @@ from . import factories
 from .conftest import make_app
 from .factories import PASSWORD
 from .helpers import FreshContextClient, csrf_token
-from .servers import free_port
+from .servers import dies_with_run, free_port
 
 THROTTLED = "失败次数过多"
 
@@ -278,7 +278,8 @@ def gunicorn(tmp_path, migrated_db):
             [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0", "--workers", "2", "--threads", "4",
              "--no-control-socket", "--access-logfile", str(access_log), "--access-logformat", "%(p)s %(s)s %(q)s",
              "wsgi:app"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=dies_with_run())
     try:
         wait_for(lambda: server.poll() is None and server_log.read_text().count("Booting worker") == 2,
                  lambda: server_log.read_text())

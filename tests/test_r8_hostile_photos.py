@@ -18,6 +18,7 @@ from checkin_pwa.extensions import db
 
 from . import factories as f
 from .helpers import csrf_token, csrf_token_from, log_in
+from .servers import dies_with_run
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "photos"
 XHR = {"X-Requested-With": "XMLHttpRequest"}
@@ -299,7 +300,8 @@ def gunicorn_server(tmp_path, migrated_db):
     with open(log, "wb") as sink:
         server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--bind", "127.0.0.1:0",
                                    "--workers", "1", "--threads", "4", "wsgi:app"],
-                                  cwd=root, env=env, stdout=sink, stderr=subprocess.STDOUT)
+                                  cwd=root, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                                  preexec_fn=dies_with_run())
     try:
         deadline = time.monotonic() + 60
         while not (found := re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", log.read_text())):

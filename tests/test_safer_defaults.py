@@ -23,6 +23,7 @@ from checkin_pwa.models import Photo
 
 from . import factories as f
 from .helpers import csrf_token_from, log_in
+from .servers import dies_with_run
 from .test_embedding import app_with, cookie_attributes  # noqa: F401  (app_with is a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,7 +107,8 @@ def test_gunicorn_as_make_run_starts_it_names_no_version(tmp_path, migrated_db):
     # gunicorn reads ./gunicorn.conf.py as make run does, which logs to stderr (JSON lines).
     log_file = open(log, "w")
     server = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "--bind", "127.0.0.1:0",
-                               "--workers", "1", "wsgi:app"], cwd=ROOT, env=env, stderr=log_file)
+                               "--workers", "1", "wsgi:app"], cwd=ROOT, env=env, stderr=log_file,
+                              preexec_fn=dies_with_run())
     try:
         address = None
         while address is None and server.poll() is None:  # gunicorn logs the port it bound
