@@ -112,7 +112,8 @@ class Config:
     S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY")
     S3_ADDRESSING_STYLE = os.environ.get("S3_ADDRESSING_STYLE", "path")
     S3_PRESIGN_SECONDS = int(os.environ.get("S3_PRESIGN_SECONDS", "0"))
-    # XLSX exports wait here for their download (default <instance>/exports; docs/exports.md).
+    # A local folder where an XLSX export is built before it goes to the file store (default
+    # <instance>/exports; docs/exports.md). Each host's own: nothing waits here.
     EXPORT_DIR = os.environ.get("EXPORT_DIR")
     # Refused before decoding: lower than Pillow's own decompression-bomb limit (89 MP).
     # 50 MP holds any phone camera's default mode (a 200 MP sensor bins to 12.5 MP), and

@@ -641,7 +641,8 @@ class ExportJob(db.Model):
     """An XLSX export a staff member asked for (services.exports), written by a job of the
     same kind as a plan upload's (services.jobs): state, phase, done of
     total and a heartbeat in the row, so every worker answers the page's polling. The file
-    waits in `path` for its download until the job expires. Belongs to its body and asker."""
+    waits in the file store under the key in `path` for its download until the job expires.
+    Belongs to its body and asker."""
 
     __tablename__ = "export_job"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -661,7 +662,7 @@ class ExportJob(db.Model):
     total: Mapped[int] = mapped_column(Integer, default=0)
     heartbeat_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     rows: Mapped[Optional[int]] = mapped_column(Integer)
-    path: Mapped[Optional[str]] = mapped_column(String(300))  # the written file, None once gone
+    path: Mapped[Optional[str]] = mapped_column(String(300))  # the file's store key, None once gone
     outcome: Mapped[Optional[dict]] = mapped_column(JSON)
 
 

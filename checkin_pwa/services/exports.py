@@ -8,8 +8,9 @@ explanations and verifications read plain joined rows with one statement per chu
 load no plan. So an export of a year of a large body never holds more than a chunk.
 `records` yields plain tuples; the web layer turns them into cells in the reader's language.
 CSV is written as it is read; XLSX by a job (the plan uploads' kind) with openpyxl's
-write-only mode to a file (its rows leave memory as they are written), which the page offers
-once whole.
+write-only mode to a local file (its rows leave memory as they are written), which goes to
+the file store (app.extensions["photo_store"], key exports/<random>.xlsx) once whole, so
+whichever app host answers the download sends it.
 
 No Flask request here: callers pass the staff member, the parsed filters, `now` (aware UTC,
 the server's clock) and the client's address.
@@ -21,12 +22,14 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..domain.filters import PlanFilters
 from ..extensions import db
 from ..models import (AuditPlan, Auditor, CheckEvent, Enterprise, ExceptionVerification, Explanation, ExportJob,
                       PlanSite, Staff, utcnow)
+from ..storage import EXPORT_KEY_PATTERN, PhotoStore, new_export_key
 from . import audit, listing
 from .plans import exception_views
 
@@ -203,18 +206,17 @@ def write_xlsx(path: str, title: str, header: list[str], rows: Iterable[list]) -
 
 # --- XLSX exports as jobs ---------------------------------------------------------------------
 # An XLSX file can only be sent once it is whole, so it is written by a job (the plan
-# uploads' kind, services.jobs) whose progress the page polls; the file
-# then waits in `folder` for its download until the job expires.
+# uploads' kind, services.jobs) whose progress the page polls; the file is built in a local
+# folder, then waits in the file store for its download until the job expires.
 
 EXPORTING = ("exporting",)
 KEEP = dt.timedelta(minutes=30)
 
 
-def begin(staff: Staff, dataset: str, fmt: str, filters: dict, locale: str, *, address: str,
-          folder: str) -> ExportJob:
+def begin(staff: Staff, dataset: str, fmt: str, filters: dict, locale: str, *, address: str) -> ExportJob:
     """The job row of an export asked for (the caller starts it: jobs.start_job
     with `write`); expired jobs' files are removed first."""
-    forget_expired(folder)
+    forget_expired()
     now = utcnow()
     job = ExportJob(agency_id=staff.agency_id, staff_id=staff.id, address=address[:64], dataset=dataset,
                     format=fmt, filters=filters, locale=locale, created_at=now, expires_at=now + KEEP,
@@ -226,8 +228,10 @@ def begin(staff: Staff, dataset: str, fmt: str, filters: dict, locale: str, *, a
 
 def write(job_id: int, folder: str, parse: Callable[[dict, int], PlanFilters], title: str, header: list[str],
           cells: Callable[[str, Iterable[tuple]], Iterable[list]], now: dt.datetime) -> None:
-    """The job: the export's rows written to its file, the job ready with the row count and
-    the export in the audit log (in one commit)."""
+    """The job: the export's rows written to a file in `folder`, its bytes saved in the file
+    store, the job ready with the row count and the export in the audit log (in one commit).
+    A file saved whose commit then fails has no row pointing at it: the orphan sweep
+    (sweep-photos) removes it."""
     from .jobs import progress
 
     job = db.session.get(ExportJob, job_id)
@@ -235,14 +239,16 @@ def write(job_id: int, folder: str, parse: Callable[[dict, int], PlanFilters], t
     path = os.path.join(folder, f"export-{job.id}-{os.urandom(8).hex()}.xlsx")
     report = lambda done, total: progress(ExportJob, job_id, "reading", done, total)  # noqa: E731
     filters = parse(job.filters, job.agency_id)
+    key = new_export_key()
     try:
         count = write_xlsx(path, title, header, cells(job.dataset, records(job.dataset, job.agency_id, filters, now,
                                                                           report)))
-    except BaseException:
+        with open(path, "rb") as built:  # the store takes bytes: the whole file, once
+            _store().save(key, built.read())
+    finally:
         _remove(path)
-        raise
     job = db.session.get(ExportJob, job_id)
-    job.state, job.phase, job.rows, job.path = "ready", None, count, path
+    job.state, job.phase, job.rows, job.path = "ready", None, count, key
     staff = db.session.get(Staff, job.staff_id)
     audit.record(audit.actor_for(staff, job.address), "data_exported", target=f"{job.dataset}: {count}",
                  after={"dataset": job.dataset, "format": job.format, "filters": job.filters, "rows": count})
@@ -250,18 +256,26 @@ def write(job_id: int, folder: str, parse: Callable[[dict, int], PlanFilters], t
 
 
 def file_of(job: ExportJob) -> Optional[str]:
-    """The finished file of a job not yet expired, if it is still there."""
-    if job.state != "ready" or not job.path or job.expires_at <= utcnow() or not os.path.exists(job.path):
+    """The store key of the finished file of a job not yet expired."""
+    if job.state != "ready" or not job.path or job.expires_at <= utcnow() or not EXPORT_KEY_PATTERN.match(job.path):
         return None
     return job.path
 
 
-def forget_expired(folder: str) -> None:
+def forget_expired() -> None:
     """Expired jobs lose their files (the rows stay: the page says the file is gone)."""
+    store = _store()
     for job in db.session.scalars(select(ExportJob).where(ExportJob.expires_at < utcnow(), ExportJob.path.is_not(None))):
-        _remove(job.path)
+        if EXPORT_KEY_PATTERN.match(job.path):
+            store.delete(job.path)
+        else:  # a file an earlier version kept in a local folder
+            _remove(job.path)
         job.path = None
     db.session.commit()
+
+
+def _store() -> PhotoStore:
+    return current_app.extensions["photo_store"]
 
 
 def _remove(path: str) -> None:

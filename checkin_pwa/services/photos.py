@@ -46,7 +46,7 @@ from ..domain.image_format import sniff_format
 from ..domain import evidence as exif_evidence
 from ..domain import geo, photo_checks, rules
 from ..extensions import db
-from ..models import AuditPlan, Auditor, NoticeAttachment, Photo, TeamMember
+from ..models import AuditPlan, Auditor, ExportJob, NoticeAttachment, Photo, TeamMember
 from ..storage import PhotoStore, new_key
 from ..timestamps import as_utc, utcnow
 from . import imaging
@@ -589,7 +589,7 @@ class SweepResult:
 
 
 def sweep_orphans(store: PhotoStore, older_than: dt.timedelta, now: Optional[dt.datetime] = None) -> SweepResult:
-    """Remove files no Photo or NoticeAttachment row points at (deleted rows keep theirs:
+    """Remove files no Photo, NoticeAttachment, Auditor or ExportJob row points at (deleted rows keep theirs:
     evidence), once they are older than `older_than`, so an upload between its files and its row is left alone.
     Left-over temporaries of interrupted writes go the same way."""
     cutoff = as_utc(now or utcnow()) - older_than
@@ -600,6 +600,8 @@ def sweep_orphans(store: PhotoStore, older_than: dt.timedelta, now: Optional[dt.
     referenced.update(db.session.scalars(select(NoticeAttachment.storage_key)))
     # And auditors' avatars (R1).
     referenced.update(db.session.scalars(select(Auditor.avatar_key).where(Auditor.avatar_key.is_not(None))))
+    # And XLSX exports waiting for their download (their job removes them when it expires).
+    referenced.update(db.session.scalars(select(ExportJob.path).where(ExportJob.path.is_not(None))))
     removed: list[str] = []
     young = 0
     for key, modified in list(store.keys()):

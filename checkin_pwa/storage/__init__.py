@@ -60,9 +60,17 @@ def new_avatar_key() -> str:
     return f"avatars/{token[:2]}/{token}.jpg"
 
 
+# Finished XLSX exports (services.exports), so every app host can send one; a fresh key each.
+EXPORT_KEY_PATTERN = re.compile(r"^exports/[0-9a-f]{32}\.xlsx$")
+
+
+def new_export_key() -> str:
+    return f"exports/{secrets.token_hex(16)}.xlsx"
+
+
 def check_key(key: str) -> str:
     if not isinstance(key, str) or not (KEY_PATTERN.match(key) or NOTICE_KEY_PATTERN.match(key)
-                                        or AVATAR_KEY_PATTERN.match(key)):
+                                        or AVATAR_KEY_PATTERN.match(key) or EXPORT_KEY_PATTERN.match(key)):
         raise InvalidKey(repr(key))
     return key
 

@@ -9,7 +9,7 @@ each (a photo uploaded as an auditor does, a notice with an attachment, a token,
 entries). A parameter naming a table body A has no row of fails with what to add here."""
 from __future__ import annotations
 
-import os
+import io
 import re
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from checkin_pwa.models import (ApiToken, AuditLogEntry, AuditPlan, Auditor, Che
                                 NoticeAttachment, PhoneChangeRequest, Photo, PlanSite, PlanUpload, Staff, TeamMember,
                                 utcnow)
 from checkin_pwa.services import audit, exports, notices, phone_changes, plan_uploads, tokens
+from checkin_pwa.storage import new_export_key
 
 from .. import factories
 from ..helpers import FreshContextClient, csrf_token, log_in
@@ -84,11 +85,11 @@ def body_a_rows(app) -> dict:
     phone_changes.hold(person, "13700000099", now=utcnow())  # a change of login number waiting
     plan_uploads.receive(a_staff, "plans.json", b'{"plans": []}', address="10.0.0.1")  # kept, not checked
     # An XLSX export of the admin's, finished: its file waits for the download.
-    folder = app.config["EXPORT_DIR"] or os.path.join(app.instance_path, "exports")
-    job = exports.begin(a_staff, "plans", "xlsx", {}, "zh_CN", address="10.0.0.1", folder=folder)
-    os.makedirs(folder, exist_ok=True)
-    job.path = os.path.join(folder, f"export-{job.id}-r16.xlsx")
-    job.rows = exports.write_xlsx(job.path, "甲方计划", ["计划编号"], [[plan.plan_no]])
+    job = exports.begin(a_staff, "plans", "xlsx", {}, "zh_CN", address="10.0.0.1")
+    built = io.BytesIO()
+    job.rows = exports.write_xlsx(built, "甲方计划", ["计划编号"], [[plan.plan_no]])
+    job.path = new_export_key()
+    app.extensions["photo_store"].save(job.path, built.getvalue())
     job.state, job.phase = "ready", None
     db.session.commit()
 

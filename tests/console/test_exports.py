@@ -9,12 +9,15 @@ import csv
 import datetime as dt
 import io
 import re
+import shutil
 import threading
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
+from checkin_pwa import create_app
+from checkin_pwa.config import TestConfig
 from checkin_pwa.extensions import db
 from checkin_pwa.models import AuditLogEntry, CheckEvent, ExceptionVerification, Explanation
 
@@ -288,6 +291,57 @@ def test_an_export_job_that_fails_says_so_logs_nothing_and_leaves_no_file(app, b
     fragment = finished(reader, export(reader, "events", "xlsx"))
     assert "导出未能完成，未作记录；请重试。" in fragment and 'id="export-file"' not in fragment
     assert logged() == [] and not any(Path(app.config["EXPORT_DIR"]).glob("*.xlsx"))
+    assert stored_exports(app) == []
+
+
+def stored_exports(app) -> list[str]:
+    return [key for key, _modified in app.extensions["photo_store"].keys() if key.startswith("exports/")]
+
+
+def test_the_photo_sweep_keeps_a_waiting_export_and_the_next_export_removes_an_expired_one(app, body):
+    from checkin_pwa.models import ExportJob, utcnow
+    from checkin_pwa.services import photos
+
+    reader = logged_in(app, staff_of(role="readonly"))
+    fragment = finished(reader, export(reader, "plans", "xlsx"))
+    link = re.search(r'id="export-file" href="([^"]+)"', fragment).group(1)
+    [key] = stored_exports(app)
+    swept = photos.sweep_orphans(app.extensions["photo_store"], dt.timedelta(0))
+    assert key not in swept.removed and reader.get(link).status_code == 200
+    # Half an hour later the file is gone: the page says so, and the next export removes it.
+    db.session.execute(db.update(ExportJob).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
+    db.session.commit()
+    assert reader.get(link).status_code == 404
+    finished(reader, export(reader, "events", "xlsx"))
+    assert key not in stored_exports(app) and len(stored_exports(app)) == 1
+
+
+def test_an_xlsx_export_made_on_one_host_downloads_through_another(app, body, tmp_path):
+    """Two app hosts on one database and one file store, each with its own local folders:
+    the export's job runs on the host that took the request, and the download reaches the
+    other host (a load balancer chooses), which still sends the file."""
+    shared = {name: value for name, value in app.config.items()
+              if name in ("SQLALCHEMY_DATABASE_URI", "PHOTO_STORE", "PHOTO_STORAGE_DIR") or name.startswith("S3_")}
+    other_host = create_app(TestConfig, **shared, EXPORT_DIR=str(tmp_path / "host-b-exports"))
+    reader = staff_of(role="readonly", name="钱只读")
+    on_a = logged_in(app, reader)
+    fragment = finished(on_a, export(on_a, "plans", "xlsx"))
+    link = re.search(r'id="export-file" href="([^"]+)"', fragment).group(1)
+    assert not any(Path(app.config["EXPORT_DIR"]).glob("*.xlsx")), "nothing waits on host A's own disk"
+    shutil.rmtree(app.config["EXPORT_DIR"], ignore_errors=True)  # and host A's disk is not on host B
+
+    other_host.test_client_class = app.test_client_class
+    on_b = logged_in(other_host, reader, offset_steps=1)
+    assert 'id="export-file"' in on_b.get(link.rsplit("/", 1)[0]).get_data(as_text=True)
+    answer = on_b.get(link)
+    assert answer.status_code == 200 and answer.mimetype.endswith("spreadsheetml.sheet")
+    assert answer.headers["Content-Disposition"] == "attachment; filename=plans-2026-03-01-2026-03-31.xlsx"
+    assert "no-store" in answer.headers["Cache-Control"]
+    sheet = load_workbook(io.BytesIO(answer.get_data()), read_only=True).active
+    numbers = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert numbers == [body["fine"].plan_no, body["far"].plan_no]
+    with other_host.app_context():
+        db.engine.dispose()
 
 
 def test_r16_the_export_needs_a_staff_login(app, body):

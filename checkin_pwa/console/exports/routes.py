@@ -4,7 +4,7 @@ staff member may export (reads); each export is in the audit log with its filter
 count. Another body's rows are never read (R16: the body is the staff member's own)."""
 import os
 
-from flask import abort, current_app, g, redirect, render_template, request, send_file, stream_with_context, url_for
+from flask import abort, current_app, g, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import force_locale, get_locale, lazy_gettext as _l
 
 from ...blueprints.plans.words import MODES
@@ -14,7 +14,7 @@ from ...extensions import client_address
 from ...models import ExportJob
 from ...services import exports, jobs, listing
 from ...services.checkin import server_now
-from ...web import render_page_or_partial
+from ...web import PRIVATE_FILE, render_page_or_partial
 from ..guard import own_row, staff_required
 from ..words import CHECKED_WORDS, PHASE_WORDS
 from . import bp
@@ -72,12 +72,13 @@ def download():
         with force_locale(locale):
             exports.write(job_id, folder, _parse, str(TITLES[dataset]), header(dataset), rows, now)
 
-    job = exports.begin(staff, dataset, fmt, wanted, locale, address=address, folder=folder)
+    job = exports.begin(staff, dataset, fmt, wanted, locale, address=address)
     jobs.start_job(ExportJob, job.id, work, name=f"export-{job.id}")
     return redirect(url_for(".job", job_id=job.id), code=303)
 
 
 def _folder() -> str:
+    """Where this host builds an XLSX file before it goes to the file store."""
     return current_app.config["EXPORT_DIR"] or os.path.join(current_app.instance_path, "exports")
 
 
@@ -115,10 +116,19 @@ def job_state(job_id: int):
 @bp.get("/exports/jobs/<int:job_id>/file")
 @staff_required("readonly")
 def job_file(job_id: int):
+    """The finished file from the file store (whichever host wrote it), as a download."""
     found = _mine(job_id)
-    path = exports.file_of(found)
-    if path is None:
+    key = exports.file_of(found)
+    if key is None:
         abort(404)
     filters = found.filters or {}
     name = f"{found.dataset}-{filters.get('from')}-{filters.get('to')}.xlsx"
-    return send_file(path, mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name=name, max_age=0)
+    try:
+        # A key names one file written once: its random part is a stable ETag.
+        response = current_app.extensions["photo_store"].response(
+            key, mimetype=MIMETYPES["xlsx"], etag=key.rsplit("/", 1)[-1], disposition=f"attachment; filename={name}")
+    except FileNotFoundError:
+        abort(404)
+    response.headers["Cache-Control"] = PRIVATE_FILE
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
