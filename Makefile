@@ -58,11 +58,17 @@ run: seed
 # Two passes. 1: the whole suite on SQLite, photos on disk, the browser tests. 2: every test
 # that uses a database again, on a PostgreSQL server (and the object store) the run starts
 # itself in a temporary folder (tests/servers/); the browser tests are not run twice.
-# Both passes run; the target fails if either did. E.g. make test PYTEST_ARGS="-x"
+# They run at the same time (the browser tests mostly wait on Chromium, so a second core
+# would idle; each pass has its own servers, ports and temporary folders); pass 2's report
+# follows pass 1's. The target fails if either failed. E.g. make test PYTEST_ARGS="-x"
 test: install-test
-	@status=0; \
+	@status=0; report=$$(mktemp); \
+	TEST_DATABASE=postgresql TEST_PHOTO_STORE=s3 $(BIN)/python -m pytest -p no:cacheprovider \
+	  --ignore=tests/browser $(PYTEST_ARGS) >$$report 2>&1 & second=$$!; \
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || status=1; \
-	TEST_DATABASE=postgresql TEST_PHOTO_STORE=s3 $(BIN)/python -m pytest --ignore=tests/browser $(PYTEST_ARGS) || status=1; \
+	wait $$second || status=1; \
+	echo "==== pass 2: the database tests on PostgreSQL, photos in the object store ===="; \
+	cat $$report; rm -f $$report; \
 	exit $$status
 
 # The README's screenshots, written again to docs/screenshots/ (a test run leaves them alone).
