@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import not_here
 from .servers import nginx as nginx_servers
 from .servers import redis as redis_servers
 
@@ -62,10 +63,9 @@ def accepts(port: int) -> bool:
 
 @pytest.mark.parametrize("kind", sorted(STARTS))
 def test_a_killed_run_leaves_no_server_running(kind):
-    if kind == "redis" and redis_servers.missing():
-        pytest.skip(redis_servers.missing())
-    if kind == "nginx" and nginx_servers.missing():
-        pytest.skip(nginx_servers.missing())
+    missing = {"redis": redis_servers.missing, "nginx": nginx_servers.missing}.get(kind, lambda: None)()
+    if missing:
+        not_here(missing)
     script = textwrap.dedent(STARTS[kind]) + "print(pid, port, flush=True)\nimport time\ntime.sleep(600)\n"
     run = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True,
                            start_new_session=True)
