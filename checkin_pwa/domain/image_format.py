@@ -3,7 +3,7 @@ Content-Type): one answer for the upload check and for the EXIF reader."""
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Iterator, Optional
 
 # ISO-BMFF brands of HEIF stills (HEVC-coded, as iPhones and Android phones write them).
 # AVIF (AV1) is left out: no phone camera writes it, and it is one more decoder exposed.
@@ -43,30 +43,54 @@ _NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RST0-7: no length follows
 
 
-def jpeg_scans(data: bytes, stop_after: int = MAX_JPEG_SCANS) -> int:
-    """How many scans (SOS markers) a JPEG has, counted by walking its markers without
-    decoding; the walk stops once `stop_after` is passed. A walk that breaks off (a bad length,
-    a cut file) answers the scans seen so far: the decoder judges the rest."""
-    scans, pos = 0, 2
-    while pos + 4 <= len(data) and scans <= stop_after:
+def jpeg_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """The one walk over a JPEG's markers, without decoding: (marker, start, end) of each
+    segment after the start of image, in file order. A scan's segment takes in its
+    entropy-coded data up to the next marker; a standalone marker (RST, TEM) is its two bytes;
+    the end of image (0xD9) is the last one yielded. The walk stops where it breaks (a byte
+    that is not a marker, a length that runs short or past the end): a file whose last
+    segment is not 0xD9 did not walk cleanly. A scan that no marker follows (a cut file) is
+    yielded up to the end of the data, and the walk ends there."""
+    pos = 2
+    while pos + 2 <= len(data):
         if data[pos] != 0xFF:
-            return scans
+            return
         marker = data[pos + 1]
         if marker == 0xFF:  # a fill byte before the marker
             pos += 1
             continue
         if marker == 0xD9:  # end of image
-            return scans
+            yield marker, pos, pos + 2
+            return
         if marker in _STANDALONE:
+            yield marker, pos, pos + 2
             pos += 2
             continue
-        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+        if pos + 4 > len(data):
+            return
+        end = pos + 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+        if end > len(data) or end < pos + 4:
+            return
+        if marker == 0xDA:
+            found = _NEXT_MARKER.search(data, end)
+            if found is None:
+                yield marker, pos, len(data)
+                return
+            end = found.start()
+        yield marker, pos, end
+        pos = end
+
+
+def jpeg_scans(data: bytes, stop_after: int = MAX_JPEG_SCANS) -> int:
+    """How many scans (SOS markers) a JPEG has (jpeg_segments); counting stops once
+    `stop_after` is passed. A walk that breaks off answers the scans seen so far: the decoder
+    judges the rest."""
+    scans = 0
+    for marker, _start, _end in jpeg_segments(data):
         if marker == 0xDA:
             scans += 1
-            found = _NEXT_MARKER.search(data, pos)
-            if found is None:
-                return scans
-            pos = found.start()
+            if scans > stop_after:
+                break
     return scans
 
 
@@ -77,16 +101,13 @@ def jpeg_without_metadata_blocks(data: bytes) -> bytes:
     """The JPEG with its EXIF (APP1) and multi-picture (APP2 MPF) segments left out, pixels
     untouched: what the decoder is given, so no second EXIF parser ever reads the phone's
     EXIF (ours reads it once). The colour profile (APP2 ICC_PROFILE) stays."""
-    kept, pos, start = [], 2, 0
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xDA or marker == 0xD9 or marker in _STANDALONE or marker == 0xFF:
+    kept, start = [], 0
+    for marker, pos, end in jpeg_segments(data):
+        if marker == 0xDA or marker == 0xD9 or marker in _STANDALONE:
             break
-        end = pos + 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
         if any(marker == app and data[pos + 4:pos + 4 + len(tag)] == tag for app, tag in _METADATA_APP):
             kept.append(data[start:pos])
             start = end
-        pos = end
     if not kept:
         return data
     return b"".join(kept) + data[start:]
@@ -107,33 +128,9 @@ def jpeg_display_copy(data: bytes, max_icc_bytes: int) -> Optional[bytes]:
     walk cleanly from the start to the end of the image: such a file is re-encoded."""
     if data[:2] != b"\xff\xd8":
         return None
-    parts, icc, icc_bytes, pos = [b"\xff\xd8"], [], 0, 2
-    while pos + 2 <= len(data):
-        if data[pos] != 0xFF:
-            return None
-        marker = data[pos + 1]
-        if marker == 0xFF:  # a fill byte before the marker
-            pos += 1
-            continue
-        if marker == 0xD9:
-            parts.append(b"\xff\xd9")
-            break
-        if marker in _STANDALONE:
-            parts.append(data[pos:pos + 2])
-            pos += 2
-            continue
-        if pos + 4 > len(data):
-            return None
-        end = pos + 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
-        if end > len(data) or end < pos + 4:
-            return None
-        if marker == 0xDA:
-            found = _NEXT_MARKER.search(data, end)
-            if found is None:
-                return None
-            parts.append(data[pos:found.start()])
-            pos = found.start()
-            continue
+    parts, icc, icc_bytes, last = [b"\xff\xd8"], [], 0, None
+    for marker, pos, end in jpeg_segments(data):
+        last = marker
         segment = data[pos:end]
         if 0xE0 <= marker <= 0xEF or marker == 0xFE:
             tag = next((tag for app, tag in _DISPLAY_APP if marker == app and segment[4:4 + len(tag)] == tag), None)
@@ -144,8 +141,7 @@ def jpeg_display_copy(data: bytes, max_icc_bytes: int) -> Optional[bytes]:
                 parts.append(segment)
         else:
             parts.append(segment)
-        pos = end
-    else:
+    if last != 0xD9:
         return None
     if icc_bytes > max_icc_bytes:
         parts = [part for i, part in enumerate(parts) if i not in set(icc)]
