@@ -681,7 +681,7 @@ class ExceptionVerification(db.Model):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    result: Mapped[str] = mapped_column(String(20))  # domain.exceptions.VERIFICATION_RESULTS
+    result: Mapped[str] = mapped_column(String(20))  # domain.audit_exceptions.VERIFICATION_RESULTS
     text: Mapped[str] = mapped_column(Text, default="")
     exceptions: Mapped[list] = mapped_column(JSON, default=list)
     deadline: Mapped[dt.date] = mapped_column(Date)

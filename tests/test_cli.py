@@ -190,7 +190,7 @@ def test_seed_demo_keeps_a_password_the_demo_auditor_changed(runner):
 
 
 def test_r10_demo_history_has_one_clean_audit_and_one_with_each_exception(runner):
-    from checkin_pwa.domain import exceptions as r10
+    from checkin_pwa.domain import audit_exceptions as r10
     from checkin_pwa.services import plan_status
     from checkin_pwa.services.checkin import server_now
 

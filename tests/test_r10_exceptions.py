@@ -1,11 +1,11 @@
-"""R10 exceptions (domain.exceptions) at their boundaries, on the plan's own calendar, and
+"""R10 exceptions (domain.audit_exceptions) at their boundaries, on the plan's own calendar, and
 the notes that are not exceptions (domain.notes). Pure: no app."""
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from checkin_pwa.domain import exceptions as rules10
+from checkin_pwa.domain import audit_exceptions as rules10
 from checkin_pwa.domain import notes
 from checkin_pwa.domain.geo import nearest_site, points, Point
 from checkin_pwa.domain.rules import PlanFacts

@@ -53,7 +53,7 @@ def test_r10_explain_page_lists_exceptions_the_deadline_and_the_form(app):
     plan, leader, _ = team_of_two(start=f.local_today(-3), end=f.local_today(-2, 17, 0))
     page = text(phone_of(app, leader).get(f"/plans/{plan.id}/explain"))
     assert "未签到" in page and "未上传照片" in page
-    from checkin_pwa.domain.exceptions import review_deadline
+    from checkin_pwa.domain.audit_exceptions import review_deadline
 
     deadline = review_deadline(f.local_today(-2).date())
     assert f"认证机构应在审核结束后 5 个工作日内（即 {deadline.day.isoformat()} 前）审核并说明异常情况" in page

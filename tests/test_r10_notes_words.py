@@ -6,7 +6,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from checkin_pwa.blueprints.plans import words
-from checkin_pwa.domain import exceptions as rules10
+from checkin_pwa.domain import audit_exceptions as rules10
 from checkin_pwa.domain import notes
 from checkin_pwa.services.plans import ExceptionView
 

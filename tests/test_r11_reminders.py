@@ -1,7 +1,7 @@
-"""R11 签到提醒 (domain.exceptions.needs_reminder) at its boundaries. Pure: no app."""
+"""R11 签到提醒 (domain.audit_exceptions.needs_reminder) at its boundaries. Pure: no app."""
 from __future__ import annotations
 
-from checkin_pwa.domain.exceptions import needs_reminder
+from checkin_pwa.domain.audit_exceptions import needs_reminder
 
 from .test_r10_exceptions import at, facts
 

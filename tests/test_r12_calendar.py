@@ -1,4 +1,4 @@
-"""R12 the audit calendar: day types (domain.exceptions), the month grid and its red `!`,
+"""R12 the audit calendar: day types (domain.audit_exceptions), the month grid and its red `!`,
 the day's plans below the month, and bad months in the URL."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from checkin_pwa.domain.exceptions import AFTERNOON, ALL_DAY, MORNING, combine_day_types, day_type
+from checkin_pwa.domain.audit_exceptions import AFTERNOON, ALL_DAY, MORNING, combine_day_types, day_type
 from checkin_pwa.domain.filters import FilterError, Month, parse_month
 from checkin_pwa.domain.rules import PlanFacts
 from checkin_pwa.extensions import db

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event
 
-from checkin_pwa.domain import exceptions as rules10
+from checkin_pwa.domain import audit_exceptions as rules10
 from checkin_pwa.domain.filters import TaskFilters, matches
 from checkin_pwa.extensions import db
 from checkin_pwa.models import AuditPlan, TeamMember

@@ -77,7 +77,7 @@ def too_large(error):
         return _error(413, _("What was sent is too large: a notice's text is at most %(chars)s characters and its "
                              "files together at most %(mb)s MB. Nothing was changed.", chars=BODY_MAX, mb=limit_mb))
     if request.endpoint == "console.verifications.record":
-        from ..domain.exceptions import VERIFICATION_TEXT_MAX
+        from ..domain.audit_exceptions import VERIFICATION_TEXT_MAX
 
         return _error(413, _("What was sent is too large: a verification's text is at most %(chars)s characters. "
                              "Nothing was saved.", chars=VERIFICATION_TEXT_MAX))

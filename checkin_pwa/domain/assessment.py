@@ -145,10 +145,6 @@ class Assessment:
     level: str  # credible | verify | doubtful
     reasons: tuple[Reason, ...]
 
-    @property
-    def concerns(self) -> tuple[Reason, ...]:
-        return tuple(r for r in self.reasons if r.level in (DOUBTFUL, VERIFY))
-
 
 def assess(facts: EvidenceFacts) -> Assessment:
     """The level of the plan's evidence and its reasons, most serious first."""

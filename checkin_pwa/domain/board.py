@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional
 
-from .exceptions import needs_reminder
+from .audit_exceptions import needs_reminder
 from .filters import FilterError
 from .row_ids import row_id
 from .rules import PlanFacts, team_state, timeliness

@@ -139,10 +139,6 @@ class PhotoEvidence:
     FIELDS = ("taken_at", "offset", "gps", "gps_time", "make", "model", "orientation")
 
     @property
-    def has_exif(self) -> bool:
-        return self.status == READ
-
-    @property
     def offset_minutes(self) -> Optional[int]:
         """The offset of taken_at from UTC in minutes, when the photo says it."""
         if not self.offset.read:

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional, Sequence
 
-from .exceptions import PHASES
+from .audit_exceptions import PHASES
 
 # The calendar shows these years: wide enough for any real audit, narrow enough that a
 # typo (year 0, year 99999) is told apart from a wish.

@@ -1,6 +1,6 @@
 """Notes on a plan's record: what the reviewer should know that is not an exception (R10).
 
-Exceptions (domain.exceptions) are the three of §5.9: 未签到, 地点偏差, 未上传照片. Everything
+Exceptions (domain.audit_exceptions) are the three of §5.9: 未签到, 地点偏差, 未上传照片. Everything
 else the record says about itself is a note: an event sent later from the phone's outbox
 (R17), a phone clock off, a moved pin, an old or poor position fix, a site that could not
 be located, a late or early sign, a member's late offline copy, and the photos' EXIF

@@ -21,8 +21,6 @@ LAST_MEETING_LENGTH = dt.timedelta(hours=1)
 # re-judges them on its own clock (phone_facts, static/js/plan-rules.js).
 OPENS_LATER = frozenset({"not_started", "not_last_day", "too_soon_after_check_in", "not_checked_in"})
 
-MUST_SIGN_PROJECTS = ("QMS", "EMS", "OHSMS", "ISO9001", "ISO14001", "ISO45001")
-
 
 @dataclass(frozen=True)
 class PlanFacts:

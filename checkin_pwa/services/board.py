@@ -23,7 +23,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..domain import board as rules
-from ..domain import exceptions as rules10
+from ..domain import audit_exceptions as rules10
 from ..domain.filters import Page, page_of
 from ..domain.rules import PlanFacts, is_today_task, team_state
 from ..extensions import db

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from ..domain import assessment
 from ..domain import evidence as exif_evidence
-from ..domain import exceptions as rules10
+from ..domain import audit_exceptions as rules10
 from ..domain import rules
 from ..domain.offline import skew_over_limit
 from ..extensions import db

@@ -1,5 +1,5 @@
 """The body's verification of exceptions (异常核实, R20): the queue of ended plans with R10
-exceptions, each with its deadline (domain.exceptions.review_deadline) and state, the
+exceptions, each with its deadline (domain.audit_exceptions.review_deadline) and state, the
 verifications staff record (append only, in the audit log) and the daily reminder.
 
 No Flask request here: callers pass the staff member or body, the plan (already checked
@@ -25,7 +25,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ..domain import exceptions as rules10
+from ..domain import audit_exceptions as rules10
 from ..domain.filters import Page, page_of
 from ..extensions import db
 from ..models import AuditPlan, Explanation, ExceptionVerification, OpenReview, PlanChange, Staff

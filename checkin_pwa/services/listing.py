@@ -25,7 +25,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.functions import FunctionElement
 
-from ..domain import exceptions as rules10
+from ..domain import audit_exceptions as rules10
 from ..domain.filters import Levels, Month, Page, PlanFilters, ProjectTree, TaskFilters, clean_levels, matches, page_of
 from ..domain.rules import PlanFacts
 from ..extensions import db
@@ -37,7 +37,7 @@ from ..timestamps import as_utc
 
 # The calendar's own "today" and "this month": the zone of the auditors' plans (the app is
 # for Chinese certification bodies; plans default to it). Each plan's days are still read on
-# its own clock (domain.exceptions.day_type).
+# its own clock (domain.audit_exceptions.day_type).
 CALENDAR_ZONE = ZoneInfo(DEFAULT_TIMEZONE)
 UTC = dt.timezone.utc
 
@@ -91,7 +91,7 @@ def role_of(plan: AuditPlan, auditor: Auditor) -> Optional[str]:
 class DayMark:
     """How one calendar day looks: its colour (day type), how many plans, a red `!`."""
 
-    day_type: str  # domain.exceptions ALL_DAY | MORNING | AFTERNOON
+    day_type: str  # domain.audit_exceptions ALL_DAY | MORNING | AFTERNOON
     plans: int
     exception: bool
 
@@ -271,7 +271,7 @@ def plan_list(auditor: Auditor, which: str, filters: TaskFilters, asked_page: ob
     Tasks come soonest first; history most recent first. The database filters, counts and
     cuts the page from the auditor's team rows (they carry their plan's times, in the order
     of an index); only the plans near a day's boundary are judged here on their own zone
-    (domain.exceptions.audit_over, domain.filters.matches), and their verdict joins the query.
+    (domain.audit_exceptions.audit_over, domain.filters.matches), and their verdict joins the query.
     """
     mine = select(TeamMember.plan_id).where(TeamMember.auditor_id == auditor.id)
     if filters.enterprise:  # the auditor's enterprises so named, then their plans
@@ -330,7 +330,7 @@ def enterprise_names(auditor: Auditor, limit: int = 200) -> list[str]:
 
 @dataclass(frozen=True)
 class BodyPlanEntry(PlanTimes):
-    """One plan of the body's list: its phase (domain.exceptions.phase) and record now."""
+    """One plan of the body's list: its phase (domain.audit_exceptions.phase) and record now."""
 
     plan: AuditPlan
     status: PlanStatus

@@ -5,7 +5,7 @@ and its record may give an R10 exception: a team check-in or check-out missing, 
 photos missing, or a team event farther than R5's limit from the sites. That is a necessary
 condition of R10's `exceptions` for an ended plan, read from stored columns only (no clock),
 so it changes only when the record does. The row is a marker, not the decision: the queue
-lists the marked plans whose audit is over and R10 (domain.exceptions) judges each.
+lists the marked plans whose audit is over and R10 (domain.audit_exceptions) judges each.
 
 Every flush that writes a plan, a check-in event, a photo or a verification re-reads the
 marker of the plans it touched (one DELETE and one INSERT … SELECT), so no writer has to

@@ -440,10 +440,6 @@ class PhotoGroup:
     photos: list[PhotoView]
 
     @property
-    def full(self) -> bool:
-        return len(self.photos) >= self.max
-
-    @property
     def missing(self) -> bool:
         return len(self.photos) < self.min
 

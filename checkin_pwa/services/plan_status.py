@@ -1,6 +1,6 @@
 """A plan's exceptions (R10) and reminder (R11) at a moment, from the database.
 
-One place that gathers the facts domain.exceptions needs, for one plan or for a page of
+One place that gathers the facts domain.audit_exceptions needs, for one plan or for a page of
 plans at once (one query for the photo counts), so the plan page, today, the calendar,
 tasks and history all say the same thing.
 """
@@ -12,7 +12,7 @@ from typing import Iterable
 
 from sqlalchemy import func, select
 
-from ..domain import exceptions as rules10
+from ..domain import audit_exceptions as rules10
 from ..domain.rules import team_state
 from ..extensions import db
 from ..models import AuditPlan, Photo

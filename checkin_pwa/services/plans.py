@@ -11,7 +11,7 @@ from typing import Optional
 
 from sqlalchemy import select
 
-from ..domain import exceptions as rules10
+from ..domain import audit_exceptions as rules10
 from ..domain import notes as notes_rules
 from ..domain import offline
 from ..extensions import db
@@ -188,7 +188,7 @@ class MemberRow:
 class BodyPlanPage(PlanTimes):
     plan: AuditPlan
     status: PlanStatus
-    phase: str  # domain.exceptions.phase
+    phase: str  # domain.audit_exceptions.phase
     members: list[MemberRow]
     photos: list[tuple[str, list[Photo]]]  # (group, photos not deleted), every group
     explanations: list[Explanation]
@@ -256,12 +256,11 @@ FIRST_PHOTOS = "first_photos"
 CHECK_OUT = "check_out"
 LAST_PHOTOS = "last_photos"
 EXPLAIN = "explain"
-TODO_ORDER = (CHECK_IN, FIRST_PHOTOS, CHECK_OUT, LAST_PHOTOS, EXPLAIN)
 
 
 @dataclass(frozen=True)
 class TodoItem:
-    what: str  # one of TODO_ORDER
+    what: str  # CHECK_IN | FIRST_PHOTOS | CHECK_OUT | LAST_PHOTOS | EXPLAIN
     plan: AuditPlan
     # Not allowed now, but may open later today on the phone's clock (domain.rules.OPENS_LATER):
     # the page carries it hidden and static/js/plan-rules.js shows it when the rule allows.

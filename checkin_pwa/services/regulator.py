@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ..domain import anomalies as anomaly_rules
 from ..domain import board as board_rules
-from ..domain import exceptions as rules10
+from ..domain import audit_exceptions as rules10
 from ..domain.board import WeekCount
 from ..extensions import db
 from ..models import Agency, AuditPlan

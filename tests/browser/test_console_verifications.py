@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from checkin_pwa.domain.exceptions import review_deadline
+from checkin_pwa.domain.audit_exceptions import review_deadline
 from checkin_pwa.extensions import db
 from checkin_pwa.models import Explanation
 

@@ -392,7 +392,7 @@ def test_r10_the_chart_judges_only_the_plans_the_verification_queue_may_list_and
     """The chart reuses the verification queue's pre-filter (the open_review marker) and adds
     the verified plans: plans with a clean record are counted by their last day but never
     judged, and every plan R10 flags is still counted, a verified one included."""
-    from checkin_pwa.domain import exceptions as rules10
+    from checkin_pwa.domain import audit_exceptions as rules10
     from checkin_pwa.models import ExceptionVerification, Photo
     from checkin_pwa.services.plan_status import status_of
 

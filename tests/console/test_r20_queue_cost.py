@@ -10,7 +10,7 @@ import random
 import pytest
 from sqlalchemy import event, select
 
-from checkin_pwa.domain import exceptions as rules10
+from checkin_pwa.domain import audit_exceptions as rules10
 from checkin_pwa.extensions import db
 from checkin_pwa.models import AuditPlan, CheckEvent, ExceptionVerification, OpenReview, Photo
 from checkin_pwa.services import exception_verifications as service

@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from checkin_pwa.domain.exceptions import review_deadline
+from checkin_pwa.domain.audit_exceptions import review_deadline
 from checkin_pwa.extensions import db
 from checkin_pwa.models import AuditLogEntry, CheckEvent, ExceptionVerification, Explanation, Photo
 

@@ -1,5 +1,5 @@
 """Words for the plan page: roles, modes, plan states, exceptions (R10), notes and the
-explanation refusals, in the user's language. Codes and numbers come from domain.exceptions,
+explanation refusals, in the user's language. Codes and numbers come from domain.audit_exceptions,
 domain.notes and services.explanations; photo words are photos.words' own."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Optional
 
 from flask_babel import gettext as _, lazy_gettext as _l, pgettext
 
-from ...domain import exceptions as rules10
+from ...domain import audit_exceptions as rules10
 from ...domain import plan_changes
 from ..photos.words import GROUP_TITLES
 

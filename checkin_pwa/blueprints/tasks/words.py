@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from ...domain import exceptions as rules10
+from ...domain import audit_exceptions as rules10
 from ...domain.filters import FilterError
 
 ROLES = {
@@ -56,7 +56,7 @@ FILTER_ERRORS = {
 
 
 def exception_text(exception) -> str:
-    """One R10 exception (domain.exceptions.PlanException) in words."""
+    """One R10 exception (domain.audit_exceptions.PlanException) in words."""
     if exception.code == rules10.NOT_SIGNED:
         return _("Not signed: %(what)s", what=MISSING_EVENTS.get(exception.missing, MISSING_EVENTS[("in", "out")]))
     if exception.code == rules10.DEVIATION:

@@ -10,7 +10,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ...blueprints.tasks.words import filter_error_text
-from ...domain.exceptions import VERIFICATION_RESULTS, VERIFICATION_TEXT_MAX
+from ...domain.audit_exceptions import VERIFICATION_RESULTS, VERIFICATION_TEXT_MAX
 from ...domain.filters import parse_date_range
 from ...extensions import client_address
 from ...models import AuditPlan

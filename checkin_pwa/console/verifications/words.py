@@ -2,7 +2,7 @@
 verification, why one was refused."""
 from flask_babel import lazy_gettext as _l
 
-from ...domain import exceptions as rules10
+from ...domain import audit_exceptions as rules10
 
 STATE_WORDS = {
     rules10.TO_VERIFY: _l("To verify"),
