@@ -16,6 +16,7 @@ from checkin_pwa.models import TeamMember
 from checkin_pwa.services import checkin
 
 from . import factories as f
+from .console.conftest import logged_in
 from .helpers import phone_of
 
 pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
@@ -84,11 +85,55 @@ def test_r9_plan_page_shows_every_field_of_a_full_plan(app):
         "证书号 11721Q0123R1M", "审核活动 监督审核", f"审核时间 {start} 至 {end}",
         "行政区划 吉林省通化市", "吉林省集安市工业园区1号", "吉林省集安市工业园区2号",
         "联系人 张某", "联系电话 0435-1234567",
-        "【组长】 贾组长", "【组员】 崔组员", "技术专家 沈专家", "实习审核员 王实习", "远程审核员 赵远程",
+        "【组长】贾组长", "【组员】崔组员", "【技术专家】沈专家", "【实习审核员】王实习", "【远程审核员】赵远程",
         "审核方式：现场审核", "企业保密区域禁止拍照", "计划状态 有效", "签到情况 已签退",
     ):
         assert shown in page, shown
     assert re.search(r"<dd class=\"project\">ISO9001<span class=\"must-sign\"[^>]*>\*</span>", text(response))
+
+
+def team_roles(page: str) -> list[str]:
+    """The team as a page shows it: each role's text, in the page's order."""
+    return [re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", part))).strip()
+            for part in re.findall(r'<span class="team-role[^"]*">(.*?)</span>', page)]
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("zh_CN", ["【组长】贾组长", "【组员】钱停用（已停用）、崔组员", "【实习审核员】王实习", "【远程审核员】赵远程",
+               "【技术专家】沈专家"]),
+    ("en", ["[Team leader] 贾组长", "[Team member] 钱停用 (disabled), 崔组员", "[Intern auditor] 王实习",
+            "[Remote auditor] 赵远程", "[Technical expert] 沈专家"]),
+])
+def test_r9_the_plan_page_and_the_lists_show_the_team_alike(app, language, expected):
+    """One order (experts after the team, as the manual writes it) and one way to name a
+    role, on the plan page and in the task and history lists."""
+    names = ("沈专家", "贾组长", "钱停用", "王实习", "崔组员", "赵远程")
+    expert, leader, stopped, intern, member, remote = (f.auditor(name=n) for n in names)
+    plan = f.plan([expert, leader, stopped, intern, member, remote], start=f.local_today(0, 0, 0),
+                  end=f.local_today(1, 17, 0))
+    for row, role in zip(plan.team, ("expert", "leader", "member", "intern", "member", "remote")):
+        row.role = role  # the team in the order the body listed it
+    stopped.disabled = True
+    db.session.commit()
+    client = phone_of(app, leader)
+    if language != "zh_CN":
+        client.get(f"/lang/{language}")
+    plan_page = text(client.get(f"/plans/{plan.id}"))
+    tasks = text(client.get("/tasks"))
+    row = tasks[tasks.index(f'id="row-{plan.id}"'):]
+    assert team_roles(plan_page) == expected
+    assert team_roles(row)[:len(expected)] == expected
+    # The body's staff see the team the same way in the console's lists and evidence review.
+    staff = f.staff(role="readonly")
+    db.session.commit()
+    console = logged_in(app, staff)
+    if language != "zh_CN":
+        console.get(f"/lang/{language}")
+    listed = text(console.get("/admin/plans"))
+    assert team_roles(listed[listed.index(f'data-plan="{plan.id}"'):])[:len(expected)] == expected
+    board = text(console.get("/admin/board"))
+    assert team_roles(board[board.index(plan.enterprise.name):])[:len(expected)] == expected
+    assert team_roles(text(console.get(f"/admin/plans/{plan.id}/evidence"))) == expected
 
 
 def test_r9_remarks_that_restate_the_audit_mode_are_shown_once(app):

@@ -33,3 +33,18 @@ def masked_id_number(number: str | None) -> str:
     if len(value) <= 8:
         return "*" * (len(value) - 1) + value[-1]
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+# The team as the manual writes it: 【组长】… 【组员】…, technical experts after them (R9).
+TEAM_ORDER = ("leader", "member", "intern", "remote", "expert")
+
+
+def team_by_role(team) -> list[tuple[str, list[tuple[str, bool]]]]:
+    """A plan's team members (each with .role and .auditor) grouped by role in TEAM_ORDER,
+    each as (name, disabled), in the team's own order within a role; an unknown role counts as
+    a member."""
+    names: dict[str, list[tuple[str, bool]]] = {}
+    for member in team:
+        role = member.role if member.role in TEAM_ORDER else "member"
+        names.setdefault(role, []).append((member.auditor.name, bool(member.auditor.disabled)))
+    return [(role, names[role]) for role in TEAM_ORDER if role in names]

@@ -31,7 +31,6 @@ from .checkin import (
 )
 from .plan_status import PlanStatus, status_of, statuses
 
-ROLES = ("leader", "member", "expert", "intern", "remote")
 # R11 / today: how long after its end a plan with an unexplained exception stays on the list.
 EXPLAIN_WITHIN_DAYS = 30
 
@@ -85,7 +84,6 @@ class PlanPage:
     plan: AuditPlan
     card: TaskCard
     status: PlanStatus
-    team: list[tuple[str, list[str]]]  # (role, names) in ROLES order, only roles present
     events: list[EventRow]
     sites: list[dict]  # located sites for the map
     exceptions: list[ExceptionView]
@@ -97,15 +95,6 @@ class PlanPage:
     @property
     def map_points(self) -> list[dict]:
         return [{"kind": e.kind, "lat": e.lat, "lon": e.lon, "team": e.counts_for_team} for e in self.events]
-
-
-def team_by_role(plan: AuditPlan) -> list[tuple[str, list[tuple[str, bool]]]]:
-    """Each role's members as (name, disabled): a disabled auditor keeps their place, marked."""
-    names: dict[str, list[tuple[str, bool]]] = {}
-    for member in plan.team:
-        names.setdefault(member.role if member.role in ROLES else "member", []).append(
-            (member.auditor.name, bool(member.auditor.disabled)))
-    return [(role, names[role]) for role in ROLES if role in names]
 
 
 def _event_row(plan: AuditPlan, event: CheckEvent) -> EventRow:
@@ -159,7 +148,6 @@ def plan_page(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> PlanPage:
         plan=plan,
         card=task_card(auditor, plan, now),
         status=status,
-        team=team_by_role(plan),
         events=[_event_row(plan, event) for event in plan.events],
         sites=[{"lat": s.lat, "lon": s.lon, "address": s.address}
                for s in plan.sites if s.lat is not None and s.lon is not None],

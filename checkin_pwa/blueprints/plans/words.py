@@ -1,4 +1,4 @@
-"""Words for the plan page: roles, modes, plan states, exceptions (R10), notes and the
+"""Words for the plan page: modes, plan states, exceptions (R10), notes and the
 explanation refusals, in the user's language. Codes and numbers come from domain.audit_exceptions,
 domain.notes and services.explanations; photo words are photos.words' own."""
 from __future__ import annotations
@@ -11,15 +11,8 @@ from flask_babel import gettext as _, lazy_gettext as _l, pgettext
 
 from ...domain import audit_exceptions as rules10
 from ...domain import plan_changes
+from ...words import team_role
 from ..photos.words import GROUP_TITLES
-
-ROLE_TITLES = {
-    "leader": _l("[Leader]"),
-    "member": _l("[Member]"),
-    "expert": _l("Technical experts"),
-    "intern": _l("Intern auditors"),
-    "remote": _l("Remote auditors"),
-}
 
 MODES = {
     "onsite": _l("On-site audit"),
@@ -196,9 +189,7 @@ def _moves_text(before, after) -> str:
 
 
 def _role(member: dict) -> str:
-    from ..tasks.words import ROLES
-
-    return str(ROLES.get(member.get("role"), member.get("role")))
+    return team_role(member.get("role"))
 
 
 def change_line(change: dict, *, coordinates: bool = False) -> ChangeLine:

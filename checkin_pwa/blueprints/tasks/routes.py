@@ -16,7 +16,8 @@ from ...services import listing, plan_changes
 from ...services.checkin import local_time, server_now
 from ...web import is_htmx, render_page_or_partial
 from . import bp
-from .words import DAY_TYPES, ROLES, STATES, TEAM_ORDER, exception_text, filter_error_text
+from ...words import TEAM_ROLES, team_words
+from .words import DAY_TYPES, STATES, exception_text, filter_error_text
 
 
 @bp.app_template_global()
@@ -33,8 +34,8 @@ def plan_explain_url(plan_id: int) -> str:
 
 @bp.app_context_processor
 def listing_words():
-    return {"role_words": ROLES, "state_words": STATES, "day_type_words": DAY_TYPES,
-            "team_order": TEAM_ORDER, "exception_text": exception_text, "local_time": local_time}
+    return {"role_words": TEAM_ROLES, "state_words": STATES, "day_type_words": DAY_TYPES,
+            "team_words": team_words, "exception_text": exception_text, "local_time": local_time}
 
 
 def changed_level() -> Optional[str]:

@@ -1,4 +1,4 @@
-"""Words for the calendar and the lists (R12, R13): roles, sign states, exceptions and
+"""Words for the calendar and the lists (R12, R13): sign states, exceptions and
 filter refusals, in the user's language. Used by both blueprints' templates."""
 from __future__ import annotations
 
@@ -6,16 +6,6 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from ...domain import audit_exceptions as rules10
 from ...domain.filters import FilterError
-
-ROLES = {
-    "leader": _l("Team leader"),
-    "member": _l("Team member"),
-    "expert": _l("Technical expert"),
-    "intern": _l("Intern auditor"),
-    "remote": _l("Remote auditor"),
-}
-# The team as the manual writes it: 【组长】… 【组员】…; experts after them (R9).
-TEAM_ORDER = ("leader", "member", "intern", "remote", "expert")
 
 STATES = {
     "not_checked_in": _l("Not checked in"),

@@ -5,7 +5,7 @@ import time
 
 from flask import current_app, g, request, url_for
 
-from ...blueprints.tasks.words import ROLES, STATES, filter_error_text
+from ...blueprints.tasks.words import STATES, filter_error_text
 from ...domain.board import parse_filters
 from ...services import board
 from ...services.checkin import server_now
@@ -36,7 +36,7 @@ def today():
         status=400 if parsed.errors else 200,
         board=result, parsed=parsed, filter_args=args, here=url_for("console.board.today", **here),
         errors=[filter_error_text(error) for error in parsed.errors], refresh_seconds=REFRESH_SECONDS,
-        state_words=STATES, role_words=ROLES, now=now, board_zone=CALENDAR_ZONE)
+        state_words=STATES, now=now, board_zone=CALENDAR_ZONE)
     if is_htmx() and request.headers.get("HX-Trigger") != "board-list":
         # A filter or a page asked: the URL holds the question (the page's own refresh
         # leaves the history alone).

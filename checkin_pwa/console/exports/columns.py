@@ -10,8 +10,9 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from ...blueprints.plans.words import EXCEPTION_TITLES, KINDS, MODES, exception_text
-from ...blueprints.tasks.words import ROLES, STATES
+from ...blueprints.tasks.words import STATES
 from ...services.checkin import local_time
+from ...words import team_role
 from ..verifications.words import RESULT_WORDS
 from ..words import PHASE_WORDS
 
@@ -34,7 +35,7 @@ def _at(plan, naive_utc) -> str:
 
 
 def _team(plan) -> str:
-    return "; ".join(f"{ROLES.get(member.role, member.role)} {member.auditor.name} {member.auditor.phone}"
+    return "; ".join(f"{team_role(member.role)} {member.auditor.name} {member.auditor.phone}"
                      for member in plan.team)
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ...blueprints.tasks.words import ROLES
 from ...extensions import client_address, db
 from ...models import AuditPlan, Auditor
 from ...services import import_messages, plan_changes as service
+from ...words import TEAM_ROLES
 from ...services.checkin import server_now
 from ..auth.forms import ButtonForm
 from ..guard import own_row, staff_required
@@ -123,7 +123,7 @@ def edit(plan_id: int):
         values = {"start": service.form_time(plan, plan.start_utc), "end": service.form_time(plan, plan.end_utc),
                   "remarks": plan.remarks or ""}
     return render_template("console/plan_edits/edit.html", plan=plan, form=form, values=values, sites=sites,
-                           team=team, errors=errors, roles=ROLES, choices=_choices(plan),
+                           team=team, errors=errors, roles=TEAM_ROLES, choices=_choices(plan),
                            seen=request.form.get("seen", type=int) if errors else service.last_change_id(plan)
                            ), 422 if errors else 200
 

@@ -8,7 +8,8 @@ from ...blueprints.main.routes import _map_config as map_config
 from ...blueprints.photos.routes import send_photo
 from ...blueprints.plans.words import MODES
 from ...blueprints.tasks.routes import changed_level, project_selects
-from ...blueprints.tasks.words import ROLES, STATES, filter_error_text
+from ...blueprints.tasks.words import STATES, filter_error_text
+from ...words import TEAM_ROLES
 from ...domain.filters import parse_plan_filters
 from ...extensions import client_address
 from ...models import AuditPlan
@@ -21,7 +22,7 @@ from ..words import CHECKED_WORDS, PHASE_WORDS
 from . import bp, evidence_words
 
 LIST_WORDS = {"phase_words": PHASE_WORDS, "checked_words": CHECKED_WORDS, "mode_words": MODES,
-              "role_words": ROLES, "team_state_words": STATES}
+              "role_words": TEAM_ROLES, "team_state_words": STATES}
 
 
 def _filters(agency_id: int):
