@@ -1,6 +1,6 @@
-"""Bad input on the issue-5 pages gets an answer a person can read, never a 500: odd query
-strings, huge numbers, wrong types, stray characters, on every new page of a logged-in
-auditor. (Each page's own tests check the words; this one sweeps the odd corners.)"""
+"""Bad input on the calendar, task and history lists, notices, the personal page and the
+explain page gets an answer a person can read, never a 500: odd query strings, huge numbers,
+wrong types, stray characters, as a logged-in auditor sends them. (Each page's own tests check the words; this one sweeps the odd corners.)"""
 from __future__ import annotations
 
 import pytest

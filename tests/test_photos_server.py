@@ -1,5 +1,6 @@
-"""Photo evidence over HTTP (R8): upload with the real fixture photos, what is stored, every
-refusal of the issue's bad-input list, soft delete, orphan sweep, duplicates, headers.
+"""Photo evidence over HTTP (R8): upload with the real fixture photos, what is stored, each
+refusal of bad input (too many pixels, not a photo, truncated or empty, one photo too many,
+too large), soft delete, orphan sweep, duplicates, headers.
 
 Real SQLite, the real filesystem store (a temporary folder per test), CSRF on. Each refusal
 asserts the Chinese message a phone shows, and that nothing was written: no row, no file.
@@ -264,7 +265,7 @@ def test_r8_a_file_name_with_path_parts_or_300_characters_is_cleaned(app, store)
     assert all(key.split("/")[0] in ("evidence", "display", "thumb") for key in files(store))
 
 
-# --- the refusals of the issue's bad-input list ---------------------------------------------------
+# --- bad input: each refusal, and nothing written -------------------------------------------------
 
 @pytest.mark.parametrize("megapixels, size", [(100, (10_000, 10_000)), (400, (20_000, 20_000))])
 def test_r8_a_png_of_too_many_megapixels_is_refused_before_decoding(app, store, megapixels, size):

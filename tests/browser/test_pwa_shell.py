@@ -1,4 +1,4 @@
-"""The installable app shell (issue 4, R17): a manifest Chromium accepts for installing,
+"""The installable app shell (R17): a manifest Chromium accepts for installing,
 static files precached by the service worker, pages network-first with the last good copy
 shown offline (and marked so), an offline page for anything never loaded, a deploy that
 replaces the old static cache, and no page of one person kept for the next."""
