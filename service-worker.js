@@ -16,6 +16,11 @@
 // Paths below are the app's own ("/offline"); the app may be mounted under a sub-path of the
 // site (/checkin/). This script is served from the app's root, so its folder is that root.
 var STATIC_FINGERPRINT = "__STATIC_FINGERPRINT__";
+// The version each static file named here has in the app's URLs ("?v=<start of its content
+// hash>", static_files.py), written in by the server as the fingerprint is. A versioned URL
+// is kept by the browser's HTTP cache without asking again, so fetching the one the page has
+// just loaded costs no request on the network.
+var STATIC_VERSIONS = "__STATIC_VERSIONS__";
 var ROOT = new URL("./", self.location.href).pathname;
 // A site's caches are shared by every app on it: under a sub-path, ours carry it
 // ("/checkin/pages"), so neither deletes the other's. At the root: "pages", "static-…".
@@ -26,6 +31,14 @@ var PAGES_CACHE = CACHE_PREFIX + "pages";
 function at(path) { return ROOT + path.slice(1); }
 // A site path as the app's own ("/checkin/plans/3" is "/plans/3"); null outside the app.
 function inApp(pathname) { return pathname.indexOf(ROOT) === 0 ? "/" + pathname.slice(ROOT.length) : null; }
+// The URL a page names for a static file of ours (its version added); others as they are.
+function versioned(path) {
+  var version = typeof STATIC_VERSIONS === "object" ? STATIC_VERSIONS[inApp(path)] : null;
+  return version ? path + "?v=" + version : path;
+}
+// A static file is cached by its path: a page of any version finds it (a kept page may name
+// an older one), and the cache itself is replaced when any file changes.
+function staticQuery(search) { return !search || /^\?v=[0-9a-f]+$/.test(search); }
 var OFFLINE_URL = at("/offline");
 // The shell every page names (base.html) and the offline page: precached at install, which
 // happens on the login page, so it is only what the login page loads itself.
@@ -91,12 +104,21 @@ function backgroundRequest(url, cache) {
   return new Request(url, { credentials: "same-origin", cache: cache, headers: { "X-Background-Fetch": "1" } });
 }
 
+// A static file into the cache, under its path. A versioned URL may come from the HTTP cache
+// (its bytes are the version's); one without a version is asked again ("no-cache"), so the
+// new cache never gets an old file.
+function fetchStatic(cache, path, url) {
+  var request = url || versioned(path);
+  return fetch(backgroundRequest(request, request === path ? "no-cache" : "default")).then((response) => {
+    if (!response.ok) throw new Error("precache: " + path + " answered " + response.status);
+    return cache.put(path, response);
+  });
+}
+
 self.addEventListener("install", (event) => {
-  // cache: "no-cache" asks the server each time, so the new cache never gets an old file; the
-  // files the page has just loaded come back as a 304 (their ETags are by content), not again.
   event.waitUntil(
     caches.open(STATIC_CACHE)
-      .then((cache) => cache.addAll(PRECACHE.map((url) => backgroundRequest(url, "no-cache"))))
+      .then((cache) => Promise.all(PRECACHE.map((path) => fetchStatic(cache, path))))
       .then(() => self.skipWaiting())
   );
 });
@@ -162,7 +184,9 @@ function networkFirstPage(event) {
   var keep = !neverKeep(url.pathname);
   var fromNetwork = fetch(request).then((response) => {
     if (keep && isKeepable(response)) {
-      event.waitUntil(keepPage(url.href, response.clone()));
+      var kept = keeping[url.href] = keepPage(url.href, response.clone());
+      kept.catch(() => null).then(() => { if (keeping[url.href] === kept) delete keeping[url.href]; });
+      event.waitUntil(kept);
     }
     return response;
   });
@@ -186,21 +210,39 @@ var keepRound = 0;
 // Two at a time: the auditor's own requests to the server are not kept waiting behind them.
 var KEEP_AT_ONCE = 2;
 
-function keepAll(urls) {
+// The pages being kept as they load (networkFirstPage), by URL.
+var keeping = {};
+
+// `loaded`: the page that asked ({url, since}: when its navigation started), which this worker
+// fetched and kept as it loaded a moment ago: a copy kept since then is what a fetch would
+// bring again, so it counts as kept as it is.
+function keptAsLoaded(url, loaded, round) {
+  if (!loaded || new URL(url, self.location.href).href !== loaded.url) return Promise.resolve(null);
+  return Promise.resolve(keeping[loaded.url]).then(() => caches.open(PAGES_CACHE))
+    .then((cache) => cache.match(loaded.url))
+    .then((copy) => {
+      var at = copy ? Date.parse(copy.headers.get("X-Cached-At") || "") : NaN;
+      return at >= loaded.since && round === keepRound ? copy : null;
+    }, () => null);
+}
+
+function keepAll(urls, loaded) {
   var round = keepRound;
   var queue = urls.slice();
   var kept = 0;
   var next = () => {
     var url = queue.shift();
     if (url === undefined) return Promise.resolve();
-    return fetch(backgroundRequest(url, "no-store"))
-      .then((response) => {
+    return keptAsLoaded(url, loaded, round)
+      .then((copy) => copy || fetch(backgroundRequest(url, "no-store")).then((response) => {
         if (!isKeepable(response)) return null;
         var page = response.clone();
-        return keepPage(response.url, response, round).then(() => {
-          if (round === keepRound) kept += 1;
-          return page.text().then(keepNamedStatic);
-        });
+        return keepPage(response.url, response, round).then(() => page);
+      }))
+      .then((page) => {
+        if (!page) return null;
+        if (round === keepRound) kept += 1;
+        return page.text().then(keepNamedStatic);
       })
       .catch(() => null)
       .then(next);
@@ -214,15 +256,14 @@ function keepAll(urls) {
 var fetchingStatic = {};
 function keepNamedStatic(html) {
   var named = [];
-  html.replace(/\s(?:src|href)="([^"?#]+)"/g, (_, url) => {
+  html.replace(/\s(?:src|href)="([^"?#]+)[^"]*"/g, (_, url) => {
     var path = new URL(url, self.location.href).pathname;
     if (PAGE_CODE.indexOf(path) !== -1) named.push(path, ...(NEEDS[path] || []));
     return "";
   });
   return caches.open(STATIC_CACHE).then((cache) => Promise.all(named.map((path) => {
     if (!fetchingStatic[path]) {
-      fetchingStatic[path] = cache.match(path).then((hit) => hit || fetch(backgroundRequest(path, "no-cache"))
-        .then((response) => (response.ok ? cache.put(path, response) : null)))
+      fetchingStatic[path] = cache.match(path).then((hit) => hit || fetchStatic(cache, path))
         .catch(() => null)
         .then(() => { delete fetchingStatic[path]; });
     }
@@ -250,7 +291,8 @@ self.addEventListener("message", (event) => {
   };
   var work = null;
   if (data.type === "keep" && Array.isArray(data.urls)) {
-    work = keepAll(data.urls.filter((url) => typeof url === "string" && keepable(url)));
+    work = keepAll(data.urls.filter((url) => typeof url === "string" && keepable(url)),
+                   data.loaded && typeof data.loaded.url === "string" ? data.loaded : null);
   } else if (data.type === "refresh") {
     work = refreshKept();
   } else if (data.type === "forget") {
@@ -278,13 +320,13 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(networkFirstPage(event));
     return;
   }
-  if (PRECACHE.indexOf(url.pathname) !== -1 && !url.search) {
+  if (PRECACHE.indexOf(url.pathname) !== -1 && staticQuery(url.search)) {
     event.respondWith(
       caches.match(url.pathname, { cacheName: STATIC_CACHE }).then((hit) => hit || fetch(request))
     );
     return;
   }
-  if ((PAGE_CODE.indexOf(url.pathname) !== -1 || ON_DEMAND.test(inApp(url.pathname) || "")) && !url.search) {
+  if ((PAGE_CODE.indexOf(url.pathname) !== -1 || ON_DEMAND.test(inApp(url.pathname) || "")) && staticQuery(url.search)) {
     event.respondWith(caches.open(STATIC_CACHE).then((cache) => cache.match(url.pathname).then((hit) =>
       hit || fetch(request).then((response) => {
         if (response.ok) event.waitUntil(cache.put(url.pathname, response.clone()));
@@ -297,7 +339,7 @@ self.addEventListener("fetch", (event) => {
 // ---- Outbox: replay queued check-ins and photos ----------------
 // The queue itself lives in static/js/outbox.js, shared with the pages. A replay that leaves
 // entries waiting (5xx, no network) rejects, so the browser tries the sync again later.
-importScripts(at("/static/js/outbox.js"));
+importScripts(versioned(at("/static/js/outbox.js")));
 self.addEventListener("sync", (event) => {
   if (event.tag !== "outbox") return;
   event.waitUntil(self.Outbox.replay().then((summary) => {

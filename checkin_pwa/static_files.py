@@ -7,6 +7,12 @@ balancer, a revalidation answered by another host would download an unchanged fi
 and a 304 by date could keep a changed one. By content, every host gives the same answer.
 A file's hash is kept per (size, modification time), so it is read once per process after
 it changes.
+
+Every URL the app writes for a static file carries the start of that hash (`?v=…`), and
+an answer to a URL whose version is the file's own is kept for a year without asking again
+(`immutable`): a page, and the service worker filling its cache after it, get the file once;
+a changed file has a new URL. A URL without a version, or with another file's, is answered
+as before (`no-cache`, revalidated by its ETag).
 """
 from __future__ import annotations
 
@@ -42,6 +48,18 @@ def content_etag(path: str) -> str:
     return etag
 
 
+VERSION_CHARS = 12
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def version(directory: str, filename: str) -> str | None:
+    """The version a URL of this static file carries: the start of its content hash."""
+    path = safe_join(directory, filename)
+    if path is None or not os.path.isfile(path):
+        return None
+    return content_etag(path)[:VERSION_CHARS]
+
+
 def send_by_content(directory: str, filename: str, **options):
     """send_from_directory with the content's ETag and no Last-Modified; 404 as it does."""
     path = safe_join(directory, filename)
@@ -67,6 +85,19 @@ def send_by_content(directory: str, filename: str, **options):
 def init_app(app: Flask) -> None:
     """The static route answers with content validators (same cache headers as before)."""
     def static(filename: str):
-        return send_by_content(app.static_folder, filename, max_age=app.get_send_file_max_age(filename))
+        response = send_by_content(app.static_folder, filename, max_age=app.get_send_file_max_age(filename))
+        asked = request.args.get("v")
+        if asked and asked == version(app.static_folder, filename):
+            response.headers["Cache-Control"] = IMMUTABLE
+        # A file, not a document: no Content-Disposition for the browser to read.
+        response.headers.pop("Content-Disposition", None)
+        return response
 
     app.view_functions["static"] = static
+
+    @app.url_defaults
+    def versioned(endpoint: str, values: dict) -> None:
+        if endpoint == "static" and "v" not in values and values.get("filename"):
+            found = version(app.static_folder, values["filename"])
+            if found:
+                values["v"] = found

@@ -124,6 +124,10 @@ class SessionCookie(SecureCookieSessionInterface):
     (marked X-Background-Fetch) never set one either."""
 
     def save_session(self, app, session, response):
+        if request.endpoint == "static":
+            # The same file for everyone: never a cookie, nor "Vary: Cookie" (a file kept by
+            # the browser's cache would be fetched again after a login changed the cookie).
+            return
         if request.method not in ("GET", "HEAD", "OPTIONS") and self.get_cookie_name(app) not in request.cookies:
             return
         if request.headers.get("X-Background-Fetch") == "1":
@@ -182,6 +186,10 @@ def register_web_hooks(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if request.endpoint == "static":
+            # A script, stylesheet or image: the policy and the referrer rule apply to the
+            # document (or worker) that loads it, not to the file; nosniff is the file's own.
+            return response
         response.headers.setdefault("Referrer-Policy", "same-origin")
         # Pages show an auditor's plans and evidence, or a body's data in the console (a shared
         # office computer): no HTTP cache keeps them (the service worker keeps its own offline

@@ -267,6 +267,9 @@ def test_static_files_come_from_nginx_revalidated_and_only_versioned_ones_kept_l
     assert _max_age(headers, "Strict-Transport-Security") >= 365 * 24 * 3600  # HSTS here too
     status, _, data = phone.request("GET", "/static/js/outbox.js", headers={"If-None-Match": headers["ETag"]})
     assert status == 304 and data == b""
+    # As the pages name it, with its version: kept a year.
+    status, headers, _ = phone.request("GET", "/static/js/outbox.js?v=0123456789ab")
+    assert status == 200 and _max_age(headers) >= 365 * 24 * 3600 and "immutable" in headers["Cache-Control"]
 
     status, headers, _ = phone.request("GET", "/static/vendor/leaflet-1.9.4/leaflet.js")
     assert status == 200 and _max_age(headers) >= 365 * 24 * 3600 and "immutable" in headers["Cache-Control"]

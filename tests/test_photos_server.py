@@ -665,7 +665,7 @@ def test_r8_plan_page_shows_groups_counts_and_the_verdict_line(app, store):
     assert "首次会议照片" in page and "末次会议照片" in page and "其他照片" in page
     assert "尚未上传照片；尚缺：首次会议照片、末次会议照片" in page
     assert "距签到点 1 公里以内，或距最近审核地址 5 公里以内" in page  # the tolerances, shown
-    assert 'src="/static/js/photos.js"' in page
+    assert 'src="/static/js/photos.js?v=' in page
 
     section = client.get(f"/plans/{plan.id}/photos", headers={"HX-Request": "true"})
     assert section.status_code == 200 and text(section).lstrip().startswith("<section id=\"photos\"")

@@ -4,7 +4,9 @@ own copy) answer with the same ETag, so a phone's revalidation is a 304 whicheve
 answers it; a changed file gets a new one."""
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 
 import pytest
@@ -65,3 +67,33 @@ def test_the_worker_script_and_manifest_revalidate_every_load_with_the_same_etag
     assert first.headers["Cache-Control"] == "no-cache", "never kept without asking: a deploy reaches every phone"
     assert hosts[1].get(path).headers["ETag"] == first.headers["ETag"]
     assert hosts[1].get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+
+
+def test_pages_name_static_files_by_version_and_those_answers_are_kept_a_year(client):
+    html = client.get("/login").get_data(as_text=True)
+    url = re.search(r'src="(/static/js/app\.js\?v=[0-9a-f]+)"', html).group(1)
+    kept = client.get(url)
+    assert kept.status_code == 200 and kept.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    # Without a version, or with another content's, the file is checked again each time.
+    assert client.get("/static/js/app.js").headers["Cache-Control"] == "no-cache"
+    assert client.get("/static/js/app.js?v=000000000000").headers["Cache-Control"] == "no-cache"
+
+
+def test_a_static_file_carries_no_page_headers_and_no_cookie(client):
+    client.get("/login")  # a session exists
+    answer = client.get("/static/css/app.css", headers={"Accept-Encoding": "br"})
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    for header in ("Content-Security-Policy", "Referrer-Policy", "Set-Cookie", "Content-Disposition"):
+        assert header not in answer.headers, header
+    assert "Cookie" not in answer.headers.get("Vary", "")
+    page = client.get("/login")
+    assert "frame-ancestors" in page.headers["Content-Security-Policy"] and page.headers["Referrer-Policy"]
+
+
+def test_the_worker_knows_the_version_of_each_static_file_it_names(client):
+    source = client.get("/service-worker.js").get_data(as_text=True)
+    versions = json.loads(re.search(r"var STATIC_VERSIONS = (\{.*?\});", source).group(1))
+    html = client.get("/login").get_data(as_text=True)
+    for path in ("/static/js/app.js", "/static/js/outbox.js", "/static/vendor/htmx-2.0.11.min.js"):
+        assert f'{path}?v={versions[path]}"' in html, path
+    assert "/static/js/checkin.js" in versions and "/static/vendor/leaflet-1.9.4/leaflet.js" in versions

@@ -89,8 +89,8 @@ def test_manifest_names_the_app_in_chinese_with_any_and_maskable_icons(client):
 def test_pages_link_the_icon_and_the_manifest(client):
     html = client.get("/login").get_data(as_text=True)
     assert 'rel="manifest" href="/manifest.json"' in html
-    assert 'rel="apple-touch-icon" href="/static/icons/apple-touch-icon.png"' in html
-    assert 'rel="icon" href="/static/icons/icon-192.png"' in html
+    assert 'rel="apple-touch-icon" href="/static/icons/apple-touch-icon.png?v=' in html
+    assert 'rel="icon" href="/static/icons/icon-192.png?v=' in html
 
 
 def test_the_worker_names_its_static_cache_after_the_files(client):

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from pathlib import Path
 
 from flask import current_app, render_template, request
 
-from ... import PROJECT_ROOT
+from ... import PROJECT_ROOT, static_files
 from . import bp
 
 FINGERPRINT_PLACEHOLDER = "__STATIC_FINGERPRINT__"
+VERSIONS_PLACEHOLDER = '"__STATIC_VERSIONS__"'
 _fingerprints: dict[tuple, str] = {}
 _lock = threading.Lock()
 
@@ -50,13 +52,22 @@ def static_fingerprint() -> str:
         return _fingerprints[stamp]
 
 
+def static_versions(source: str) -> dict[str, str]:
+    """The URL version (static_files.version) of each static file the worker names."""
+    versions = {}
+    for path in sorted(set(re.findall(r'"(/static/[^"*?]+)"', source))):
+        found = static_files.version(current_app.static_folder, path.removeprefix("/static/"))
+        if found:
+            versions[path] = found
+    return versions
+
+
 @bp.get("/service-worker.js")
 def service_worker():
     source = (PROJECT_ROOT / "service-worker.js").read_text(encoding="utf-8")
-    response = current_app.response_class(
-        source.replace(FINGERPRINT_PLACEHOLDER, static_fingerprint(), 1),
-        mimetype="text/javascript",
-    )
+    source = source.replace(FINGERPRINT_PLACEHOLDER, static_fingerprint(), 1)
+    source = source.replace(VERSIONS_PLACEHOLDER, json.dumps(static_versions(source), separators=(",", ":")), 1)
+    response = current_app.response_class(source, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = request.script_root + "/"
     # By content (as the manifest): the same on every host, new with every change.

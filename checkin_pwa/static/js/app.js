@@ -35,6 +35,38 @@
   } else {
     showOfflineCopy();
   }
+  // Map code is named by the map's element (data-map-code: its stylesheets and scripts, in
+  // order), not by the page's own tags: the service worker keeps a page's tags for offline,
+  // and a map has no tiles offline, so the code comes when a page with a map opens online
+  // (then the worker keeps it too). Loaded at most once per page; MapCode.ready(el) resolves
+  // true once everything ran, false if something could not load (offline, never fetched).
+  var loading = {};
+  function load(url) {
+    if (!loading[url]) {
+      loading[url] = new Promise(function (resolve) {
+        var css = /\.css(\?|$)/.test(url);
+        var tag = document.createElement(css ? "link" : "script");
+        if (css) { tag.rel = "stylesheet"; tag.href = url; } else { tag.src = url; tag.async = false; }
+        tag.onload = function () { resolve(true); };
+        tag.onerror = function () { resolve(false); };
+        document.head.appendChild(tag);
+      });
+    }
+    return loading[url];
+  }
+  window.MapCode = {
+    ready: function (el) {
+      var urls;
+      try { urls = JSON.parse(el.getAttribute("data-map-code") || "[]"); } catch (e) { urls = []; }
+      // One after the other: Leaflet finds its marker images through its stylesheet.
+      return urls.reduce(function (all, url) {
+        return all.then(function (ok) { return ok && load(url); });
+      }, Promise.resolve(true));
+    }
+  };
+  function loadMaps() { document.querySelectorAll("[data-map-code]").forEach(window.MapCode.ready); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", loadMaps);
+  else loadMaps();
   document.addEventListener("htmx:beforeSwap", function (event) {
     var status = event.detail.xhr.status;
     if (status === 422 || status === 409 || status === 400 || status === 403) {

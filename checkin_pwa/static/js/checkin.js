@@ -6,10 +6,13 @@
 // Everything it needs comes in data- attributes of #map. Positions sent are WGS-84;
 // GCJ-02 tiles (AMap, Tencent) only change where things are drawn (datum.js).
 // The server re-checks everything with geodesics: this is guidance, not the guard.
+// The map itself (Leaflet) is loaded by app.js from #map's data-map-code. A page kept for
+// offline and opened without a network before any map was loaded online signs without one:
+// no tiles would show anyway, the check-in point is the phone's position, and the box says so.
 (function () {
   "use strict";
   var el = document.getElementById("map");
-  if (!el || !window.L) return;
+  if (!el) return;
   var data = el.dataset;
   // Leaflet measures on a sphere, the server on the ellipsoid: stay a little inside 2 km.
   var limit = parseFloat(data.limitM) || 1990;
@@ -20,27 +23,37 @@
   function toMap(lat, lon) { return datum ? datum.wgs84ToGcj02(lat, lon) : [lat, lon]; }
   function fromMap(latlng) { return datum ? datum.gcj02ToWgs84(latlng.lat, latlng.lng) : [latlng.lat, latlng.lng]; }
 
-  var touchScreen = Boolean(L.Browser.mobile);
-  // One-finger dragging off on phones: the page scrolls past the map. Two fingers still pan
-  // and zoom (Leaflet's pinch follows the fingers' midpoint).
-  var map = L.map(el, { attributionControl: Boolean(data.tileUrl), dragging: !touchScreen });
-  var hint = document.getElementById("map-hint");
-  if (hint && touchScreen) hint.hidden = false;
   var moved = document.getElementById("pin-moved");
   var movedText = document.getElementById("pin-moved-distance");
-  if (map.attributionControl) map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
-  if (data.tileUrl) {
-    L.tileLayer(data.tileUrl, { attribution: data.tileAttribution, maxZoom: 19 }).addTo(map);
+  var map = null;
+
+  function drawMap() {
+    var touchScreen = Boolean(L.Browser.mobile);
+    // One-finger dragging off on phones: the page scrolls past the map. Two fingers still pan
+    // and zoom (Leaflet's pinch follows the fingers' midpoint).
+    map = L.map(el, { attributionControl: Boolean(data.tileUrl), dragging: !touchScreen });
+    var hint = document.getElementById("map-hint");
+    if (hint && touchScreen) hint.hidden = false;
+    if (map.attributionControl) map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+    if (data.tileUrl) {
+      L.tileLayer(data.tileUrl, { attribution: data.tileAttribution, maxZoom: 19 }).addTo(map);
+    }
+    var sites = [];
+    try { sites = JSON.parse(data.sites || "[]"); } catch (e) { sites = []; }
+    sites.forEach(function (site) {
+      L.circleMarker(toMap(site.lat, site.lon),
+                     { radius: 9, color: "#d1242f", weight: 3, fillOpacity: 0.6, className: "site-marker" })
+        .bindTooltip(document.createTextNode(site.address)).addTo(map);
+    });
+    if (sites.length) map.setView(toMap(sites[0].lat, sites[0].lon), 13);
+    else map.setView([35.0, 105.0], 4);
+    if (fix) drawFix();
   }
-  var sites = [];
-  try { sites = JSON.parse(data.sites || "[]"); } catch (e) { sites = []; }
-  sites.forEach(function (site) {
-    L.circleMarker(toMap(site.lat, site.lon),
-                   { radius: 9, color: "#d1242f", weight: 3, fillOpacity: 0.6, className: "site-marker" })
-      .bindTooltip(document.createTextNode(site.address)).addTo(map);
-  });
-  if (sites.length) map.setView(toMap(sites[0].lat, sites[0].lon), 13);
-  else map.setView([35.0, 105.0], 4);
+
+  function noMap() {
+    el.classList.add("map-absent");
+    el.textContent = data.msgNoMap || "";
+  }
 
   // What will be sent: device position, accuracy, fix time, and the pin (all WGS-84).
   var fix = null;
@@ -72,7 +85,8 @@
   // "Moved N m" under the map while the pin is off the phone's position.
   function showMoved() {
     if (!moved) return;
-    var metres = fix ? Math.round(L.latLng(fix.lat, fix.lon).distanceTo(L.latLng(fix.pin[0], fix.pin[1]))) : 0;
+    // Without a map the pin is the phone's position.
+    var metres = fix && map ? Math.round(L.latLng(fix.lat, fix.lon).distanceTo(L.latLng(fix.pin[0], fix.pin[1]))) : 0;
     moved.hidden = metres < 1;
     if (movedText) movedText.textContent = (data.msgMoved || "{m}").replace("{m}", metres);
   }
@@ -104,11 +118,9 @@
     showMoved();
   }
 
-  function located(position) {
-    var c = position.coords;
-    fix = { lat: c.latitude, lon: c.longitude, accuracy: c.accuracy, time: Math.round(position.timestamp),
-            pin: [c.latitude, c.longitude] };
-    var centre = toMap(c.latitude, c.longitude);
+  // The circle, the phone's dot and the pin at the fix (the pin back on the phone's position).
+  function drawFix() {
+    var centre = toMap(fix.lat, fix.lon);
     if (!circle) {
       // Not interactive: the circle and the phone's dot take no taps (a tap moves nothing).
       circle = L.circle(centre, { radius: 2000, color: "#1f6feb", weight: 2, fillOpacity: 0.06, interactive: false }).addTo(map);
@@ -123,8 +135,15 @@
       pin.setLatLng(centre);
     }
     map.fitBounds(circle.getBounds(), { animate: false });  // in place before "ready"
+  }
+
+  function located(position) {
+    var c = position.coords;
+    fix = { lat: c.latitude, lon: c.longitude, accuracy: c.accuracy, time: Math.round(position.timestamp),
+            pin: [c.latitude, c.longitude] };
+    if (map) drawFix();
     el.dataset.geo = "ready";
-    say(data.msgAccuracy.replace("{m}", Math.round(c.accuracy)), false);
+    say((map ? data.msgAccuracy : data.msgAccuracyNoMap || data.msgAccuracy).replace("{m}", Math.round(c.accuracy)), false);
     fillForm();
     showMoved();
   }
@@ -138,7 +157,9 @@
     showMoved();
   }
 
+  var asked = false;  // a tap on the button came before the map
   function locate() {
+    asked = true;
     if (!navigator.geolocation) {
       el.dataset.geo = "error";
       say(data.msgUnsupported, true);
@@ -254,12 +275,21 @@
     el.dataset.geo = "waiting";
     say(data.msgTap, false);
   }
-  if (navigator.geolocation && navigator.permissions && navigator.permissions.query) {
-    navigator.permissions.query({ name: "geolocation" })
-      .then(function (status) { if (status.state === "prompt") waitForTap(); else locate(); }, waitForTap);
-  } else if (navigator.geolocation) {
-    waitForTap();
-  } else {
-    locate();
+  function start() {
+    if (navigator.geolocation && navigator.permissions && navigator.permissions.query) {
+      navigator.permissions.query({ name: "geolocation" })
+        .then(function (status) { if (status.state === "prompt") waitForTap(); else locate(); }, waitForTap);
+    } else if (navigator.geolocation) {
+      waitForTap();
+    } else {
+      locate();
+    }
   }
+  // The map first (a fix found meanwhile is drawn when it comes), then the position.
+  var mapCode = window.MapCode ? window.MapCode.ready(el) : Promise.resolve(Boolean(window.L));
+  mapCode.then(function (loaded) {
+    if (loaded && window.L) drawMap();
+    else noMap();
+    if (!asked) start();
+  });
 })();

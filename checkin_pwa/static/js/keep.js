@@ -25,14 +25,16 @@
 
   function offlineCopy() { return document.documentElement.hasAttribute("data-offline-copy"); }
 
-  // The status line (today's page) says once every listed page is on the phone.
-  function keep(el) {
+  // The status line (today's page) says once every listed page is on the phone. `loaded`: this
+  // page ({url, since}: when it was asked for), when the worker fetched and kept it as it
+  // loaded (the worker takes that copy instead of fetching the page again).
+  function keep(el, loaded) {
     if (el.hasAttribute("data-keep-asked")) return Promise.resolve(null);
     var urls;
     try { urls = JSON.parse(el.getAttribute("data-keep-offline") || "[]"); } catch (e) { urls = []; }
     if (!urls.length || offlineCopy() || navigator.onLine === false) return Promise.resolve(null);
     el.setAttribute("data-keep-asked", "");
-    return ask({ type: "keep", urls: urls }).then(function (answer) {
+    return ask({ type: "keep", urls: urls, loaded: loaded || null }).then(function (answer) {
       var line = document.getElementById("offline-ready");
       if (answer) el.setAttribute("data-kept", answer.kept + "/" + answer.asked);
       if (answer && line && answer.kept === answer.asked) {
@@ -46,9 +48,10 @@
     });
   }
 
-  function keepWithin(root) {
-    if (root.matches && root.matches("[data-keep-offline]")) keep(root);
-    if (root.querySelectorAll) root.querySelectorAll("[data-keep-offline]").forEach(keep);
+  function keepWithin(root, loaded) {
+    var each = function (el) { keep(el, loaded); };
+    if (root.matches && root.matches("[data-keep-offline]")) each(root);
+    if (root.querySelectorAll) root.querySelectorAll("[data-keep-offline]").forEach(each);
   }
 
   var KeptPages = {
@@ -74,7 +77,11 @@
     });
   }
   // After the page's own load: what the auditor opened comes first.
-  function start() { keepWithin(document); }
+  // A page the worker controls came through it from the network (a copy it served offline
+  // asks for nothing): it kept it then.
+  function start() {
+    keepWithin(document, sw && sw.controller ? { url: location.href, since: Math.floor(performance.timeOrigin) } : null);
+  }
   if (document.readyState === "complete") start();
   else window.addEventListener("load", start, { once: true });
 })();
