@@ -204,15 +204,15 @@ def test_r17_a_server_error_is_not_stored_and_the_retry_succeeds(app, monkeypatc
     phone = phone_of(app, me)
     from checkin_pwa.services import checkin
 
-    real_check, calls = checkin.check, []
+    real_sign, calls = checkin.sign, []
 
     def fails_three_times(*args, **kwargs):
         calls.append(1)
         if len(calls) <= 3:
             raise RuntimeError("database went away")
-        return real_check(*args, **kwargs)
+        return real_sign(*args, **kwargs)
 
-    monkeypatch.setattr(checkin, "check", fails_three_times)
+    monkeypatch.setattr(checkin, "sign", fails_three_times)
     fields = reading(queued_offline="1")
     for _ in range(3):
         failed = replay(phone, f"/plans/{plan.id}/checkin", "k-500", fields)
@@ -431,20 +431,23 @@ def test_r17_two_identical_sends_at_once_write_one_check_in_and_answer_alike(app
     twin = app.test_client()  # the outbox's second trigger: the same session, at the same moment
     twin.set_cookie("session", phone.get_cookie("session").value)
     # The second request arrives while the first is inside the view, before it wrote anything:
-    # it finds the key claimed and waits for that answer instead of running the view again.
-    twin_waiting = threading.Event()
-    real_check, real_wait = checkin.check, idempotency.wait_for_answer
+    # its claim of the key waits for the first one's transaction (claim, event and answer are
+    # committed together) and then replays that answer instead of running the view again.
+    both_claiming, claims = threading.Event(), []
+    real_sign, real_claim = checkin.sign, idempotency.claim
 
-    def wait_noted(*args, **kwargs):
-        twin_waiting.set()
-        return real_wait(*args, **kwargs)
+    def claim_noted(*args, **kwargs):
+        claims.append(1)
+        if len(claims) >= 2:
+            both_claiming.set()
+        return real_claim(*args, **kwargs)
 
-    def check_while_the_twin_waits(*args, **kwargs):
-        assert twin_waiting.wait(timeout=10)
-        return real_check(*args, **kwargs)
+    def sign_while_the_twin_claims(*args, **kwargs):
+        assert both_claiming.wait(timeout=10)
+        return real_sign(*args, **kwargs)
 
-    monkeypatch.setattr(idempotency, "wait_for_answer", wait_noted)
-    monkeypatch.setattr(checkin, "check", check_while_the_twin_waits)
+    monkeypatch.setattr(idempotency, "claim", claim_noted)
+    monkeypatch.setattr(checkin, "sign", sign_while_the_twin_claims)
     answers, path = {}, f"/plans/{plan.id}/checkin"
 
     def send(name, client):

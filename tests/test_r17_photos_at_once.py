@@ -126,13 +126,13 @@ def test_r17_a_send_whose_first_try_is_still_running_is_asked_to_come_back(app, 
     headers = {"Idempotency-Key": "k-running", "X-Requested-With": "XMLHttpRequest"}
     real_claim = idempotency.claim
 
-    def first_still_running(auditor_id, key, payload):
+    def first_still_running(auditor_id, key, payload, **kwargs):
         """Another request with this key claimed it a moment ago and is still running."""
         db.session.add(IdempotencyRecord(auditor_id=auditor_id, key=key, endpoint=payload.endpoint,
                                          fingerprint=payload.fingerprint, status_code=None, headers={}, body=""))
         db.session.commit()
         monkeypatch.setattr(idempotency, "claim", real_claim)
-        return real_claim(auditor_id, key, payload)
+        return real_claim(auditor_id, key, payload, **kwargs)
 
     monkeypatch.setattr(idempotency, "claim", first_still_running)
     response = client.post(f"/plans/{plan.id}/photos", content_type="multipart/form-data", data=form(), headers=headers)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from typing import Optional
 
 from flask import current_app, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import escape
 
+from ..extensions import db
 from ..models import IdempotencyRecord
 from ..services import idempotency
 from ..services.idempotency import Payload
@@ -74,10 +76,18 @@ def not_final() -> None:
     g.idempotency_not_final = True
 
 
-def idempotent(view):
+def idempotent(view=None, *, one_transaction: bool = False):
     """Exactly once per (auditor, key) for a state-changing POST; put it under
     @login_required. Requests without a key run as before. A replay whose recorded author
-    is not the session's auditor is refused before anything runs."""
+    is not the session's auditor is refused before anything runs.
+
+    `one_transaction=True`, for a quick view that leaves its writes to be committed: the
+    claim, the view's writes and the stored answer are committed together, once
+    (services.idempotency's module doc); without a key the view's writes are committed
+    after it answers. Otherwise the claim is committed before the view runs and the answer
+    after it (a view that commits its own work, e.g. a photo's)."""
+    if view is None:
+        return functools.partial(idempotent, one_transaction=one_transaction)
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -88,13 +98,15 @@ def idempotent(view):
             return not_yours()
         key = request_key()
         if not key:
-            return view(*args, **kwargs)
+            return _run_and_commit(view, args, kwargs) if one_transaction else view(*args, **kwargs)
         if len(key) > idempotency.KEY_MAX:
             return refuse(_("The action key sent by the phone is too long (at most %(max)s characters). Nothing was saved.", max=idempotency.KEY_MAX))
         payload = request_payload()
         for _attempt in range(3):
-            record, ours = idempotency.claim(current_user.id, key, payload)
+            record, ours = idempotency.claim(current_user.id, key, payload, hold=one_transaction)
             if ours:
+                if one_transaction:
+                    return _run_held(record, view, args, kwargs)
                 return _run_once(record.id, payload, view, args, kwargs)
             if record is None:
                 continue
@@ -113,6 +125,19 @@ def idempotent(view):
     return wrapper
 
 
+def _final_body(response) -> Optional[str]:
+    """The body to keep as the answer, or None: the answer is not final, or too large."""
+    if (g.get("idempotency_not_final") or not idempotency.is_final(response.status_code)
+            or response.direct_passthrough):
+        return None
+    body = response.get_data(as_text=True)
+    return body if len(body) <= idempotency.BODY_MAX else None
+
+
+def _kept_headers(response) -> dict:
+    return {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
+
+
 def _run_once(record_id: int, payload: Payload, view, args, kwargs):
     """Run the view under our claim; keep its answer if it is final, else give the key back."""
     g.idempotency_not_final = False
@@ -124,15 +149,37 @@ def _run_once(record_id: int, payload: Payload, view, args, kwargs):
         except Exception:  # the database itself failed: the claim goes stale and is taken over
             current_app.logger.warning("action key not released", exc_info=True)
         raise
-    body = None
-    if not (g.get("idempotency_not_final") or not idempotency.is_final(response.status_code)
-            or response.direct_passthrough):
-        body = response.get_data(as_text=True)
-    if body is None or len(body) > idempotency.BODY_MAX:
+    body = _final_body(response)
+    if body is None:
         idempotency.release(record_id)
         return response
-    headers = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
-    idempotency.answer(record_id, response.status_code, headers, body)
+    idempotency.answer(record_id, response.status_code, _kept_headers(response), body)
+    return response
+
+
+def _run_held(record: IdempotencyRecord, view, args, kwargs):
+    """Run the view under our held claim; commit its writes once, with its answer if final."""
+    g.idempotency_not_final = False
+    try:
+        response = current_app.make_response(view(*args, **kwargs))
+    except BaseException:
+        db.session.rollback()  # the claim and anything the view wrote
+        raise
+    body = _final_body(response)
+    if body is None:
+        idempotency.release_held(record)
+    else:
+        idempotency.answer_held(record, response.status_code, _kept_headers(response), body)
+    return response
+
+
+def _run_and_commit(view, args, kwargs):
+    try:
+        response = current_app.make_response(view(*args, **kwargs))
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
     return response
 
 

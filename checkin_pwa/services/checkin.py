@@ -19,9 +19,10 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Iterable, Mapping, Optional, Union
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import geo, offline
 from ..domain.rules import (
@@ -249,17 +250,33 @@ def today_for(auditor: Auditor, now: dt.datetime, *, cancelled: bool = False) ->
     return [task_card(auditor, plan, now) for plan in plans if is_today_task(plan_facts(plan), now)]
 
 
-def today_and_tomorrow(auditor: Auditor, now: dt.datetime) -> tuple[list[TaskCard], list[TaskCard], list[TaskCard]]:
-    """today_for(now), today_for(now + 1 day) and today_for(now, cancelled=True), from one
-    load of the auditor's plans around today and tomorrow."""
-    later = now + dt.timedelta(days=1)
+def plans_around_today(auditor: Auditor, now: dt.datetime, *, since: dt.timedelta
+                      ) -> tuple[list[AuditPlan], list[AuditPlan]]:
+    """One load for today's page: the auditor's plans from `since` before `now` to tomorrow
+    (any status), and all it loaded: those and the other teams' plans of the same
+    enterprises around today (for the R7 together-sets). Each with the plan loading
+    options, by start."""
+    moment = as_utc(now)
+    day = dt.timedelta(days=1)
+    mine = select(TeamMember.plan_id).where(TeamMember.auditor_id == auditor.id)
+    enterprises = select(AuditPlan.enterprise_id).where(AuditPlan.id.in_(mine), *around_today(now))
     plans = db.session.scalars(
         select(AuditPlan)
-        .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
-        .where(TeamMember.auditor_id == auditor.id, around_today(later)[0], around_today(now)[1])
+        .where(or_(and_(AuditPlan.id.in_(mine), AuditPlan.start_utc <= moment + 2 * day,
+                        AuditPlan.end_utc >= moment - since),
+                   and_(AuditPlan.enterprise_id.in_(enterprises), *around_today(now))))
         .options(*_PLAN_LOADING)
         .order_by(AuditPlan.start_utc, AuditPlan.id)
     ).all()
+    return [plan for plan in plans if _on_team(auditor, plan)], plans
+
+
+def today_and_tomorrow(auditor: Auditor, plans: Iterable[AuditPlan], now: dt.datetime
+                       ) -> tuple[list[TaskCard], list[TaskCard], list[TaskCard]]:
+    """today_for(now), today_for(now + 1 day) and today_for(now, cancelled=True), from the
+    auditor's plans already loaded (plans_around_today), by start."""
+    later = now + dt.timedelta(days=1)
+    plans = list(plans)
     facts = {plan.id: plan_facts(plan) for plan in plans}
 
     def cards(moment: dt.datetime, cancelled: bool) -> list[TaskCard]:
@@ -285,15 +302,22 @@ class OtherPlan:
         return self.card is not None
 
 
-def _same_day_plans(plan: AuditPlan, now: dt.datetime) -> list[AuditPlan]:
-    """R7: the other plans of the plan's enterprise that are today's tasks needing a
-    signature, whichever teams they have."""
-    candidates = db.session.scalars(
+def _enterprise_plans(plan: AuditPlan, now: dt.datetime) -> list[AuditPlan]:
+    """The other plans of the plan's enterprise around today, whichever teams they have."""
+    return db.session.scalars(
         select(AuditPlan)
         .where(AuditPlan.enterprise_id == plan.enterprise_id, AuditPlan.id != plan.id, *around_today(now))
         .options(*_PLAN_LOADING)
         .order_by(AuditPlan.start_utc, AuditPlan.id)
     ).all()
+
+
+def _same_day_plans(plan: AuditPlan, now: dt.datetime, candidates: Optional[list[AuditPlan]] = None
+                    ) -> list[AuditPlan]:
+    """R7: the other plans of the plan's enterprise that are today's tasks needing a
+    signature, whichever teams they have (among `candidates` if loaded already)."""
+    if candidates is None:
+        candidates = _enterprise_plans(plan, now)
     by_id = {candidate.id: candidate for candidate in candidates}
     chosen = plan_facts(plan)
     return [by_id[f.plan_id] for f in same_enterprise_same_day(chosen, map(plan_facts, candidates), now)]
@@ -303,12 +327,13 @@ def _on_team(auditor: Auditor, plan: AuditPlan) -> bool:
     return any(member.auditor_id == auditor.id for member in plan.team)
 
 
-def others_for_together(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> list[OtherPlan]:
+def others_for_together(auditor: Auditor, plan: AuditPlan, now: dt.datetime,
+                        candidates: Optional[list[AuditPlan]] = None) -> list[OtherPlan]:
     """The X of "同时签到，该企业还有其他 X 个审核任务" and its list (see the module doc)."""
     return [
         OtherPlan(other.project_code, other.required,
                   task_card(auditor, other, now) if _on_team(auditor, other) else None)
-        for other in _same_day_plans(plan, now)
+        for other in _same_day_plans(plan, now, candidates)
     ]
 
 
@@ -330,14 +355,18 @@ def signed_together(auditor: Auditor, plans: list[AuditPlan], now: dt.datetime) 
         .options(*_PLAN_LOADING)
         .order_by(AuditPlan.start_utc, AuditPlan.id)
     ).all()
+    return together_sets(auditor, plans, candidates, now)
+
+
+def together_sets(auditor: Auditor, plans: Iterable[AuditPlan], candidates: Iterable[AuditPlan],
+                  now: dt.datetime) -> dict[int, list[int]]:
+    """signed_together_with of each of `plans`, among `candidates` already loaded (any plans
+    around today; those of other enterprises and `plans` themselves are passed over)."""
     facts = {candidate.id: plan_facts(candidate) for candidate in candidates}
     mine = {candidate.id for candidate in candidates if _on_team(auditor, candidate)}
-    together = {}
-    for plan in plans:
-        same = [facts[c.id] for c in candidates if c.enterprise_id == plan.enterprise_id and c.id != plan.id]
-        together[plan.id] = [f.plan_id for f in same_enterprise_same_day(plan_facts(plan), same, now)
-                             if f.plan_id in mine]
-    return together
+    return {plan.id: [f.plan_id for f in same_enterprise_same_day(plan_facts(plan), facts.values(), now)
+                      if f.plan_id in mine]
+            for plan in plans}
 
 
 @dataclass(frozen=True)
@@ -348,6 +377,7 @@ class CheckPage:
     card: TaskCard
     others: list[OtherPlan]
     sites: list[dict]  # located sites for the map, WGS-84
+    together: list[int]  # signed_together_with the plan
 
     @property
     def decision(self) -> Decision:
@@ -361,11 +391,13 @@ class CheckPage:
 
 
 def check_page(auditor: Auditor, plan: AuditPlan, kind: str, now: dt.datetime) -> CheckPage:
+    """From one load of the enterprise's other plans: the together list and set."""
     card = task_card(auditor, plan, now)
-    others = others_for_together(auditor, plan, now) if card.may_open(kind) else []
+    candidates = _enterprise_plans(plan, now)
+    others = others_for_together(auditor, plan, now, candidates) if card.may_open(kind) else []
     sites = [{"lat": s.lat, "lon": s.lon, "address": s.address}
              for s in plan.sites if s.lat is not None and s.lon is not None]
-    return CheckPage(kind, card, others, sites)
+    return CheckPage(kind, card, others, sites, together_sets(auditor, [plan], candidates, now)[plan.id])
 
 
 # --- the posted reading ----------------------------------------------------------------------
@@ -649,27 +681,47 @@ def _event(plan: AuditPlan, facts: PlanFacts, auditor: Auditor, kind: str, readi
 
 def check(auditor: Auditor, plan_id: int, kind: str, form: Mapping, now: dt.datetime,
           session_ref: Optional[str] = None) -> CheckOutcome:
-    """Check in or out (kind "in" / "out") for the auditor's team, from the posted fields.
+    """`sign` for the plan with this id if the auditor may see it (R16), committed."""
+    plan = visible_plan(auditor, plan_id)
+    if plan is None:
+        return Refused("not_found")
+    outcome = sign(auditor, plan, kind, form, now, session_ref)
+    db.session.commit()
+    return outcome
+
+
+def sign(auditor: Auditor, plan: AuditPlan, kind: str, form: Mapping, now: dt.datetime,
+         session_ref: Optional[str] = None) -> CheckOutcome:
+    """Check in or out (kind "in" / "out") for the auditor's team, from the posted fields,
+    on a plan the auditor may see (visible_plan).
 
     Writes one event per signed plan, all or none; writes nothing on any refusal or
     warning. If another member's event lands first (the partial unique index), the
     action is judged again against it: "already checked in by X", or that plan skipped.
+    The events are flushed, not committed: the caller commits them (with the action's
+    stored answer: blueprints.idempotency). Each signed plan's `events` then has them, so
+    its page shows the team's new state without loading it again.
     `session_ref` names the login session it came with (services.presence).
     """
     if kind not in KINDS:
         return Refused("not_found")
     for _attempt in range(2):
-        outcome = _judge(auditor, plan_id, kind, form, now)
+        outcome = _judge(auditor, plan, kind, form, now)
         if not isinstance(outcome, _Pending):
             return outcome
-        for event in outcome.signed.events:
+        events = outcome.signed.events
+        for event in events:
             event.session_ref = session_ref
-        db.session.add_all(outcome.signed.events)
         try:
-            db.session.commit()
+            with db.session.begin_nested():
+                db.session.add_all(events)
         except IntegrityError:
-            db.session.rollback()
+            db.session.expire_all()  # judged again on what the other member wrote
             continue
+        for event in events:
+            signed = db.session.get(AuditPlan, event.plan_id)
+            if event not in signed.events:
+                set_committed_value(signed, "events", [*signed.events, event])
         return outcome.signed
     return Refused("try_again")
 
@@ -681,13 +733,10 @@ class _Pending:
     signed: Union[Signed, "KeptAsCopy"]
 
 
-def _judge(auditor: Auditor, plan_id: int, kind: str, form: Mapping, now: dt.datetime
+def _judge(auditor: Auditor, plan: AuditPlan, kind: str, form: Mapping, now: dt.datetime
            ) -> Union[CheckOutcome, _Pending]:
     """`now` is the receipt; the rules judge the action time (the receipt, or for an
     action sent later from the outbox its corrected time: domain.offline)."""
-    plan = visible_plan(auditor, plan_id)
-    if plan is None:
-        return Refused("not_found")
     key = _text(form, "idempotency_key")
     earlier = _earlier_signed(auditor, plan, kind, key) if key else None
     if earlier:

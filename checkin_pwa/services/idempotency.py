@@ -17,6 +17,12 @@ an answer yet; the unique (auditor, key) index lets only one in, on SQLite as on
 PostgreSQL) runs the view; the others wait for its answer and replay it. A claim whose
 answer is not final is released (deleted), and a waiting request then claims it in turn.
 A claim left by a worker that died is taken over once it is older than CLAIM_STALE_S.
+
+A quick view may hold its claim instead (`claim(..., hold=True)`): the claim is flushed, not
+committed, and committed once with the view's writes and its answer (`answer_held`), or
+deleted with the view's writes kept when the answer is not final (`release_held`). Until
+then a request with the same key waits at its own claim: PostgreSQL's unique index and
+SQLite's one writer hold it until the first transaction ends; it then finds the answer.
 """
 from __future__ import annotations
 
@@ -73,16 +79,21 @@ def is_final(status: int) -> bool:
     return 200 <= status < 300 or status in FINAL
 
 
-def claim(auditor_id: int, key: str, payload: Payload) -> tuple[Optional[IdempotencyRecord], bool]:
+def claim(auditor_id: int, key: str, payload: Payload, *, hold: bool = False
+          ) -> tuple[Optional[IdempotencyRecord], bool]:
     """(our new claim, True) if this request is the first with the key; else (the record
     that holds it, False): answered, or claimed by a request still running; (None, False)
-    if it was claimed and released again under our hands twice (try again)."""
+    if it was claimed and released again under our hands twice (try again). `hold`: the
+    claim stays in this transaction (see the module doc)."""
     for _ in range(2):
         record = IdempotencyRecord(auditor_id=auditor_id, key=key, endpoint=payload.endpoint,
                                    fingerprint=payload.fingerprint, status_code=None, headers={}, body="")
         db.session.add(record)
         try:
-            db.session.commit()
+            if hold:
+                db.session.flush()
+            else:
+                db.session.commit()
             return record, True
         except IntegrityError:
             db.session.rollback()
@@ -130,4 +141,16 @@ def release(record_id: int) -> None:
     db.session.rollback()
     db.session.execute(delete(IdempotencyRecord).where(
         IdempotencyRecord.id == record_id, IdempotencyRecord.status_code.is_(None)))
+    db.session.commit()
+
+
+def answer_held(record: IdempotencyRecord, status: int, headers: Mapping[str, str], body: str) -> None:
+    """Commit a held claim with its final answer and the view's writes: one transaction."""
+    record.status_code, record.headers, record.body = status, dict(headers), body
+    db.session.commit()
+
+
+def release_held(record: IdempotencyRecord) -> None:
+    """Commit the view's writes without the held claim (the answer was not final)."""
+    db.session.delete(record)
     db.session.commit()

@@ -9,25 +9,27 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Optional
 
-from sqlalchemy import select
 
 from ..domain import audit_exceptions as rules10
 from ..domain import notes as notes_rules
 from ..domain import offline
 from ..extensions import db
 from ..models import AuditPlan, Auditor, CheckEvent, Explanation, Photo, Staff, TeamMember
+from ..timestamps import as_utc
 from . import audit
 from . import explanations as explanation_service
 from . import photos as photo_service
 from .checkin import (
     PlanTimes,
     TaskCard,
-    _PLAN_LOADING,
     local_time,
     plan_facts,
     plan_zone,
+    plans_around_today,
     task_card,
     team_record,
+    today_and_tomorrow,
+    together_sets,
 )
 from .plan_status import PlanStatus, status_of, statuses
 
@@ -260,6 +262,13 @@ class TodayPage:
     cards: list[TaskCard]
     statuses: dict[int, PlanStatus]
     todo: list[TodoItem] = field(default_factory=list)
+    tomorrow: list[TaskCard] = field(default_factory=list)  # kept on the phone for use offline
+    cancelled: list[TaskCard] = field(default_factory=list)  # today's, shown with the reason (R19)
+    together: dict[int, list[int]] = field(default_factory=dict)  # checkin.signed_together of the cards
+
+    @property
+    def shown(self) -> list[AuditPlan]:
+        return [card.plan for card in [*self.cards, *self.cancelled]]
 
 
 def todo_for_card(card: TaskCard, status: PlanStatus) -> list[TodoItem]:
@@ -281,26 +290,12 @@ def todo_for_card(card: TaskCard, status: PlanStatus) -> list[TodoItem]:
     return items
 
 
-def _recent_plans(auditor: Auditor, now: dt.datetime) -> list[AuditPlan]:
-    """The auditor's plans that are today's or ended within EXPLAIN_WITHIN_DAYS (a day of
-    margin either way: the exact check is on the plan's own calendar)."""
-    moment = now.astimezone(dt.timezone.utc)
-    return list(db.session.scalars(
-        select(AuditPlan)
-        .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
-        .where(TeamMember.auditor_id == auditor.id,
-               AuditPlan.start_utc <= moment + dt.timedelta(days=1),
-               AuditPlan.end_utc >= moment - dt.timedelta(days=EXPLAIN_WITHIN_DAYS + 1))
-        .options(*_PLAN_LOADING)
-        .order_by(AuditPlan.end_utc.desc(), AuditPlan.id)
-    ))
-
-
-def _explain_candidates(auditor: Auditor, now: dt.datetime) -> list[AuditPlan]:
-    """Plans of the auditor that are today's or ended in the last 30 days (their own
-    calendar): those an exception with no explanation yet puts on today's list."""
+def _explain_candidates(plans: list[AuditPlan], now: dt.datetime) -> list[AuditPlan]:
+    """Those of the auditor's `plans` that are today's or ended in the last 30 days (their
+    own calendar): those an exception with no explanation yet puts on today's list, the
+    latest ended first."""
     candidates = []
-    for plan in _recent_plans(auditor, now):
+    for plan in sorted(plans, key=lambda plan: (-as_utc(plan.end_utc).timestamp(), plan.id)):
         facts = plan_facts(plan)
         today = facts.local_date(now)
         if facts.first_day <= today and (today - facts.last_day).days <= EXPLAIN_WITHIN_DAYS:
@@ -308,14 +303,19 @@ def _explain_candidates(auditor: Auditor, now: dt.datetime) -> list[AuditPlan]:
     return candidates
 
 
-def today_page(auditor: Auditor, cards: list[TaskCard], now: dt.datetime) -> TodayPage:
-    """Today's cards with their status (签到提醒) and the "现在要做" list. Today's plans are
-    usually among the candidates for an explanation: one status each, one photo count."""
-    candidates = _explain_candidates(auditor, now)
+def today_page(auditor: Auditor, now: dt.datetime) -> TodayPage:
+    """Today's cards with their status (签到提醒) and the "现在要做" list, tomorrow's cards,
+    today's cancelled ones and the cards' R7 together-sets, from one load of the auditor's
+    plans (checkin.plans_around_today). Today's plans are usually among the candidates for
+    an explanation: one status each, one photo count."""
+    mine, loaded = plans_around_today(auditor, now, since=dt.timedelta(days=EXPLAIN_WITHIN_DAYS + 1))
+    cards, tomorrow, cancelled = today_and_tomorrow(auditor, mine, now)
+    candidates = _explain_candidates(mine, now)
     plans = {plan.id: plan for plan in [card.plan for card in cards] + candidates}
     found = statuses(plans.values(), now)
     todo = [item for card in cards for item in todo_for_card(card, found[card.plan.id])]
     explained = explanation_service.plans_with_explanations(plan.id for plan in candidates)
     todo.extend(TodoItem(EXPLAIN, plan) for plan in candidates
                 if found[plan.id].has_exceptions and plan.id not in explained)
-    return TodayPage(cards, found, todo)
+    together = together_sets(auditor, [card.plan for card in [*cards, *cancelled]], loaded, now)
+    return TodayPage(cards, found, todo, tomorrow, cancelled, together)

@@ -73,33 +73,30 @@ def today():
     # R11: each card's 签到提醒 and the "to do now" list (services.plans).
     # Today's and tomorrow's plans are kept on the phone for use without a network;
     # today's cancelled ones are shown, with the reason (R19).
-    today, tomorrow, cancelled = checkin.today_and_tomorrow(current_user, now)
-    today_page = plans.today_page(current_user, today, now)
-    kept = {card.plan.id: card.plan for card in [*today_page.cards, *tomorrow]}
+    page = plans.today_page(current_user, now)
+    kept = {card.plan.id: card.plan for card in [*page.cards, *page.tomorrow]}
     keep = [url_for("main.today"), *(url for plan in kept.values() for url in offline_urls(plan))]
-    shown = [card.plan for card in [*today_page.cards, *cancelled]]
-    return render_template("main/today.html", cards=today_page.cards, statuses=today_page.statuses,
-                           todo=today_page.todo, keep=keep, cancelled=cancelled,
-                           together=checkin.signed_together(current_user, shown, now),
-                           plan_notices=plan_changes.notices_for(shown, now))
+    return render_template("main/today.html", cards=page.cards, statuses=page.statuses,
+                           todo=page.todo, keep=keep, cancelled=page.cancelled, together=page.together,
+                           plan_notices=plan_changes.notices_for(page.shown, now))
 
 
 @bp.route("/plans/<int:plan_id>/checkin", methods=["GET", "POST"], endpoint="check_in", defaults={"kind": "in"})
 @bp.route("/plans/<int:plan_id>/checkout", methods=["GET", "POST"], endpoint="check_out", defaults={"kind": "out"})
 @login_required
-@idempotent
+@idempotent(one_transaction=True)
 def check(plan_id: int, kind: str):
+    # Loaded once: a signed action adds its events to it (services.checkin.sign), and
+    # @idempotent commits them with the stored answer after the page is rendered.
+    plan = plan_or_404(plan_id)
+    now = checkin.server_now()
     status = 200
     if request.method == "POST":
-        # The service loads the plan itself, with the same R16 check as plan_or_404.
         # The action key may come as a header (the outbox): the events keep it too.
         fields = request.form.to_dict()
         fields.setdefault("idempotency_key", request_key())
-        outcome = checkin.check(current_user, plan_id, kind, fields, checkin.server_now(),
-                                presence.session_ref(session.get("sid")))
+        outcome = checkin.sign(current_user, plan, kind, fields, now, presence.session_ref(session.get("sid")))
         if outcome.result == "refused":
-            if outcome.not_found:
-                abort(404)
             status = 422
         elif outcome.result == "confirm":
             if is_outbox():
@@ -111,14 +108,13 @@ def check(plan_id: int, kind: str):
         elif outcome.result == "signed" and not (is_htmx() or is_outbox()):
             session[_LAST_OUTCOME] = outcome.summary()
             return redirect(url_for(request.endpoint, plan_id=plan_id), code=303)
-        plan = plan_or_404(plan_id)  # again: the team's state changed if anything was signed
     else:
-        plan = plan_or_404(plan_id)
         outcome = checkin.restore_signed(current_user, plan, kind, session.pop(_LAST_OUTCOME, None))
-    page = checkin.check_page(current_user, plan, kind, checkin.server_now())
+    page = checkin.check_page(current_user, plan, kind, now)
     return render_page_or_partial(
         "main/check.html", "main/_check_form.html", status=status,
         check=page, outcome=outcome, values=request.form, map_config=_map_config(),
+        together={plan.id: page.together},
         # One key per action: a double tap or a resend is written once (services.checkin,
         # services.idempotency). Only a question (confirm?) keeps it; after a refusal the
         # next try is another action.
