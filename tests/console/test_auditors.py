@@ -185,7 +185,8 @@ def test_r18_a_disabled_auditor_cannot_log_in_their_session_ends_and_their_place
     mate_phone = app.test_client()
     log_in(mate_phone, mate)
     plan_page = mate_phone.get(f"/plans/{plan.id}").get_data(as_text=True)
-    assert '<span class="member-disabled">王停用（已停用）</span>' in plan_page
+    team = plan_page[plan_page.index('<dd class="team">'):]
+    assert "王停用（已停用）" in team[:team.index("</dd>")]
     assert "王停用（已停用）" in mate_phone.get("/tasks").get_data(as_text=True)
     logged = entries()
     assert [e.action for e in logged] == ["auditor_disabled"]
