@@ -3,6 +3,8 @@ check-in end's words modules: a dict from code to words, and a function that nev
 a code it does not know."""
 from flask_babel import lazy_gettext as _l
 
+from ..words import sentence
+
 ROLE_WORDS = {
     "admin": _l("Body administrator"),
     "manager": _l("Audit manager"),
@@ -163,11 +165,9 @@ def notice_refusal(refused) -> str:
         params["limit_mb"] = f"{params['limit'] / (1024 * 1024):g}"
     if "state" in params:
         params["state"] = str(NOTICE_STATE_WORDS.get(params["state"], params["state"]))
-    words = NOTICE_REFUSALS.get(refused.code)
-    return str(words) % params if words is not None else refused.code
+    return sentence(NOTICE_REFUSALS, refused.code, params)
 
 
 def refusal_text(code: str, params: dict | None = None) -> str:
     """Why services.staff, services.auditors or services.plan_changes refused (the code)."""
-    text = str(REFUSALS.get(code, code))
-    return text % params if params else text
+    return sentence(REFUSALS, code, params)

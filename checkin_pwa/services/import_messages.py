@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..domain.plan_import import Issue, NotADocument
 from ..domain.plan_workbook import Column, Place, WorkbookResult
+from ..words import fill, sentence
 
 ISSUE_MESSAGES = {
     "required": _l("is required"),
@@ -87,8 +88,7 @@ DOCUMENT_MESSAGES = {
 
 
 def reason(issue: Issue) -> str:
-    message = ISSUE_MESSAGES.get(issue.code, ISSUE_MESSAGES["invalid"])
-    return str(message) % dict(issue.params) if issue.params else str(message)
+    return sentence(ISSUE_MESSAGES, issue.code, issue.params, unknown="invalid")
 
 
 def render_issue(issue: Issue) -> str:
@@ -101,8 +101,7 @@ def render_issues(issues) -> list[str]:
 
 
 def render_not_a_document(error: NotADocument) -> str:
-    message = DOCUMENT_MESSAGES.get(error.code, DOCUMENT_MESSAGES["not_object"])
-    return str(message) % error.params if error.params else str(message)
+    return sentence(DOCUMENT_MESSAGES, error.code, error.params, unknown="not_object")
 
 
 # --- a workbook's problems, each at its cell ---------------------------------------------------
@@ -121,14 +120,14 @@ def describe_place(place: Place) -> str:
     column = place.column
     words = {"sheet": place.sheet, "row": place.row}
     if column is None:
-        return str(PLACE_ROW if place.row else PLACE_SHEET) % words
+        return fill(PLACE_ROW if place.row else PLACE_SHEET, words)
     if column.letter:
         if place.row and not column.header:
-            return str(PLACE_BARE_CELL) % {**words, "column": column.letter}
+            return fill(PLACE_BARE_CELL, {**words, "column": column.letter})
         if place.row:
-            return str(PLACE_CELL) % {**words, "column": column.letter, "header": column.header}
-        return str(PLACE_ROW) % {**words, "row": "-"}
-    return str(PLACE_ROW_HEADER if place.row else PLACE_HEADER) % {**words, "header": column.header}
+            return fill(PLACE_CELL, {**words, "column": column.letter, "header": column.header})
+        return fill(PLACE_ROW, {**words, "row": "-"})
+    return fill(PLACE_ROW_HEADER if place.row else PLACE_HEADER, {**words, "header": column.header})
 
 
 def describe_stored_place(stored) -> str:
@@ -154,5 +153,5 @@ def workbook_issue_parts(issue: Issue, result: WorkbookResult) -> tuple[str, str
 def render_workbook_issues(result: WorkbookResult, issues) -> list[str]:
     """Each problem as "where: what", in workbook order; `issues` are validate()'s (and
     the import's) problems of result.document, merged with the reading problems."""
-    return [str(AT_PLACE) % dict(zip(("where", "what"), workbook_issue_parts(issue, result)))
+    return [fill(AT_PLACE, dict(zip(("where", "what"), workbook_issue_parts(issue, result))))
             for issue in result.with_validation(issues)]

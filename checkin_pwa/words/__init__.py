@@ -15,19 +15,21 @@ from flask_babel import gettext as _, lazy_gettext as _l, pgettext
 
 from ..domain.auditors import team_by_role
 
-PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+PLACEHOLDER = re.compile(r"%(?:\((\w+)\)[sd]|%)")
 
 
 def fill(message, params: Optional[Mapping] = None) -> str:
-    """The message with its %(name)s placeholders filled from params. A placeholder without
-    its value shows "…": a missing number never breaks a page."""
+    """The message with its %(name)s placeholders filled from params (as gettext fills them).
+    A placeholder without its value shows "…": a missing number never breaks a page."""
     text = str(message)
     if not params and "%(" not in text:
         return text
+    values = dict(params or {})
     try:
-        return text % dict(params or {})
+        return text % values
     except (KeyError, TypeError, ValueError):
-        return PLACEHOLDER.sub("…", text)
+        return PLACEHOLDER.sub(lambda found: "%" if found.group(1) is None else
+                               str(values.get(found.group(1), "…")), text)
 
 
 def sentence(words: Mapping, code, params: Optional[Mapping] = None, *, unknown: Optional[str] = None) -> str:

@@ -13,6 +13,7 @@ from ...services import accounts, contacts
 from ...services.checkin import server_now
 from ...services.photos import Limits
 from ...web import PRIVATE_FILE
+from ...words import sentence
 from ..auth import codes
 from ..auth.forms import PASSWORD_PROBLEM_MESSAGES, AvatarForm, CodedPasswordForm
 from ..auth.routes import _code_throttled, _note_failed_attempt, _start_session, code_answer, count_failed_attempts
@@ -33,11 +34,7 @@ AVATAR_REFUSALS = {
 
 
 def _avatar_refusal_text(refusal) -> str:
-    message = AVATAR_REFUSALS.get(refusal.code, AVATAR_REFUSALS["try_again"])
-    try:
-        return str(message) % dict(refusal.params or {})
-    except (KeyError, TypeError, ValueError):
-        return str(AVATAR_REFUSALS["try_again"])
+    return sentence(AVATAR_REFUSALS, refusal.code, refusal.params, unknown="try_again")
 
 
 @bp.app_template_global("avatar_initials")

@@ -1,9 +1,9 @@
 """Words for the reason codes of domain.rules and services.checkin, in the user's language."""
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
+
+from ...words import sentence
 
 REASONS = {
     # domain.rules (R2, R3, R6, R7, R16)
@@ -27,15 +27,6 @@ REASONS = {
 }
 
 
-_PLACEHOLDER = re.compile(r"%\(\w+\)s")
-
-
 def describe(reason: str, params: dict | None = None) -> str:
     """The sentence for a reason code; an unknown code or missing number never breaks a page."""
-    message = REASONS.get(reason)
-    if message is None:
-        return reason
-    try:
-        return str(message) % (params or {})
-    except (KeyError, TypeError, ValueError):
-        return _PLACEHOLDER.sub("…", str(message))
+    return sentence(REASONS, reason, params)

@@ -6,11 +6,12 @@ sentences. Wording is neutral: a photo without EXIF is "cannot check", never "su
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Optional
 
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext, pgettext
+
+from ...words import sentence
 
 GROUP_TITLES = {
     "first": _l("First-meeting photos"),
@@ -37,21 +38,12 @@ REFUSALS = {
     "try_again": _l("The photo could not be saved. Please try again."),
 }
 
-_PLACEHOLDER = re.compile(r"%\(\w+\)s")
-
-
 def refusal_text(code: str, params: Optional[dict] = None) -> str:
     """The sentence for a refusal code; an unknown code or a missing number never breaks."""
     params = dict(params or {})
     if "group" in params:
         params["group"] = str(GROUP_TITLES.get(params["group"], params["group"]))
-    message = REFUSALS.get(code)
-    if message is None:
-        return str(REFUSALS["try_again"])
-    try:
-        return str(message) % params
-    except (KeyError, TypeError, ValueError):
-        return _PLACEHOLDER.sub("…", str(message))
+    return sentence(REFUSALS, code, params, unknown="try_again")
 
 
 # --- badges ------------------------------------------------------------------------------
@@ -102,11 +94,7 @@ _CANNOT_CHECK_WHY = {
 
 
 def cannot_check_why(why: Optional[str]) -> str:
-    if not why:
-        return ""
-    message = _CANNOT_CHECK_WHY.get(why)
-    # A code from a newer domain module: readable, never a broken page.
-    return str(message) if message is not None else why.replace("_", " ")
+    return sentence(_CANNOT_CHECK_WHY, why) if why else ""
 
 
 def _hours_apart(hours: Optional[float], reference: str) -> str:

@@ -3,7 +3,6 @@ explanation refusals, in the user's language. Codes and numbers come from domain
 domain.notes and services.explanations; photo words are photos.words' own."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -11,7 +10,7 @@ from flask_babel import gettext as _, lazy_gettext as _l, pgettext
 
 from ...domain import audit_exceptions as rules10
 from ...domain import plan_changes
-from ...words import team_role
+from ...words import sentence, team_role
 from ..photos.words import GROUP_TITLES
 
 MODES = {
@@ -59,15 +58,7 @@ EXPLANATION_REFUSALS = {
     "too_long": _l("The explanation is too long: %(length)s characters, at most %(max)s. Nothing was saved; shorten it and send again."),
 }
 
-_PLACEHOLDER = re.compile(r"%\(\w+\)s")
 TIME_FORMAT = "%Y-%m-%d %H:%M"
-
-
-def _fill(message, params: dict) -> str:
-    try:
-        return str(message) % params
-    except (KeyError, TypeError, ValueError):
-        return _PLACEHOLDER.sub("…", str(message))
 
 
 def km(distance_m: Optional[float]) -> str:
@@ -103,9 +94,6 @@ def _iso_local(value, zone) -> str:
 
 def note_text(note, zone) -> str:
     """One note as a sentence; numbers the event's flag carried, times on the plan's clock."""
-    message = NOTES.get(note.code)
-    if message is None:
-        return note.code.replace("_", " ")
     params = dict(note.params)
     params["kind"] = str(KINDS.get(note.kind, "")) if note.kind else ""
     params["signer"] = note.signer
@@ -122,18 +110,15 @@ def note_text(note, zone) -> str:
         params["metres"] = round(params.get("offset_m") or 0)
     if note.code == "poor_accuracy":
         params["metres"] = round(params.get("accuracy_m") or 0)
-    sentence = _fill(message, params)
+    said = sentence(NOTES, note.code, params)
     if note.on_copy and note.code != "late_offline_copy":
         # A member's kept copy is not the team's record: say whose it is.
-        return _("%(signer)s's own record: %(note)s", signer=note.signer, note=sentence)
-    return sentence
+        return _("%(signer)s's own record: %(note)s", signer=note.signer, note=said)
+    return said
 
 
 def refusal_text(code: str, params: Optional[dict] = None) -> str:
-    message = EXPLANATION_REFUSALS.get(code)
-    if message is None:
-        return code
-    return _fill(message, dict(params or {}))
+    return sentence(EXPLANATION_REFUSALS, code, params)
 
 
 # --- a plan's changes (R19): the team's notice and the console's history ---------------------

@@ -6,6 +6,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from ...domain import audit_exceptions as rules10
 from ...domain.filters import FilterError
+from ...words import sentence
 
 STATES = {
     "not_checked_in": _l("Not checked in"),
@@ -60,7 +61,4 @@ def exception_text(exception) -> str:
 
 
 def filter_error_text(error: FilterError) -> str:
-    message = FILTER_ERRORS.get(error.code)
-    if message is None:
-        return error.code
-    return str(message) % error.params if error.params and "%(" in str(message) else str(message)
+    return sentence(FILTER_ERRORS, error.code, error.params)

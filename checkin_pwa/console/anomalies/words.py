@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
 
 from ...blueprints.notices.routes import notice_time  # the app's clock, as the log shows times
+from ...words import sentence
 
 KIND_NAMES = {
     "overlap": _l("Two plans at once, far apart"),
@@ -58,14 +59,18 @@ def describe(anomaly) -> str:
     return ""
 
 
+# Why the list's filters were read otherwise than asked (services.anomalies); any other code
+# is an unknown kind.
+PROBLEMS = {
+    "bad_date": _l("A date is written as YYYY-MM-DD: %(value)s was ignored."),
+    "reversed": _l("The first day was after the last: the range was turned round."),
+    "too_long": _l("At most %(days)s days at a time: showing the last %(days)s days of the range."),
+    "unknown_kind": _l("Unknown kind of anomaly: showing every kind."),
+}
+
+
 def problem_text(code: str, value: str) -> str:
-    if code == "bad_date":
-        return _("A date is written as YYYY-MM-DD: %(value)s was ignored.", value=value)
-    if code == "reversed":
-        return _("The first day was after the last: the range was turned round.")
-    if code == "too_long":
-        return _("At most %(days)s days at a time: showing the last %(days)s days of the range.", days=value)
-    return _("Unknown kind of anomaly: showing every kind.")
+    return sentence(PROBLEMS, code, {"value": value, "days": value}, unknown="unknown_kind")
 
 
 def register(app_or_bp) -> None:

@@ -15,6 +15,7 @@ from ...models import ExportJob
 from ...services import exports, jobs, listing
 from ...services.checkin import server_now
 from ...web import PRIVATE_FILE, render_page_or_partial
+from ...words import sentence
 from ..guard import own_row, staff_required
 from ..words import CHECKED_WORDS, PHASE_WORDS
 from . import bp
@@ -54,7 +55,7 @@ def download():
     try:
         exports.check(dataset, fmt, parsed.filters)
     except exports.ExportRefused as refused:
-        return _refused(str(REFUSALS[refused.code]) % refused.params)
+        return _refused(sentence(REFUSALS, refused.code, refused.params))
     staff, address, wanted = g.staff, client_address(), parsed.filters.query_args()
     records = exports.records(dataset, staff.agency_id, parsed.filters, server_now())
     name = f"{dataset}-{parsed.filters.date_from}-{parsed.filters.date_to}.{fmt}"

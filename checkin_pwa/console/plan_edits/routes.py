@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from ...extensions import client_address, db
 from ...models import AuditPlan, Auditor
 from ...services import import_messages, plan_changes as service
-from ...words import TEAM_ROLES
+from ...words import TEAM_ROLES, sentence
 from ...services.checkin import server_now
 from ..auth.forms import ButtonForm
 from ..guard import own_row, staff_required
@@ -30,9 +30,8 @@ def _back(plan: AuditPlan):
 
 
 def _issue_text(issue) -> str:
-    message = PLAN_EDIT_ISSUES.get(issue.code)
-    if message is not None:
-        return str(message) % dict(issue.params)
+    if issue.code in PLAN_EDIT_ISSUES:
+        return sentence(PLAN_EDIT_ISSUES, issue.code, issue.params)
     return import_messages.reason(issue)
 
 

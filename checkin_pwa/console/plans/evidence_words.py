@@ -2,10 +2,11 @@
 domain.assessment as one sentence with its numbers, in the user's language."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l, pgettext
+from flask_babel import lazy_gettext as _l
 
 from ...blueprints.photos.words import GROUP_TITLES
-from ...blueprints.plans.words import KINDS, NOTES, _fill
+from ...blueprints.plans.words import KINDS, NOTES
+from ...words import list_of, sentence
 from ..anomalies.words import kind_name
 
 LEVELS = {
@@ -88,18 +89,14 @@ def reason_text(reason) -> str:
     if "kind" in reason.params:
         params["kind"] = str(KINDS.get(reason.params["kind"], reason.params["kind"]))
     if "groups" in reason.params:
-        params["groups"] = pgettext("list separator", ", ").join(
-            str(GROUP_TITLES.get(group, group)) for group in reason.params["groups"])
+        params["groups"] = list_of(GROUP_TITLES.get(group, group) for group in reason.params["groups"])
     if code == "cross_audit":
         params["anomaly"] = kind_name(reason.params.get("anomaly", ""))
     if code == "window":
         window = reason.params.get("window")
-        return _fill(NOTES.get(window, window or ""), params)
+        return sentence(NOTES, window or "", params)
     if code in ("pin_moved", "poor_accuracy"):
         params["metres"] = params.get("m") or params.get("accuracy_m")
     if code == "on_site" and reason.params.get("accuracy_m") is not None:
         code = "on_site_accuracy"
-    message = REASONS.get(code)
-    if message is None:
-        return code.replace("_", " ")
-    return _fill(message, params)
+    return sentence(REASONS, code, params)

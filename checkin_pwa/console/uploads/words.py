@@ -1,6 +1,8 @@
 """The upload pages' words for codes: job states and phases, a plan's fields, why an
 upload was refused as a whole."""
-from flask_babel import lazy_gettext as _l, pgettext
+from flask_babel import lazy_gettext as _l
+
+from ...words import list_of, sentence
 
 PHASE_WORDS = {
     "waiting": _l("Waiting for its turn…"),
@@ -40,10 +42,9 @@ UPLOAD_ERRORS = {
 
 
 def upload_error(code: str, params: dict | None = None) -> str:
-    message = str(UPLOAD_ERRORS.get(code, UPLOAD_ERRORS["internal"]))
-    return message % params if params else message
+    return sentence(UPLOAD_ERRORS, code, params, unknown="internal")
 
 
 def field_names(fields) -> str:
     """The fields' names as a list ("start, remarks"; Chinese with its enumeration comma)."""
-    return pgettext("list separator", ", ").join(str(FIELD_WORDS.get(name, name)) for name in fields)
+    return list_of(FIELD_WORDS.get(name, name) for name in fields)

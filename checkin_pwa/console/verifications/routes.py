@@ -17,6 +17,7 @@ from ...models import AuditPlan
 from ...services import exception_verifications as service
 from ...services.checkin import local_time, server_now
 from ...web import is_htmx, render_page_or_partial
+from ...words import sentence
 from ..auth.forms import ButtonForm
 from ..guard import own_row, staff_required
 from . import bp
@@ -60,7 +61,7 @@ def _page(plan: AuditPlan, entry, *, status: int = 200, problems=(), message=Non
     return render_template(
         "console/verifications/page.html", plan=plan, page=entry, local_time=local_time, form=ButtonForm(),
         version=service.version_of(entry) if entry else "", form_token=secrets.token_urlsafe(16),
-        problems=[str(PROBLEM_WORDS[code]) % {"limit": VERIFICATION_TEXT_MAX} for code in problems],
+        problems=[sentence(PROBLEM_WORDS, code, {"limit": VERIFICATION_TEXT_MAX}) for code in problems],
         message=message, chosen=result, text=text, results=VERIFICATION_RESULTS, text_max=VERIFICATION_TEXT_MAX,
         **WORDS), status
 
