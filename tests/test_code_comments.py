@@ -1,5 +1,5 @@
-"""Comments speak of the code: nothing in checkin_pwa/ (Python, templates, scripts, styles)
-talks about how the work was organised — numbered issues, a brief, rounds of work, work
+"""Comments speak of the code: nothing in checkin_pwa/ (Python, templates, scripts, styles) or
+the service worker talks about how the work was organised — numbered issues, a brief, rounds of work, work
 sessions, engineers or helpers. Such a note says nothing to the next reader of the code and
 goes stale at once; say what the code does and why instead.
 
@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "checkin_pwa"
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "checkin_pwa"
+WORKER = ROOT / "service-worker.js"
 SUFFIXES = (".py", ".html", ".js", ".css")
 
 _I = re.IGNORECASE
@@ -62,7 +64,8 @@ def offending_lines(root: Path) -> list[str]:
 
 def test_comments_in_the_package_speak_of_the_code():
     assert len(sources(PACKAGE)) > 100  # the scan reads the real package
-    found = offending_lines(PACKAGE)
+    found = offending_lines(PACKAGE) + [f"{WORKER.name}:{number}: {what}: {line[:120]}"
+                                        for number, what, line in process_words(WORKER.read_text(encoding="utf-8"))]
     assert not found, "Say what the code does instead:\n" + "\n".join(found)
 
 
