@@ -418,7 +418,9 @@
         script.src = url;
         script.onerror = function () { reject(new Error("HEIF decoder not loaded")); };
         script.onload = function () {
-          fetch(url.replace(/\.js$/, ".wasm"), { credentials: "same-origin" }).then(function (response) {
+          // Its own URL: each file's carries the file's version.
+          var wasm = section().dataset.heifWasm || url.replace(/\.js(\?.*)?$/, ".wasm");
+          fetch(wasm, { credentials: "same-origin" }).then(function (response) {
             if (!response.ok) throw new Error("HEIF decoder not loaded: " + response.status);
             return response.arrayBuffer();
           }).then(function (wasm) { return WebAssembly.compile(wasm); }).then(resolve, reject);
