@@ -4,13 +4,14 @@ Serves the app with gunicorn (one worker, 4 threads: the `make run` worker's sha
 127.0.0.1 over a throwaway SQLite database built by the real migrations, logs in one
 auditor and sends each case of tests/test_r8_hostile_photos.py (the same generators), plus
 real photos for comparison, one at a time, each to a fresh plan. While a request runs it
-samples /proc every 5 ms for the web worker and every process under it (the forkserver and
-the decoder child each upload forks), and reports per upload:
+samples /proc every 5 ms for the web worker and every process under it (its decoder
+processes, kept from one upload to the next, and any that replaces one), and reports per
+upload:
 
-- CPU: the worker's user + system time over the request, plus the last sample of each
-  decoder child (a child stopped at its limit is counted up to its last sample, at most
-  5 ms short);
-- peak RSS: the highest VmHWM of a decoder child, and how far the worker's VmRSS rose.
+- CPU: the worker's user + system time over the request, plus what each decoder used over it
+  (from its last sample: a decoder stopped at its limit is counted at most 5 ms short);
+- peak RSS: the highest VmHWM of a decoder once it has started on the picture (it resets its
+  peak at the start of each), and how far the worker's VmRSS rose.
 
 It prints a Markdown table (docs/security.md quotes it). Nothing here is a test.
 
@@ -115,18 +116,19 @@ class Sampler(threading.Thread):
         self.worker_rss = status_kb(worker, "VmRSS") or 0
         self.worker_rss_start = self.worker_rss
         self.worker_cpu_start = cpu_s(worker) or 0.0
-        self.known = set(descendants(worker))  # the forkserver, started before
+        # Decoders waiting from earlier uploads: what they used before this one is not its.
+        self.known = {pid: cpu_s(pid) or 0.0 for pid in descendants(worker)}
 
     def run(self) -> None:
         while not self.stop.is_set():
             self.worker_rss = max(self.worker_rss, status_kb(self.worker, "VmRSS") or 0)
             for pid in descendants(self.worker):
-                if pid in self.known:
-                    continue
                 used, hwm = cpu_s(pid), status_kb(pid, "VmHWM")
-                if used is not None:
-                    self.child_cpu[pid] = max(self.child_cpu.get(pid, 0.0), used)
-                if hwm is not None:
+                if used is None:
+                    continue
+                used -= self.known.get(pid, 0.0)
+                self.child_cpu[pid] = max(self.child_cpu.get(pid, 0.0), used)
+                if hwm is not None and (pid not in self.known or used > 0.005):
                     self.child_hwm[pid] = max(self.child_hwm.get(pid, 0), hwm)
             time.sleep(0.005)
 
@@ -167,7 +169,7 @@ def main() -> int:
         try:
             [worker] = children(server.proc.pid)
             phone = HttpPhone(f"http://127.0.0.1:{server.port}", phone_no)
-            # Warm up: the forkserver starts on the first upload of the worker.
+            # Warm up: the worker's decoder starts on its first upload.
             warm = io.BytesIO()
             __import__("PIL.Image").Image.new("RGB", (32, 32)).save(warm, "JPEG")
             token = phone.token(f"/plans/{plan_ids[0]}")

@@ -4,8 +4,8 @@ runs it (two gthread workers of four threads, gunicorn.conf.py's shape on two co
 a plan of its own, over a throwaway SQLite database built by the real migrations.
 
 Every 10 ms during the burst it reads /proc for both workers and every process under them
-(each worker's forkserver and the decoder children it forks) and reports the peak of their
-sum, as resident memory (VmRSS, which counts pages shared after a fork once per process) and
+(each worker's decoder processes) and reports the peak of their
+sum, as resident memory (VmRSS, which counts shared pages once per process) and
 as proportional memory (Pss from smaps_rollup: shared pages split between their sharers, the
 honest total); then the same after the burst, once every answer is in and 3 s have passed.
 
@@ -87,7 +87,7 @@ def run(label: str, root: Path, env: dict, work: Path, phone_no: str, plans: lis
         base = f"http://127.0.0.1:{port}"
         phones = [HttpPhone(base, phone_no) for _ in range(BURST)]
         tokens = [phone.token(f"/plans/{plan}") for phone, plan in zip(phones, plans)]
-        # Warm-up: small uploads on both workers, so each has its forkserver before the burst.
+        # Warm-up: small uploads on both workers, so each has its decoders before the burst.
         warmers = [threading.Thread(target=phone.request, args=(f"/plans/{plan}/photos",),
                                     kwargs={"fields": {"csrf_token": token, "group": "other"},
                                             "files": {"photo": (f"warm{i}.jpg", warm + bytes([i]))}, "headers": XHR})

@@ -57,7 +57,7 @@ from common import (  # noqa: E402
     CHROMIUM, FIXTURES, ROOT, clean_up, migrate, require_chromium, say, throwaway,
 )
 # Appended, not put first: a child measuring another checkout (--server-before) puts that one
-# first, and the decoder's forkserver, which imports this script again, must keep it first.
+# first (an older checkout's decoder forkserver imports this script again and must keep it first).
 sys.path.append(str(ROOT))
 from tests.photo_inputs import detailed_12mp  # noqa: E402
 
@@ -267,7 +267,7 @@ def child(spec: dict) -> dict:
 
 
 def run_child(spec: dict) -> dict:
-    # In the measured checkout's folder: the decoder's forkserver imports the app from there.
+    # In the measured checkout's folder: its decoder processes import the app from there.
     done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
                           cwd=spec.get("root") or ROOT, capture_output=True, text=True)
     if done.returncode != 0:

@@ -122,12 +122,17 @@ class Config:
     # Each side and the ratio of the sides too (a 1 x 50,000,000 PNG is not a photo).
     PHOTO_MAX_SIDE = int(os.environ.get("PHOTO_MAX_SIDE", "20000"))
     PHOTO_MAX_ASPECT = float(os.environ.get("PHOTO_MAX_ASPECT", "10"))
-    # Every decode (photo, avatar) runs in a child process with these hard limits
-    # (services.imaging; docs/security.md has what they cost); at most PHOTO_DECODE_WORKERS
-    # at once per web worker process.
+    # Every decode (photo, avatar) runs in a decoder process with these hard limits, the CPU
+    # per picture (services.imaging; docs/security.md has what they cost); at most
+    # PHOTO_DECODE_WORKERS at once per web worker process. A decoder is replaced after
+    # PHOTO_DECODE_RECYCLE_AFTER pictures or above PHOTO_DECODE_RECYCLE_MB resident, and
+    # closed after PHOTO_DECODE_IDLE_S without work.
     PHOTO_DECODE_CPU_S = int(os.environ.get("PHOTO_DECODE_CPU_S", "6"))
     PHOTO_DECODE_MEMORY_MB = int(os.environ.get("PHOTO_DECODE_MEMORY_MB", "1024"))
     PHOTO_DECODE_WORKERS = int(os.environ.get("PHOTO_DECODE_WORKERS", "2"))
+    PHOTO_DECODE_RECYCLE_AFTER = int(os.environ.get("PHOTO_DECODE_RECYCLE_AFTER", "50"))
+    PHOTO_DECODE_RECYCLE_MB = int(os.environ.get("PHOTO_DECODE_RECYCLE_MB", "160"))
+    PHOTO_DECODE_IDLE_S = float(os.environ.get("PHOTO_DECODE_IDLE_S", "60"))
     # Files no row points at are swept only when older than this, so an upload in flight
     # (files written, row not yet committed) is never taken.
     PHOTO_ORPHAN_MIN_AGE_S = int(os.environ.get("PHOTO_ORPHAN_MIN_AGE_S", "3600"))
