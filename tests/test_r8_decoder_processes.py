@@ -229,3 +229,18 @@ def test_r8_a_decoders_answer_is_read_as_an_answer_and_nothing_else():
     assert imaging._Answer(io.BytesIO(pickle.dumps((made, 0.1, 30, False)))).load()[0] == made
     with pytest.raises(pickle.UnpicklingError):
         imaging._Answer(io.BytesIO(pickle.dumps((Trap(), 0.1, 30, False)))).load()
+
+
+def test_r8_a_decoder_holds_none_of_the_web_workers_secrets(app, monkeypatch):
+    """The process that reads strangers' bytes has neither the app's secrets in its
+    environment nor the web app in its memory."""
+    monkeypatch.setenv("SECRET_KEY", "the-web-workers-secret")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://auditor:password@127.0.0.1/checkin")
+    client, plan, _ = team(app)
+    assert send(client, plan.id, photo(1), group="other").status_code == 201
+    [pid] = imaging.idle_decoders()
+
+    environment = Path(f"/proc/{pid}/environ").read_bytes()
+    assert b"the-web-workers-secret" not in environment and b"password" not in environment
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    assert "/sqlalchemy/" not in maps and "/markupsafe/" not in maps  # no Flask nor SQLAlchemy loaded

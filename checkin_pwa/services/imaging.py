@@ -180,7 +180,8 @@ class _Decoder:
         self.key = (limits.cpu_s, limits.memory_mb, limits.recycle_after, limits.recycle_mb)
         self.process = subprocess.Popen(
             [sys.executable, "-c", _BOOT, _PACKAGE, *map(str, self.key)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
+            env={name: os.environ[name] for name in _DECODER_ENVIRONMENT if name in os.environ})
         os.set_blocking(self.process.stdin.fileno(), False)  # writes wait in select, bounded
         self.idle_since = time.monotonic()
         self.retiring = False
@@ -371,6 +372,9 @@ _BOOT = ("import sys, types\n"
          "sys.modules['checkin_pwa'] = package\n"
          "from checkin_pwa.services import imaging\n"
          "imaging.serve(*map(int, sys.argv[2:]))\n")
+# All a decoder gets of the web worker's environment: none of its secrets (SECRET_KEY, the
+# database's and the photo store's credentials) is in a process that reads strangers' bytes.
+_DECODER_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH", "MALLOC_ARENA_MAX")
 _MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _MAX_REQUEST_BYTES = 1 << 31
 
