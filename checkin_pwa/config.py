@@ -132,7 +132,7 @@ class Config:
     PHOTO_DECODE_WORKERS = int(os.environ.get("PHOTO_DECODE_WORKERS", "2"))
     PHOTO_DECODE_RECYCLE_AFTER = int(os.environ.get("PHOTO_DECODE_RECYCLE_AFTER", "50"))
     PHOTO_DECODE_RECYCLE_MB = int(os.environ.get("PHOTO_DECODE_RECYCLE_MB", "160"))
-    PHOTO_DECODE_IDLE_S = float(os.environ.get("PHOTO_DECODE_IDLE_S", "60"))
+    PHOTO_DECODE_IDLE_S = float(os.environ.get("PHOTO_DECODE_IDLE_S", "300"))
     # Files no row points at are swept only when older than this, so an upload in flight
     # (files written, row not yet committed) is never taken.
     PHOTO_ORPHAN_MIN_AGE_S = int(os.environ.get("PHOTO_ORPHAN_MIN_AGE_S", "3600"))
