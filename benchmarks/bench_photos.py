@@ -171,7 +171,7 @@ def child(spec: dict) -> dict:
     from checkin_pwa.extensions import db
     from checkin_pwa.models import Auditor, Photo
     from checkin_pwa.services import photos
-    from checkin_pwa.services.checkin import server_now
+    from checkin_pwa.domain import clock
 
     app = create_app()
     with app.app_context():
@@ -198,7 +198,7 @@ def child(spec: dict) -> dict:
             photo = photos.upload(auditor, spec["plan_id"], "first", payload, store=store, limits=limits,
                                   original_sha256=spec.get("original_sha256"),
                                   original_bytes=spec.get("original_bytes"),
-                                  original_name=spec["name"], now=server_now())
+                                  original_name=spec["name"], now=clock.now())
             if not isinstance(photo, Photo):
                 raise SystemExit(f"{spec['name']}: the upload was refused: {photo}")
             return photo
@@ -206,7 +206,7 @@ def child(spec: dict) -> dict:
         def undo(photo: Photo) -> None:
             """Soft delete (the group keeps room; no 'retry' match), then drop the files."""
             keys = (photo.evidence_key, photo.display_key, photo.thumb_key)
-            photos.delete(auditor, photo.id, server_now())
+            photos.delete(auditor, photo.id, clock.now())
             for key in keys:
                 store.delete(key)
 
@@ -432,6 +432,7 @@ def checked_in(app, plan_ids: list[int]) -> None:
     import bench_http as bench
     from sqlalchemy import select
 
+    from checkin_pwa.domain import clock
     from checkin_pwa.extensions import db
     from checkin_pwa.models import Auditor
     from checkin_pwa.services import checkin
@@ -440,7 +441,7 @@ def checked_in(app, plan_ids: list[int]) -> None:
         auditor = db.session.scalar(select(Auditor).where(Auditor.phone == PHONE))
         for plan_id in plan_ids:
             form = {k: str(v) for k, v in bench.checkin_form("").items()}  # as an HTTP form gives them
-            outcome = checkin.check(auditor, plan_id, "in", form, checkin.server_now())
+            outcome = checkin.check(auditor, plan_id, "in", form, clock.now())
             if not isinstance(outcome, checkin.Signed):
                 raise SystemExit(f"the benchmark's check-in was not signed: {outcome}")
         db.session.remove()

@@ -81,11 +81,11 @@ def queue_sizes(app) -> dict:
     from checkin_pwa.extensions import db
     from checkin_pwa.models import Staff
     from checkin_pwa.services import exception_verifications as service
-    from checkin_pwa.services.checkin import server_now
+    from checkin_pwa.domain import clock
 
     with app.app_context():
         staff = db.session.scalar(select(Staff).where(Staff.phone == STAFF_PHONE))
-        counts = service.queue(staff.agency_id, service.QueueFilter(), 1, server_now()).counts
+        counts = service.queue(staff.agency_id, service.QueueFilter(), 1, clock.now()).counts
         db.session.remove()
         return counts
 

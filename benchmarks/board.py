@@ -219,11 +219,11 @@ def chart_parts(app, requests: int) -> list[tuple[str, list[float], int]]:
     from checkin_pwa.extensions import db
     from checkin_pwa.models import Agency
     from checkin_pwa.services import board
-    from checkin_pwa.services.checkin import server_now
+    from checkin_pwa.domain import clock
 
     with app.app_context():
         agency_id = db.session.scalar(select(Agency.id))
-    now = server_now()
+    now = clock.now()
     found = []
     with_filter = time_calls(app, lambda: board.exception_days(agency_id, now), requests)
     kept = board.may_have_exception

@@ -165,7 +165,7 @@ def run_batch(app, first: int, count: int, photo_plans: int, photos: list[bytes]
     the photos sent."""
     from checkin_pwa.extensions import db
     from checkin_pwa.models import Auditor, AuditPlan
-    from checkin_pwa.services import checkin
+    from checkin_pwa.domain import clock
     from checkin_pwa.services.plan_import import import_plans
 
     with app.app_context():
@@ -194,13 +194,13 @@ def run_batch(app, first: int, count: int, photo_plans: int, photos: list[bytes]
     # Check-out opens an hour after check-in: the server's clock (and the phones') moves on
     # by 61 minutes for the check-outs; nothing else is changed.
     say("checking out an hour later")
-    real_now = checkin.server_now
-    checkin.server_now = lambda: real_now() + CHECKOUT_AFTER
+    real_now = clock.now
+    clock.now = lambda: real_now() + CHECKOUT_AFTER
     try:
         for phone, plan_id in phones:
             assert phone.check(plan_id, "out", later=CHECKOUT_AFTER.total_seconds()) == 200
     finally:
-        checkin.server_now = real_now
+        clock.now = real_now
     return sent
 
 

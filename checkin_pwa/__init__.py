@@ -102,6 +102,7 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
     from .blueprints import register_blueprints
     from .console import register_console
     from .cli import register_cli
+    from .template_helpers import register as register_template_helpers
     from .web import RowIdConverter, register_web_hooks
 
     app.url_map.converters["int"] = RowIdConverter  # before any route is added
@@ -110,6 +111,7 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
     register_console(app)
     register_cli(app)
     register_web_hooks(app)
+    register_template_helpers(app)
     from .presence import register_presence
 
     register_presence(app)

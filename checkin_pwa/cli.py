@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_babel import force_locale, gettext as _, ngettext
 
+from .domain import clock
 from .domain.plan_import import NotADocument, parse_document
 from .services import demo, import_messages, plan_import, tokens
 
@@ -319,11 +320,10 @@ def remind_verifications_command(lang: Optional[str]) -> None:
     """Run once a day (cron): each body with exceptions to verify that are due today or
     tomorrow, or overdue, gets one SMS to each of its managers and administrators."""
     from .services import exception_verifications
-    from .services.checkin import server_now
     from .services.sms import sender_for
 
     with force_locale(_locale(lang)):
-        done = exception_verifications.send_reminders(sender_for(current_app), server_now())
+        done = exception_verifications.send_reminders(sender_for(current_app), clock.now())
         for item in done:
             click.echo(_("Body %(body)s: %(soon)s due today or tomorrow, %(overdue)s overdue; SMS sent: %(sent)s, "
                          "failed: %(failed)s.", body=item.agency_code, soon=item.due.due_soon,

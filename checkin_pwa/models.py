@@ -23,9 +23,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .domain import offline
+from .domain import clock, offline
 from .extensions import db
-from .timestamps import UtcDateTime, keep_attributes_aware, utcnow  # noqa: F401  (utcnow: imported from here)
+from .timestamps import UtcDateTime, keep_attributes_aware
 
 
 
@@ -61,7 +61,7 @@ class ApiToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # What the token is for, as its maker named it (None: made by the CLI without a name).
     name: Mapped[Optional[str]] = mapped_column(String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
     # The staff member who made it on the console; None: made on the command line.
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -90,7 +90,7 @@ class Auditor(UserMixin, db.Model):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped on password change so other sessions of the account end.
     session_version: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
     # R1 personal page: the avatar as stored by the photo store (a re-encoded square JPEG).
     avatar_key: Mapped[Optional[str]] = mapped_column(String(128))
     avatar_updated_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
@@ -168,13 +168,13 @@ class AuditPlan(db.Model):
     end_utc: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
     # The offset the body wrote the times in, and the zone used for "today" (R2).
     utc_offset_minutes: Mapped[int] = mapped_column(Integer, default=480)
-    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    timezone: Mapped[str] = mapped_column(String(64), default=clock.DEFAULT_ZONE_NAME)
     region: Mapped[Optional[str]] = mapped_column(String(200))
     mode: Mapped[str] = mapped_column(String(20), default="onsite")
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     remarks: Mapped[Optional[str]] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="valid")
-    imported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    imported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
 
     agency: Mapped[Agency] = relationship()
     enterprise: Mapped[Enterprise] = relationship()
@@ -198,7 +198,7 @@ class PlanChange(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
-    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
     # console | api | cli | upload: how the change came (the words are the web layer's).
     source: Mapped[str] = mapped_column(String(20))
     staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
@@ -307,7 +307,7 @@ class CheckEvent(db.Model):
     group_key: Mapped[Optional[str]] = mapped_column(String(36), index=True)
     counts_for_team: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    server_time: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    server_time: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
     device_time: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     device_time_sent: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     clock_skew_s: Mapped[Optional[float]] = mapped_column(Float)
@@ -366,7 +366,7 @@ class Photo(db.Model):
     plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
     group: Mapped[str] = mapped_column(String(8))  # first | last | other
     uploader_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"))
-    uploaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
 
     sha256_original: Mapped[Optional[str]] = mapped_column(String(64), index=True)  # from the phone
     sha256_received: Mapped[str] = mapped_column(String(64), index=True)
@@ -414,7 +414,7 @@ class IdempotencyRecord(db.Model):
     # The answer as given: the headers a client acts on (Content-Type, HX-Trigger...), the body.
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     body: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
 
 
 class Explanation(db.Model):
@@ -429,7 +429,7 @@ class Explanation(db.Model):
     plan_id: Mapped[int] = mapped_column(ForeignKey("audit_plan.id"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"))
     text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
     # R17: written offline and sent later from the outbox: the phone's clock at writing and at
     # sending are kept beside ours, and the skew they imply (phone minus server, at sending).
     device_time: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
@@ -495,7 +495,7 @@ class NoticeRead(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), index=True)
     auditor_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"), index=True)
-    read_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    read_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
 
 
 class VerificationCode(db.Model):
@@ -512,7 +512,7 @@ class VerificationCode(db.Model):
     purpose: Mapped[str] = mapped_column(String(20))
     auditor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("auditor.id"))
     code_hash: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     tries: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
@@ -533,7 +533,7 @@ class PhoneChangeRequest(db.Model):
     auditor_id: Mapped[int] = mapped_column(ForeignKey("auditor.id"), index=True)
     old_phone: Mapped[str] = mapped_column(String(20))
     new_phone: Mapped[str] = mapped_column(String(20))
-    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     decided_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
     decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
@@ -563,7 +563,7 @@ class Staff(db.Model):
     totp_last_step: Mapped[Optional[int]] = mapped_column(Integer)
     # Bumped on password change, reset, role change or disabling: other sessions end.
     session_version: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
     last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(UtcDateTime)
 
     agency: Mapped[Optional[Agency]] = relationship()
@@ -591,7 +591,7 @@ class AuditLogEntry(db.Model):
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now, index=True)
     agency_id: Mapped[Optional[int]] = mapped_column(ForeignKey("agency.id"), index=True)
     staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
     actor: Mapped[str] = mapped_column(String(140))
@@ -624,14 +624,14 @@ class PlanUpload(db.Model):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[Optional[bytes]] = mapped_column(LargeBinary, deferred=True)  # None once expired
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
     # checking -> checked -> committing -> committed; failed when the job could not finish.
     state: Mapped[str] = mapped_column(String(20))
     phase: Mapped[Optional[str]] = mapped_column(String(20))  # waiting | reading | checking | writing
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
-    heartbeat_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
     # The dry run's findings (counts, plans, problems, digest) and the commit's counts.
     result: Mapped[Optional[dict]] = mapped_column(JSON, deferred=True)
     outcome: Mapped[Optional[dict]] = mapped_column(JSON)
@@ -653,14 +653,14 @@ class ExportJob(db.Model):
     format: Mapped[str] = mapped_column(String(8))
     filters: Mapped[dict] = mapped_column(JSON, default=dict)  # the plan list's query arguments
     locale: Mapped[str] = mapped_column(String(10))  # the headings' language
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
     # exporting -> ready; failed when the job could not finish.
     state: Mapped[str] = mapped_column(String(20))
     phase: Mapped[Optional[str]] = mapped_column(String(20))  # waiting | reading | writing
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
-    heartbeat_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
     rows: Mapped[Optional[int]] = mapped_column(Integer)
     path: Mapped[Optional[str]] = mapped_column(String(300))  # the file's store key, None once gone
     outcome: Mapped[Optional[dict]] = mapped_column(JSON)
@@ -686,7 +686,7 @@ class ExceptionVerification(db.Model):
     exceptions: Mapped[list] = mapped_column(JSON, default=list)
     deadline: Mapped[dt.date] = mapped_column(Date)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=clock.now)
     form_token: Mapped[str] = mapped_column(String(64))
 
     staff: Mapped[Staff] = relationship()

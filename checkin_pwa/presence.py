@@ -7,8 +7,9 @@ import time
 from flask import Flask, g, request, session
 from sqlalchemy.exc import SQLAlchemyError
 
+from .domain import clock
 from .extensions import db
-from .models import Auditor, utcnow
+from .models import Auditor
 from .services import presence
 
 SEEN_KEY = "seen"
@@ -30,7 +31,7 @@ def register_presence(app: Flask) -> None:
         if ref is None or db.session.new or db.session.dirty or db.session.deleted:
             return response  # the view's own unsaved work is not ours to commit
         try:
-            presence.note_seen(user.id, ref, utcnow())
+            presence.note_seen(user.id, ref, clock.now())
         except SQLAlchemyError:
             db.session.rollback()  # "last seen" is never worth a failed request
             return response

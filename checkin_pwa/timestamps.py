@@ -4,29 +4,16 @@ aware UTC datetime in Python, on SQLite and PostgreSQL alike.
 The database holds a plain timestamp (no zone): the representation every migration made,
 so no data changes. What goes in is converted to UTC (a naive value is taken as UTC, the
 server's clock); what comes out, and what is assigned to a mapped attribute, is aware. So
-a row's times compare with `utcnow()` and with each other however the row was made.
+a row's times compare with `clock.now()` and with each other however the row was made.
 """
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.types import TypeDecorator
 
-UTC = dt.timezone.utc
-
-
-def utcnow() -> dt.datetime:
-    """The server's clock: the time of record (aware UTC)."""
-    return dt.datetime.now(UTC)
-
-
-def as_utc(moment: Optional[dt.datetime]) -> Optional[dt.datetime]:
-    """`moment` as aware UTC; a naive one is taken as UTC already."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+from .domain.clock import as_utc
 
 
 class UtcDateTime(TypeDecorator):

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from checkin_pwa.domain import clock
 from checkin_pwa.domain.geo import Point, distance_m
 from checkin_pwa.extensions import db
 from checkin_pwa.models import (Agency, ApiToken, AuditPlan, Auditor, CheckEvent, Enterprise, Notice, Photo, PlanSite,
@@ -192,14 +193,13 @@ def test_seed_demo_keeps_a_password_the_demo_auditor_changed(runner):
 def test_r10_demo_history_has_one_clean_audit_and_one_with_each_exception(runner):
     from checkin_pwa.domain import audit_exceptions as r10
     from checkin_pwa.services import plan_status
-    from checkin_pwa.services.checkin import server_now
 
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     numbers = demo.plan_numbers(demo.demo_today())
     plans = {plan.plan_no: plan for plan in db.session.scalars(db.select(AuditPlan))}
-    clean = plan_status.status_of(plans[numbers["PAST-OK"]], server_now())
+    clean = plan_status.status_of(plans[numbers["PAST-OK"]], clock.now())
     assert clean.state == "checked_out" and clean.exceptions == ()
-    troubled = plan_status.status_of(plans[numbers["PAST-EXC"]], server_now())
+    troubled = plan_status.status_of(plans[numbers["PAST-EXC"]], clock.now())
     assert [e.code for e in troubled.exceptions] == [r10.NOT_SIGNED, r10.DEVIATION, r10.PHOTOS_MISSING]
     assert troubled.exceptions[0].missing == ("out",)
     assert troubled.exceptions[1].distance_m > 400_000  # checked in in Beijing, the plant is in Dalian

@@ -10,8 +10,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from checkin_pwa.domain import clock
 from checkin_pwa.extensions import db
-from checkin_pwa.models import Explanation, IdempotencyRecord, utcnow
+from checkin_pwa.models import Explanation, IdempotencyRecord
 
 from . import factories as f
 from .helpers import csrf_token_from, phone_of
@@ -87,7 +88,7 @@ def test_r10_any_member_writes_and_the_list_keeps_all_newest_first(app):
     saved = rows(plan.id)
     assert [(r.author.name, r.text) for r in saved] == [("贾组长", "保密区域禁止拍照，已与企业确认。"),
                                                         ("崔组员", "首次会议推迟至下午，已补签。")]
-    assert all(abs((r.created_at - utcnow()).total_seconds()) < 60 for r in saved)
+    assert all(abs((r.created_at - clock.now()).total_seconds()) < 60 for r in saved)
     # Shown on the plan page too, with the server time on the plan's clock.
     page = text(a.get(f"/plans/{plan.id}"))
     shown = (saved[0].created_at + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S")
@@ -220,10 +221,10 @@ def test_r17_an_explanation_from_a_phone_3_hours_fast_shows_the_corrected_time(a
 
 def test_r17_the_same_key_without_the_web_record_still_writes_once(app):
     """The service's own guard: the stored key finds the explanation already written."""
-    from checkin_pwa.services import checkin, explanations
+    from checkin_pwa.services import explanations
 
     plan, leader, _ = team_of_two()
-    now = checkin.server_now()
+    now = clock.now()
     one = explanations.add(leader, plan.id, "一次", now=now, idempotency_key="k1", queued_offline=True)
     two = explanations.add(leader, plan.id, "一次", now=now, idempotency_key="k1", queued_offline=True)
     assert one.id == two.id and len(rows(plan.id)) == 1

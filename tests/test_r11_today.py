@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from checkin_pwa.domain import geo
+from checkin_pwa.domain import clock, geo
 from checkin_pwa.extensions import db
 from checkin_pwa.models import Photo
 from checkin_pwa.services import checkin, explanations
@@ -33,7 +33,7 @@ def reading() -> dict:
 
 
 def sign(person, plan, kind: str, minutes_ago: int) -> None:
-    sign_at(person, plan, kind, checkin.server_now() - dt.timedelta(minutes=minutes_ago))
+    sign_at(person, plan, kind, clock.now() - dt.timedelta(minutes=minutes_ago))
 
 
 def sign_at(person, plan, kind: str, then: dt.datetime) -> None:
@@ -131,7 +131,7 @@ def test_r11_an_ended_plan_with_exceptions_asks_for_an_explanation_until_one_is_
     page = text(client.get("/"))
     assert todo(page) == [("explain", f"/plans/{recent.id}/explain")]
     assert "填写异常说明" in page and "今日无现场审核任务" in page
-    explanations.add(me, recent.id, "企业停产，未能现场审核。", now=checkin.server_now())
+    explanations.add(me, recent.id, "企业停产，未能现场审核。", now=clock.now())
     assert todo(text(client.get("/"))) == []
     assert old.id and remote.id
 

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from checkin_pwa.domain import geo
+from checkin_pwa.domain import clock, geo
 from checkin_pwa.extensions import db
 from checkin_pwa.models import TeamMember
 from checkin_pwa.services import checkin
@@ -57,7 +57,7 @@ def full_plan():
     for i, (person, role) in enumerate(((expert, "expert"), (intern, "intern"), (remote, "remote")), start=2):
         plan.team.append(TeamMember(auditor_id=person.id, role=role, position=i))
     db.session.commit()
-    now = checkin.server_now()
+    now = clock.now()
     signed = checkin.check(leader, plan.id, "in", reading(FAR, now - dt.timedelta(hours=2), confirm="1"),
                            now - dt.timedelta(hours=2))
     assert isinstance(signed, checkin.Signed)
@@ -190,8 +190,8 @@ def test_r10_multi_site_plan_uses_the_nearest_site_on_the_page(app):
     plan = f.plan([me], start=f.local_today(-1, 8, 30), end=f.local_today(0, 23, 59), sites=(f.SITE, SECOND_SITE))
     db.session.commit()
     near_second = geo.Point(43.8100, 125.3235)
-    assert isinstance(checkin.check(me, plan.id, "in", reading(near_second, checkin.server_now()),
-                                    checkin.server_now()), checkin.Signed)
+    assert isinstance(checkin.check(me, plan.id, "in", reading(near_second, clock.now()),
+                                    clock.now()), checkin.Signed)
     page = visible_text(phone_of(app, me).get(f"/plans/{plan.id}"))
     assert re.search(r"距审核地址 吉林省集安市工业园区2号（43\.81710, 125\.32350）0\.\d\d 公里", page)
     assert "地点偏差" not in page

@@ -17,10 +17,10 @@ from typing import Optional, TypeVar
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from ..domain import row_ids
+from ..domain import clock, row_ids
 from ..domain.staff import Role, role_allows
 from ..extensions import client_address, db
-from ..models import Staff, utcnow
+from ..models import Staff
 from ..services import accounts, staff as staff_service
 from ..web import is_htmx, safe_next, this_path
 
@@ -58,7 +58,7 @@ def end(person: Optional[Staff], action: Optional[str]) -> None:
 
     sid = session.get("sid")
     if isinstance(sid, str):
-        now = utcnow()
+        now = clock.now()
         accounts.end_session(sid, now=now, forget_before=now - current_app.permanent_session_lifetime)
     if person is not None and action:
         staff_service.note(person, action, address=client_address())

@@ -8,9 +8,10 @@ import io
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
+from ..domain import clock
 from ..domain.filters import page_within
 from ..extensions import db
-from ..models import AuditLogEntry, Staff, utcnow
+from ..models import AuditLogEntry, Staff
 
 # What an entry records; the console words each code (console/words.py).
 ACTIONS = (
@@ -51,7 +52,7 @@ def record(actor: Actor, action: str, *, target: Optional[str] = None,
            before: Optional[dict] = None, after: Optional[dict] = None) -> AuditLogEntry:
     """Add an entry to the current transaction (the caller commits with its change)."""
     assert action in ACTIONS, action
-    entry = AuditLogEntry(at=utcnow(), agency_id=actor.agency_id, staff_id=actor.staff_id,
+    entry = AuditLogEntry(at=clock.now(), agency_id=actor.agency_id, staff_id=actor.staff_id,
                           actor=actor.label[:140], address=actor.address[:64], action=action,
                           target=target[:140] if target else None, before=before, after=after)
     db.session.add(entry)

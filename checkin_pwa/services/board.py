@@ -22,7 +22,7 @@ from typing import Optional
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from ..domain import board as rules
+from ..domain import board as rules, clock
 from ..domain import audit_exceptions as rules10
 from ..domain.filters import Page, page_of
 from ..domain.rules import PlanFacts, is_today_task, team_state
@@ -30,7 +30,7 @@ from ..extensions import db
 from ..models import AuditPlan, Auditor, CheckEvent, ExceptionVerification, OpenReview, Photo, TeamMember
 from . import open_reviews  # noqa: F401  (keeps the open_review marker in step on every flush)
 from .anomalies import found_between
-from .checkin import DEFAULT_TIMEZONE, PlanTimes, around_today, facts_of, local_time, plan_facts, team_record
+from .checkin import PlanTimes, around_today, facts_of, plan_facts, team_record
 from .listing import CALENDAR_ZONE, calendar_today, light_facts
 from ..timestamps import as_utc
 
@@ -124,7 +124,7 @@ def _rows(plan_ids: list[int], now: dt.datetime) -> list[BoardRow]:
         if event is not None:
             by = next((member.auditor.name for member in plan.team if member.auditor_id == event.signer_id), None)
         rows.append(BoardRow(plan, team_state(facts), rules.lateness(facts, now),
-                             local_time(plan, event.server_time) if event else None, by))
+                             clock.local(event.server_time, plan.timezone) if event else None, by))
     return rows
 
 
@@ -227,7 +227,7 @@ def ended_audits(agency_id: Optional[int], since: dt.date, until: dt.date,
     ):
         checked_in, checked_out, farthest = events.get(plan_id, nothing)
         facts = PlanFacts(plan_id=plan_id, enterprise_id=enterprise_id, start=start.replace(tzinfo=UTC),
-                          end=end.replace(tzinfo=UTC), timezone=zone or DEFAULT_TIMEZONE, mode=mode,
+                          end=end.replace(tzinfo=UTC), timezone=zone or clock.DEFAULT_ZONE_NAME, mode=mode,
                           status=status, team=frozenset(),
                           checked_in_at=checked_in and _aware(checked_in),
                           checked_out_at=checked_out and _aware(checked_out))

@@ -2,7 +2,7 @@
 domain.rules and domain.geo meet the database.
 
 No Flask request in here: callers pass the auditor, the posted fields as a mapping and
-the server's clock (`server_now()`), so tests can put "now" anywhere they need.
+the server's clock (`clock.now()`), so tests can put "now" anywhere they need.
 
 R16 and signing together (R7). The count "该企业还有其他 X 个审核任务" is the number of
 same-enterprise, same-day plans the team would have to sign, whoever is on them: the
@@ -17,14 +17,13 @@ import math
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 from typing import Iterable, Mapping, Optional, Union
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..domain import geo, offline
+from ..domain import clock, geo, offline
 from ..domain.rules import (
     OPENS_LATER,
     Decision,
@@ -40,12 +39,9 @@ from ..domain.rules import (
 )
 from ..domain.signals import position_flags
 from ..extensions import db
-from ..models import AuditPlan, Auditor, CheckEvent, TeamMember, utcnow
-from ..timestamps import as_utc
+from ..models import AuditPlan, Auditor, CheckEvent, TeamMember
 
 KINDS = ("in", "out")
-UTC = dt.timezone.utc
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 # A phone clock outside these years is not a clock reading worth keeping.
 _PLAUSIBLE_YEARS = (2000, 2100)
@@ -57,20 +53,6 @@ _PLAN_LOADING = (
     selectinload(AuditPlan.sites),
     selectinload(AuditPlan.enterprise),
 )
-
-
-def server_now() -> dt.datetime:
-    """The server's clock (models.utcnow), as an aware UTC datetime for the rules."""
-    return utcnow().replace(tzinfo=UTC)
-
-
-def plan_zone(plan: AuditPlan) -> ZoneInfo:
-    return ZoneInfo(plan.timezone or DEFAULT_TIMEZONE)
-
-
-def local_time(plan: AuditPlan, moment: dt.datetime) -> dt.datetime:
-    """A stored time (UTC; naive is taken as UTC) on the plan's own wall clock."""
-    return as_utc(moment).astimezone(plan_zone(plan))
 
 
 def team_record(plan: AuditPlan, kind: str) -> Optional[CheckEvent]:
@@ -89,7 +71,7 @@ def action_time(event: CheckEvent) -> dt.datetime:
     """When the event's action happened, aware UTC: the receipt, or for an action sent
     later from the phone's outbox its corrected action time (domain.offline, R17)."""
     acted = offline.offline_action_time(event.flags) if event.queued_offline else None
-    return acted or as_utc(event.server_time)
+    return acted or clock.as_utc(event.server_time)
 
 
 def plan_facts(plan: AuditPlan) -> PlanFacts:
@@ -107,9 +89,9 @@ def facts_of(plan, team: Iterable[int], events: Iterable) -> PlanFacts:
     return PlanFacts(
         plan_id=plan.id,
         enterprise_id=plan.enterprise_id,
-        start=as_utc(plan.start_utc),
-        end=as_utc(plan.end_utc),
-        timezone=plan.timezone or DEFAULT_TIMEZONE,
+        start=clock.as_utc(plan.start_utc),
+        end=clock.as_utc(plan.end_utc),
+        timezone=plan.timezone or clock.DEFAULT_ZONE_NAME,
         mode=plan.mode,
         status=plan.status,
         team=frozenset(team),
@@ -152,11 +134,11 @@ class PlanTimes:
 
     @property
     def start_local(self) -> dt.datetime:
-        return local_time(self.plan, self.plan.start_utc)
+        return clock.local(self.plan.start_utc, self.plan.timezone)
 
     @property
     def end_local(self) -> dt.datetime:
-        return local_time(self.plan, self.plan.end_utc)
+        return clock.local(self.plan.end_utc, self.plan.timezone)
 
 
 @dataclass(frozen=True)
@@ -193,8 +175,8 @@ def _record(plan: AuditPlan, kind: str) -> Optional[TeamRecord]:
     event = team_record(plan, kind)
     if event is None:
         return None
-    acted = action_time(event).astimezone(plan_zone(plan)) if event.queued_offline else None
-    return TeamRecord(event.signer.name, local_time(plan, event.server_time), acted)
+    acted = clock.local(action_time(event), plan.timezone) if event.queued_offline else None
+    return TeamRecord(event.signer.name, clock.local(event.server_time, plan.timezone), acted)
 
 
 def explain(plan: AuditPlan, decision: Decision) -> Decision:
@@ -203,7 +185,7 @@ def explain(plan: AuditPlan, decision: Decision) -> Decision:
     params: dict = {}
     for key, value in decision.params.items():
         if isinstance(value, dt.datetime):
-            params[key] = value.astimezone(plan_zone(plan)).strftime(TIME_FORMAT)
+            params[key] = clock.local(value, plan.timezone).strftime(TIME_FORMAT)
         elif isinstance(value, dt.date):
             params[key] = value.isoformat()
         else:
@@ -230,7 +212,7 @@ def task_card(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> TaskCard:
 def around_today(now: dt.datetime):
     """Plans that can be a task today in any time zone: a local day lies within a day
     of `now` either way, so this window is exact before the per-zone check."""
-    moment = as_utc(now)
+    moment = clock.as_utc(now)
     day = dt.timedelta(days=1)
     return (AuditPlan.start_utc <= moment + day, AuditPlan.end_utc >= moment - day)
 
@@ -256,7 +238,7 @@ def plans_around_today(auditor: Auditor, now: dt.datetime, *, since: dt.timedelt
     (any status), and all it loaded: those and the other teams' plans of the same
     enterprises around today (for the R7 together-sets). Each with the plan loading
     options, by start."""
-    moment = as_utc(now)
+    moment = clock.as_utc(now)
     day = dt.timedelta(days=1)
     mine = select(TeamMember.plan_id).where(TeamMember.auditor_id == auditor.id)
     enterprises = select(AuditPlan.enterprise_id).where(AuditPlan.id.in_(mine), *around_today(now))
@@ -443,7 +425,7 @@ def device_clock(value) -> Optional[dt.datetime]:
     if not math.isfinite(ms):
         return None
     try:
-        moment = dt.datetime.fromtimestamp(ms / 1000.0, UTC)
+        moment = dt.datetime.fromtimestamp(ms / 1000.0, clock.UTC)
     except (OverflowError, OSError, ValueError):
         return None
     if not _PLAUSIBLE_YEARS[0] <= moment.year < _PLAUSIBLE_YEARS[1]:
@@ -568,7 +550,7 @@ class Signed:
     def server_time(self) -> dt.datetime:
         """The time of record on the chosen plan's wall clock."""
         first = self.events[0]
-        return local_time(first.plan, first.server_time)
+        return clock.local(first.server_time, first.plan.timezone)
 
     def summary(self) -> dict:
         """JSON-safe, to show the same outcome after a redirect (see restore_signed)."""
@@ -626,7 +608,7 @@ def _earlier_signed(auditor: Auditor, plan: AuditPlan, kind: str, key: str) -> O
     if not events[0].counts_for_team:
         record = team_record(plan, kind)
         if record is not None:
-            return KeptAsCopy(kind, events[0], record.signer.name, local_time(plan, record.server_time))
+            return KeptAsCopy(kind, events[0], record.signer.name, clock.local(record.server_time, plan.timezone))
     return Signed(kind, events, [])
 
 
@@ -638,7 +620,7 @@ def _event(plan: AuditPlan, facts: PlanFacts, auditor: Auditor, kind: str, readi
            nearest: geo.NearestSite, when: offline.ActionTime, group_key: Optional[str]) -> CheckEvent:
     """One event with every signal this stage knows (shared/docs/evidence.md): the
     receipt is the time of record; the windows of R6 are judged at the action time."""
-    server_time = as_utc(when.receipt)
+    server_time = clock.as_utc(when.receipt)
     skew = when.skew_s
     flags = position_flags(
         nearest=nearest,
@@ -804,7 +786,7 @@ def _late_copy(plan: AuditPlan, facts: PlanFacts, auditor: Auditor, kind: str, r
     event.counts_for_team = False
     event.flags = [*event.flags, {"code": "late_offline_copy", "team_event_id": record.id,
                                   "team_signer": record.signer.name}]
-    copy = KeptAsCopy(kind, event, record.signer.name, local_time(plan, record.server_time))
+    copy = KeptAsCopy(kind, event, record.signer.name, clock.local(record.server_time, plan.timezone))
     return _Pending(copy)
 
 

@@ -18,6 +18,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..domain import clock
 from ..extensions import db
 from ..models import AuditPlan, Auditor, Photo
 from . import checkin, notices, photos
@@ -214,7 +215,7 @@ def seed_demo(day: Optional[dt.date] = None) -> DemoSeed:
         raise RuntimeError(f"demo document refused: {summary.refused}")
     _record_history(day)
     demo = _account(DEMO_AUDITOR)
-    notices.add_demo_notices(demo.agency, checkin.server_now())
+    notices.add_demo_notices(demo.agency, clock.now())
     if demo.must_change_password:
         # Created now, or never used: give it the known password so `make run` is ready.
         demo.password_hash = generate_password_hash(DEMO_PASSWORD)

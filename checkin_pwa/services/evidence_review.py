@@ -16,7 +16,7 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..domain import assessment
+from ..domain import assessment, clock
 from ..domain import evidence as exif_evidence
 from ..domain import audit_exceptions as rules10
 from ..domain import rules
@@ -26,7 +26,7 @@ from ..models import AuditPlan, CheckEvent, Explanation, Photo
 from . import anomalies as anomaly_service
 from . import explanations as explanation_service
 from . import photos as photo_service
-from .checkin import _PLAN_LOADING, local_time, plan_facts
+from .checkin import _PLAN_LOADING, plan_facts
 from .plans import EventRow, _event_row
 
 
@@ -117,7 +117,7 @@ def _photos(plan_id: int) -> list[Photo]:
 
 
 def _local(plan: AuditPlan, naive_utc: Optional[dt.datetime]) -> Optional[dt.datetime]:
-    return local_time(plan, naive_utc) if naive_utc is not None else None
+    return clock.local(naive_utc, plan.timezone) if naive_utc is not None else None
 
 
 def _event_line(plan: AuditPlan, event: CheckEvent) -> EventLine:
@@ -187,7 +187,7 @@ def review(plan: AuditPlan, now: dt.datetime) -> Review:
     timeline = sorted(
         [TimelineEntry(line.row.received_at, "event", line) for line in events]
         + [TimelineEntry(item.view.uploaded_local, "photo", item) for item in items]
-        + [TimelineEntry(local_time(plan, note.created_at), "explanation", note) for note in explanations],
+        + [TimelineEntry(clock.local(note.created_at, plan.timezone), "explanation", note) for note in explanations],
         key=lambda entry: entry.at)
     return Review(
         plan=plan,

@@ -25,10 +25,11 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 from flask import current_app
 from sqlalchemy import select
 
+from ..domain import clock
 from ..domain.filters import PlanFilters
 from ..extensions import db
 from ..models import (AuditPlan, Auditor, CheckEvent, Enterprise, ExceptionVerification, Explanation, ExportJob,
-                      PlanSite, Staff, utcnow)
+                      PlanSite, Staff)
 from ..storage import EXPORT_KEY_PATTERN, PhotoStore, new_export_key
 from . import audit, listing
 from .plans import exception_views
@@ -217,7 +218,7 @@ def begin(staff: Staff, dataset: str, fmt: str, filters: dict, locale: str, *, a
     """The job row of an export asked for (the caller starts it: jobs.start_job
     with `write`); expired jobs' files are removed first."""
     forget_expired()
-    now = utcnow()
+    now = clock.now()
     job = ExportJob(agency_id=staff.agency_id, staff_id=staff.id, address=address[:64], dataset=dataset,
                     format=fmt, filters=filters, locale=locale, created_at=now, expires_at=now + KEEP,
                     state="exporting", phase="waiting", done=0, total=0, heartbeat_at=now)
@@ -257,7 +258,7 @@ def write(job_id: int, folder: str, parse: Callable[[dict, int], PlanFilters], t
 
 def file_of(job: ExportJob) -> Optional[str]:
     """The store key of the finished file of a job not yet expired."""
-    if job.state != "ready" or not job.path or job.expires_at <= utcnow() or not EXPORT_KEY_PATTERN.match(job.path):
+    if job.state != "ready" or not job.path or job.expires_at <= clock.now() or not EXPORT_KEY_PATTERN.match(job.path):
         return None
     return job.path
 
@@ -265,7 +266,7 @@ def file_of(job: ExportJob) -> Optional[str]:
 def forget_expired() -> None:
     """Expired jobs lose their files (the rows stay: the page says the file is gone)."""
     store = _store()
-    for job in db.session.scalars(select(ExportJob).where(ExportJob.expires_at < utcnow(), ExportJob.path.is_not(None))):
+    for job in db.session.scalars(select(ExportJob).where(ExportJob.expires_at < clock.now(), ExportJob.path.is_not(None))):
         if EXPORT_KEY_PATTERN.match(job.path):
             store.delete(job.path)
         else:  # a file an earlier version kept in a local folder

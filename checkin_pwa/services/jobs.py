@@ -14,8 +14,8 @@ from typing import Callable
 from flask import Flask, current_app
 from sqlalchemy import update
 
+from ..domain import clock
 from ..extensions import db
-from ..models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ _SLOTS = threading.BoundedSemaphore(1)
 
 def stalled(row, running: tuple[str, ...]) -> bool:
     """A job whose worker went away (restart, crash): it says nothing any more."""
-    return row.state in running and utcnow() - row.heartbeat_at > STALLED_AFTER
+    return row.state in running and clock.now() - row.heartbeat_at > STALLED_AFTER
 
 
 def give_up_if_stalled(row, running: tuple[str, ...]) -> None:
@@ -75,6 +75,6 @@ def progress(model, row_id: int, phase: str, done: int, total: int) -> None:
     still open, is not touched, and the page sees the numbers move."""
     with db.engine.begin() as connection:
         connection.execute(update(model).where(model.id == row_id)
-                           .values(phase=phase, done=done, total=total, heartbeat_at=utcnow()))
+                           .values(phase=phase, done=done, total=total, heartbeat_at=clock.now()))
 
 

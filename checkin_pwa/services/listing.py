@@ -18,27 +18,26 @@ import json
 import string
 from dataclasses import dataclass, replace
 from typing import Optional
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, exists, func, null, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.functions import FunctionElement
 
-from ..domain import audit_exceptions as rules10
+from ..domain import audit_exceptions as rules10, clock
 from ..domain.filters import Levels, Month, Page, PlanFilters, ProjectTree, TaskFilters, clean_levels, matches, page_of
 from ..domain.rules import PlanFacts
 from ..extensions import db
 from ..models import AuditPlan, Auditor, CheckEvent, Enterprise, Explanation, TeamMember
 from . import explanations as explanation_service
-from .checkin import DEFAULT_TIMEZONE, PlanTimes, plan_facts
+from .checkin import PlanTimes, plan_facts
 from .plan_status import PlanStatus, statuses
 from ..timestamps import as_utc
 
 # The calendar's own "today" and "this month": the zone of the auditors' plans (the app is
 # for Chinese certification bodies; plans default to it). Each plan's days are still read on
 # its own clock (domain.audit_exceptions.day_type).
-CALENDAR_ZONE = ZoneInfo(DEFAULT_TIMEZONE)
+CALENDAR_ZONE = clock.DEFAULT_ZONE
 UTC = dt.timezone.utc
 
 TASKS = "tasks"
@@ -65,7 +64,7 @@ def light_facts(plan_id: int, start_utc: dt.datetime, end_utc: dt.datetime, zone
                  status: str = "valid") -> PlanFacts:
     """Enough of a plan's facts for its local days and phase (no team, no events)."""
     return PlanFacts(plan_id=plan_id, enterprise_id=0, start=start_utc.replace(tzinfo=UTC),
-                     end=end_utc.replace(tzinfo=UTC), timezone=zone or DEFAULT_TIMEZONE,
+                     end=end_utc.replace(tzinfo=UTC), timezone=zone or clock.DEFAULT_ZONE_NAME,
                      mode="onsite", status=status or "valid", team=frozenset())
 
 

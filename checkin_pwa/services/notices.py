@@ -29,10 +29,10 @@ from flask import current_app
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import notice_body
+from ..domain import clock, notice_body
 from ..domain.filters import Page, page_of, page_within
 from ..extensions import db
-from ..models import Agency, Auditor, Notice, NoticeAttachment, NoticeRead, Staff, utcnow
+from ..models import Agency, Auditor, Notice, NoticeAttachment, NoticeRead, Staff
 from ..storage import PhotoStore, notice_key
 from . import audit
 from .photos import clean_name
@@ -159,7 +159,7 @@ def create_notice(agency: Optional[Agency], title: str, body: str = "",
     anything is written: empty or too long title, too long a body, an empty or too large
     attachment. Files are written first, the row last."""
     notice, prepared = _new_notice(agency, title, body, notice_body.TEXT, attachments, max_bytes)
-    notice.published_at = published_at if published_at is not None else utcnow()
+    notice.published_at = published_at if published_at is not None else clock.now()
     _store_files(notice, prepared, store)
     db.session.add(notice)
     db.session.commit()

@@ -14,10 +14,11 @@ from flask import current_app
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
+from ..domain import clock
 from ..domain.codes import mask_phone
 from ..domain.filters import page_within
 from ..extensions import db
-from ..models import Agency, Auditor, PhoneChangeRequest, Staff, utcnow
+from ..models import Agency, Auditor, PhoneChangeRequest, Staff
 from . import audit
 from .sms import sender_for
 from ..timestamps import as_utc
@@ -170,7 +171,7 @@ def _claim(row: PhoneChangeRequest, state: str, by: Staff, reason: Optional[str]
     claimed = db.session.execute(
         db.update(PhoneChangeRequest)
         .where(PhoneChangeRequest.id == row.id, PhoneChangeRequest.state == PENDING)
-        .values(state=state, decided_at=utcnow(), decided_by_id=by.id, reason=reason)).rowcount
+        .values(state=state, decided_at=clock.now(), decided_by_id=by.id, reason=reason)).rowcount
     if claimed != 1:
         db.session.rollback()
         raise PhoneChangeRefused("not_pending")

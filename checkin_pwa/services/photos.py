@@ -43,14 +43,14 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from ..domain.image_format import sniff_format
-from ..domain import evidence as exif_evidence
+from ..domain import clock, evidence as exif_evidence
 from ..domain import geo, photo_checks, rules
 from ..extensions import db
 from ..models import AuditPlan, Auditor, ExportJob, NoticeAttachment, Photo, TeamMember
 from ..storage import PhotoStore, new_key
-from ..timestamps import as_utc, utcnow
+from ..timestamps import as_utc
 from . import imaging
-from .checkin import local_time, plan_facts, team_record, visible_plan
+from .checkin import plan_facts, team_record, visible_plan
 from .outcomes import Refusal
 
 log = logging.getLogger(__name__)
@@ -429,7 +429,7 @@ class PhotoView:
 
     @property
     def uploaded_local(self) -> dt.datetime:
-        return local_time(self.photo.plan, self.photo.uploaded_at)
+        return clock.local(self.photo.uploaded_at, self.photo.plan.timezone)
 
 
 @dataclass(frozen=True)
@@ -588,7 +588,7 @@ def sweep_orphans(store: PhotoStore, older_than: dt.timedelta, now: Optional[dt.
     """Remove files no Photo, NoticeAttachment, Auditor or ExportJob row points at (deleted rows keep theirs:
     evidence), once they are older than `older_than`, so an upload between its files and its row is left alone.
     Left-over temporaries of interrupted writes go the same way."""
-    cutoff = as_utc(now or utcnow()) - older_than
+    cutoff = as_utc(now or clock.now()) - older_than
     referenced: set[str] = set()
     for row in db.session.execute(select(Photo.evidence_key, Photo.display_key, Photo.thumb_key)):
         referenced.update(row)

@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 from zoneinfo import ZoneInfo
 
-from ..domain import plan_changes as rules
+from ..domain import clock, plan_changes as rules
 from ..domain import plan_import as import_rules
 from ..domain.plan_import import Issue
 from ..extensions import db
-from ..models import AuditPlan, Auditor, CheckEvent, PlanChange, Staff, utcnow
+from ..models import AuditPlan, Auditor, CheckEvent, PlanChange, Staff
 from . import audit, plan_import
-from .checkin import local_time
 
 SOURCES = ("console", "api", "cli", "upload")
 REASON_MAX = 500
@@ -53,8 +52,8 @@ class PlanEditInvalid(Exception):
 def snapshot(plan: AuditPlan) -> dict:
     """The fields of domain.plan_changes.FIELDS as the team sees them."""
     return {
-        "start": local_time(plan, plan.start_utc).strftime(rules.TIME_FORMAT),
-        "end": local_time(plan, plan.end_utc).strftime(rules.TIME_FORMAT),
+        "start": clock.local(plan.start_utc, plan.timezone).strftime(rules.TIME_FORMAT),
+        "end": clock.local(plan.end_utc, plan.timezone).strftime(rules.TIME_FORMAT),
         "sites": [{"address": site.address, "lat": site.lat, "lon": site.lon} for site in plan.sites],
         "team": [{"phone": member.auditor.phone, "name": member.auditor.name, "role": member.role}
                  for member in plan.team],
@@ -71,7 +70,7 @@ def record(plan: AuditPlan, before: Mapping[str, Any], *, source: str, by: Optio
     changes = rules.diff(before, snapshot(plan))
     if not changes:
         return None
-    row = PlanChange(plan_id=plan.id, agency_id=plan.agency_id, at=utcnow(), source=source,
+    row = PlanChange(plan_id=plan.id, agency_id=plan.agency_id, at=clock.now(), source=source,
                      staff_id=by.id if by is not None else None,
                      actor=f"{by.name} ({by.phone})"[:140] if by is not None else None,
                      changes=changes, reason=reason)
@@ -135,7 +134,7 @@ def _notice(plan: AuditPlan, rows: list[PlanChange]) -> Optional[PlanNotice]:
     reason = next((row.reason for row in reversed(rows) if rules.cancels(row.changes)), None)
     if not changes and not cancelled:
         return None
-    return PlanNotice(at=local_time(plan, rows[-1].at), changes=changes, cancelled=cancelled,
+    return PlanNotice(at=clock.local(rows[-1].at, plan.timezone), changes=changes, cancelled=cancelled,
                       reason=reason if cancelled else None)
 
 
@@ -148,14 +147,14 @@ def check_open(plan: AuditPlan, now: dt.datetime, seen: Optional[int] = None) ->
     if plan.status == rules.CANCELLED:
         raise PlanEditRefused("cancelled")
     if now >= plan.start_utc.replace(tzinfo=dt.timezone.utc):
-        raise PlanEditRefused("started", start=local_time(plan, plan.start_utc).strftime(rules.TIME_FORMAT))
+        raise PlanEditRefused("started", start=clock.local(plan.start_utc, plan.timezone).strftime(rules.TIME_FORMAT))
     if seen is not None and seen != last_change_id(plan):
         raise PlanEditRefused("stale")
 
 
 def form_time(plan: AuditPlan, naive_utc: dt.datetime) -> str:
     """A stored time as the edit form shows it: the plan's wall clock."""
-    return local_time(plan, naive_utc).strftime(FORM_TIME)
+    return clock.local(naive_utc, plan.timezone).strftime(FORM_TIME)
 
 
 def _moment(plan: AuditPlan, text: str) -> Optional[str]:
@@ -192,7 +191,7 @@ def _plan_entry(plan: AuditPlan, wanted: Mapping[str, Any]) -> tuple[dict, dict,
         moment = _moment(plan, wanted.get(name, ""))
         if moment is None:
             issues.append(Issue((name,), "datetime_invalid"))
-            moment = local_time(plan, plan.start_utc if name == "start" else plan.end_utc).isoformat()
+            moment = clock.local(plan.start_utc if name == "start" else plan.end_utc, plan.timezone).isoformat()
         entry[name] = moment
     site_rows, sites = {}, []
     for site in wanted.get("sites", []):

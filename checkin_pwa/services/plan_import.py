@@ -24,11 +24,11 @@ from sqlalchemy import bindparam, delete, insert, inspect, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.security import generate_password_hash
 
-from ..domain import plan_import as rules
+from ..domain import clock, plan_import as rules
 from ..domain.plan_import import Issue
 from ..domain.plan_workbook import WorkbookResult
 from ..extensions import db
-from ..models import Agency, AuditPlan, Auditor, CheckEvent, Enterprise, PlanSite, Staff, TeamMember, copy_plan_columns, utcnow
+from ..models import Agency, AuditPlan, Auditor, CheckEvent, Enterprise, PlanSite, Staff, TeamMember, copy_plan_columns
 from ..models import PlanChange as HistoryRow
 from . import import_messages, plan_changes
 
@@ -374,7 +374,7 @@ def _fill_plan(plan: AuditPlan, entry: dict, company: Enterprise) -> None:
     plan.confidential = entry.get("confidential", False)
     plan.remarks = entry.get("remarks")
     plan.status = entry.get("status", rules.DEFAULT_STATUS)
-    plan.imported_at = utcnow()
+    plan.imported_at = clock.now()
 
 
 def reconcile_sites(plan: AuditPlan, wanted: list[dict]) -> None:

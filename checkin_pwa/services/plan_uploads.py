@@ -23,9 +23,10 @@ from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.orm import undefer
 
+from ..domain import clock
 from ..domain.plan_import import Issue, NotADocument, format_path, parse_document, validate
 from ..extensions import db
-from ..models import Agency, PlanUpload, Staff, utcnow
+from ..models import Agency, PlanUpload, Staff
 from . import audit, jobs, plan_import
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def receive(staff: Staff, filename: str, data: bytes, *, address: str) -> PlanUp
     if len(data) > limit:
         raise UploadRefused("too_large", limit=limit)
     _forget_expired()
-    now = utcnow()
+    now = clock.now()
     upload = PlanUpload(agency_id=staff.agency_id, staff_id=staff.id, address=address[:64],
                         filename=(filename or "-")[-200:], kind=kind_of(filename or "", data), size=len(data),
                         sha256=hashlib.sha256(data).hexdigest(), data=data, created_at=now,
@@ -70,7 +71,7 @@ def receive(staff: Staff, filename: str, data: bytes, *, address: str) -> PlanUp
 
 def _forget_expired() -> None:
     """Expired uploads lose their bytes (the row stays: the page says it expired)."""
-    db.session.execute(update(PlanUpload).where(PlanUpload.expires_at < utcnow(), PlanUpload.data.is_not(None))
+    db.session.execute(update(PlanUpload).where(PlanUpload.expires_at < clock.now(), PlanUpload.data.is_not(None))
                        .values(data=None))
 
 
@@ -81,8 +82,8 @@ def claim_commit(upload: PlanUpload) -> bool:
         return False
     claimed = db.session.execute(
         update(PlanUpload).where(PlanUpload.id == upload.id, PlanUpload.state == "checked",
-                                 PlanUpload.expires_at > utcnow())
-        .values(state="committing", phase="waiting", done=0, total=0, heartbeat_at=utcnow())
+                                 PlanUpload.expires_at > clock.now())
+        .values(state="committing", phase="waiting", done=0, total=0, heartbeat_at=clock.now())
     ).rowcount
     db.session.commit()
     return claimed == 1
@@ -95,7 +96,7 @@ def committable(upload: PlanUpload) -> bool:
 
 
 def expired(upload: PlanUpload) -> bool:
-    return upload.expires_at <= utcnow()
+    return upload.expires_at <= clock.now()
 
 
 def give_up_if_stalled(row) -> None:

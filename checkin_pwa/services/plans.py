@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 
-from ..domain import audit_exceptions as rules10
+from ..domain import audit_exceptions as rules10, clock
 from ..domain import notes as notes_rules
 from ..domain import offline
 from ..extensions import db
@@ -22,9 +22,9 @@ from . import photos as photo_service
 from .checkin import (
     PlanTimes,
     TaskCard,
-    local_time,
+    
     plan_facts,
-    plan_zone,
+    
     plans_around_today,
     task_card,
     team_record,
@@ -103,12 +103,12 @@ def _event_row(plan: AuditPlan, event: CheckEvent) -> EventRow:
     acted = None
     if event.queued_offline:
         when = offline.offline_action_time(event.flags)
-        acted = when.astimezone(plan_zone(plan)) if when else None
+        acted = when.astimezone(clock.zone(plan.timezone)) if when else None
     site = event.nearest_site
     return EventRow(
         kind=event.kind,
         signer=event.signer.name,
-        received_at=local_time(plan, event.server_time),
+        received_at=clock.local(event.server_time, plan.timezone),
         acted_at=acted,
         counts_for_team=event.counts_for_team,
         lat=event.chosen_lat,

@@ -11,10 +11,10 @@ from typing import Optional
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..domain import staff as rules
+from ..domain import clock, staff as rules
 from ..domain.passwords import password_problems
 from ..extensions import db
-from ..models import Agency, Staff, StaffRecoveryCode, utcnow
+from ..models import Agency, Staff, StaffRecoveryCode
 from . import accounts, audit
 from .audit import Actor
 
@@ -166,7 +166,7 @@ def check_second_factor(person: Staff, code: str, *, now: float, address: str) -
         wanted = rules.recovery_code_hash(code)
         for item in person.recovery_codes:
             if item.used_at is None and secrets.compare_digest(item.code_hash, wanted):
-                item.used_at = utcnow()
+                item.used_at = clock.now()
                 left = sum(1 for other in person.recovery_codes if other.used_at is None)
                 audit.record(actor, "recovery_code_used", after={"codes_left": left})
                 _logged_in(person, actor)
@@ -177,7 +177,7 @@ def check_second_factor(person: Staff, code: str, *, now: float, address: str) -
 
 
 def _logged_in(person: Staff, actor: Actor) -> None:
-    person.last_login_at = utcnow()
+    person.last_login_at = clock.now()
     audit.record(actor, "login")
     db.session.commit()
 

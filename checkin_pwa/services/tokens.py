@@ -21,9 +21,10 @@ from typing import Optional
 
 from sqlalchemy import or_, update
 
+from ..domain import clock
 from ..domain.filters import page_within
 from ..extensions import db
-from ..models import Agency, ApiToken, Staff, utcnow
+from ..models import Agency, ApiToken, Staff
 from . import audit
 
 PER_PAGE = 25
@@ -88,7 +89,7 @@ def revoke(by: Staff, token: ApiToken, *, address: str) -> bool:
     if token.revoked:
         return False
     token.revoked = True
-    token.revoked_at = utcnow()
+    token.revoked_at = clock.now()
     token.revoked_by_id = by.id
     audit.record(audit.actor_for(by, address), "token_revoked", target=_target(token),
                  before={"name": token.name, "state": "active"}, after={"name": token.name, "state": "revoked"})
@@ -115,7 +116,7 @@ def record_use(token: ApiToken, address: str, now: Optional[dt.datetime] = None)
     """Note a use of the token from `address` (committed), unless its last recorded use is
     less than USE_RECORDED_EVERY ago: then nothing is written. The UPDATE repeats the
     condition, so requests arriving together write once. True when written."""
-    now = now or utcnow()
+    now = now or clock.now()
     last = token.last_used_at
     if last is not None and dt.timedelta(0) <= now - last < USE_RECORDED_EVERY:
         return False

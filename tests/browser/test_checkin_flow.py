@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from checkin_pwa.domain import geo
+from checkin_pwa.domain import clock, geo
 from checkin_pwa.extensions import db
 from checkin_pwa.models import CheckEvent
 from checkin_pwa.services import checkin
@@ -220,7 +220,7 @@ def test_r6_check_out_refused_before_the_last_day_shows_a_grey_button_and_why(pa
         plan_id = plan.id
         db.session.commit()
         checkin.check(me, plan_id, "in", {"device_lat": str(SITE.lat), "device_lon": str(SITE.lon)},
-                      checkin.server_now())
+                      clock.now())
         phone = me.phone
     log_in(page, phone)
     card = page.locator(f"#plan-{plan_id}")

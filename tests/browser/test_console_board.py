@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from ..factories import local_today
 from .test_console import fits_the_width
 from .test_console_plans import staff_page
+from checkin_pwa.domain import clock
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +39,7 @@ def check_in_through_the_service(app, auditor_id: int, plan_id: int) -> None:
     from checkin_pwa.services import checkin
 
     with app.app_context():
-        now = checkin.server_now()
+        now = clock.now()
         stamp = str(int(now.timestamp() * 1000))
         form = {"device_lat": "41.1256", "device_lon": "126.1865", "device_accuracy": "12",
                 "device_position_time": stamp, "device_time": stamp, "lat": "41.1256", "lon": "126.1865"}

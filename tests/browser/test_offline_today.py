@@ -14,7 +14,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from checkin_pwa.services import checkin as checkin_service
+from checkin_pwa.domain import clock
 
 from ..conftest import login_in_browser
 from .test_offline_outbox import controlled, entries, events, only_page_replays, open_check_page, wait_for
@@ -31,17 +31,17 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture
 def server_clock(monkeypatch):
-    """The server's clock (services.checkin.server_now) at a time the test sets; real until set."""
+    """The server's clock (domain.clock.now) at a time the test sets; real until set."""
     class Clock:
         at = None
 
         def set(self, moment: dt.datetime) -> None:
             self.at = moment.astimezone(dt.timezone.utc)
 
-    clock = Clock()
-    real = checkin_service.utcnow
-    monkeypatch.setattr(checkin_service, "utcnow", lambda: clock.at or real())
-    return clock
+    server = Clock()
+    real = clock.now
+    monkeypatch.setattr(clock, "now", lambda: server.at or real())
+    return server
 
 
 def three_plans_today(data, tomorrow: bool = False):

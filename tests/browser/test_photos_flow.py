@@ -19,6 +19,7 @@ from PIL import Image, ImageChops, ImageOps, ImageStat
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from checkin_pwa.domain import clock
 from checkin_pwa.blueprints.photos.words import refusal_text
 from checkin_pwa.extensions import db
 from checkin_pwa.models import Photo
@@ -62,7 +63,7 @@ def open_plan(page, phone: str, plan_id: int) -> None:
 
 def check_in(auditor, plan_id: int) -> None:
     """The team's check-in, on the site, as the check page would post it."""
-    now = checkin.server_now()
+    now = clock.now()
     stamp = str(int(now.replace(tzinfo=dt.timezone.utc).timestamp() * 1000))
     form = {"device_lat": repr(PHONE_POSITION["latitude"]), "device_lon": repr(PHONE_POSITION["longitude"]),
             "device_accuracy": "12", "device_time": stamp, "device_position_time": stamp}

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from checkin_pwa.domain import geo
+from checkin_pwa.domain import clock, geo
 from checkin_pwa.extensions import db
 from checkin_pwa.models import Explanation
 from checkin_pwa.services import checkin
@@ -32,7 +32,7 @@ def signed_plan(data):
         me = f.auditor(name="张三")
         plan = f.plan([me], start=f.local_today(-1, 8, 30), end=f.local_today(1, 17))
         db.session.commit()
-        then = checkin.server_now() - dt.timedelta(hours=1)
+        then = clock.now() - dt.timedelta(hours=1)
         fields = {"device_lat": repr(FAR.lat), "device_lon": repr(FAR.lon), "device_accuracy": "15",
                   "device_position_time": ms(then), "device_time": ms(then), "confirm": "1"}
         assert isinstance(checkin.check(me, plan.id, "in", fields, then), checkin.Signed)

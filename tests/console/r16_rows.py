@@ -15,10 +15,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from checkin_pwa.domain import clock
 from checkin_pwa.extensions import db
 from checkin_pwa.models import (ApiToken, AuditLogEntry, AuditPlan, Auditor, CheckEvent, Enterprise, ExportJob, Notice,
-                                NoticeAttachment, PhoneChangeRequest, Photo, PlanSite, PlanUpload, Staff, TeamMember,
-                                utcnow)
+                                NoticeAttachment, PhoneChangeRequest, Photo, PlanSite, PlanUpload, Staff, TeamMember)
 from checkin_pwa.services import audit, exports, notices, phone_changes, plan_uploads, tokens
 from checkin_pwa.storage import new_export_key
 
@@ -82,7 +82,7 @@ def body_a_rows(app) -> dict:
     db.session.commit()
     tokens.create_token(body.code, "甲方 ERP")
     notices.create_notice(body, "甲方通知", "正文", attachments=[("说明.txt", "甲方的附件".encode())])
-    phone_changes.hold(person, "13700000099", now=utcnow())  # a change of login number waiting
+    phone_changes.hold(person, "13700000099", now=clock.now())  # a change of login number waiting
     plan_uploads.receive(a_staff, "plans.json", b'{"plans": []}', address="10.0.0.1")  # kept, not checked
     # An XLSX export of the admin's, finished: its file waits for the download.
     job = exports.begin(a_staff, "plans", "xlsx", {}, "zh_CN", address="10.0.0.1")

@@ -11,11 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event
 
-from checkin_pwa.domain import board as rules
+from checkin_pwa.domain import board as rules, clock as server_clock
 from checkin_pwa.domain.rules import PlanFacts
 from checkin_pwa.extensions import db
 from checkin_pwa.models import CheckEvent, Enterprise
-from checkin_pwa.services import checkin as checkin_service
 
 from .. import factories
 from ..factories import SHANGHAI, local_today, to_utc
@@ -46,7 +45,7 @@ def clock(monkeypatch):
     class Clock:
         at = local_today(0, 10, 0)
 
-    monkeypatch.setattr(checkin_service, "utcnow", lambda: to_utc(Clock.at))
+    monkeypatch.setattr(server_clock, "now", lambda: to_utc(Clock.at))
     return Clock
 
 
@@ -415,7 +414,7 @@ def test_r10_the_chart_judges_only_the_plans_the_verification_queue_may_list_and
     remote, cancelled = ended(9, team=[person], mode="remote"), ended(9, team=[person], status="cancelled")
     db.session.commit()
     everyone = [*clean, far, no_last_photo, never_came, verified, remote, cancelled]
-    now = checkin_service.server_now()
+    now = server_clock.now()
     flagged_by_r10 = {plan.id for plan in everyone if status_of(plan, now).exceptions}
     assert flagged_by_r10 == {far.id, no_last_photo.id, never_came.id, verified.id}
 

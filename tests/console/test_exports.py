@@ -299,7 +299,8 @@ def stored_exports(app) -> list[str]:
 
 
 def test_the_photo_sweep_keeps_a_waiting_export_and_the_next_export_removes_an_expired_one(app, body):
-    from checkin_pwa.models import ExportJob, utcnow
+    from checkin_pwa.domain import clock
+    from checkin_pwa.models import ExportJob
     from checkin_pwa.services import photos
 
     reader = logged_in(app, staff_of(role="readonly"))
@@ -309,7 +310,7 @@ def test_the_photo_sweep_keeps_a_waiting_export_and_the_next_export_removes_an_e
     swept = photos.sweep_orphans(app.extensions["photo_store"], dt.timedelta(0))
     assert key not in swept.removed and reader.get(link).status_code == 200
     # Half an hour later the file is gone: the page says so, and the next export removes it.
-    db.session.execute(db.update(ExportJob).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
+    db.session.execute(db.update(ExportJob).values(expires_at=clock.now() - dt.timedelta(seconds=1)))
     db.session.commit()
     assert reader.get(link).status_code == 404
     finished(reader, export(reader, "events", "xlsx"))

@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from checkin_pwa.domain import clock
 from checkin_pwa.domain.notice_body import body_html, sanitise
 from checkin_pwa.extensions import db
-from checkin_pwa.models import AuditLogEntry, Notice, NoticeAttachment, NoticeRead, utcnow
+from checkin_pwa.models import AuditLogEntry, Notice, NoticeAttachment, NoticeRead
 from checkin_pwa.services import notices as notice_service
 
 from .. import factories
@@ -71,9 +72,8 @@ def local_text(naive_utc: dt.datetime) -> str:
 
 def later(monkeypatch, delta: dt.timedelta) -> None:
     """Move the server's clock (the time of record) forward by `delta`."""
-    from checkin_pwa.services import checkin
-
-    monkeypatch.setattr(checkin, "utcnow", lambda: utcnow() + delta)
+    real = clock.now
+    monkeypatch.setattr(clock, "now", lambda: real() + delta)
 
 
 @pytest.fixture
@@ -198,7 +198,7 @@ def test_r14_a_scheduled_notice_is_hidden_until_its_time_then_visible(app, manag
     reader = factories.auditor(name="赵审核")
     db.session.commit()
     client = logged_in(app, manager)
-    at = utcnow() + dt.timedelta(hours=2)
+    at = clock.now() + dt.timedelta(hours=2)
     assert write(client, mode="at", publish_at=local_text(at), files=[("附件.pdf", PDF)]).status_code == 303
     notice = newest()
     assert notice.published_at == at.replace(second=0, microsecond=0)
@@ -363,9 +363,9 @@ def test_r14_bad_input_is_a_clear_chinese_error_and_nothing_is_written(app, mana
         "blank_title": {"title": "   \u3000 "},
         "long_title": {"title": "长" * 201},
         "long_body": {"body": "字" * 20_001},
-        "past_time": {"mode": "at", "publish_at": local_text(utcnow() - dt.timedelta(minutes=5))},
+        "past_time": {"mode": "at", "publish_at": local_text(clock.now() - dt.timedelta(minutes=5))},
         "bad_time": {"mode": "at", "publish_at": "明天上午"},
-        "far_time": {"mode": "at", "publish_at": local_text(utcnow() + dt.timedelta(days=400))},
+        "far_time": {"mode": "at", "publish_at": local_text(clock.now() + dt.timedelta(days=400))},
         "empty_file": {"files": [("空.pdf", b"")]},
         "big_file": {"files": [("大.pdf", b"x" * 1001)]},
     }[case]
@@ -404,7 +404,7 @@ def test_r14_script_and_onerror_in_a_notice_are_shown_as_text(app, manager):
 def test_r16_another_bodys_notice_and_attachment_are_404_and_nothing_is_written(app, manager):
     other_body = factories.agency(code="CNCA-R-2099-001", name="其他认证机构")
     theirs = notice_service.create_notice(other_body, "外机构通知", "正文", [("他们的.pdf", PDF)],
-                                          utcnow() + dt.timedelta(hours=1))
+                                          clock.now() + dt.timedelta(hours=1))
     their_file = theirs.attachments[0].id
     client = logged_in(app, manager)
     write(client, files=[("我们的.pdf", PDF)])

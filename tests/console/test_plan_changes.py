@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from checkin_pwa.domain import plan_changes as diffs
+from checkin_pwa.domain import clock as server_clock, plan_changes as diffs
 from checkin_pwa.extensions import db
 from checkin_pwa.models import AuditLogEntry, AuditPlan, CheckEvent, PlanChange
 from checkin_pwa.services import checkin
@@ -119,7 +119,7 @@ def test_r19_console_edit_changes_times_sites_team_remarks_in_one_history_row_an
 
     db.session.expire_all()
     plan = db.session.get(AuditPlan, plan.id)
-    assert checkin.local_time(plan, plan.start_utc).strftime("%H:%M") == "10:00"
+    assert server_clock.local(plan.start_utc, plan.timezone).strftime("%H:%M") == "10:00"
     assert [(s.address, s.lat, s.lon) for s in plan.sites] == [("吉林省集安市新厂区8号", 41.13, 126.19)]
     assert [(m.auditor.name, m.role) for m in plan.team] == [("贾组长", "leader"), ("王新人", "expert")]
     assert plan.remarks == "请带安全帽" and plan.status == "changed"
@@ -265,7 +265,7 @@ def test_r19_cancel_with_a_reason_the_team_sees_and_check_in_is_refused(app, clo
     assert "已取消" in seen and "原因：企业停产整顿" in seen
     today = visible(phone.get("/"))
     assert "已取消" in today and "原因：企业停产整顿" in today
-    card = checkin.task_card(leader, db.session.get(AuditPlan, plan.id), checkin.server_now())
+    card = checkin.task_card(leader, db.session.get(AuditPlan, plan.id), server_clock.now())
     assert card.check_in.reason == "plan_cancelled"
 
 
@@ -322,7 +322,7 @@ def test_r19_the_team_notice_ends_with_the_audit(app):
     plan.remarks = "改为下午开始"
     plan_changes.record(plan, before, source="console", by=person)
     db.session.commit()
-    during = plan_changes.notice_for(plan, checkin.server_now())
+    during = plan_changes.notice_for(plan, server_clock.now())
     assert during and [c["field"] for c in during.changes] == ["remarks"]
     after_end = plan.end_utc.replace(tzinfo=dt.timezone.utc) + dt.timedelta(minutes=1)
     assert plan_changes.notice_for(plan, after_end) is None

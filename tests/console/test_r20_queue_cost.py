@@ -10,11 +10,11 @@ import random
 import pytest
 from sqlalchemy import event, select
 
-from checkin_pwa.domain import audit_exceptions as rules10
+from checkin_pwa.domain import audit_exceptions as rules10, clock
 from checkin_pwa.extensions import db
 from checkin_pwa.models import AuditPlan, CheckEvent, ExceptionVerification, OpenReview, Photo
 from checkin_pwa.services import exception_verifications as service
-from checkin_pwa.services.checkin import plan_facts, server_now
+from checkin_pwa.services.checkin import plan_facts
 from checkin_pwa.services.plan_status import status_of
 
 from .. import factories
@@ -92,7 +92,7 @@ def test_r20_a_history_of_clean_plans_costs_the_queue_and_the_banner_no_database
     body_id = manager.agency_id
 
     def both():
-        now = server_now()
+        now = clock.now()
         page = service.queue(body_id, service.QueueFilter(), 1, now)
         waiting = service.due(body_id, now)
         return page.counts, waiting
@@ -176,7 +176,7 @@ def test_r10_the_marker_the_queue_reads_never_drops_a_plan_r10_flags(app, manage
         build_record(plan, rng, shape)
         plans.append(plan)
     db.session.commit()
-    now = server_now()
+    now = clock.now()
     marked = set(db.session.scalars(select(OpenReview.plan_id)))
     verified = set(db.session.scalars(select(ExceptionVerification.plan_id)))
     flagged = set()
@@ -230,7 +230,7 @@ def test_r20_the_verified_count_is_the_verified_list_at_every_range_edge(app, ma
     the plans' own calendars give, for plans ending around now and around the range's ends,
     on the clocks farthest from UTC."""
     auditor = factories.auditor(name="贾组长")
-    now = server_now()
+    now = clock.now()
     base = now.astimezone(dt.timezone.utc).replace(tzinfo=None, minute=0, second=0, microsecond=0)
     for n, (hours, zone) in enumerate(itertools.product(range(-80, 4, 5), ("Asia/Shanghai", "Pacific/Kiritimati",
                                                                         "Pacific/Pago_Pago"))):

@@ -12,11 +12,10 @@ import re
 import pytest
 from sqlalchemy import event as sa_event, select
 
-from checkin_pwa.domain import geo
+from checkin_pwa.domain import clock, geo
 from checkin_pwa.extensions import db
 from checkin_pwa.models import AuditPlan, CheckEvent, Explanation, Photo
 from checkin_pwa.services import evidence_review
-from checkin_pwa.services.checkin import server_now
 
 from .. import factories
 from ..factories import SHANGHAI, local_today
@@ -180,7 +179,7 @@ def test_r21_the_review_costs_the_same_statements_however_many_photos_and_events
         statements.clear()
         sa_event.listen(db.engine, "before_cursor_execute", count)
         try:
-            evidence_review.review(plan, server_now())
+            evidence_review.review(plan, clock.now())
         finally:
             sa_event.remove(db.engine, "before_cursor_execute", count)
         return len(statements)

@@ -9,11 +9,11 @@ import re
 
 from sqlalchemy import event
 
+from checkin_pwa.domain import clock
 from checkin_pwa.domain.geo import Point
 from checkin_pwa.extensions import db
 from checkin_pwa.models import AuditPlan, Enterprise, Photo, Staff
 from checkin_pwa.services import anomalies
-from checkin_pwa.services.checkin import server_now
 from checkin_pwa.services.exception_verifications import QueueFilter, queue
 from checkin_pwa.services.listing import calendar_today
 
@@ -83,7 +83,7 @@ def test_r16_the_regulator_sees_every_bodys_figures_as_each_body_counts_them(app
                        page.get_data(as_text=True))
     assert [sum(int(week[n]) for week in weeks) for n in range(3)] == [6, 6, 1]
     # The same numbers as each body's own queue and anomalies list.
-    now = server_now()
+    now = clock.now()
     today = calendar_today(now)
     for body in (a, b):
         overdue = queue(body.id, QueueFilter(view="overdue"), 1, now).counts["overdue"]

@@ -7,10 +7,10 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ...domain import clock
 from ...domain.codes import mask_phone
 from ...domain.passwords import PasswordProblem
 from ...services import accounts, contacts
-from ...services.checkin import server_now
 from ...services.photos import Limits
 from ...web import PRIVATE_FILE
 from ...words import sentence
@@ -76,7 +76,7 @@ def avatar():
         result = accounts.set_avatar(
             current_user._get_current_object(), data, store=current_app.extensions["photo_store"],
             limits=Limits.from_config(current_app.config), size=current_app.config["AVATAR_SIZE"],
-            now=server_now())
+            now=clock.now())
         if not isinstance(result, accounts.Auditor):
             error = _avatar_refusal_text(result)
         else:
@@ -131,7 +131,7 @@ def change_password():
         auditor = current_user._get_current_object()
         result = accounts.change_password_with_code(
             auditor, form.current_password.data, form.new_password.data, form.code.data,
-            settings=codes.settings(), now=server_now())
+            settings=codes.settings(), now=clock.now())
         if result.ok:
             _start_session(auditor)  # the bumped session version ended every other session
             flash(_("Your password has been changed."), "success")

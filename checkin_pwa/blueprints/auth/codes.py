@@ -10,9 +10,9 @@ from typing import Optional
 from flask import current_app
 from flask_babel import gettext as _
 
+from ...domain import clock
 from ...domain.codes import Wait, mask_phone
 from ...services import verification
-from ...services.checkin import server_now
 from ...services.sms import sender_for
 
 
@@ -34,7 +34,7 @@ def send(phone: str, purpose: str, *, auditor_id: Optional[int], really: bool = 
     config = settings()
     outcome = verification.send_code(
         phone, purpose, sender=sender_for(current_app) if really else None, settings=config,
-        now=server_now(), auditor_id=auditor_id,
+        now=clock.now(), auditor_id=auditor_id,
     )
     if outcome.code == verification.SENT:
         minutes = max(1, int(config.ttl.total_seconds() // 60))

@@ -9,12 +9,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from limits import parse as parse_limit
 
+from ...domain import clock
 from ...domain.codes import mask_phone
 from ...domain.passwords import PasswordProblem
 from ...extensions import client_address, db, limiter
-from ...models import Auditor, utcnow
+from ...models import Auditor
 from ...services import accounts, phone_changes
-from ...services.checkin import server_now
 from ...web import is_htmx, render_page_or_partial, safe_next, this_path
 from . import bp
 from . import codes, devices
@@ -154,7 +154,7 @@ def login():
                            "Please contact your body to have it enabled.")
             return render_template("auth/login.html", form=form, form_error=form_error), 403
         if auditor is not None:
-            auditor.last_login_at = utcnow()
+            auditor.last_login_at = clock.now()
             db.session.commit()
             _start_session(auditor)
             _phone_change_news(auditor)
@@ -201,7 +201,7 @@ def logout():
     """Ends this session on the server too: a copy of its cookie no longer logs in."""
     sid = session.get("sid")
     if isinstance(sid, str):
-        now = utcnow()
+        now = clock.now()
         accounts.end_session(sid, now=now, forget_before=now - current_app.permanent_session_lifetime)
     logout_user()
     _fresh_session()
@@ -243,7 +243,7 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         result = accounts.reset_password(form.phone.data, form.code.data, form.new_password.data,
-                                         settings=codes.settings(), now=server_now())
+                                         settings=codes.settings(), now=clock.now())
         if result.ok:
             _fresh_session()
             phone = accounts.normalise_phone(form.phone.data)
@@ -351,7 +351,7 @@ def change_phone_new():
     if form.validate_on_submit():
         old_phone = auditor.phone
         result = accounts.change_phone(auditor, form.new_phone.data, form.code.data,
-                                       settings=codes.settings(), now=server_now())
+                                       settings=codes.settings(), now=clock.now())
         if result.ok and result.held:
             codes.notify_phone_change_requested(old_phone, result.held.request.new_phone)
             session.pop(_STEP, None)  # the step is done; the account and its sessions are untouched
@@ -393,7 +393,7 @@ def _held_text(held: phone_changes.Held) -> str:
 def _phone_change_news(auditor: Auditor) -> None:
     """At login: the body's decision on the auditor's change of login number, once; and
     that a request still waits."""
-    decided = phone_changes.outcome_to_show(auditor, now=utcnow())
+    decided = phone_changes.outcome_to_show(auditor, now=clock.now())
     if decided is not None and decided.state == phone_changes.APPROVED:
         flash(_("Your certification body approved the change of your login number to %(new)s. "
                 "Log in with it from now on.", new=mask_phone(decided.new_phone)), "success")

@@ -12,9 +12,9 @@ from typing import Optional
 from flask import request
 from flask_login import current_user, login_required
 
+from ...domain import clock
 from ...domain.filters import FilterError, Month, parse_date, parse_month
 from ...services import listing
-from ...services.checkin import server_now
 from ...web import render_page_or_partial
 from ..tasks.words import filter_error_text
 from . import bp
@@ -24,7 +24,7 @@ from . import bp
 @bp.get("/calendar/<year>/<month>")
 @login_required
 def month(year: Optional[str] = None, month: Optional[str] = None):
-    now = server_now()
+    now = clock.now()
     shown = Month.of(listing.calendar_today(now))
     error: Optional[FilterError] = None
     if year is not None:

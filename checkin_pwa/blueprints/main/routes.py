@@ -7,7 +7,7 @@ from flask import abort, current_app, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ...domain import rules
+from ...domain import clock, rules
 from ...models import AuditPlan
 from ...services import checkin, plan_changes, plans, presence
 from ..idempotency import idempotent, not_final, request_key
@@ -48,7 +48,7 @@ def offline_urls(plan: AuditPlan) -> list[str]:
 @bp.app_template_global()
 def signed_together_with(plan: AuditPlan) -> list[int]:
     """R7: for static/js/plan-rules.js, the plans a together-action from this one also signs."""
-    return checkin.signed_together_with(current_user, plan, checkin.server_now())
+    return checkin.signed_together_with(current_user, plan, clock.now())
 
 
 @bp.app_template_global()
@@ -57,7 +57,7 @@ def phone_rules() -> dict:
     for what the phone decides, with {placeholders} it fills in."""
     placeholders = {"first_day": "{first_day}", "last_day": "{last_day}", "minutes": "{minutes}"}
     return {
-        "server_now": round(checkin.server_now().timestamp() * 1000),  # the phone measures its skew
+        "server_now": round(clock.now().timestamp() * 1000),  # the phone measures its skew
         "constants": rules.phone_constants(),
         "reasons": {code: describe(code, placeholders) for code in sorted(rules.OPENS_LATER | {"audit_ended"})},
         "queued": {"in": _("Checked in (waiting to send)"), "out": _("Checked out (waiting to send)"),
@@ -69,7 +69,7 @@ def phone_rules() -> dict:
 @bp.get("/")
 @login_required
 def today():
-    now = checkin.server_now()
+    now = clock.now()
     # R11: each card's 签到提醒 and the "to do now" list (services.plans).
     # Today's and tomorrow's plans are kept on the phone for use without a network;
     # today's cancelled ones are shown, with the reason (R19).
@@ -89,7 +89,7 @@ def check(plan_id: int, kind: str):
     # Loaded once: a signed action adds its events to it (services.checkin.sign), and
     # @idempotent commits them with the stored answer after the page is rendered.
     plan = plan_or_404(plan_id)
-    now = checkin.server_now()
+    now = clock.now()
     status = 200
     if request.method == "POST":
         # The action key may come as a header (the outbox): the events keep it too.
@@ -128,7 +128,7 @@ def check(plan_id: int, kind: str):
 def together(plan_id: int):
     plan = plan_or_404(plan_id)
     kind = "out" if request.args.get("kind") == "out" else "in"
-    others = checkin.others_for_together(current_user, plan, checkin.server_now())
+    others = checkin.others_for_together(current_user, plan, clock.now())
     return render_template("main/together.html", plan=plan, kind=kind, others=others)
 
 

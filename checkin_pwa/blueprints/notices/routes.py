@@ -12,9 +12,8 @@ from flask import abort, current_app, request
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from ...domain import notice_body
+from ...domain import clock, notice_body
 from ...services import notices
-from ...services.checkin import server_now
 from ...web import PRIVATE_FILE, render_page_or_partial
 from . import bp
 
@@ -51,14 +50,14 @@ def file_size(size: int) -> str:
 @bp.get("/notices")
 @login_required
 def index():
-    listing = notices.notice_page(current_user, request.args.get("page"), server_now())
+    listing = notices.notice_page(current_user, request.args.get("page"), clock.now())
     return render_page_or_partial("notices/list.html", "notices/_list.html", listing=listing)
 
 
 @bp.get("/notices/<int:notice_id>")
 @login_required
 def detail(notice_id: int):
-    notice = notices.open_notice(current_user, notice_id, server_now())
+    notice = notices.open_notice(current_user, notice_id, clock.now())
     if notice is None:
         abort(404)
     return render_page_or_partial("notices/detail.html", "notices/_notice.html", notice=notice)
@@ -69,7 +68,7 @@ def detail(notice_id: int):
 def attachment(notice_id: int, attachment_id: int):
     """Always a download (Content-Disposition: attachment, UTF-8 name as filename*), with a
     type from the allow-list and nosniff, so no attachment is ever rendered or run here."""
-    item = notices.visible_attachment(current_user, notice_id, attachment_id, server_now())
+    item = notices.visible_attachment(current_user, notice_id, attachment_id, clock.now())
     if item is None:
         abort(404)
     return send_attachment(item)
@@ -109,4 +108,4 @@ def unread_notices() -> int:
     """The bottom navigation's count on 通知 (R14): one COUNT, called once by _bottom_nav.html,
     which base.html shows only to a logged-in auditor past the forced password change (so
     partials and the login pages never run it)."""
-    return notices.unread_count(current_user, server_now())
+    return notices.unread_count(current_user, clock.now())

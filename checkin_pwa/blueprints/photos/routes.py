@@ -12,7 +12,8 @@ from flask_babel import gettext as _, pgettext
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ...services import checkin, photos
+from ...domain import clock
+from ...services import photos
 from ..idempotency import idempotent
 from ...web import PRIVATE_FILE, is_htmx, render_page_or_partial
 from ..main.routes import plan_or_404
@@ -100,7 +101,7 @@ def _upload_one(plan_id: int, upload_file):
         original_sha256=request.form.get("original_sha256"),
         original_bytes=request.form.get("original_bytes"),
         original_name=request.form.get("original_name") or (upload_file.filename if upload_file else None),
-        now=checkin.server_now(),
+        now=clock.now(),
     )
 
 
@@ -110,7 +111,7 @@ def _share(photo) -> tuple[tuple[str, ...], list[str]]:
     sentence for each plan it could not go to."""
     if request.form.get("together") not in ("on", "1"):
         return (), []
-    shared = photos.share_with_same_audit(current_user, photo, checkin.server_now())
+    shared = photos.share_with_same_audit(current_user, photo, clock.now())
     held = tuple(plan.project_code for plan, result in shared if not isinstance(result, photos.Refusal))
     missed = [_("Not used for %(plan)s: %(why)s", plan=plan.project_code, why=refusal_text(result.code, result.params))
               for plan, result in shared if isinstance(result, photos.Refusal)]
@@ -167,7 +168,7 @@ def request_too_large(error):
 @bp.post("/photos/<int:photo_id>/delete")
 @login_required
 def delete(photo_id: int):
-    result = photos.delete(current_user, photo_id, checkin.server_now())
+    result = photos.delete(current_user, photo_id, clock.now())
     if isinstance(result, photos.Refusal):
         abort(404)
     if _navigation():

@@ -12,6 +12,7 @@ import uuid
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ...domain import clock
 from ...services import checkin, explanations, plan_changes, plans
 from ...web import is_htmx, is_outbox, render_page_or_partial
 from ..idempotency import idempotent, request_key
@@ -28,7 +29,7 @@ def plan_words():
 
 def plan_change_notice(plan):
     """计划已变更 / 已取消 for templates/plans/_plan_change.html (services.plan_changes)."""
-    return plan_changes.notice_for(plan, checkin.server_now())
+    return plan_changes.notice_for(plan, clock.now())
 
 
 def _form_context(plan, explanation_list, *, error=None, text="", back="detail", saved=False):
@@ -39,7 +40,6 @@ def _form_context(plan, explanation_list, *, error=None, text="", back="detail",
         "plan": plan, "explanations": explanation_list, "error": error, "text": text[:explanations.MAX_CHARS],
         "saved": saved,
         "action_key": uuid.uuid4().hex, "back": back, "max_chars": explanations.MAX_CHARS,
-        "local_time": checkin.local_time,
     }
 
 
@@ -48,10 +48,10 @@ def _form_context(plan, explanation_list, *, error=None, text="", back="detail",
 def detail(plan_id: int):
     """R9: everything about one plan, its record, photos, exceptions and explanations."""
     plan = plan_or_404(plan_id)
-    page = plans.plan_page(current_user, plan, checkin.server_now())
+    page = plans.plan_page(current_user, plan, clock.now())
     return render_template(
         "plans/detail.html", page=page, card=page.card, section=page.photos, verdict_line=verdict_line,
-        map_config=_map_config(), zone=checkin.plan_zone(plan),
+        map_config=_map_config(), zone=clock.zone(plan.timezone),
         **_form_context(plan, page.explanations))
 
 
@@ -60,7 +60,7 @@ def detail(plan_id: int):
 def explain(plan_id: int):
     """The plan's exceptions and the explanation form (the calendar and today link here)."""
     plan = plan_or_404(plan_id)
-    page = plans.explain_page(current_user, plan, checkin.server_now())
+    page = plans.explain_page(current_user, plan, clock.now())
     return render_template("plans/explain.html", page=page, card=page.card,
                            **_form_context(plan, page.explanations, back="explain"))
 
@@ -72,7 +72,7 @@ def add_explanation(plan_id: int):
     text = request.form.get("text", "")
     back = "explain" if request.form.get("back") == "explain" else "detail"
     result = explanations.add(
-        current_user, plan_id, text, now=checkin.server_now(),
+        current_user, plan_id, text, now=clock.now(),
         device_time=checkin.device_clock(request.form.get("device_time")),
         device_time_sent=checkin.device_clock(request.form.get("device_time_sent")),
         queued_offline=checkin.queued_offline(request.form),
@@ -87,7 +87,7 @@ def add_explanation(plan_id: int):
             return render_page_or_partial(
                 "plans/explain.html", "plans/_explanations.html", status=422,
                 **_form_context(plan, explanations.for_plan(plan.id), error=error, text=text, back=back))
-        page = plans.explain_page(current_user, plan, checkin.server_now())
+        page = plans.explain_page(current_user, plan, clock.now())
         return render_template(
             "plans/explain.html", page=page, card=page.card,
             **_form_context(plan, page.explanations, error=error, text=text, back=back)), 422

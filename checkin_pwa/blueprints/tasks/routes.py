@@ -11,9 +11,9 @@ from typing import Optional
 from flask import request, url_for
 from flask_login import current_user, login_required
 
+from ...domain import clock
 from ...domain.filters import LEVEL_NAMES, ParsedFilters, ProjectTree, parse_filters
 from ...services import listing, plan_changes
-from ...services.checkin import local_time, server_now
 from ...web import is_htmx, render_page_or_partial
 from . import bp
 from ...words import TEAM_ROLES, team_words
@@ -35,7 +35,7 @@ def plan_explain_url(plan_id: int) -> str:
 @bp.app_context_processor
 def listing_words():
     return {"role_words": TEAM_ROLES, "state_words": STATES, "day_type_words": DAY_TYPES,
-            "team_words": team_words, "exception_text": exception_text, "local_time": local_time}
+            "team_words": team_words, "exception_text": exception_text}
 
 
 def changed_level() -> Optional[str]:
@@ -52,7 +52,7 @@ def project_selects(tree: ProjectTree, parsed: ParsedFilters) -> dict:
 
 
 def _plan_list(which: str):
-    now = server_now()
+    now = clock.now()
     tree = listing.project_tree(current_user)
     parsed = parse_filters(request.args, tree, cascade_from=changed_level())
     result = None

@@ -3,9 +3,9 @@ range (kept in the URL), a page at a time; each row names the auditors and the n
 links to the plans' console pages."""
 from flask import g, request, url_for
 
+from ...domain import clock
 from ...domain.anomalies import KINDS, parse_filters
 from ...services import anomalies
-from ...services.checkin import server_now
 from ...services.listing import calendar_today
 from ...web import is_htmx, render_page_or_partial
 from ..guard import staff_required
@@ -18,7 +18,7 @@ words.register(bp)
 @staff_required("readonly")
 def anomaly_list():
     """The page, or only the list for htmx (the filters and the pager replace it)."""
-    wanted, problems = parse_filters(request.args, calendar_today(server_now()),
+    wanted, problems = parse_filters(request.args, calendar_today(clock.now()),
                                      default_days=anomalies.DEFAULT_RANGE_DAYS, max_days=anomalies.MAX_RANGE_DAYS)
     found = anomalies.body_anomalies(g.staff.agency_id, wanted.since, wanted.until, wanted.kind,
                                      request.args.get("page"))

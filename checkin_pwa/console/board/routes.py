@@ -5,10 +5,10 @@ import time
 
 from flask import current_app, g, request, url_for
 
+from ...domain import clock
 from ...blueprints.tasks.words import STATES, filter_error_text
 from ...domain.board import parse_filters
 from ...services import board
-from ...services.checkin import server_now
 from ...services.listing import CALENDAR_ZONE
 from ...web import is_htmx, render_page_or_partial
 from ..guard import staff_required
@@ -27,7 +27,7 @@ def today():
     """The page, or only the list for htmx (the filters, the pager and the page's own
     refresh replace it). The chart comes in a request of its own (board_chart)."""
     parsed = parse_filters(request.args)
-    now = server_now()
+    now = clock.now()
     result = board.today_board(g.staff.agency_id, parsed.filters, request.args.get("page"), now)
     args = parsed.filters.query_args()
     here = result.page.with_args(args)
@@ -49,7 +49,7 @@ def today():
 def board_chart():
     """The chart of exceptions and anomalies per week: the board's page asks for it once it is shown (htmx),
     or this is a page of its own."""
-    now = server_now()
+    now = clock.now()
     kept = current_app.extensions.setdefault("board_charts", {})
     key = (g.staff.agency_id, now.astimezone(CALENDAR_ZONE).date())
     found = kept.get(key)

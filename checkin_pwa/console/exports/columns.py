@@ -9,9 +9,9 @@ from typing import Any, Callable
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from ...domain import clock
 from ...blueprints.plans.words import EXCEPTION_TITLES, KINDS, MODES, exception_text
 from ...blueprints.tasks.words import STATES
-from ...services.checkin import local_time
 from ...words import team_role
 from ..verifications.words import RESULT_WORDS
 from ..words import PHASE_WORDS
@@ -31,7 +31,7 @@ def _yes(value: bool) -> LazyString:
 
 def _at(plan, naive_utc) -> str:
     """`plan`: anything with the plan's `timezone` (the plan, or a row joined with it)."""
-    return local_time(plan, naive_utc).strftime(SECONDS) if naive_utc else ""
+    return clock.local(naive_utc, plan.timezone).strftime(SECONDS) if naive_utc else ""
 
 
 def _team(plan) -> str:

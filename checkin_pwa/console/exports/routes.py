@@ -7,13 +7,13 @@ import os
 from flask import abort, current_app, g, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import force_locale, get_locale, lazy_gettext as _l
 
+from ...domain import clock
 from ...blueprints.plans.words import MODES
 from ...blueprints.tasks.words import filter_error_text
 from ...domain.filters import parse_plan_filters
 from ...extensions import client_address
 from ...models import ExportJob
 from ...services import exports, jobs, listing
-from ...services.checkin import server_now
 from ...web import PRIVATE_FILE, render_page_or_partial
 from ...words import sentence
 from ..guard import own_row, staff_required
@@ -57,7 +57,7 @@ def download():
     except exports.ExportRefused as refused:
         return _refused(sentence(REFUSALS, refused.code, refused.params))
     staff, address, wanted = g.staff, client_address(), parsed.filters.query_args()
-    records = exports.records(dataset, staff.agency_id, parsed.filters, server_now())
+    records = exports.records(dataset, staff.agency_id, parsed.filters, clock.now())
     name = f"{dataset}-{parsed.filters.date_from}-{parsed.filters.date_to}.{fmt}"
     if fmt == "csv":
         def done(count: int, complete: bool) -> None:
@@ -67,7 +67,7 @@ def download():
         response = current_app.response_class(stream_with_context(text), mimetype=MIMETYPES["csv"])
         response.headers["Content-Disposition"] = f"attachment; filename={name}"
         return response
-    locale, now, folder = str(get_locale()), server_now(), _folder()
+    locale, now, folder = str(get_locale()), clock.now(), _folder()
 
     def work(job_id: int) -> None:
         with force_locale(locale):

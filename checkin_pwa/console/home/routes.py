@@ -2,11 +2,11 @@
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ...domain import clock
 from ...blueprints.tasks.words import STATES
 from ...extensions import client_address
 from ...services import board
 from ...services import staff as staff_service
-from ...services.checkin import server_now
 from ...services.exception_verifications import due
 from .. import guard
 from ..auth.forms import ButtonForm, ChangePasswordForm
@@ -21,7 +21,7 @@ def index():
     """The body's overview; the regulator's first page is every body's."""
     if guard.is_regulator(g.staff):
         return redirect(url_for("console.regulator.overview"), code=303)
-    now = server_now()
+    now = clock.now()
     return render_template("console/home/index.html", agency=g.staff.agency,
                            verification_due=due(g.staff.agency_id, now), state_words=STATES,
                            today_counts=board.today_counts(g.staff.agency_id, now))

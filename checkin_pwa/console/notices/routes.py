@@ -13,11 +13,10 @@ from wtforms import FileField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from ...blueprints.notices.routes import send_attachment
-from ...domain import notice_body
+from ...domain import clock, notice_body
 from ...extensions import client_address
 from ...models import Notice
 from ...services import notices as service
-from ...services.checkin import server_now
 from ...web import render_page_or_partial
 from ..auth.forms import ButtonForm
 from ..guard import own_row, staff_required
@@ -63,7 +62,7 @@ def _uploaded() -> list[tuple[str, bytes]]:
 @bp.get("/notices")
 @staff_required("readonly")
 def notice_list():
-    page = service.console_page(g.staff.agency_id, request.args.get("page", 1, type=int), server_now())
+    page = service.console_page(g.staff.agency_id, request.args.get("page", 1, type=int), clock.now())
     return render_page_or_partial("console/notices/list.html", "console/notices/_list.html",
                                   notice_page=page, state_words=NOTICE_STATE_WORDS)
 
@@ -77,7 +76,7 @@ def write():
         notice = service.write_notice(
             g.staff, title=form.title.data or "", body=form.body.data or "",
             body_format=form.body_format.data, files=_uploaded(), mode=form.mode.data,
-            local_time=form.publish_at.data or "", now=server_now(), address=client_address())
+            local_time=form.publish_at.data or "", now=clock.now(), address=client_address())
         flash(str(WRITTEN[form.mode.data]), "success")
         return redirect(url_for("console.notices.detail", notice_id=notice.id), code=303)
     return _submitted(form, None, save)
@@ -92,7 +91,7 @@ def edit(notice_id: int):
 
     def save():
         if service.edit_text(g.staff, notice, title=form.title.data or "", body=form.body.data or "",
-                             body_format=form.body_format.data, now=server_now(), address=client_address()):
+                             body_format=form.body_format.data, now=clock.now(), address=client_address()):
             flash(_("The notice's text has been saved."), "success")
         return redirect(url_for("console.notices.detail", notice_id=notice.id), code=303)
     return _submitted(form, notice, save)
@@ -140,7 +139,7 @@ def preview():
 def detail(notice_id: int):
     notice = own_row(Notice, notice_id)
     receipts = service.receipt_page(notice, request.args.get("which", "all"), request.args.get("page", 1, type=int))
-    context = {"notice": notice, "state": service.state(notice, server_now()), "state_words": NOTICE_STATE_WORDS,
+    context = {"notice": notice, "state": service.state(notice, clock.now()), "state_words": NOTICE_STATE_WORDS,
                "receipts": receipts, "readers": service.readers(notice),
                "auditors": service.auditor_count(notice.agency_id), "form": ButtonForm()}
     return render_page_or_partial("console/notices/detail.html", "console/notices/_receipts.html", **context)
@@ -164,7 +163,7 @@ def _act(notice: Notice, change, done: str):
 @staff_required("manager")
 def publish(notice_id: int):
     notice = own_row(Notice, notice_id)
-    return _act(notice, lambda: service.publish_now(g.staff, notice, now=server_now(), address=client_address()),
+    return _act(notice, lambda: service.publish_now(g.staff, notice, now=clock.now(), address=client_address()),
                 _("The notice has been published."))
 
 
@@ -173,7 +172,7 @@ def publish(notice_id: int):
 def schedule(notice_id: int):
     notice = own_row(Notice, notice_id)
     when = request.form.get("publish_at") or ""
-    return _act(notice, lambda: service.schedule(g.staff, notice, when, now=server_now(), address=client_address()),
+    return _act(notice, lambda: service.schedule(g.staff, notice, when, now=clock.now(), address=client_address()),
                 _("The notice has been scheduled; auditors see it from its publishing time on."))
 
 
@@ -183,9 +182,9 @@ def withdraw(notice_id: int):
     """A page that says what withdrawing does, and its button."""
     notice = own_row(Notice, notice_id)
     if request.method == "GET":
-        return render_template("console/notices/withdraw.html", notice=notice, state=service.state(notice, server_now()),
+        return render_template("console/notices/withdraw.html", notice=notice, state=service.state(notice, clock.now()),
                                readers=service.readers(notice), form=ButtonForm())
-    return _act(notice, lambda: service.withdraw(g.staff, notice, now=server_now(), address=client_address()),
+    return _act(notice, lambda: service.withdraw(g.staff, notice, now=clock.now(), address=client_address()),
                 _("The notice has been withdrawn: auditors no longer see it. Who had read it stays on record."))
 
 
@@ -193,7 +192,7 @@ def withdraw(notice_id: int):
 @staff_required("manager")
 def attach(notice_id: int):
     notice = own_row(Notice, notice_id)
-    return _act(notice, lambda: service.add_attachments(g.staff, notice, _uploaded(), now=server_now(),
+    return _act(notice, lambda: service.add_attachments(g.staff, notice, _uploaded(), now=clock.now(),
                                                         address=client_address()),
                 _("The attachments have been added."))
 

@@ -2,9 +2,9 @@
 (templates/console/plans/_history.html, _change_links.html), given to every console page."""
 from __future__ import annotations
 
+from ...domain import clock
 from ...models import AuditPlan
 from ...services import plan_changes
-from ...services.checkin import local_time, server_now
 from ..words import CHANGE_SOURCES
 
 
@@ -16,7 +16,7 @@ def plan_history(plan: AuditPlan):
 def plan_open(plan: AuditPlan) -> bool:
     """Whether the plan may still be changed or cancelled (not started, not cancelled)."""
     try:
-        plan_changes.check_open(plan, server_now())
+        plan_changes.check_open(plan, clock.now())
     except plan_changes.PlanEditRefused:
         return False
     return True
@@ -31,5 +31,4 @@ def change_author(row) -> str:
 
 
 def plan_helpers() -> dict:
-    return {"plan_history": plan_history, "plan_open": plan_open, "change_author": change_author,
-            "plan_local_time": local_time}
+    return {"plan_history": plan_history, "plan_open": plan_open, "change_author": change_author}

@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ...domain import clock
 from ...extensions import client_address, db
 from ...models import AuditPlan, Auditor
 from ...services import import_messages, plan_changes as service
 from ...words import TEAM_ROLES, sentence
-from ...services.checkin import server_now
 from ..auth.forms import ButtonForm
 from ..guard import own_row, staff_required
 from ..words import PLAN_EDIT_ISSUES, refusal_text
@@ -87,7 +87,7 @@ def _refused(plan: AuditPlan, refused: service.PlanEditRefused):
 @staff_required("manager")
 def edit(plan_id: int):
     plan = own_row(AuditPlan, plan_id)
-    now = server_now()
+    now = clock.now()
     form = ButtonForm()
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
@@ -131,7 +131,7 @@ def edit(plan_id: int):
 @staff_required("manager")
 def cancel(plan_id: int):
     plan = own_row(AuditPlan, plan_id)
-    now = server_now()
+    now = clock.now()
     form = ButtonForm()
     errors: dict[str, list[str]] = {}
     reason = request.form.get("reason", "")[:2000]

@@ -4,6 +4,7 @@ export of the filtered list, which is logged), the plan page with its team's che
 photos and explanations, the plan's evidence review (R21), and the plan's photos. Another body's plan or photo is a 404."""
 from flask import abort, current_app, g, render_template, request, stream_with_context, url_for
 
+from ...domain import clock
 from ...blueprints.main.routes import _map_config as map_config
 from ...blueprints.photos.routes import send_photo
 from ...blueprints.plans.words import MODES
@@ -14,7 +15,6 @@ from ...domain.filters import parse_plan_filters
 from ...extensions import client_address
 from ...models import AuditPlan
 from ...services import audit, evidence_review, listing, photos, plans
-from ...services.checkin import local_time, server_now
 from ...web import is_htmx, render_page_or_partial
 from ..exports.columns import header as export_header, rows as export_rows
 from ..guard import body_in_view, is_regulator, own_row, staff_required
@@ -41,7 +41,7 @@ def plan_list():
     tree, parsed = _filters(agency_id)
     result = None
     if parsed.usable:
-        result = listing.body_plan_list(agency_id, parsed.filters, request.args.get("page"), server_now())
+        result = listing.body_plan_list(agency_id, parsed.filters, request.args.get("page"), clock.now())
     args = {**body_arg, **(parsed.filters.query_args() if parsed.usable else {k: v for k, v in parsed.raw.items() if v})}
     if result:
         args = result.page.with_args(args)
@@ -66,7 +66,7 @@ def export():
     if not parsed.usable:
         return render_template("console/error.html", status=400,
                                message=" ".join(filter_error_text(error) for error in parsed.errors)), 400
-    now = server_now()
+    now = clock.now()
     ids = listing.body_plan_ids(g.staff.agency_id, parsed.filters, now)
     plans.record_export(g.staff, parsed.filters.query_args(), len(ids), address=client_address())
     entries = ((entry, None) for entry in listing.body_entries_in_chunks(ids, now))
@@ -81,16 +81,16 @@ def export():
 @staff_required("readonly", regulator_reads=True)
 def plan_page(plan_id: int):
     plan = own_row(AuditPlan, plan_id)
-    page = plans.body_plan_page(plan, server_now())
-    return render_template("console/plans/page.html", page=page, plan=plan, local_time=local_time, **LIST_WORDS)
+    page = plans.body_plan_page(plan, clock.now())
+    return render_template("console/plans/page.html", page=page, plan=plan, **LIST_WORDS)
 
 
 @bp.get("/plans/<int:plan_id>/evidence")
 @staff_required("readonly", regulator_reads=True)
 def evidence(plan_id: int):
     """The evidence review (R21): does the audit look real, and why; printable as an A4 sheet."""
-    review = evidence_review.review(own_row(AuditPlan, plan_id), server_now())
-    return render_template("console/plans/evidence.html", review=review, plan=review.plan, local_time=local_time,
+    review = evidence_review.review(own_row(AuditPlan, plan_id), clock.now())
+    return render_template("console/plans/evidence.html", review=review, plan=review.plan,
                            map_config=map_config(), level_words=evidence_words.LEVELS,
                            level_lines=evidence_words.LEVEL_LINES, reason_levels=evidence_words.REASON_LEVELS,
                            reason_text=evidence_words.reason_text,

@@ -3,9 +3,9 @@ the weekly chart, and links into each body's plans, which the regulator reads on
 bodies' own pages (guard.staff_required's regulator_reads). A body's staff get 404 here."""
 from flask import render_template, request
 
+from ...domain import clock
 from ...domain.anomalies import parse_filters
 from ...services import anomalies, regulator
-from ...services.checkin import server_now
 from ...services.listing import calendar_today
 from ..anomalies import words as range_words
 from ..board.chart import bar_chart
@@ -17,7 +17,7 @@ from . import bp
 @regulator_required
 def overview():
     """The same date range as the anomalies list (the last 30 days by default, at most 92)."""
-    now = server_now()
+    now = clock.now()
     wanted, problems = parse_filters(request.args, calendar_today(now), default_days=anomalies.DEFAULT_RANGE_DAYS,
                                      max_days=anomalies.MAX_RANGE_DAYS)
     found = regulator.overview(wanted.since, wanted.until, now)

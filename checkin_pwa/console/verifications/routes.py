@@ -9,13 +9,13 @@ import secrets
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ...domain import clock
 from ...blueprints.tasks.words import filter_error_text
 from ...domain.audit_exceptions import VERIFICATION_RESULTS, VERIFICATION_TEXT_MAX
 from ...domain.filters import parse_date_range
 from ...extensions import client_address
 from ...models import AuditPlan
 from ...services import exception_verifications as service
-from ...services.checkin import local_time, server_now
 from ...web import is_htmx, render_page_or_partial
 from ...words import sentence
 from ..auth.forms import ButtonForm
@@ -44,12 +44,12 @@ def _filter() -> tuple[service.QueueFilter, list[str]]:
 def queue():
     """The page, or only the list for htmx (the filters and the pager replace it)."""
     wanted, errors = _filter()
-    result = None if errors else service.queue(g.staff.agency_id, wanted, request.args.get("page"), server_now())
+    result = None if errors else service.queue(g.staff.agency_id, wanted, request.args.get("page"), clock.now())
     response = render_page_or_partial(
         "console/verifications/list.html", "console/verifications/_list.html",
         status=400 if errors and not is_htmx() else 200, wanted=wanted, errors=errors, result=result,
         raw={"from": request.args.get("from", "")[:20], "to": request.args.get("to", "")[:20]},
-        local_time=local_time, **WORDS)
+        **WORDS)
     if is_htmx() and result is not None:
         # The URL holds the question as understood (no empty fields, the page kept).
         args = result.page.with_args(wanted.query_args())
@@ -59,7 +59,7 @@ def queue():
 
 def _page(plan: AuditPlan, entry, *, status: int = 200, problems=(), message=None, result: str = "", text: str = ""):
     return render_template(
-        "console/verifications/page.html", plan=plan, page=entry, local_time=local_time, form=ButtonForm(),
+        "console/verifications/page.html", plan=plan, page=entry, form=ButtonForm(),
         version=service.version_of(entry) if entry else "", form_token=secrets.token_urlsafe(16),
         problems=[sentence(PROBLEM_WORDS, code, {"limit": VERIFICATION_TEXT_MAX}) for code in problems],
         message=message, chosen=result, text=text, results=VERIFICATION_RESULTS, text_max=VERIFICATION_TEXT_MAX,
@@ -70,14 +70,14 @@ def _page(plan: AuditPlan, entry, *, status: int = 200, problems=(), message=Non
 @staff_required("readonly")
 def plan_page(plan_id: int):
     plan = own_row(AuditPlan, plan_id)
-    return _page(plan, service.entry_for(plan, server_now()))
+    return _page(plan, service.entry_for(plan, clock.now()))
 
 
 @bp.post("/verifications/<int:plan_id>")
 @staff_required("manager")
 def record(plan_id: int):
     plan = own_row(AuditPlan, plan_id)
-    now = server_now()
+    now = clock.now()
     entry = service.entry_for(plan, now)
     if entry is None:
         return _page(plan, None, status=409)
