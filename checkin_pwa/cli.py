@@ -18,7 +18,8 @@ from flask_babel import force_locale, gettext as _, ngettext
 
 from .domain import clock
 from .domain.plan_import import NotADocument, parse_document
-from .services import demo, import_messages, plan_import, tokens
+from .services import demo, plan_import, tokens
+from .words import plan_import as import_words
 
 LANG_OPTION = click.option(
     "--lang", type=click.Choice(["zh_CN", "en"]), default=None,
@@ -60,7 +61,7 @@ def import_plans_command(file: Path, as_json: bool, lang: Optional[str]) -> None
         try:
             document = parse_document(raw)
         except NotADocument as error:
-            _fail(f"{file}: {import_messages.render_not_a_document(error)}")
+            _fail(f"{file}: {import_words.render_not_a_document(error)}")
         summary = plan_import.import_plans(document)
         if as_json:
             click.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
@@ -70,7 +71,7 @@ def import_plans_command(file: Path, as_json: bool, lang: Optional[str]) -> None
             count = len(summary.refused)
             click.echo(ngettext("Refused, nothing was changed: %(num)d problem.",
                                 "Refused, nothing was changed: %(num)d problems.", count), err=True)
-            for line in import_messages.render_issues(summary.refused):
+            for line in import_words.render_issues(summary.refused):
                 click.echo(f"  {line}", err=True)
             raise click.exceptions.Exit(1)
 

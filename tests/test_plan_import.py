@@ -17,7 +17,7 @@ from checkin_pwa.domain import plan_import as domain
 from checkin_pwa.domain.plan_import import NotADocument, parse_document, validate
 from checkin_pwa.extensions import db
 from checkin_pwa.models import Agency, AuditPlan, Auditor, CheckEvent, Enterprise, PlanSite, TeamMember
-from checkin_pwa.services import import_messages
+from checkin_pwa.words import plan_import as import_words
 from checkin_pwa.services.plan_import import WrongAgency, import_plans
 
 from . import factories
@@ -35,7 +35,7 @@ def where(document) -> list[tuple[str, str]]:
 
 def english(document) -> list[str]:
     with force_locale("en"):
-        return import_messages.render_issues(validate(document))
+        return import_words.render_issues(validate(document))
 
 
 def count(model) -> int:
@@ -74,7 +74,7 @@ def test_errors_are_worded_in_chinese_by_default(app):
     document["plans"][0]["sites"][0]["lon"] = 181
     document["plans"][0]["team"][0]["role"] = "boss"
     with force_locale("zh_CN"):
-        lines = import_messages.render_issues(validate(document))
+        lines = import_words.render_issues(validate(document))
     assert lines == [
         "plans[0].sites[0].lon: 必须在 -180 到 180 之间",
         "plans[0].team[0].role: 必须是以下之一：leader, member, expert, intern, remote",
@@ -216,7 +216,7 @@ def test_a_parse_error_says_where(app):
     with pytest.raises(NotADocument) as caught:
         parse_document(b'{\n  "agency": }')
     with force_locale("en"):
-        assert import_messages.render_not_a_document(caught.value) == \
+        assert import_words.render_not_a_document(caught.value) == \
             "The document is not valid JSON (line 2, column 13)."
 
 
@@ -286,7 +286,7 @@ def test_an_auditor_of_another_body_is_refused_at_each_place_and_nothing_changes
         ("plans[1].team[1].phone", "auditor_of_other_body"),
     ]
     with force_locale("en"):
-        assert import_messages.render_issues(summary.refused)[0] == (
+        assert import_words.render_issues(summary.refused)[0] == (
             "auditors[0].phone: 13800000001 is an auditor of another certification body; "
             "an auditor practises for one body at a time")
     db.session.expire_all()

@@ -24,7 +24,7 @@ from checkin_pwa.domain.plan_import import NotADocument, parse_document, validat
 from checkin_pwa.domain.plan_workbook import read_workbook, template_workbook, write_workbook
 from checkin_pwa.extensions import db
 from checkin_pwa.models import AuditPlan, Auditor
-from checkin_pwa.services import import_messages
+from checkin_pwa.words import plan_import as import_words
 from checkin_pwa.services.plan_import import import_plans, import_workbook
 
 EXAMPLE = Path(__file__).parent / "data" / "plans_example.json"
@@ -48,19 +48,19 @@ def edited(data: bytes, sheet: str, changes: dict[str, object], number_format: s
 
 def chinese(result, issues=()) -> list[str]:
     with force_locale("zh_CN"):
-        return import_messages.render_workbook_issues(result, list(issues))
+        return import_words.render_workbook_issues(result, list(issues))
 
 
 def english(result, issues=()) -> list[str]:
     with force_locale("en"):
-        return import_messages.render_workbook_issues(result, list(issues))
+        return import_words.render_workbook_issues(result, list(issues))
 
 
 def not_a_workbook(data: bytes) -> tuple[str, str]:
     with pytest.raises(NotADocument) as caught:
         read_workbook(data)
     with force_locale("zh_CN"):
-        return caught.value.code, import_messages.render_not_a_document(caught.value)
+        return caught.value.code, import_words.render_not_a_document(caught.value)
 
 
 def plan_count() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import force_locale, lazy_gettext as _l
 
-from checkin_pwa.blueprints.main.reasons import describe
+from checkin_pwa.blueprints.main.words import describe
 from checkin_pwa.blueprints.photos.words import refusal_text as photo_refusal
 from checkin_pwa.console.uploads.words import upload_error
 from checkin_pwa.words import fill, sentence

@@ -128,7 +128,7 @@ REFUSALS = {
 }
 
 # Why a plan edit was refused field by field (services.plan_changes); the other codes are
-# the plan import's (services.import_messages).
+# the plan import's (words.plan_import).
 PLAN_EDIT_ISSUES = {
     "not_body_auditor": _l("%(phone)s is not an auditor of your body"),
     "auditor_disabled": _l("%(name)s is disabled and cannot join a team"),

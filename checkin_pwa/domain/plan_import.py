@@ -3,7 +3,7 @@
 `parse_document` turns the bytes a body sent into a document or says why it is not one;
 `validate` lists every problem of a document as an `Issue`: where (a path in the contract's
 syntax, `plans[3].sites[0].lat`), a code and its numbers. The words belong to the web and
-CLI layers (services/import_messages.py), so a problem reads in the user's language.
+CLI layers (words/plan_import.py), so a problem reads in the user's language.
 
 The JSON Schema (checkin_pwa/schemas/plan_import.schema.json) checks shapes; the checks
 here are the ones a schema cannot make. Whether a team phone has an account needs the

@@ -386,7 +386,7 @@ def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
 def read_workbook(data: bytes, *, progress: Optional[Progress] = None) -> WorkbookResult:
     """The document in a workbook (the JSON contract's shape), the problems met reading
     it, and where each value came from. NotADocument when `data` is not a workbook or
-    would cost too much to open (its code says which; services/import_messages words it).
+    would cost too much to open (its code says which; words/plan_import words it).
     Commit only a result whose `issues` is empty and whose document validates."""
     check_archive(data)
     try:

@@ -30,7 +30,8 @@ from ..domain.plan_workbook import WorkbookResult
 from ..extensions import db
 from ..models import Agency, AuditPlan, Auditor, CheckEvent, Enterprise, PlanSite, Staff, TeamMember, copy_plan_columns
 from ..models import PlanChange as HistoryRow
-from . import import_messages, plan_changes
+from ..words import plan_import as import_words
+from . import plan_changes
 
 log = logging.getLogger(__name__)
 IMPORT_ATTEMPTS = 3  # a lost race is run again from the start; each loss means another won
@@ -105,7 +106,7 @@ class ImportSummary:
             "created": list(self.created),
             "updated": list(self.updated),
             "auditors_created": list(self.auditors_created),
-            "refused": import_messages.render_issues(self.refused),
+            "refused": import_words.render_issues(self.refused),
         }
 
 

@@ -4,38 +4,21 @@ from __future__ import annotations
 
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...domain import clock
 from ...domain.codes import mask_phone
-from ...domain.passwords import PasswordProblem
 from ...services import accounts, contacts
 from ...services.photos import Limits
 from ...web import PRIVATE_FILE
-from ...words import sentence
 from ..auth import codes
-from ..auth.forms import PASSWORD_PROBLEM_MESSAGES, AvatarForm, CodedPasswordForm
+from ..auth.forms import AvatarForm, CodedPasswordForm
+from ..auth.words import password_problems
 from ..auth.routes import _code_throttled, _note_failed_attempt, _start_session, code_answer, count_failed_attempts
 from ..auth.routes import send_limit, throttled_message
 from . import bp
-
-AVATAR_REFUSALS = {
-    "no_file": _l("Choose a picture first."),
-    "empty": _l("The file is empty. Choose the picture again."),
-    "too_large": _l("The picture is too large (%(size_mb)s MB; at most %(limit_mb)s MB)."),
-    "unsupported_type": _l("This file is not a picture the app accepts (JPEG, PNG, WebP or HEIC)."),
-    "too_many_pixels": _l("The picture has too many pixels (%(width)s × %(height)s; at most %(limit)s megapixels)."),
-    "bad_shape": _l("The picture's shape is not a photo's (%(width)s × %(height)s; at most %(max_side)s pixels a side, one side at most %(max_aspect)s times the other)."),
-    "unreadable_image": _l("The picture file is incomplete or damaged. Choose another one."),
-    "too_costly": _l("This picture file takes too much work to process. Choose a photo as the camera took it."),
-    "try_again": _l("The picture could not be saved. Please try again."),
-}
-
-
-def _avatar_refusal_text(refusal) -> str:
-    return sentence(AVATAR_REFUSALS, refusal.code, refusal.params, unknown="try_again")
-
+from .words import avatar_refusal_text
 
 @bp.app_template_global("avatar_initials")
 def initials(name: str | None) -> str:
@@ -78,7 +61,7 @@ def avatar():
             limits=Limits.from_config(current_app.config), size=current_app.config["AVATAR_SIZE"],
             now=clock.now())
         if not isinstance(result, accounts.Auditor):
-            error = _avatar_refusal_text(result)
+            error = avatar_refusal_text(result)
         else:
             flash(_("Your avatar has been updated."), "success")
             return redirect(url_for("account.index"), code=303)
@@ -142,8 +125,7 @@ def change_password():
         elif accounts.WRONG_CODE in result.errors:
             form.code.errors.append(codes.refusal_text(result.code_outcome))
         else:
-            form.new_password.errors.extend(
-                str(PASSWORD_PROBLEM_MESSAGES[PasswordProblem(code)]) for code in result.errors)
+            form.new_password.errors.extend(password_problems(result.errors))
     return _password_page(form, status=422 if request.method == "POST" else 200)
 
 

@@ -14,7 +14,8 @@ from flask_babel import force_locale, gettext as _, ngettext
 
 from ...domain.plan_import import NotADocument, parse_document
 from ...extensions import client_address, csrf
-from ...services import import_messages, plan_import, tokens
+from ...services import plan_import, tokens
+from ...words import plan_import as import_words
 from . import bp
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def import_plans():
         try:
             document = parse_document(raw)
         except NotADocument as error:
-            return _error(400, import_messages.render_not_a_document(error))
+            return _error(400, import_words.render_not_a_document(error))
         try:
             summary = plan_import.import_plans(document, via_agency=agency)
         except plan_import.WrongAgency as error:
@@ -54,7 +55,7 @@ def import_plans():
             return jsonify(
                 error=ngettext("The document was refused and nothing was changed: %(num)d problem.",
                                "The document was refused and nothing was changed: %(num)d problems.", count),
-                errors=import_messages.render_issues(summary.refused),
+                errors=import_words.render_issues(summary.refused),
             ), 422
         return jsonify(summary.as_dict()), 200
 

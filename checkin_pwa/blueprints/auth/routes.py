@@ -11,14 +11,14 @@ from limits import parse as parse_limit
 
 from ...domain import clock
 from ...domain.codes import mask_phone
-from ...domain.passwords import PasswordProblem
 from ...extensions import client_address, db, limiter
 from ...models import Auditor
 from ...services import accounts, phone_changes
 from ...web import is_htmx, render_page_or_partial, safe_next, this_path
 from . import bp
 from . import codes, devices
-from .forms import (PASSWORD_PROBLEM_MESSAGES, ChangePasswordForm, ForgotPasswordForm, IdentityForm,
+from .words import password_problems
+from .forms import (ChangePasswordForm, ForgotPasswordForm, IdentityForm,
                     LoginForm, NewPhoneForm)
 
 # --- throttling ------------------------------------------------------------------------
@@ -189,9 +189,7 @@ def change_password():
             _note_failed_attempt()
             form.current_password.errors.append(_("The current password is not correct."))
         else:
-            form.new_password.errors.extend(
-                str(PASSWORD_PROBLEM_MESSAGES[PasswordProblem(code)]) for code in result.errors
-            )
+            form.new_password.errors.extend(password_problems(result.errors))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/password.html", form=form, form_error=None), status
 
@@ -253,8 +251,7 @@ def forgot_password():
         if accounts.WRONG_CODE in result.errors:
             form.code.errors.append(codes.refusal_text(result.code_outcome))
         else:
-            form.new_password.errors.extend(
-                str(PASSWORD_PROBLEM_MESSAGES[PasswordProblem(code)]) for code in result.errors)
+            form.new_password.errors.extend(password_problems(result.errors))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/forgot.html", form=form, send_url=url_for("auth.forgot_password_code")), status
 

@@ -13,7 +13,7 @@ from ...services import checkin, plan_changes, plans, presence
 from ..idempotency import idempotent, not_final, request_key
 from ...web import is_htmx, is_outbox, render_page_or_partial
 from . import bp
-from .reasons import describe
+from .words import describe
 
 # The outcome of a plain (non-htmx) POST, shown once on the page it redirects to.
 _LAST_OUTCOME = "check_outcome"

@@ -17,7 +17,8 @@ from ...domain import plan_import
 from ...domain.auditors import AuditorState
 from ...extensions import client_address
 from ...models import Auditor
-from ...services import auditors as service, import_messages, phone_changes
+from ...services import auditors as service, phone_changes
+from ...words import plan_import as import_words
 from ...services.accounts import normalise_phone
 from ...web import render_page_or_partial
 from ..auth.forms import ButtonForm
@@ -146,7 +147,7 @@ class AuditorForm(FlaskForm):
         issues = plan_import.auditor_issues(entry)
         for issue in issues:
             field = getattr(self, str(issue.path[0]), None) if issue.path else None
-            (field.errors if field is not None else self.name.errors).append(import_messages.reason(issue))
+            (field.errors if field is not None else self.name.errors).append(import_words.reason(issue))
         return not issues
 
 

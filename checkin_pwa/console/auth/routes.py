@@ -9,10 +9,9 @@ from flask import current_app, flash, g, redirect, render_template, request, ses
 from flask_babel import gettext as _
 
 from ...blueprints.auth import devices
-from ...blueprints.auth.forms import PASSWORD_PROBLEM_MESSAGES
+from ...blueprints.auth.words import password_problems
 from ...blueprints.auth.routes import _attempt_failed, _note_failed_attempt, count_failed_attempts, throttled_message
 from ...domain import staff as rules
-from ...domain.passwords import PasswordProblem
 from ...extensions import client_address, limiter
 from ...services import staff as staff_service
 from .. import guard
@@ -90,8 +89,7 @@ def password_errors(form, result) -> None:
         _note_failed_attempt()
         form.current_password.errors.append(_("The current password is not correct."))
     else:
-        form.new_password.errors.extend(
-            str(PASSWORD_PROBLEM_MESSAGES[PasswordProblem(code)]) for code in result.errors)
+        form.new_password.errors.extend(password_problems(result.errors))
 
 
 _SETUP = "staff_totp_setup"

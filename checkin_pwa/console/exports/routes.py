@@ -5,7 +5,7 @@ count. Another body's rows are never read (R16: the body is the staff member's o
 import os
 
 from flask import abort, current_app, g, redirect, render_template, request, stream_with_context, url_for
-from flask_babel import force_locale, get_locale, lazy_gettext as _l
+from flask_babel import force_locale, get_locale
 
 from ...domain import clock
 from ...blueprints.plans.words import MODES
@@ -15,19 +15,12 @@ from ...extensions import client_address
 from ...models import ExportJob
 from ...services import exports, jobs, listing
 from ...web import PRIVATE_FILE, render_page_or_partial
-from ...words import sentence
 from ..guard import own_row, staff_required
 from ..words import CHECKED_WORDS, PHASE_WORDS
 from . import bp
 from .columns import TITLES, header, rows
+from .words import refusal_text
 
-REFUSALS = {
-    "dataset": _l("Choose what to export from the list."),
-    "format": _l("Choose CSV or XLSX."),
-    "range_needed": _l("Give the date range to export: a first and a last day (at most %(days)s days)."),
-    "range_too_long": _l("The date range is %(days)s days; an export covers at most %(limit)s days. "
-                         "Export a longer period a year at a time."),
-}
 MIMETYPES = {"csv": "text/csv; charset=utf-8",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -55,7 +48,7 @@ def download():
     try:
         exports.check(dataset, fmt, parsed.filters)
     except exports.ExportRefused as refused:
-        return _refused(sentence(REFUSALS, refused.code, refused.params))
+        return _refused(refusal_text(refused.code, refused.params))
     staff, address, wanted = g.staff, client_address(), parsed.filters.query_args()
     records = exports.records(dataset, staff.agency_id, parsed.filters, clock.now())
     name = f"{dataset}-{parsed.filters.date_from}-{parsed.filters.date_to}.{fmt}"

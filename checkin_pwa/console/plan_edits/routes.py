@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 from ...domain import clock
 from ...extensions import client_address, db
 from ...models import AuditPlan, Auditor
-from ...services import import_messages, plan_changes as service
+from ...services import plan_changes as service
+from ...words import plan_import as import_words
 from ...words import TEAM_ROLES, sentence
 from ..auth.forms import ButtonForm
 from ..guard import own_row, staff_required
@@ -32,7 +33,7 @@ def _back(plan: AuditPlan):
 def _issue_text(issue) -> str:
     if issue.code in PLAN_EDIT_ISSUES:
         return sentence(PLAN_EDIT_ISSUES, issue.code, issue.params)
-    return import_messages.reason(issue)
+    return import_words.reason(issue)
 
 
 def _errors(issues) -> dict[str, list[str]]:

@@ -19,7 +19,7 @@ from ...web import is_htmx, render_page_or_partial
 from ..exports.columns import header as export_header, rows as export_rows
 from ..guard import body_in_view, is_regulator, own_row, staff_required
 from ..words import CHECKED_WORDS, PHASE_WORDS
-from . import bp, evidence_words
+from . import bp, words
 
 LIST_WORDS = {"phase_words": PHASE_WORDS, "checked_words": CHECKED_WORDS, "mode_words": MODES,
               "role_words": TEAM_ROLES, "team_state_words": STATES}
@@ -91,9 +91,9 @@ def evidence(plan_id: int):
     """The evidence review (R21): does the audit look real, and why; printable as an A4 sheet."""
     review = evidence_review.review(own_row(AuditPlan, plan_id), clock.now())
     return render_template("console/plans/evidence.html", review=review, plan=review.plan,
-                           map_config=map_config(), level_words=evidence_words.LEVELS,
-                           level_lines=evidence_words.LEVEL_LINES, reason_levels=evidence_words.REASON_LEVELS,
-                           reason_text=evidence_words.reason_text,
+                           map_config=map_config(), level_words=words.LEVELS,
+                           level_lines=words.LEVEL_LINES, reason_levels=words.REASON_LEVELS,
+                           reason_text=words.reason_text,
                            plan_anomalies=review.anomalies, **LIST_WORDS)
 
 

@@ -17,7 +17,8 @@ from ...domain.filters import page_within
 from ...domain.plan_import import Issue, NotADocument
 from ...extensions import client_address, db
 from ...models import PlanUpload
-from ...services import import_messages, plan_uploads
+from ...services import plan_uploads
+from ...words import plan_import as import_words
 from ...web import render_page_or_partial
 from ..auth.forms import ButtonForm
 from ..guard import own_row, staff_required
@@ -111,21 +112,21 @@ def _problem(item: dict, kind: str) -> dict:
     of a workbook, or the JSON path."""
     params = dict(item.get("params") or {})
     if item.get("first_place"):
-        params["first"] = import_messages.describe_stored_place(item["first_place"])
+        params["first"] = import_words.describe_stored_place(item["first_place"])
     issue = Issue(tuple(), item["code"], params)
     place = item.get("place")
     if place:
-        where = import_messages.describe_stored_place(place)
+        where = import_words.describe_stored_place(place)
     else:
         where = item["path"] or _("the whole document")
-    return {"where": where, "path": item["path"], "reason": import_messages.reason(issue)}
+    return {"where": where, "path": item["path"], "reason": import_words.reason(issue)}
 
 
 def _document_error(error: dict) -> str:
     code, params = error.get("code"), error.get("params") or {}
     if code in ("wrong_agency",):
         return upload_error(code, params)
-    return import_messages.render_not_a_document(NotADocument(code, **params))
+    return import_words.render_not_a_document(NotADocument(code, **params))
 
 
 @bp.get("/plans/uploads/<int:upload_id>")

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..domain.plan_import import Issue, NotADocument
 from ..domain.plan_workbook import Column, Place, WorkbookResult
-from ..words import fill, sentence
+from . import fill, sentence
 
 ISSUE_MESSAGES = {
     "required": _l("is required"),
