@@ -18,7 +18,7 @@
         return;
       }
       button.disabled = true;
-      button.textContent = pattern.replace("{s}", String(left));
+      button.textContent = window.CheckinWords.fill(pattern, { s: left });
       left -= 1;
       setTimeout(tick, 1000);
     }

@@ -1,6 +1,15 @@
 // App-wide behaviour: register the service worker; let htmx swap the error pages our
 // server renders for 4xx answers (they carry a message the auditor must see).
 (function () {
+  // A message the server rendered with {name} placeholders (a data-msg-* attribute), its
+  // values filled in: every script puts its numbers into its words this one way.
+  window.CheckinWords = Object.freeze({
+    fill: function (text, values) {
+      return Object.keys(values || {}).reduce(function (said, name) {
+        return said.split("{" + name + "}").join(String(values[name]));
+      }, String(text == null ? "" : text));
+    }
+  });
   if ("serviceWorker" in navigator) {
     // At the app's root: the site's, or the sub-path the app is mounted under (base.html).
     var root = document.documentElement.getAttribute("data-root") || "/";
@@ -22,7 +31,7 @@
     var text = isNaN(when.getTime()) ? "?" :
       (when.toDateString() === new Date().toDateString() ? "" : (when.getMonth() + 1) + "-" + pad(when.getDate()) + " ")
       + pad(when.getHours()) + ":" + pad(when.getMinutes());
-    banner.textContent = (banner.getAttribute("data-text") || "{time}").replace("{time}", text);
+    banner.textContent = window.CheckinWords.fill(banner.getAttribute("data-text") || "{time}", { time: text });
     banner.hidden = false;
   }
   // The network is back: the banner goes (the outbox sends what waited and says what came of it).

@@ -23,7 +23,7 @@
 
     function show() {
       var i = current();
-      label.textContent = template.replace("{n}", i + 1).replace("{total}", cards.length);
+      label.textContent = window.CheckinWords.fill(template, { n: i + 1, total: cards.length });
       prev.disabled = i === 0;
       next.disabled = i === cards.length - 1;
     }

@@ -88,7 +88,7 @@
     // Without a map the pin is the phone's position.
     var metres = fix && map ? Math.round(L.latLng(fix.lat, fix.lon).distanceTo(L.latLng(fix.pin[0], fix.pin[1]))) : 0;
     moved.hidden = metres < 1;
-    if (movedText) movedText.textContent = (data.msgMoved || "{m}").replace("{m}", metres);
+    if (movedText) movedText.textContent = window.CheckinWords.fill(data.msgMoved || "{m}", { m: metres });
   }
 
   // Keep a dragged point inside the circle, on the line from its centre.
@@ -143,7 +143,8 @@
             pin: [c.latitude, c.longitude] };
     if (map) drawFix();
     el.dataset.geo = "ready";
-    say((map ? data.msgAccuracy : data.msgAccuracyNoMap || data.msgAccuracy).replace("{m}", Math.round(c.accuracy)), false);
+    say(window.CheckinWords.fill(map ? data.msgAccuracy : data.msgAccuracyNoMap || data.msgAccuracy,
+                                { m: Math.round(c.accuracy) }), false);
     fillForm();
     showMoved();
   }

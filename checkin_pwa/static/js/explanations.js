@@ -28,7 +28,7 @@
     var trimmed = Array.from((text || "").trim());
     var max = parseInt(box.dataset.maxChars, 10) || 2000;
     if (!trimmed.length) return box.dataset.msgEmpty || "";
-    if (trimmed.length > max) return (box.dataset.msgTooLong || "").split("{length}").join(String(trimmed.length));
+    if (trimmed.length > max) return window.CheckinWords.fill(box.dataset.msgTooLong, { length: trimmed.length });
     return "";
   }
 

@@ -40,8 +40,8 @@
       if (answer && line && answer.kept === answer.asked) {
         var now = new Date();
         var pad = function (n) { return (n < 10 ? "0" : "") + n; };
-        line.textContent = (line.getAttribute("data-text") || "{time}")
-          .replace("{time}", pad(now.getHours()) + ":" + pad(now.getMinutes()));
+        line.textContent = window.CheckinWords.fill(line.getAttribute("data-text") || "{time}",
+                                                    { time: pad(now.getHours()) + ":" + pad(now.getMinutes()) });
         line.hidden = false;
       }
       return answer;

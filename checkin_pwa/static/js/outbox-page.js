@@ -13,8 +13,7 @@
 
   function msg(name, values) {
     var text = root.dataset["msg" + name.charAt(0).toUpperCase() + name.slice(1)] || "";
-    Object.keys(values || {}).forEach(function (k) { text = text.split("{" + k + "}").join(String(values[k])); });
-    return text;
+    return window.CheckinWords.fill(text, values);
   }
 
   function when(ms) {

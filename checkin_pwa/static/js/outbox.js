@@ -498,7 +498,7 @@
       var said = el.querySelector(".outbox-refused-count");
       if (said) {
         said.hidden = refused === 0;
-        said.textContent = (el.dataset.msgRefusedCount || "{n}").split("{n}").join(String(refused));
+        said.textContent = global.CheckinWords.fill(el.dataset.msgRefusedCount || "{n}", { n: refused });
       }
       return n;
     }).catch(function () { return 0; });
@@ -596,7 +596,7 @@
     var me = pageAuditor();
     list().then(function (entries) {
       var n = entries.filter(function (e) { return me && e.state === "waiting" && isOwn(e, me.id); }).length;
-      var ok = !n || global.confirm((words.msgLogoutUnsent || "{n}").split("{n}").join(String(n)));
+      var ok = !n || global.confirm(global.CheckinWords.fill(words.msgLogoutUnsent || "{n}", { n: n }));
       if (ok) submitAsked(form);
     }, function () { submitAsked(form); });
   }, true);

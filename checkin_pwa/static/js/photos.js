@@ -68,10 +68,7 @@
     var root = section();
     var name = "msg" + key.charAt(0).toUpperCase() + key.slice(1);
     var message = (root && root.dataset[name]) || FALLBACK[key];
-    Object.keys(values || {}).forEach(function (k) {
-      message = message.split("{" + k + "}").join(String(values[k]));
-    });
-    return message;
+    return window.CheckinWords.fill(message, values);
   }
 
   // --- Bytes: find the original's EXIF and carry it into the shrunk JPEG ----------------
