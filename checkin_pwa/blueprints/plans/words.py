@@ -10,7 +10,7 @@ from flask_babel import gettext as _, lazy_gettext as _l, pgettext
 
 from ...domain import audit_exceptions as rules10
 from ...domain import plan_changes
-from ...words import sentence, team_role
+from ...words import list_of, sentence, team_role
 from ..photos.words import GROUP_TITLES
 
 MODES = {
@@ -67,22 +67,30 @@ def km(distance_m: Optional[float]) -> str:
     return f"{distance_m / 1000:.2f}"
 
 
+# The detail of one exception (its title is EXCEPTION_TITLES'); a deviation from a located
+# address names it.
+EXCEPTION_DETAILS = {
+    rules10.NOT_SIGNED: _l("Missing: %(what)s"),
+    rules10.DEVIATION: _l("%(kind)s %(km)s km from the planned address; the limit is 5 km."),
+    "deviation_from_address": _l("%(kind)s %(km)s km from the nearest planned address (%(address)s); "
+                                 "the limit is 5 km."),
+    rules10.PHOTOS_MISSING: _l("Missing: %(what)s"),
+}
+
+
 def exception_text(view) -> str:
     """The detail of one exception: which events or photo groups are missing, how far."""
     exception = view.exception
-    if exception.code == rules10.NOT_SIGNED:
-        missing = pgettext("list separator", ", ").join(str(KINDS[k]) for k in exception.missing)
-        return _("Missing: %(what)s", what=missing)
-    if exception.code == rules10.DEVIATION:
-        kind = str(KINDS.get(exception.kind, exception.kind or ""))
-        if view.site_address:
-            return _("%(kind)s %(km)s km from the nearest planned address (%(address)s); the limit is 5 km.",
-                     kind=kind, km=km(exception.distance_m), address=view.site_address)
-        return _("%(kind)s %(km)s km from the planned address; the limit is 5 km.", kind=kind, km=km(exception.distance_m))
-    if exception.code == rules10.PHOTOS_MISSING:
-        missing = pgettext("list separator", ", ").join(str(GROUP_TITLES[g]) for g in exception.missing)
-        return _("Missing: %(what)s", what=missing)
-    return exception.code
+    code, what = exception.code, ""
+    if code == rules10.NOT_SIGNED:
+        what = list_of(KINDS[k] for k in exception.missing)
+    elif code == rules10.PHOTOS_MISSING:
+        what = list_of(GROUP_TITLES[g] for g in exception.missing)
+    elif code == rules10.DEVIATION and view.site_address:
+        code = "deviation_from_address"
+    return sentence(EXCEPTION_DETAILS, code, {
+        "what": what, "kind": KINDS.get(exception.kind, exception.kind or ""), "km": km(exception.distance_m),
+        "address": view.site_address})
 
 
 def _iso_local(value, zone) -> str:

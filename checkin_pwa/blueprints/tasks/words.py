@@ -2,7 +2,7 @@
 filter refusals, in the user's language. Used by both blueprints' templates."""
 from __future__ import annotations
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 
 from ...domain import audit_exceptions as rules10
 from ...domain.filters import FilterError
@@ -46,18 +46,24 @@ FILTER_ERRORS = {
 }
 
 
+EXCEPTION_LINES = {
+    rules10.NOT_SIGNED: _l("Not signed: %(what)s"),
+    rules10.DEVIATION: _l("Location deviation: the check-in was %(km)s km from the nearest planned address"),
+    "deviation_out": _l("Location deviation: the check-out was %(km)s km from the nearest planned address"),
+    rules10.PHOTOS_MISSING: _l("Photos not uploaded: %(what)s"),
+}
+
+
 def exception_text(exception) -> str:
     """One R10 exception (domain.audit_exceptions.PlanException) in words."""
-    if exception.code == rules10.NOT_SIGNED:
-        return _("Not signed: %(what)s", what=MISSING_EVENTS.get(exception.missing, MISSING_EVENTS[("in", "out")]))
-    if exception.code == rules10.DEVIATION:
-        km = f"{(exception.distance_m or 0) / 1000:.1f}"
-        if exception.kind == "out":
-            return _("Location deviation: the check-out was %(km)s km from the nearest planned address", km=km)
-        return _("Location deviation: the check-in was %(km)s km from the nearest planned address", km=km)
-    if exception.code == rules10.PHOTOS_MISSING:
-        return _("Photos not uploaded: %(what)s", what=MISSING_PHOTOS.get(exception.missing, MISSING_PHOTOS[("first", "last")]))
-    return exception.code
+    code, what = exception.code, ""
+    if code == rules10.NOT_SIGNED:
+        what = MISSING_EVENTS.get(exception.missing, MISSING_EVENTS[("in", "out")])
+    elif code == rules10.PHOTOS_MISSING:
+        what = MISSING_PHOTOS.get(exception.missing, MISSING_PHOTOS[("first", "last")])
+    elif code == rules10.DEVIATION and exception.kind == "out":
+        code = "deviation_out"
+    return sentence(EXCEPTION_LINES, code, {"what": what, "km": f"{(exception.distance_m or 0) / 1000:.1f}"})
 
 
 def filter_error_text(error: FilterError) -> str:
