@@ -32,3 +32,34 @@ def test_an_unknown_code_reads_as_words_or_as_the_areas_fallback(app):
         assert photo_refusal("from_a_newer_module") == "照片未能保存，请重试。"
         assert upload_error("from_a_newer_module") == upload_error("internal")
         assert describe("already_checked_in", {"by": "张三"}) == "已由张三于 … 签到"
+
+
+def test_each_anomaly_kind_is_worded_with_all_its_numbers(app):
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from checkin_pwa.console.anomalies.words import describe as anomaly_words
+
+    at = dt.datetime(2026, 5, 6, 1, 30, tzinfo=dt.timezone.utc)  # 09:30 in Beijing
+    kinds = {
+        "overlap": ({"distance_km": 300, "overlap_hours": 6, "limit_km": 50},
+                    "The sites are 300 km apart; the plans overlap by 6 h (more than 50 km)."),
+        "travel": ({"distance_km": 420, "speed_kmh": 1260, "minutes": 20, "beyond_accuracy_km": 419.5,
+                    "limit_kmh": 500},
+                   "The two places are 420 km apart: 1,260 km/h needed, in 20 min (419.5 km beyond the "
+                   "positions' accuracy; limit 500 km/h)."),
+        "photo_reuse": ({"sha256": "ab12cd34"}, "The same bytes (SHA-256 ab12cd34…) as a photo of another "
+                                                "enterprise's plan."),
+        "late_send": ({"action_at": at, "seen_at": at, "receipt_at": at, "minutes_online_before": 45,
+                       "limit_minutes": 30},
+                      "Claimed done offline at 2026-05-06 09:30; the phone was online at 2026-05-06 09:30, yet "
+                      "it arrived at 2026-05-06 09:30, 45 min later (limit 30 min)."),
+        "exif_time": ({"kind": "out", "taken_at": at, "claimed_at": at, "hours_apart": 30, "limit_hours": 24,
+                       "sent_later": True},
+                      "A last-meeting photo taken at 2026-05-06 09:30, the check-out claimed at 2026-05-06 09:30: "
+                      "30 h apart (limit 24 h). Sent later."),
+    }
+    with app.test_request_context(), force_locale("en"):
+        for kind, (numbers, said) in kinds.items():
+            assert anomaly_words(SimpleNamespace(kind=kind, numbers=numbers)) == said
+        assert anomaly_words(SimpleNamespace(kind="from_a_newer_module", numbers={})) == ""

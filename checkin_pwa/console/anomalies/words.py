@@ -28,35 +28,47 @@ def _time(moment) -> str:
     return notice_time(moment, "%Y-%m-%d %H:%M") if moment is not None else ""
 
 
+DESCRIPTIONS = {
+    "overlap": _l("The sites are %(km)s km apart; the plans overlap by %(hours)s h (more than %(limit)s km)."),
+    "travel": _l("The two places are %(km)s km apart: %(speed)s km/h needed, in %(minutes)s min "
+                 "(%(beyond)s km beyond the positions' accuracy; limit %(limit)s km/h)."),
+    "photo_reuse": _l("The same bytes (SHA-256 %(sha)s…) as a photo of another enterprise's plan."),
+    "late_send": _l("Claimed done offline at %(action)s; the phone was online at %(seen)s, yet it arrived at "
+                    "%(receipt)s, %(minutes)s min later (limit %(limit)s min)."),
+    "exif_time_in": _l("A first-meeting photo taken at %(taken)s, the check-in claimed at %(claimed)s: "
+                       "%(hours)s h apart (limit %(limit)s h)."),
+    "exif_time_out": _l("A last-meeting photo taken at %(taken)s, the check-out claimed at %(claimed)s: "
+                        "%(hours)s h apart (limit %(limit)s h)."),
+}
+
+# Which of an anomaly's numbers (domain.anomalies) fills each placeholder of its kind's words.
+_NUMBERS = {
+    "overlap": {"km": "distance_km", "hours": "overlap_hours", "limit": "limit_km"},
+    "travel": {"km": "distance_km", "speed": "speed_kmh", "minutes": "minutes", "beyond": "beyond_accuracy_km",
+               "limit": "limit_kmh"},
+    "photo_reuse": {"sha": "sha256"},
+    "late_send": {"action": "action_at", "seen": "seen_at", "receipt": "receipt_at",
+                  "minutes": "minutes_online_before", "limit": "limit_minutes"},
+    "exif_time": {"taken": "taken_at", "claimed": "claimed_at", "hours": "hours_apart", "limit": "limit_hours"},
+}
+
+
+def _shown(name: str, value) -> str:
+    if name.endswith("_at"):
+        return _time(value)
+    return str(value) if name == "sha256" else _n(value)
+
+
 def describe(anomaly) -> str:
     """The numbers of one anomaly in a sentence, e.g. "420 km apart: 1,260 km/h needed"."""
-    n = anomaly.numbers
-    if anomaly.kind == "overlap":
-        return _("The sites are %(km)s km apart; the plans overlap by %(hours)s h (more than %(limit)s km).",
-                 km=_n(n["distance_km"]), hours=_n(n["overlap_hours"]), limit=_n(n["limit_km"]))
-    if anomaly.kind == "travel":
-        return _("The two places are %(km)s km apart: %(speed)s km/h needed, in %(minutes)s min "
-                 "(%(beyond)s km beyond the positions' accuracy; limit %(limit)s km/h).",
-                 km=_n(n["distance_km"]), speed=_n(n["speed_kmh"]), minutes=_n(n["minutes"]),
-                 beyond=_n(n["beyond_accuracy_km"]), limit=_n(n["limit_kmh"]))
-    if anomaly.kind == "photo_reuse":
-        return _("The same bytes (SHA-256 %(sha)s…) as a photo of another enterprise's plan.", sha=n["sha256"])
-    if anomaly.kind == "late_send":
-        return _("Claimed done offline at %(action)s; the phone was online at %(seen)s, yet it arrived at "
-                 "%(receipt)s, %(minutes)s min later (limit %(limit)s min).",
-                 action=_time(n["action_at"]), seen=_time(n["seen_at"]), receipt=_time(n["receipt_at"]),
-                 minutes=_n(n["minutes_online_before"]), limit=_n(n["limit_minutes"]))
-    if anomaly.kind == "exif_time":
-        if n["kind"] == "in":
-            text = _("A first-meeting photo taken at %(taken)s, the check-in claimed at %(claimed)s: "
-                     "%(hours)s h apart (limit %(limit)s h).", taken=_time(n["taken_at"]),
-                     claimed=_time(n["claimed_at"]), hours=_n(n["hours_apart"]), limit=_n(n["limit_hours"]))
-        else:
-            text = _("A last-meeting photo taken at %(taken)s, the check-out claimed at %(claimed)s: "
-                     "%(hours)s h apart (limit %(limit)s h).", taken=_time(n["taken_at"]),
-                     claimed=_time(n["claimed_at"]), hours=_n(n["hours_apart"]), limit=_n(n["limit_hours"]))
-        return text + (" " + _("Sent later.") if n.get("sent_later") else "")
-    return ""
+    numbers = anomaly.numbers
+    wanted = _NUMBERS.get(anomaly.kind)
+    if wanted is None:
+        return ""
+    params = {key: _shown(name, numbers[name]) for key, name in wanted.items() if name in numbers}
+    code = f"exif_time_{'in' if numbers.get('kind') == 'in' else 'out'}" if anomaly.kind == "exif_time" else anomaly.kind
+    text = sentence(DESCRIPTIONS, code, params)
+    return text + (" " + _("Sent later.") if anomaly.kind == "exif_time" and numbers.get("sent_later") else "")
 
 
 # Why the list's filters were read otherwise than asked (services.anomalies); any other code
