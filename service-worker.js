@@ -53,7 +53,7 @@ var PRECACHE = [OFFLINE_URL].concat([
   "/static/js/app.js",
   "/static/js/outbox.js",
   "/static/js/keep.js",
-  "/static/icons/icon-192.png",
+  "/static/icons/icon-32.png",
 ].map(at));
 // The scripts of single pages, the check-in's map and the photos' code among them: not
 // precached (the login page needs none of them). Fetched into the static cache when a kept page names one
@@ -70,7 +70,9 @@ var PAGE_CODE = [
   "/static/js/install.js",
   "/static/js/datum.js",
   "/static/js/checkin.js",
+  "/static/js/photo-bytes.js",
   "/static/js/photos.js",
+  "/static/js/photo-upload.js",
   "/static/js/plan-map.js",
   "/static/js/explanations.js",
   "/static/vendor/leaflet-1.9.4/leaflet.js",
@@ -85,7 +87,7 @@ var PAGE_CODE = [
 var NEEDS = {};
 NEEDS[at("/static/vendor/leaflet-1.9.4/leaflet.css")] = PAGE_CODE.filter((path) => /\/images\//.test(path));
 // Static files kept with them once a page has fetched one, never fetched ahead: the HEIC
-// decoder (1.5 MB, static/js/photos.js loads it when a HEIC is picked), so a HEIC picked
+// decoder (1.5 MB, static/js/photo-bytes.js loads it when a HEIC is picked), so a HEIC picked
 // offline later is still shrunk on the phone.
 var ON_DEMAND = /^\/static\/vendor\/libheif-[^/]+\/libheif\.(js|wasm)$/;
 // Pages never kept: they belong to no one, change the session, or are answers, not pages.

@@ -7,7 +7,7 @@ EXIF segment carried over byte for byte), the Nokia photo itself, and a spread o
 fixtures (DSCN0010.jpg, jolla.jpg, portrait_6.jpg, the two HEIC files).
 
 1. The phone's side, in the real browser: the app's plan page in headless Chromium
-   (/usr/bin/chromium, a Pixel 7 context like the tests) runs static/js/photos.js's
+   (/usr/bin/chromium, a Pixel 7 context like the tests) runs static/js/photo-bytes.js's
    `window.CheckinPhotos.shrink` on each input and hands back the bytes it would send.
    Then each input goes through the page's real file input ("其他照片") and the real
    upload request is captured: its multipart body and headers are the bytes on the wire.
@@ -62,6 +62,8 @@ sys.path.append(str(ROOT))
 from tests.photo_inputs import detailed_12mp  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "photos.json"
+# The photo code of the plan page: bytes and shrinking, tiles and gestures, sending.
+PHOTO_SCRIPTS = ("photo-bytes.js", "photos.js", "photo-upload.js")
 PHONE = "13800000000"  # bench_http.writer_phone(0): the benchmark's auditor
 SPREAD = ("HMD_Nokia_8.3_5G.jpg", "jolla.jpg", "DSCN0010.jpg", "portrait_6.jpg",
           "iphone_13_pro_max.HEIC", "IMG_5195.HEIC")
@@ -305,9 +307,10 @@ def multipart_file(body: bytes, content_type: str, field: str) -> bytes:
 
 
 def phone_side(app, inputs: list[Path], plan_id: int, outdir: Path, repeats: int,
-               photos_js: Optional[str] = None) -> dict[str, dict]:
+               photos_js: Optional[dict[str, str]] = None) -> dict[str, dict]:
     """Shrink each input with the page's own code, then upload it through the page's file input.
-    `photos_js`: another photos.js served in its place (an earlier commit's, --before)."""
+    `photos_js`: other photo scripts served in place of these ({file name: code}, an earlier
+    commit's, --before; "" for one that commit did not have)."""
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 
@@ -338,9 +341,11 @@ def phone_side(app, inputs: list[Path], plan_id: int, outdir: Path, repeats: int
             # taken from the worker's precache).
             context = browser.new_context(**p.devices["Pixel 7"], base_url=url, locale="zh-CN",
                                           timezone_id="Asia/Shanghai", service_workers="block")
-            if photos_js is not None:
-                context.route("**/static/js/photos.js", lambda route: route.fulfill(
-                    body=photos_js, content_type="text/javascript; charset=utf-8"))
+            def serve(code: str):
+                return lambda route: route.fulfill(body=code, content_type="text/javascript; charset=utf-8")
+
+            for name, code in (photos_js or {}).items():
+                context.route(f"**/static/js/{name}*", serve(code))
             page = context.new_page()
             page.goto("/login")
             page.fill("input[name=phone]", PHONE)
@@ -410,11 +415,11 @@ def machine() -> dict:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
     chromium = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout.strip()
-    js = ROOT / "checkin_pwa" / "static" / "js" / "photos.js"
+    js = ROOT / "checkin_pwa" / "static" / "js" / "photo-bytes.js"
     return {
         "when": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": git("rev-parse", "--short", "HEAD"),
-        "changed": git("status", "--porcelain", "--", "checkin_pwa/static/js/photos.js",
+        "changed": git("status", "--porcelain", "--", *(f"checkin_pwa/static/js/{name}" for name in PHOTO_SCRIPTS),
                        "checkin_pwa/services/photos.py", "checkin_pwa/domain", "checkin_pwa/storage"),
         "photos_js_sha256": hashlib.sha256(js.read_bytes()).hexdigest()[:12],
         "cpus": os.cpu_count(), "kernel": platform.release(), "machine": platform.machine(),
@@ -647,8 +652,9 @@ def main() -> int:
         before = None
         if args.before:
             say(f"phone side: photos.js of {args.before} in Chromium")
-            old_js = subprocess.run(["git", "show", f"{args.before}:checkin_pwa/static/js/photos.js"], cwd=ROOT,
-                                    capture_output=True, text=True, check=True).stdout
+            # Before the split by concern, photos.js held all of it.
+            old_js = {name: subprocess.run(["git", "show", f"{args.before}:checkin_pwa/static/js/{name}"], cwd=ROOT,
+                                           capture_output=True, text=True).stdout for name in PHOTO_SCRIPTS}
             before = phone_side(app, inputs, browser_plan, inputs_dir, args.shrink_repeats, photos_js=old_js)
             hide_photos(app, browser_plan)
         say("phone side: photos.js in Chromium")
@@ -697,7 +703,7 @@ def main() -> int:
 
         print(f"- **When / what:** {info['when']}, commit `{info['commit']}`"
               + (f" (uncommitted changes: {info['changed']!r})" if info["changed"] else "")
-              + f", photos.js sha256 `{info['photos_js_sha256']}…`")
+              + f", photo-bytes.js sha256 `{info['photos_js_sha256']}…`")
         print(f"- **Machine:** {info['cpus']} CPUs, kernel {info['kernel']} {info['machine']}; Python "
               f"{info['python']}, Pillow {info['pillow']} (libjpeg-turbo {info['libjpeg']}), pillow-heif "
               f"{info['pillow_heif']} (libheif {info['libheif']}); {info['chromium']} headless, Pixel 7 context")

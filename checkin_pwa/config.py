@@ -25,7 +25,7 @@ class Config:
     # a little more for its form fields. A plan import document is small.
     PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(PHOTO_MAX_BYTES + 1024 * 1024)))
-    # What the phone sends of one photo at most (static/js/photos.js, given in the page): it
+    # What the phone sends of one photo at most (static/js/photo-bytes.js, given in the page): it
     # lowers the JPEG quality, then the size (never below 1280 px on the long side), until the
     # copy fits. 300 kB is about 3 s on a 750 kbit/s uplink.
     PHOTO_WIRE_MAX_BYTES = int(os.environ.get("PHOTO_WIRE_MAX_BYTES", str(300 * 1024)))

@@ -203,7 +203,7 @@ def register_web_hooks(app: Flask) -> None:
         store_origin = app.extensions["photo_store"].image_origin()
         if store_origin:
             tile_origin += " " + store_origin
-        # 'wasm-unsafe-eval' lets a page compile WebAssembly (the HEIC decoder photos.js loads
+        # 'wasm-unsafe-eval' lets a page compile WebAssembly (the HEIC decoder photo-bytes.js loads
         # when one is picked), not run JavaScript from strings.
         response.headers.setdefault(
             "Content-Security-Policy",

@@ -90,7 +90,7 @@ def test_pages_link_the_icon_and_the_manifest(client):
     html = client.get("/login").get_data(as_text=True)
     assert 'rel="manifest" href="/manifest.json"' in html
     assert 'rel="apple-touch-icon" href="/static/icons/apple-touch-icon.png?v=' in html
-    assert 'rel="icon" href="/static/icons/icon-192.png?v=' in html
+    assert 'rel="icon" href="/static/icons/icon-32.png?v=' in html
 
 
 def test_the_worker_names_its_static_cache_after_the_files(client):
