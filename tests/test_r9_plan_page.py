@@ -115,6 +115,7 @@ def test_r9_the_plan_page_and_the_lists_show_the_team_alike(app, language, expec
         row.role = role  # the team in the order the body listed it
     stopped.disabled = True
     db.session.commit()
+    stopped_name = "钱停用（已停用）" if language == "zh_CN" else "钱停用 (disabled)"
     client = phone_of(app, leader)
     if language != "zh_CN":
         client.get(f"/lang/{language}")
@@ -134,6 +135,12 @@ def test_r9_the_plan_page_and_the_lists_show_the_team_alike(app, language, expec
     board = text(console.get("/admin/board"))
     assert team_roles(board[board.index(plan.enterprise.name):])[:len(expected)] == expected
     assert team_roles(text(console.get(f"/admin/plans/{plan.id}/evidence"))) == expected
+    # The console's plan page lists the members one a row, in the same order.
+    table = text(console.get(f"/admin/plans/{plan.id}"))
+    table = table[table.index('class="console-table plan-team"'):]
+    rows = re.findall(r'<tr data-member="\d+">.*?<a [^>]*>([^<]*)</a>', table[:table.index("</table>")], re.S)
+    assert [html.unescape(name) for name in rows] == [
+        "贾组长", stopped_name, "崔组员", "王实习", "赵远程", "沈专家"]
 
 
 def test_r9_remarks_that_restate_the_audit_mode_are_shown_once(app):

@@ -39,12 +39,21 @@ def masked_id_number(number: str | None) -> str:
 TEAM_ORDER = ("leader", "member", "intern", "remote", "expert")
 
 
+def team_role(role: str | None) -> str:
+    """The role a member counts as: an unknown role counts as a member."""
+    return role if role in TEAM_ORDER else "member"
+
+
+def in_team_order(team) -> list:
+    """A plan's team members (each with .role) by role in TEAM_ORDER, in the team's own order
+    within a role."""
+    return sorted(team, key=lambda member: TEAM_ORDER.index(team_role(member.role)))
+
+
 def team_by_role(team) -> list[tuple[str, list[tuple[str, bool]]]]:
     """A plan's team members (each with .role and .auditor) grouped by role in TEAM_ORDER,
-    each as (name, disabled), in the team's own order within a role; an unknown role counts as
-    a member."""
+    each as (name, disabled)."""
     names: dict[str, list[tuple[str, bool]]] = {}
-    for member in team:
-        role = member.role if member.role in TEAM_ORDER else "member"
-        names.setdefault(role, []).append((member.auditor.name, bool(member.auditor.disabled)))
-    return [(role, names[role]) for role in TEAM_ORDER if role in names]
+    for member in in_team_order(team):
+        names.setdefault(team_role(member.role), []).append((member.auditor.name, bool(member.auditor.disabled)))
+    return [(role, members) for role, members in names.items()]

@@ -13,6 +13,7 @@ from typing import Optional
 from ..domain import audit_exceptions as rules10, clock
 from ..domain import notes as notes_rules
 from ..domain import offline
+from ..domain.auditors import in_team_order
 from ..extensions import db
 from ..models import AuditPlan, Auditor, CheckEvent, Explanation, Photo, Staff, TeamMember
 from ..timestamps import as_utc
@@ -202,7 +203,7 @@ def body_plan_page(plan: AuditPlan, now: dt.datetime) -> BodyPlanPage:
         plan=plan,
         status=status,
         phase=rules10.phase(plan_facts(plan), now),
-        members=[_member_row(plan, member) for member in plan.team],
+        members=[_member_row(plan, member) for member in in_team_order(plan.team)],
         photos=list(by_group.items()),
         explanations=explanation_service.for_plan(plan.id),
     )
