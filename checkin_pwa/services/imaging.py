@@ -214,7 +214,7 @@ class _Decoder:
         view, fd = memoryview(data).cast("B"), self.process.stdin.fileno()
         while view:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([], [fd], [], left)[1]:
+            if left <= 0 or not _ready(fd, select.POLLOUT, left):
                 raise TimeoutError
             try:
                 view = view[os.write(fd, view[:1 << 16]):]
@@ -225,7 +225,7 @@ class _Decoder:
         out, fd = bytearray(), self.process.stdout.fileno()
         while len(out) < count:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
+            if left <= 0 or not _ready(fd, select.POLLIN, left):
                 raise TimeoutError
             chunk = os.read(fd, min(count - len(out), 1 << 20))
             if not chunk:
@@ -252,6 +252,14 @@ class _Decoder:
         return self.process.returncode
 
 
+def _ready(fd: int, event: int, timeout_s: float) -> bool:
+    """Whether fd is ready (or closed at the other end) within timeout_s. poll, not select: a
+    busy web worker's descriptors may be numbered past select's 1024."""
+    poller = select.poll()
+    poller.register(fd, event)
+    return bool(poller.poll(timeout_s * 1000))
+
+
 class _Pool:
     """The decoder processes of this web worker process: at most one per decoding slot, each
     kept for the next picture once it answered, replaced when it ended (a crash, a limit, a
@@ -259,7 +267,6 @@ class _Pool:
     Limits.recycle_mb of memory), and closed after Limits.idle_s without work."""
 
     def __init__(self) -> None:
-        self.pid = os.getpid()
         self.idle: list[_Decoder] = []
         self.reaper: Optional[threading.Thread] = None
         self.idle_s = float(DEFAULT_IDLE_S)
