@@ -21,7 +21,7 @@ from checkin_pwa.domain import image_format
 from checkin_pwa.services import imaging
 
 from .test_photos_server import photos_in_db, send, team, text
-from .test_r8_hostile_photos import TOO_COSTLY, many_scans
+from .test_r8_hostile_photos import TOO_COSTLY, gunicorn_server, many_scans  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
 
@@ -244,3 +244,38 @@ def test_r8_a_decoder_holds_none_of_the_web_workers_secrets(app, monkeypatch):
     assert b"the-web-workers-secret" not in environment and b"password" not in environment
     maps = Path(f"/proc/{pid}/maps").read_text()
     assert "/sqlalchemy/" not in maps and "/markupsafe/" not in maps  # no Flask nor SQLAlchemy loaded
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def test_r8_a_web_workers_decoder_ends_with_it(gunicorn_server):
+    """gunicorn replaces a worker (max_requests, a timeout, a deploy): the decoder it kept
+    ends with it (its input closes), never left running alone."""
+    from .helpers import HttpPhone
+
+    base, phone_no, plan_id, _log = gunicorn_server
+    phone = HttpPhone(base, phone_no)
+    token = phone.token(f"/plans/{plan_id}")
+    status, _ = phone.request(f"/plans/{plan_id}/photos", fields={"csrf_token": token, "group": "other"},
+                              files={"photo": ("a.jpg", photo(1))}, headers={"X-Requested-With": "XMLHttpRequest"})
+    assert status == 201
+
+    def servers_decoders() -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and b"imaging.serve" in (entry / "cmdline").read_bytes() \
+                        and parent_of(parent_of(parent_of(int(entry.name)))) == os.getpid():
+                    found.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                pass
+        return found
+
+    [decoder] = servers_decoders()  # under the worker, under gunicorn's master, under this test
+    worker = parent_of(decoder)
+    os.kill(worker, signal.SIGKILL)  # no goodbye: the worker cannot close anything itself
+
+    until(lambda: gone(decoder) or Path(f"/proc/{decoder}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z",
+          "the decoder ended with its worker")
