@@ -132,9 +132,9 @@ STEPS = ("sha256", "decode", "verdicts", "files")
 
 
 class DecoderCpu(logging.Handler):
-    """The decoder child's own CPU seconds, from the line services.imaging logs for each
-    decode ("picture decoder: Made, 0.31 s CPU, ..."): the measuring process's
-    process_time() does not see a child's CPU."""
+    """The decoder process's CPU seconds for each picture, from the line services.imaging
+    logs for it ("picture decoder: Made, 0.31 s CPU, ..."): the measuring process's
+    process_time() does not see another process's CPU."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)

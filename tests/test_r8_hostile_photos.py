@@ -1,5 +1,5 @@
 """Photos and avatars whatever the bytes (R8, R1): each hostile file is made here, sent
-through the real routes (real SQLite, the real store, the real decoder child process with
+through the real routes (real SQLite, the real store, the real decoder process with
 its limits), and must get a clear Chinese refusal with nothing written, never a 500 and
 never an unbounded decode. docs/security.md lists these cases with their bounds.
 """

@@ -3,7 +3,7 @@ display copy as sent (its metadata left out, nothing encoded again), a camera or
 decoded by libjpeg at the scale its display copy needs, the EXIF is parsed once, and the
 thumbnail comes from the display copy.
 
-Uploads go over HTTP to the real decoder child; what happens inside the decode is watched by
+Uploads go over HTTP to the real decoder process; what happens inside the decode is watched by
 running the child's own function (services.imaging._work) in this process, with the Pillow
 calls it makes counted.
 """
