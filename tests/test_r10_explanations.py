@@ -60,7 +60,7 @@ def test_r10_explain_page_lists_exceptions_the_deadline_and_the_form(app):
     assert f"认证机构应在审核结束后 5 个工作日内（即 {deadline.day.isoformat()} 前）审核并说明异常情况" in page
     assert ("按周一至周五估算" if deadline.estimated else "工作日按国家法定节假日安排计算") in page
     assert f'action="/plans/{plan.id}/explanations"' in page and f'hx-post="/plans/{plan.id}/explanations"' in page
-    assert 'name="idempotency_key"' in page and 'src="/static/js/explanations.js"' in page
+    assert 'name="idempotency_key"' in page and 'src="/static/js/explanations.js?v=' in page
 
 
 def test_r20_a_deadline_in_a_year_the_official_calendar_lacks_says_it_is_estimated(app):
