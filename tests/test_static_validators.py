@@ -97,3 +97,10 @@ def test_the_worker_knows_the_version_of_each_static_file_it_names(client):
     for path in ("/static/js/app.js", "/static/js/outbox.js", "/static/vendor/htmx-2.0.11.min.js"):
         assert f'{path}?v={versions[path]}"' in html, path
     assert "/static/js/checkin.js" in versions and "/static/vendor/leaflet-1.9.4/leaflet.js" in versions
+
+
+def test_the_manifests_icons_are_named_by_version_and_kept_a_year(client):
+    icons = client.get("/manifest.json").get_json()["icons"]
+    assert icons and all(re.search(r"^/static/icons/[\w-]+\.png\?v=[0-9a-f]{12}$", icon["src"]) for icon in icons)
+    for icon in icons:
+        assert client.get(icon["src"]).headers["Cache-Control"] == "public, max-age=31536000, immutable"

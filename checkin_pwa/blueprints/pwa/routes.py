@@ -89,6 +89,12 @@ def mounted_manifest(manifest: dict, root: str) -> dict:
 @bp.get("/manifest.json")
 def manifest():
     source = json.loads((PROJECT_ROOT / "manifest.json").read_text(encoding="utf-8"))
+    # The icons by version, as the pages name static files: the browser keeps them instead of
+    # asking again on every load (no page names the 192 px icon, so no cache holds it).
+    for icon in source.get("icons", []):
+        found = static_files.version(current_app.static_folder, icon["src"].removeprefix("/static/"))
+        if icon["src"].startswith("/static/") and found:
+            icon["src"] += "?v=" + found
     response = current_app.response_class(
         json.dumps(mounted_manifest(source, request.script_root), ensure_ascii=False, indent=2),
         mimetype="application/manifest+json")
