@@ -46,6 +46,15 @@ def reading(device: geo.Point, when: dt.datetime, **extra) -> dict:
             "device_position_time": ms(when), "device_time": ms(when), **extra}
 
 
+@pytest.fixture
+def noon(monkeypatch):
+    """The server's clock at noon today (Shanghai): full_plan's events, hours before now, then fall
+    on the plan's last day whenever the test runs (just after midnight they fell on the day
+    before, where a check-out is refused)."""
+    at = f.local_today(0, 12, 0).astimezone(clock.UTC)
+    monkeypatch.setattr(clock, "now", lambda: at)
+
+
 def full_plan():
     """A plan with every R9 field, five roles and two sites, ending today; the team checked
     in 8 km from both sites two hours ago, checked out offline (sent later), and a member's
@@ -71,7 +80,7 @@ def full_plan():
     return plan, leader, member
 
 
-def test_r9_plan_page_shows_every_field_of_a_full_plan(app):
+def test_r9_plan_page_shows_every_field_of_a_full_plan(app, noon):
     plan, leader, _ = full_plan()
     client = phone_of(app, leader)
     response = client.get(f"/plans/{plan.id}")
@@ -152,7 +161,7 @@ def test_r9_remarks_that_restate_the_audit_mode_are_shown_once(app):
     assert page.count("审核方式") == 1 and "审核方式：现场审核" in page
 
 
-def test_r9_check_in_record_rows_with_sent_later_and_kept_copy(app):
+def test_r9_check_in_record_rows_with_sent_later_and_kept_copy(app, noon):
     plan, leader, member = full_plan()
     page = visible_text(phone_of(app, leader).get(f"/plans/{plan.id}"))
     record = page[page.index("签到信息"):page.index("照片")]
@@ -165,7 +174,7 @@ def test_r9_check_in_record_rows_with_sent_later_and_kept_copy(app):
     assert re.search(r"距审核地址 吉林省集安市工业园区1号（41\.12560, 126\.18650）8\.\d\d 公里", record)
 
 
-def test_r9_map_carries_the_sites_and_the_signed_points(app):
+def test_r9_map_carries_the_sites_and_the_signed_points(app, noon):
     plan, leader, _ = full_plan()
     body = text(phone_of(app, leader).get(f"/plans/{plan.id}"))
     sites = json.loads(html.unescape(re.search(r"data-sites='([^']*)'", body).group(1)))
@@ -179,7 +188,7 @@ def test_r9_map_carries_the_sites_and_the_signed_points(app):
     assert "<script src=\"/static/vendor/leaflet" not in body
 
 
-def test_r9_r10_deviation_and_notes_on_the_plan_page(app):
+def test_r9_r10_deviation_and_notes_on_the_plan_page(app, noon):
     plan, leader, _ = full_plan()
     page = visible_text(phone_of(app, leader).get(f"/plans/{plan.id}"))
     exceptions = page[page.index("异常情况"):]
