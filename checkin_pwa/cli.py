@@ -171,8 +171,6 @@ def _notice_refusal(error) -> str:
 
 def _published_at(raw: Optional[str]) -> Optional[dt.datetime]:
     """--published-at as UTC; a time without an offset is on the app's clock (Beijing)."""
-    from zoneinfo import ZoneInfo
-
     if raw is None:
         return None
     try:
@@ -180,9 +178,7 @@ def _published_at(raw: Optional[str]) -> Optional[dt.datetime]:
     except ValueError:
         _fail(_("--published-at must be an ISO time such as 2026-11-20T09:30 or 2026-11-20T09:30+08:00: %(value)s",
                 value=raw))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(current_app.config.get("DEFAULT_TIMEZONE", "Asia/Shanghai")))
-    return moment.astimezone(dt.timezone.utc)
+    return clock.at_local(moment)
 
 
 @click.command("add-notice")
@@ -362,7 +358,7 @@ def backup_command(dest: str, lang: Optional[str]) -> None:
 
     with force_locale(_locale(lang)):
         uri = current_app.config["SQLALCHEMY_DATABASE_URI"]
-        now = dt.datetime.now(dt.timezone.utc)
+        now = clock.now()
         source = backup.sqlite_path(uri)
         if source is None:
             if uri.startswith("postgresql"):

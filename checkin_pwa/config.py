@@ -2,6 +2,8 @@
 import datetime as dt
 import os
 
+from .domain import clock
+
 
 def _env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
@@ -39,11 +41,10 @@ class Config:
 
     # Default initial password for auditors imported without one (the body's default).
     DEFAULT_INITIAL_PASSWORD = os.environ.get("DEFAULT_INITIAL_PASSWORD", "Init#2026a")
-    DEFAULT_TIMEZONE = "Asia/Shanghai"
 
     # Babel: Simplified Chinese first, English available.
     BABEL_DEFAULT_LOCALE = "zh_CN"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_DEFAULT_TIMEZONE = clock.DEFAULT_ZONE_NAME
     LANGUAGES = ["zh_CN", "en"]
 
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (checkin_pwa.proxies):

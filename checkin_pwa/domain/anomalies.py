@@ -3,7 +3,7 @@ auditor's or one body's records side by side.
 
 Pure: plain dataclasses in, plain dataclasses out; no Flask, no database (the service
 services.anomalies gathers the facts). Each kind has its threshold named here, with why
-(docs/domain.md says it for the reviewer). Times are naive UTC, as the database keeps them.
+(docs/domain.md says it for the reviewer). Times are aware UTC, as rows come back (timestamps.UtcDateTime).
 
 Kinds (codes; the web layer words them):
 - overlap: one auditor on two plans whose periods overlap, at places too far apart to
@@ -53,7 +53,7 @@ EXIF_TOLERANCE = TIME_TOLERANCE
 
 @dataclass(frozen=True)
 class Anomaly:
-    """One finding: its kind, when (naive UTC: sorts and filters the list), the auditors and
+    """One finding: its kind, when (aware UTC: sorts and filters the list), the auditors and
     plans it concerns (first the one it is about), and its numbers for the reviewer."""
 
     kind: str

@@ -16,6 +16,7 @@ from typing import Iterable, Optional
 
 import chinese_calendar
 
+from . import clock
 from .geo import DEVIATION_LIMIT_M
 from .rules import PlanFacts
 
@@ -130,8 +131,8 @@ def day_type(plan: PlanFacts, day: dt.date) -> Optional[str]:
     """
     if not plan.first_day <= day <= plan.last_day:
         return None
-    start = plan.start.astimezone(plan.zone)
-    end = plan.end.astimezone(plan.zone)
+    start = clock.local(plan.start, plan.zone)
+    end = clock.local(plan.end, plan.zone)
     if day == plan.last_day and day > plan.first_day and end.time() == dt.time(0, 0):
         return None  # a plan ending at midnight does not cover the day that midnight opens
     starts = start.time() if day == plan.first_day else dt.time(0, 0)

@@ -34,11 +34,11 @@ def as_utc(moment: Optional[dt.datetime]) -> Optional[dt.datetime]:
 @lru_cache(maxsize=64)
 def zone(name: Optional[str]) -> ZoneInfo:
     """The zone called `name` (a plan's IANA zone); DEFAULT_ZONE when it is empty or unknown."""
-    if not name:
+    if not name or not isinstance(name, str):
         return DEFAULT_ZONE
     try:
         return ZoneInfo(name)
-    except (KeyError, ValueError, TypeError):  # ZoneInfoNotFoundError is a KeyError
+    except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
         return DEFAULT_ZONE
 
 

@@ -16,6 +16,8 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import escape
 
+from . import clock
+
 TEXT, MARKDOWN = "text", "markdown"
 FORMATS = (TEXT, MARKDOWN)
 BODY_MAX = 20_000  # characters: a long notice is a few thousand; the rest belongs in an attachment
@@ -87,7 +89,7 @@ STATES = (DRAFT, SCHEDULED, PUBLISHED, WITHDRAWN)
 
 
 def state_of(published_at: Optional[dt.datetime], withdrawn_at: Optional[dt.datetime], now: dt.datetime) -> str:
-    """A notice's state at `now` (all naive UTC): withdrawn wins; no publishing time is a
+    """A notice's state at `now` (all aware UTC): withdrawn wins; no publishing time is a
     draft; a time still ahead is scheduled."""
     if withdrawn_at is not None:
         return WITHDRAWN
@@ -116,7 +118,7 @@ class ScheduleError(ValueError):
 
 def checked_schedule(local_text: str, zone: dt.tzinfo, now: dt.datetime) -> dt.datetime:
     """A local time as typed in a datetime-local field ("2026-11-20T09:30"), on the body's
-    clock `zone`, as naive UTC; it must lie ahead of `now` (naive UTC) and within a year."""
+    clock `zone`, as aware UTC; it must lie ahead of `now` (aware UTC) and within a year."""
     text = (local_text or "").strip()
     if not text:
         raise ScheduleError("schedule_missing")
@@ -124,9 +126,7 @@ def checked_schedule(local_text: str, zone: dt.tzinfo, now: dt.datetime) -> dt.d
         moment = dt.datetime.fromisoformat(text[:32])
     except ValueError:
         raise ScheduleError("schedule_unreadable") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    utc = moment.astimezone(dt.timezone.utc)
+    utc = clock.at_local(moment, zone)
     if utc <= now:
         raise ScheduleError("schedule_past")
     if utc - now > SCHEDULE_AHEAD_MAX:

@@ -17,9 +17,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Optional
 
+from . import clock
 from .signals import CLOCK_SKEW_LIMIT
 
-UTC = dt.timezone.utc
 
 
 @dataclass(frozen=True)
@@ -37,19 +37,15 @@ class ActionTime:
         return self.queued
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _iso(moment: dt.datetime) -> str:
-    return _aware(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return clock.as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def clock_skew_s(device_time_sent: Optional[dt.datetime], receipt: dt.datetime) -> Optional[float]:
     """Phone clock minus server clock, in seconds, at sending (None without a reading)."""
     if device_time_sent is None:
         return None
-    return (_aware(device_time_sent) - _aware(receipt)).total_seconds()
+    return (clock.as_utc(device_time_sent) - clock.as_utc(receipt)).total_seconds()
 
 
 def corrected_action_time(device_time: Optional[dt.datetime], device_time_sent: Optional[dt.datetime],
@@ -59,8 +55,8 @@ def corrected_action_time(device_time: Optional[dt.datetime], device_time_sent: 
     if device_time is None:
         return None
     if device_time_sent is None:
-        return _aware(receipt)
-    return _aware(receipt) + (_aware(device_time) - _aware(device_time_sent))
+        return clock.as_utc(receipt)
+    return clock.as_utc(receipt) + (clock.as_utc(device_time) - clock.as_utc(device_time_sent))
 
 
 def action_time(*, queued: bool, device_time: Optional[dt.datetime], device_time_sent: Optional[dt.datetime],
@@ -72,7 +68,7 @@ def action_time(*, queued: bool, device_time: Optional[dt.datetime], device_time
     plan's first day (`first_day_start`, aware) the receipt is judged (flag
     action_before_plan). Every queued action is flagged offline_sent_later with both
     times; a skew over the limit is flagged by domain.signals (clock_skew)."""
-    receipt = _aware(receipt)
+    receipt = clock.as_utc(receipt)
     skew = clock_skew_s(device_time_sent, receipt)
     if not queued:
         return ActionTime(receipt, receipt, skew, False, [])
@@ -83,7 +79,7 @@ def action_time(*, queued: bool, device_time: Optional[dt.datetime], device_time
         flags.append({"code": "action_in_future", "corrected_time": _iso(at),
                       "ahead_s": round((at - receipt).total_seconds())})
         at = receipt
-    elif first_day_start is not None and at < _aware(first_day_start):
+    elif first_day_start is not None and at < clock.as_utc(first_day_start):
         flags.append({"code": "action_before_plan", "corrected_time": _iso(at), "plan_start": _iso(first_day_start)})
         at = receipt
     sent_later = {"code": "offline_sent_later", "action_time": _iso(at), "receipt_time": _iso(receipt)}
@@ -103,7 +99,7 @@ def parse_iso(value) -> Optional[dt.datetime]:
     if not isinstance(value, str):
         return None
     try:
-        return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=clock.UTC)
     except ValueError:
         return None
 

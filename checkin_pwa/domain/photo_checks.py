@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional, Sequence
 from zoneinfo import ZoneInfo
 
+import checkin_pwa.domain.clock as clock
 from checkin_pwa.domain.evidence import READ, UNREADABLE, PhotoEvidence
 from checkin_pwa.domain.geo import Point, distance_m, nearest_site
 
@@ -31,7 +32,6 @@ PLACE_CHECKIN_M = 1000.0
 # Or within the 地点偏差 limit of R5 from the nearest planned site (a big plant, or the
 # photo uploaded before anyone checked in).
 PLACE_SITE_M = 5000.0
-DEFAULT_ZONE = "Asia/Shanghai"
 
 TOLERANCES = {
     "time_hours": TIME_TOLERANCE.total_seconds() / 3600,
@@ -123,9 +123,9 @@ def judge(
     zone_name, zone = _zone(plan_zone)
     return Verdicts(
         time=_judge_time(
-            evidence, group, _utc(plan_start), _utc(plan_end), zone_name, zone,
-            _utc(checkin_time), _utc(checkout_time),
-            _utc(checkin_device_time), _utc(checkout_device_time),
+            evidence, group, clock.as_utc(plan_start), clock.as_utc(plan_end), zone_name, zone,
+            clock.as_utc(checkin_time), clock.as_utc(checkout_time),
+            clock.as_utc(checkin_device_time), clock.as_utc(checkout_device_time),
         ),
         place=_judge_place(evidence, _point(checkin_point), [_point(s) for s in sites or ()]),
         duplicate=_judge_duplicate(duplicate_plan_nos),
@@ -186,7 +186,7 @@ def _judge_time(
     # minutes to hours older than the photo; yet it does not depend on the phone's clock or
     # zone, so when it disagrees the reviewer should see it.
     if basis != "gps_time" and evidence.gps_time.read:
-        gps_moment = evidence.gps_time.value.replace(tzinfo=dt.timezone.utc)
+        gps_moment = evidence.gps_time.value.replace(tzinfo=clock.UTC)
         numbers["gps_time_agrees"] = _outside(gps_moment, reference) == dt.timedelta(0)
         numbers["gps_time_hours_from_taken"] = _hours(abs(gps_moment - moment))
 
@@ -200,11 +200,11 @@ def _photo_moment(evidence: PhotoEvidence, zone: ZoneInfo) -> tuple[Optional[dt.
         minutes = evidence.offset_minutes
         if minutes is not None:
             tz = dt.timezone(dt.timedelta(minutes=minutes))
-            return local.replace(tzinfo=tz).astimezone(dt.timezone.utc), "exif_offset", None
+            return local.replace(tzinfo=tz).astimezone(clock.UTC), "exif_offset", None
         # No offset: the time zone is unknown; the plan's zone is assumed (and said so).
-        return local.replace(tzinfo=zone).astimezone(dt.timezone.utc), "assumed_zone", None
+        return local.replace(tzinfo=zone).astimezone(clock.UTC), "assumed_zone", None
     if evidence.gps_time.read:
-        return evidence.gps_time.value.replace(tzinfo=dt.timezone.utc), "gps_time", None
+        return evidence.gps_time.value.replace(tzinfo=clock.UTC), "gps_time", None
     if evidence.status != READ:
         return None, "", "no_exif" if evidence.status != UNREADABLE else "exif_unreadable"
     if evidence.taken_at.status == UNREADABLE:
@@ -287,20 +287,8 @@ def summary(verdict_list: Iterable[Any]) -> dict:
 
 
 def _zone(name: Optional[str]) -> tuple[str, ZoneInfo]:
-    for candidate in (name, DEFAULT_ZONE):
-        try:
-            return candidate, ZoneInfo(candidate)
-        except (KeyError, ValueError, TypeError):  # ZoneInfoNotFoundError is a KeyError
-            continue
-    raise AssertionError("the default zone is always there")
-
-
-def _utc(moment: Optional[dt.datetime]) -> Optional[dt.datetime]:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc)
+    zone = clock.zone(name)
+    return zone.key, zone
 
 
 def _point(value: Any) -> Optional[Point]:
@@ -312,8 +300,8 @@ def _point(value: Any) -> Optional[Point]:
 
 def _audit_days(start: dt.datetime, end: dt.datetime, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
     """From midnight of the first day to midnight after the last day, in the plan's zone."""
-    first = start.astimezone(zone).date()
-    last = max(end.astimezone(zone).date(), first)
+    first = clock.local_date(start, zone)
+    last = max(clock.local_date(end, zone), first)
     begin = dt.datetime.combine(first, dt.time(), tzinfo=zone)
     finish = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=zone)
     return begin, finish

@@ -25,8 +25,9 @@ from zoneinfo import available_timezones
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from . import clock
+
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "plan_import.schema.json"
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_MODE = "onsite"
 DEFAULT_STATUS = "valid"
 # Real UTC offsets run from -12:00 to +14:00; anything else is a typo, not a place.
@@ -397,7 +398,7 @@ def _is_number(value: Any) -> bool:
 
 def to_utc(moment: dt.datetime) -> dt.datetime:
     """The same instant in UTC (aware), as the database's UtcDateTime columns keep it."""
-    return moment.astimezone(dt.timezone.utc)
+    return moment.astimezone(clock.UTC)
 
 
 def offset_minutes(moment: dt.datetime) -> int:

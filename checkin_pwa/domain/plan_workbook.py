@@ -22,12 +22,11 @@ import warnings
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional
-from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from . import plan_import
+from . import clock, plan_import
 from .plan_import import Issue, NotADocument, PathPart
 
 # openpyxl warns (UserWarning, from its own modules) about what it drops or cannot read in
@@ -697,11 +696,7 @@ def _moment(raw: Any, zone_name: Any) -> tuple[Any, Optional[tuple[str, dict]]]:
 
 def _localise(moment: dt.datetime, zone_name: Any) -> str:
     if moment.tzinfo is None:
-        try:
-            zone = ZoneInfo(zone_name if isinstance(zone_name, str) and zone_name else plan_import.DEFAULT_TIMEZONE)
-        except (ValueError, KeyError, OSError):
-            zone = ZoneInfo(plan_import.DEFAULT_TIMEZONE)  # validate() names the bad zone
-        moment = moment.replace(tzinfo=zone)
+        moment = moment.replace(tzinfo=clock.zone(zone_name))  # an unknown zone: validate() names it
     return moment.replace(microsecond=0).isoformat()
 
 

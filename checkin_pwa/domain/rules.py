@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional
 from zoneinfo import ZoneInfo
 
+from . import clock
+
 CHECKOUT_MIN_AFTER_CHECKIN = dt.timedelta(hours=1)  # R6
 CHECKIN_LATE_AFTER_START = dt.timedelta(minutes=30)  # R6 window (recorded, not blocking)
 CHECKOUT_LATE_AFTER_END = dt.timedelta(hours=2)  # R6 window (recorded, not blocking)
@@ -39,10 +41,10 @@ class PlanFacts:
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        return clock.zone(self.timezone)
 
     def local_date(self, moment: dt.datetime) -> dt.date:
-        return moment.astimezone(self.zone).date()
+        return clock.local_date(moment, self.zone)
 
     @property
     def first_day(self) -> dt.date:

@@ -11,7 +11,7 @@ from typing import Optional
 
 from sqlalchemy import and_, case, distinct, exists, func, null, select, true, tuple_, type_coerce
 
-from ..domain import anomalies as rules
+from ..domain import anomalies as rules, clock
 from ..domain.evidence import PhotoEvidence
 from ..domain.filters import Page, page_of
 from ..domain.geo import Point
@@ -20,7 +20,6 @@ from ..domain.photo_checks import taken_moment
 from ..extensions import db
 from ..models import AuditPlan, Auditor, CheckEvent, Enterprise, OnlineStretch, Photo, PlanSite, TeamMember
 from .listing import CALENDAR_ZONE
-from ..timestamps import as_utc
 
 PER_PAGE = 50
 # The longest range one list reads (a quarter): the facts of a large body's 92 days fit in
@@ -56,8 +55,7 @@ class AnomalyList:
 
 
 def _day_start_utc(day: dt.date) -> dt.datetime:
-    local = dt.datetime(day.year, day.month, day.day, tzinfo=CALENDAR_ZONE)
-    return local.astimezone(dt.timezone.utc)
+    return clock.at_local(dt.datetime(day.year, day.month, day.day), CALENDAR_ZONE)
 
 
 def day_bounds(since: dt.date, until: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -91,7 +89,7 @@ def gather(agency_id: Optional[int], start: dt.datetime, end: dt.datetime, plan_
     positions, sends, claimed = [], [], []
     for row in events:
         acted = offline_action_time(row.flags) if row.queued_offline else None
-        at = as_utc(acted) if acted else row.server_time
+        at = clock.as_utc(acted) if acted else row.server_time
         positions.append(rules.Position(row.id, row.plan_id, row.signer_id, at, Point(row.device_lat, row.device_lon),
                                         row.device_accuracy_m))
         if row.queued_offline:
@@ -211,7 +209,7 @@ def _meeting_photos(conn, plan_ids) -> list[rules.MeetingPhoto]:
         exif = {name: value for name, value in zip(_TIME_FIELDS, fields) if value is not None}
         moment = taken_moment(PhotoEvidence.from_json(exif), zone)
         found.append(rules.MeetingPhoto(photo_id, plan_id, uploader_id, group,
-                                        moment.astimezone(dt.timezone.utc) if moment else None))
+                                        clock.as_utc(moment)))
     return found
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Optional
 
 from sqlalchemy import make_url
+from ..domain import clock
 
 STEP_PAGES = 256
 STEP_PAUSE_S = 0.05
@@ -66,7 +67,7 @@ def pg_dump_url(database_uri: str) -> str:
 
 
 def dated_name(now: dt.datetime, suffix: str = ".sqlite3") -> str:
-    return now.astimezone(dt.timezone.utc).strftime("checkin-%Y%m%dT%H%M%SZ") + suffix
+    return clock.as_utc(now).strftime("checkin-%Y%m%dT%H%M%SZ") + suffix
 
 
 def destination(dest: str, now: dt.datetime) -> Path:

@@ -32,10 +32,8 @@ from . import open_reviews  # noqa: F401  (keeps the open_review marker in step 
 from .anomalies import found_between
 from .checkin import PlanTimes, around_today, facts_of, plan_facts, team_record
 from .listing import CALENDAR_ZONE, calendar_today, light_facts
-from ..timestamps import as_utc
 
 BOARD_PER_PAGE = 50
-UTC = dt.timezone.utc
 
 _ROW_LOADING = (
     selectinload(AuditPlan.team).selectinload(TeamMember.auditor),
@@ -167,7 +165,7 @@ def _aware(value) -> dt.datetime:
     """A stored time from an aggregate (SQLite gives it back as text)."""
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC)
+    return clock.as_utc(value)
 
 
 def exception_days(agency_id: Optional[int], now: dt.datetime, weeks: int = rules.WEEKS) -> list[tuple[dt.date, bool]]:
@@ -201,7 +199,7 @@ def ended_audits(agency_id: Optional[int], since: dt.date, until: dt.date,
     window = (*((AuditPlan.agency_id == agency_id,) if agency_id is not None else ()),
               AuditPlan.end_utc >= dt.datetime.combine(since - dt.timedelta(days=1), dt.time()),
               AuditPlan.end_utc < dt.datetime.combine(until + dt.timedelta(days=2), dt.time()),
-              AuditPlan.start_utc <= as_utc(now))
+              AuditPlan.start_utc <= clock.as_utc(now))
     judged = (*window, may_have_exception(agency_id))
     # Per plan judged, one row each: whether the team checked in and out (a receipt stands
     # for the time: R10 only asks whether there is one) and its farthest event from a planned
@@ -226,8 +224,8 @@ def ended_audits(agency_id: Optional[int], since: dt.date, until: dt.date,
                AuditPlan.mode, AuditPlan.status).where(*judged)
     ):
         checked_in, checked_out, farthest = events.get(plan_id, nothing)
-        facts = PlanFacts(plan_id=plan_id, enterprise_id=enterprise_id, start=start.replace(tzinfo=UTC),
-                          end=end.replace(tzinfo=UTC), timezone=zone or clock.DEFAULT_ZONE_NAME, mode=mode,
+        facts = PlanFacts(plan_id=plan_id, enterprise_id=enterprise_id, start=clock.as_utc(start),
+                          end=clock.as_utc(end), timezone=zone or clock.DEFAULT_ZONE_NAME, mode=mode,
                           status=status, team=frozenset(),
                           checked_in_at=checked_in and _aware(checked_in),
                           checked_out_at=checked_out and _aware(checked_out))
@@ -250,7 +248,7 @@ def anomaly_days(agency_id: int, now: dt.datetime, weeks: int = rules.WEEKS) -> 
     chart's weeks up to today: the anomalies list's own finding (services.anomalies), a
     fixed number of statements; the weeks (84 days) are within its longest range."""
     today = calendar_today(now)
-    return [anomaly.at.replace(tzinfo=UTC).astimezone(CALENDAR_ZONE).date()
+    return [clock.local_date(anomaly.at, CALENDAR_ZONE)
             for anomaly in found_between(agency_id, rules.first_week(today, weeks), today, exact=False)]
 
 

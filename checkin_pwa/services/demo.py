@@ -11,7 +11,6 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 from typing import Optional
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from PIL import Image
@@ -24,7 +23,7 @@ from ..models import AuditPlan, Auditor, Photo
 from . import checkin, notices, photos
 from .plan_import import ImportSummary, import_plans
 
-DEMO_ZONE = ZoneInfo("Asia/Shanghai")
+DEMO_ZONE = clock.DEFAULT_ZONE
 AGENCY = {"code": "CNCA-R-2002-117", "name": "北京某某认证中心有限公司"}
 DEMO_AUDITOR = "13800000001"  # ready to log in: on QMS, EMS and the remote plan, not OHSMS
 DEMO_PASSWORD = "Demo#2026a"
@@ -46,7 +45,7 @@ REMOTE_SITE = {"address": "吉林省长春市高新区硅谷大街100号", "lat"
 
 
 def demo_today() -> dt.date:
-    return dt.datetime.now(DEMO_ZONE).date()
+    return clock.local_date(clock.now(), DEMO_ZONE)
 
 
 def _at(day: dt.date, days: int, hour: int, minute: int = 0) -> str:
@@ -87,7 +86,7 @@ def demo_document(day: dt.date) -> dict:
             "activity": activity,
             "start": start,
             "end": end,
-            "timezone": "Asia/Shanghai",
+            "timezone": clock.DEFAULT_ZONE_NAME,
             "region": REGIONS[company["name"]],
             "sites": sites,
             "team": [{"phone": phone, "role": role} for phone, role in team],
@@ -144,7 +143,7 @@ def demo_document(day: dt.date) -> dict:
 
 
 def _moment(day: dt.date, days: int, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.fromisoformat(_at(day, days, hour, minute)).astimezone(dt.timezone.utc)
+    return dt.datetime.fromisoformat(_at(day, days, hour, minute)).astimezone(clock.UTC)
 
 
 def _demo_photo(shade: int) -> bytes:

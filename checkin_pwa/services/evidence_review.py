@@ -116,8 +116,8 @@ def _photos(plan_id: int) -> list[Photo]:
     ))
 
 
-def _local(plan: AuditPlan, naive_utc: Optional[dt.datetime]) -> Optional[dt.datetime]:
-    return clock.local(naive_utc, plan.timezone) if naive_utc is not None else None
+def _local(plan: AuditPlan, moment: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    return clock.local(moment, plan.timezone) if moment is not None else None
 
 
 def _event_line(plan: AuditPlan, event: CheckEvent) -> EventLine:

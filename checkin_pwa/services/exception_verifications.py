@@ -25,7 +25,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ..domain import audit_exceptions as rules10
+from ..domain import audit_exceptions as rules10, clock
 from ..domain.filters import Page, page_of
 from ..extensions import db
 from ..models import AuditPlan, Explanation, ExceptionVerification, OpenReview, PlanChange, Staff
@@ -37,9 +37,7 @@ from .listing import light_facts, load_plans
 from .plan_status import PlanStatus, status_of, statuses
 from .plans import ExceptionView, exception_views
 from .sms import SmsSender
-from ..timestamps import as_utc
 
-UTC = dt.timezone.utc
 CHUNK = 200
 
 # The queue's views: what needs doing (the default), one state, or every plan.
@@ -111,7 +109,7 @@ def _ended_terms(agency_id: Optional[int], now: dt.datetime, wanted: QueueFilter
     """The body's plans (every body's: None, the regulator's count), not cancelled, that may
     have ended by `now` within the range (a local day lies within a day of the UTC one; each
     plan is refined on its own calendar after)."""
-    terms = [AuditPlan.status != "cancelled", AuditPlan.end_utc < as_utc(now)]
+    terms = [AuditPlan.status != "cancelled", AuditPlan.end_utc < clock.as_utc(now)]
     if agency_id is not None:
         terms.append(AuditPlan.agency_id == agency_id)
     if wanted.ended_from:
@@ -180,7 +178,7 @@ def _edges(now: dt.datetime, wanted: QueueFilter) -> tuple[list, list]:
     ended two days before now; its last day inside the range on any calendar: a local day
     lies within a day of the UTC one), and the bands of end times where the plan's own
     calendar must decide (a day or two wide each)."""
-    moment = as_utc(now)
+    moment = clock.as_utc(now)
     sure = [AuditPlan.end_utc < moment - dt.timedelta(days=2)]
     bands = [(moment - dt.timedelta(days=2), moment)]
     if wanted.ended_from:
@@ -337,12 +335,12 @@ def record(staff: Staff, entry: Entry, result: str, text: str, *, form_token: st
         return Outcome(INVALID, tuple(problems))
     if version != version_of(entry):
         return Outcome(STALE)
-    recorded_on = now.astimezone(plan_facts(plan).zone).date()
+    recorded_on = clock.local_date(now, plan.timezone)
     row = ExceptionVerification(
         agency_id=plan.agency_id, plan_id=plan.id, staff_id=staff.id, result=result, text=text.strip(),
         exceptions=[view.code for view in entry.exceptions], deadline=entry.standing.deadline.day,
         late=rules10.verified_late(entry.standing.deadline.day, recorded_on),
-        created_at=now.astimezone(UTC), form_token=form_token)
+        created_at=clock.as_utc(now), form_token=form_token)
     db.session.add(row)
     before = None
     if entry.current is not None:

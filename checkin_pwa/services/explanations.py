@@ -16,7 +16,7 @@ from typing import Iterable, Optional, Union
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..domain import offline
+from ..domain import clock, offline
 from ..extensions import db
 from ..models import Auditor, Explanation
 from .checkin import visible_plan
@@ -86,7 +86,7 @@ def add(auditor: Auditor, plan_id: int, text, *, now: dt.datetime, device_time: 
         return refusal
     explanation = Explanation(
         plan_id=plan.id, author_id=auditor.id, text=text,
-        created_at=now.astimezone(dt.timezone.utc),
+        created_at=clock.as_utc(now),
         device_time=device_time, device_time_sent=device_time_sent,
         clock_skew_s=offline.clock_skew_s(device_time_sent, now),
         queued_offline=queued_offline, idempotency_key=key,

@@ -32,13 +32,11 @@ from ..models import AuditPlan, Auditor, CheckEvent, Enterprise, Explanation, Te
 from . import explanations as explanation_service
 from .checkin import PlanTimes, plan_facts
 from .plan_status import PlanStatus, statuses
-from ..timestamps import as_utc
 
 # The calendar's own "today" and "this month": the zone of the auditors' plans (the app is
 # for Chinese certification bodies; plans default to it). Each plan's days are still read on
 # its own clock (domain.audit_exceptions.day_type).
 CALENDAR_ZONE = clock.DEFAULT_ZONE
-UTC = dt.timezone.utc
 
 TASKS = "tasks"
 HISTORY = "history"
@@ -52,7 +50,7 @@ _PLAN_LOADING = (
 
 
 def calendar_today(now: dt.datetime) -> dt.date:
-    return now.astimezone(CALENDAR_ZONE).date()
+    return clock.local_date(now, CALENDAR_ZONE)
 
 
 def _naive(day: dt.date, days: int = 0) -> dt.datetime:
@@ -63,8 +61,8 @@ def _naive(day: dt.date, days: int = 0) -> dt.datetime:
 def light_facts(plan_id: int, start_utc: dt.datetime, end_utc: dt.datetime, zone: Optional[str],
                  status: str = "valid") -> PlanFacts:
     """Enough of a plan's facts for its local days and phase (no team, no events)."""
-    return PlanFacts(plan_id=plan_id, enterprise_id=0, start=start_utc.replace(tzinfo=UTC),
-                     end=end_utc.replace(tzinfo=UTC), timezone=zone or clock.DEFAULT_ZONE_NAME,
+    return PlanFacts(plan_id=plan_id, enterprise_id=0, start=clock.as_utc(start_utc),
+                     end=clock.as_utc(end_utc), timezone=zone or clock.DEFAULT_ZONE_NAME,
                      mode="onsite", status=status or "valid", team=frozenset())
 
 
@@ -224,7 +222,7 @@ _NEAR_DAY = dt.timedelta(days=2)
 def _near_boundaries(filters: TaskFilters, now: dt.datetime):
     """The team rows whose plan's side of a boundary (the end of the day today, the first
     and last day of the range asked) may depend on its zone."""
-    moment = as_utc(now)
+    moment = clock.as_utc(now)
     near = [TeamMember.plan_end_utc.between(moment - _NEAR_NOW[0], moment + _NEAR_NOW[1])]
     if filters.date_from:
         day = _naive(filters.date_from)
@@ -238,7 +236,7 @@ def _near_boundaries(filters: TaskFilters, now: dt.datetime):
 def _far_from_boundaries(which: str, filters: TaskFilters, now: dt.datetime):
     """The team rows far from every boundary whose plan is on the asked side of each, in
     any zone (none of them is near one)."""
-    moment = as_utc(now)
+    moment = clock.as_utc(now)
     if which == HISTORY:
         sides = [TeamMember.plan_end_utc < moment - _NEAR_NOW[0]]
     else:
@@ -297,7 +295,7 @@ def plan_list(auditor: Auditor, which: str, filters: TaskFilters, asked_page: ob
         + select(func.count()).select_from(mine.where(chosen_near).subquery()).scalar_subquery()))
     # The first condition is implied by the second; it lets the index's order of ends narrow
     # tasks to the plans not ended.
-    moment = as_utc(now)
+    moment = clock.as_utc(now)
     side = TeamMember.plan_end_utc < moment + _NEAR_NOW[1] if which == HISTORY else TeamMember.plan_end_utc >= moment - _NEAR_NOW[0]
     listed = mine.where(side, or_(chosen_near, far))
     page = page_of(asked_page, total or 0)
@@ -346,7 +344,7 @@ def _body_query(agency_id: int, filters: PlanFilters, now: dt.datetime):
     """The body's plans (R16: only its own) as far as the database can tell them apart: the
     enterprise's and an auditor's names, the mode, whether the team checked in, and bounds
     the date range and phase imply (refined per plan's zone afterwards)."""
-    moment = now.astimezone(UTC)
+    moment = clock.as_utc(now)
     query = select(AuditPlan.id).where(AuditPlan.agency_id == agency_id)
     if filters.enterprise:
         query = query.join(Enterprise, Enterprise.id == AuditPlan.enterprise_id).where(

@@ -23,7 +23,6 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from typing import Optional, Sequence
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, exists, func, or_, select
@@ -36,7 +35,6 @@ from ..models import Agency, Auditor, Notice, NoticeAttachment, NoticeRead, Staf
 from ..storage import PhotoStore, notice_key
 from . import audit
 from .photos import clean_name
-from ..timestamps import as_utc
 
 PER_PAGE = 20
 TITLE_MAX = 200  # Notice.title's column
@@ -174,7 +172,7 @@ def _visible(auditor: Auditor, now: dt.datetime):
     source = Notice.agency_id.is_(None)
     if auditor.agency_id is not None:
         source = or_(source, Notice.agency_id == auditor.agency_id)
-    return and_(source, Notice.published_at <= as_utc(now), Notice.withdrawn_at.is_(None))
+    return and_(source, Notice.published_at <= clock.as_utc(now), Notice.withdrawn_at.is_(None))
 
 
 def _read_by(auditor: Auditor):
@@ -238,7 +236,7 @@ def open_notice(auditor: Auditor, notice_id: int, now: dt.datetime) -> Optional[
     if already is None:
         try:
             with db.session.begin_nested():
-                db.session.add(NoticeRead(notice_id=notice.id, auditor_id=auditor.id, read_at=as_utc(now)))
+                db.session.add(NoticeRead(notice_id=notice.id, auditor_id=auditor.id, read_at=clock.as_utc(now)))
             db.session.commit()
         except IntegrityError:  # the same auditor opened it at the same moment elsewhere
             db.session.rollback()
@@ -289,7 +287,7 @@ def add_demo_notices(agency: Optional[Agency], now: dt.datetime) -> list[Notice]
     PDF attached, one from the regulator. `now` is aware, or naive meaning UTC."""
     existing = set(db.session.scalars(select(Notice.title).where(Notice.title.in_(DEMO_TITLES))))
     made = []
-    moment = as_utc(now)
+    moment = clock.as_utc(now)
     if DEMO_TITLES[0] not in existing:
         made.append(create_notice(
             agency, DEMO_TITLES[0],
@@ -314,19 +312,15 @@ FILES_PER_REQUEST = 5
 READ_FILTERS = ("all", "read", "unread")
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("DEFAULT_TIMEZONE", "Asia/Shanghai"))
-
-
 def _local(moment: Optional[dt.datetime]) -> Optional[str]:
     """A UTC time on the body's clock, for the audit log (ISO with its offset)."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=dt.timezone.utc).astimezone(_zone()).isoformat(timespec="minutes")
+    return clock.local(moment).isoformat(timespec="minutes")
 
 
 def state(notice: Notice, now: dt.datetime) -> str:
-    return notice_body.state_of(notice.published_at, notice.withdrawn_at, as_utc(now))
+    return notice_body.state_of(notice.published_at, notice.withdrawn_at, clock.as_utc(now))
 
 
 def _snapshot(notice: Notice, now: dt.datetime) -> dict:
@@ -341,7 +335,7 @@ def _target(notice: Notice) -> str:
 
 def _scheduled_utc(local_text: str, now: dt.datetime) -> dt.datetime:
     try:
-        return notice_body.checked_schedule(local_text, _zone(), as_utc(now))
+        return notice_body.checked_schedule(local_text, clock.DEFAULT_ZONE, clock.as_utc(now))
     except notice_body.ScheduleError as error:
         raise NoticeRefused(error.code) from None
 
@@ -360,7 +354,7 @@ def write_notice(by: Staff, *, title: str, body: str, body_format: str, files: S
     if len(files) > FILES_PER_REQUEST:
         raise NoticeRefused("too_many_files", limit=FILES_PER_REQUEST)
     notice, prepared = _new_notice(by.agency, title, body, body_format, files, None)
-    when = as_utc(now)
+    when = clock.as_utc(now)
     if mode == "at":
         when = _scheduled_utc(local_time, now)
     notice.published_at = None if mode == "draft" else when
@@ -407,7 +401,7 @@ def edit_text(by: Staff, notice: Notice, *, title: str, body: str, body_format: 
 def publish_now(by: Staff, notice: Notice, *, now: dt.datetime, address: str) -> None:
     """A draft or scheduled notice is published at `now`."""
     def apply():
-        notice.published_at = as_utc(now)
+        notice.published_at = clock.as_utc(now)
     _change(by, notice, notice_body.CAN_PUBLISH, "notice_published", now, address, apply)
 
 
@@ -423,7 +417,7 @@ def schedule(by: Staff, notice: Notice, local_time: str, *, now: dt.datetime, ad
 def withdraw(by: Staff, notice: Notice, *, now: dt.datetime, address: str) -> None:
     """Auditors no longer see it (nor its attachments); its read receipts stay."""
     def apply():
-        notice.withdrawn_at = as_utc(now)
+        notice.withdrawn_at = clock.as_utc(now)
     _change(by, notice, notice_body.CAN_WITHDRAW, "notice_withdrawn", now, address, apply)
 
 

@@ -21,7 +21,6 @@ from ..extensions import db
 from ..models import Agency, Auditor, PhoneChangeRequest, Staff
 from . import audit
 from .sms import sender_for
-from ..timestamps import as_utc
 
 PENDING, APPROVED, REFUSED, REPLACED = "pending", "approved", "refused", "replaced"
 PER_PAGE = 25
@@ -68,7 +67,7 @@ class Held:
 def hold(auditor: Auditor, new_phone: str, *, now) -> Held:
     """A pending request for `new_phone` (already checked and proved); the account itself
     is not touched, so every session and the old login go on. Committed."""
-    now = as_utc(now)
+    now = clock.as_utc(now)
     replaced = _replace_pending(auditor, now)
     row = PhoneChangeRequest(agency_id=auditor.agency_id, auditor_id=auditor.id, old_phone=auditor.phone,
                              new_phone=new_phone, requested_at=now, state=PENDING)
@@ -79,7 +78,7 @@ def hold(auditor: Auditor, new_phone: str, *, now) -> Held:
 
 def applied_at_once(auditor: Auditor, *, now) -> None:
     """A change applied without approval makes any pending request moot (the caller commits)."""
-    _replace_pending(auditor, as_utc(now))
+    _replace_pending(auditor, clock.as_utc(now))
 
 
 def outcome_to_show(auditor: Auditor, *, now) -> Optional[PhoneChangeRequest]:
@@ -93,7 +92,7 @@ def outcome_to_show(auditor: Auditor, *, now) -> Optional[PhoneChangeRequest]:
     if not unseen:
         return None
     for row in unseen:
-        row.outcome_seen_at = as_utc(now)
+        row.outcome_seen_at = clock.as_utc(now)
     db.session.commit()
     return unseen[-1]
 

@@ -48,7 +48,6 @@ from ..domain import geo, photo_checks, rules
 from ..extensions import db
 from ..models import AuditPlan, Auditor, ExportJob, NoticeAttachment, Photo, TeamMember
 from ..storage import PhotoStore, new_key
-from ..timestamps import as_utc
 from . import imaging
 from .checkin import plan_facts, team_record, visible_plan
 from .outcomes import Refusal
@@ -189,11 +188,11 @@ def judge_photo(plan: AuditPlan, group: str, found: exif_evidence.PhotoEvidence,
     verdicts = photo_checks.judge(
         found,
         group=group,
-        plan_start=as_utc(plan.start_utc),
-        plan_end=as_utc(plan.end_utc),
-        plan_zone=plan.timezone or "Asia/Shanghai",
-        checkin_time=as_utc(checked_in.server_time) if checked_in else None,
-        checkout_time=as_utc(checked_out.server_time) if checked_out else None,
+        plan_start=clock.as_utc(plan.start_utc),
+        plan_end=clock.as_utc(plan.end_utc),
+        plan_zone=plan.timezone or clock.DEFAULT_ZONE_NAME,
+        checkin_time=clock.as_utc(checked_in.server_time) if checked_in else None,
+        checkout_time=clock.as_utc(checked_out.server_time) if checked_out else None,
         checkin_point=geo.Point(checked_in.chosen_lat, checked_in.chosen_lon) if checked_in else None,
         sites=geo.points((site.lat, site.lon) for site in plan.sites),
         duplicate_plan_nos=duplicate_plan_nos,
@@ -207,7 +206,7 @@ def judge_photo(plan: AuditPlan, group: str, found: exif_evidence.PhotoEvidence,
 def _offline_action_time(event) -> Optional[dt.datetime]:
     if event is None or not event.queued_offline or event.device_time is None:
         return None
-    return as_utc(event.device_time)
+    return clock.as_utc(event.device_time)
 
 
 # --- upload ----------------------------------------------------------------------------------
@@ -309,7 +308,7 @@ def upload(
             plan_id=plan.id,
             group=group,
             uploader_id=auditor.id,
-            uploaded_at=now.astimezone(dt.timezone.utc),
+            uploaded_at=clock.as_utc(now),
             sha256_original=original_sha,
             sha256_received=received_sha,
             bytes_received=len(file_bytes),
@@ -405,7 +404,7 @@ def delete(auditor: Auditor, photo_id: int, now: dt.datetime) -> Union[Photo, Re
     if photo is None or visible_plan(auditor, photo.plan_id) is None:
         return Refusal("not_found")
     if photo.deleted_at is None:
-        photo.deleted_at = now.astimezone(dt.timezone.utc)
+        photo.deleted_at = clock.as_utc(now)
         photo.deleted_by_id = auditor.id
         db.session.commit()
     return photo
@@ -534,7 +533,7 @@ def share_with_same_audit(auditor: Auditor, photo: Photo, now: dt.datetime) -> l
             results.append((other, Refusal("group_full", {"group": group, "max": GROUP_MAX[group]})))
             continue
         copy = Photo(plan_id=other.id, group=group, uploader_id=auditor.id,
-                     uploaded_at=now.astimezone(dt.timezone.utc), **fields,
+                     uploaded_at=clock.as_utc(now), **fields,
                      verdicts=judge_photo(other, group, found,
                                           _duplicate_plans(other, received, fields["sha256_original"], auditor.id)))
         try:
@@ -588,7 +587,7 @@ def sweep_orphans(store: PhotoStore, older_than: dt.timedelta, now: Optional[dt.
     """Remove files no Photo, NoticeAttachment, Auditor or ExportJob row points at (deleted rows keep theirs:
     evidence), once they are older than `older_than`, so an upload between its files and its row is left alone.
     Left-over temporaries of interrupted writes go the same way."""
-    cutoff = as_utc(now or clock.now()) - older_than
+    cutoff = clock.as_utc(now or clock.now()) - older_than
     referenced: set[str] = set()
     for row in db.session.execute(select(Photo.evidence_key, Photo.display_key, Photo.thumb_key)):
         referenced.update(row)
@@ -603,7 +602,7 @@ def sweep_orphans(store: PhotoStore, older_than: dt.timedelta, now: Optional[dt.
     for key, modified in list(store.keys()):
         if key in referenced:
             continue
-        if as_utc(modified) > cutoff:
+        if clock.as_utc(modified) > cutoff:
             young += 1
             continue
         try:

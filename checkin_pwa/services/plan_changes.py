@@ -14,7 +14,6 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
-from zoneinfo import ZoneInfo
 
 from ..domain import clock, plan_changes as rules
 from ..domain import plan_import as import_rules
@@ -112,7 +111,7 @@ def notice_for(plan: AuditPlan, now: dt.datetime) -> Optional[PlanNotice]:
 
 def notices_for(plans, now: dt.datetime) -> dict[int, PlanNotice]:
     """notice_for of many plans (a list's rows) with one query."""
-    now_utc = now.astimezone(dt.timezone.utc)
+    now_utc = clock.as_utc(now)
     shown = {plan.id: plan for plan in plans if plan.status == rules.CANCELLED or now_utc < plan.end_utc}
     if not shown:
         return {}
@@ -146,15 +145,15 @@ def check_open(plan: AuditPlan, now: dt.datetime, seen: Optional[int] = None) ->
     not changed since."""
     if plan.status == rules.CANCELLED:
         raise PlanEditRefused("cancelled")
-    if now >= plan.start_utc.replace(tzinfo=dt.timezone.utc):
+    if now >= clock.as_utc(plan.start_utc):
         raise PlanEditRefused("started", start=clock.local(plan.start_utc, plan.timezone).strftime(rules.TIME_FORMAT))
     if seen is not None and seen != last_change_id(plan):
         raise PlanEditRefused("stale")
 
 
-def form_time(plan: AuditPlan, naive_utc: dt.datetime) -> str:
+def form_time(plan: AuditPlan, moment: dt.datetime) -> str:
     """A stored time as the edit form shows it: the plan's wall clock."""
-    return clock.local(naive_utc, plan.timezone).strftime(FORM_TIME)
+    return clock.local(moment, plan.timezone).strftime(FORM_TIME)
 
 
 def _moment(plan: AuditPlan, text: str) -> Optional[str]:
@@ -163,7 +162,7 @@ def _moment(plan: AuditPlan, text: str) -> Optional[str]:
         wall = dt.datetime.strptime(unicodedata.normalize("NFKC", text or "").strip(), FORM_TIME)
     except ValueError:
         return None
-    return wall.replace(tzinfo=ZoneInfo(plan.timezone or import_rules.DEFAULT_TIMEZONE)).isoformat()
+    return wall.replace(tzinfo=clock.zone(plan.timezone)).isoformat()
 
 
 def _number(text: Any) -> Any:
@@ -185,7 +184,7 @@ def _plan_entry(plan: AuditPlan, wanted: Mapping[str, Any]) -> tuple[dict, dict,
     entry: dict[str, Any] = {
         "plan_no": plan.plan_no, "enterprise": {"name": plan.enterprise.name},
         "project": {"code": plan.project_code},
-        "timezone": plan.timezone or import_rules.DEFAULT_TIMEZONE,
+        "timezone": plan.timezone or clock.DEFAULT_ZONE_NAME,
     }
     for name in ("start", "end"):
         moment = _moment(plan, wanted.get(name, ""))

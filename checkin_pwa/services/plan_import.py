@@ -369,7 +369,7 @@ def _fill_plan(plan: AuditPlan, entry: dict, company: Enterprise) -> None:
     plan.start_utc = rules.to_utc(start)
     plan.end_utc = rules.to_utc(end)
     plan.utc_offset_minutes = rules.offset_minutes(start)
-    plan.timezone = entry.get("timezone") or current_app.config.get("DEFAULT_TIMEZONE", rules.DEFAULT_TIMEZONE)
+    plan.timezone = entry.get("timezone") or clock.DEFAULT_ZONE_NAME
     plan.region = entry.get("region")
     plan.mode = entry.get("mode", rules.DEFAULT_MODE)
     plan.confidential = entry.get("confidential", False)

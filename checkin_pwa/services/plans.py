@@ -16,7 +16,6 @@ from ..domain import offline
 from ..domain.auditors import in_team_order
 from ..extensions import db
 from ..models import AuditPlan, Auditor, CheckEvent, Explanation, Photo, Staff, TeamMember
-from ..timestamps import as_utc
 from . import audit
 from . import explanations as explanation_service
 from . import photos as photo_service
@@ -104,7 +103,7 @@ def _event_row(plan: AuditPlan, event: CheckEvent) -> EventRow:
     acted = None
     if event.queued_offline:
         when = offline.offline_action_time(event.flags)
-        acted = when.astimezone(clock.zone(plan.timezone)) if when else None
+        acted = clock.local(when, plan.timezone) if when else None
     site = event.nearest_site
     return EventRow(
         kind=event.kind,
@@ -296,7 +295,7 @@ def _explain_candidates(plans: list[AuditPlan], now: dt.datetime) -> list[AuditP
     own calendar): those an exception with no explanation yet puts on today's list, the
     latest ended first."""
     candidates = []
-    for plan in sorted(plans, key=lambda plan: (-as_utc(plan.end_utc).timestamp(), plan.id)):
+    for plan in sorted(plans, key=lambda plan: (-clock.as_utc(plan.end_utc).timestamp(), plan.id)):
         facts = plan_facts(plan)
         today = facts.local_date(now)
         if facts.first_day <= today and (today - facts.last_day).days <= EXPLAIN_WITHIN_DAYS:

@@ -17,7 +17,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from ..domain import anomalies as anomaly_rules
+from ..domain import anomalies as anomaly_rules, clock
 from ..domain import board as board_rules
 from ..domain import audit_exceptions as rules10
 from ..domain.board import WeekCount
@@ -79,7 +79,7 @@ def weekly_counts(now: dt.datetime) -> list[WeekCount]:
     """The board's chart over every body: audits, those with an R10 exception, anomalies."""
     today = calendar_today(now)
     found = anomalies_by_body(board_rules.first_week(today), today)
-    days = [anomaly.at.replace(tzinfo=dt.timezone.utc).astimezone(CALENDAR_ZONE).date()
+    days = [clock.local_date(anomaly.at, CALENDAR_ZONE)
             for listed in found.values() for anomaly in listed]
     return board_rules.weekly(board.exception_days(None, now), today, board_rules.WEEKS, days)
 

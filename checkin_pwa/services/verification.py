@@ -14,11 +14,10 @@ from typing import Any, Mapping, Optional
 
 from sqlalchemy import select, update
 
-from ..domain import codes
+from ..domain import clock, codes
 from ..extensions import db
 from ..models import VerificationCode
 from .sms import SmsSender
-from ..timestamps import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ def send_code(phone: str, purpose: str, *, sender: Optional[SmsSender], settings
     """
     if purpose not in codes.PURPOSES:
         raise ValueError(purpose)
-    now = as_utc(now)
+    now = clock.as_utc(now)
     since = now - dt.timedelta(days=1)
     sent = db.session.execute(
         select(VerificationCode.created_at, VerificationCode.purpose)
@@ -137,7 +136,7 @@ def check_code(phone: str, purpose: str, typed: Optional[str], *, settings: Sett
     """Whether `typed` is the live code last sent to `phone` for `purpose` (and, when
     given, for that auditor). A wrong try counts; the MAX_TRIES-th wrong one kills the code;
     a right one is used up (`consume`), so it never works twice. Committed here."""
-    now = as_utc(now)
+    now = clock.as_utc(now)
     row = _latest(phone, purpose)
     if row is None or (auditor_id is not None and row.auditor_id not in (None, auditor_id)):
         return Outcome(NO_CODE)

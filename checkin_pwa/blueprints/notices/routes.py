@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, request
 from flask_login import current_user, login_required
@@ -24,11 +23,10 @@ log = logging.getLogger(__name__)
 
 
 @bp.app_template_filter("notice_time")
-def notice_time(naive_utc: dt.datetime, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    """A notice's time (naive UTC) on the app's clock (Beijing by default): notices belong
+def notice_time(moment: dt.datetime, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A notice's time on the app's clock (Beijing by default): notices belong
     to no plan, so no plan's own zone applies."""
-    zone = ZoneInfo(current_app.config.get("DEFAULT_TIMEZONE", "Asia/Shanghai"))
-    return naive_utc.replace(tzinfo=dt.timezone.utc).astimezone(zone).strftime(pattern)
+    return clock.local(moment).strftime(pattern)
 
 
 @bp.app_template_global("notice_body_html")

@@ -5,15 +5,14 @@ reset to an initial password (sent by SMS), lift a login restriction. Each chang
 is a 404 (guard.own_row)."""
 import datetime as dt
 import unicodedata
-from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TelField
 
 from ...blueprints.auth.forms import ID_TYPES
-from ...domain import plan_import
+from ...domain import clock, plan_import
 from ...domain.auditors import AuditorState
 from ...extensions import client_address
 from ...models import Auditor
@@ -29,12 +28,10 @@ from . import bp
 
 def _this_month() -> tuple[dt.datetime, dt.datetime]:
     """The body's current calendar month (its configured zone) as UTC bounds."""
-    zone = ZoneInfo(current_app.config.get("DEFAULT_TIMEZONE", "Asia/Shanghai"))
-    now = dt.datetime.now(zone)
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = (start + dt.timedelta(days=32)).replace(day=1)
-    to_utc = lambda moment: moment.astimezone(dt.timezone.utc)  # noqa: E731
-    return to_utc(start), to_utc(end)
+    first = clock.local_date(clock.now()).replace(day=1)
+    after = (first + dt.timedelta(days=32)).replace(day=1)
+    return (clock.at_local(dt.datetime.combine(first, dt.time())),
+            clock.at_local(dt.datetime.combine(after, dt.time())))
 
 
 def _filter() -> service.AuditorFilter:

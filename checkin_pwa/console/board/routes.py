@@ -51,7 +51,7 @@ def board_chart():
     or this is a page of its own."""
     now = clock.now()
     kept = current_app.extensions.setdefault("board_charts", {})
-    key = (g.staff.agency_id, now.astimezone(CALENDAR_ZONE).date())
+    key = (g.staff.agency_id, clock.local_date(now, CALENDAR_ZONE))
     found = kept.get(key)
     if found is None or time.monotonic() - found[0] > CHART_SECONDS:
         found = (time.monotonic(), board.weekly_counts(g.staff.agency_id, now))

@@ -29,9 +29,9 @@ def _yes(value: bool) -> LazyString:
     return _YES if value else _NO
 
 
-def _at(plan, naive_utc) -> str:
+def _at(plan, moment) -> str:
     """`plan`: anything with the plan's `timezone` (the plan, or a row joined with it)."""
-    return clock.local(naive_utc, plan.timezone).strftime(SECONDS) if naive_utc else ""
+    return clock.local(moment, plan.timezone).strftime(SECONDS) if moment else ""
 
 
 def _team(plan) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 from flask import current_app, g, render_template, request, stream_with_context
 from flask_babel import gettext as _
 
+from ...domain import clock
 from ...domain.row_ids import row_id
 from ...blueprints.notices.routes import notice_time  # times on the app's clock, as the notices show them
 from ...models import AuditLogEntry
@@ -37,10 +38,7 @@ def _filter() -> tuple[audit.LogFilter, list[str]]:
 
 
 def _offset_minutes() -> int:
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(current_app.config.get("DEFAULT_TIMEZONE", "Asia/Shanghai"))
-    return int(dt.datetime.now(zone).utcoffset().total_seconds() // 60)
+    return int(clock.local(clock.now()).utcoffset().total_seconds() // 60)
 
 
 @bp.get("/log")
