@@ -6,7 +6,7 @@ import datetime as dt
 
 from flask import Flask
 
-from .domain import clock
+from .domain import clock, geo
 
 
 def local_time(plan, moment: dt.datetime) -> dt.datetime:
@@ -14,5 +14,9 @@ def local_time(plan, moment: dt.datetime) -> dt.datetime:
     return clock.local(moment, plan.timezone)
 
 
+# The rules' numbers a page hands to its script (data attributes), so no template types them.
+RULE_LIMITS = {"pin_m": round(geo.PIN_LIMIT_M)}
+
+
 def register(app: Flask) -> None:
-    app.jinja_env.globals.update(local_time=local_time)
+    app.jinja_env.globals.update(local_time=local_time, rule_limits=RULE_LIMITS)

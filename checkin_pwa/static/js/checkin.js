@@ -14,8 +14,8 @@
   var el = document.getElementById("map");
   if (!el) return;
   var data = el.dataset;
-  // Leaflet measures on a sphere, the server on the ellipsoid: stay a little inside 2 km.
-  var limit = parseFloat(data.limitM) || 1990;
+  // Leaflet measures on a sphere, the server on the ellipsoid: stay 10 m inside the limit.
+  var limit = (parseFloat(data.limitM) || 2000) - 10;
   var datum = data.datum === "gcj02" && window.CheckinDatum ? window.CheckinDatum : null;
   var statusLine = document.getElementById("geo-status");
   var relocate = document.getElementById("relocate");
