@@ -255,3 +255,15 @@ def test_r16_logging_out_forgets_the_kept_pages(page, data):
     page.goto(f"/plans/{ids[0]}/checkin")  # nobody's copy: the page for pages never kept
     expect(page.get_by_role("heading", name="当前没有网络")).to_be_visible()
     expect(page.locator("#map")).to_have_count(0)
+
+
+def test_r17_the_kept_line_appears_without_moving_the_page(page, data):
+    # "今日任务已保存到本机" comes after the page has loaded (once the worker kept today's
+    # audits): its line is there from the start, so the tasks under it do not jump.
+    phone, _ = three_plans_today(data)
+    page.add_init_script("""window.shifts = []; new PerformanceObserver(list => list.getEntries()
+        .forEach(entry => window.shifts.push(entry.value))).observe({ type: "layout-shift", buffered: true });""")
+    open_today_online(page, phone)
+    # Two frames on: a shift of the frame that showed the line has reached the observer.
+    assert page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => "
+                         "setTimeout(() => done(window.shifts)))))") == []
