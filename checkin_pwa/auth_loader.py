@@ -8,7 +8,7 @@ from flask_login.utils import login_url
 from .extensions import db, login_manager
 from .models import Auditor
 from .services import accounts
-from .web import login_required_401, wants_status_not_page
+from .web import login_required_401
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Please log in first.")
@@ -35,9 +35,9 @@ def load_auditor(user_id: str):
 
 @login_manager.unauthorized_handler
 def unauthorized():
-    """No session: 401 for htmx and outbox requests (the outbox keeps its entry and asks
+    """No session: 401 for htmx, the outbox and the photo script (the outbox keeps its entry and asks
     to log in again); otherwise Flask-Login's own flash and redirect to the login page."""
-    if wants_status_not_page():
+    if request.htmx.wants_fragment:
         return login_required_401(
             _("Your session has ended. Please log in again; nothing waiting on this phone is lost."))
     flash(login_manager.login_message, login_manager.login_message_category)

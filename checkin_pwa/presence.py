@@ -21,7 +21,7 @@ def register_presence(app: Flask) -> None:
         user = g.get("_login_user")  # only when this request already loaded the auditor
         if not isinstance(user, Auditor) or request.endpoint in (None, "static"):
             return response
-        if request.headers.get("X-Outbox") or request.headers.get("X-Background-Fetch") == "1":
+        if request.htmx.outbox or request.htmx.background:
             return response
         last = session.get(SEEN_KEY)
         now = time.time()

@@ -6,7 +6,7 @@ import errno
 import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, Request, current_app, has_request_context, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, has_request_context, jsonify, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale, gettext as _, refresh
 from flask_login import current_user
@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from .domain.row_ids import MAX_ROW_ID, ROW_ID_PATTERN
+from .htmx import HtmxRequest, go_to, refusal, vary
 from .storage import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -40,15 +41,6 @@ class RowIdConverter(IntegerConverter):
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ROW_ID)
         super().__init__(url_map, *args, **kwargs)
-
-
-def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def is_outbox() -> bool:
-    """A replay from the phone's outbox (R17): it acts on status codes and fragments."""
-    return bool(request.headers.get("X-Outbox"))
 
 
 def safe_next(target: str | None) -> str | None:
@@ -82,27 +74,20 @@ def this_path(query: bool = True) -> str:
     return path
 
 
-def wants_status_not_page() -> bool:
-    """htmx and the outbox's replays act on status codes: a redirect to a page would look
-    like an answer of 200."""
-    return is_htmx() or is_outbox()
-
-
 def login_required_401(message: str):
     """401 with the reason where the outbox and the pages look for it: the outbox keeps its
     entry and asks the auditor to log in."""
-    body = f'<p class="error" role="alert" data-login-required>{escape(message)}</p>'
-    return current_app.response_class(body, status=401, mimetype="text/html")
+    return refusal(message, 401, mark="login-required")
 
 
 def render_page_or_partial(page: str, partial: str, status: int = 200, **context):
-    """The page for a normal request, only its partial for htmx and the outbox; Vary tells caches."""
-    response = current_app.make_response(
-        (render_template(partial if is_htmx() or is_outbox() else page, **context), status)
-    )
-    response.vary.add("HX-Request")
-    response.vary.add("X-Outbox")
-    return response
+    """The page for a normal request, only its partial for a client that reads fragments
+    (request.htmx.wants_fragment). The partial gets `swapped`: htmx puts it into a page, so
+    its out-of-band parts go along."""
+    asking = request.htmx
+    template = partial if asking.wants_fragment else page
+    response = current_app.make_response((render_template(template, swapped=bool(asking), **context), status))
+    return vary(response)
 
 
 def wants_json() -> bool:
@@ -130,7 +115,7 @@ class SessionCookie(SecureCookieSessionInterface):
             return
         if request.method not in ("GET", "HEAD", "OPTIONS") and self.get_cookie_name(app) not in request.cookies:
             return
-        if request.headers.get("X-Background-Fetch") == "1":
+        if request.htmx.background:
             # The service worker's own fetches (precache, pages kept for offline) run beside
             # the auditor's requests; a late answer must not replace the cookie a login or a
             # logout set in the meantime.
@@ -159,7 +144,7 @@ LARGE_BODY_ENDPOINTS = frozenset({"photos.upload", "account.avatar", "api.import
 NOTICE_FILE_ENDPOINTS = frozenset({"console.notices.write", "console.notices.attach"})
 
 
-class SizedRequest(Request):
+class SizedRequest(HtmxRequest):
     """A request whose body limit is its route's: checked against Content-Length before a
     byte is read (and on the bytes read, for a body sent without one), by whatever reads
     first, the CSRF check included (the route is matched before any hook runs)."""
@@ -226,16 +211,12 @@ def register_web_hooks(app: Flask) -> None:
             and current_user.is_authenticated
             and current_user.must_change_password
         ):
-            if is_outbox():
+            if request.htmx.outbox:
                 # A replay must hear "not now" (the outbox keeps the entry and asks to log
                 # in): an empty 200 with HX-Redirect would read as "sent" and drop it.
                 return login_required_401(
                     _("Change your initial password first; what waits on this phone is kept and sent afterwards."))
-            if is_htmx():
-                response = current_app.make_response("")
-                response.headers["HX-Redirect"] = url_for("auth.change_password")
-                return response
-            return redirect(url_for("auth.change_password"), code=303)
+            return go_to(url_for("auth.change_password"))
         return None
 
     @app.get("/lang/<code>")
@@ -249,7 +230,7 @@ def register_web_hooks(app: Flask) -> None:
     def csrf_error(error):
         # No session at all: the token could never have been good; an outbox or htmx
         # request hears 401 (log in again), not "renew the token".
-        if (is_htmx() or is_outbox()) and not current_user.is_authenticated:
+        if request.htmx.wants_fragment and not current_user.is_authenticated:
             from .extensions import login_manager
 
             return login_manager.unauthorized()

@@ -27,7 +27,7 @@ from . import factories as f
 from .helpers import csrf_token_from, log_in
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "photos"
-XHR = {"X-Requested-With": "XMLHttpRequest"}
+PHOTO_SCRIPT = {"X-Checkin-Client": "photos"}
 
 
 pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
@@ -129,7 +129,7 @@ def check_event(plan, person, kind: str, at: dt.datetime, point=f.SITE) -> Check
 def assert_refused(response, status: int, message: str, store) -> None:
     assert response.status_code == status, text(response)
     body = text(response)
-    assert '<div class="photo-error" role="alert">' in body
+    assert '<p class="photo-error" role="alert">' in body
     assert message in body
     assert photos_in_db() == []
     assert files(store) == []
@@ -140,7 +140,7 @@ def assert_refused(response, status: int, message: str, store) -> None:
 def test_r8_jpeg_with_gps_is_kept_as_evidence_with_a_display_copy_and_thumbnail(app, store):
     client, plan, person = team(app)
     original = fixture("DSCN0010.jpg")
-    response = send(client, plan.id, original, name="DSCN0010.jpg", headers=XHR,
+    response = send(client, plan.id, original, name="DSCN0010.jpg", headers=PHOTO_SCRIPT,
                     original_sha256="AB" * 32, original_bytes=str(len(original)))
 
     assert response.status_code == 201
@@ -234,8 +234,8 @@ def test_r8_the_same_photo_sent_again_is_stored_once(app, store):
     """A retry after a lost answer (R17: exactly once) gives back the same tile."""
     client, plan, _ = team(app)
     data = jpeg()
-    first = send(client, plan.id, data, headers=XHR)
-    again = send(client, plan.id, data, headers=XHR)
+    first = send(client, plan.id, data, headers=PHOTO_SCRIPT)
+    again = send(client, plan.id, data, headers=PHOTO_SCRIPT)
 
     assert first.status_code == again.status_code == 201
     [photo] = photos_in_db()
@@ -452,7 +452,7 @@ def test_r8_delete_hides_the_photo_frees_its_place_and_keeps_the_files(app, stor
     first = photos_in_db()[0]
     token = csrf_token_from(client.get(f"/plans/{plan.id}"))
 
-    response = client.post(f"/photos/{first.id}/delete", data={"csrf_token": token}, headers=XHR)
+    response = client.post(f"/photos/{first.id}/delete", data={"csrf_token": token}, headers=PHOTO_SCRIPT)
 
     assert response.status_code == 200 and text(response) == ""
     assert response.headers["HX-Trigger"] == "photos-changed"
@@ -466,7 +466,7 @@ def test_r8_delete_hides_the_photo_frees_its_place_and_keeps_the_files(app, stor
     # Its place is free again.
     assert send(client, plan.id, jpeg((5, 5, 5))).status_code == 201
     # A double tap answers the same and changes nothing.
-    again = client.post(f"/photos/{first.id}/delete", data={"csrf_token": token}, headers=XHR)
+    again = client.post(f"/photos/{first.id}/delete", data={"csrf_token": token}, headers=PHOTO_SCRIPT)
     assert again.status_code == 200
     assert photos_in_db()[0].deleted_at == deleted.deleted_at
 
@@ -489,7 +489,7 @@ def test_r8_delete_needs_the_csrf_token(app, store):
     client, plan, _ = team(app)
     send(client, plan.id, jpeg())
     [photo] = photos_in_db()
-    response = client.post(f"/photos/{photo.id}/delete", headers=XHR)
+    response = client.post(f"/photos/{photo.id}/delete", headers=PHOTO_SCRIPT)
     assert response.status_code == 400
     assert photos_in_db()[0].deleted_at is None
 
@@ -517,7 +517,7 @@ def test_r8_orphan_sweep_removes_only_old_files_no_row_points_at_on_filesystem(a
     send(client, plan.id, jpeg((3, 3, 3)))
     kept, deleted = photos_in_db()
     token = csrf_token_from(client.get(f"/plans/{plan.id}"))
-    client.post(f"/photos/{deleted.id}/delete", data={"csrf_token": token}, headers=XHR)
+    client.post(f"/photos/{deleted.id}/delete", data={"csrf_token": token}, headers=PHOTO_SCRIPT)
 
     # A crash between files and row leaves files like these; an upload in flight, a young one.
     old_orphan, young_orphan = new_key("evidence", "jpg"), new_key("display", "jpg")
@@ -611,7 +611,7 @@ def test_r8_the_same_photo_in_another_plan_is_flagged_on_both(app, store):
     data = fixture("Canon_40D.jpg")
 
     assert send(client, one.id, data).status_code == 201
-    second = send(client, two.id, data, headers=XHR)
+    second = send(client, two.id, data, headers=PHOTO_SCRIPT)
 
     assert "该照片已用于其他审核计划" in text(second)
     assert one.plan_no not in text(second)  # R16: the other plan's number stays with the reviewers

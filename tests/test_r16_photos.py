@@ -16,7 +16,7 @@ from . import factories as f
 from .helpers import csrf_token_from, phone_of
 
 NOT_FOUND = "未找到该页面，或您无权查看。"
-XHR = {"X-Requested-With": "XMLHttpRequest"}
+PHOTO_SCRIPT = {"X-Checkin-Client": "photos"}
 
 
 pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
@@ -75,11 +75,11 @@ def test_r16_a_photo_for_another_teams_plan_is_not_found_and_nothing_is_written(
     outsider, plan_a = two_teams["outsider"], two_teams["plan_a"]
     before = sorted(key for key, _ in store.keys())
 
-    fragment = upload(outsider, plan_a.id, jpeg((99, 0, 0)), headers=XHR)
+    fragment = upload(outsider, plan_a.id, jpeg((99, 0, 0)), headers=PHOTO_SCRIPT)
     page = upload(outsider, plan_a.id, jpeg((0, 99, 0)), headers={"Sec-Fetch-Mode": "navigate"})
 
     assert fragment.status_code == 404
-    assert f'<div class="photo-error" role="alert">{NOT_FOUND}</div>' in fragment.get_data(as_text=True)
+    assert f'<p class="photo-error" role="alert">{NOT_FOUND}</p>' in fragment.get_data(as_text=True)
     assert page.status_code == 404 and NOT_FOUND in page.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.scalars(select(Photo)).all() == [two_teams["photo"]]
@@ -89,7 +89,7 @@ def test_r16_a_photo_for_another_teams_plan_is_not_found_and_nothing_is_written(
 def test_r16_another_team_cannot_delete_a_photo(two_teams):
     outsider, photo = two_teams["outsider"], two_teams["photo"]
     token = csrf_token_from(outsider.get("/"))
-    response = outsider.post(f"/photos/{photo.id}/delete", data={"csrf_token": token}, headers=XHR)
+    response = outsider.post(f"/photos/{photo.id}/delete", data={"csrf_token": token}, headers=PHOTO_SCRIPT)
     assert response.status_code == 404
     db.session.expire_all()
     assert db.session.get(Photo, photo.id).deleted_at is None

@@ -72,7 +72,7 @@ def test_r17_the_same_photo_sent_six_times_at_once_with_one_key_is_stored_once(l
     answers = at_once(lambda i: phone.request(
         f"/plans/{plan_id}/photos", fields={"csrf_token": token, "group": "first"},
         files={"photo": ("IMG_0001.jpg", sent)},
-        headers={"Idempotency-Key": "photo-k-1", "X-Requested-With": "XMLHttpRequest"}))
+        headers={"Idempotency-Key": "photo-k-1", "X-Checkin-Client": "photos"}))
 
     assert [status for status, _ in answers] == [201] * SENDS, answers
     tiles = {TILE.search(body).group(1) for _, body in answers}
@@ -90,7 +90,7 @@ def test_r17_the_same_photo_sent_six_times_at_once_with_different_keys_is_stored
     answers = at_once(lambda i: phone.request(
         f"/plans/{plan_id}/photos", fields={"csrf_token": token, "group": "first"},
         files={"photo": ("IMG_0001.jpg", sent)},
-        headers={"Idempotency-Key": f"photo-k-{i}", "X-Requested-With": "XMLHttpRequest"}))
+        headers={"Idempotency-Key": f"photo-k-{i}", "X-Checkin-Client": "photos"}))
 
     assert [status for status, _ in answers] == [201] * SENDS, answers
     assert len({TILE.search(body).group(1) for _, body in answers}) == 1
@@ -109,7 +109,7 @@ def test_r17_a_key_claimed_by_a_worker_that_died_is_taken_over(app):
 
     response = client.post(f"/plans/{plan.id}/photos", content_type="multipart/form-data",
                            data={"csrf_token": token, "group": "first", "photo": (io.BytesIO(photo()), "a.jpg")},
-                           headers={"Idempotency-Key": "k-orphan", "X-Requested-With": "XMLHttpRequest"})
+                           headers={"Idempotency-Key": "k-orphan", "X-Checkin-Client": "photos"})
 
     assert response.status_code == 201
     db.session.expire_all()
@@ -123,7 +123,7 @@ def test_r17_a_send_whose_first_try_is_still_running_is_asked_to_come_back(app, 
     monkeypatch.setattr(idempotency, "WAIT_S", 0.3)
     client, plan, _, token = on_own_plan(app)
     form = lambda: {"csrf_token": token, "group": "first", "photo": (io.BytesIO(photo()), "a.jpg")}  # noqa: E731
-    headers = {"Idempotency-Key": "k-running", "X-Requested-With": "XMLHttpRequest"}
+    headers = {"Idempotency-Key": "k-running", "X-Checkin-Client": "photos"}
     real_claim = idempotency.claim
 
     def first_still_running(auditor_id, key, payload, **kwargs):

@@ -77,7 +77,7 @@ def send(client, plan_id: int, data: bytes, group: str = "first", **fields):
     token = csrf_token_from(client.get(f"/plans/{plan_id}"))
     form = {"csrf_token": token, "group": group, "photo": (io.BytesIO(data), "meeting.jpg", "image/jpeg"), **fields}
     return client.post(f"/plans/{plan_id}/photos", data=form, content_type="multipart/form-data",
-                       headers={"X-Requested-With": "XMLHttpRequest"})
+                       headers={"X-Checkin-Client": "photos"})
 
 
 def rows(plan_id: int) -> list[Photo]:

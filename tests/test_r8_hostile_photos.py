@@ -21,7 +21,7 @@ from .helpers import csrf_token, csrf_token_from, log_in
 from .servers import dies_with_run
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "photos"
-XHR = {"X-Requested-With": "XMLHttpRequest"}
+PHOTO_SCRIPT = {"X-Checkin-Client": "photos"}
 TOO_COSTLY = "处理该照片文件所需资源过多：这不是相机拍摄的文件。请发送相机拍摄的原始照片。"
 INCOMPLETE = "照片文件不完整，请重新拍摄。"
 
@@ -86,7 +86,7 @@ def team(app):
 def send(client, plan_id: int, data: bytes, name: str = "photo.jpg"):
     token = csrf_token_from(client.get(f"/plans/{plan_id}"))
     form = {"csrf_token": token, "group": "first", "photo": (io.BytesIO(data), name)}
-    return client.post(f"/plans/{plan_id}/photos", data=form, content_type="multipart/form-data", headers=XHR)
+    return client.post(f"/plans/{plan_id}/photos", data=form, content_type="multipart/form-data", headers=PHOTO_SCRIPT)
 
 
 def stored(app) -> tuple[int, list]:
@@ -102,7 +102,7 @@ def stored(app) -> tuple[int, list]:
 def assert_refused(app, response, status: int, message: str) -> None:
     body = response.get_data(as_text=True)
     assert response.status_code == status, body
-    assert '<div class="photo-error" role="alert">' in body
+    assert '<p class="photo-error" role="alert">' in body
     assert message in body
     assert stored(app) == (0, [])
 
@@ -237,7 +237,7 @@ def test_r8_a_claimed_original_hash_cannot_flag_another_teams_photo(app):
     photo = (FIXTURES / "Canon_40D.jpg").read_bytes()
     our_claim = hashlib.sha256(b"our original, before the phone shrank it").hexdigest()
     token = csrf_token_from(our_phone.get(f"/plans/{our_plan.id}"))
-    assert our_phone.post(f"/plans/{our_plan.id}/photos", headers=XHR, content_type="multipart/form-data", data={
+    assert our_phone.post(f"/plans/{our_plan.id}/photos", headers=PHOTO_SCRIPT, content_type="multipart/form-data", data={
         "csrf_token": token, "group": "first", "photo": (io.BytesIO(photo), "a.jpg"),
         "original_sha256": our_claim}).status_code == 201
 
@@ -245,7 +245,7 @@ def test_r8_a_claimed_original_hash_cannot_flag_another_teams_photo(app):
         other = io.BytesIO()
         Image.new("RGB", (64, 48), (shade, 2, 3)).save(other, "JPEG")
         token = csrf_token_from(their_phone.get(f"/plans/{their_plan.id}"))
-        response = their_phone.post(f"/plans/{their_plan.id}/photos", headers=XHR, content_type="multipart/form-data",
+        response = their_phone.post(f"/plans/{their_plan.id}/photos", headers=PHOTO_SCRIPT, content_type="multipart/form-data",
                                     data={"csrf_token": token, "group": "other", "photo": (io.BytesIO(other.getvalue()), "b.jpg"),
                                           "original_sha256": claim})
         assert response.status_code == 201
@@ -323,7 +323,7 @@ def test_r8_a_hostile_exif_block_is_read_once_and_writes_no_flood_into_the_log(g
 
     status, body = phone.request(f"/plans/{plan_id}/photos", fields={"csrf_token": token, "group": "first"},
                                  files={"photo": ("exif.jpg", hostile_exif_jpeg())},
-                                 headers={"X-Requested-With": "XMLHttpRequest"})
+                                 headers={"X-Checkin-Client": "photos"})
 
     assert status == 201, body  # the picture is fine; only its EXIF is not
     written = log.read_text().splitlines()[before:]

@@ -177,7 +177,7 @@ def test_every_url_on_an_auditors_pages_stays_under_the_prefix(mounted):
     upload = re.search(r'action="([^"]+/photos)"', text(detail)).group(1)
     assert upload == f"{PREFIX}/plans/{plan.id}/photos"
     photo = (FIXTURES / "DSCN0010.jpg").read_bytes()
-    tile = client.post(upload, content_type="multipart/form-data", headers={"X-Requested-With": "XMLHttpRequest"},
+    tile = client.post(upload, content_type="multipart/form-data", headers={"X-Checkin-Client": "photos"},
                        data={"csrf_token": csrf_token_from(detail), "group": "first",
                              "photo": (io.BytesIO(photo), "DSCN0010.jpg", "image/jpeg")})
     assert tile.status_code == 201, text(tile)

@@ -10,17 +10,15 @@ from typing import Optional
 from flask import current_app, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import escape
 
 from ..extensions import db
+from ..htmx import refusal
 from ..models import IdempotencyRecord
 from ..services import idempotency
 from ..services.idempotency import Payload
 
 KEPT_HEADERS = ("Content-Type", "HX-Trigger", "HX-Redirect", "Location")
 REPLAY_HEADER = "Idempotent-Replayed"
-# The auditor the phone's outbox recorded as the author of a replayed entry.
-AUTHOR_HEADER = "X-Outbox-Author"
 
 
 def _file_digests():
@@ -56,8 +54,7 @@ def replay(record: IdempotencyRecord):
 
 def refuse(message: str):
     """422 with the reason where the outbox looks for it ([role=alert])."""
-    body = f'<p class="error" role="alert" data-idempotency-refused>{escape(message)}</p>'
-    return current_app.response_class(body, status=422, mimetype="text/html")
+    return refusal(message, 422, mark="idempotency-refused")
 
 
 def not_yours():
@@ -66,8 +63,7 @@ def not_yours():
     message = _("This was saved on this phone by another auditor, not by %(name)s who is logged in now. "
                 "Nothing was saved; it stays on the phone until the auditor who made it logs in.",
                 name=current_user.name)
-    body = f'<p class="error" role="alert" data-outbox-not-yours>{escape(message)}</p>'
-    return current_app.response_class(body, status=409, mimetype="text/html")
+    return refusal(message, 409, mark="outbox-not-yours")
 
 
 def not_final() -> None:
@@ -93,7 +89,7 @@ def idempotent(view=None, *, one_transaction: bool = False):
     def wrapper(*args, **kwargs):
         if request.method != "POST" or not current_user.is_authenticated:
             return view(*args, **kwargs)
-        author = request.headers.get(AUTHOR_HEADER)
+        author = request.htmx.outbox_author
         if author is not None and author.strip() != str(current_user.id):
             return not_yours()
         key = request_key()
@@ -187,8 +183,7 @@ def busy():
     """503 (the outbox sends it again later): the first request with this key has not
     answered in time."""
     message = _("This action is still being saved. It will be sent again shortly.")
-    response = current_app.response_class(f'<p class="error" role="alert">{escape(message)}</p>',
-                                          status=503, mimetype="text/html")
+    response = refusal(message, 503)
     response.headers["Retry-After"] = "5"
     return response
 

@@ -22,7 +22,8 @@ from ..domain.staff import Role, role_allows
 from ..extensions import client_address, db
 from ..models import Staff
 from ..services import accounts, staff as staff_service
-from ..web import is_htmx, safe_next, this_path
+from ..htmx import go_to
+from ..web import safe_next, this_path
 
 KEY = "staff"
 PENDING, IN = "pending", "in"
@@ -86,7 +87,7 @@ def session_staff(stage: str) -> Optional[Staff]:
         flash(_("You were logged out after %(minutes)s minutes without activity.",
                 minutes=current_app.config["STAFF_IDLE_MINUTES"]), "info")
         return None
-    if request.headers.get("X-Auto-Refresh") != "1":
+    if not request.htmx.auto_refresh:
         # A page refreshing itself (today's board) is nobody's activity: it does not keep
         # an idle session open on a shared computer.
         session[KEY] = {**state, "seen": int(time.time())}
@@ -104,11 +105,7 @@ def next_step(person: Staff) -> str:
 
 def _go(target: str):
     """A redirect that htmx follows as a page (HX-Redirect), not a swap."""
-    if is_htmx():
-        response = current_app.make_response(("", 401))
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
+    return go_to(target, htmx_status=401)
 
 
 def pending_required(view):

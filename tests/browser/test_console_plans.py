@@ -117,7 +117,7 @@ def _photo_of(app, person_id, plan_id) -> int:
         Image.new("RGB", (64, 48), (30, 120, 30)).save(buffer, "JPEG")
         token = csrf_token_from(phone.get(f"/plans/{plan_id}"))
         answer = phone.post(f"/plans/{plan_id}/photos", content_type="multipart/form-data",
-                            headers={"X-Requested-With": "XMLHttpRequest"},
+                            headers={"X-Checkin-Client": "photos"},
                             data={"csrf_token": token, "group": "first",
                                   "photo": (io.BytesIO(buffer.getvalue()), "a.jpg")})
         assert answer.status_code == 201, answer.get_data(as_text=True)

@@ -212,7 +212,7 @@ def upload_photo(app, person, plan_id) -> Photo:
     phone = phone_of(app, person)
     token = csrf_token_from(phone.get(f"/plans/{plan_id}"))
     answer = phone.post(f"/plans/{plan_id}/photos", content_type="multipart/form-data",
-                        headers={"X-Requested-With": "XMLHttpRequest"},
+                        headers={"X-Checkin-Client": "photos"},
                         data={"csrf_token": token, "group": "first", "photo": (io.BytesIO(jpeg()), "a.jpg")})
     assert answer.status_code == 201, answer.get_data(as_text=True)
     return db.session.scalars(select(Photo).where(Photo.plan_id == plan_id)).one()

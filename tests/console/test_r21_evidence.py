@@ -59,7 +59,7 @@ def upload(app, person, plan_id, group, data) -> Photo:
     phone = phone_of(app, person)
     token = csrf_token_from(phone.get(f"/plans/{plan_id}"))
     answer = phone.post(f"/plans/{plan_id}/photos", content_type="multipart/form-data",
-                        headers={"X-Requested-With": "XMLHttpRequest"},
+                        headers={"X-Checkin-Client": "photos"},
                         data={"csrf_token": token, "group": group, "photo": (io.BytesIO(data), "p.jpg")})
     assert answer.status_code == 201, answer.get_data(as_text=True)
     return db.session.scalars(select(Photo).where(Photo.plan_id == plan_id).order_by(Photo.id.desc())).first()

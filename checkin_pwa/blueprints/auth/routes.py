@@ -14,7 +14,8 @@ from ...domain.codes import mask_phone
 from ...extensions import client_address, db, limiter
 from ...models import Auditor
 from ...services import accounts, phone_changes
-from ...web import is_htmx, render_page_or_partial, safe_next, this_path
+from ...htmx import go_to
+from ...web import render_page_or_partial, safe_next, this_path
 from . import bp
 from . import codes, devices
 from .words import password_problems
@@ -220,7 +221,7 @@ send_limit = limiter.shared_limit(
 
 def _code_throttled():
     message = _("Too many codes were asked for from this network. Try again later.")
-    if is_htmx():  # htmx swaps 422 answers (app.js), not 429
+    if request.htmx:  # htmx swaps 422 answers (app.js), not 429
         return render_template("auth/_code_send.html", send_url=this_path(query=False), code_message=message,
                                code_sent=False, wait=0), 422
     return render_template("errors/error.html", status=429, message=message), 429
@@ -331,11 +332,7 @@ def change_phone():
 def _step_expired():
     """Back to step 1: htmx follows HX-Redirect (a 303 would be swapped into the form)."""
     flash(_("The identity check has expired. Please verify your identity again."), "error")
-    if is_htmx():
-        response = current_app.make_response("")
-        response.headers["HX-Redirect"] = url_for("auth.change_phone")
-        return response
-    return redirect(url_for("auth.change_phone"), code=303)
+    return go_to(url_for("auth.change_phone"))
 
 
 @bp.route("/phone/change/new", methods=["GET", "POST"])

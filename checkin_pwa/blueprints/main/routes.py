@@ -11,7 +11,7 @@ from ...domain import clock, rules
 from ...models import AuditPlan
 from ...services import checkin, plan_changes, plans, presence
 from ..idempotency import idempotent, not_final, request_key
-from ...web import is_htmx, is_outbox, render_page_or_partial
+from ...web import render_page_or_partial
 from . import bp
 from .words import describe
 
@@ -99,13 +99,13 @@ def check(plan_id: int, kind: str):
         if outcome.result == "refused":
             status = 422
         elif outcome.result == "confirm":
-            if is_outbox():
+            if request.htmx.outbox:
                 # R5 asks the auditor before signing far from the site; a replay cannot
                 # ask: refused for good, with the warning, to be done again on the page.
                 status = 409
             else:
                 not_final()  # a question: the same key comes back with confirm=1
-        elif outcome.result == "signed" and not (is_htmx() or is_outbox()):
+        elif outcome.result == "signed" and not request.htmx.wants_fragment:
             session[_LAST_OUTCOME] = outcome.summary()
             return redirect(url_for(request.endpoint, plan_id=plan_id), code=303)
     else:

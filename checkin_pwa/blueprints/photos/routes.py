@@ -15,7 +15,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ...domain import clock
 from ...services import photos
 from ..idempotency import idempotent
-from ...web import PRIVATE_FILE, is_htmx, render_page_or_partial
+from ...htmx import hx, refusal, vary
+from ...web import PRIVATE_FILE
 from ..main.routes import plan_or_404
 from . import bp
 from .words import GROUP_TITLES, badges, evidence_rows, refusal_text, verdict_line
@@ -39,9 +40,9 @@ def photo_words():
 
 
 def _navigation() -> bool:
-    """A plain form post (the browser navigates), not the page's script or htmx asking
-    for a fragment. Browsers say so in Sec-Fetch-Mode; old ones by asking for HTML."""
-    if is_htmx() or request.headers.get("X-Requested-With") == "XMLHttpRequest":
+    """A plain form post (the browser navigates), not the photo script, htmx or the outbox
+    asking for a fragment. Browsers say so in Sec-Fetch-Mode; old ones by asking for HTML."""
+    if request.htmx.wants_fragment:
         return False
     mode = request.headers.get("Sec-Fetch-Mode")
     if mode is not None:
@@ -57,10 +58,8 @@ def _section(plan):
 @login_required
 def section(plan_id: int):
     plan = plan_or_404(plan_id)
-    response = current_app.make_response(
-        render_template("photos/_photos.html", section=_section(plan), verdict_line=verdict_line))
-    response.vary.add("HX-Request")
-    return response
+    return vary(current_app.make_response(
+        render_template("photos/_photos.html", section=_section(plan), verdict_line=verdict_line)))
 
 
 @bp.get("/plans/<int:plan_id>/photos/verdict")
@@ -82,7 +81,7 @@ def _refused(plan_id: int, code: str, params: dict | None = None):
     if _navigation():
         flash(message, "error")
         return redirect(url_for("plans.detail", plan_id=plan_id, _anchor="photos"), code=303)
-    return render_template("photos/_photo_error.html", message=message), status
+    return refusal(message, status, css="photo-error")
 
 
 def _upload_one(plan_id: int, upload_file):
@@ -132,9 +131,8 @@ def upload(plan_id: int):
             return _refused(plan_id, result.code, result.params)
         shared, missed = _share(result)
         view = photos.PhotoView(result, result.verdicts, result.exif or {}, shared)
-        response = current_app.make_response((render_template("photos/_photo.html", view=view, not_shared=missed), 201))
-        response.headers["HX-Trigger"] = "photos-changed"
-        return response
+        return hx(current_app.make_response((render_template("photos/_photo.html", view=view, not_shared=missed), 201)),
+                  trigger="photos-changed")
     for upload_file in files:
         result = _upload_one(plan_id, upload_file)
         if isinstance(result, photos.Refusal):
@@ -173,9 +171,7 @@ def delete(photo_id: int):
         abort(404)
     if _navigation():
         return redirect(url_for("plans.detail", plan_id=result.plan_id, _anchor="photos"), code=303)
-    response = current_app.make_response(("", 200))
-    response.headers["HX-Trigger"] = "photos-changed"
-    return response
+    return hx(current_app.make_response(("", 200)), trigger="photos-changed")
 
 
 @bp.get("/photos/<int:photo_id>/<any(thumb, display):kind>")

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from ...domain import clock
 from ...services import checkin, explanations, plan_changes, plans
-from ...web import is_htmx, is_outbox, render_page_or_partial
+from ...web import render_page_or_partial
 from ..idempotency import idempotent, request_key
 from ..main.routes import _map_config, plan_or_404
 from ..photos.words import verdict_line
@@ -83,7 +83,7 @@ def add_explanation(plan_id: int):
             abort(404)
         plan = plan_or_404(plan_id)
         error = words.refusal_text(result.code, result.params)
-        if is_htmx() or is_outbox():
+        if request.htmx.wants_fragment:
             return render_page_or_partial(
                 "plans/explain.html", "plans/_explanations.html", status=422,
                 **_form_context(plan, explanations.for_plan(plan.id), error=error, text=text, back=back))
@@ -91,7 +91,7 @@ def add_explanation(plan_id: int):
         return render_template(
             "plans/explain.html", page=page, card=page.card,
             **_form_context(plan, page.explanations, error=error, text=text, back=back)), 422
-    if is_htmx() or is_outbox():
+    if request.htmx.wants_fragment:
         plan = plan_or_404(plan_id)
         return render_page_or_partial(
             "plans/explain.html", "plans/_explanations.html", status=201,

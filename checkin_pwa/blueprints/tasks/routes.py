@@ -14,7 +14,8 @@ from flask_login import current_user, login_required
 from ...domain import clock
 from ...domain.filters import LEVEL_NAMES, ParsedFilters, ProjectTree, parse_filters
 from ...services import listing, plan_changes
-from ...web import is_htmx, render_page_or_partial
+from ...htmx import hx
+from ...web import render_page_or_partial
 from . import bp
 from ...words import TEAM_ROLES, team_words
 from .words import DAY_TYPES, STATES, exception_text, filter_error_text
@@ -40,7 +41,7 @@ def listing_words():
 
 def changed_level() -> Optional[str]:
     """The project level select just changed (htmx names it): the levels below it reset."""
-    changed = request.headers.get("HX-Trigger-Name") if is_htmx() else None
+    changed = request.htmx.trigger_name
     return changed if changed in LEVEL_NAMES[:2] else None
 
 
@@ -64,17 +65,17 @@ def _plan_list(which: str):
         args = result.page.with_args(args)
     response = render_page_or_partial(
         "tasks/list.html", "tasks/_results.html",
-        status=200 if parsed.usable or is_htmx() else 400,
+        status=200 if parsed.usable or request.htmx else 400,
         which=which, endpoint=endpoint, parsed=parsed, result=result,
         errors=[filter_error_text(error) for error in parsed.errors],
         **project_selects(tree, parsed),
-        names=[] if is_htmx() else listing.enterprise_names(current_user),  # the datalist is not swapped
+        names=[] if request.htmx else listing.enterprise_names(current_user),  # the datalist is not swapped
         filter_args=parsed.filters.query_args() if parsed.usable else {},
         plan_notices=plan_changes.notices_for((entry.plan for entry in result.entries), now) if result else {},
     )
-    if is_htmx():
+    if request.htmx:
         # The URL holds the question as understood (a level reset by the cascade included).
-        response.headers["HX-Push-Url"] = url_for(endpoint, **args)
+        hx(response, push_url=url_for(endpoint, **args))
     return response
 
 

@@ -7,7 +7,8 @@ from ...domain import clock
 from ...domain.anomalies import KINDS, parse_filters
 from ...services import anomalies
 from ...services.listing import calendar_today
-from ...web import is_htmx, render_page_or_partial
+from ...htmx import hx
+from ...web import render_page_or_partial
 from ..guard import staff_required
 from . import bp, words
 
@@ -28,6 +29,6 @@ def anomaly_list():
         "console/anomalies/page.html", "console/anomalies/_list.html", status=400 if problems else 200,
         found=found, wanted=wanted, kinds=KINDS, filter_args=args,
         problems=[words.problem_text(code, value) for code, value in problems])
-    if is_htmx():
-        response.headers["HX-Push-Url"] = url_for("console.anomalies.anomaly_list", **here)
+    if request.htmx:
+        hx(response, push_url=url_for("console.anomalies.anomaly_list", **here))
     return response

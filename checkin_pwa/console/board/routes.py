@@ -10,7 +10,8 @@ from ...blueprints.tasks.words import STATES, filter_error_text
 from ...domain.board import parse_filters
 from ...services import board
 from ...services.listing import CALENDAR_ZONE
-from ...web import is_htmx, render_page_or_partial
+from ...htmx import hx
+from ...web import render_page_or_partial
 from ..guard import staff_required
 from . import bp
 from .chart import bar_chart
@@ -37,10 +38,10 @@ def today():
         board=result, parsed=parsed, filter_args=args, here=url_for("console.board.today", **here),
         errors=[filter_error_text(error) for error in parsed.errors], refresh_seconds=REFRESH_SECONDS,
         state_words=STATES, now=now, board_zone=CALENDAR_ZONE)
-    if is_htmx() and request.headers.get("HX-Trigger") != "board-list":
+    if request.htmx and request.htmx.trigger != "board-list":
         # A filter or a page asked: the URL holds the question (the page's own refresh
         # leaves the history alone).
-        response.headers["HX-Push-Url"] = url_for("console.board.today", **here)
+        hx(response, push_url=url_for("console.board.today", **here))
     return response
 
 

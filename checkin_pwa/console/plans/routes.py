@@ -15,7 +15,8 @@ from ...domain.filters import parse_plan_filters
 from ...extensions import client_address
 from ...models import AuditPlan
 from ...services import audit, evidence_review, listing, photos, plans
-from ...web import is_htmx, render_page_or_partial
+from ...htmx import hx
+from ...web import render_page_or_partial
 from ..exports.columns import header as export_header, rows as export_rows
 from ..guard import body_in_view, is_regulator, own_row, staff_required
 from ..words import CHECKED_WORDS, PHASE_WORDS
@@ -47,14 +48,14 @@ def plan_list():
         args = result.page.with_args(args)
     response = render_page_or_partial(
         "console/plans/list.html", "console/plans/_list.html",
-        status=200 if parsed.usable or is_htmx() else 400,
+        status=200 if parsed.usable or request.htmx else 400,
         parsed=parsed, result=result, errors=[filter_error_text(error) for error in parsed.errors],
         filter_args={**body_arg, **(parsed.filters.query_args() if parsed.usable else {})}, body_arg=body_arg,
         endpoint="console.plans.plan_list", filters_form="plan-filters", results_box="plan-list",
         **project_selects(tree, parsed), **LIST_WORDS)
-    if is_htmx():
+    if request.htmx:
         # The URL holds the question as understood (a level reset by the cascade included).
-        response.headers["HX-Push-Url"] = url_for("console.plans.plan_list", **args)
+        hx(response, push_url=url_for("console.plans.plan_list", **args))
     return response
 
 

@@ -16,7 +16,8 @@ from ...domain.filters import parse_date_range
 from ...extensions import client_address
 from ...models import AuditPlan
 from ...services import exception_verifications as service
-from ...web import is_htmx, render_page_or_partial
+from ...htmx import hx
+from ...web import render_page_or_partial
 from ...words import sentence
 from ..auth.forms import ButtonForm
 from ..guard import own_row, staff_required
@@ -47,13 +48,13 @@ def queue():
     result = None if errors else service.queue(g.staff.agency_id, wanted, request.args.get("page"), clock.now())
     response = render_page_or_partial(
         "console/verifications/list.html", "console/verifications/_list.html",
-        status=400 if errors and not is_htmx() else 200, wanted=wanted, errors=errors, result=result,
+        status=400 if errors and not request.htmx else 200, wanted=wanted, errors=errors, result=result,
         raw={"from": request.args.get("from", "")[:20], "to": request.args.get("to", "")[:20]},
         **WORDS)
-    if is_htmx() and result is not None:
+    if request.htmx and result is not None:
         # The URL holds the question as understood (no empty fields, the page kept).
         args = result.page.with_args(wanted.query_args())
-        response.headers["HX-Push-Url"] = url_for("console.verifications.queue", **args)
+        hx(response, push_url=url_for("console.verifications.queue", **args))
     return response
 
 

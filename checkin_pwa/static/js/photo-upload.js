@@ -133,7 +133,7 @@
       xhr.open("POST", upload.url);
       xhr.timeout = UPLOAD_TIMEOUT_MS;
       xhr.setRequestHeader("X-CSRFToken", upload.csrf);
-      xhr.setRequestHeader("HX-Request", "true"); // answer with the tile, not the page
+      xhr.setRequestHeader("X-Checkin-Client", "photos"); // answer with the tile, not the page
       if (upload.key) xhr.setRequestHeader("Idempotency-Key", upload.key);
       setStatus(tile, text("uploading", { percent: 0 }), 0);
       // A send that hangs (no progress, no answer) is given up after STALL_MS and kept in the

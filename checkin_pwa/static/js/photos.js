@@ -240,7 +240,7 @@
     var xhr = new XMLHttpRequest();
     xhr.open("POST", tile.dataset.deleteUrl || (form && form.action));
     xhr.setRequestHeader("X-CSRFToken", token);
-    xhr.setRequestHeader("HX-Request", "true");
+    xhr.setRequestHeader("X-Checkin-Client", "photos");
     tile.classList.add("photo-deleting");
     function failed() {
       tile.classList.remove("photo-deleting");
