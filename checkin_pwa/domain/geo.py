@@ -142,3 +142,9 @@ def gcj02_to_wgs84(p: Point, tolerance_deg: float = 1e-9) -> Point:
 
 def points(values: Iterable[tuple[Optional[float], Optional[float]]]) -> list[Optional[Point]]:
     return [Point(lat, lon) if lat is not None and lon is not None else None for lat, lon in values]
+
+
+def map_sites(sites: Iterable) -> list[dict]:
+    """A plan's sites as its maps draw them (lat, lon, address), those without a position left off."""
+    return [{"lat": site.lat, "lon": site.lon, "address": site.address}
+            for site in sites if site.lat is not None and site.lon is not None]

@@ -377,9 +377,7 @@ def check_page(auditor: Auditor, plan: AuditPlan, kind: str, now: dt.datetime) -
     card = task_card(auditor, plan, now)
     candidates = _enterprise_plans(plan, now)
     others = others_for_together(auditor, plan, now, candidates) if card.may_open(kind) else []
-    sites = [{"lat": s.lat, "lon": s.lon, "address": s.address}
-             for s in plan.sites if s.lat is not None and s.lon is not None]
-    return CheckPage(kind, card, others, sites, together_sets(auditor, [plan], candidates, now)[plan.id])
+    return CheckPage(kind, card, others, geo.map_sites(plan.sites), together_sets(auditor, [plan], candidates, now)[plan.id])
 
 
 # --- the posted reading ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from ..domain import assessment, clock
 from ..domain import evidence as exif_evidence
+from ..domain import geo
 from ..domain import audit_exceptions as rules10
 from ..domain import rules
 from ..domain.offline import skew_over_limit
@@ -90,8 +91,7 @@ class Review:
 
     @property
     def map_sites(self) -> list[dict]:
-        return [{"lat": s.lat, "lon": s.lon, "address": s.address}
-                for s in self.plan.sites if s.lat is not None and s.lon is not None]
+        return geo.map_sites(self.plan.sites)
 
     @property
     def map_points(self) -> list[dict]:

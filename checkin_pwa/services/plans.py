@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 
-from ..domain import audit_exceptions as rules10, clock
+from ..domain import audit_exceptions as rules10, clock, geo
 from ..domain import notes as notes_rules
 from ..domain import offline
 from ..domain.auditors import in_team_order
@@ -151,8 +151,7 @@ def plan_page(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> PlanPage:
         card=task_card(auditor, plan, now),
         status=status,
         events=[_event_row(plan, event) for event in plan.events],
-        sites=[{"lat": s.lat, "lon": s.lon, "address": s.address}
-               for s in plan.sites if s.lat is not None and s.lon is not None],
+        sites=geo.map_sites(plan.sites),
         exceptions=exception_views(plan, status),
         notes=plan_notes(plan, section),
         explanations=explanation_service.for_plan(plan.id),

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...domain import clock, rules
 from ...models import AuditPlan
 from ...services import checkin, plan_changes, plans, presence
+from ..guards import map_config, plan_or_404
 from ..idempotency import idempotent, not_final, request_key
 from ...web import render_page_or_partial
 from . import bp
@@ -25,15 +26,6 @@ def reason_filter(decision_or_code, params=None) -> str:
     if isinstance(decision_or_code, str):
         return describe(decision_or_code, params)
     return describe(decision_or_code.reason, decision_or_code.params)
-
-
-def plan_or_404(plan_id: int) -> AuditPlan:
-    """The plan if the current auditor is on its team (R16); abort(404) otherwise, so
-    another team's plan looks exactly like one that does not exist."""
-    plan = checkin.visible_plan(current_user, plan_id)
-    if plan is None:
-        abort(404)
-    return plan
 
 
 @bp.app_template_global()
@@ -113,7 +105,7 @@ def check(plan_id: int, kind: str):
     page = checkin.check_page(current_user, plan, kind, now)
     return render_page_or_partial(
         "main/check.html", "main/_check_form.html", status=status,
-        check=page, outcome=outcome, values=request.form, map_config=_map_config(),
+        check=page, outcome=outcome, values=request.form, map_config=map_config(),
         together={plan.id: page.together},
         # One key per action: a double tap or a resend is written once (services.checkin,
         # services.idempotency). Only a question (confirm?) keeps it; after a refusal the
@@ -131,11 +123,3 @@ def together(plan_id: int):
     others = checkin.others_for_together(current_user, plan, clock.now())
     return render_template("main/together.html", plan=plan, kind=kind, others=others)
 
-
-def _map_config() -> dict:
-    config = current_app.config
-    return {
-        "tile_url": config.get("TILE_URL") or "",
-        "tile_attribution": config.get("TILE_ATTRIBUTION") or "",
-        "datum": config.get("TILE_DATUM") or "wgs84",
-    }

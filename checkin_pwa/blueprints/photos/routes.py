@@ -14,10 +14,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ...domain import clock
 from ...services import photos
+from ..guards import plan_or_404
 from ..idempotency import idempotent
 from ...htmx import hx, refusal, vary
 from ...web import PRIVATE_FILE
-from ..main.routes import plan_or_404
 from . import bp
 from .words import GROUP_TITLES, badges, evidence_rows, refusal_text, verdict_line
 

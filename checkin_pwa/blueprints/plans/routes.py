@@ -15,8 +15,8 @@ from flask_login import current_user, login_required
 from ...domain import clock
 from ...services import checkin, explanations, plan_changes, plans
 from ...web import render_page_or_partial
+from ..guards import map_config, plan_or_404
 from ..idempotency import idempotent, request_key
-from ..main.routes import _map_config, plan_or_404
 from ..photos.words import verdict_line
 from . import bp
 from . import words
@@ -51,7 +51,7 @@ def detail(plan_id: int):
     page = plans.plan_page(current_user, plan, clock.now())
     return render_template(
         "plans/detail.html", page=page, card=page.card, section=page.photos, verdict_line=verdict_line,
-        map_config=_map_config(), zone=clock.zone(plan.timezone),
+        map_config=map_config(), zone=clock.zone(plan.timezone),
         **_form_context(plan, page.explanations))
 
 

@@ -5,7 +5,7 @@ photos and explanations, the plan's evidence review (R21), and the plan's photos
 from flask import abort, current_app, g, render_template, request, stream_with_context, url_for
 
 from ...domain import clock
-from ...blueprints.main.routes import _map_config as map_config
+from ...blueprints.guards import map_config
 from ...blueprints.photos.routes import send_photo
 from ...blueprints.plans.words import MODES
 from ...blueprints.tasks.routes import changed_level, project_selects
