@@ -38,7 +38,7 @@ from bench_hostile_uploads import descendants, status_kb  # noqa: E402
 VENV_BIN = ROOT / ".venv" / "bin"
 LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
 BURST = 8
-XHR = {"X-Requested-With": "XMLHttpRequest"}
+PHOTO_SCRIPT = {"X-Checkin-Client": "photos"}  # as static/js/photos.js asks
 
 
 def pss_kb(pid: int) -> int:
@@ -90,7 +90,7 @@ def run(label: str, root: Path, env: dict, work: Path, phone_no: str, plans: lis
         # Warm-up: small uploads on both workers, so each has its decoders before the burst.
         warmers = [threading.Thread(target=phone.request, args=(f"/plans/{plan}/photos",),
                                     kwargs={"fields": {"csrf_token": token, "group": "other"},
-                                            "files": {"photo": (f"warm{i}.jpg", warm + bytes([i]))}, "headers": XHR})
+                                            "files": {"photo": (f"warm{i}.jpg", warm + bytes([i]))}, "headers": PHOTO_SCRIPT})
                    for i, (phone, plan, token) in enumerate(zip(phones, plans, tokens))]
         for thread in warmers:
             thread.start()
@@ -102,7 +102,7 @@ def run(label: str, root: Path, env: dict, work: Path, phone_no: str, plans: lis
         answers: list[int] = []
         senders = [threading.Thread(target=lambda p=phone, plan=plan, t=token, d=data: answers.append(
                        p.request(f"/plans/{plan}/photos", fields={"csrf_token": t, "group": "first"},
-                                 files={"photo": ("camera.jpg", d)}, headers=XHR)[0]))
+                                 files={"photo": ("camera.jpg", d)}, headers=PHOTO_SCRIPT)[0]))
                    for phone, plan, token, data in zip(phones, plans, tokens, photos)]
         peak_rss = peak_pss = 0
         began = time.monotonic()
