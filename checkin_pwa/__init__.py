@@ -5,6 +5,7 @@ import os
 import secrets
 from pathlib import Path
 
+from babel import Locale
 from flask import Flask, has_request_context, session
 from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
@@ -41,11 +42,15 @@ def _create_owner_only(sqlite_uri: str) -> None:
         pass
 
 
-def select_locale() -> str:
+# Parsed once: Babel's Locale.parse of a name searches its list of locales on every call.
+_LOCALES = {code: Locale.parse(code) for code in ("zh_CN", "en")}
+
+
+def select_locale() -> Locale:
     """The language the auditor chose (/lang/<code>); Simplified Chinese by default, and
     outside a request (CLI commands) too."""
     lang = session.get("lang") if has_request_context() else None
-    return lang if lang in ("zh_CN", "en") else "zh_CN"
+    return _LOCALES["en" if lang == "en" else "zh_CN"]
 
 
 def create_app(config_class: type[Config] = Config, **overrides) -> Flask:

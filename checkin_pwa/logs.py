@@ -27,6 +27,7 @@ import time
 import uuid
 
 from flask import Flask, g, has_request_context, request
+from sqlalchemy import inspect
 from werkzeug.wsgi import ClosingIterator
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -73,12 +74,20 @@ def _request_fields() -> dict:
 def _user_fields() -> dict:
     """Who is signed in, only if this request already looked (a log line never loads a user)."""
     staff = g.get("staff")
-    if staff is not None and getattr(staff, "id", None) is not None:
-        return {"staff_id": staff.id}
+    if staff is not None and _id_of(staff) is not None:
+        return {"staff_id": _id_of(staff)}
     user = g.get("_login_user")
-    if user is not None and getattr(user, "is_authenticated", False) and getattr(user, "id", None) is not None:
-        return {"user_id": user.id}
+    if user is not None and getattr(user, "is_authenticated", False) and _id_of(user) is not None:
+        return {"user_id": _id_of(user)}
     return {}
+
+
+def _id_of(row):
+    """A row's id from its identity, not its attributes: after the request's commit they are
+    expired, and reading them would load the row again for a log line."""
+    state = inspect(row, raiseerr=False)
+    identity = state.identity if state is not None else None
+    return identity[0] if identity else getattr(row, "id", None)
 
 
 _handler_mark = "checkin_pwa_json"
