@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select
 from checkin_pwa.domain import geo
 from checkin_pwa.extensions import db
 from checkin_pwa.models import CheckEvent
-from checkin_pwa.services import checkin
+from checkin_pwa.services import checkin, plan_access
 
 from . import factories as f
 
@@ -454,8 +454,8 @@ def test_r15_the_nearest_of_several_sites_counts(app, team):
 def test_r16_another_teams_plan_is_not_found_and_nothing_is_written(app, team):
     leader, member = team
     theirs = audit([member])
-    assert checkin.visible_plan(leader, theirs.id) is None
-    assert checkin.visible_plan(leader, 999999) is None
+    assert plan_access.visible_plan(leader, theirs.id) is None
+    assert plan_access.visible_plan(leader, 999999) is None
     for kind in ("in", "out"):
         assert checkin.check(leader, theirs.id, kind, form(), NOW).not_found
     assert checkin.check(leader, theirs.id, "sideways", form(), NOW).not_found
@@ -469,7 +469,7 @@ def test_two_members_at_once_the_second_is_told_who_signed_first(app, team):
     leader, member = team
     plan = audit([leader, member])
     db.session.commit()
-    assert checkin.visible_plan(member, plan.id).events == []  # the member's view: unsigned
+    assert plan_access.visible_plan(member, plan.id).events == []  # the member's view: unsigned
     # The leader's check-in commits in between, on another connection.
     with db.engine.begin() as connection:
         connection.execute(insert(CheckEvent).values(

@@ -296,7 +296,7 @@ def flag(event, code):
 
 
 def test_r17_a_phone_clock_3_hours_off_is_flagged_and_the_rules_judge_the_corrected_time(app):
-    from checkin_pwa.services import checkin
+    from checkin_pwa.services import checkin, plan_access
 
     me, plan = my_fixed_plan()
     receipt = at(2, 11, 0)
@@ -313,7 +313,7 @@ def test_r17_a_phone_clock_3_hours_off_is_flagged_and_the_rules_judge_the_correc
     assert sent_later["action_time"] == "2026-03-02T00:40:00Z" and sent_later["receipt_time"] == "2026-03-02T03:00:00Z"
     assert flag(event, "late_check_in") is None
     # The team's check-in counts from 08:40: check-out's 1 hour runs from then.
-    assert checkin.plan_facts(checkin.visible_plan(me, plan.id)).checked_in_at == at(2, 8, 40)
+    assert checkin.plan_facts(plan_access.visible_plan(me, plan.id)).checked_in_at == at(2, 8, 40)
 
 
 def test_r6_a_queued_check_out_made_on_the_last_day_and_sent_next_morning_is_accepted(app):

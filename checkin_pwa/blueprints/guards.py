@@ -6,13 +6,13 @@ from flask import abort, current_app
 from flask_login import current_user
 
 from ..models import AuditPlan
-from ..services import checkin
+from ..services import plan_access
 
 
 def plan_or_404(plan_id: int) -> AuditPlan:
     """The plan if the current auditor is on its team (R16); abort(404) otherwise, so
     another team's plan looks exactly like one that does not exist."""
-    plan = checkin.visible_plan(current_user, plan_id)
+    plan = plan_access.visible_plan(current_user, plan_id)
     if plan is None:
         abort(404)
     return plan

@@ -5,7 +5,7 @@ parsed filters (domain.board) and `now` (aware UTC, the server's clock).
 
 A fixed number of statements whatever the number of audits: three light queries read the
 columns, teams and team events of the plans that can be today's in any zone
-(services.checkin.around_today, then R2's is_today_task per plan), enough to filter, count
+(services.plan_access.around_today, then R2's is_today_task per plan), enough to filter, count
 and order them and to offer the filters' choices; then only the page's plans (at most
 BOARD_PER_PAGE) are loaded in full, one statement per relation. The chart's exceptions are
 four light queries over its weeks: every plan's times (its last day), and for the plans
@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Optional
 
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import selectinload
 
 from ..domain import board as rules, clock
 from ..domain import audit_exceptions as rules10
@@ -30,17 +29,11 @@ from ..extensions import db
 from ..models import AuditPlan, Auditor, CheckEvent, ExceptionVerification, OpenReview, Photo, TeamMember
 from . import open_reviews  # noqa: F401  (keeps the open_review marker in step on every flush)
 from .anomalies import found_between
-from .checkin import PlanTimes, around_today, facts_of, plan_facts, team_record
+from .checkin import PlanTimes, facts_of, plan_facts, team_record
+from .plan_access import PLAN_LOADING, around_today
 from .listing import CALENDAR_ZONE, calendar_today, light_facts
 
 BOARD_PER_PAGE = 50
-
-_ROW_LOADING = (
-    selectinload(AuditPlan.team).selectinload(TeamMember.auditor),
-    selectinload(AuditPlan.events),
-    selectinload(AuditPlan.enterprise),
-)
-
 
 @dataclass(frozen=True)
 class BoardRow(PlanTimes):
@@ -113,7 +106,7 @@ def _rows(plan_ids: list[int], now: dt.datetime) -> list[BoardRow]:
     if not plan_ids:
         return []
     loaded = {plan.id: plan for plan in db.session.scalars(
-        select(AuditPlan).where(AuditPlan.id.in_(plan_ids)).options(*_ROW_LOADING))}
+        select(AuditPlan).where(AuditPlan.id.in_(plan_ids)).options(*PLAN_LOADING))}
     rows = []
     for plan in (loaded[plan_id] for plan_id in plan_ids if plan_id in loaded):
         facts = plan_facts(plan)

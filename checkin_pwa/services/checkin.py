@@ -1,5 +1,6 @@
 """Today's tasks, check-in and check-out (R2-R7, R15, R16): where the rules of
-domain.rules and domain.geo meet the database.
+domain.rules and domain.geo meet the database. Which plans an auditor may see and how
+plans are loaded is services.plan_access's.
 
 No Flask request in here: callers pass the auditor, the posted fields as a mapping and
 the server's clock (`clock.now()`), so tests can put "now" anywhere they need.
@@ -18,9 +19,8 @@ import uuid
 from dataclasses import asdict, dataclass, field, replace
 from typing import Iterable, Mapping, Optional, Union
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import clock, geo, offline
@@ -39,7 +39,8 @@ from ..domain.rules import (
 )
 from ..domain.signals import position_flags
 from ..extensions import db
-from ..models import AuditPlan, Auditor, CheckEvent, TeamMember
+from ..models import AuditPlan, Auditor, CheckEvent
+from .plan_access import enterprise_plans, on_team, teams_plans_around_today, visible_plan
 
 KINDS = ("in", "out")
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -47,16 +48,6 @@ TIME_FORMAT = "%Y-%m-%d %H:%M"
 _PLAUSIBLE_YEARS = (2000, 2100)
 
 _RULES = {"in": may_check_in, "out": may_check_out}
-# What every page of a plan reads, in four statements whatever the number of plans: the
-# plans with their enterprise, then their teams, events and sites, each row with its auditor.
-_PLAN_LOADING = (
-    joinedload(AuditPlan.enterprise),
-    selectinload(AuditPlan.team).joinedload(TeamMember.auditor),
-    selectinload(AuditPlan.events).joinedload(CheckEvent.signer),
-    selectinload(AuditPlan.sites),
-)
-
-
 def team_record(plan: AuditPlan, kind: str) -> Optional[CheckEvent]:
     """The one event of this kind that counts for the whole team (R3), if any."""
     return _team_event(plan.events, kind)
@@ -99,16 +90,6 @@ def facts_of(plan, team: Iterable[int], events: Iterable) -> PlanFacts:
         team=frozenset(team),
         checked_in_at=action_time(checked_in) if checked_in else None,
         checked_out_at=action_time(checked_out) if checked_out else None,
-    )
-
-
-def visible_plan(auditor: Auditor, plan_id: int) -> Optional[AuditPlan]:
-    """R16: the plan only if its team includes the auditor; None otherwise (or if absent)."""
-    return db.session.scalar(
-        select(AuditPlan)
-        .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
-        .where(AuditPlan.id == plan_id, TeamMember.auditor_id == auditor.id)
-        .options(*_PLAN_LOADING)
     )
 
 
@@ -211,54 +192,18 @@ def task_card(auditor: Auditor, plan: AuditPlan, now: dt.datetime) -> TaskCard:
     )
 
 
-def around_today(now: dt.datetime):
-    """Plans that can be a task today in any time zone: a local day lies within a day
-    of `now` either way, so this window is exact before the per-zone check."""
-    moment = clock.as_utc(now)
-    day = dt.timedelta(days=1)
-    return (AuditPlan.start_utc <= moment + day, AuditPlan.end_utc >= moment - day)
-
-
 def today_for(auditor: Auditor, now: dt.datetime, *, cancelled: bool = False) -> list[TaskCard]:
     """R2: the auditor's plans whose audit period includes today in the plan's own zone,
     by start. Cancelled plans are no task (`cancelled=True` gives those alone, for the team
     to see them cancelled); remote ones are shown as needing no check-in."""
-    status = AuditPlan.status == "cancelled" if cancelled else AuditPlan.status != "cancelled"
-    plans = db.session.scalars(
-        select(AuditPlan)
-        .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
-        .where(TeamMember.auditor_id == auditor.id, status, *around_today(now))
-        .options(*_PLAN_LOADING)
-        .order_by(AuditPlan.start_utc, AuditPlan.id)
-    ).all()
+    plans = teams_plans_around_today(auditor, now, cancelled=cancelled)
     return [task_card(auditor, plan, now) for plan in plans if is_today_task(plan_facts(plan), now)]
-
-
-def plans_around_today(auditor: Auditor, now: dt.datetime, *, since: dt.timedelta
-                      ) -> tuple[list[AuditPlan], list[AuditPlan]]:
-    """One load for today's page: the auditor's plans from `since` before `now` to tomorrow
-    (any status), and all it loaded: those and the other teams' plans of the same
-    enterprises around today (for the R7 together-sets). Each with the plan loading
-    options, by start."""
-    moment = clock.as_utc(now)
-    day = dt.timedelta(days=1)
-    mine = select(TeamMember.plan_id).where(TeamMember.auditor_id == auditor.id)
-    enterprises = select(AuditPlan.enterprise_id).where(AuditPlan.id.in_(mine), *around_today(now))
-    plans = db.session.scalars(
-        select(AuditPlan)
-        .where(or_(and_(AuditPlan.id.in_(mine), AuditPlan.start_utc <= moment + 2 * day,
-                        AuditPlan.end_utc >= moment - since),
-                   and_(AuditPlan.enterprise_id.in_(enterprises), *around_today(now))))
-        .options(*_PLAN_LOADING)
-        .order_by(AuditPlan.start_utc, AuditPlan.id)
-    ).all()
-    return [plan for plan in plans if _on_team(auditor, plan)], plans
 
 
 def today_and_tomorrow(auditor: Auditor, plans: Iterable[AuditPlan], now: dt.datetime
                        ) -> tuple[list[TaskCard], list[TaskCard], list[TaskCard]]:
     """today_for(now), today_for(now + 1 day) and today_for(now, cancelled=True), from the
-    auditor's plans already loaded (plans_around_today), by start."""
+    auditor's plans already loaded (plan_access.plans_around_today), by start."""
     later = now + dt.timedelta(days=1)
     plans = list(plans)
     facts = {plan.id: plan_facts(plan) for plan in plans}
@@ -286,29 +231,15 @@ class OtherPlan:
         return self.card is not None
 
 
-def _enterprise_plans(plan: AuditPlan, now: dt.datetime) -> list[AuditPlan]:
-    """The other plans of the plan's enterprise around today, whichever teams they have."""
-    return db.session.scalars(
-        select(AuditPlan)
-        .where(AuditPlan.enterprise_id == plan.enterprise_id, AuditPlan.id != plan.id, *around_today(now))
-        .options(*_PLAN_LOADING)
-        .order_by(AuditPlan.start_utc, AuditPlan.id)
-    ).all()
-
-
 def _same_day_plans(plan: AuditPlan, now: dt.datetime, candidates: Optional[list[AuditPlan]] = None
                     ) -> list[AuditPlan]:
     """R7: the other plans of the plan's enterprise that are today's tasks needing a
     signature, whichever teams they have (among `candidates` if loaded already)."""
     if candidates is None:
-        candidates = _enterprise_plans(plan, now)
+        candidates = enterprise_plans([plan.enterprise_id], now, besides=plan.id)
     by_id = {candidate.id: candidate for candidate in candidates}
     chosen = plan_facts(plan)
     return [by_id[f.plan_id] for f in same_enterprise_same_day(chosen, map(plan_facts, candidates), now)]
-
-
-def _on_team(auditor: Auditor, plan: AuditPlan) -> bool:
-    return any(member.auditor_id == auditor.id for member in plan.team)
 
 
 def others_for_together(auditor: Auditor, plan: AuditPlan, now: dt.datetime,
@@ -316,7 +247,7 @@ def others_for_together(auditor: Auditor, plan: AuditPlan, now: dt.datetime,
     """The X of "同时签到，该企业还有其他 X 个审核任务" and its list (see the module doc)."""
     return [
         OtherPlan(other.project_code, other.required,
-                  task_card(auditor, other, now) if _on_team(auditor, other) else None)
+                  task_card(auditor, other, now) if on_team(auditor, other) else None)
         for other in _same_day_plans(plan, now, candidates)
     ]
 
@@ -333,12 +264,7 @@ def signed_together(auditor: Auditor, plans: list[AuditPlan], now: dt.datetime) 
     plans of their enterprises around today."""
     if not plans:
         return {}
-    candidates = db.session.scalars(
-        select(AuditPlan)
-        .where(AuditPlan.enterprise_id.in_({plan.enterprise_id for plan in plans}), *around_today(now))
-        .options(*_PLAN_LOADING)
-        .order_by(AuditPlan.start_utc, AuditPlan.id)
-    ).all()
+    candidates = enterprise_plans({plan.enterprise_id for plan in plans}, now)
     return together_sets(auditor, plans, candidates, now)
 
 
@@ -347,7 +273,7 @@ def together_sets(auditor: Auditor, plans: Iterable[AuditPlan], candidates: Iter
     """signed_together_with of each of `plans`, among `candidates` already loaded (any plans
     around today; those of other enterprises and `plans` themselves are passed over)."""
     facts = {candidate.id: plan_facts(candidate) for candidate in candidates}
-    mine = {candidate.id for candidate in candidates if _on_team(auditor, candidate)}
+    mine = {candidate.id for candidate in candidates if on_team(auditor, candidate)}
     return {plan.id: [f.plan_id for f in same_enterprise_same_day(plan_facts(plan), facts.values(), now)
                       if f.plan_id in mine]
             for plan in plans}
@@ -377,7 +303,7 @@ class CheckPage:
 def check_page(auditor: Auditor, plan: AuditPlan, kind: str, now: dt.datetime) -> CheckPage:
     """From one load of the enterprise's other plans: the together list and set."""
     card = task_card(auditor, plan, now)
-    candidates = _enterprise_plans(plan, now)
+    candidates = enterprise_plans([plan.enterprise_id], now, besides=plan.id)
     others = others_for_together(auditor, plan, now, candidates) if card.may_open(kind) else []
     return CheckPage(kind, card, others, geo.map_sites(plan.sites), together_sets(auditor, [plan], candidates, now)[plan.id])
 

@@ -27,7 +27,8 @@ from ..models import AuditPlan, CheckEvent, Explanation, Photo
 from . import anomalies as anomaly_service
 from . import explanations as explanation_service
 from . import photos as photo_service
-from .checkin import _PLAN_LOADING, plan_facts
+from .checkin import plan_facts
+from .plan_access import PLAN_LOADING
 from .plans import EventRow, _event_row
 
 
@@ -104,7 +105,7 @@ def _load(plan: AuditPlan) -> AuditPlan:
     sites and enterprise."""
     return db.session.scalars(
         select(AuditPlan).where(AuditPlan.id == plan.id)
-        .options(*_PLAN_LOADING, selectinload(AuditPlan.events).selectinload(CheckEvent.nearest_site))
+        .options(*PLAN_LOADING, selectinload(AuditPlan.events).selectinload(CheckEvent.nearest_site))
         .execution_options(populate_existing=True)
     ).one()
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from ..domain import clock, offline
 from ..extensions import db
 from ..models import Auditor, Explanation
-from .checkin import visible_plan
+from .plan_access import visible_plan
 from .outcomes import Refusal
 
 MIN_CHARS = 1

@@ -8,7 +8,7 @@ Queries stay few whatever the page size. The calendar reads the plans around its
 tasks and history are filtered, split, counted and cut into pages by the database, which
 asks Python only about the few plans near a day's boundary, where the answer depends on
 each plan's own zone. Then one query loads just the plans shown with their team, events,
-sites and enterprise (selectinload), one counts their photos (plan_status.statuses) and
+sites and enterprise (plan_access.PLAN_LOADING), one counts their photos (plan_status.statuses) and
 one reads their explanations.
 """
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import Optional
 
 from sqlalchemy import String, and_, exists, func, null, or_, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..domain import audit_exceptions as rules10, clock
@@ -31,6 +30,7 @@ from ..extensions import db
 from ..models import AuditPlan, Auditor, CheckEvent, Enterprise, Explanation, TeamMember
 from . import explanations as explanation_service
 from .checkin import PlanTimes, plan_facts
+from .plan_access import PLAN_LOADING
 from .plan_status import PlanStatus, statuses
 
 # The calendar's own "today" and "this month": the zone of the auditors' plans (the app is
@@ -40,14 +40,6 @@ CALENDAR_ZONE = clock.DEFAULT_ZONE
 
 TASKS = "tasks"
 HISTORY = "history"
-
-_PLAN_LOADING = (
-    selectinload(AuditPlan.team).selectinload(TeamMember.auditor),
-    selectinload(AuditPlan.events),
-    selectinload(AuditPlan.sites),
-    selectinload(AuditPlan.enterprise),
-)
-
 
 def calendar_today(now: dt.datetime) -> dt.date:
     return clock.local_date(now, CALENDAR_ZONE)
@@ -68,10 +60,10 @@ def light_facts(plan_id: int, start_utc: dt.datetime, end_utc: dt.datetime, zone
 
 def load_plans(plan_ids: list[int]) -> dict[int, AuditPlan]:
     """The plans `plan_ids` with what a list shows and R10 judges (team, events, sites,
-    enterprise), by id: one statement for the plans and one per relation (per 500 plans)."""
+    enterprise), by id: plan_access.PLAN_LOADING's statements (per 500 plans)."""
     if not plan_ids:
         return {}
-    plans = db.session.scalars(select(AuditPlan).where(AuditPlan.id.in_(plan_ids)).options(*_PLAN_LOADING))
+    plans = db.session.scalars(select(AuditPlan).where(AuditPlan.id.in_(plan_ids)).options(*PLAN_LOADING))
     return {plan.id: plan for plan in plans}
 
 

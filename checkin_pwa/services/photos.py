@@ -40,7 +40,6 @@ from typing import Iterable, Optional, Sequence, Union
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import selectinload
 
 from ..domain.image_format import sniff_format
 from ..domain import clock, evidence as exif_evidence
@@ -49,7 +48,8 @@ from ..extensions import db
 from ..models import AuditPlan, Auditor, ExportJob, NoticeAttachment, Photo, TeamMember
 from ..storage import PhotoStore, new_key
 from . import imaging
-from .checkin import plan_facts, team_record, visible_plan
+from .checkin import plan_facts, team_record
+from .plan_access import PLAN_LOADING, on_team, visible_plan
 from .outcomes import Refusal
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,6 @@ NAME_MAX = 120  # Photo.original_name
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "heif": "heic"}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 # What domain.rules needs of a plan (its team, its record), loaded with it.
-_FACTS_LOADING = (selectinload(AuditPlan.team), selectinload(AuditPlan.events), selectinload(AuditPlan.enterprise))
 
 
 
@@ -158,7 +157,7 @@ def same_photo_plans(plan: AuditPlan, photos: Sequence[tuple[str, Optional[str],
     if not rows:
         return [[] for _ in photos]
     plans = {other.id: other for other in db.session.scalars(
-        select(AuditPlan).where(AuditPlan.id.in_({row.plan_id for row in rows})).options(*_FACTS_LOADING))}
+        select(AuditPlan).where(AuditPlan.id.in_({row.plan_id for row in rows})).options(*PLAN_LOADING))}
     found = []
     for received, original, uploader in photos:
         hashes = {received, original} if original else set()
@@ -475,7 +474,7 @@ def plan_photos(auditor: Auditor, plan: AuditPlan) -> PhotoSection:
         if verdicts != photo.verdicts:
             photo.verdicts = verdicts
             changed = True
-        shared = tuple(other.project_code for other in combined if _on_team(auditor, other))
+        shared = tuple(other.project_code for other in combined if on_team(auditor, other))
         views.setdefault(photo.group, []).append(PhotoView(photo, verdicts, photo.exif or {}, shared))
     if changed:
         try:
@@ -494,10 +493,6 @@ def plan_photos(auditor: Auditor, plan: AuditPlan) -> PhotoSection:
 MEETING_GROUPS = ("first", "last")
 
 
-def _on_team(auditor: Auditor, plan: AuditPlan) -> bool:
-    return any(member.auditor_id == auditor.id for member in plan.team)
-
-
 def same_audit_plans(auditor: Auditor, plan: AuditPlan) -> list[AuditPlan]:
     """The auditor's other plans of the plan's combined audit (domain.rules.same_audit) that
     take photos. R16: only plans whose team includes the auditor."""
@@ -505,7 +500,7 @@ def same_audit_plans(auditor: Auditor, plan: AuditPlan) -> list[AuditPlan]:
         select(AuditPlan).join(TeamMember, TeamMember.plan_id == AuditPlan.id)
         .where(TeamMember.auditor_id == auditor.id, AuditPlan.enterprise_id == plan.enterprise_id,
                AuditPlan.id != plan.id)
-        .options(*_FACTS_LOADING).order_by(AuditPlan.start_utc, AuditPlan.id)
+        .options(*PLAN_LOADING).order_by(AuditPlan.start_utc, AuditPlan.id)
     )
     return [other for other in candidates if _plan_takes_photos(other) is None and _same_audit(plan, other)]
 

@@ -1,7 +1,7 @@
 """What the plan page shows (R9, R10) and what today's page asks to do now (R11).
 
 No Flask request in here: callers pass the auditor, the plan (already checked for R16 by
-checkin.visible_plan) and `now` (aware UTC, the server's clock).
+plan_access.visible_plan) and `now` (aware UTC, the server's clock).
 """
 from __future__ import annotations
 
@@ -25,12 +25,12 @@ from .checkin import (
     
     plan_facts,
     
-    plans_around_today,
     task_card,
     team_record,
     today_and_tomorrow,
     together_sets,
 )
+from .plan_access import plans_around_today
 from .plan_status import PlanStatus, status_of, statuses
 
 # R11 / today: how long after its end a plan with an unexplained exception stays on the list.
@@ -305,7 +305,7 @@ def _explain_candidates(plans: list[AuditPlan], now: dt.datetime) -> list[AuditP
 def today_page(auditor: Auditor, now: dt.datetime) -> TodayPage:
     """Today's cards with their status (签到提醒) and the "现在要做" list, tomorrow's cards,
     today's cancelled ones and the cards' R7 together-sets, from one load of the auditor's
-    plans (checkin.plans_around_today). Today's plans are usually among the candidates for
+    plans (plan_access.plans_around_today). Today's plans are usually among the candidates for
     an explanation: one status each, one photo count."""
     mine, loaded = plans_around_today(auditor, now, since=dt.timedelta(days=EXPLAIN_WITHIN_DAYS + 1))
     cards, tomorrow, cancelled = today_and_tomorrow(auditor, mine, now)
