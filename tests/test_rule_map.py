@@ -1,5 +1,6 @@
 """The rule map at the top of docs/domain.md ("Where each rule lives") names real code: every
-`module:function` imports and has that attribute, every template and script is a file, and
+`module:function` imports, has that attribute and is written there (not merely imported
+there), every template and script is a file, and
 every `pytest -k` expression selects tests. Moving or renaming code without its line in the
 map fails here, so the map cannot rot silently."""
 from __future__ import annotations
@@ -61,6 +62,9 @@ def test_every_module_function_in_the_map_exists(module, name):
     for part in name.split("."):
         assert hasattr(found, part), f"docs/domain.md names {module}:{name}, but {module} has no {name}"
         found = getattr(found, part)
+    home = getattr(found, "__module__", None)  # a function or class: where it is written
+    if home is not None:
+        assert home == f"checkin_pwa.{module}", f"docs/domain.md names {module}:{name}, but it is written in {home}"
 
 
 def test_every_rule_row_names_a_decision_and_where_its_tests_are():
