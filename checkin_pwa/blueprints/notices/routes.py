@@ -3,7 +3,6 @@ for the bottom navigation. Another body's notice, or an attachment that is not t
 is 404: the same answer as one that does not exist."""
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from urllib.parse import quote
 
@@ -20,13 +19,6 @@ log = logging.getLogger(__name__)
 
 # An attachment never changes once stored (named by its SHA-256), but it is one body's
 # document: only the auditor's own browser keeps it.
-
-
-@bp.app_template_filter("notice_time")
-def notice_time(moment: dt.datetime, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    """A notice's time on the app's clock (Beijing by default): notices belong
-    to no plan, so no plan's own zone applies."""
-    return clock.local(moment).strftime(pattern)
 
 
 @bp.app_template_global("notice_body_html")

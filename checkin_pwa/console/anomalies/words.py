@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
 
-from ...blueprints.notices.routes import notice_time  # the app's clock, as the log shows times
+from ...template_helpers import when  # the app's clock, as the log shows times
 from ...words import sentence
 
 KIND_NAMES = {
@@ -25,7 +25,7 @@ def _n(value) -> str:
 
 
 def _time(moment) -> str:
-    return notice_time(moment, "%Y-%m-%d %H:%M") if moment is not None else ""
+    return when(moment, "default")
 
 
 DESCRIPTIONS = {

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from ...domain import clock
 from ...domain.row_ids import row_id
-from ...blueprints.notices.routes import notice_time  # times on the app's clock, as the notices show them
+from ...template_helpers import when  # times on the app's clock, as the notices show them
 from ...models import AuditLogEntry
 from ...services import audit, staff as staff_service
 from ...web import render_page_or_partial
@@ -65,7 +65,7 @@ def export():
     wanted, _problems = _filter()
     header = [_("No."), _("Time"), _("Who"), _("IP address"), _("Action"), _("Object"), _("Before"), _("After")]
     lines = audit.csv_lines(g.staff.agency_id, wanted, header, action_name,
-                            lambda at: notice_time(at, "%Y-%m-%d %H:%M:%S"), offset_minutes=_offset_minutes())
+                            lambda at: when(at, "default", "second"), offset_minutes=_offset_minutes())
     # Streamed inside the request's context (the rows are read as the lines go out).
     response = current_app.response_class(stream_with_context(lines), mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=audit-log.csv"
