@@ -379,7 +379,8 @@ def test_r17_an_action_sent_at_once_is_judged_at_receipt_whatever_the_phone_says
 
 def test_r17_a_check_in_sent_later_shows_both_times_on_the_today_card(app):
     me = f.auditor()
-    plan = f.plan([me], start=f.local_today(0, 0, 0), end=f.local_today(1, 17, 0))
+    # Began yesterday: the action half an hour ago is within the plan just after midnight too.
+    plan = f.plan([me], start=f.local_today(-1, 0, 0), end=f.local_today(1, 17, 0))
     db.session.commit()
     phone = phone_of(app, me)
     now = time.time()

@@ -221,7 +221,8 @@ def test_r5_pin_2_5_km_away_is_refused_and_the_form_kept(app):
 
 def test_r6_check_out_before_the_last_day_is_a_grey_button_with_the_reason(app):
     me = f.auditor()
-    plan = saved(f.plan([me]))  # ends tomorrow
+    # Began yesterday, ends tomorrow: the check-in two hours ago is within the plan at any hour.
+    plan = saved(f.plan([me], start=f.local_today(-1, 8, 30)))
     check_in_earlier(me, plan, minutes_ago=120)
     phone = phone_of(app, me)
     page = text(phone.get(f"/plans/{plan.id}/checkout"))
