@@ -12,7 +12,6 @@ import http.client
 import io
 import os
 import re
-import shutil
 import ssl
 import time
 import uuid
@@ -60,39 +59,31 @@ def stack(tmp_path_factory, migrated_db):
     if reason:
         not_here(reason)
     folder = tmp_path_factory.mktemp("behind-nginx")
-    # A database of its own for the module (the pass's backend), dropped at its end.
-    database_url, drop_database = nginx.own_database(migrated_db, folder)
     # The pass's photo store: a folder, or a bucket of the S3-compatible server; the app in
     # this process reads what gunicorn stored there.
     store = (s3_store_config() if TEST_PHOTO_STORE == "s3"
              else {"PHOTO_STORE": "filesystem", "PHOTO_STORAGE_DIR": str(folder / "photos")})
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, **store)
-    with app.app_context():
-        person = factories.auditor()
-        plan = factories.plan([person])
-        db.session.commit()
-        plan_id, phone = plan.id, person.phone
-        api_token = tokens.create_token(factories.agency().code, "behind nginx")
-        db.engine.dispose()
 
-    env = nginx.gunicorn_env(folder, database_url, **{name: str(value) for name, value in store.items()})
-    gunicorn = nginx.Gunicorn(env, folder / "gunicorn.log")
-    prefix = nginx.private_folder()
-    proxy = None
-    try:
+    def site_for(prefix, upstream):
         cert, key = nginx.self_signed(prefix)
         https_port, http_port = nginx.free_port(), nginx.free_port()
-        site = nginx.render_site(https_port=https_port, http_port=http_port, upstream=f"127.0.0.1:{gunicorn.port}",
-                                 cert=cert, key=key, logs=prefix / "logs")
-        proxy = nginx.Nginx(site, https_port, http_port, prefix)
-        yield Stack(f"https://127.0.0.1:{https_port}", http_port, cert, app, gunicorn, proxy, plan_id, phone,
-                    api_token)
-    finally:
-        if proxy:
-            proxy.stop()
-        gunicorn.stop()
-        shutil.rmtree(prefix, ignore_errors=True)
-        drop_database()
+        return (nginx.render_site(https_port=https_port, http_port=http_port, upstream=upstream,
+                                  cert=cert, key=key, logs=prefix / "logs"), https_port, http_port)
+
+    # A database of its own for the module (the pass's backend), dropped at its end.
+    with nginx.own_database(migrated_db, folder) as database_url:
+        app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, **store)
+        with app.app_context():
+            person = factories.auditor()
+            plan = factories.plan([person])
+            db.session.commit()
+            plan_id, phone = plan.id, person.phone
+            api_token = tokens.create_token(factories.agency().code, "behind nginx")
+            db.engine.dispose()
+        env = nginx.gunicorn_env(folder, database_url, **{name: str(value) for name, value in store.items()})
+        with nginx.gunicorn_behind_nginx(env, folder, site_for) as (gunicorn, proxy):
+            yield Stack(f"https://127.0.0.1:{proxy.https_port}", proxy.http_port, proxy.prefix / "fullchain.pem",
+                        app, gunicorn, proxy, plan_id, phone, api_token)
 
 
 class Phone:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import shutil
 from urllib.parse import urlencode
 
 import pytest
@@ -32,39 +31,34 @@ def site(tmp_path_factory, migrated_db):
     if reason:
         not_here(reason)
     folder = tmp_path_factory.mktemp("sub-path-nginx")
-    database_url, drop_database = nginx.own_database(migrated_db, folder)
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, PHOTO_STORAGE_DIR=str(folder / "photos"))
-    with app.app_context():
-        person = factories.auditor()
-        plan = factories.plan([person])
-        staff = factories.staff(role="admin")
-        db.session.commit()
-        facts = {"phone": person.phone, "plan_id": plan.id, "staff": staff.phone}
-        db.engine.dispose()
-    gunicorn = nginx.Gunicorn(nginx.gunicorn_env(folder, database_url, WEB_CONCURRENCY="1"), folder / "gunicorn.log")
-    prefix = nginx.private_folder()
-    proxy = None
-    try:
+
+    def site_for(prefix, upstream):
         port, unused = nginx.free_port(), nginx.free_port()
         snippet = prefix / "checkin-subpath.conf"
         snippet.write_text(nginx.substitute(SNIPPET.read_text(), [
             ("/srv/checkin/app/checkin_pwa/static/", f"{nginx.ROOT}/checkin_pwa/static/")]))
         # The intranet's own site: its other paths are another application's.
         site_conf = (
-            f"upstream checkin_app {{ server 127.0.0.1:{gunicorn.port}; keepalive 4; }}\n"
+            f"upstream checkin_app {{ server {upstream}; keepalive 4; }}\n"
             f"server {{\n    listen 127.0.0.1:{port};\n    server_name 127.0.0.1;\n"
             f"    location / {{ return 404 \"the intranet's own page\\n\"; }}\n"
             f"    include {snippet};\n}}\n"
-            # The helper waits for a second (plain HTTP) port too.
+            # nginx.Nginx waits for a second (plain HTTP) port too.
             f"server {{ listen 127.0.0.1:{unused}; return 404; }}\n")
-        proxy = nginx.Nginx(site_conf, port, unused, prefix)
-        yield {"port": port, **facts}
-    finally:
-        if proxy:
-            proxy.stop()
-        gunicorn.stop()
-        shutil.rmtree(prefix, ignore_errors=True)
-        drop_database()
+        return site_conf, port, unused
+
+    with nginx.own_database(migrated_db, folder) as database_url:
+        app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, PHOTO_STORAGE_DIR=str(folder / "photos"))
+        with app.app_context():
+            person = factories.auditor()
+            plan = factories.plan([person])
+            staff = factories.staff(role="admin")
+            db.session.commit()
+            facts = {"phone": person.phone, "plan_id": plan.id, "staff": staff.phone}
+            db.engine.dispose()
+        env = nginx.gunicorn_env(folder, database_url, WEB_CONCURRENCY="1")
+        with nginx.gunicorn_behind_nginx(env, folder, site_for) as (_gunicorn, proxy):
+            yield {"port": proxy.https_port, **facts}  # the site's port, plain HTTP here
 
 
 class Browser:

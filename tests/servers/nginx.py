@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import dies_with_run, free_port
@@ -88,15 +89,40 @@ def render_site(*, https_port: int, http_port: int, upstream: str, cert: Path, k
     ])
 
 
+@contextmanager
 def own_database(migrated_db, folder: Path):
     """A database of its own for a module's gunicorn, on the pass's backend (a copy of the
     migrated SQLite file, or a PostgreSQL database made from the migrated template): its URL,
-    and what drops it at the end."""
+    the database dropped on leaving."""
     server = migrated_db.server
     if server is None:
-        return migrated_db.new_url(folder), lambda: None
+        yield migrated_db.new_url(folder)
+        return
     database = server.create(template=migrated_db.template)
-    return server.url(database), lambda: server.drop(database)
+    try:
+        yield server.url(database)
+    finally:
+        server.drop(database)
+
+
+@contextmanager
+def gunicorn_behind_nginx(env: dict, folder: Path, site_for):
+    """gunicorn with `env` (its log in `folder`), and nginx in front of it serving the site
+    `site_for(prefix, upstream)` renders, given nginx's own folder and gunicorn's address; it
+    returns (site, https_port, http_port). Yields (gunicorn, nginx); on leaving both stop
+    and nginx's folder goes."""
+    gunicorn = Gunicorn(env, folder / "gunicorn.log")
+    prefix = private_folder()
+    proxy = None
+    try:
+        site, https_port, http_port = site_for(prefix, f"127.0.0.1:{gunicorn.port}")
+        proxy = Nginx(site, https_port, http_port, prefix)
+        yield gunicorn, proxy
+    finally:
+        if proxy:
+            proxy.stop()
+        gunicorn.stop()
+        shutil.rmtree(prefix, ignore_errors=True)
 
 
 def gunicorn_env(folder: Path, database_url: str, **extra: str) -> dict:
