@@ -29,11 +29,10 @@ import re
 import shutil
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, migrate, say, throwaway  # noqa: E402
+from common import ROOT, migrate, say, throwaway, timed  # noqa: E402
 
 PASSWORD = "Bench#pass1"
 UTC = dt.timezone.utc
@@ -152,17 +151,12 @@ def main() -> int:
         for name, path, headers in rows:
             measured = {}
             for who, client in clients.items():
-                for _ in range(10):  # templates compiled, statements cached
-                    assert client.get(path, headers=headers).status_code == 200
                 walls, cpus, counts = [], [], []
-                for _ in range(args.requests):
-                    statements[0] = 0
-                    wall, cpu = time.perf_counter(), time.process_time()
-                    response = client.get(path, headers=headers)
-                    walls.append((time.perf_counter() - wall) * 1000)
-                    cpus.append((time.process_time() - cpu) * 1000)
+                for response, wall, cpu in timed(lambda _n: client.get(path, headers=headers), args.requests,
+                                                 warmup=10, before_each=lambda: statements.__setitem__(0, 0)):
+                    walls.append(wall)
+                    cpus.append(cpu)
                     counts.append(statements[0])
-                    assert response.status_code == 200
                 found = _COUNT.search(response.get_data(as_text=True))
                 measured[who] = (statistics.median(cpus), statistics.median(walls), max(counts),
                                  re.sub(r"\D", "", html.unescape(found.group(1))) if found else "?")

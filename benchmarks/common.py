@@ -1,4 +1,5 @@
-"""What the benchmarks share: where things are, a throwaway migrated database, progress lines.
+"""What the benchmarks share: where things are, a throwaway migrated database, progress lines,
+requests timed in process.
 
 Each benchmark runs the app against its own temporary SQLite database and secret key (the
 repository's instance/ key and database are left alone), on 127.0.0.1 only.
@@ -10,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,3 +54,20 @@ def clean_up(workdir: Path, keep: bool) -> None:
         say(f"kept {workdir}")
     else:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def timed(send, requests: int, warmup: int, before_each=lambda: None):
+    """`send(n)` for n in range(warmup) first (templates compiled, statements cached), then
+    for the next `requests` numbers, each after `before_each()` (a meter's reset), timed:
+    yields (response, wall ms, CPU ms of this process) right after each timed request, so
+    the caller reads its meters before the next one. Every answer must be a 200."""
+    for n in range(warmup):
+        response = send(n)
+        assert response.status_code == 200, (n, response.status_code)
+    for n in range(warmup, warmup + requests):
+        before_each()
+        wall, cpu = time.perf_counter(), time.process_time()
+        response = send(n)
+        wall_ms, cpu_ms = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+        assert response.status_code == 200, (n, response.status_code)
+        yield response, wall_ms, cpu_ms

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_http as bench  # noqa: E402  (the same data and form as the HTTP benchmark)
-from common import migrate, throwaway  # noqa: E402
+from common import migrate, throwaway, timed  # noqa: E402
 
 
 class Meter:
@@ -141,15 +141,8 @@ def main() -> int:
         print("| request | total ms | render ms | sql exec ms | statements | commit ms | python ms |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for name, send in (("today (GET /)", today), ("checkin (htmx POST)", checkin)):
-            for n in range(warmup):  # templates compiled, statements cached
-                assert send(n).status_code == 200
             rows = []
-            for n in range(warmup, warmup + args.requests):
-                meter.reset()
-                began = time.perf_counter()
-                response = send(n)
-                total = (time.perf_counter() - began) * 1000
-                assert response.status_code == 200, (name, response.status_code)
+            for _response, total, _cpu in timed(send, args.requests, warmup=warmup, before_each=meter.reset):
                 rows.append((total, meter.render_ms, meter.sql_ms, meter.statements, meter.commit_ms,
                              meter.python_ms(total)))
             total, render, sql, statements, commit, python = (statistics.median(c) for c in zip(*rows))
