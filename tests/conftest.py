@@ -15,7 +15,7 @@ from checkin_pwa.config import TestConfig
 from checkin_pwa.extensions import db, limiter
 
 from . import factories
-from .helpers import FreshContextClient, csrf_token
+from .helpers import csrf_token
 from .servers import s3 as s3_servers
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -187,12 +187,26 @@ def s3_server():
 
 @pytest.fixture
 def app(tmp_path, migrated_db):
+    """The app, with no context pushed (flaskr's shape): each request a test client makes
+    gets its own app context, `g` and database session, as in production. A test's own
+    database work runs in a context it pushes: `with app.app_context():`, or `app_context`."""
     app = make_app(tmp_path, migrated_db)
     limiter.reset()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_context(app):
+    """The app context pushed for the whole test, for a test whose own code makes and reads
+    rows (factories, queries) while it acts as one browser. Its requests run in this context
+    too and share its `g` (Flask-Login's user, the CSRF token) and database session: a test
+    with several browsers, or one that ends a session, pushes a context only around its own
+    database work instead."""
     with app.app_context():
         yield app
         db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture
@@ -221,13 +235,6 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
-
-
-@pytest.fixture
-def one_app_context_per_request(app):
-    """Each request sees only its own session and user, as in production (tests with
-    several phones: see helpers.FreshContextClient). Use with pytest.mark.usefixtures."""
-    app.test_client_class = FreshContextClient
 
 
 # --- the real browser --------------------------------------------------------------

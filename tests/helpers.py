@@ -7,9 +7,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from contextlib import contextmanager
 
 from flask import g, has_app_context
-from flask.testing import FlaskClient
 
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
 
@@ -25,26 +25,29 @@ def csrf_token(client, path: str = "/login") -> str:
     """A token from `path`, following redirects (a logged-in client asking for /login lands
     on today's page, a first-login one on /password: every page carries the token)."""
     if has_app_context():
-        # The `app` fixture keeps one app context, so `g` outlives a request here (never in
-        # production). Flask-WTF caches the signed token in g: with two clients, or after a
+        # A test under `app_context` keeps one app context, so `g` outlives a request here
+        # (never in production). Flask-WTF caches the signed token in g: with two clients, or after a
         # login or logout cleared the session, that cached token belongs to another session.
         g.pop("csrf_token", None)
     return csrf_token_from(client.get(path, follow_redirects=True))
 
 
-class FreshContextClient(FlaskClient):
-    """A test client whose every request gets its own app context, as in production.
+@contextmanager
+def in_app_context(app):
+    """The test's own database work (factories, queries) between the requests of several
+    browsers, in an app context of its own as in flaskr's tests; committed at the end, and
+    the rows it made or read stay readable afterwards. Under `app_context`, in that one."""
+    from checkin_pwa.extensions import db
 
-    The `app` fixture keeps one app context pushed for the whole test and Flask reuses it
-    for each request, so `g` is shared between requests: Flask-Login caches the current
-    user there (g._login_user), and a second client would be seen as the first one's user.
-    Tests with several clients (two phones of one auditor) need this:
-    `app.test_client_class = FreshContextClient` before making the clients.
-    """
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
+    if has_app_context():
+        yield
+        db.session.commit()
+        return
+    with app.app_context():
+        yield
+        db.session.commit()
+        for row in list(db.session.identity_map.values()):
+            db.session.refresh(row)
 
 
 def log_in(client, person, password: str | None = None) -> None:

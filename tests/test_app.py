@@ -10,19 +10,19 @@ from checkin_pwa.extensions import db
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_migrations_match_the_models(app):
+def test_migrations_match_the_models(app_context, app):
     """A model change without its migration would break `make run` on an existing install."""
     with db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
     assert diff == []
 
 
-def test_the_database_runs_in_wal_mode_on_sqlite(app):
+def test_the_database_runs_in_wal_mode_on_sqlite(app_context, app):
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
-def test_service_worker_and_manifest_are_served_from_the_root(client):
+def test_service_worker_and_manifest_are_served_from_the_root(app_context, client):
     worker = client.get("/service-worker.js")
     assert worker.status_code == 200
     assert worker.mimetype == "text/javascript"
@@ -33,21 +33,21 @@ def test_service_worker_and_manifest_are_served_from_the_root(client):
     assert manifest.json["scope"] == "/"
 
 
-def test_pages_may_be_framed_only_by_our_own_unless_intranets_are_listed_and_sniffing_is_off(client):
+def test_pages_may_be_framed_only_by_our_own_unless_intranets_are_listed_and_sniffing_is_off(app_context, client):
     response = client.get("/login")
     assert "X-Frame-Options" not in response.headers  # it would override FRAME_ANCESTORS' list
     assert "frame-ancestors 'self';" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_chinese_is_the_default_and_english_is_one_tap_away(client):
+def test_chinese_is_the_default_and_english_is_one_tap_away(app_context, client):
     assert "登录" in client.get("/login").get_data(as_text=True)
     client.get("/lang/en?next=/login")
     page = client.get("/login").get_data(as_text=True)
     assert "Log in" in page and "登录" not in page
 
 
-def test_language_switch_refuses_an_open_redirect(client):
+def test_language_switch_refuses_an_open_redirect(app_context, client):
     response = client.get("/lang/en?next=//evil.example/")
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
@@ -61,13 +61,13 @@ def test_every_message_has_a_chinese_translation():
     assert missing == []
 
 
-def test_an_unknown_page_is_a_friendly_404_in_chinese(client):
+def test_an_unknown_page_is_a_friendly_404_in_chinese(app_context, client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "未找到" in response.get_data(as_text=True)
 
 
-def test_an_unexpected_error_shows_a_plain_message_not_a_trace(app, client):
+def test_an_unexpected_error_shows_a_plain_message_not_a_trace(app_context, app, client):
     @app.get("/boom-for-test")
     def boom():
         raise RuntimeError("secret detail")

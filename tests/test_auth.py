@@ -11,22 +11,16 @@ import pytest
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from checkin_pwa.extensions import db
+from checkin_pwa.models import Auditor
 from checkin_pwa.services import accounts
 
 from . import factories
 from .factories import PASSWORD
-from .helpers import FreshContextClient, csrf_token, csrf_token_from
+from .helpers import csrf_token, csrf_token_from, in_app_context
 
 GENERIC_FAILURE = "手机号或密码错误"
 THROTTLED = "失败次数过多"
 NEW_PASSWORD = "Audit#2026"
-
-
-@pytest.fixture(autouse=True)
-def one_app_context_per_request(app):
-    """Several clients here stand for several phones: each request must see only its own
-    session and user, as in production (see FreshContextClient)."""
-    app.test_client_class = FreshContextClient
 
 
 def make_auditor(**kwargs):
@@ -60,7 +54,7 @@ def is_logged_in(client) -> bool:
 
 # --- login -------------------------------------------------------------------------
 
-def test_r1_login_page_is_made_for_a_phone(client):
+def test_r1_login_page_is_made_for_a_phone(app_context, client):
     page = client.get("/login").get_data(as_text=True)
     assert "认证到" in page and "审核签到" in page
     assert re.search(r'<input[^>]*autocomplete="tel"[^>]*inputmode="numeric"[^>]*name="phone"[^>]*type="tel"', page)
@@ -69,7 +63,7 @@ def test_r1_login_page_is_made_for_a_phone(client):
     assert '<button type="submit"' in page
 
 
-def test_login_page_is_chinese_and_offers_english(client):
+def test_login_page_is_chinese_and_offers_english(app_context, client):
     page = client.get("/login").get_data(as_text=True)
     assert '<html lang="zh-CN" ' in page
     assert ">English</a>" in page
@@ -79,7 +73,7 @@ def test_login_page_is_chinese_and_offers_english(client):
     assert "Mobile number" in page
 
 
-def test_r1_login_with_mobile_number_and_password_goes_to_today(app, client):
+def test_r1_login_with_mobile_number_and_password_goes_to_today(app_context, app, client):
     person = make_auditor()
     response = post_login(client, person.phone, PASSWORD)
     assert response.status_code == 303
@@ -87,13 +81,13 @@ def test_r1_login_with_mobile_number_and_password_goes_to_today(app, client):
     assert is_logged_in(client)
 
 
-def test_r1_login_accepts_the_number_as_people_type_it(app, client):
+def test_r1_login_accepts_the_number_as_people_type_it(app_context, app, client):
     make_auditor(phone="13912345678")
     response = post_login(client, "+86 139-1234-５６７８", PASSWORD)
     assert response.status_code == 303
 
 
-def test_r1_wrong_password_and_unknown_number_give_the_same_answer(app, client):
+def test_r1_wrong_password_and_unknown_number_give_the_same_answer(app_context, app, client):
     person = make_auditor()
     wrong_password = post_login(client, person.phone, "Wrong#pass1")
     unknown_number = post_login(client, "13800000000", PASSWORD)
@@ -103,7 +97,7 @@ def test_r1_wrong_password_and_unknown_number_give_the_same_answer(app, client):
     assert not is_logged_in(client)
 
 
-def test_r1_unknown_number_costs_as_much_as_a_wrong_password(app, client, monkeypatch):
+def test_r1_unknown_number_costs_as_much_as_a_wrong_password(app_context, app, client, monkeypatch):
     # Timing must not reveal which numbers have accounts: an unknown number still pays one
     # password check, against a hash of the same method and cost as a real one. Checked by
     # what is computed, not by a stopwatch (timings on a shared machine are noise).
@@ -124,18 +118,18 @@ def test_r1_unknown_number_costs_as_much_as_a_wrong_password(app, client, monkey
 
 
 @pytest.mark.parametrize("phone", ["12345", "23912345678", "139123456789", "1391234567a"])
-def test_r1_malformed_mobile_number_gets_a_clear_message(app, client, phone):
+def test_r1_malformed_mobile_number_gets_a_clear_message(app_context, app, client, phone):
     response = post_login(client, phone, PASSWORD)
     assert response.status_code == 422
     assert "请输入以 1 开头的 11 位手机号" in response.get_data(as_text=True)
 
 
-def test_r1_empty_fields_are_asked_for(app, client):
+def test_r1_empty_fields_are_asked_for(app_context, app, client):
     page = post_login(client, "", "").get_data(as_text=True)
     assert "请输入手机号" in page and "请输入密码" in page
 
 
-def test_login_renews_the_session_but_keeps_the_language(app, client):
+def test_login_renews_the_session_but_keeps_the_language(app_context, app, client):
     person = make_auditor()
     client.get("/lang/en")
     with client.session_transaction() as session:
@@ -151,7 +145,7 @@ def test_login_renews_the_session_but_keeps_the_language(app, client):
 
 
 @pytest.mark.parametrize("target", ["/plans?tab=history", "/calendar"])
-def test_login_returns_to_a_local_next_page(app, client, target):
+def test_login_returns_to_a_local_next_page(app_context, app, client, target):
     person = make_auditor()
     response = post_login(client, person.phone, PASSWORD, path=f"/login?next={target}")
     assert response.headers["Location"] == target
@@ -161,7 +155,7 @@ def test_login_returns_to_a_local_next_page(app, client, target):
     "//evil.example/steal", "https://evil.example/", "/\\evil.example", "javascript:alert(1)",
     "evil.example", "/\r\nSet-Cookie:x", "\\\\evil.example",
 ])
-def test_login_refuses_an_open_redirect(app, client, target):
+def test_login_refuses_an_open_redirect(app_context, app, client, target):
     person = make_auditor()
     response = client.post(
         "/login", query_string={"next": target},
@@ -171,7 +165,7 @@ def test_login_refuses_an_open_redirect(app, client, target):
     assert response.headers["Location"] == "/"
 
 
-def test_unauthenticated_page_sends_to_login_and_back(app, client):
+def test_unauthenticated_page_sends_to_login_and_back(app_context, app, client):
     person = make_auditor()
     response = client.get("/")
     assert response.status_code == 302
@@ -182,7 +176,7 @@ def test_unauthenticated_page_sends_to_login_and_back(app, client):
 
 # --- the forced first change ---------------------------------------------------------
 
-def test_r1_first_login_must_change_the_initial_password(app, client):
+def test_r1_first_login_must_change_the_initial_password(app_context, app, client):
     person = make_auditor(must_change=True)
     response = post_login(client, person.phone, PASSWORD)
     assert response.headers["Location"] == "/password"
@@ -222,7 +216,7 @@ def test_r1_first_login_must_change_the_initial_password(app, client):
     (PASSWORD, "新密码不能与当前密码相同"),
     ("a#13912345678", "密码不能包含手机号"),
 ])
-def test_r1_new_password_rule_is_enforced_with_a_clear_message(app, client, new, message):
+def test_r1_new_password_rule_is_enforced_with_a_clear_message(app_context, app, client, new, message):
     person = make_auditor(phone="13912345678", must_change=True)
     old_hash = person.password_hash
     post_login(client, person.phone, PASSWORD)
@@ -233,7 +227,7 @@ def test_r1_new_password_rule_is_enforced_with_a_clear_message(app, client, new,
     assert person.password_hash == old_hash and person.must_change_password
 
 
-def test_r1_repeated_password_must_match(app, client):
+def test_r1_repeated_password_must_match(app_context, app, client):
     person = make_auditor(must_change=True)
     post_login(client, person.phone, PASSWORD)
     response = post_password(client, PASSWORD, NEW_PASSWORD, repeat=NEW_PASSWORD + "x")
@@ -241,7 +235,7 @@ def test_r1_repeated_password_must_match(app, client):
     assert client.get("/").headers["Location"] == "/password"
 
 
-def test_r1_wrong_current_password_changes_nothing(app, client):
+def test_r1_wrong_current_password_changes_nothing(app_context, app, client):
     person = make_auditor(must_change=True)
     post_login(client, person.phone, PASSWORD)
     response = post_password(client, "Wrong#pass1", NEW_PASSWORD)
@@ -253,7 +247,8 @@ def test_r1_wrong_current_password_changes_nothing(app, client):
 
 def test_r1_after_a_change_the_old_password_fails_and_other_sessions_end(app):
     # The first-login change: later changes need an SMS code (tests/test_r1_account.py).
-    person = make_auditor(must_change=True)
+    with in_app_context(app):
+        person = make_auditor(must_change=True)
     phone_a, phone_b = app.test_client(), app.test_client()
     post_login(phone_a, person.phone, PASSWORD)
     post_login(phone_b, person.phone, PASSWORD)
@@ -268,7 +263,7 @@ def test_r1_after_a_change_the_old_password_fails_and_other_sessions_end(app):
     assert post_login(third, person.phone, NEW_PASSWORD).status_code == 303
 
 
-def test_r1_password_page_needs_a_login(client):
+def test_r1_password_page_needs_a_login(app_context, client):
     response = client.get("/password")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login")
@@ -276,7 +271,7 @@ def test_r1_password_page_needs_a_login(client):
 
 # --- CSRF ------------------------------------------------------------------------------
 
-def test_login_without_csrf_token_is_refused_in_chinese(app, client):
+def test_login_without_csrf_token_is_refused_in_chinese(app_context, app, client):
     person = make_auditor()
     response = client.post("/login", data={"phone": person.phone, "password": PASSWORD})
     assert response.status_code == 400
@@ -286,7 +281,7 @@ def test_login_without_csrf_token_is_refused_in_chinese(app, client):
     assert not is_logged_in(client)
 
 
-def test_password_change_without_csrf_token_changes_nothing(app, client):
+def test_password_change_without_csrf_token_changes_nothing(app_context, app, client):
     person = make_auditor(must_change=True)
     post_login(client, person.phone, PASSWORD)
     response = client.post("/password", data={
@@ -298,7 +293,7 @@ def test_password_change_without_csrf_token_changes_nothing(app, client):
     assert person.must_change_password and check_password_hash(person.password_hash, PASSWORD)
 
 
-def test_logout_without_csrf_token_keeps_the_session(app, client):
+def test_logout_without_csrf_token_keeps_the_session(app_context, app, client):
     person = make_auditor()
     post_login(client, person.phone, PASSWORD)
     assert client.post("/logout").status_code == 400
@@ -307,7 +302,7 @@ def test_logout_without_csrf_token_keeps_the_session(app, client):
 
 # --- throttling ------------------------------------------------------------------------
 
-def test_r1_repeated_wrong_passwords_throttle_the_account(app, client):
+def test_r1_repeated_wrong_passwords_throttle_the_account(app_context, app, client):
     person = make_auditor()
     answers = [post_login(client, person.phone, f"Wrong#{n}abc") for n in range(20)]
     assert [r.status_code for r in answers[:5]] == [422] * 5
@@ -328,20 +323,20 @@ def test_r1_repeated_wrong_passwords_throttle_the_account(app, client):
     assert post_login(elsewhere, other.phone, PASSWORD).status_code == 303
 
 
-def test_r1_unknown_numbers_are_throttled_like_real_ones(app, client):
+def test_r1_unknown_numbers_are_throttled_like_real_ones(app_context, app, client):
     answers = [post_login(client, "13800000000", PASSWORD) for _ in range(6)]
     assert answers[-1].status_code == 429
     assert THROTTLED in form_error(answers[-1])
 
 
-def test_r1_successful_logins_do_not_count(app, client):
+def test_r1_successful_logins_do_not_count(app_context, app, client):
     person = make_auditor()
     for _ in range(8):
         assert post_login(client, person.phone, PASSWORD).status_code == 303
         auth_logout(client)
 
 
-def test_r1_many_accounts_from_one_address_throttle_the_address(app, client):
+def test_r1_many_accounts_from_one_address_throttle_the_address(app_context, app, client):
     for n in range(30):
         assert post_login(client, f"137{n:08d}", "Wrong#pass1").status_code == 422
     person = make_auditor()
@@ -352,7 +347,8 @@ def test_r1_many_accounts_from_one_address_throttle_the_address(app, client):
 
 
 def test_r1_guessing_the_current_password_uses_the_same_budget(app, client):
-    person = make_auditor(must_change=True)
+    with in_app_context(app):
+        person = make_auditor(must_change=True)
     post_login(client, person.phone, PASSWORD)
     answers = [post_password(client, f"Wrong#{n}abc", NEW_PASSWORD) for n in range(6)]
     assert [r.status_code for r in answers] == [422] * 5 + [429]
@@ -362,8 +358,8 @@ def test_r1_guessing_the_current_password_uses_the_same_budget(app, client):
     # Even the right current password waits now, and so does a login elsewhere.
     assert post_password(client, PASSWORD, NEW_PASSWORD).status_code == 429
     assert post_login(app.test_client(), person.phone, PASSWORD).status_code == 429
-    db.session.refresh(person)
-    assert person.must_change_password
+    with app.app_context():
+        assert db.session.get(Auditor, person.id).must_change_password
 
 
 # --- logout ----------------------------------------------------------------------------
@@ -372,7 +368,7 @@ def auth_logout(client):
     return client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
 
 
-def test_logout_ends_the_session(app, client, auth):
+def test_logout_ends_the_session(app_context, app, client, auth):
     person = make_auditor()
     auth.login(person.phone)
     assert is_logged_in(client)
@@ -387,7 +383,7 @@ def session_cookie(client):
     return client.get_cookie(client.application.config["SESSION_COOKIE_NAME"])
 
 
-def test_r1_login_survives_the_app_closed_and_reopened_for_the_documented_lifetime(app, client, auth):
+def test_r1_login_survives_the_app_closed_and_reopened_for_the_documented_lifetime(app_context, app, client, auth):
     assert app.config["PERMANENT_SESSION_LIFETIME"] == dt.timedelta(days=30)  # as the README says
     person = make_auditor()
     before = dt.datetime.now(dt.timezone.utc)
@@ -411,11 +407,11 @@ def test_r1_login_survives_the_app_closed_and_reopened_for_the_documented_lifeti
     assert after_logout is None or after_logout.expires is None
 
 
-def test_logout_is_post_only(app, client):
+def test_logout_is_post_only(app_context, app, client):
     assert client.get("/logout").status_code == 405
 
 
-def test_r1_first_login_account_can_still_log_out(app, client, auth):
+def test_r1_first_login_account_can_still_log_out(app_context, app, client, auth):
     person = make_auditor(must_change=True)
     auth.login(person.phone)
     # The personal page is out of reach until the change: its log-out form is on this page.
@@ -425,11 +421,11 @@ def test_r1_first_login_account_can_still_log_out(app, client, auth):
     assert not is_logged_in(client)
 
 
-def test_helpers_read_the_token_from_any_page(app, client):
+def test_helpers_read_the_token_from_any_page(app_context, app, client):
     assert csrf_token_from(client.get("/login"))
 
 
-def test_r1_a_phone_moving_from_wifi_to_4g_stays_logged_in(client):
+def test_r1_a_phone_moving_from_wifi_to_4g_stays_logged_in(app_context, client):
     """The phone's address and network change all day on a factory floor; the session must
     survive that (session protection "basic", not "strong")."""
     person = make_auditor()

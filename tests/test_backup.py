@@ -228,7 +228,7 @@ def test_a_plain_copy_of_the_database_file_misses_the_check_ins_still_in_its_wal
 
 # --- the command's answers ---------------------------------------------------------------
 
-def test_backup_to_a_file_replaces_it_only_with_a_checked_copy_and_says_so_in_english_on_sqlite(app, runner, tmp_path):
+def test_backup_to_a_file_replaces_it_only_with_a_checked_copy_and_says_so_in_english_on_sqlite(app_context, app, runner, tmp_path):
     person = f.auditor()
     f.plan([person])
     db.session.commit()
@@ -251,14 +251,14 @@ def test_backup_to_a_file_replaces_it_only_with_a_checked_copy_and_says_so_in_en
     ("backups/", "文件夹 {tmp}/backups 不存在。"),  # not a file named backups
     ("checkin.sqlite3", "{tmp}/checkin.sqlite3 就是数据库本身：请指定另一个文件名或文件夹。"),
 ])
-def test_backup_refuses_a_destination_it_cannot_use_in_one_line_on_sqlite(app, runner, tmp_path, dest, message):
+def test_backup_refuses_a_destination_it_cannot_use_in_one_line_on_sqlite(app_context, app, runner, tmp_path, dest, message):
     result = runner.invoke(args=["backup", f"{tmp_path}/{dest}"])
     assert result.exit_code == 1
     assert result.stderr.strip() == message.format(tmp=tmp_path)
     assert "Traceback" not in result.output
 
 
-def test_a_copy_failing_its_foreign_key_check_is_not_kept_on_sqlite(app, runner, tmp_path):
+def test_a_copy_failing_its_foreign_key_check_is_not_kept_on_sqlite(app_context, app, runner, tmp_path):
     """A database written with foreign keys off at some point (a hand edit, an old tool) holds
     a team place of a plan that does not exist: the copy says so and is not kept."""
     database = Path(sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database)

@@ -43,7 +43,7 @@ def test_a_15_mb_login_field_is_refused_with_413_before_it_is_read(live_server):
     assert "提交的内容过大" in answer.decode("utf-8", "replace")
 
 
-def test_a_15_mb_explanation_is_refused_with_413_in_chinese(app, client):
+def test_a_15_mb_explanation_is_refused_with_413_in_chinese(app_context, app, client):
     me = f.auditor()
     plan = f.plan([me])
     log_in(client, me)
@@ -58,7 +58,7 @@ def test_a_15_mb_explanation_is_refused_with_413_in_chinese(app, client):
     assert db.session.scalar(db.select(db.func.count()).select_from(Explanation)) == 0
 
 
-def test_photo_uploads_still_take_a_photo_sized_body(app, client):
+def test_photo_uploads_still_take_a_photo_sized_body(app_context, app, client):
     """The upload routes keep MAX_CONTENT_LENGTH: 1 MB is over a form's limit, not a photo's."""
     me = f.auditor()
     plan = f.plan([me])
@@ -72,7 +72,7 @@ def test_photo_uploads_still_take_a_photo_sized_body(app, client):
     assert response.status_code < 500
 
 
-def test_r10_an_explanation_too_long_is_not_sent_back_whole(app, client):
+def test_r10_an_explanation_too_long_is_not_sent_back_whole(app_context, app, client):
     me = f.auditor()
     plan = f.plan([me])
     log_in(client, me)
@@ -88,7 +88,7 @@ def test_r10_an_explanation_too_long_is_not_sent_back_whole(app, client):
 
 
 @pytest.mark.parametrize("path", ["/login", "/password/forgot"])
-def test_a_refused_phone_field_is_not_sent_back_whole(app, client, path):
+def test_a_refused_phone_field_is_not_sent_back_whole(app_context, app, client, path):
     typed = "1" + "3" * 20_000
     response = client.post(path, data={"phone": typed, "password": "x", "csrf_token": csrf_token(client, path)})
     assert response.status_code in (200, 400, 422)

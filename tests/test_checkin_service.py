@@ -18,6 +18,8 @@ from checkin_pwa.services import checkin, plan_access
 
 from . import factories as f
 
+pytestmark = pytest.mark.usefixtures("app_context")
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = dt.timezone.utc
 SITE = geo.Point(*f.SITE)

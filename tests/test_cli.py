@@ -7,12 +7,16 @@ import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from checkin_pwa.domain import clock
 from checkin_pwa.domain.geo import Point, distance_m
 from checkin_pwa.extensions import db
 from checkin_pwa.models import (Agency, ApiToken, AuditPlan, Auditor, CheckEvent, Enterprise, Notice, Photo, PlanSite,
                                 TeamMember)
 from checkin_pwa.services import demo, tokens
+
+pytestmark = pytest.mark.usefixtures("app_context")
 
 EXAMPLE = Path(__file__).parent / "data" / "plans_example.json"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -16,7 +16,7 @@ GZIP = {"Accept-Encoding": "gzip, deflate"}
 BROWSER = {"Accept-Encoding": "gzip, deflate, br, zstd"}
 PLAIN = {"Accept-Encoding": "identity"}
 
-pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
+pytestmark = pytest.mark.usefixtures("app_context")
 
 
 def both(client, path):

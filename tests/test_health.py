@@ -27,7 +27,7 @@ def assert_plain_health_answer(response):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_healthz_and_readyz_answer_json_with_no_cookie_no_token_and_no_cache(client):
+def test_healthz_and_readyz_answer_json_with_no_cookie_no_token_and_no_cache(app_context, client):
     for path in ("/healthz", "/readyz"):
         response = client.get(path)
         assert response.status_code == 200
@@ -37,7 +37,7 @@ def test_healthz_and_readyz_answer_json_with_no_cookie_no_token_and_no_cache(cli
         "status": "ready", "checks": {"database": "ok", "photo_store": "ok", "limiter_store": "ok"}}
 
 
-def test_health_checks_are_never_rate_limited(app):
+def test_health_checks_are_never_rate_limited(app_context, app):
     app.config["LOGIN_LIMIT_PER_ADDRESS"] = "1 per 15 minutes"
     client = app.test_client()
     assert {client.get(path).status_code for path in ("/healthz", "/readyz") for _ in range(40)} == {200}
@@ -96,7 +96,7 @@ def access_lines(caplog):
     return [record for record in caplog.records if record.name == "checkin_pwa.access"]
 
 
-def test_a_trusted_proxys_request_id_is_kept_and_echoed_in_the_log_and_the_answer(client, caplog):
+def test_a_trusted_proxys_request_id_is_kept_and_echoed_in_the_log_and_the_answer(app_context, client, caplog):
     caplog.set_level(logging.INFO, logger="checkin_pwa.access")
     response = get(client, "/login", headers={"X-Request-ID": "5f0c2a9e41b7d3c8", "X-Forwarded-For": "203.0.113.7"},
                           environ_base={"REMOTE_ADDR": "127.0.0.1"})  # a proxy in TRUSTED_PROXIES
@@ -112,7 +112,7 @@ def test_a_trusted_proxys_request_id_is_kept_and_echoed_in_the_log_and_the_answe
     ("127.0.0.1", 'forged" status=200 user_id=1'),  # a proxy's, but not an id
     ("127.0.0.1", ""),
 ])
-def test_a_request_id_from_anyone_else_or_malformed_is_replaced_by_a_fresh_one(client, caplog, peer, offered):
+def test_a_request_id_from_anyone_else_or_malformed_is_replaced_by_a_fresh_one(app_context, client, caplog, peer, offered):
     caplog.set_level(logging.INFO, logger="checkin_pwa.access")
     response = get(client, "/login", headers={"X-Request-ID": offered}, environ_base={"REMOTE_ADDR": peer})
     fresh = response.headers["X-Request-ID"]
@@ -121,7 +121,7 @@ def test_a_request_id_from_anyone_else_or_malformed_is_replaced_by_a_fresh_one(c
     assert line.fields["request_id"] == fresh and line.fields["client"] == peer
 
 
-def test_a_signed_in_auditors_requests_are_logged_with_their_user_id(app, caplog):
+def test_a_signed_in_auditors_requests_are_logged_with_their_user_id(app_context, app, caplog):
     person = factories.auditor()
     db.session.commit()
     client = app.test_client()
@@ -132,7 +132,7 @@ def test_a_signed_in_auditors_requests_are_logged_with_their_user_id(app, caplog
     assert line.fields["user_id"] == person.id
 
 
-def test_log_lines_are_json_with_time_level_logger_request_id_and_user_id(app):
+def test_log_lines_are_json_with_time_level_logger_request_id_and_user_id(app_context, app):
     person = factories.auditor()
     db.session.commit()
     seen = []

@@ -8,6 +8,8 @@ import pytest
 from . import factories as f
 from .helpers import log_in
 
+pytestmark = pytest.mark.usefixtures("app_context")
+
 ODD = ["", "0", "-1", "99999999999999999999", "1e9", "abc", "%00", "<script>", "２０２６", "1/2", "NaN"]
 PAGES = [
     "/calendar?day={v}", "/calendar/{v}/3", "/calendar/2026/{v}",

@@ -12,6 +12,7 @@ import json
 import re
 import time
 
+import pytest
 from sqlalchemy import event
 
 from checkin_pwa.extensions import db
@@ -19,6 +20,8 @@ from checkin_pwa.models import CheckEvent, IdempotencyRecord
 
 from . import factories as f
 from .helpers import log_in
+
+pytestmark = pytest.mark.usefixtures("app_context")
 
 
 def get(app, client, path: str):

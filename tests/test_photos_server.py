@@ -30,7 +30,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "photos
 PHOTO_SCRIPT = {"X-Checkin-Client": "photos"}
 
 
-pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
+pytestmark = pytest.mark.usefixtures("app_context")
 
 
 @pytest.fixture

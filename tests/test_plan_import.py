@@ -60,7 +60,7 @@ def test_new_fields_are_allowed_anywhere():
     assert validate(document) == []
 
 
-def test_an_error_names_the_exact_field_and_the_bounds(app):
+def test_an_error_names_the_exact_field_and_the_bounds(app_context, app):
     document = example()
     document["plans"] = [copy.deepcopy(document["plans"][0]) for _ in range(4)]
     for index, plan in enumerate(document["plans"]):
@@ -69,7 +69,7 @@ def test_an_error_names_the_exact_field_and_the_bounds(app):
     assert english(document) == ["plans[3].sites[0].lat: must be between -90 and 90"]
 
 
-def test_errors_are_worded_in_chinese_by_default(app):
+def test_errors_are_worded_in_chinese_by_default(app_context, app):
     document = example()
     document["plans"][0]["sites"][0]["lon"] = 181
     document["plans"][0]["team"][0]["role"] = "boss"
@@ -81,7 +81,7 @@ def test_errors_are_worded_in_chinese_by_default(app):
     ]
 
 
-def test_all_errors_are_collected_in_document_order(app):
+def test_all_errors_are_collected_in_document_order(app_context, app):
     document = example()
     second = copy.deepcopy(document["plans"][0])
     second["plan_no"] = "P-2"
@@ -137,7 +137,7 @@ def test_a_document_that_is_not_an_object_is_refused():
     assert where({"agency": "x", "plans": {}}) == [("agency", "type_object"), ("plans", "type_array")]
 
 
-def test_end_before_or_at_start_is_refused(app):
+def test_end_before_or_at_start_is_refused(app_context, app):
     document = example()
     document["plans"][0]["end"] = "2026-08-18T08:00:00+08:00"
     assert english(document) == ["plans[0].end: must be later than start (2026-08-18T08:30:00+08:00)"]
@@ -146,7 +146,7 @@ def test_end_before_or_at_start_is_refused(app):
     assert where(document) == [("plans[0].end", "end_before_start")]
 
 
-def test_a_plan_number_used_twice_in_one_document_is_refused(app):
+def test_a_plan_number_used_twice_in_one_document_is_refused(app_context, app):
     document = example()
     document["plans"].append(copy.deepcopy(document["plans"][0]))
     assert english(document) == ["plans[1].plan_no: P-2026-000123 is already used by plans[0] in this document"]
@@ -163,7 +163,7 @@ def test_a_phone_twice_on_one_team_or_in_auditors_is_refused():
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
-def test_nan_and_infinity_are_refused_once_with_their_path(app, value):
+def test_nan_and_infinity_are_refused_once_with_their_path(app_context, app, value):
     document = example()
     document["plans"][0]["sites"][0]["lat"] = value
     assert english(document) == [
@@ -212,7 +212,7 @@ def test_bytes_that_are_not_a_json_object_are_named(raw, code):
     assert caught.value.code == code
 
 
-def test_a_parse_error_says_where(app):
+def test_a_parse_error_says_where(app_context, app):
     with pytest.raises(NotADocument) as caught:
         parse_document(b'{\n  "agency": }')
     with force_locale("en"):
@@ -226,7 +226,7 @@ def test_a_utf8_byte_order_mark_is_accepted():
 
 # --- importing ----------------------------------------------------------------------
 
-def test_import_creates_the_plan_its_sites_team_and_accounts(app):
+def test_import_creates_the_plan_its_sites_team_and_accounts(app_context, app):
     summary = import_plans(example())
     assert summary.accepted
     assert summary.created == ["P-2026-000123"] and summary.updated == []
@@ -242,7 +242,7 @@ def test_import_creates_the_plan_its_sites_team_and_accounts(app):
     assert plan.utc_offset_minutes == 480
 
 
-def test_r1_new_accounts_get_the_initial_password_and_must_change_it(app):
+def test_r1_new_accounts_get_the_initial_password_and_must_change_it(app_context, app):
     import_plans(example())
     zhang = db.session.scalar(db.select(Auditor).filter_by(phone="13800000001"))
     li = db.session.scalar(db.select(Auditor).filter_by(phone="13800000002"))
@@ -254,7 +254,7 @@ def test_r1_new_accounts_get_the_initial_password_and_must_change_it(app):
     assert li.id_type == "other" and li.id_number == "P1234567"
 
 
-def test_r1_an_existing_password_is_never_overwritten(app):
+def test_r1_an_existing_password_is_never_overwritten(app_context, app):
     person = factories.auditor(name="旧名字", phone="13800000001")
     old_hash = person.password_hash
     db.session.commit()
@@ -266,7 +266,7 @@ def test_r1_an_existing_password_is_never_overwritten(app):
     assert person.name == "张三"  # the body may correct the name
 
 
-def test_an_auditor_of_another_body_is_refused_at_each_place_and_nothing_changes(app):
+def test_an_auditor_of_another_body_is_refused_at_each_place_and_nothing_changes(app_context, app):
     """An auditor practises for one body at a time: a document naming another body's
     account (in auditors, on a team) is refused there, and the account stays as it was."""
     other = Agency(code="CNCA-R-2003-001", name="另一家认证机构")
@@ -294,7 +294,7 @@ def test_an_auditor_of_another_body_is_refused_at_each_place_and_nothing_changes
     assert (person.name, person.agency_id) == ("另一家的张三", other.id)
 
 
-def test_an_auditor_of_no_body_yet_joins_the_body_that_names_them(app):
+def test_an_auditor_of_no_body_yet_joins_the_body_that_names_them(app_context, app):
     person = factories.auditor(phone="13800000001")
     person.agency_id = None
     db.session.commit()
@@ -303,7 +303,7 @@ def test_an_auditor_of_no_body_yet_joins_the_body_that_names_them(app):
     assert person.agency.code == "CNCA-R-2002-117"
 
 
-def test_a_dry_run_says_what_would_change_and_writes_nothing(app):
+def test_a_dry_run_says_what_would_change_and_writes_nothing(app_context, app):
     factories.agency("CNCA-R-2002-117")
     db.session.commit()
     first = import_plans(example(), dry_run=True)
@@ -325,7 +325,7 @@ def test_a_dry_run_says_what_would_change_and_writes_nothing(app):
     assert same.changes[0].fields == ()
 
 
-def test_plans_written_in_batches_are_the_same_as_written_at_once(app):
+def test_plans_written_in_batches_are_the_same_as_written_at_once(app_context, app):
     document = example()
     document["plans"] = [{**copy.deepcopy(document["plans"][0]), "plan_no": f"P-2026-{n:06d}"} for n in range(5)]
     batched = import_plans(document, flush_every=2)
@@ -337,14 +337,14 @@ def test_plans_written_in_batches_are_the_same_as_written_at_once(app):
     assert again.updated == batched.created and not any(change.fields for change in again.changes)
 
 
-def test_a_declined_confirmation_writes_nothing(app):
+def test_a_declined_confirmation_writes_nothing(app_context, app):
     summary = import_plans(example(), confirm=lambda summary: False)
     assert summary.held and summary.created == ["P-2026-000123"]
     db.session.expire_all()
     assert count(AuditPlan) == 0
 
 
-def test_r3_team_members_keep_their_roles_and_order(app):
+def test_r3_team_members_keep_their_roles_and_order(app_context, app):
     import_plans(example())
     plan = db.session.scalar(db.select(AuditPlan))
     assert [(member.auditor.phone, member.role) for member in plan.team] == [
@@ -353,7 +353,7 @@ def test_r3_team_members_keep_their_roles_and_order(app):
     ]
 
 
-def test_r15_a_multi_site_plan_keeps_every_address_and_the_unlocated_one(app):
+def test_r15_a_multi_site_plan_keeps_every_address_and_the_unlocated_one(app_context, app):
     import_plans(example())
     plan = db.session.scalar(db.select(AuditPlan))
     assert [(site.address, site.lat, site.lon) for site in plan.sites] == [
@@ -362,14 +362,14 @@ def test_r15_a_multi_site_plan_keeps_every_address_and_the_unlocated_one(app):
     ]
 
 
-def test_r2_a_remote_plan_is_imported_as_remote(app):
+def test_r2_a_remote_plan_is_imported_as_remote(app_context, app):
     document = example()
     document["plans"][0]["mode"] = "remote"
     import_plans(document)
     assert db.session.scalar(db.select(AuditPlan)).mode == "remote"
 
 
-def test_reimport_updates_the_plan_and_never_duplicates_it(app):
+def test_reimport_updates_the_plan_and_never_duplicates_it(app_context, app):
     import_plans(example())
     plan = db.session.scalar(db.select(AuditPlan))
     site_ids = [site.id for site in plan.sites]
@@ -401,7 +401,7 @@ def test_reimport_updates_the_plan_and_never_duplicates_it(app):
     assert db.session.scalar(db.select(Auditor).filter_by(phone="13800000002")).name == "李四四"
 
 
-def test_the_same_document_twice_gives_the_same_rows(app):
+def test_the_same_document_twice_gives_the_same_rows(app_context, app):
     import_plans(example())
     before = [count(model) for model in (Agency, Auditor, Enterprise, AuditPlan, PlanSite, TeamMember)]
     assert import_plans(example()).updated == ["P-2026-000123"]
@@ -417,7 +417,7 @@ def _check_in(plan, site, signer) -> CheckEvent:
     return event
 
 
-def test_reimport_keeps_check_events_and_the_site_they_point_at(app):
+def test_reimport_keeps_check_events_and_the_site_they_point_at(app_context, app):
     import_plans(example())
     plan = db.session.scalar(db.select(AuditPlan))
     signer = plan.team[1].auditor
@@ -442,7 +442,7 @@ def test_reimport_keeps_check_events_and_the_site_they_point_at(app):
     assert [site.address for site in plan.sites] == ["吉林省通化市新地址9号", "吉林省集安市工业园区1号"]
 
 
-def test_reimport_with_a_reworded_address_keeps_the_site_row(app):
+def test_reimport_with_a_reworded_address_keeps_the_site_row(app_context, app):
     import_plans(example())
     plan = db.session.scalar(db.select(AuditPlan))
     site_id = plan.sites[0].id
@@ -457,7 +457,7 @@ def test_reimport_with_a_reworded_address_keeps_the_site_row(app):
     assert len(plan.sites) == 2
 
 
-def test_a_refused_document_changes_nothing(app):
+def test_a_refused_document_changes_nothing(app_context, app):
     import_plans(example())
     before = [count(model) for model in (Agency, Auditor, Enterprise, AuditPlan, PlanSite, TeamMember)]
     document = example()
@@ -481,7 +481,7 @@ def test_a_refused_document_changes_nothing(app):
     assert db.session.scalar(db.select(Agency)).name == "北京某某认证中心有限公司"
 
 
-def test_a_team_phone_needs_an_account_or_a_listing(app):
+def test_a_team_phone_needs_an_account_or_a_listing(app_context, app):
     document = example()
     del document["auditors"][4]  # 13800000005 is on the team, not listed, no account
     summary = import_plans(document)
@@ -501,7 +501,7 @@ def test_a_team_phone_needs_an_account_or_a_listing(app):
     ("2026-08-18T08:30:00-05:00", "2026-08-18T17:00:00-05:00", dt.datetime(2026, 8, 18, 13, 30, tzinfo=dt.timezone.utc), -300),
     ("2026-08-18T08:30:00+05:45", "2026-08-18T17:00:00+05:45", dt.datetime(2026, 8, 18, 2, 45, tzinfo=dt.timezone.utc), 345),
 ])
-def test_times_in_other_utc_offsets_are_stored_as_the_same_instant(app, start, end, start_utc, offset):
+def test_times_in_other_utc_offsets_are_stored_as_the_same_instant(app_context, app, start, end, start_utc, offset):
     document = example()
     document["plans"][0].update(start=start, end=end, timezone="Asia/Tokyo")
     import_plans(document)
@@ -512,7 +512,7 @@ def test_times_in_other_utc_offsets_are_stored_as_the_same_instant(app, start, e
     assert plan.timezone == "Asia/Tokyo"
 
 
-def test_plan_numbers_are_per_body(app):
+def test_plan_numbers_are_per_body(app_context, app):
     import_plans(example())
     document = example()
     document["agency"] = {"code": "CNCA-R-2003-001", "name": "另一家认证机构"}
@@ -522,7 +522,7 @@ def test_plan_numbers_are_per_body(app):
     assert count(AuditPlan) == 2 and count(Enterprise) == 2 and count(Auditor) == 10
 
 
-def test_a_token_of_another_body_cannot_import_its_plans(app):
+def test_a_token_of_another_body_cannot_import_its_plans(app_context, app):
     other = Agency(code="CNCA-R-2003-001", name="另一家认证机构")
     db.session.add(other)
     db.session.commit()

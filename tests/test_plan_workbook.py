@@ -69,7 +69,7 @@ def plan_count() -> int:
 
 # --- the same document as the JSON import ---------------------------------------------------
 
-def test_a_workbook_reads_as_the_json_document_and_imports_the_same(app):
+def test_a_workbook_reads_as_the_json_document_and_imports_the_same(app_context, app):
     document = example()
     result = read_workbook(write_workbook(document))
     assert result.issues == []
@@ -97,7 +97,7 @@ def test_template_has_chinese_headers_with_the_contract_names_and_a_guide():
     assert book["审核员"].column_dimensions[id_column].number_format == "@"
 
 
-def test_the_template_example_rows_are_refused_until_replaced(app):
+def test_the_template_example_rows_are_refused_until_replaced(app_context, app):
     result = read_workbook(template_workbook())
     sheets = {(issue.place.sheet, issue.place.row) for issue in result.issues if issue.code == "example_row"}
     assert sheets == {("计划", 2), ("场所", 2), ("团队", 2), ("审核员", 2), ("机构", 2)}
@@ -108,7 +108,7 @@ def test_the_template_example_rows_are_refused_until_replaced(app):
     assert all(issue.place.sheet != "机构" for issue in own.issues)
 
 
-def test_filling_in_the_template_gives_a_valid_document(app):
+def test_filling_in_the_template_gives_a_valid_document(app_context, app):
     data = template_workbook(agency={"code": "CNCA-R-2099-001", "name": "某某认证有限公司"})
     data = edited(data, "计划", {"A2": "P-1", "B2": "某某公司"})
     data = edited(data, "场所", {"A2": "P-1"})
@@ -125,7 +125,7 @@ def test_filling_in_the_template_gives_a_valid_document(app):
 
 # --- every problem at its cell, in Chinese ---------------------------------------------------
 
-def test_validation_problems_are_named_by_sheet_row_and_column(app):
+def test_validation_problems_are_named_by_sheet_row_and_column(app_context, app):
     document = example()
     second = copy.deepcopy(document["plans"][0])
     second["plan_no"] = "P-2026-000124"
@@ -143,7 +143,7 @@ def test_validation_problems_are_named_by_sheet_row_and_column(app):
     assert not summary.accepted and plan_count() == 0
 
 
-def test_a_duplicate_plan_no_names_both_rows(app):
+def test_a_duplicate_plan_no_names_both_rows(app_context, app):
     document = example()
     again = copy.deepcopy(document["plans"][0])  # the plan's row pasted twice, its sites and team once
     again["sites"], again["team"] = [], []
@@ -154,13 +154,13 @@ def test_a_duplicate_plan_no_names_both_rows(app):
     assert not import_workbook(result).accepted and plan_count() == 0
 
 
-def test_sites_and_team_of_a_plan_the_plans_sheet_lacks_are_refused(app):
+def test_sites_and_team_of_a_plan_the_plans_sheet_lacks_are_refused(app_context, app):
     data = edited(write_workbook(example()), "团队", {"A3": "P-无此计划"})
     result = read_workbook(data)
     assert chinese(result) == ["「团队」表第 3 行 A 列（计划编号 (plan_no)）：“计划”表中没有计划 P-无此计划"]
 
 
-def test_columns_are_found_by_title_in_any_order_and_unknown_ones_refused(app):
+def test_columns_are_found_by_title_in_any_order_and_unknown_ones_refused(app_context, app):
     book = Workbook()
     book.active.title = "机构"
     book.active.append(["机构名称", "code"])
@@ -184,7 +184,7 @@ def test_columns_are_found_by_title_in_any_order_and_unknown_ones_refused(app):
 
 # --- formulas, dates and numbers where text belongs ------------------------------------------
 
-def test_a_formula_is_refused_at_its_cell(app):
+def test_a_formula_is_refused_at_its_cell(app_context, app):
     data = edited(write_workbook(example()), "计划", {"N2": "=TODAY()+1"})
     result = read_workbook(data)
     assert chinese(result, validate(result.document)) == [
@@ -192,7 +192,7 @@ def test_a_formula_is_refused_at_its_cell(app):
     assert not import_workbook(result).accepted and plan_count() == 0
 
 
-def test_reading_stops_after_a_thousand_refused_cells(app):
+def test_reading_stops_after_a_thousand_refused_cells(app_context, app):
     """A workbook of formulas is refused without keeping a problem for each of its cells."""
     book = Workbook()
     book.active.title = "计划"
@@ -220,7 +220,7 @@ def test_an_excel_date_in_a_time_column_is_read_in_the_plans_zone():
     assert plain.document["plans"][0]["start"] == "2026-08-18T08:30:00+08:00"  # Asia/Shanghai by default
 
 
-def test_a_date_where_text_belongs_is_refused(app):
+def test_a_date_where_text_belongs_is_refused(app_context, app):
     data = edited(write_workbook(example()), "计划", {"A2": dt.datetime(2021, 8, 1), "L2": dt.date(2021, 3, 1)})
     result = read_workbook(data)
     messages = chinese(result)
@@ -228,7 +228,7 @@ def test_a_date_where_text_belongs_is_refused(app):
     assert messages[0].startswith("「计划」表第 2 行 A 列（计划编号 (plan_no)）：是日期，但此列应为文本")
 
 
-def test_numbers_typed_for_phones_and_ids_keep_every_digit_or_are_refused(app):
+def test_numbers_typed_for_phones_and_ids_keep_every_digit_or_are_refused(app_context, app):
     data = edited(write_workbook(example()), "审核员", {"A2": 13800000001, "D2": 110101800101001, "D4": 1.1010119800101e17})
     data = edited(data, "团队", {"B2": 13800000001.0})
     result = read_workbook(data)
@@ -239,7 +239,7 @@ def test_numbers_typed_for_phones_and_ids_keep_every_digit_or_are_refused(app):
                                "Excel 只保留了前 15 位数字：请把此列设为“文本”格式后重新输入"]
 
 
-def test_full_width_digits_in_phones_and_ids_are_read_as_ascii_in_a_workbook(app):
+def test_full_width_digits_in_phones_and_ids_are_read_as_ascii_in_a_workbook(app_context, app):
     data = edited(write_workbook(example()), "审核员", {"A2": "１３８０００００００１", "D2": "１１０１０１１９８００１０１００１Ｘ"})
     data = edited(data, "团队", {"B2": "１３８０００００００１ "})
     result = read_workbook(data)
@@ -249,7 +249,7 @@ def test_full_width_digits_in_phones_and_ids_are_read_as_ascii_in_a_workbook(app
     assert db.session.scalar(db.select(Auditor.phone).where(Auditor.name == "张三")) == "13800000001"
 
 
-def test_full_width_digits_in_phones_and_ids_are_read_as_ascii_in_json(app):
+def test_full_width_digits_in_phones_and_ids_are_read_as_ascii_in_json(app_context, app):
     document = example()
     document["auditors"][0]["phone"] = "１３８０００００００１"
     document["plans"][0]["team"][0]["phone"] = "１３８０００００００１"
@@ -259,7 +259,7 @@ def test_full_width_digits_in_phones_and_ids_are_read_as_ascii_in_json(app):
     assert db.session.scalar(db.select(Auditor.phone).where(Auditor.name == "张三")) == "13800000001"
 
 
-def test_each_kind_of_refused_cell_is_named_at_its_cell(app):
+def test_each_kind_of_refused_cell_is_named_at_its_cell(app_context, app):
     data = edited(write_workbook(example()), "计划", {"N2": 45000, "K2": "也许", "R2": "#N/A", "Z2": "备忘"})
     data = edited(data, "机构", {"A3": "CNCA-R-2099-001", "B3": "另一机构"})
     result = read_workbook(data)
@@ -274,12 +274,12 @@ def test_each_kind_of_refused_cell_is_named_at_its_cell(app):
         "extra_agency_row", "boolean_word", "error_value", "value_without_header", "moment_needed"]
 
 
-def test_project_levels_are_filled_from_the_first(app):
+def test_project_levels_are_filled_from_the_first(app_context, app):
     result = read_workbook(edited(write_workbook(example()), "计划", {"G2": None}))
     assert chinese(result) == ["「计划」表第 2 行 G 列（项目二级 (project.levels.2)）：为空，但后面的项目层级有内容：请从第一级起依次填写"]
 
 
-def test_choices_take_the_chinese_words_or_the_contract_values(app):
+def test_choices_take_the_chinese_words_or_the_contract_values(app_context, app):
     data = edited(write_workbook(example()), "团队", {"C2": "leader", "C3": "组员", "C4": "专家"})
     data = edited(data, "计划", {"I2": "TRUE", "R2": "现场+远程"})
     result = read_workbook(data)
@@ -290,14 +290,14 @@ def test_choices_take_the_chinese_words_or_the_contract_values(app):
 
 # --- not a workbook -----------------------------------------------------------------------
 
-def test_random_bytes_a_renamed_csv_and_an_empty_file_are_not_workbooks(app):
+def test_random_bytes_a_renamed_csv_and_an_empty_file_are_not_workbooks(app_context, app):
     for data in (os.urandom(4096), "计划编号,受审核企业名称\nP-1,某某公司\n".encode(), b""):
         code, message = not_a_workbook(data)
         assert code == "not_a_workbook"
         assert message == "文件不是 Excel 工作簿（.xlsx）：请下载模板，填写后以 .xlsx 格式上传。"
 
 
-def test_an_old_xls_file_is_named_as_such(app):
+def test_an_old_xls_file_is_named_as_such(app_context, app):
     code, message = not_a_workbook(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4088))
     assert code == "workbook_xls" and ".xlsx" in message and ".xls" in message
 
@@ -315,7 +315,7 @@ def test_a_zip_of_something_else_is_not_a_workbook():
     assert not_a_workbook(out.getvalue())[0] == "not_a_workbook"
 
 
-def test_a_cut_off_workbook_is_refused_as_damaged(app):
+def test_a_cut_off_workbook_is_refused_as_damaged(app_context, app):
     data = write_workbook(example())
     code, message = not_a_workbook(data[: len(data) // 2])
     assert code == "not_a_workbook"
@@ -376,7 +376,7 @@ def test_huge_shared_strings_are_refused_before_they_are_unpacked():
     assert peak < 32 * 1024 * 1024
 
 
-def test_a_million_tiny_shared_strings_are_refused_before_openpyxl_holds_them(app):
+def test_a_million_tiny_shared_strings_are_refused_before_openpyxl_holds_them(app_context, app):
     """Within the size limit, 1.1 million short strings made openpyxl's list of them
     grow by about 200 MB."""
     strings = b"".join(b"<si><t>%x</t></si>" % n for n in range(1_100_000))
@@ -410,7 +410,7 @@ def _sheet_xml(rows: bytes) -> bytes:
             b'<dimension ref="A1:XFD1048576"/><sheetData>' + rows + b"</sheetData></worksheet>")
 
 
-def test_a_sheet_claiming_a_million_rows_costs_only_the_rows_allowed(app):
+def test_a_sheet_claiming_a_million_rows_costs_only_the_rows_allowed(app_context, app):
     data = write_workbook(example())
     sheet = "xl/worksheets/sheet1.xml"  # 计划
     original = zipfile.ZipFile(io.BytesIO(data)).read(sheet)
@@ -427,7 +427,7 @@ def test_a_sheet_claiming_a_million_rows_costs_only_the_rows_allowed(app):
     assert [issue.code for issue in result.issues] == ["too_many_rows"]
 
 
-def test_rows_as_wide_as_excel_allows_cost_only_the_columns_read(app):
+def test_rows_as_wide_as_excel_allows_cost_only_the_columns_read(app_context, app):
     data = write_workbook(example())
     sheet = "xl/worksheets/sheet3.xml"  # 团队
     original = zipfile.ZipFile(io.BytesIO(data)).read(sheet)

@@ -15,9 +15,8 @@ from checkin_pwa.extensions import db
 from checkin_pwa.models import Explanation, IdempotencyRecord
 
 from . import factories as f
-from .helpers import csrf_token_from, phone_of
+from .helpers import csrf_token_from, in_app_context, phone_of
 
-pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
 
 HTMX = {"HX-Request": "true"}
 NOT_FOUND = "未找到该页面，或您无权查看。"
@@ -50,7 +49,7 @@ def post(client, plan_id, text_value, headers=None, path=None, **extra):
                        data={"csrf_token": token, "text": text_value, **extra})
 
 
-def test_r10_explain_page_lists_exceptions_the_deadline_and_the_form(app):
+def test_r10_explain_page_lists_exceptions_the_deadline_and_the_form(app_context, app):
     plan, leader, _ = team_of_two(start=f.local_today(-3), end=f.local_today(-2, 17, 0))
     page = text(phone_of(app, leader).get(f"/plans/{plan.id}/explain"))
     assert "未签到" in page and "未上传照片" in page
@@ -63,7 +62,7 @@ def test_r10_explain_page_lists_exceptions_the_deadline_and_the_form(app):
     assert 'name="idempotency_key"' in page and 'src="/static/js/explanations.js?v=' in page
 
 
-def test_r20_a_deadline_in_a_year_the_official_calendar_lacks_says_it_is_estimated(app):
+def test_r20_a_deadline_in_a_year_the_official_calendar_lacks_says_it_is_estimated(app_context, app):
     # Last day Monday 2026-12-28; 2027's holidays are not in the pinned chinesecalendar: the
     # count goes on Monday to Friday (29, 30, 31 December, 1 and 4 January) and says so.
     shanghai = f.SHANGHAI
@@ -75,7 +74,8 @@ def test_r20_a_deadline_in_a_year_the_official_calendar_lacks_says_it_is_estimat
 
 
 def test_r10_any_member_writes_and_the_list_keeps_all_newest_first(app):
-    plan, leader, member = team_of_two()
+    with in_app_context(app):
+        plan, leader, member = team_of_two()
     a, b = phone_of(app, leader), phone_of(app, member)
     first = post(a, plan.id, "保密区域禁止拍照，已与企业确认。")
     assert first.status_code == 303 and first.headers["Location"].endswith(f"/plans/{plan.id}#explanations")
@@ -85,9 +85,10 @@ def test_r10_any_member_writes_and_the_list_keeps_all_newest_first(app):
     assert body.lstrip().startswith('<section id="explanations"')
     assert body.index("首次会议推迟至下午") < body.index("保密区域禁止拍照")  # newest first
     assert "异常说明已提交。" in body and "贾组长" in body and "崔组员" in body
-    saved = rows(plan.id)
-    assert [(r.author.name, r.text) for r in saved] == [("贾组长", "保密区域禁止拍照，已与企业确认。"),
-                                                        ("崔组员", "首次会议推迟至下午，已补签。")]
+    with in_app_context(app):
+        saved = rows(plan.id)
+        assert [(r.author.name, r.text) for r in saved] == [("贾组长", "保密区域禁止拍照，已与企业确认。"),
+                                                            ("崔组员", "首次会议推迟至下午，已补签。")]
     assert all(abs((r.created_at - clock.now()).total_seconds()) < 60 for r in saved)
     # Shown on the plan page too, with the server time on the plan's clock.
     page = text(a.get(f"/plans/{plan.id}"))
@@ -95,13 +96,13 @@ def test_r10_any_member_writes_and_the_list_keeps_all_newest_first(app):
     assert shown in page and 'id="explanations"' in page
 
 
-def test_r10_before_the_audit_too(app):
+def test_r10_before_the_audit_too(app_context, app):
     plan, leader, _ = team_of_two(start=f.local_today(3), end=f.local_today(4))
     assert post(phone_of(app, leader), plan.id, "计划将变更审核日期。").status_code == 303
     assert len(rows(plan.id)) == 1
 
 
-def test_r10_text_is_stored_exactly_as_typed_and_shown_escaped(app):
+def test_r10_text_is_stored_exactly_as_typed_and_shown_escaped(app_context, app):
     plan, leader, _ = team_of_two()
     client = phone_of(app, leader)
     typed = "  " + HOSTILE + "\n第二行  "
@@ -115,7 +116,7 @@ def test_r10_text_is_stored_exactly_as_typed_and_shown_escaped(app):
 
 
 @pytest.mark.parametrize("typed", ["", "   ", "\n\t \r\n"])
-def test_r10_empty_or_whitespace_is_refused_with_nothing_stored(app, typed):
+def test_r10_empty_or_whitespace_is_refused_with_nothing_stored(app_context, app, typed):
     plan, leader, _ = team_of_two()
     client = phone_of(app, leader)
     plain = post(client, plan.id, typed)
@@ -125,7 +126,7 @@ def test_r10_empty_or_whitespace_is_refused_with_nothing_stored(app, typed):
     assert rows() == []
 
 
-def test_r10_ten_thousand_characters_are_refused_clearly_and_what_fits_kept_in_the_form(app):
+def test_r10_ten_thousand_characters_are_refused_clearly_and_what_fits_kept_in_the_form(app_context, app):
     plan, leader, _ = team_of_two()
     client = phone_of(app, leader)
     long_text = "说" * 10_000
@@ -140,7 +141,7 @@ def test_r10_ten_thousand_characters_are_refused_clearly_and_what_fits_kept_in_t
     assert rows() == []
 
 
-def test_r10_limits_count_after_trimming(app):
+def test_r10_limits_count_after_trimming(app_context, app):
     plan, leader, _ = team_of_two()
     client = phone_of(app, leader)
     assert post(client, plan.id, "  " + "字" * 2000 + "  \n").status_code == 303
@@ -149,7 +150,7 @@ def test_r10_limits_count_after_trimming(app):
     assert [len(r.text.strip()) for r in rows(plan.id)] == [2000, 1]
 
 
-def test_r16_a_non_member_gets_404_for_the_post_and_nothing_is_stored(app):
+def test_r16_a_non_member_gets_404_for_the_post_and_nothing_is_stored(app_context, app):
     plan, _, _ = team_of_two()
     stranger = f.auditor()
     db.session.commit()
@@ -163,7 +164,7 @@ def test_r16_a_non_member_gets_404_for_the_post_and_nothing_is_stored(app):
     assert rows() == []
 
 
-def test_r10_a_missing_or_bad_csrf_token_changes_nothing(app):
+def test_r10_a_missing_or_bad_csrf_token_changes_nothing(app_context, app):
     plan, leader, _ = team_of_two()
     client = phone_of(app, leader)
     for data in ({"text": "无令牌"}, {"text": "坏令牌", "csrf_token": "not-a-token"}):
@@ -173,7 +174,7 @@ def test_r10_a_missing_or_bad_csrf_token_changes_nothing(app):
     assert rows() == []
 
 
-def test_r17_an_explanation_sent_later_is_written_once_with_both_times(app):
+def test_r17_an_explanation_sent_later_is_written_once_with_both_times(app_context, app):
     plan, leader, _ = team_of_two()
     client = phone_of(app, leader)
     token = csrf_token_from(client.get(f"/plans/{plan.id}/explain"))
@@ -196,7 +197,7 @@ def test_r17_an_explanation_sent_later_is_written_once_with_both_times(app):
     assert re.search(r"离线记录，稍后发送：操作时间 " + acted + r"，服务器接收时间 \d{4}-\d\d-\d\d \d\d:\d\d", page)
 
 
-def test_r17_an_explanation_from_a_phone_3_hours_fast_shows_the_corrected_time(app):
+def test_r17_an_explanation_from_a_phone_3_hours_fast_shows_the_corrected_time(app_context, app):
     # The phone's clock runs 3 h fast: written 40 min ago by the server's clock, sent now.
     plan, leader, _ = team_of_two()
     client = phone_of(app, leader)
@@ -219,7 +220,7 @@ def test_r17_an_explanation_from_a_phone_3_hours_fast_shows_the_corrected_time(a
     assert "操作时间 " + shown in page and "操作时间 " + phone_said not in page
 
 
-def test_r17_the_same_key_without_the_web_record_still_writes_once(app):
+def test_r17_the_same_key_without_the_web_record_still_writes_once(app_context, app):
     """The service's own guard: the stored key finds the explanation already written."""
     from checkin_pwa.services import explanations
 
@@ -230,7 +231,7 @@ def test_r17_the_same_key_without_the_web_record_still_writes_once(app):
     assert one.id == two.id and len(rows(plan.id)) == 1
 
 
-def test_r17_a_token_of_an_ended_session_changes_nothing_and_the_outbox_retries_once(app):
+def test_r17_a_token_of_an_ended_session_changes_nothing_and_the_outbox_retries_once(app_context, app):
     """Tokens live as long as their session (config: WTF_CSRF_TIME_LIMIT = None, for R17
     replays): one from a session that ended is refused with the marker the outbox looks for;
     with a fresh token the same action key writes the explanation once."""

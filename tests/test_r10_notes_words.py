@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from checkin_pwa.blueprints.plans import words
 from checkin_pwa.domain import audit_exceptions as rules10
 from checkin_pwa.domain import notes
 from checkin_pwa.services.plans import ExceptionView
+
+pytestmark = pytest.mark.usefixtures("app_context")
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -17,7 +17,7 @@ from checkin_pwa.services import checkin, explanations
 from . import factories as f
 from .helpers import phone_of
 
-pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
+pytestmark = pytest.mark.usefixtures("app_context")
 
 SITE = geo.Point(*f.SITE)
 

@@ -140,7 +140,7 @@ def local(month: Month, day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(month.year, month.month, day, hour, minute, tzinfo=SHANGHAI)
 
 
-def test_r12_red_mark_only_on_the_days_of_a_plan_with_an_exception(app, client, past_month):
+def test_r12_red_mark_only_on_the_days_of_a_plan_with_an_exception(app_context, app, client, past_month):
     me = f.auditor()
     # Ended without check-in: 未签到 and 未上传照片 on the 10th and 11th.
     f.plan([me], start=local(past_month, 10, 8, 30), end=local(past_month, 11, 12, 0))
@@ -160,7 +160,7 @@ def test_r12_red_mark_only_on_the_days_of_a_plan_with_an_exception(app, client, 
     assert "type-" not in day_link(html, past_month.first_day.replace(day=20))
 
 
-def test_r12_this_month_first_with_today_marked(app, client, signed_in):
+def test_r12_this_month_first_with_today_marked(app_context, app, client, signed_in):
     response = client.get("/calendar")
     html = response.get_data(as_text=True)
     today = dt.datetime.now(SHANGHAI).date()
@@ -172,7 +172,7 @@ def test_r12_this_month_first_with_today_marked(app, client, signed_in):
         assert f"<th scope=\"col\">{weekday}</th>" in html
 
 
-def test_r12_previous_and_next_month_are_real_links_with_htmx(app, client, signed_in):
+def test_r12_previous_and_next_month_are_real_links_with_htmx(app_context, app, client, signed_in):
     html = client.get("/calendar/2026/1").get_data(as_text=True)
     assert 'href="/calendar/2025/12" hx-get="/calendar/2025/12"' in html
     assert 'href="/calendar/2026/2" hx-get="/calendar/2026/2"' in html
@@ -194,7 +194,7 @@ def test_r12_previous_and_next_month_are_real_links_with_htmx(app, client, signe
     ("/calendar/2026/3?day=2026-04-01", "不是本月的日期"),
     ("/calendar/2026/3?day=yesterday", "不是本月的日期"),
 ])
-def test_r12_a_bad_month_or_day_shows_this_month_with_a_message(app, client, signed_in, path, message):
+def test_r12_a_bad_month_or_day_shows_this_month_with_a_message(app_context, app, client, signed_in, path, message):
     response = client.get(path)
     html = response.get_data(as_text=True)
     assert response.status_code == 400
@@ -204,7 +204,7 @@ def test_r12_a_bad_month_or_day_shows_this_month_with_a_message(app, client, sig
         assert f"{today.year}年{today.month}月" in html
 
 
-def test_r12_tapping_a_day_lists_its_plans_with_exceptions_and_explanations(app, client, past_month):
+def test_r12_tapping_a_day_lists_its_plans_with_exceptions_and_explanations(app_context, app, client, past_month):
     me, colleague = f.auditor(name="张三"), f.auditor(name="李四")
     company = f.enterprise("大连某某有限公司")
     plan = f.plan([colleague, me], company=company, start=local(past_month, 10, 8, 30),
@@ -233,7 +233,7 @@ def test_r12_tapping_a_day_lists_its_plans_with_exceptions_and_explanations(app,
     assert "aria-current=\"true\"" in day_link(html, day)
 
 
-def test_r12_a_plan_abroad_is_on_its_own_local_day(app, client, past_month):
+def test_r12_a_plan_abroad_is_on_its_own_local_day(app_context, app, client, past_month):
     me = f.auditor()
     new_york = ZoneInfo("America/New_York")
     # 20:00-23:00 in New York on the 10th is the 11th in Shanghai: the calendar says the 10th.
@@ -250,17 +250,17 @@ def test_r12_a_plan_abroad_is_on_its_own_local_day(app, client, past_month):
     assert f'id="day-plan-{plan.id}"' in listed and "20:00 至" in listed
 
 
-def test_r12_a_day_alone_opens_its_month(app, client, signed_in):
+def test_r12_a_day_alone_opens_its_month(app_context, app, client, signed_in):
     html = client.get("/calendar?day=2026-03-04").get_data(as_text=True)
     assert "2026年3月" in html and "2026-03-04 审核计划" in html
 
 
-def test_r12_a_day_without_plans_says_so(app, client, signed_in):
+def test_r12_a_day_without_plans_says_so(app_context, app, client, signed_in):
     html = client.get("/calendar/2026/3?day=2026-03-04").get_data(as_text=True)
     assert "当天无审核计划" in html
 
 
-def test_r16_calendar_never_shows_another_teams_plan(app, client, past_month):
+def test_r16_calendar_never_shows_another_teams_plan(app_context, app, client, past_month):
     me, stranger = f.auditor(), f.auditor()
     f.plan([stranger], company=f.enterprise("别人的企业"), start=local(past_month, 10, 8, 30),
            end=local(past_month, 10, 17, 0))
@@ -273,6 +273,6 @@ def test_r16_calendar_never_shows_another_teams_plan(app, client, past_month):
     assert "当天无审核计划" in html
 
 
-def test_r12_calendar_needs_a_login(client):
+def test_r12_calendar_needs_a_login(app_context, client):
     response = client.get("/calendar")
     assert response.status_code in (302, 303) and "/login" in response.headers["Location"]

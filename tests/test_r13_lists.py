@@ -90,7 +90,7 @@ def listed(client, path, **headers):
     return response
 
 
-def test_r13_tasks_and_history_split_at_the_end_day(app, client, me):
+def test_r13_tasks_and_history_split_at_the_end_day(app_context, app, client, me):
     f.plan([me], company=f.enterprise("昨天结束"), start=f.local_today(-3), end=f.local_today(-1, 17, 0))
     # Ends today at 00:30, already past: still a task until the day is over (like R10's 任务结束).
     f.plan([me], company=f.enterprise("今天结束"), start=f.local_today(-2), end=f.local_today(0, 0, 30))
@@ -106,7 +106,7 @@ def test_r13_tasks_and_history_split_at_the_end_day(app, client, me):
     assert "审核任务" in tasks and "审核经历" in tasks and "重置" in tasks
 
 
-def test_r13_each_row_shows_project_role_team_and_sign_state(app, client, me):
+def test_r13_each_row_shows_project_role_team_and_sign_state(app_context, app, client, me):
     leader, member = f.auditor(name="崔某"), f.auditor(name="沈某")
     plan = f.plan([leader, me, member], company=f.enterprise("吉林省某某股份有限公司"),
                   start=f.local_today(-1, 8, 30), end=f.local_today(1, 17, 0))
@@ -122,7 +122,7 @@ def test_r13_each_row_shows_project_role_team_and_sign_state(app, client, me):
     assert "未签到" in row and "签到提醒" in row  # started with no check-in (R11)
 
 
-def test_r13_history_row_shows_exception(app, client, me):
+def test_r13_history_row_shows_exception(app_context, app, client, me):
     f.plan([me], start=f.local_today(-5), end=f.local_today(-4, 17, 0))
     db.session.commit()
     log_in(client, me)
@@ -130,7 +130,7 @@ def test_r13_history_row_shows_exception(app, client, me):
     assert "state-exception" in html and "异常" in html
 
 
-def test_r13_date_range_narrows(app, client, me):
+def test_r13_date_range_narrows(app_context, app, client, me):
     f.plan([me], company=f.enterprise("十天后"), start=f.local_today(10), end=f.local_today(11, 17, 0))
     f.plan([me], company=f.enterprise("二十天后"), start=f.local_today(20), end=f.local_today(22, 17, 0))
     db.session.commit()
@@ -143,7 +143,7 @@ def test_r13_date_range_narrows(app, client, me):
     assert rows(listed(client, f"/tasks?from={day(12)}&to={day(19)}").get_data(as_text=True)) == []
 
 
-def test_r13_enterprise_name_narrows_by_any_part(app, client, me):
+def test_r13_enterprise_name_narrows_by_any_part(app_context, app, client, me):
     f.plan([me], company=f.enterprise("吉林省通化钢铁股份有限公司"))
     f.plan([me], company=f.enterprise("大连港口集团有限公司"))
     f.plan([me], company=f.enterprise("百分之百_测试%公司"))
@@ -158,7 +158,7 @@ def test_r13_enterprise_name_narrows_by_any_part(app, client, me):
     assert '<option value="大连港口集团有限公司">' in html  # suggestions (datalist)
 
 
-def test_r13_project_levels_narrow_and_cascade(app, client, me):
+def test_r13_project_levels_narrow_and_cascade(app_context, app, client, me):
     f.plan([me], company=f.enterprise("质量企业"), levels=QMS)
     f.plan([me], company=f.enterprise("环境企业"), levels=EMS, code="ISO14001")
     f.plan([me], company=f.enterprise("产品企业"), levels=CCC, code="CCC", required=False)
@@ -181,7 +181,7 @@ def test_r13_project_levels_narrow_and_cascade(app, client, me):
 
 
 @pytest.mark.parametrize("query", ["l1=不存在", f"l2={QMS[1]}", f"l1={CCC[0]}&l2={QMS[1]}"])
-def test_r13_a_bad_project_level_says_so_and_lists_nothing(app, client, me, query):
+def test_r13_a_bad_project_level_says_so_and_lists_nothing(app_context, app, client, me, query):
     f.plan([me], levels=QMS)
     f.plan([me], levels=CCC)
     db.session.commit()
@@ -192,7 +192,7 @@ def test_r13_a_bad_project_level_says_so_and_lists_nothing(app, client, me, quer
     assert "认证项目层级无效" in html and rows(html) == []
 
 
-def test_r13_an_inverted_range_says_so_and_lists_nothing(app, client, me):
+def test_r13_an_inverted_range_says_so_and_lists_nothing(app_context, app, client, me):
     f.plan([me])
     db.session.commit()
     log_in(client, me)
@@ -206,7 +206,7 @@ def test_r13_an_inverted_range_says_so_and_lists_nothing(app, client, me):
     assert partial.status_code == 200 and "晚于结束日期" in partial.get_data(as_text=True)
 
 
-def test_r13_pagination_twenty_a_page_with_real_links(app, client, me):
+def test_r13_pagination_twenty_a_page_with_real_links(app_context, app, client, me):
     for n in range(25):
         f.plan([me], company=f.enterprise(f"企业{n:02d}"), start=f.local_today(1 + n), end=f.local_today(1 + n, 17, 0))
     db.session.commit()
@@ -221,7 +221,7 @@ def test_r13_pagination_twenty_a_page_with_real_links(app, client, me):
     assert len(rows(listed(client, "/tasks?page=abc").get_data(as_text=True))) == 20
 
 
-def test_r13_a_page_takes_the_same_few_queries_whatever_its_size(app, client, me):
+def test_r13_a_page_takes_the_same_few_queries_whatever_its_size(app_context, app, client, me):
     """No N+1: the number of SQL statements does not grow with the rows shown."""
     colleague = f.auditor()
     for n in range(20):
@@ -244,7 +244,7 @@ def test_r13_a_page_takes_the_same_few_queries_whatever_its_size(app, client, me
     assert twenty == one and twenty <= 15
 
 
-def test_r16_lists_never_show_another_teams_plan(app, client, me):
+def test_r16_lists_never_show_another_teams_plan(app_context, app, client, me):
     stranger = f.auditor()
     f.plan([stranger], company=f.enterprise("别人的企业"), levels=CCC)
     f.plan([stranger], company=f.enterprise("别人的旧企业"), start=f.local_today(-5), end=f.local_today(-4))
@@ -257,7 +257,7 @@ def test_r16_lists_never_show_another_teams_plan(app, client, me):
     assert "认证项目层级无效" in listed(client, f"/tasks?l1={CCC[0]}").get_data(as_text=True)
 
 
-def test_r13_lists_need_a_login(client):
+def test_r13_lists_need_a_login(app_context, client):
     for path in ("/tasks", "/history"):
         response = client.get(path)
         assert response.status_code in (302, 303) and "/login" in response.headers["Location"]

@@ -24,6 +24,8 @@ from .helpers import log_in
 from .test_plan_import import EXAMPLE
 from .test_r13_lists import CCC, QMS, rows
 
+pytestmark = pytest.mark.usefixtures("app_context")
+
 UTC = dt.timezone.utc
 # Far east and far west of UTC, a quarter hour, summer time (and Lord Howe's half hour of it).
 ZONES = ("Asia/Shanghai", "Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Kathmandu",

@@ -16,7 +16,7 @@ from checkin_pwa.models import Notice, NoticeAttachment, NoticeRead
 from checkin_pwa.services import notices
 
 from . import factories
-from .helpers import log_in
+from .helpers import in_app_context, log_in
 
 PHOTO = Path("/work/shared/fixtures/photos/Canon_40D.jpg")
 OTHER_BODY = ("CNCA-R-2009-999", "上海另一认证有限公司")
@@ -56,7 +56,7 @@ def badge(html: str):
 
 # --- the command ------------------------------------------------------------------------
 
-def test_r14_cli_adds_a_notice_with_attachments(app, runner, tmp_path):
+def test_r14_cli_adds_a_notice_with_attachments(app_context, app, runner, tmp_path):
     agency = factories.agency()
     db.session.commit()
     pdf = small_pdf(tmp_path)
@@ -85,7 +85,7 @@ def test_r14_cli_adds_a_notice_with_attachments(app, runner, tmp_path):
         assert store(app).read(item.storage_key) == data
 
 
-def test_r14_cli_without_agency_is_the_regulators_and_the_same_file_is_stored_once(app, runner, tmp_path):
+def test_r14_cli_without_agency_is_the_regulators_and_the_same_file_is_stored_once(app_context, app, runner, tmp_path):
     pdf = small_pdf(tmp_path)
     for title in ("监管通知一", "监管通知二"):
         result = runner.invoke(args=["add-notice", "--title", title, "--body", "正文", "--attach", str(pdf)])
@@ -99,7 +99,7 @@ def test_r14_cli_without_agency_is_the_regulators_and_the_same_file_is_stored_on
 
 @pytest.mark.parametrize("case", ["missing_file", "unknown_agency", "empty_title", "long_title", "too_large",
                                   "bad_time", "body_not_utf8", "agency_and_regulator", "long_body"])
-def test_r14_cli_refuses_bad_input_and_adds_nothing(app, runner, tmp_path, case):
+def test_r14_cli_refuses_bad_input_and_adds_nothing(app_context, app, runner, tmp_path, case):
     factories.agency()
     db.session.commit()
     app.config["NOTICE_ATTACHMENT_MAX_BYTES"] = 1000
@@ -146,7 +146,7 @@ def test_r14_cli_refuses_bad_input_and_adds_nothing(app, runner, tmp_path, case)
     assert not any(key.startswith("notices/") for key, _ in store(app).keys())
 
 
-def test_r14_create_notice_cleans_the_file_name_and_types_only_allowed_extensions(app):
+def test_r14_create_notice_cleans_the_file_name_and_types_only_allowed_extensions(app_context, app):
     notice = make_notice("名称", attachments=[("../../etc/\x07报告.PDF", b"%PDF-1.4"),
                                                ("C:\\temp\\page.html", b"<script>alert(1)</script>"),
                                                ("logo.svg", b"<svg onload='alert(1)'/>")])
@@ -159,7 +159,7 @@ def test_r14_create_notice_cleans_the_file_name_and_types_only_allowed_extension
 
 # --- the list ---------------------------------------------------------------------------
 
-def test_r14_list_shows_own_body_and_regulator_notices_never_another_bodys(app, auditor_client):
+def test_r14_list_shows_own_body_and_regulator_notices_never_another_bodys(app_context, app, auditor_client):
     client, person = auditor_client
     own = factories.agency()
     other = factories.agency(*OTHER_BODY)
@@ -181,7 +181,7 @@ def test_r14_list_shows_own_body_and_regulator_notices_never_another_bodys(app, 
     assert html.count("unread-dot") == 2
 
 
-def test_r14_an_auditor_without_a_body_sees_only_the_regulators(app, client):
+def test_r14_an_auditor_without_a_body_sees_only_the_regulators(app_context, app, client):
     person = factories.auditor()
     person.agency_id = None
     make_notice("本机构的通知", factories.agency())
@@ -191,7 +191,7 @@ def test_r14_an_auditor_without_a_body_sees_only_the_regulators(app, client):
     assert "监管部门的通知" in html and "本机构的通知" not in html
 
 
-def test_r14_list_is_paginated_by_twenty(app, auditor_client):
+def test_r14_list_is_paginated_by_twenty(app_context, app, auditor_client):
     client, _ = auditor_client
     start = dt.datetime.utcnow() - dt.timedelta(days=30)
     for n in range(25):
@@ -215,7 +215,7 @@ def test_r14_list_is_paginated_by_twenty(app, auditor_client):
 
 # --- unread count -----------------------------------------------------------------------
 
-def test_r14_unread_count_on_the_home_page_drops_after_opening(app, auditor_client):
+def test_r14_unread_count_on_the_home_page_drops_after_opening(app_context, app, auditor_client):
     client, person = auditor_client
     first = make_notice("第一条", factories.agency())
     make_notice("第二条")
@@ -234,9 +234,10 @@ def test_r14_unread_count_on_the_home_page_drops_after_opening(app, auditor_clie
     assert html.count('class="notice-unread-label">未读') == 1
 
 
-def test_r14_one_auditor_reading_leaves_the_others_count(app, one_app_context_per_request):
-    reader, other = factories.auditor(), factories.auditor()
-    notice = make_notice("通知")
+def test_r14_one_auditor_reading_leaves_the_others_count(app):
+    with in_app_context(app):
+        reader, other = factories.auditor(), factories.auditor()
+        notice = make_notice("通知")
     reader_client, other_client = app.test_client(), app.test_client()
     log_in(reader_client, reader)
     log_in(other_client, other)
@@ -245,7 +246,7 @@ def test_r14_one_auditor_reading_leaves_the_others_count(app, one_app_context_pe
     assert badge(other_client.get("/").get_data(as_text=True)) == "1"
 
 
-def test_r14_unread_count_is_one_query(app, auditor_client):
+def test_r14_unread_count_is_one_query(app_context, app, auditor_client):
     _, person = auditor_client
     for n in range(5):
         make_notice(f"通知{n}")
@@ -265,7 +266,7 @@ def test_r14_unread_count_is_one_query(app, auditor_client):
 
 # --- one notice -------------------------------------------------------------------------
 
-def test_r14_detail_shows_the_body_as_escaped_plain_text(app, auditor_client):
+def test_r14_detail_shows_the_body_as_escaped_plain_text(app_context, app, auditor_client):
     client, _ = auditor_client
     body = "第一行\n<script>alert('x')</script>\n<b hx-get=\"/logout\" hx-trigger=\"load\">粗体</b>"
     notice = make_notice("<i>标题</i>", factories.agency(), body=body,
@@ -282,7 +283,7 @@ def test_r14_detail_shows_the_body_as_escaped_plain_text(app, auditor_client):
     assert f'/notices/{notice.id}/attachments/{notice.attachments[0].id}' in html
 
 
-def test_r14_another_bodys_notice_is_404_like_a_missing_one(app, auditor_client):
+def test_r14_another_bodys_notice_is_404_like_a_missing_one(app_context, app, auditor_client):
     client, _ = auditor_client
     other = make_notice("别家的", factories.agency(*OTHER_BODY))
     future = make_notice("还没发布", published_at=dt.datetime.utcnow() + dt.timedelta(hours=1))
@@ -293,7 +294,7 @@ def test_r14_another_bodys_notice_is_404_like_a_missing_one(app, auditor_client)
     assert count(NoticeRead) == 0
 
 
-def test_r14_notices_need_a_login(client):
+def test_r14_notices_need_a_login(app_context, client):
     notice = make_notice("通知", attachments=[("a.pdf", b"%PDF")])
     for url in ("/notices", f"/notices/{notice.id}", f"/notices/{notice.id}/attachments/{notice.attachments[0].id}"):
         response = client.get(url)
@@ -302,7 +303,7 @@ def test_r14_notices_need_a_login(client):
 
 # --- attachments ------------------------------------------------------------------------
 
-def test_r14_attachment_download_is_the_exact_bytes_as_a_utf8_named_attachment(app, auditor_client, tmp_path):
+def test_r14_attachment_download_is_the_exact_bytes_as_a_utf8_named_attachment(app_context, app, auditor_client, tmp_path):
     client, _ = auditor_client
     data = small_pdf(tmp_path).read_bytes()
     notice = make_notice("通知", factories.agency(), attachments=[("2026年 审核通知.pdf", data)])
@@ -322,7 +323,7 @@ def test_r14_attachment_download_is_the_exact_bytes_as_a_utf8_named_attachment(a
 
 @pytest.mark.parametrize("name,payload", [("page.html", b"<script>alert(1)</script>"),
                                           ("logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>")])
-def test_r14_an_html_or_svg_attachment_is_never_served_as_a_page(app, auditor_client, name, payload):
+def test_r14_an_html_or_svg_attachment_is_never_served_as_a_page(app_context, app, auditor_client, name, payload):
     client, _ = auditor_client
     notice = make_notice("通知", attachments=[(name, payload)])
     response = client.get(f"/notices/{notice.id}/attachments/{notice.attachments[0].id}")
@@ -331,7 +332,7 @@ def test_r14_an_html_or_svg_attachment_is_never_served_as_a_page(app, auditor_cl
     assert response.headers["Content-Disposition"].startswith("attachment;")
 
 
-def test_r14_an_attachment_of_another_bodys_notice_is_404(app, auditor_client):
+def test_r14_an_attachment_of_another_bodys_notice_is_404(app_context, app, auditor_client):
     client, _ = auditor_client
     mine = make_notice("本机构的", factories.agency(), attachments=[("mine.pdf", b"%PDF mine")])
     theirs = make_notice("别家的", factories.agency(*OTHER_BODY), attachments=[("secret.pdf", b"%PDF secret")])
@@ -343,7 +344,7 @@ def test_r14_an_attachment_of_another_bodys_notice_is_404(app, auditor_client):
     assert response.status_code == 404 and b"secret" not in response.data
 
 
-def test_r14_an_attachment_of_another_notice_under_the_right_notice_id_is_404(app, auditor_client):
+def test_r14_an_attachment_of_another_notice_under_the_right_notice_id_is_404(app_context, app, auditor_client):
     client, _ = auditor_client
     one = make_notice("一", attachments=[("one.pdf", b"%PDF one")])
     two = make_notice("二", attachments=[("two.pdf", b"%PDF two")])
@@ -352,7 +353,7 @@ def test_r14_an_attachment_of_another_notice_under_the_right_notice_id_is_404(ap
     assert client.get(f"/notices/{one.id}/attachments/999999").status_code == 404
 
 
-def test_r14_the_orphan_sweep_keeps_notice_attachments(app, runner):
+def test_r14_the_orphan_sweep_keeps_notice_attachments(app_context, app, runner):
     notice = make_notice("通知", attachments=[("a.pdf", b"%PDF keep me")])
     key = notice.attachments[0].storage_key
     # Every unreferenced file is old enough at --min-age 0 (on either store).
@@ -361,7 +362,7 @@ def test_r14_the_orphan_sweep_keeps_notice_attachments(app, runner):
     assert store(app).exists(key)
 
 
-def test_r14_demo_notices_are_added_once_one_with_a_pdf(app, auditor_client):
+def test_r14_demo_notices_are_added_once_one_with_a_pdf(app_context, app, auditor_client):
     client, _ = auditor_client
     now = dt.datetime.now(dt.timezone.utc)
     made = notices.add_demo_notices(factories.agency(), now)
@@ -373,7 +374,7 @@ def test_r14_demo_notices_are_added_once_one_with_a_pdf(app, auditor_client):
     assert badge(client.get("/").get_data(as_text=True)) == "2"
 
 
-def test_r14_an_attachment_whose_file_is_gone_is_404_not_500(app, auditor_client, caplog):
+def test_r14_an_attachment_whose_file_is_gone_is_404_not_500(app_context, app, auditor_client, caplog):
     client, _ = auditor_client
     notice = make_notice("通知", attachments=[("a.pdf", b"%PDF gone")])
     item = notice.attachments[0]

@@ -13,13 +13,12 @@ from checkin_pwa.extensions import db
 from checkin_pwa.models import Photo
 
 from . import factories as f
-from .helpers import csrf_token_from, phone_of
+from .helpers import csrf_token_from, in_app_context, phone_of
 
 NOT_FOUND = "未找到该页面，或您无权查看。"
 PHOTO_SCRIPT = {"X-Checkin-Client": "photos"}
 
 
-pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
 
 
 @pytest.fixture
@@ -42,13 +41,14 @@ def upload(client, plan_id, data, token_page="/", headers=None):
 @pytest.fixture
 def two_teams(app):
     """Team A (two members) with a photo; an outsider on team B only."""
-    leader, member, outsider = f.auditor(), f.auditor(), f.auditor()
-    plan_a = f.plan([leader, member])
-    plan_b = f.plan([outsider])
-    db.session.commit()
+    with in_app_context(app):
+        leader, member, outsider = f.auditor(), f.auditor(), f.auditor()
+        plan_a = f.plan([leader, member])
+        plan_b = f.plan([outsider])
     leader_phone = phone_of(app, leader)
     assert upload(leader_phone, plan_a.id, jpeg(), f"/plans/{plan_a.id}").status_code == 201
-    photo = db.session.scalars(select(Photo)).one()
+    with in_app_context(app):
+        photo = db.session.scalars(select(Photo)).one()
     return {"plan_a": plan_a, "plan_b": plan_b, "photo": photo,
             "member": phone_of(app, member), "outsider": phone_of(app, outsider), "leader": leader_phone}
 
@@ -63,7 +63,7 @@ def test_r16_every_member_of_the_team_sees_the_photos(two_teams):
 
 @pytest.mark.parametrize("path", ["/plans/{plan}", "/plans/{plan}/photos", "/plans/{plan}/photos/verdict",
                                   "/photos/{photo}/thumb", "/photos/{photo}/display"])
-def test_r16_another_teams_plan_and_photo_urls_are_not_found(two_teams, path):
+def test_r16_another_teams_plan_and_photo_urls_are_not_found(app_context, two_teams, path):
     outsider = two_teams["outsider"]
     response = outsider.get(path.format(plan=two_teams["plan_a"].id, photo=two_teams["photo"].id))
     assert response.status_code == 404
@@ -71,7 +71,7 @@ def test_r16_another_teams_plan_and_photo_urls_are_not_found(two_teams, path):
     assert response.mimetype == "text/html"
 
 
-def test_r16_a_photo_for_another_teams_plan_is_not_found_and_nothing_is_written(two_teams, store):
+def test_r16_a_photo_for_another_teams_plan_is_not_found_and_nothing_is_written(app_context, two_teams, store):
     outsider, plan_a = two_teams["outsider"], two_teams["plan_a"]
     before = sorted(key for key, _ in store.keys())
 
@@ -86,7 +86,7 @@ def test_r16_a_photo_for_another_teams_plan_is_not_found_and_nothing_is_written(
     assert sorted(key for key, _ in store.keys()) == before
 
 
-def test_r16_another_team_cannot_delete_a_photo(two_teams):
+def test_r16_another_team_cannot_delete_a_photo(app_context, two_teams):
     outsider, photo = two_teams["outsider"], two_teams["photo"]
     token = csrf_token_from(outsider.get("/"))
     response = outsider.post(f"/photos/{photo.id}/delete", data={"csrf_token": token}, headers=PHOTO_SCRIPT)
@@ -95,7 +95,7 @@ def test_r16_another_team_cannot_delete_a_photo(two_teams):
     assert db.session.get(Photo, photo.id).deleted_at is None
 
 
-def test_r16_a_photo_that_does_not_exist_is_not_found(two_teams):
+def test_r16_a_photo_that_does_not_exist_is_not_found(app_context, two_teams):
     leader = two_teams["leader"]
     assert leader.get("/photos/999999/thumb").status_code == 404
     token = csrf_token_from(leader.get("/"))
@@ -103,7 +103,7 @@ def test_r16_a_photo_that_does_not_exist_is_not_found(two_teams):
 
 
 @pytest.mark.parametrize("path", ["/plans/1", "/plans/1/photos", "/photos/1/thumb"])
-def test_r16_photos_need_a_login(client, path):
+def test_r16_photos_need_a_login(app_context, client, path):
     response = client.get(path)
     assert response.status_code in (302, 303)
     assert "/login" in response.headers["Location"]

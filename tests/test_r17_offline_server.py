@@ -17,13 +17,12 @@ from checkin_pwa.extensions import db
 from checkin_pwa.models import CheckEvent, IdempotencyRecord, Photo
 
 from . import factories as f
-from .helpers import csrf_token_from, phone_of
+from .helpers import csrf_token_from, in_app_context, phone_of
 
 OUTBOX = {"X-Outbox": "1"}
 SITE = f.SITE
 
 
-pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
 
 
 @pytest.fixture
@@ -96,7 +95,7 @@ def check_in_event(plan, person, minutes_ago: int) -> CheckEvent:
 
 # --- exactly once per key ------------------------------------------------------------------
 
-def test_r17_the_same_check_in_key_and_payload_answers_the_same_and_writes_once(app):
+def test_r17_the_same_check_in_key_and_payload_answers_the_same_and_writes_once(app_context, app):
     me = f.auditor()
     plan = f.plan([me])
     db.session.commit()
@@ -111,7 +110,7 @@ def test_r17_the_same_check_in_key_and_payload_answers_the_same_and_writes_once(
     assert len(events_of(plan.id)) == 1 and count(IdempotencyRecord) == 1
 
 
-def test_r17_the_same_check_out_key_and_payload_answers_the_same_and_writes_once(app):
+def test_r17_the_same_check_out_key_and_payload_answers_the_same_and_writes_once(app_context, app):
     me = f.auditor()
     plan = f.plan([me], start=f.local_today(-1, 8, 0), end=f.local_today(0, 23, 59))
     check_in_event(plan, me, minutes_ago=120)
@@ -124,7 +123,7 @@ def test_r17_the_same_check_out_key_and_payload_answers_the_same_and_writes_once
     assert [e.kind for e in events_of(plan.id)] == ["in", "out"]
 
 
-def test_r17_the_same_photo_key_and_file_answers_the_same_and_stores_one_photo(app, store):
+def test_r17_the_same_photo_key_and_file_answers_the_same_and_stores_one_photo(app_context, app, store):
     me = f.auditor()
     plan = f.plan([me])
     db.session.commit()
@@ -137,7 +136,7 @@ def test_r17_the_same_photo_key_and_file_answers_the_same_and_stores_one_photo(a
     assert count(Photo) == 1 and len(list(store.keys())) == 3
 
 
-def test_r17_a_key_reused_with_another_payload_is_refused_and_writes_nothing(app, store):
+def test_r17_a_key_reused_with_another_payload_is_refused_and_writes_nothing(app_context, app, store):
     me = f.auditor()
     plan = f.plan([me])
     db.session.commit()
@@ -152,19 +151,20 @@ def test_r17_a_key_reused_with_another_payload_is_refused_and_writes_nothing(app
 
 
 def test_r17_another_auditors_key_is_their_own(app):
-    me, colleague = f.auditor(), f.auditor()
-    plan = f.plan([me, colleague])
-    mine = f.plan([me], start=f.local_today(0, 8, 0))
-    db.session.commit()
+    with in_app_context(app):
+        me, colleague = f.auditor(), f.auditor()
+        plan = f.plan([me, colleague])
+        mine = f.plan([me], start=f.local_today(0, 8, 0))
     a, b = phone_of(app, me), phone_of(app, colleague)
     assert replay(a, f"/plans/{mine.id}/checkin", "shared-key", reading()).status_code == 200
     # The colleague's phone made the same key by chance: it is simply their own action.
     response = replay(b, f"/plans/{plan.id}/checkin", "shared-key", reading())
     assert response.status_code == 200 and "签到成功" in text(response)
-    assert len(events_of(plan.id)) == 1 and events_of(plan.id)[0].signer_id == colleague.id
+    with app.app_context():
+        assert len(events_of(plan.id)) == 1 and events_of(plan.id)[0].signer_id == colleague.id
 
 
-def test_r17_a_key_longer_than_64_characters_is_refused(app):
+def test_r17_a_key_longer_than_64_characters_is_refused(app_context, app):
     me = f.auditor()
     plan = f.plan([me])
     db.session.commit()
@@ -173,7 +173,7 @@ def test_r17_a_key_longer_than_64_characters_is_refused(app):
     assert events_of(plan.id) == []
 
 
-def test_r17_a_question_is_not_stored_and_the_confirmed_post_with_the_same_key_signs(app):
+def test_r17_a_question_is_not_stored_and_the_confirmed_post_with_the_same_key_signs(app_context, app):
     me = f.auditor()
     plan = f.plan([me], sites=[(39.9, 116.4)])  # Beijing: far from the phone in Jilin
     db.session.commit()
@@ -188,7 +188,7 @@ def test_r17_a_question_is_not_stored_and_the_confirmed_post_with_the_same_key_s
     assert len(events_of(plan.id)) == 1
 
 
-def test_r5_a_replay_far_from_the_site_cannot_ask_and_is_refused_with_the_warning(app):
+def test_r5_a_replay_far_from_the_site_cannot_ask_and_is_refused_with_the_warning(app_context, app):
     me = f.auditor()
     plan = f.plan([me], sites=[(39.9, 116.4)])
     db.session.commit()
@@ -197,7 +197,7 @@ def test_r5_a_replay_far_from_the_site_cannot_ask_and_is_refused_with_the_warnin
     assert events_of(plan.id) == []
 
 
-def test_r17_a_server_error_is_not_stored_and_the_retry_succeeds(app, monkeypatch):
+def test_r17_a_server_error_is_not_stored_and_the_retry_succeeds(app_context, app, monkeypatch):
     me = f.auditor()
     plan = f.plan([me])
     db.session.commit()
@@ -225,7 +225,7 @@ def test_r17_a_server_error_is_not_stored_and_the_retry_succeeds(app, monkeypatc
 
 # --- session and CSRF ----------------------------------------------------------------------
 
-def test_r17_an_outbox_request_without_a_session_gets_401_not_the_login_page(app):
+def test_r17_an_outbox_request_without_a_session_gets_401_not_the_login_page(app_context, app):
     me = f.auditor()
     plan = f.plan([me])
     db.session.commit()
@@ -240,7 +240,7 @@ def test_r17_an_outbox_request_without_a_session_gets_401_not_the_login_page(app
     assert events_of(plan.id) == []
 
 
-def test_r17_an_expired_csrf_token_is_marked_and_a_new_one_can_be_fetched(app):
+def test_r17_an_expired_csrf_token_is_marked_and_a_new_one_can_be_fetched(app_context, app):
     me = f.auditor()
     plan = f.plan([me])
     db.session.commit()
@@ -295,7 +295,7 @@ def flag(event, code):
     return next((item for item in event.flags if item["code"] == code), None)
 
 
-def test_r17_a_phone_clock_3_hours_off_is_flagged_and_the_rules_judge_the_corrected_time(app):
+def test_r17_a_phone_clock_3_hours_off_is_flagged_and_the_rules_judge_the_corrected_time(app_context, app):
     from checkin_pwa.services import checkin, plan_access
 
     me, plan = my_fixed_plan()
@@ -316,7 +316,7 @@ def test_r17_a_phone_clock_3_hours_off_is_flagged_and_the_rules_judge_the_correc
     assert checkin.plan_facts(plan_access.visible_plan(me, plan.id)).checked_in_at == at(2, 8, 40)
 
 
-def test_r6_a_queued_check_out_made_on_the_last_day_and_sent_next_morning_is_accepted(app):
+def test_r6_a_queued_check_out_made_on_the_last_day_and_sent_next_morning_is_accepted(app_context, app):
     from checkin_pwa.services import checkin
 
     me, plan = my_fixed_plan()
@@ -330,7 +330,7 @@ def test_r6_a_queued_check_out_made_on_the_last_day_and_sent_next_morning_is_acc
     assert flag(event, "late_check_out") is None  # 10 minutes after the end, on time
 
 
-def test_r6_a_queued_check_out_made_after_the_audit_ended_is_refused_with_its_reason(app):
+def test_r6_a_queued_check_out_made_after_the_audit_ended_is_refused_with_its_reason(app_context, app):
     from checkin_pwa.services import checkin
 
     me, plan = my_fixed_plan()
@@ -340,7 +340,7 @@ def test_r6_a_queued_check_out_made_after_the_audit_ended_is_refused_with_its_re
     assert [e.kind for e in events_of(plan.id)] == ["in"]
 
 
-def test_r17_an_action_time_after_the_receipt_is_capped_and_flagged(app):
+def test_r17_an_action_time_after_the_receipt_is_capped_and_flagged(app_context, app):
     from checkin_pwa.services import checkin
 
     me, plan = my_fixed_plan()
@@ -353,7 +353,7 @@ def test_r17_an_action_time_after_the_receipt_is_capped_and_flagged(app):
     assert flag(event, "offline_sent_later")["action_time"] == "2026-03-02T03:00:00Z"
 
 
-def test_r17_an_action_time_before_the_plan_is_not_believed_and_flagged(app):
+def test_r17_an_action_time_before_the_plan_is_not_believed_and_flagged(app_context, app):
     from checkin_pwa.services import checkin
 
     me, plan = my_fixed_plan()
@@ -365,7 +365,7 @@ def test_r17_an_action_time_before_the_plan_is_not_believed_and_flagged(app):
     assert flag(event, "offline_sent_later")["action_time"] == "2026-03-02T01:00:00Z"
 
 
-def test_r17_an_action_sent_at_once_is_judged_at_receipt_whatever_the_phone_says(app):
+def test_r17_an_action_sent_at_once_is_judged_at_receipt_whatever_the_phone_says(app_context, app):
     from checkin_pwa.services import checkin
 
     me, plan = my_fixed_plan()
@@ -377,7 +377,7 @@ def test_r17_an_action_sent_at_once_is_judged_at_receipt_whatever_the_phone_says
     assert flag(event, "late_check_in")["minutes"] == 150
 
 
-def test_r17_a_check_in_sent_later_shows_both_times_on_the_today_card(app):
+def test_r17_a_check_in_sent_later_shows_both_times_on_the_today_card(app_context, app):
     me = f.auditor()
     # Began yesterday: the action half an hour ago is within the plan just after midnight too.
     plan = f.plan([me], start=f.local_today(-1, 0, 0), end=f.local_today(1, 17, 0))
@@ -394,7 +394,7 @@ def test_r17_a_check_in_sent_later_shows_both_times_on_the_today_card(app):
 
 # --- the team (R3, R17) ------------------------------------------------------------------------
 
-def test_r17_a_queued_check_in_after_another_members_is_kept_as_their_own_record(app):
+def test_r17_a_queued_check_in_after_another_members_is_kept_as_their_own_record(app_context, app):
     leader, member = f.auditor(name="张组长"), f.auditor(name="李组员")
     plan = f.plan([leader, member], start=f.local_today(0, 0, 0), end=f.local_today(1, 17, 0))
     db.session.commit()
@@ -418,7 +418,7 @@ def test_r17_a_queued_check_in_after_another_members_is_kept_as_their_own_record
     assert len(events_of(plan.id)) == 2
 
 
-def test_r17_two_identical_sends_at_once_write_one_check_in_and_answer_alike(app, monkeypatch):
+def test_r17_two_identical_sends_at_once_write_one_check_in_and_answer_alike(app_context, app, monkeypatch):
     import threading
 
     from checkin_pwa.services import checkin, idempotency
@@ -486,7 +486,7 @@ def test_r4_an_action_not_queued_is_judged_at_receipt_with_no_offline_flags():
     assert when.at == at(2, 11, 0) and when.flags == [] and when.skew_s == -10800
 
 
-def test_r17_a_replay_for_an_account_that_must_change_its_password_is_kept_not_taken(app):
+def test_r17_a_replay_for_an_account_that_must_change_its_password_is_kept_not_taken(app_context, app):
     """The outbox removes an entry on any 2xx: a replay that only met the forced password
     change (R1) must hear 401 (keep it, log in), never an empty 200, and nothing is written."""
     me = f.auditor(must_change=True)
@@ -502,7 +502,7 @@ def test_r17_a_replay_for_an_account_that_must_change_its_password_is_kept_not_t
 
 # --- whose entry: the outbox records its author, the server checks it -------------------------
 
-def test_r17_the_session_token_says_whose_session_it_is(app):
+def test_r17_the_session_token_says_whose_session_it_is(app_context, app):
     me = f.auditor()
     db.session.commit()
     body = phone_of(app, me).get("/session/csrf").get_json()
@@ -514,7 +514,7 @@ def test_r17_the_session_token_says_whose_session_it_is(app):
     ("/plans/{plan}/explanations", {"text": "王五离线写下的说明"}, None),
     ("/plans/{plan}/photos", {"group": "first"}, {"photo": jpeg()}),
 ])
-def test_r17_an_entry_recorded_as_another_auditors_is_refused_and_writes_nothing(app, store, path, fields, files):
+def test_r17_an_entry_recorded_as_another_auditors_is_refused_and_writes_nothing(app_context, app, store, path, fields, files):
     wang, li = f.auditor(name="王五"), f.auditor(name="李四")
     plan = f.plan([wang, li])
     db.session.commit()

@@ -98,7 +98,7 @@ def test_r17_the_same_photo_sent_six_times_at_once_with_different_keys_is_stored
     assert (photos, files) == (1, 3)
 
 
-def test_r17_a_key_claimed_by_a_worker_that_died_is_taken_over(app):
+def test_r17_a_key_claimed_by_a_worker_that_died_is_taken_over(app_context, app):
     """A claim without an answer older than CLAIM_STALE_S (its worker was killed mid-request)
     does not block the key for ever: the next send with it runs and is stored."""
     client, plan, person, token = on_own_plan(app)
@@ -117,7 +117,7 @@ def test_r17_a_key_claimed_by_a_worker_that_died_is_taken_over(app):
     assert db.session.scalar(select(IdempotencyRecord.status_code).where(IdempotencyRecord.key == "k-orphan")) == 201
 
 
-def test_r17_a_send_whose_first_try_is_still_running_is_asked_to_come_back(app, monkeypatch):
+def test_r17_a_send_whose_first_try_is_still_running_is_asked_to_come_back(app_context, app, monkeypatch):
     """The first request with the key has not answered within WAIT_S: 503 with Retry-After
     (the outbox keeps the photo and sends it again), nothing run, nothing written."""
     monkeypatch.setattr(idempotency, "WAIT_S", 0.3)

@@ -13,12 +13,12 @@ from PIL import Image
 from werkzeug.security import check_password_hash
 
 from checkin_pwa.extensions import db
-from checkin_pwa.models import Auditor, VerificationCode
+from checkin_pwa.models import Agency, Auditor, VerificationCode
 from checkin_pwa.services.sms import SmsError, SmsSender
 
 from . import factories
 from .factories import PASSWORD
-from .helpers import FreshContextClient, csrf_token, log_in
+from .helpers import csrf_token, in_app_context, log_in
 
 FIXTURES = Path("/work/shared/fixtures/photos")
 NEW_PASSWORD = "New#pass2026"
@@ -59,14 +59,14 @@ def is_logged_in(client) -> bool:
 
 @pytest.fixture
 def person(app):
-    someone = factories.auditor(name="张三", phone="13800000001")
-    db.session.commit()
+    with in_app_context(app):
+        someone = factories.auditor(name="张三", phone="13800000001")
     return someone
 
 
 # --- personal page ----------------------------------------------------------------------------
 
-def test_r1_personal_page_shows_who_and_the_links(app, client, person):
+def test_r1_personal_page_shows_who_and_the_links(app_context, app, client, person):
     log_in(client, person)
     text = page_text(client.get("/me"))
     assert "个人信息" in text and "张三" in text
@@ -76,7 +76,7 @@ def test_r1_personal_page_shows_who_and_the_links(app, client, person):
         assert words in text
 
 
-def test_r1_personal_page_needs_a_login(client):
+def test_r1_personal_page_needs_a_login(app_context, client):
     assert client.get("/me").status_code == 302
 
 
@@ -87,7 +87,7 @@ def change_password(client, code, current=PASSWORD, new=NEW_PASSWORD):
                                          "confirm_password": new, "code": code})
 
 
-def test_r1_change_password_needs_the_code(app, client, person, sms_log):
+def test_r1_change_password_needs_the_code(app_context, app, client, person, sms_log):
     log_in(client, person)
     response = change_password(client, "123456")
     assert response.status_code == 422
@@ -97,7 +97,6 @@ def test_r1_change_password_needs_the_code(app, client, person, sms_log):
 
 
 def test_r1_change_password_with_old_password_and_code_ends_other_sessions(app, person, sms_log):
-    app.test_client_class = FreshContextClient
     phone_a, phone_b = app.test_client(), app.test_client()
     log_in(phone_a, person)
     log_in(phone_b, person)
@@ -109,15 +108,15 @@ def test_r1_change_password_with_old_password_and_code_ends_other_sessions(app, 
     assert "当前密码不正确" in page_text(wrong_old)
     response = change_password(phone_a, code)
     assert response.status_code == 303
-    db.session.refresh(person)
-    assert check_password_hash(person.password_hash, NEW_PASSWORD)
+    with app.app_context():
+        assert check_password_hash(db.session.get(Auditor, person.id).password_hash, NEW_PASSWORD)
     assert is_logged_in(phone_a) and not is_logged_in(phone_b)
     # One use: the same code again is refused.
     again = change_password(phone_a, code, current=NEW_PASSWORD, new="Other#pass77")
     assert again.status_code == 422
 
 
-def test_r1_wrong_old_password_counts_against_the_login_throttle(app, client, person, sms_log):
+def test_r1_wrong_old_password_counts_against_the_login_throttle(app_context, app, client, person, sms_log):
     log_in(client, person)
     for _ in range(5):
         assert change_password(client, "000000", current="Wrong#pass9").status_code == 422
@@ -126,7 +125,7 @@ def test_r1_wrong_old_password_counts_against_the_login_throttle(app, client, pe
     assert "失败次数过多" in page_text(throttled)
 
 
-def test_r1_code_button_htmx_answers_the_fragment_and_the_wait(app, client, person, sms_log):
+def test_r1_code_button_htmx_answers_the_fragment_and_the_wait(app_context, app, client, person, sms_log):
     log_in(client, person)
     token = csrf_token(client, "/me/password")
     first = client.post("/me/password/code", data={"csrf_token": token}, headers={"HX-Request": "true"})
@@ -138,7 +137,7 @@ def test_r1_code_button_htmx_answers_the_fragment_and_the_wait(app, client, pers
     assert re.search(r"请 (59|60) 秒后再获取", page_text(second))
 
 
-def test_r1_sending_failure_keeps_no_code(app, client, person):
+def test_r1_sending_failure_keeps_no_code(app_context, app, client, person):
     app.config["SMS_BACKEND"] = "tests.test_r1_account.BrokenSender"
     log_in(client, person)
     response = post(client, "/me/password/code", {}, page="/me/password")
@@ -148,7 +147,7 @@ def test_r1_sending_failure_keeps_no_code(app, client, person):
 
 # --- forgot password (§4.2) -------------------------------------------------------------------
 
-def test_r1_forgot_password_resets_it_and_clears_the_first_login_change(app, client, sms_log):
+def test_r1_forgot_password_resets_it_and_clears_the_first_login_change(app_context, app, client, sms_log):
     person = factories.auditor(phone="13800000002", must_change=True)
     db.session.commit()
     sent = post(client, "/password/forgot/code", {"phone": person.phone}, page="/password/forgot")
@@ -163,7 +162,7 @@ def test_r1_forgot_password_resets_it_and_clears_the_first_login_change(app, cli
     assert login.status_code == 303 and login.headers["Location"] == "/"
 
 
-def test_r1_forgot_password_says_the_same_for_an_unknown_number(app, client, sms_log):
+def test_r1_forgot_password_says_the_same_for_an_unknown_number(app_context, app, client, sms_log):
     sent = post(client, "/password/forgot/code", {"phone": "13899999999"}, page="/password/forgot")
     assert sent.status_code == 200
     assert "如果该手机号已注册，验证码已发送" in page_text(sent)
@@ -175,7 +174,7 @@ def test_r1_forgot_password_says_the_same_for_an_unknown_number(app, client, sms
     assert tried.status_code == 422 and "验证码错误" in page_text(tried)
 
 
-def test_r1_forgot_password_code_guessed_six_times(app, client, person, sms_log):
+def test_r1_forgot_password_code_guessed_six_times(app_context, app, client, person, sms_log):
     post(client, "/password/forgot/code", {"phone": person.phone}, page="/password/forgot")
     code = last_code(sms_log, person.phone)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
@@ -194,7 +193,7 @@ def identity(person, **changes):
     return {"name": person.name, "id_type": person.id_type, "id_number": person.id_number, **changes}
 
 
-def test_r1_change_phone_refused_with_a_wrong_id_number(app, client, person):
+def test_r1_change_phone_refused_with_a_wrong_id_number(app_context, app, client, person):
     response = post(client, "/phone/change", identity(person, id_number="110101198001019999"))
     assert response.status_code == 422
     assert "姓名、证件类型或证件号码不匹配" in page_text(response)
@@ -205,10 +204,10 @@ def test_r1_change_phone_refused_with_a_wrong_id_number(app, client, person):
     assert client.get("/phone/change/new").headers["Location"] == "/phone/change"
 
 
-@pytest.mark.usefixtures("one_app_context_per_request")
 def test_r1_change_phone_accepted_with_the_right_id_then_log_in_with_the_new_number(app, person, sms_log):
-    person.agency.phone_change_approval = False  # the body lets a change apply at once (else it waits, R18)
-    db.session.commit()
+    with in_app_context(app):
+        # The body lets a change apply at once (else it waits, R18).
+        db.session.get(Agency, person.agency_id).phone_change_approval = False
     client, other_phone = app.test_client(), app.test_client()
     log_in(client, person)
     log_in(other_phone, person)
@@ -220,8 +219,8 @@ def test_r1_change_phone_accepted_with_the_right_id_then_log_in_with_the_new_num
     done = post(client, "/phone/change/new", {"new_phone": "13700000009", "code": code})
     assert done.status_code == 303 and done.headers["Location"] == "/login"
     assert "修改成功，请使用新手机号登录" in page_text(client.get("/login"))
-    db.session.refresh(person)
-    assert person.phone == "13700000009"
+    with app.app_context():
+        assert db.session.get(Auditor, person.id).phone == "13700000009"
     # The old number hears of it (in case it was not its owner who changed it).
     assert any("13800000001" in r.getMessage() and "登录手机号已修改为137****0009" in r.getMessage()
                for r in sms_log.records if r.name == "checkin_pwa.sms")
@@ -230,7 +229,7 @@ def test_r1_change_phone_accepted_with_the_right_id_then_log_in_with_the_new_num
     assert post(client, "/login", {"phone": "13700000009", "password": PASSWORD}).status_code == 303
 
 
-def test_r1_change_phone_refuses_a_number_in_use(app, client, person, sms_log):
+def test_r1_change_phone_refuses_a_number_in_use(app_context, app, client, person, sms_log):
     other = factories.auditor(phone="13600000006")
     db.session.commit()
     post(client, "/phone/change", identity(person))
@@ -241,7 +240,7 @@ def test_r1_change_phone_refuses_a_number_in_use(app, client, person, sms_log):
     assert person.phone == "13800000001"
 
 
-def test_r1_change_phone_step_one_is_throttled(app, client, person):
+def test_r1_change_phone_step_one_is_throttled(app_context, app, client, person):
     for _ in range(5):
         post(client, "/phone/change", identity(person, id_number="X"))
     response = post(client, "/phone/change", identity(person))
@@ -256,14 +255,13 @@ def upload_avatar(client, data: bytes, name="a.jpg"):
                        content_type="multipart/form-data")
 
 
-@pytest.mark.usefixtures("one_app_context_per_request")
 def test_r1_avatar_good_photo_is_a_square_jpeg_without_gps(app, person):
     client = app.test_client()
     log_in(client, person)
     response = upload_avatar(client, (FIXTURES / "DSCN0010.jpg").read_bytes())
     assert response.status_code == 303
-    db.session.refresh(person)
-    assert person.avatar_key.startswith("avatars/")
+    with app.app_context():
+        assert db.session.get(Auditor, person.id).avatar_key.startswith("avatars/")
     served = client.get("/me/avatar.jpg")
     assert served.status_code == 200 and served.mimetype == "image/jpeg"
     assert served.headers["X-Content-Type-Options"] == "nosniff"
@@ -277,7 +275,7 @@ def test_r1_avatar_good_photo_is_a_square_jpeg_without_gps(app, person):
     assert app.test_client().get("/me/avatar.jpg").status_code == 302
 
 
-def test_r1_avatar_replaced_removes_the_old_file(app, client, person):
+def test_r1_avatar_replaced_removes_the_old_file(app_context, app, client, person):
     log_in(client, person)
     upload_avatar(client, (FIXTURES / "jolla.jpg").read_bytes())
     db.session.refresh(person)
@@ -298,7 +296,7 @@ AVIF = (b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + b"\x00" * 64)
     (None, "truncated.jpg", "图片文件不完整或已损坏"),
     (b"", "empty.jpg", "文件是空的"),
 ])
-def test_r1_avatar_bad_input_changes_nothing(app, client, person, data, name, words):
+def test_r1_avatar_bad_input_changes_nothing(app_context, app, client, person, data, name, words):
     log_in(client, person)
     if data is None:
         data = (FIXTURES / name).read_bytes()
@@ -310,7 +308,7 @@ def test_r1_avatar_bad_input_changes_nothing(app, client, person, data, name, wo
     assert client.get("/me/avatar.jpg").status_code == 404
 
 
-def test_r1_avatar_too_large_is_refused(app, client, person):
+def test_r1_avatar_too_large_is_refused(app_context, app, client, person):
     app.config["PHOTO_MAX_BYTES"] = 1_000_000
     log_in(client, person)
     assert upload_avatar(client, (FIXTURES / "Canon_40D.jpg").read_bytes()).status_code == 303
@@ -322,7 +320,7 @@ def test_r1_avatar_too_large_is_refused(app, client, person):
     assert person.avatar_key == before
 
 
-def test_r1_avatar_corrupted_fixture_is_handled(app, client, person):
+def test_r1_avatar_corrupted_fixture_is_handled(app_context, app, client, person):
     # corrupted.jpg decodes (its source calls it corrupted; Pillow reads it): taken, never a 500.
     log_in(client, person)
     response = upload_avatar(client, (FIXTURES / "corrupted.jpg").read_bytes())
@@ -331,14 +329,14 @@ def test_r1_avatar_corrupted_fixture_is_handled(app, client, person):
     assert Image.open(io.BytesIO(client.get("/me/avatar.jpg").data)).size == (256, 256)
 
 
-def test_r1_avatar_of_an_heic_photo(app, client, person):
+def test_r1_avatar_of_an_heic_photo(app_context, app, client, person):
     log_in(client, person)
     assert upload_avatar(client, (FIXTURES / "IMG_5195.HEIC").read_bytes(), "x.heic").status_code == 303
     served = client.get("/me/avatar.jpg")
     assert served.data[:3] == b"\xff\xd8\xff" and b"GPS" not in served.data
 
 
-def test_r1_without_js_the_code_button_answers_the_whole_page(app, client, person, sms_log):
+def test_r1_without_js_the_code_button_answers_the_whole_page(app_context, app, client, person, sms_log):
     log_in(client, person)
     response = post(client, "/me/password/code", {"current_password": "typed"}, page="/me/password")
     text = page_text(response)
@@ -349,7 +347,7 @@ def test_r1_without_js_the_code_button_answers_the_whole_page(app, client, perso
     assert reloaded.status_code == 303 and reloaded.headers["Location"] == "/me/password"
 
 
-def test_r1_the_first_login_page_no_longer_changes_a_password_without_a_code(app, client, person):
+def test_r1_the_first_login_page_no_longer_changes_a_password_without_a_code(app_context, app, client, person):
     log_in(client, person)
     response = client.post("/password", data={"current_password": PASSWORD, "new_password": NEW_PASSWORD,
                                               "confirm_password": NEW_PASSWORD,
@@ -359,7 +357,7 @@ def test_r1_the_first_login_page_no_longer_changes_a_password_without_a_code(app
     assert check_password_hash(person.password_hash, PASSWORD)
 
 
-def test_r1_the_orphan_sweep_keeps_avatars(app, client, person):
+def test_r1_the_orphan_sweep_keeps_avatars(app_context, app, client, person):
     import datetime as dt
 
     from checkin_pwa.services.photos import sweep_orphans
@@ -372,7 +370,7 @@ def test_r1_the_orphan_sweep_keeps_avatars(app, client, person):
     assert person.avatar_key not in result.removed and store.exists(person.avatar_key)
 
 
-def test_r1_pages_work_in_english_too(app, client, person):
+def test_r1_pages_work_in_english_too(app_context, app, client, person):
     client.get("/lang/en")
     assert "Forgot password" in page_text(client.get("/password/forgot"))
     assert "Verify your identity" in page_text(client.get("/phone/change"))
@@ -382,7 +380,7 @@ def test_r1_pages_work_in_english_too(app, client, person):
 
 # --- help page: the body's contact (configured until the management end keeps it) -------------
 
-def test_r1_help_page_is_linked_from_the_personal_page_and_shows_the_bodys_contact(app, client, person):
+def test_r1_help_page_is_linked_from_the_personal_page_and_shows_the_bodys_contact(app_context, app, client, person):
     app.config.update(HELP_CONTACT_NAME="李老师", HELP_CONTACT_PHONE="0435-123 4567")
     log_in(client, person)
     me = page_text(client.get("/me"))
@@ -395,7 +393,7 @@ def test_r1_help_page_is_linked_from_the_personal_page_and_shows_the_bodys_conta
     assert 'href="tel:04351234567"' in text
 
 
-def test_r1_help_page_takes_the_contact_of_the_auditors_own_body(app, client, person):
+def test_r1_help_page_takes_the_contact_of_the_auditors_own_body(app_context, app, client, person):
     app.config.update(HELP_CONTACT_NAME="李老师", HELP_CONTACT_PHONE="0435-1234567",
                       HELP_CONTACTS='{"CNCA-R-2002-117": {"name": "王老师", "phone": "+86 10 8888 0000"},'
                                     ' "CNCA-R-2009-001": {"name": "别家", "phone": "021-1"}}')
@@ -405,7 +403,7 @@ def test_r1_help_page_takes_the_contact_of_the_auditors_own_body(app, client, pe
     assert "李老师" not in text and "别家" not in text
 
 
-def test_r1_help_page_without_a_contact_says_whom_to_ask(app, client, person):
+def test_r1_help_page_without_a_contact_says_whom_to_ask(app_context, app, client, person):
     app.config.update(HELP_CONTACT_NAME="", HELP_CONTACT_PHONE="", HELP_CONTACTS="not json")
     log_in(client, person)
     response = client.get("/help")
@@ -414,5 +412,5 @@ def test_r1_help_page_without_a_contact_says_whom_to_ask(app, client, person):
     assert "尚未设置本应用的联系人" in text and "tel:" not in text
 
 
-def test_r1_help_page_needs_a_login(client):
+def test_r1_help_page_needs_a_login(app_context, client):
     assert client.get("/help").status_code == 302

@@ -95,7 +95,7 @@ def test_r1_phone_masked_as_on_the_personal_page():
 
 # --- service -----------------------------------------------------------------------------
 
-def test_r1_only_the_hash_is_stored(app, sms, settings):
+def test_r1_only_the_hash_is_stored(app_context, app, sms, settings):
     assert send(sms, settings).code == verification.SENT
     code = sms.last_code()
     row = db.session.scalar(db.select(VerificationCode))
@@ -103,7 +103,7 @@ def test_r1_only_the_hash_is_stored(app, sms, settings):
     assert row.expires_at == T0 + dt.timedelta(minutes=5)
 
 
-def test_r1_right_code_within_five_minutes_then_never_again(app, sms, settings):
+def test_r1_right_code_within_five_minutes_then_never_again(app_context, app, sms, settings):
     send(sms, settings)
     code = sms.last_code()
     assert check(settings, code, T0 + dt.timedelta(seconds=299)).code == verification.OK
@@ -111,12 +111,12 @@ def test_r1_right_code_within_five_minutes_then_never_again(app, sms, settings):
     assert reused.code == verification.NO_CODE
 
 
-def test_r1_code_refused_at_the_five_minute_boundary(app, sms, settings):
+def test_r1_code_refused_at_the_five_minute_boundary(app_context, app, sms, settings):
     send(sms, settings)
     assert check(settings, sms.last_code(), T0 + dt.timedelta(minutes=5)).code == verification.EXPIRED
 
 
-def test_r1_five_wrong_tries_kill_the_code_even_for_the_right_sixth(app, sms, settings):
+def test_r1_five_wrong_tries_kill_the_code_even_for_the_right_sixth(app_context, app, sms, settings):
     send(sms, settings)
     code = sms.last_code()
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
@@ -129,7 +129,7 @@ def test_r1_five_wrong_tries_kill_the_code_even_for_the_right_sixth(app, sms, se
     assert check(settings, sms.last_code(), T0 + dt.timedelta(seconds=70)).code == verification.OK
 
 
-def test_r1_a_new_code_replaces_the_older_one(app, sms, settings):
+def test_r1_a_new_code_replaces_the_older_one(app_context, app, sms, settings):
     send(sms, settings)
     first = sms.last_code()
     send(sms, settings, now=T0 + dt.timedelta(seconds=60))
@@ -139,7 +139,7 @@ def test_r1_a_new_code_replaces_the_older_one(app, sms, settings):
     assert check(settings, second, T0 + dt.timedelta(seconds=62)).code == verification.OK
 
 
-def test_r1_resend_within_60_seconds_refused_with_the_seconds(app, sms, settings):
+def test_r1_resend_within_60_seconds_refused_with_the_seconds(app_context, app, sms, settings):
     send(sms, settings)
     again = send(sms, settings, now=T0 + dt.timedelta(seconds=20))
     assert again.code == verification.WAIT and again.wait is codes.Wait.RESEND and again.seconds == 40
@@ -147,7 +147,7 @@ def test_r1_resend_within_60_seconds_refused_with_the_seconds(app, sms, settings
     assert send(sms, settings, now=T0 + dt.timedelta(seconds=60)).code == verification.SENT
 
 
-def test_r1_at_most_five_codes_an_hour(app, sms, settings):
+def test_r1_at_most_five_codes_an_hour(app_context, app, sms, settings):
     for i in range(5):
         assert send(sms, settings, now=T0 + dt.timedelta(minutes=2 * i)).code == verification.SENT
     sixth = send(sms, settings, now=T0 + dt.timedelta(minutes=10))
@@ -156,7 +156,7 @@ def test_r1_at_most_five_codes_an_hour(app, sms, settings):
     assert send(sms, settings, now=T0 + dt.timedelta(minutes=60)).code == verification.SENT
 
 
-def test_r1_at_most_ten_codes_a_day(app, sms, settings):
+def test_r1_at_most_ten_codes_a_day(app_context, app, sms, settings):
     for i in range(10):
         assert send(sms, settings, now=T0 + dt.timedelta(hours=2 * i)).code == verification.SENT
     eleventh = send(sms, settings, now=T0 + dt.timedelta(hours=20))
@@ -164,7 +164,7 @@ def test_r1_at_most_ten_codes_a_day(app, sms, settings):
     assert len(sms.sent) == 10
 
 
-def test_r1_limits_are_configurable(app, sms):
+def test_r1_limits_are_configurable(app_context, app, sms):
     app.config["CODE_MAX_PER_HOUR"] = 2
     settings = verification.Settings.from_config(app.config)
     send(sms, settings)
@@ -172,13 +172,13 @@ def test_r1_limits_are_configurable(app, sms):
     assert send(sms, settings, now=T0 + dt.timedelta(minutes=2)).wait is codes.Wait.HOURLY
 
 
-def test_r1_failed_sending_keeps_no_code(app, settings):
+def test_r1_failed_sending_keeps_no_code(app_context, app, settings):
     outcome = send(Broken(), settings)
     assert outcome.code == verification.SEND_FAILED
     assert db.session.scalar(db.select(db.func.count()).select_from(VerificationCode)) == 0
 
 
-def test_r1_log_backend_writes_the_whole_message(app, settings, caplog):
+def test_r1_log_backend_writes_the_whole_message(app_context, app, settings, caplog):
     with caplog.at_level(logging.INFO, logger="checkin_pwa.sms"):
         send(LogSmsSender(app.config), settings)
     record = [r for r in caplog.records if r.name == "checkin_pwa.sms"][-1]

@@ -23,21 +23,15 @@ from checkin_pwa.extensions import db, limiter
 from . import factories
 from .conftest import make_app
 from .factories import PASSWORD
-from .helpers import FreshContextClient, csrf_token
+from .helpers import csrf_token, in_app_context
 from .servers import dies_with_run, free_port
 
 THROTTLED = "失败次数过多"
 
 
-@pytest.fixture(autouse=True)
-def one_app_context_per_request(app):
-    app.test_client_class = FreshContextClient
-
-
-def make_auditor(**kwargs):
-    person = factories.auditor(**kwargs)
-    db.session.commit()
-    return person
+def make_auditor(app, **kwargs):
+    with in_app_context(app):
+        return factories.auditor(**kwargs)
 
 
 def post_login(client, phone, password, **kwargs):
@@ -70,7 +64,7 @@ def attacker_fails(app, phone, times, first_address=1):
 
 
 def test_r1_strangers_cannot_lock_the_auditor_out_of_their_own_phone(app):
-    person = make_auditor()
+    person = make_auditor(app)
     phone = client_at(app, "10.20.0.7")
     assert post_login(phone, person.phone, PASSWORD).status_code == 303  # the phone of every day
     phone.post("/logout", data={"csrf_token": csrf_token(phone, "/me")})
@@ -84,7 +78,7 @@ def test_r1_strangers_cannot_lock_the_auditor_out_of_their_own_phone(app):
 
 
 def test_r1_the_device_cookie_is_kept_a_year_out_of_scripts_reach(app):
-    person = make_auditor()
+    person = make_auditor(app)
     login = post_login(client_at(app, "10.20.0.7"), person.phone, PASSWORD)
     device = next(value for value in login.headers.getlist("Set-Cookie") if value.startswith("device="))
     attributes = {part.strip().split("=")[0].lower() for part in device.split(";")[1:]}
@@ -93,7 +87,7 @@ def test_r1_the_device_cookie_is_kept_a_year_out_of_scripts_reach(app):
 
 
 def test_r1_the_auditors_own_typos_count_on_their_phone_alone(app):
-    person = make_auditor()
+    person = make_auditor(app)
     phone = client_at(app, "10.20.0.7")
     post_login(phone, person.phone, PASSWORD)
     phone.post("/logout", data={"csrf_token": csrf_token(phone, "/me")})
@@ -106,7 +100,7 @@ def test_r1_the_auditors_own_typos_count_on_their_phone_alone(app):
 
 def test_r1_a_reset_by_sms_code_clears_the_lock_and_trusts_that_browser(app, caplog):
     caplog.set_level(logging.INFO, logger="checkin_pwa.sms")
-    person = make_auditor()
+    person = make_auditor(app)
     attacker_fails(app, person.phone, 8)
     new_phone = client_at(app, "10.20.0.9")
     assert post_login(new_phone, person.phone, PASSWORD).status_code == 429
@@ -130,7 +124,7 @@ def test_r1_a_reset_by_sms_code_clears_the_lock_and_trusts_that_browser(app, cap
 
 
 def test_r1_a_trusted_browser_is_trusted_for_its_own_accounts_only(app):
-    victim, attacker = make_auditor(), make_auditor()
+    victim, attacker = make_auditor(app), make_auditor(app)
     own = client_at(app, "198.51.100.200")
     assert post_login(own, attacker.phone, PASSWORD).status_code == 303  # trusted for the attacker's account
     own.post("/logout", data={"csrf_token": csrf_token(own, "/me")})
@@ -151,11 +145,9 @@ def proxied_app(tmp_path, migrated_db):
     folder = tmp_path / "proxied"
     folder.mkdir()
     app = make_app(folder, migrated_db, TRUSTED_PROXIES="10.0.0.2")
-    app.test_client_class = FreshContextClient
     limiter.reset()
+    yield app
     with app.app_context():
-        yield app
-        db.session.remove()
         db.engine.dispose()
 
 
@@ -167,7 +159,7 @@ def spend_an_address_budget(client_for) -> None:
 
 
 def test_r1_two_clients_behind_one_trusted_proxy_are_counted_apart(proxied_app):
-    person = make_auditor()
+    person = make_auditor(proxied_app)
     typist = client_at(proxied_app, "10.0.0.2", "203.0.113.5")
     spend_an_address_budget(lambda _: typist)
     assert post_login(typist, person.phone, PASSWORD).status_code == 429, "that address is throttled"
@@ -178,7 +170,7 @@ def test_r1_two_clients_behind_one_trusted_proxy_are_counted_apart(proxied_app):
 
 
 def test_r1_forwarded_headers_from_an_untrusted_peer_are_ignored(proxied_app):
-    person = make_auditor()
+    person = make_auditor(proxied_app)
     # A client that is no proxy of ours claims a new address on every try.
     spend_an_address_budget(lambda n: client_at(proxied_app, "198.51.100.7", f"203.0.113.{n + 1}"))
     liar = client_at(proxied_app, "198.51.100.7", "203.0.113.200")
@@ -187,7 +179,7 @@ def test_r1_forwarded_headers_from_an_untrusted_peer_are_ignored(proxied_app):
 
 def test_r1_a_client_cannot_hide_behind_the_proxy_by_writing_the_header_itself(proxied_app):
     # The proxy appends the address it saw; whatever the client wrote on the left is not read.
-    person = make_auditor()
+    person = make_auditor(proxied_app)
     spend_an_address_budget(lambda n: client_at(proxied_app, "10.0.0.2", f"192.0.2.{n + 1}, 203.0.113.9"))
     sly = client_at(proxied_app, "10.0.0.2", "192.0.2.99, 203.0.113.9")
     assert post_login(sly, person.phone, PASSWORD).status_code == 429
@@ -315,8 +307,7 @@ def answered_by(access_log: Path, marker) -> str:
 
 def test_r1_failed_logins_count_once_across_gunicorn_workers(gunicorn):
     port, data_app, access_log = gunicorn
-    with data_app.app_context():
-        phone = make_auditor().phone
+    phone = make_auditor(data_app).phone
     statuses, workers = [], {}
     # New connections until both workers have answered attempts past the limit. Which worker
     # accepts a connection is the kernel's choice, and runs of 20 to one worker happen.
@@ -335,13 +326,11 @@ def test_r1_failed_logins_count_once_across_gunicorn_workers(gunicorn):
 # --- a shared store that is down --------------------------------------------------------
 
 def app_counting_in(folder, migrated_db, storage_uri: str):
-    """An app whose limits count in `storage_uri`, one app context per request."""
+    """An app whose limits count in `storage_uri`."""
     folder.mkdir()
     app = make_app(folder, migrated_db, RATELIMIT_STORAGE_URI=storage_uri)
-    app.test_client_class = FreshContextClient
+    yield app
     with app.app_context():
-        yield app
-        db.session.remove()
         db.engine.dispose()
     # The limiter is one object for every app of the process, and remembers that its store
     # was down: the next test's app starts with its own, working store.
@@ -355,7 +344,7 @@ def app_with_redis_down(tmp_path, migrated_db):
 
 
 def test_r1_a_shared_store_that_is_down_does_not_fail_logins(app_with_redis_down, caplog):
-    person = make_auditor()
+    person = make_auditor(app_with_redis_down)
     caplog.set_level(logging.WARNING, logger="flask-limiter")
     assert post_login(app_with_redis_down.test_client(), person.phone, PASSWORD).status_code == 303
     phone = app_with_redis_down.test_client()
@@ -364,7 +353,7 @@ def test_r1_a_shared_store_that_is_down_does_not_fail_logins(app_with_redis_down
     assert "storage unreachable" in caplog.text, "the operator is told"
 
 
-def test_r1_the_counts_table_stays_small_whatever_is_typed(app):
+def test_r1_the_counts_table_stays_small_whatever_is_typed(app_context):
     from checkin_pwa.limits_storage import DatabaseStorage
     from checkin_pwa.models import RateLimitCounter
 

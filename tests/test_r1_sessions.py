@@ -12,18 +12,13 @@ from checkin_pwa.models import Explanation
 
 from . import factories
 from .factories import PASSWORD
-from .helpers import FreshContextClient, csrf_token, csrf_token_from
-
-
-@pytest.fixture(autouse=True)
-def one_app_context_per_request(app):
-    app.test_client_class = FreshContextClient
+from .helpers import csrf_token, csrf_token_from, in_app_context
 
 
 @pytest.fixture
 def person(app):
-    found = factories.auditor()
-    db.session.commit()
+    with in_app_context(app):
+        found = factories.auditor()
     return found
 
 
@@ -46,7 +41,7 @@ def explanations() -> int:
     return db.session.scalar(select(func.count(Explanation.id)))
 
 
-def test_r1_a_cookie_copied_before_logout_is_logged_out_too(app, person):
+def test_r1_a_cookie_copied_before_logout_is_logged_out_too(app_context, app, person):
     plan = factories.plan([person])
     db.session.commit()
     phone = app.test_client()
@@ -92,7 +87,7 @@ def test_r1_logging_out_on_one_phone_keeps_the_other_phones_logged_in(app, perso
     assert tablet.get("/").status_code == 200
 
 
-def test_r1_logging_in_again_after_logout_works(app, person):
+def test_r1_logging_in_again_after_logout_works(app_context, app, person):
     phone = app.test_client()
     post_login(phone, person.phone)
     phone.post("/logout", data={"csrf_token": csrf_token(phone, "/me")})
@@ -134,14 +129,14 @@ NEXT_ENDPOINTS = [_lang, _lang_zh, _login_form, _login_page_when_logged_in]
 
 @pytest.mark.parametrize("value", NASTY_NEXT, ids=lambda value: value[:40])
 @pytest.mark.parametrize("endpoint", NEXT_ENDPOINTS, ids=lambda endpoint: endpoint.__name__.strip("_"))
-def test_r1_every_next_parameter_stays_on_this_site(app, person, endpoint, value):
+def test_r1_every_next_parameter_stays_on_this_site(app_context, app, person, endpoint, value):
     response = endpoint(app.test_client(), person, value)
     assert response.status_code == 303, response.status_code
     assert response.headers["Location"] == "/", "a nasty next= goes to today's page"
 
 
 @pytest.mark.parametrize("endpoint", NEXT_ENDPOINTS, ids=lambda endpoint: endpoint.__name__.strip("_"))
-def test_r1_a_local_next_is_followed(app, person, endpoint):
+def test_r1_a_local_next_is_followed(app_context, app, person, endpoint):
     response = endpoint(app.test_client(), person, "/plans%3Ftab%3Dhistory")
     assert response.status_code == 303
     assert response.headers["Location"] == "/plans?tab=history"

@@ -21,7 +21,6 @@ from checkin_pwa.models import Photo
 from . import factories as f
 from .helpers import csrf_token_from, log_in
 
-pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
 
 UTC = dt.timezone.utc
 DAY = dt.datetime(2026, 3, 10, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai
@@ -103,7 +102,7 @@ def audit(app):
     return client, {name: plan.id for name, plan in plans.items()}
 
 
-def test_r8_one_meeting_photo_for_the_combined_plans_is_one_file_and_a_row_per_plan(app, audit):
+def test_r8_one_meeting_photo_for_the_combined_plans_is_one_file_and_a_row_per_plan(app_context, app, audit):
     client, plans = audit
     store = app.extensions["photo_store"]
     page = client.get(f"/plans/{plans['qms']}").get_data(as_text=True)
@@ -130,7 +129,7 @@ def test_r8_one_meeting_photo_for_the_combined_plans_is_one_file_and_a_row_per_p
     assert len(rows(plans["qms"])) == len(rows(plans["ems"])) == 1
 
 
-def test_r8_unticked_the_photo_stays_with_its_plan_and_other_photos_are_never_shared(audit):
+def test_r8_unticked_the_photo_stays_with_its_plan_and_other_photos_are_never_shared(app_context, audit):
     client, plans = audit
     send(client, plans["qms"], jpeg((1, 2, 3)))
     send(client, plans["qms"], jpeg((4, 5, 6)), group="other", together="on")
@@ -138,7 +137,7 @@ def test_r8_unticked_the_photo_stays_with_its_plan_and_other_photos_are_never_sh
     assert rows(plans["ems"]) == []
 
 
-def test_r8_the_same_photo_in_the_combined_plans_is_no_duplicate_but_in_another_enterprise_it_is(audit):
+def test_r8_the_same_photo_in_the_combined_plans_is_no_duplicate_but_in_another_enterprise_it_is(app_context, audit):
     client, plans = audit
     photo = jpeg((200, 30, 30))
     send(client, plans["qms"], photo)
@@ -157,7 +156,7 @@ def test_r8_the_same_photo_in_the_combined_plans_is_no_duplicate_but_in_another_
     assert rows(plans["qms"])[0].verdicts["duplicate"]["plan_nos"] == [flagged.plan.plan_no]
 
 
-def test_r8_a_combined_plan_whose_group_is_full_is_skipped_and_the_others_get_the_photo(audit):
+def test_r8_a_combined_plan_whose_group_is_full_is_skipped_and_the_others_get_the_photo(app_context, audit):
     client, plans = audit
     for i in range(3):
         assert send(client, plans["ems"], jpeg((i * 60, 0, 0))).status_code == 201
@@ -169,7 +168,7 @@ def test_r8_a_combined_plan_whose_group_is_full_is_skipped_and_the_others_get_th
     assert len(rows(plans["qms"])) == 1 and len(rows(plans["ems"])) == 3
 
 
-def test_r8_a_combined_plan_holding_the_photo_as_its_other_meeting_keeps_it_there(audit):
+def test_r8_a_combined_plan_holding_the_photo_as_its_other_meeting_keeps_it_there(app_context, audit):
     client, plans = audit
     photo = jpeg((90, 90, 0))
     send(client, plans["ems"], photo, group="last")

@@ -17,7 +17,7 @@ from checkin_pwa.domain import image_format
 from checkin_pwa.extensions import db
 
 from . import factories as f
-from .helpers import csrf_token, csrf_token_from, log_in
+from .helpers import csrf_token, csrf_token_from, in_app_context, log_in
 from .servers import dies_with_run
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "photos"
@@ -25,7 +25,6 @@ PHOTO_SCRIPT = {"X-Checkin-Client": "photos"}
 TOO_COSTLY = "处理该照片文件所需资源过多：这不是相机拍摄的文件。请发送相机拍摄的原始照片。"
 INCOMPLETE = "照片文件不完整，请重新拍摄。"
 
-pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
 
 
 # --- the hostile files ---------------------------------------------------------------------------
@@ -109,7 +108,7 @@ def assert_refused(app, response, status: int, message: str) -> None:
 
 # --- item: scans, CPU, memory -----------------------------------------------------------------------
 
-def test_r8_a_jpeg_of_two_thousand_scans_is_refused_before_it_is_decoded(app):
+def test_r8_a_jpeg_of_two_thousand_scans_is_refused_before_it_is_decoded(app_context, app):
     """100 kB, 2,000 scans: 12-14 s of CPU to decode. No camera writes more than about ten."""
     client, plan = team(app)
     hostile = many_scans(2000)
@@ -119,7 +118,7 @@ def test_r8_a_jpeg_of_two_thousand_scans_is_refused_before_it_is_decoded(app):
     assert_refused(app, send(client, plan.id, hostile), 422, TOO_COSTLY)
 
 
-def test_r8_a_progressive_jpeg_as_a_camera_writes_it_is_accepted(app):
+def test_r8_a_progressive_jpeg_as_a_camera_writes_it_is_accepted(app_context, app):
     client, plan = team(app)
     out = io.BytesIO()
     Image.new("RGB", (1200, 900), (30, 120, 200)).save(out, "JPEG", progressive=True)
@@ -128,7 +127,7 @@ def test_r8_a_progressive_jpeg_as_a_camera_writes_it_is_accepted(app):
     assert send(client, plan.id, out.getvalue()).status_code == 201
 
 
-def test_r8_a_decode_past_its_cpu_limit_is_stopped_and_refused(app, monkeypatch):
+def test_r8_a_decode_past_its_cpu_limit_is_stopped_and_refused(app_context, app, monkeypatch):
     """Whatever slips past the header checks still costs at most PHOTO_DECODE_CPU_S: the
     scan cap is lifted here so the 14-second decode starts, and the kernel stops it."""
     monkeypatch.setattr(image_format, "MAX_JPEG_SCANS", 10**6)
@@ -138,7 +137,7 @@ def test_r8_a_decode_past_its_cpu_limit_is_stopped_and_refused(app, monkeypatch)
     assert_refused(app, send(client, plan.id, many_scans(2000)), 422, TOO_COSTLY)
 
 
-def test_r8_a_decode_past_its_memory_limit_is_refused(app):
+def test_r8_a_decode_past_its_memory_limit_is_refused(app_context, app):
     """A 49-megapixel PNG of 160 kB needs about 330 MB to decode: with the limit set at
     250 MB the allocation fails in the child, and the upload gets the same answer."""
     app.config["PHOTO_DECODE_MEMORY_MB"] = 250
@@ -152,7 +151,7 @@ def test_r8_a_decode_past_its_memory_limit_is_refused(app):
 # --- item: shapes -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("width, height", [(1, 50_000_000), (50_000_000, 1), (30_000, 1_000), (9_000, 800)])
-def test_r8_a_picture_no_camera_takes_is_refused_by_its_shape_before_decoding(app, width, height):
+def test_r8_a_picture_no_camera_takes_is_refused_by_its_shape_before_decoding(app_context, app, width, height):
     """1 x 50,000,000 passes the 50-megapixel cap and costs 400 MB of row pointers."""
     client, plan = team(app)
     hostile = png(width, height)
@@ -163,7 +162,7 @@ def test_r8_a_picture_no_camera_takes_is_refused_by_its_shape_before_decoding(ap
     assert_refused(app, response, 422, f"照片形状不像照片（{width} × {height}；每边最多 20000 像素，长边最多为短边的 10 倍）。")
 
 
-def test_r8_a_panorama_is_still_a_photo(app):
+def test_r8_a_panorama_is_still_a_photo(app_context, app):
     client, plan = team(app)
     assert send(client, plan.id, png(12_000, 2_000), "pano.png").status_code == 201
 
@@ -171,7 +170,7 @@ def test_r8_a_panorama_is_still_a_photo(app):
 # --- item: HEIC cut short ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kept", [0.5, 0.9, 0.999])
-def test_r8_a_heic_cut_short_is_refused_like_a_truncated_jpeg(app, kept):
+def test_r8_a_heic_cut_short_is_refused_like_a_truncated_jpeg(app_context, app, kept):
     """libheif decodes what is there and paints the rest green: the boxes are checked first."""
     client, plan = team(app)
     whole = (FIXTURES / "IMG_5195.HEIC").read_bytes()
@@ -182,7 +181,7 @@ def test_r8_a_heic_cut_short_is_refused_like_a_truncated_jpeg(app, kept):
     assert send(client, plan.id, whole, "IMG_5195.HEIC").status_code == 201
 
 
-def test_r8_a_heic_cut_short_whose_last_box_claims_the_rest_of_the_file_is_refused(app):
+def test_r8_a_heic_cut_short_whose_last_box_claims_the_rest_of_the_file_is_refused(app_context, app):
     """A data box of size 0 ("up to the end of the file") cannot be cut inside: where each
     tile lies (the iloc box) tells that the file ends too early."""
     client, plan = team(app)
@@ -204,7 +203,7 @@ def test_r8_a_heic_cut_short_whose_last_box_claims_the_rest_of_the_file_is_refus
     ("thin.png", lambda: png(1, 50_000_000), "图片形状不像照片"),
     ("cut.heic", lambda: (FIXTURES / "IMG_5195.HEIC").read_bytes()[:400_000], "图片文件不完整或已损坏"),
 ])
-def test_r1_avatar_hostile_picture_is_refused_and_changes_nothing(app, name, make, words):
+def test_r1_avatar_hostile_picture_is_refused_and_changes_nothing(app_context, app, name, make, words):
     person = f.auditor()
     db.session.commit()
     client = app.test_client()
@@ -228,9 +227,9 @@ def test_r8_a_claimed_original_hash_cannot_flag_another_teams_photo(app):
     photo (as received, or as our phone claimed its original), it flags neither photo."""
     import hashlib
 
-    ours, theirs = f.auditor(), f.auditor()
-    our_plan, their_plan = f.plan([ours]), f.plan([theirs])
-    db.session.commit()
+    with in_app_context(app):
+        ours, theirs = f.auditor(), f.auditor()
+        our_plan, their_plan = f.plan([ours]), f.plan([theirs])
     our_phone, their_phone = app.test_client(), app.test_client()
     log_in(our_phone, ours)
     log_in(their_phone, theirs)

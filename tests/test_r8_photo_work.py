@@ -20,7 +20,6 @@ from checkin_pwa.services import imaging, photos
 
 from .test_photos_server import exif_at, photos_in_db, send, team
 
-pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
 
 GPS = (31.2304, 121.4737)
 
@@ -75,7 +74,7 @@ def loads_at(monkeypatch) -> list[tuple[int, int]]:
 LIMITS = imaging.Limits(max_pixels=50_000_000)
 
 
-def test_r8_a_phone_shrunk_jpeg_that_fits_is_stored_as_the_display_copy_without_its_metadata(app, store):
+def test_r8_a_phone_shrunk_jpeg_that_fits_is_stored_as_the_display_copy_without_its_metadata(app_context, app, store):
     sent, bare = phone_copy()
     client, plan, _ = team(app)
 
@@ -93,7 +92,7 @@ def test_r8_a_phone_shrunk_jpeg_that_fits_is_stored_as_the_display_copy_without_
     assert thumb.size == (320, 240)
 
 
-def test_r8_a_kept_display_copy_keeps_its_colour_profile_and_drops_what_follows_the_image(app, store):
+def test_r8_a_kept_display_copy_keeps_its_colour_profile_and_drops_what_follows_the_image(app_context, app, store):
     picture = detailed((1200, 900))
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     with_profile = encoded(picture, 80, icc_profile=icc)

@@ -19,7 +19,7 @@ from . import factories as f
 from .console.conftest import logged_in
 from .helpers import phone_of
 
-pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
+pytestmark = pytest.mark.usefixtures("app_context")
 
 SITE = geo.Point(*f.SITE)
 FAR = geo.Point(41.2000, 126.1865)  # ~8.3 km north of the site

@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from checkin_pwa.extensions import db
 
 from . import factories as f
 from .console.conftest import console_login
-from .helpers import log_in
+from .helpers import in_app_context, log_in
 
 PAST_INTEGER = [2**31, 2**40, 2**63 - 1, 2**63]
 ID_IN_PATH = re.compile(r"<int:[^>]+>")
@@ -30,12 +27,11 @@ def id_routes(app) -> list[tuple[str, str]]:
     return found
 
 
-@pytest.mark.usefixtures("one_app_context_per_request")
 def test_ids_past_32_bits_are_not_found_on_every_route_for_auditors_and_staff(app):
-    auditor = f.auditor()
-    f.plan([auditor])
-    admin = f.staff(role="admin")
-    db.session.commit()
+    with in_app_context(app):
+        auditor = f.auditor()
+        f.plan([auditor])
+        admin = f.staff(role="admin")
     phone, console = app.test_client(), app.test_client()
     log_in(phone, auditor)
     console_login(console, admin)
@@ -49,15 +45,13 @@ def test_ids_past_32_bits_are_not_found_on_every_route_for_auditors_and_staff(ap
             assert response.status_code == 404, (method, template, number, response.status_code)
 
 
-@pytest.mark.usefixtures("one_app_context_per_request")
 def test_ids_past_32_bits_in_query_arguments_name_no_row(app):
-    admin = f.staff(role="admin")
-    f.regulator()
-    db.session.commit()
+    with in_app_context(app):
+        admin = f.staff(role="admin")
+        watcher = f.regulator()
     console, regulator = app.test_client(), app.test_client()
     console_login(console, admin)
-    console_login(regulator, db.session.scalar(db.select(type(admin)).where(type(admin).role == "regulator")),
-                  offset_steps=1)
+    console_login(regulator, watcher, offset_steps=1)
     for number in PAST_INTEGER:
         assert console.get(f"/admin/log?staff={number}").status_code == 200  # no such person: no filter
         board = console.get(f"/admin/board?auditor={number}")

@@ -19,7 +19,7 @@ from checkin_pwa.storage import new_key
 
 from . import factories as f
 from .conftest import make_app
-from .helpers import FreshContextClient, csrf_token_from, log_in
+from .helpers import csrf_token_from, log_in
 from .servers.s3 import FailingStore, S3Server, ServerUnavailable
 from .test_photos_server import jpeg, send, team
 from .test_r14_notices import make_notice
@@ -27,14 +27,14 @@ from .test_r14_notices import make_notice
 
 def s3_app_for(tmp_path, migrated_db, **config):
     app = make_app(tmp_path, migrated_db, **config)
-    app.test_client_class = FreshContextClient
     limiter.reset()
     return app
 
 
 @pytest.fixture
 def s3_app(request, tmp_path, migrated_db, s3_server):
-    """An app on a fresh bucket of the session's S3 server; more config by indirect param."""
+    """An app on a fresh bucket of the session's S3 server, its context pushed for the test
+    (as `app_context`); more config by indirect param."""
     app = s3_app_for(tmp_path, migrated_db, **s3_server.app_config(**getattr(request, "param", {})))
     with app.app_context():
         yield app
@@ -117,7 +117,7 @@ def test_r16_s3_photo_is_streamed_through_the_app_with_its_etag(s3_app, s3_serve
 
     outsider = f.auditor()
     db.session.commit()
-    stranger = FreshContextClient(s3_app)
+    stranger = s3_app.test_client()
     log_in(stranger, outsider)
     assert stranger.get(f"/photos/{photo.id}/display").status_code == 404  # R16: the team only
 

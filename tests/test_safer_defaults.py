@@ -35,7 +35,7 @@ def jpeg() -> bytes:
     return out.getvalue()
 
 
-def test_r16_private_pages_and_photos_are_never_kept_by_http_caches(app, client):
+def test_r16_private_pages_and_photos_are_never_kept_by_http_caches(app_context, app, client):
     me = f.auditor()
     plan = f.plan([me])
     db.session.commit()

@@ -54,7 +54,7 @@ def test_a_changed_static_file_gets_a_new_etag(two_hosts):
     assert answer.data.endswith(b"// changed\n")
 
 
-def test_a_missing_or_outside_static_path_is_404(client):
+def test_a_missing_or_outside_static_path_is_404(app_context, client):
     assert client.get("/static/js/no-such-file.js").status_code == 404
     assert client.get("/static/../config.py").status_code == 404
 

@@ -11,20 +11,21 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from flask.testing import FlaskClient
 
 from checkin_pwa.extensions import db, limiter
 from checkin_pwa.proxies import application_root, parse_prefix
 
 from . import factories as f
 from .conftest import make_app
-from .helpers import FreshContextClient, csrf_token_from
+from .helpers import csrf_token_from
 from .sub_path import PREFIX, SHAPES, escapes, links, mount
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "photos"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class SiteClient(FreshContextClient):
+class SiteClient(FlaskClient):
     """A browser asking for the site's paths: Flask's test client would otherwise put
     APPLICATION_ROOT in SCRIPT_NAME itself, as no real server or proxy does."""
 

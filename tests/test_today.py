@@ -24,7 +24,7 @@ HTMX = {"HX-Request": "true"}
 NOT_FOUND = "未找到该页面，或您无权查看。"
 
 
-pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
+pytestmark = pytest.mark.usefixtures("app_context")
 
 
 def saved(*rows):

@@ -41,7 +41,7 @@ def app(tmp_path, migrated_db):
         db.engine.dispose()
 
 
-pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
+pytestmark = pytest.mark.usefixtures("app_context")
 
 
 def a_document(plans: int) -> dict:

@@ -43,7 +43,7 @@ def post(client, token, body, **headers):
     return client.post(URL, data=data, content_type="application/json", headers=headers)
 
 
-def test_a_document_is_imported_and_the_summary_returned(client, token):
+def test_a_document_is_imported_and_the_summary_returned(app_context, client, token):
     response = post(client, token, example())
     assert response.status_code == 200
     assert response.get_json() == {
@@ -55,7 +55,7 @@ def test_a_document_is_imported_and_the_summary_returned(client, token):
     assert db.session.scalar(db.select(AuditPlan.plan_no)) == "P-2026-000123"
 
 
-def test_sending_it_again_updates_the_same_plan(client, token):
+def test_sending_it_again_updates_the_same_plan(app_context, client, token):
     post(client, token, example())
     before = rows()
     response = post(client, token, example())
@@ -65,14 +65,14 @@ def test_sending_it_again_updates_the_same_plan(client, token):
     assert rows() == before
 
 
-def test_no_csrf_token_is_needed_but_the_bearer_token_is(client, token):
+def test_no_csrf_token_is_needed_but_the_bearer_token_is(app_context, client, token):
     # CSRF is on in tests; the API is exempt because a bearer token proves the caller.
     assert post(client, token, example()).status_code == 200
     assert post(client, None, example()).status_code == 401
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic dXNlcjpwYXNz"}, {"Authorization": "Bearer "}])
-def test_401_without_a_bearer_token(client, token, headers):
+def test_401_without_a_bearer_token(app_context, client, token, headers):
     response = post(client, None, example(), **headers)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -80,7 +80,7 @@ def test_401_without_a_bearer_token(client, token, headers):
     assert rows()[3] == 0
 
 
-def test_401_with_an_unknown_or_revoked_token(client, token):
+def test_401_with_an_unknown_or_revoked_token(app_context, client, token):
     response = post(client, "not-a-real-token", example())
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
@@ -91,7 +91,7 @@ def test_401_with_an_unknown_or_revoked_token(client, token):
     assert rows()[3] == 0
 
 
-def test_403_when_the_document_is_another_bodys(client, token):
+def test_403_when_the_document_is_another_bodys(app_context, client, token):
     document = example()
     document["agency"] = {"code": "CNCA-R-2003-001", "name": "另一家认证机构"}
     response = post(client, token, document)
@@ -107,14 +107,14 @@ def test_403_when_the_document_is_another_bodys(client, token):
     (b"\xff\xfe\x00", "文件必须是 UTF-8 编码的 JSON。"),
     (b"[" * 50_000, "文件不是有效的 JSON（嵌套过深或数字过长）。"),
 ])
-def test_400_when_the_body_is_not_a_json_object(client, token, body, message):
+def test_400_when_the_body_is_not_a_json_object(app_context, client, token, body, message):
     response = post(client, token, body)
     assert response.status_code == 400
     assert response.get_json() == {"error": message}
     assert rows()[3] == 0
 
 
-def test_413_when_the_declared_length_is_too_large(app, client, token):
+def test_413_when_the_declared_length_is_too_large(app_context, app, client, token):
     app.config["PLAN_IMPORT_MAX_BYTES"] = 1000
     response = post(client, token, example())
     assert response.status_code == 413
@@ -158,7 +158,7 @@ def test_a_chunked_body_within_the_limit_is_read_whole(live_server, live_token):
     assert answer["created"] == ["P-2026-000123"]
 
 
-def test_422_names_every_problem_and_writes_nothing(client, token):
+def test_422_names_every_problem_and_writes_nothing(app_context, client, token):
     post(client, token, example())
     before = rows()
     document = example()
@@ -184,7 +184,7 @@ def test_422_names_every_problem_and_writes_nothing(client, token):
     assert db.session.scalar(db.select(AuditPlan.activity)) == "再认证审核(二阶段)"
 
 
-def test_r16_a_token_cannot_put_another_bodys_auditor_on_its_plans(client, token):
+def test_r16_a_token_cannot_put_another_bodys_auditor_on_its_plans(app_context, client, token):
     """An auditor practises for one body at a time: body B's document naming body A's
     auditor is refused with the field's path, and nothing changes for either body."""
     other = factories.agency("CNCA-R-2003-001", "另一家认证机构")
@@ -205,7 +205,7 @@ def test_r16_a_token_cannot_put_another_bodys_auditor_on_its_plans(client, token
     assert db.session.get(Auditor, person.id).name == "甲机构审核员"
 
 
-def test_422_in_english_when_the_client_prefers_it(client, token):
+def test_422_in_english_when_the_client_prefers_it(app_context, client, token):
     document = example()
     document["plans"][0]["end"] = "2026-08-18T08:00:00+08:00"
     response = post(client, token, document, **{"Accept-Language": "en-US,en;q=0.9"})
@@ -223,19 +223,19 @@ def test_422_in_english_when_the_client_prefers_it(client, token):
     b'{"agency": {"code": "CNCA-R-2002-117", "name": "x"}, "plans": [{"sites": [{"lat": 1e999, "lon": -1e999}]}]}',
     b'{"a": ' + b"1" * 5000 + b"}",
 ])
-def test_bad_documents_get_a_4xx_never_a_500(client, token, body):
+def test_bad_documents_get_a_4xx_never_a_500(app_context, client, token, body):
     response = post(client, token, body)
     assert response.status_code in (400, 422)
     assert response.is_json and response.get_json()["error"]
 
 
-def test_other_methods_answer_json(client):
+def test_other_methods_answer_json(app_context, client):
     response = client.get(URL)
     assert response.status_code == 405
     assert response.is_json
 
 
-def test_the_api_and_the_cli_give_the_same_answer(app, client, token, runner, tmp_path):
+def test_the_api_and_the_cli_give_the_same_answer(app_context, app, client, token, runner, tmp_path):
     bad = example()
     bad["plans"][0]["sites"][0]["lon"] = 200
     bad["plans"][0]["team"][1]["phone"] = "13800000001"
@@ -289,7 +289,7 @@ def _with(document: dict, path: tuple, value) -> dict:
     (("plans", 0, "sites", 1, "address"), "plans[0].sites[1].address"),
     (("plans", 0, "remarks"), "plans[0].remarks"),
 ])
-def test_a_nul_or_lone_surrogate_in_any_field_is_refused_with_its_path(client, token, bad, path, where):
+def test_a_nul_or_lone_surrogate_in_any_field_is_refused_with_its_path(app_context, client, token, bad, path, where):
     # json.dumps writes the character as a \u escape, as a body's system would send it.
     body = json.dumps(_with(example(), path, bad)).encode("ascii")
     response = post(client, token, body)
@@ -302,7 +302,7 @@ def test_a_nul_or_lone_surrogate_in_any_field_is_refused_with_its_path(client, t
     assert english.get_json()["error"].startswith(f"{where}: must not contain a NUL character")
 
 
-def test_a_lone_surrogate_in_a_key_is_named_by_an_escaped_path(client, token):
+def test_a_lone_surrogate_in_a_key_is_named_by_an_escaped_path(app_context, client, token):
     document = example()
     document["plans"][0]["\ud83dx"] = "1"
     response = post(client, token, json.dumps(document).encode("ascii"))

@@ -1,19 +1,11 @@
-"""The management end's tests: each request gets its own app context (g.staff, like
-Flask-Login's user, lives in g), and a helper that logs staff in through the real forms."""
+"""The management end's tests: helpers that log staff in through the real forms."""
 from __future__ import annotations
 
 import pyotp
 import pytest
 
-from checkin_pwa.extensions import db
-
 from .. import factories
-from ..helpers import FreshContextClient, csrf_token
-
-
-@pytest.fixture(autouse=True)
-def one_app_context_per_request(app):
-    app.test_client_class = FreshContextClient
+from ..helpers import csrf_token, in_app_context
 
 
 def totp_now(secret: str = factories.STAFF_SECRET, offset_steps: int = 0) -> str:
@@ -58,8 +50,8 @@ def logged_in(app, person, offset_steps=0):
 
 @pytest.fixture
 def admin(app):
-    person = factories.staff(role="admin")
-    db.session.commit()
+    with in_app_context(app):
+        person = factories.staff(role="admin")
     return person
 
 

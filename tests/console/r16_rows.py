@@ -23,7 +23,7 @@ from checkin_pwa.services import audit, exports, notices, phone_changes, plan_up
 from checkin_pwa.storage import new_export_key
 
 from .. import factories
-from ..helpers import FreshContextClient, csrf_token, log_in
+from ..helpers import csrf_token, log_in
 
 BODY_B = ("CNCA-R-2099-001", "乙方认证有限公司")
 PHOTO = Path("/work/shared/fixtures/photos/DSCN0010.jpg")
@@ -94,7 +94,7 @@ def body_a_rows(app) -> dict:
     db.session.commit()
 
     # A photo as an auditor of the team sends it.
-    phone = FreshContextClient(app, app.response_class, use_cookies=True)
+    phone = app.test_client()
     log_in(phone, person)
     token = csrf_token(phone, f"/plans/{plan.id}")
     with PHOTO.open("rb") as photo:

@@ -22,6 +22,8 @@ from ..factories import SITE, local_today, to_utc
 from ..helpers import log_in
 from .test_plans import logged_in, other_body, staff_of
 
+pytestmark = pytest.mark.usefixtures("app_context")
+
 JILIN = Point(*SITE)
 
 

@@ -14,7 +14,7 @@ from checkin_pwa.services import auditors as auditor_service
 
 from .. import factories
 from ..factories import PASSWORD
-from ..helpers import csrf_token, log_in
+from ..helpers import csrf_token, in_app_context, log_in
 from ..test_r1_account import BrokenSender
 from .conftest import logged_in
 
@@ -59,7 +59,7 @@ def fresh(person) -> Auditor:
 
 # --- the list ---------------------------------------------------------------------------------
 
-def test_r18_auditor_list_shows_state_masked_id_last_login_and_plans_this_month(app, admin):
+def test_r18_auditor_list_shows_state_masked_id_last_login_and_plans_this_month(app_context, app, admin):
     new = auditor(name="张新人", must_change=True)
     active = auditor(name="李正常")
     stopped = auditor(name="王停用")
@@ -88,7 +88,7 @@ def test_r18_auditor_list_shows_state_masked_id_last_login_and_plans_this_month(
     assert rows["李正常"].split("</td>")[5].strip().endswith(">1") and rows["王停用"].split("</td>")[5].strip().endswith(">0")
 
 
-def test_r18_auditor_list_searches_filters_and_pages_in_the_database(app, admin):
+def test_r18_auditor_list_searches_filters_and_pages_in_the_database(app_context, app, admin):
     for n in range(30):
         auditor(name=f"甲{n:02d}")
     target = auditor(name="乙特别", phone="13712345678")
@@ -120,7 +120,7 @@ def test_r18_auditor_list_searches_filters_and_pages_in_the_database(app, admin)
 
 # --- who may: the body's own, and not read-only ---------------------------------------------------
 
-def test_r16_another_bodys_auditor_is_404_and_nothing_is_written(app, admin, caplog):
+def test_r16_another_bodys_auditor_is_404_and_nothing_is_written(app_context, app, admin, caplog):
     caplog.set_level(logging.INFO, logger="checkin_pwa.sms")
     other_body = factories.agency(code="CNCA-R-2099-001", name="其他认证机构")
     stranger = auditor(name="外机构审核员")
@@ -140,7 +140,7 @@ def test_r16_another_bodys_auditor_is_404_and_nothing_is_written(app, admin, cap
     assert auditor_service.login_restricted(stranger.phone), "the restriction stays"
 
 
-def test_r18_read_only_staff_read_the_auditors_but_get_403_for_every_change(app, caplog):
+def test_r18_read_only_staff_read_the_auditors_but_get_403_for_every_change(app_context, app, caplog):
     caplog.set_level(logging.INFO, logger="checkin_pwa.sms")
     reader = factories.staff(role="readonly")
     person = auditor(name="李正常")
@@ -162,16 +162,16 @@ def test_r18_read_only_staff_read_the_auditors_but_get_403_for_every_change(app,
 # --- disable and enable ------------------------------------------------------------------------------
 
 def test_r18_a_disabled_auditor_cannot_log_in_their_session_ends_and_their_place_stays_marked(app, admin):
-    person = auditor(name="王停用")
-    mate = auditor(name="李同事")
-    plan = factories.plan([mate, person])
-    db.session.commit()
+    with in_app_context(app):
+        person = auditor(name="王停用")
+        mate = auditor(name="李同事")
+        plan = factories.plan([mate, person])
     phone = app.test_client()
     log_in(phone, person)
     assert phone.get("/").status_code == 200 and "王停用" in phone.get(f"/plans/{plan.id}").get_data(as_text=True)
 
-    manager = factories.staff(role="manager", name="周经理")
-    db.session.commit()
+    with in_app_context(app):
+        manager = factories.staff(role="manager", name="周经理")
     client = logged_in(app, manager)
     answer = act(client, person, "disable")
     assert answer.status_code == 303
@@ -188,21 +188,24 @@ def test_r18_a_disabled_auditor_cannot_log_in_their_session_ends_and_their_place
     team = plan_page[plan_page.index('<dd class="team">'):]
     assert "王停用（已停用）" in team[:team.index("</dd>")]
     assert "王停用（已停用）" in mate_phone.get("/tasks").get_data(as_text=True)
-    logged = entries()
-    assert [e.action for e in logged] == ["auditor_disabled"]
-    assert logged[0].before["disabled"] is False and logged[0].after["disabled"] is True
-    assert logged[0].actor.startswith("周经理")
+    with app.app_context():
+        logged = entries()
+        assert [e.action for e in logged] == ["auditor_disabled"]
+        assert logged[0].before["disabled"] is False and logged[0].after["disabled"] is True
+        assert logged[0].actor.startswith("周经理")
     # Enabled again: the same password logs in.
     assert act(client, person, "enable").status_code == 303
     assert post_login(app.test_client(), person.phone).status_code == 303
-    assert [e.action for e in entries()] == ["auditor_disabled", "auditor_enabled"]
+    with app.app_context():
+        assert [e.action for e in entries()] == ["auditor_disabled", "auditor_enabled"]
 
 
 # --- reset to an initial password ---------------------------------------------------------------
 
 def test_r1_a_reset_sends_a_new_initial_password_by_sms_that_must_be_changed(app, admin, caplog):
     caplog.set_level(logging.INFO, logger="checkin_pwa.sms")
-    person = auditor(name="李正常")
+    with in_app_context(app):
+        person = auditor(name="李正常")
     phone = app.test_client()
     log_in(phone, person)
     client = logged_in(app, admin)
@@ -218,15 +221,16 @@ def test_r1_a_reset_sends_a_new_initial_password_by_sms_that_must_be_changed(app
     fresh_phone = app.test_client()
     login = post_login(fresh_phone, person.phone, password)
     assert login.status_code == 303 and login.headers["Location"].endswith("/password")
-    logged = entries()
-    assert [e.action for e in logged] == ["auditor_password_reset"]
-    assert logged[0].before["must_change_password"] is False and logged[0].after["must_change_password"] is True
-    assert password not in str(logged[0].after), "the password is not in the log"
+    with app.app_context():
+        logged = entries()
+        assert [e.action for e in logged] == ["auditor_password_reset"]
+        assert logged[0].before["must_change_password"] is False and logged[0].after["must_change_password"] is True
+        assert password not in str(logged[0].after), "the password is not in the log"
     # The staff page never shows it.
     assert password not in client.get(f"/admin/auditors/{person.id}").get_data(as_text=True)
 
 
-def test_r1_a_reset_whose_sms_is_not_accepted_changes_nothing(app, admin):
+def test_r1_a_reset_whose_sms_is_not_accepted_changes_nothing(app_context, app, admin):
     app.config["SMS_BACKEND"] = "tests.test_r1_account.BrokenSender"
     person = auditor(name="李正常")
     client = logged_in(app, admin)
@@ -240,7 +244,7 @@ def test_r1_a_reset_whose_sms_is_not_accepted_changes_nothing(app, admin):
 
 # --- lift a login restriction --------------------------------------------------------------------
 
-def test_r18_lifting_a_login_restriction_lets_the_auditor_log_in_at_once(app, admin):
+def test_r18_lifting_a_login_restriction_lets_the_auditor_log_in_at_once(app_context, app, admin):
     person = auditor(name="赵受限")
     fill_login_budget(app, person.phone)
     client = logged_in(app, admin)
@@ -264,7 +268,7 @@ def post_form(client, path, **fields):
     return client.post(path, data={**fields, "csrf_token": token})
 
 
-def test_r1_an_auditor_added_by_hand_gets_an_initial_password_by_sms_and_must_change_it(app, admin, caplog):
+def test_r1_an_auditor_added_by_hand_gets_an_initial_password_by_sms_and_must_change_it(app_context, app, admin, caplog):
     caplog.set_level(logging.INFO, logger="checkin_pwa.sms")
     client = logged_in(app, admin)
     # Full-width digits from a Chinese input method are the same number.
@@ -285,7 +289,7 @@ def test_r1_an_auditor_added_by_hand_gets_an_initial_password_by_sms_and_must_ch
     assert [e.action for e in logged] == ["auditor_created"] and logged[0].after["phone"] == "13600001234"
 
 
-def test_r18_adding_by_hand_uses_the_imports_checks_and_changes_nothing_on_bad_input(app, admin, caplog):
+def test_r18_adding_by_hand_uses_the_imports_checks_and_changes_nothing_on_bad_input(app_context, app, admin, caplog):
     caplog.set_level(logging.INFO, logger="checkin_pwa.sms")
     other_body = factories.agency(code="CNCA-R-2099-001", name="其他认证机构")
     elsewhere = auditor(name="外机构审核员")
@@ -312,7 +316,7 @@ def test_r18_adding_by_hand_uses_the_imports_checks_and_changes_nothing_on_bad_i
     assert db.session.scalar(db.select(Auditor).filter_by(phone="13600009999")) is None
 
 
-def test_r18_editing_an_auditor_corrects_name_and_id_logged_masked(app, admin):
+def test_r18_editing_an_auditor_corrects_name_and_id_logged_masked(app_context, app, admin):
     person = auditor(name="错名字")
     old_number = person.id_number
     client = logged_in(app, admin)
@@ -328,7 +332,7 @@ def test_r18_editing_an_auditor_corrects_name_and_id_logged_masked(app, admin):
     assert old_number not in str(logged[0].before) and "A1234567" not in str(logged[0].after)
 
 
-def test_r16_editing_another_bodys_auditor_is_404_and_read_only_is_403(app, admin):
+def test_r16_editing_another_bodys_auditor_is_404_and_read_only_is_403(app_context, app, admin):
     other_body = factories.agency(code="CNCA-R-2099-001", name="其他认证机构")
     stranger = auditor(name="外机构审核员")
     stranger.agency_id = other_body.id

@@ -93,7 +93,7 @@ def reader(app, today):
     return logged_in(app, staff_of(role="readonly"))
 
 
-def test_r2_the_board_lists_todays_audits_late_and_not_checked_in_first_with_state_and_lateness(reader, today):
+def test_r2_the_board_lists_todays_audits_late_and_not_checked_in_first_with_state_and_lateness(app_context, reader, today):
     p = today
     answer = reader.get("/admin/board")
     assert rows(answer) == [
@@ -119,7 +119,7 @@ def test_r2_the_board_lists_todays_audits_late_and_not_checked_in_first_with_sta
     assert f'href="/admin/plans/{p["checked_in"]}"' in text
 
 
-def test_r2_the_board_counts_and_rows_follow_the_clock(reader, today, clock):
+def test_r2_the_board_counts_and_rows_follow_the_clock(app_context, reader, today, clock):
     """At 08:45 the 08:30 audit is 15 minutes late; at 09:00 the body sees it past the window."""
     clock.at = local_today(0, 8, 45)
     assert rows(reader.get("/admin/board"))[0] == (today["waiting_long"], "not_checked_in", "15")
@@ -129,7 +129,7 @@ def test_r2_the_board_counts_and_rows_follow_the_clock(reader, today, clock):
     assert "board-overdue" in answer.get_data(as_text=True)
 
 
-def test_r2_the_board_filters_by_region_auditor_and_project_and_keeps_them_in_the_url(reader, today):
+def test_r2_the_board_filters_by_region_auditor_and_project_and_keeps_them_in_the_url(app_context, reader, today):
     p = today
     assert shown(reader.get("/admin/board?region=辽宁省大连市")) == [p["checked_in"]]
     assert shown(reader.get(f"/admin/board?auditor={p['wang'].id}")) == [p["waiting_short"], p["checked_in"], p["remote"]]
@@ -173,7 +173,7 @@ def shown_any(response) -> list[str]:
     return re.findall(r'<tr data-plan="(\d+)"', response.get_data(as_text=True))
 
 
-def test_r16_another_bodys_audits_never_appear_on_the_board(app, today):
+def test_r16_another_bodys_audits_never_appear_on_the_board(app_context, app, today):
     body = other_body()
     stranger = factories.auditor(name="赵外机构")
     stranger.agency_id = body.id
@@ -209,7 +209,7 @@ def test_r16_another_bodys_audits_never_appear_on_the_board(app, today):
     assert shown(theirs.get("/admin/board")) == [foreign.id]
 
 
-def test_r2_the_plans_own_zone_decides_today(app, clock):
+def test_r2_the_plans_own_zone_decides_today(app_context, app, clock):
     """At 02:00 UTC it is 10:00 in Shanghai but 18:00 of the day before in Los Angeles."""
     person = factories.auditor(name="周时区")
     day = local_today(0).date()
@@ -274,7 +274,7 @@ def _audits(n: int, team) -> None:
                                            ("/admin/board", {"HX-Request": "true", "HX-Trigger": "board-list"}),
                                            ("/admin/board/chart", {"HX-Request": "true"})],
                          ids=["page", "filtered list", "refresh", "chart"])
-def test_the_board_costs_the_same_statements_for_5_and_50_audits(app, clock, path, headers):
+def test_the_board_costs_the_same_statements_for_5_and_50_audits(app_context, app, clock, path, headers):
     team = [factories.auditor() for _ in range(3)]
     client = logged_in(app, staff_of())
     counted, anomalies = [], []
@@ -298,7 +298,7 @@ def rules_per_page(total: int) -> int:
     return min(total, BOARD_PER_PAGE)
 
 
-def test_r10_the_chart_shows_the_audits_with_an_exception_per_week(reader, today, clock):
+def test_r10_the_chart_shows_the_audits_with_an_exception_per_week(app_context, reader, today, clock):
     """Ended audits without a check-in (未签到) count in the week of their last day; remote
     ones need none; this week's are beside."""
     person = today["zhang"]
@@ -337,7 +337,7 @@ def two_places_at_once(person, day: dt.date) -> None:
     factories.plan([person], start=at + dt.timedelta(hours=1), end=at + dt.timedelta(hours=8), sites=(DALIAN,))
 
 
-def test_r21_the_chart_counts_the_cross_audit_anomalies_per_week_beside_the_exceptions(reader, today, clock):
+def test_r21_the_chart_counts_the_cross_audit_anomalies_per_week_beside_the_exceptions(app_context, reader, today, clock):
     """The anomalies the console's anomalies list finds are counted in the week they
     happened, in a panel of their own below the exceptions, each number written as text."""
     this_monday = rules.week_of(local_today(0).date())
@@ -363,7 +363,7 @@ def test_r21_the_chart_counts_the_cross_audit_anomalies_per_week_beside_the_exce
     assert "发现跨审核异常 3 项" in text
 
 
-def test_the_chart_is_drawn_from_any_weeks_counts_one_body_or_several_summed(app):
+def test_the_chart_is_drawn_from_any_weeks_counts_one_body_or_several_summed(app_context, app):
     """The chart is a function of the weeks' counts: two bodies' weeks added up draw as one,
     each panel scaled to its own highest week."""
     from flask import render_template, session
@@ -387,7 +387,7 @@ def test_the_chart_is_drawn_from_any_weeks_counts_one_body_or_several_summed(app
     assert "Week of 03-09: 3 cross-audit anomalies" in text
 
 
-def test_r10_the_chart_judges_only_the_plans_the_verification_queue_may_list_and_drops_none(app, clock, monkeypatch):
+def test_r10_the_chart_judges_only_the_plans_the_verification_queue_may_list_and_drops_none(app_context, app, clock, monkeypatch):
     """The chart reuses the verification queue's pre-filter (the open_review marker) and adds
     the verified plans: plans with a clean record are counted by their last day but never
     judged, and every plan R10 flags is still counted, a verified one included."""
@@ -465,7 +465,7 @@ def test_the_weeks_of_the_chart_run_monday_to_sunday_oldest_first():
         (dt.date(2026, 2, 16), 0, 0), (dt.date(2026, 2, 23), 2, 1), (dt.date(2026, 3, 2), 1, 1)]
 
 
-def test_an_open_board_refreshing_itself_does_not_keep_an_idle_session_alive(reader, today, monkeypatch):
+def test_an_open_board_refreshing_itself_does_not_keep_an_idle_session_alive(app_context, reader, today, monkeypatch):
     """The page's own refresh says X-Auto-Refresh; only a person's requests renew the
     session, which still ends after STAFF_IDLE_MINUTES (30) without one."""
     from checkin_pwa.console import guard
@@ -479,7 +479,7 @@ def test_an_open_board_refreshing_itself_does_not_keep_an_idle_session_alive(rea
     assert ended.status_code == 401 and "/admin/login" in ended.headers["HX-Redirect"]
 
 
-def test_a_person_using_the_board_keeps_the_session(reader, today, monkeypatch):
+def test_a_person_using_the_board_keeps_the_session(app_context, reader, today, monkeypatch):
     from checkin_pwa.console import guard
 
     began = guard.time.time()
@@ -489,7 +489,7 @@ def test_a_person_using_the_board_keeps_the_session(reader, today, monkeypatch):
     assert reader.get("/admin/board", headers={"HX-Request": "true", "HX-Trigger": "board-list"}).status_code == 200
 
 
-def test_r2_the_consoles_first_page_shows_todays_counts_and_links_to_the_board(reader, today):
+def test_r2_the_consoles_first_page_shows_todays_counts_and_links_to_the_board(app_context, reader, today):
     answer = reader.get("/admin/")
     assert answer.status_code == 200
     text = answer.get_data(as_text=True)

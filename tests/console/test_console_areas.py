@@ -7,12 +7,16 @@ import io
 import re
 
 
+import pytest
+
 from checkin_pwa.extensions import db
 from checkin_pwa.models import Agency, AuditLogEntry, Staff
 
 from .. import factories
 from ..helpers import csrf_token, log_in
 from .conftest import console_login, logged_in, post_new_password, post_password
+
+pytestmark = pytest.mark.usefixtures("app_context")
 
 
 def entries(action=None) -> list[AuditLogEntry]:

@@ -10,7 +10,7 @@ from checkin_pwa.extensions import db
 from checkin_pwa.models import AuditLogEntry, Staff
 
 from .. import factories
-from ..helpers import csrf_token, log_in
+from ..helpers import csrf_token, in_app_context, log_in
 from .conftest import console_login, post_code, post_new_password, post_password, totp_now
 
 
@@ -22,7 +22,7 @@ def actions() -> list[str]:
 GUARDED_GETS = ["/admin/", "/admin/me"]
 
 
-def test_r18_first_login_changes_the_password_then_sets_up_totp_and_shows_recovery_codes_once(app):
+def test_r18_first_login_changes_the_password_then_sets_up_totp_and_shows_recovery_codes_once(app_context, app):
     person = factories.staff(must_change=True, totp_secret=None)
     db.session.commit()
     client = app.test_client()
@@ -59,7 +59,7 @@ def test_r18_first_login_changes_the_password_then_sets_up_totp_and_shows_recove
     assert actions() == ["password_change_failed", "password_changed", "second_factor_failed", "second_factor_set_up"]
 
 
-def test_r18_a_wrong_or_replayed_totp_code_is_refused(app, admin):
+def test_r18_a_wrong_or_replayed_totp_code_is_refused(app_context, app, admin):
     client = app.test_client()
     post_password(client, admin.phone)
     wrong = post_code(client, "123456" if totp_now() != "123456" else "654321")
@@ -76,7 +76,7 @@ def test_r18_a_wrong_or_replayed_totp_code_is_refused(app, admin):
     assert actions() == ["second_factor_failed", "login", "second_factor_failed"]
 
 
-def test_r18_twenty_wrong_codes_throttle_even_the_right_one(app, admin):
+def test_r18_twenty_wrong_codes_throttle_even_the_right_one(app_context, app, admin):
     client = app.test_client()
     post_password(client, admin.phone)
     right = totp_now()
@@ -89,7 +89,7 @@ def test_r18_twenty_wrong_codes_throttle_even_the_right_one(app, admin):
     assert actions().count("second_factor_failed") == 20 and "login" not in actions()
 
 
-def test_r18_a_recovery_code_logs_in_once(app, admin):
+def test_r18_a_recovery_code_logs_in_once(app_context, app, admin):
     from checkin_pwa.services import staff as staff_service
 
     codes = staff_service.renew_recovery_codes(admin, address="test")
@@ -102,7 +102,7 @@ def test_r18_a_recovery_code_logs_in_once(app, admin):
     assert post_code(other, codes[3]).status_code == 422
 
 
-def test_r18_staff_without_a_second_factor_reaches_no_admin_page_but_the_setup(app):
+def test_r18_staff_without_a_second_factor_reaches_no_admin_page_but_the_setup(app_context, app):
     person = factories.staff(totp_secret=None)
     db.session.commit()
     client = app.test_client()
@@ -118,7 +118,7 @@ def test_r18_staff_without_a_second_factor_reaches_no_admin_page_but_the_setup(a
     assert db.session.get(Staff, person.id).recovery_codes == []
 
 
-def test_r18_wrong_password_and_unknown_number_read_the_same_and_are_logged(app, admin):
+def test_r18_wrong_password_and_unknown_number_read_the_same_and_are_logged(app_context, app, admin):
     client = app.test_client()
     wrong = post_password(client, admin.phone, "Wrong#pass1")
     unknown = post_password(client, "13912345678", "Wrong#pass1")
@@ -129,14 +129,14 @@ def test_r18_wrong_password_and_unknown_number_read_the_same_and_are_logged(app,
     assert entries[0].address == "127.0.0.1"
 
 
-def test_r18_password_failures_are_throttled_as_for_auditors(app, admin):
+def test_r18_password_failures_are_throttled_as_for_auditors(app_context, app, admin):
     client = app.test_client()
     for _ in range(5):
         assert post_password(client, admin.phone, "Wrong#pass1").status_code == 422
     assert post_password(client, admin.phone).status_code == 429
 
 
-def test_r18_a_disabled_account_cannot_log_in(app):
+def test_r18_a_disabled_account_cannot_log_in(app_context, app):
     person = factories.staff(disabled=True)
     db.session.commit()
     client = app.test_client()
@@ -146,8 +146,8 @@ def test_r18_a_disabled_account_cannot_log_in(app):
 
 
 def test_r16_an_auditor_session_opens_no_admin_page_and_a_staff_session_no_auditor_page(app, admin):
-    auditor = factories.auditor()
-    db.session.commit()
+    with in_app_context(app):
+        auditor = factories.auditor()
     phone = app.test_client()
     log_in(phone, auditor)
     assert phone.get("/").status_code == 200
@@ -164,7 +164,7 @@ def test_r16_an_auditor_session_opens_no_admin_page_and_a_staff_session_no_audit
     assert desk.get("/admin/").headers["Location"].startswith("/admin/login")
 
 
-def test_r18_a_staff_session_ends_after_inactivity(app, admin):
+def test_r18_a_staff_session_ends_after_inactivity(app_context, app, admin):
     client = app.test_client()
     console_login(client, admin)
     with client.session_transaction() as session:
@@ -182,7 +182,7 @@ def test_r18_a_staff_session_ends_after_inactivity(app, admin):
     assert other.get("/admin/me").status_code == 200
 
 
-def test_r18_logout_ends_the_staff_session_on_the_server(app, admin):
+def test_r18_logout_ends_the_staff_session_on_the_server(app_context, app, admin):
     client = app.test_client()
     console_login(client, admin)
     copy = app.test_client()
@@ -194,7 +194,7 @@ def test_r18_logout_ends_the_staff_session_on_the_server(app, admin):
     assert actions()[-1] == "logout"
 
 
-def test_console_pages_are_not_cached_and_speak_english_too(app, admin):
+def test_console_pages_are_not_cached_and_speak_english_too(app_context, app, admin):
     client = app.test_client()
     page = client.get("/admin/login")
     assert page.headers["Cache-Control"] == "no-store"
@@ -202,7 +202,7 @@ def test_console_pages_are_not_cached_and_speak_english_too(app, admin):
     assert "Staff login" in client.get("/admin/login").get_data(as_text=True)
 
 
-def test_r1_staff_change_their_own_password_later_and_their_other_logins_end(app):
+def test_r1_staff_change_their_own_password_later_and_their_other_logins_end(app_context, app):
     reader = factories.staff(role="readonly")
     db.session.commit()
     desk = app.test_client()
@@ -218,7 +218,7 @@ def test_r1_staff_change_their_own_password_later_and_their_other_logins_end(app
     assert actions()[-2:] == ["password_change_failed", "password_changed"]
 
 
-def test_r18_strangers_filling_a_staff_accounts_budget_do_not_keep_its_own_browser_out(app, admin):
+def test_r18_strangers_filling_a_staff_accounts_budget_do_not_keep_its_own_browser_out(app_context, app, admin):
     """The auditors' trusted-browser cookie holds for staff too, once a login passed the
     second factor in that browser."""
     own = app.test_client()

@@ -26,6 +26,8 @@ from ..factories import SHANGHAI, to_utc
 from ..helpers import job_settled
 from .test_plans import logged_in, other_body, other_body_plan, staff_of
 
+pytestmark = pytest.mark.usefixtures("app_context")
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "exports.md"
 RANGE = {"from": "2026-03-01", "to": "2026-03-31"}
 
@@ -331,7 +333,6 @@ def test_an_xlsx_export_made_on_one_host_downloads_through_another(app, body, tm
     assert not any(Path(app.config["EXPORT_DIR"]).glob("*.xlsx")), "nothing waits on host A's own disk"
     shutil.rmtree(app.config["EXPORT_DIR"], ignore_errors=True)  # and host A's disk is not on host B
 
-    other_host.test_client_class = app.test_client_class
     on_b = logged_in(other_host, reader, offset_steps=1)
     assert 'id="export-file"' in on_b.get(link.rsplit("/", 1)[0]).get_data(as_text=True)
     answer = on_b.get(link)

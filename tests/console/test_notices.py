@@ -160,7 +160,7 @@ def test_r14_plain_text_is_escaped_and_never_markup():
 
 # --- writing and publishing ---------------------------------------------------------------
 
-def test_r14_a_markdown_notice_with_a_file_published_now_is_rendered_for_the_auditor(app, manager):
+def test_r14_a_markdown_notice_with_a_file_published_now_is_rendered_for_the_auditor(app_context, app, manager):
     reader = factories.auditor(name="赵审核")
     db.session.commit()
     client = logged_in(app, manager)
@@ -184,7 +184,7 @@ def test_r14_a_markdown_notice_with_a_file_published_now_is_rendered_for_the_aud
     assert entry.target == f"notice:{notice.id} 关于签到的通知"
 
 
-def test_r14_preview_is_the_auditors_rendering(app, manager):
+def test_r14_preview_is_the_auditors_rendering(app_context, app, manager):
     client = logged_in(app, manager)
     token = csrf_token(client, "/admin/notices/new")
     preview = client.post("/admin/notices/preview", data={"body": MARKDOWN, "body_format": "markdown"},
@@ -194,7 +194,7 @@ def test_r14_preview_is_the_auditors_rendering(app, manager):
     assert count(Notice) == 0
 
 
-def test_r14_a_scheduled_notice_is_hidden_until_its_time_then_visible(app, manager, monkeypatch):
+def test_r14_a_scheduled_notice_is_hidden_until_its_time_then_visible(app_context, app, manager, monkeypatch):
     reader = factories.auditor(name="赵审核")
     db.session.commit()
     client = logged_in(app, manager)
@@ -220,7 +220,7 @@ def test_r14_a_scheduled_notice_is_hidden_until_its_time_then_visible(app, manag
     assert 'data-state="published">已发布' in client.get("/admin/notices").get_data(as_text=True)
 
 
-def test_r14_a_draft_is_seen_by_nobody_until_published(app, manager):
+def test_r14_a_draft_is_seen_by_nobody_until_published(app_context, app, manager):
     reader = factories.auditor()
     db.session.commit()
     client = logged_in(app, manager)
@@ -237,7 +237,7 @@ def test_r14_a_draft_is_seen_by_nobody_until_published(app, manager):
     assert (published.before["state"], published.after["state"]) == ("draft", "published")
 
 
-def test_r14_withdrawn_notice_is_gone_for_auditors_and_its_read_receipts_stay(app, manager):
+def test_r14_withdrawn_notice_is_gone_for_auditors_and_its_read_receipts_stay(app_context, app, manager):
     reader = factories.auditor(name="赵审核")
     db.session.commit()
     client = logged_in(app, manager)
@@ -267,7 +267,7 @@ def test_r14_withdrawn_notice_is_gone_for_auditors_and_its_read_receipts_stay(ap
     assert again.status_code == 303 and len(log_entries()) == 2  # nothing more to withdraw
 
 
-def test_r14_read_receipts_list_who_read_when_and_who_not_page_by_page(app, manager):
+def test_r14_read_receipts_list_who_read_when_and_who_not_page_by_page(app_context, app, manager):
     people = [factories.auditor(name=f"审核员{n:02d}") for n in range(30)]
     other_body = factories.agency(code="CNCA-R-2099-001", name="其他认证机构")
     stranger = factories.auditor(name="外机构审核员")
@@ -292,7 +292,7 @@ def test_r14_read_receipts_list_who_read_when_and_who_not_page_by_page(app, mana
     assert "外机构审核员" not in everyone
 
 
-def test_r14_a_draft_is_corrected_before_publishing_and_not_after(app, manager):
+def test_r14_a_draft_is_corrected_before_publishing_and_not_after(app_context, app, manager):
     client = logged_in(app, manager)
     write(client, mode="draft", body="旧的正文", body_format="text")
     notice = newest()
@@ -314,7 +314,7 @@ def test_r14_a_draft_is_corrected_before_publishing_and_not_after(app, manager):
     assert [entry.action for entry in log_entries()] == ["notice_created", "notice_changed", "notice_published"]
 
 
-def test_r14_the_console_lists_the_bodys_notices_page_by_page_with_their_state(app, manager):
+def test_r14_the_console_lists_the_bodys_notices_page_by_page_with_their_state(app_context, app, manager):
     other_body = factories.agency(code="CNCA-R-2099-001", name="其他认证机构")
     notice_service.create_notice(other_body, "外机构通知")
     notice_service.create_notice(None, "监管部门通知")
@@ -330,7 +330,7 @@ def test_r14_the_console_lists_the_bodys_notices_page_by_page_with_their_state(a
     assert "外机构通知" not in first + second and "监管部门通知" not in first + second
 
 
-def test_r14_more_attachments_are_logged_with_before_and_after(app, manager):
+def test_r14_more_attachments_are_logged_with_before_and_after(app_context, app, manager):
     client = logged_in(app, manager)
     write(client, files=[("一.pdf", PDF)])
     notice = newest()
@@ -356,7 +356,7 @@ def test_r14_more_attachments_are_logged_with_before_and_after(app, manager):
     ("empty_file", "附件 空.pdf 是空文件"),
     ("big_file", "附件 大.pdf 太大"),
 ])
-def test_r14_bad_input_is_a_clear_chinese_error_and_nothing_is_written(app, manager, case, expected):
+def test_r14_bad_input_is_a_clear_chinese_error_and_nothing_is_written(app_context, app, manager, case, expected):
     app.config["NOTICE_ATTACHMENT_MAX_BYTES"] = 1000
     client = logged_in(app, manager)
     fields = {
@@ -375,7 +375,7 @@ def test_r14_bad_input_is_a_clear_chinese_error_and_nothing_is_written(app, mana
     assert count(Notice) == 0 and count(NoticeAttachment) == 0 and log_entries() == []
 
 
-def test_r14_a_one_megabyte_body_is_refused_in_chinese_not_a_500(app, manager):
+def test_r14_a_one_megabyte_body_is_refused_in_chinese_not_a_500(app_context, app, manager):
     client = logged_in(app, manager)
     answer = write(client, body="<script>alert(1)</script>" * 42_000)  # about 1 MB
     assert answer.status_code in (413, 422)
@@ -385,7 +385,7 @@ def test_r14_a_one_megabyte_body_is_refused_in_chinese_not_a_500(app, manager):
     assert count(Notice) == 0
 
 
-def test_r14_script_and_onerror_in_a_notice_are_shown_as_text(app, manager):
+def test_r14_script_and_onerror_in_a_notice_are_shown_as_text(app_context, app, manager):
     reader = factories.auditor()
     db.session.commit()
     client = logged_in(app, manager)
@@ -401,7 +401,7 @@ def test_r14_script_and_onerror_in_a_notice_are_shown_as_text(app, manager):
 
 # --- who may ---------------------------------------------------------------------------------
 
-def test_r16_another_bodys_notice_and_attachment_are_404_and_nothing_is_written(app, manager):
+def test_r16_another_bodys_notice_and_attachment_are_404_and_nothing_is_written(app_context, app, manager):
     other_body = factories.agency(code="CNCA-R-2099-001", name="其他认证机构")
     theirs = notice_service.create_notice(other_body, "外机构通知", "正文", [("他们的.pdf", PDF)],
                                           clock.now() + dt.timedelta(hours=1))
@@ -429,7 +429,7 @@ def test_r16_another_bodys_notice_and_attachment_are_404_and_nothing_is_written(
     assert log_entries() == before
 
 
-def test_r18_read_only_staff_read_notices_but_get_403_for_every_change(app, manager):
+def test_r18_read_only_staff_read_notices_but_get_403_for_every_change(app_context, app, manager):
     reader = factories.staff(role="readonly", name="只读")
     db.session.commit()
     client = logged_in(app, manager)

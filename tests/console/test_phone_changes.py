@@ -19,7 +19,7 @@ from checkin_pwa.models import Agency, AuditLogEntry, Auditor, PhoneChangeReques
 
 from .. import factories
 from ..factories import PASSWORD
-from ..helpers import csrf_token, log_in
+from ..helpers import csrf_token, in_app_context, log_in
 from ..test_r1_account import identity, is_logged_in, last_code, page_text, post
 from .conftest import console_login
 
@@ -38,8 +38,8 @@ def texts_to(caplog, phone: str) -> list[str]:
 
 @pytest.fixture
 def person(app):
-    someone = factories.auditor(name="张三", phone="13800000001")
-    db.session.commit()
+    with in_app_context(app):
+        someone = factories.auditor(name="张三", phone="13800000001")
     return someone
 
 
@@ -56,8 +56,8 @@ def ask_for(app, person, new_phone, sms_log, client=None):
 
 
 def staff_client(app, role="manager", agency_row=None, offset_steps=0):
-    member = factories.staff(role=role, agency_row=agency_row, name=f"{role}员")
-    db.session.commit()
+    with in_app_context(app):
+        member = factories.staff(role=role, agency_row=agency_row, name=f"{role}员")
     client = app.test_client()
     console_login(client, member, offset_steps=offset_steps)
     return client
@@ -93,7 +93,8 @@ def login_answer(client, phone, password=PASSWORD):
 # --- held by default ----------------------------------------------------------------------------------
 
 def test_r18_a_change_of_login_number_is_held_by_default_and_the_old_number_keeps_working(app, person, sms_log):
-    assert db.session.get(Agency, person.agency_id).phone_change_approval is True
+    with app.app_context():
+        assert db.session.get(Agency, person.agency_id).phone_change_approval is True
     on_the_phone = app.test_client()
     log_in(on_the_phone, person)
 
@@ -107,19 +108,21 @@ def test_r18_a_change_of_login_number_is_held_by_default_and_the_old_number_keep
     assert "请继续使用原手机号 138****0001 登录" in told
 
     # Nothing of the account changed: the number, the open session, the old login.
-    assert fresh(Auditor, person.id).phone == "13800000001"
+    with app.app_context():
+        assert fresh(Auditor, person.id).phone == "13800000001"
     assert is_logged_in(on_the_phone)
     assert login_answer(app.test_client(), NEW_PHONE).status_code == 422
     back = app.test_client()
     assert login_answer(back, "13800000001").status_code == 303
     assert "仍在等待所在认证机构审批" in page_text(back.get("/"))
-    (held,) = requests_of(person)
-    assert (held.state, held.old_phone, held.new_phone) == ("pending", "13800000001", NEW_PHONE)
+    with app.app_context():
+        (held,) = requests_of(person)
+        assert (held.state, held.old_phone, held.new_phone) == ("pending", "13800000001", NEW_PHONE)
     # The login number hears of the request while it can still be stopped.
     assert any("待所在认证机构批准" in text for text in texts_to(sms_log, "13800000001"))
 
 
-def test_r18_a_second_request_replaces_the_first_and_says_so(app, person, sms_log):
+def test_r18_a_second_request_replaces_the_first_and_says_so(app_context, app, person, sms_log):
     ask_for(app, person, NEW_PHONE, sms_log)
     client = app.test_client()
     post(client, "/phone/change", identity(person))
@@ -132,7 +135,7 @@ def test_r18_a_second_request_replaces_the_first_and_says_so(app, person, sms_lo
     assert "13700000010" in listing and NEW_PHONE not in listing
 
 
-def test_r18_with_the_setting_off_the_change_applies_at_once_and_the_setting_is_logged(app, person, sms_log):
+def test_r18_with_the_setting_off_the_change_applies_at_once_and_the_setting_is_logged(app_context, app, person, sms_log):
     admin = staff_client(app, role="admin")
     page = page_text(admin.get("/admin/profile"))
     assert "审核员修改登录手机号须经审核管理员或机构管理员批准后生效" in page
@@ -158,7 +161,7 @@ def test_r18_with_the_setting_off_the_change_applies_at_once_and_the_setting_is_
 
 # --- the console's list and decisions -------------------------------------------------------------------
 
-def test_r18_the_console_lists_pending_changes_with_local_time_and_counts_them(app, person, sms_log):
+def test_r18_the_console_lists_pending_changes_with_local_time_and_counts_them(app_context, app, person, sms_log):
     ask_for(app, person, NEW_PHONE, sms_log)
     (held,) = requests_of(person)
     client = staff_client(app)
@@ -177,18 +180,21 @@ def test_r18_approving_moves_the_login_tells_the_auditor_and_is_logged(app, pers
     on_the_phone = app.test_client()
     log_in(on_the_phone, person)
     ask_for(app, person, NEW_PHONE, sms_log)
-    (held,) = requests_of(person)
+    with in_app_context(app):
+        (held,) = requests_of(person)
     client = staff_client(app)
     answer = decide(client, held.id, "approve")
     assert answer.status_code == 303
     assert "已批准：张三 今后使用 13700000009 登录" in page_text(client.get("/admin/phone-changes"))
 
-    assert fresh(Auditor, person.id).phone == NEW_PHONE
+    with app.app_context():
+        assert fresh(Auditor, person.id).phone == NEW_PHONE
     assert not is_logged_in(on_the_phone), "the sessions of the old login end"
     assert any("已获所在认证机构批准" in text for text in texts_to(sms_log, NEW_PHONE))
-    (entry,) = log_entries()
-    assert entry.action == "phone_change_approved" and entry.target == f"auditor:{person.id} 张三"
-    assert entry.before["phone"] == "13800000001" and entry.after["phone"] == NEW_PHONE
+    with app.app_context():
+        (entry,) = log_entries()
+        assert entry.action == "phone_change_approved" and entry.target == f"auditor:{person.id} 张三"
+        assert entry.before["phone"] == "13800000001" and entry.after["phone"] == NEW_PHONE
 
     assert login_answer(app.test_client(), "13800000001").status_code == 422
     phone = app.test_client()
@@ -200,10 +206,11 @@ def test_r18_approving_moves_the_login_tells_the_auditor_and_is_logged(app, pers
     # Decided once: a second approval changes nothing.
     assert decide(client, held.id, "approve").status_code == 303
     assert "该申请已处理过" in page_text(client.get("/admin/phone-changes"))
-    assert len(log_entries()) == 1
+    with app.app_context():
+        assert len(log_entries()) == 1
 
 
-def test_r18_refusing_keeps_the_old_number_and_tells_the_auditor_the_reason(app, person, sms_log):
+def test_r18_refusing_keeps_the_old_number_and_tells_the_auditor_the_reason(app_context, app, person, sms_log):
     ask_for(app, person, NEW_PHONE, sms_log)
     (held,) = requests_of(person)
     client = staff_client(app)
@@ -223,7 +230,7 @@ def test_r18_refusing_keeps_the_old_number_and_tells_the_auditor_the_reason(app,
     assert login_answer(app.test_client(), NEW_PHONE).status_code == 422
 
 
-def test_r18_a_reason_too_long_is_refused_with_words_and_changes_nothing(app, person, sms_log):
+def test_r18_a_reason_too_long_is_refused_with_words_and_changes_nothing(app_context, app, person, sms_log):
     ask_for(app, person, NEW_PHONE, sms_log)
     (held,) = requests_of(person)
     client = staff_client(app)
@@ -232,7 +239,7 @@ def test_r18_a_reason_too_long_is_refused_with_words_and_changes_nothing(app, pe
     assert fresh(PhoneChangeRequest, held.id).state == "pending" and log_entries() == []
 
 
-def test_r18_approving_a_number_taken_meanwhile_says_so_and_changes_nothing(app, person, sms_log):
+def test_r18_approving_a_number_taken_meanwhile_says_so_and_changes_nothing(app_context, app, person, sms_log):
     ask_for(app, person, NEW_PHONE, sms_log)
     (held,) = requests_of(person)
     factories.auditor(name="后来者", phone=NEW_PHONE)  # e.g. a plan import gave it to another auditor
@@ -247,7 +254,7 @@ def test_r18_approving_a_number_taken_meanwhile_says_so_and_changes_nothing(app,
     assert login_answer(app.test_client(), "13800000001").status_code == 303
 
 
-def test_r18_two_staff_deciding_at_once_make_one_decision(app, person, sms_log):
+def test_r18_two_staff_deciding_at_once_make_one_decision(app_context, app, person, sms_log):
     from sqlalchemy.orm.attributes import set_committed_value
 
     from checkin_pwa.services import phone_changes
@@ -266,7 +273,7 @@ def test_r18_two_staff_deciding_at_once_make_one_decision(app, person, sms_log):
     assert fresh(Auditor, person.id).phone == "13800000001" and log_entries() == []
 
 
-def test_r18_a_decision_stands_when_the_sms_is_not_accepted(app, person, sms_log):
+def test_r18_a_decision_stands_when_the_sms_is_not_accepted(app_context, app, person, sms_log):
     ask_for(app, person, NEW_PHONE, sms_log)
     (held,) = requests_of(person)
     client = staff_client(app)
@@ -276,7 +283,7 @@ def test_r18_a_decision_stands_when_the_sms_is_not_accepted(app, person, sms_log
     assert fresh(Auditor, person.id).phone == NEW_PHONE and len(log_entries()) == 1
 
 
-def test_r16_another_bodys_phone_change_is_404_and_nothing_is_written(app, person, sms_log):
+def test_r16_another_bodys_phone_change_is_404_and_nothing_is_written(app_context, app, person, sms_log):
     ask_for(app, person, NEW_PHONE, sms_log)
     (held,) = requests_of(person)
     other_body = factories.agency(code="CNCA-R-2099-001", name="其他认证机构")
@@ -291,7 +298,7 @@ def test_r16_another_bodys_phone_change_is_404_and_nothing_is_written(app, perso
     assert fresh(Auditor, person.id).phone == "13800000001" and log_entries() == []
 
 
-def test_r18_read_only_staff_see_the_changes_but_get_403_for_a_decision_or_the_setting(app, person, sms_log):
+def test_r18_read_only_staff_see_the_changes_but_get_403_for_a_decision_or_the_setting(app_context, app, person, sms_log):
     ask_for(app, person, NEW_PHONE, sms_log)
     (held,) = requests_of(person)
     reader = staff_client(app, role="readonly")
@@ -311,7 +318,7 @@ def test_r18_read_only_staff_see_the_changes_but_get_403_for_a_decision_or_the_s
     assert log_entries() == [] and log_entries("profile_changed") == []
 
 
-def test_r18_phone_change_pages_in_english_carry_no_chinese_outside_the_data(app, person, sms_log):
+def test_r18_phone_change_pages_in_english_carry_no_chinese_outside_the_data(app_context, app, person, sms_log):
     def english(text, *data):
         text = html.unescape(re.sub(r"<[^>]+>", " ", text)).replace("中文", "")
         for value in data:

@@ -104,7 +104,7 @@ def test_r19_diff_names_each_changed_field_before_and_after_and_net_folds_a_run(
 
 # --- the console ---------------------------------------------------------------------------------
 
-def test_r19_console_edit_changes_times_sites_team_remarks_in_one_history_row_and_log_entry(app):
+def test_r19_console_edit_changes_times_sites_team_remarks_in_one_history_row_and_log_entry(app_context, app):
     leader, member, newcomer = f.auditor(name="贾组长"), f.auditor(name="崔组员"), f.auditor(name="王新人")
     plan = future_plan(leader, member)
     client, person = staff_client(app)
@@ -144,7 +144,7 @@ def test_r19_console_edit_changes_times_sites_team_remarks_in_one_history_row_an
     assert "计划已变更" in visible(phone.get("/tasks"))
 
 
-def test_r19_a_reimport_that_changes_a_plan_is_in_its_history_and_an_identical_one_is_not(app):
+def test_r19_a_reimport_that_changes_a_plan_is_in_its_history_and_an_identical_one_is_not(app_context, app):
     document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     entry = document["plans"][0]
     entry["start"], entry["end"] = "2030-05-20T08:30:00+08:00", "2030-05-21T17:00:00+08:00"
@@ -163,7 +163,7 @@ def test_r19_a_reimport_that_changes_a_plan_is_in_its_history_and_an_identical_o
     assert (row.changes[0]["before"], row.changes[0]["after"]) == ("2030-05-20 08:30", "2030-05-20 10:00")
 
 
-def test_r19_change_and_cancel_are_refused_once_the_plan_has_started(app, clock):  # noqa: F811
+def test_r19_change_and_cancel_are_refused_once_the_plan_has_started(app_context, app, clock):  # noqa: F811
     person = f.auditor()
     plan = f.plan([person], start=f.local_today(1, 10, 0), end=f.local_today(2, 17, 0))
     clock.at = f.local_today(1, 10, 1)  # a minute after its start, on the server's clock
@@ -182,7 +182,7 @@ def test_r19_change_and_cancel_are_refused_once_the_plan_has_started(app, clock)
     assert state_of(plan.id) == before and history_rows(plan.id) == [] and log_entries() == []
 
 
-def test_r19_a_member_who_already_signed_cannot_be_removed_and_nothing_changes(app):
+def test_r19_a_member_who_already_signed_cannot_be_removed_and_nothing_changes(app_context, app):
     leader, member = f.auditor(name="贾组长"), f.auditor(name="崔组员")
     plan = future_plan(leader, member)
     # The member signed early for the team (a record is never rewritten by a plan change).
@@ -207,7 +207,7 @@ def test_r19_a_member_who_already_signed_cannot_be_removed_and_nothing_changes(a
     ({"site-0-address": "", "site-0-lat": "", "site-0-lon": ""}, "至少"),
     ({"team-0-role": "boss"}, "必须是以下之一"),
 ])
-def test_r19_bad_input_is_refused_in_chinese_and_changes_nothing(app, change, message):
+def test_r19_bad_input_is_refused_in_chinese_and_changes_nothing(app_context, app, change, message):
     plan = future_plan(f.auditor())
     client, _ = staff_client(app)
     data = edit_form(client, plan.id)
@@ -219,7 +219,7 @@ def test_r19_bad_input_is_refused_in_chinese_and_changes_nothing(app, change, me
     assert state_of(plan.id) == before and history_rows(plan.id) == [] and log_entries() == []
 
 
-def test_r19_a_new_member_must_be_an_auditor_of_this_body(app):
+def test_r19_a_new_member_must_be_an_auditor_of_this_body(app_context, app):
     plan = future_plan(f.auditor())
     other_body = f.agency(code="CNCA-R-2099-001", name="别家认证")
     stranger = f.auditor(name="外机构")
@@ -234,7 +234,7 @@ def test_r19_a_new_member_must_be_an_auditor_of_this_body(app):
     assert state_of(plan.id) == before and history_rows(plan.id) == []
 
 
-def test_r19_cancel_with_a_reason_the_team_sees_and_check_in_is_refused(app, clock):  # noqa: F811
+def test_r19_cancel_with_a_reason_the_team_sees_and_check_in_is_refused(app_context, app, clock):  # noqa: F811
     # The audit is tomorrow (Beijing) at 10:00, and "today" is that day at 09:00 on the
     # server's clock: the plan is on the team's today and has not started, at any real time.
     leader = f.auditor(name="贾组长")
@@ -269,7 +269,7 @@ def test_r19_cancel_with_a_reason_the_team_sees_and_check_in_is_refused(app, clo
     assert card.check_in.reason == "plan_cancelled"
 
 
-def test_r19_the_history_shows_who_changed_a_plan_from_which_channel(app):
+def test_r19_the_history_shows_who_changed_a_plan_from_which_channel(app_context, app):
     document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     entry = document["plans"][0]
     entry["start"], entry["end"] = "2030-05-20T08:30:00+08:00", "2030-05-21T17:00:00+08:00"
@@ -283,7 +283,7 @@ def test_r19_the_history_shows_who_changed_a_plan_from_which_channel(app):
     assert "修改计划" not in page  # a read-only member gets no change links
 
 
-def test_r16_another_bodys_plan_is_404_for_edit_and_cancel(app):
+def test_r16_another_bodys_plan_is_404_for_edit_and_cancel(app_context, app):
     other_body = f.agency(code="CNCA-R-2099-002", name="另一家认证")
     plan = future_plan(f.auditor())
     before = state_of(plan.id)
@@ -298,7 +298,7 @@ def test_r16_another_bodys_plan_is_404_for_edit_and_cancel(app):
     assert state_of(plan.id) == before and history_rows(plan.id) == [] and log_entries() == []
 
 
-def test_r19_read_only_staff_may_read_the_history_but_not_change_or_cancel(app):
+def test_r19_read_only_staff_may_read_the_history_but_not_change_or_cancel(app_context, app):
     plan = future_plan(f.auditor())
     before = state_of(plan.id)
     client, _ = staff_client(app, role="readonly")
@@ -311,7 +311,7 @@ def test_r19_read_only_staff_may_read_the_history_but_not_change_or_cancel(app):
     assert state_of(plan.id) == before and history_rows(plan.id) == [] and log_entries() == []
 
 
-def test_r19_the_team_notice_ends_with_the_audit(app):
+def test_r19_the_team_notice_ends_with_the_audit(app_context, app):
     leader = f.auditor()
     plan = future_plan(leader)
     client, person = staff_client(app)
@@ -328,7 +328,7 @@ def test_r19_the_team_notice_ends_with_the_audit(app):
     assert plan_changes.notice_for(plan, after_end) is None
 
 
-def test_r19_a_console_upload_that_changes_a_plan_is_in_its_history_under_the_staff_member(app):
+def test_r19_a_console_upload_that_changes_a_plan_is_in_its_history_under_the_staff_member(app_context, app):
     from .test_plan_uploads import commit, settled, upload, upload_id
 
     document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
@@ -348,7 +348,7 @@ def test_r19_a_console_upload_that_changes_a_plan_is_in_its_history_under_the_st
     assert f"{person.name} ({person.phone}) · 管理端上传" in page and "改为下午开始" in page
 
 
-def test_r19_a_form_opened_before_another_change_is_refused_and_changes_nothing(app):
+def test_r19_a_form_opened_before_another_change_is_refused_and_changes_nothing(app_context, app):
     leader = f.auditor()
     plan = future_plan(leader)
     client, person = staff_client(app)

@@ -76,7 +76,7 @@ def log(action) -> list[AuditLogEntry]:
 
 # --- dry run, then commit --------------------------------------------------------------------
 
-def test_a_dry_run_shows_what_would_be_created_and_writes_nothing_then_one_click_imports_it(app, manager_client):
+def test_a_dry_run_shows_what_would_be_created_and_writes_nothing_then_one_click_imports_it(app_context, app, manager_client):
     number = upload_id(upload(manager_client, example()))
     page = settled(manager_client, number)
     assert "试运行：尚未导入任何内容" in page
@@ -98,7 +98,7 @@ def test_a_dry_run_shows_what_would_be_created_and_writes_nothing_then_one_click
     assert len(log("plans_committed")) == 1
 
 
-def test_an_update_lists_what_changes_per_plan(app, manager_client):
+def test_an_update_lists_what_changes_per_plan(app_context, app, manager_client):
     factories.agency()
     db.session.commit()
     assert plan_import.import_plans(example()).accepted
@@ -116,7 +116,7 @@ def test_an_update_lists_what_changes_per_plan(app, manager_client):
     assert db.session.scalar(db.select(AuditPlan.remarks)) == example()["plans"][0]["remarks"]
 
 
-def test_english_dry_run(app, manager_client):
+def test_english_dry_run(app_context, app, manager_client):
     manager_client.get("/lang/en")
     number = upload_id(upload(manager_client, example()))
     page = settled(manager_client, number)
@@ -124,7 +124,7 @@ def test_english_dry_run(app, manager_client):
     assert "Import these 1 plans" in page
 
 
-def test_problems_are_listed_with_their_json_path_and_nothing_can_be_imported(app, manager_client):
+def test_problems_are_listed_with_their_json_path_and_nothing_can_be_imported(app_context, app, manager_client):
     document = example()
     document["plans"][0]["sites"][0]["lat"] = 91
     number = upload_id(upload(manager_client, document))
@@ -136,7 +136,7 @@ def test_problems_are_listed_with_their_json_path_and_nothing_can_be_imported(ap
     assert log("plans_checked")[0].after["problems"] == 1
 
 
-def test_a_duplicate_plan_no_within_one_upload_is_refused_naming_both_places(app, manager_client):
+def test_a_duplicate_plan_no_within_one_upload_is_refused_naming_both_places(app_context, app, manager_client):
     document = example()
     document["plans"].append(copy.deepcopy(document["plans"][0]))
     page = settled(manager_client, upload_id(upload(manager_client, document)))
@@ -149,19 +149,19 @@ def test_a_duplicate_plan_no_within_one_upload_is_refused_naming_both_places(app
     (b"{not json", "不是有效的 JSON"),
     (b"[1, 2]", "文件必须是一个包含 agency、auditors 和 plans 的 JSON 对象"),
 ])
-def test_a_file_that_is_not_a_document_is_refused_with_a_clear_error(app, manager_client, data, words):
+def test_a_file_that_is_not_a_document_is_refused_with_a_clear_error(app_context, app, manager_client, data, words):
     page = settled(manager_client, upload_id(upload(manager_client, data)))
     assert words in page and "/commit" not in page
 
 
-def test_an_empty_file_is_refused_on_the_form(app, manager_client):
+def test_an_empty_file_is_refused_on_the_form(app_context, app, manager_client):
     answer = upload(manager_client, b"")
     assert answer.status_code == 422
     assert "请选择文件" in answer.get_data(as_text=True)
     assert count(PlanUpload) == 0
 
 
-def test_a_file_past_the_upload_limit_is_refused_on_the_form(app, manager_client):
+def test_a_file_past_the_upload_limit_is_refused_on_the_form(app_context, app, manager_client):
     app.config["PLAN_UPLOAD_MAX_BYTES"] = 1000
     answer = upload(manager_client, example())
     assert answer.status_code == 422
@@ -169,7 +169,7 @@ def test_a_file_past_the_upload_limit_is_refused_on_the_form(app, manager_client
     assert count(PlanUpload) == 0
 
 
-def test_an_expired_upload_is_not_imported_and_its_file_is_let_go(app, manager_client, manager):
+def test_an_expired_upload_is_not_imported_and_its_file_is_let_go(app_context, app, manager_client, manager):
     number = upload_id(upload(manager_client, example()))
     settled(manager_client, number)
     kept = db.session.get(PlanUpload, number)
@@ -184,7 +184,7 @@ def test_an_expired_upload_is_not_imported_and_its_file_is_let_go(app, manager_c
     assert db.session.get(PlanUpload, number).data is None
 
 
-def test_another_bodys_document_is_refused(app, manager_client):
+def test_another_bodys_document_is_refused(app_context, app, manager_client):
     document = example()
     document["agency"] = {"code": "CNCA-R-2099-001", "name": "其他认证机构"}
     page = settled(manager_client, upload_id(upload(manager_client, document)))
@@ -192,7 +192,7 @@ def test_another_bodys_document_is_refused(app, manager_client):
     assert count(AuditPlan) == 0
 
 
-def test_r16_another_bodys_auditor_in_an_upload_is_refused_with_the_field_path(app, manager_client):
+def test_r16_another_bodys_auditor_in_an_upload_is_refused_with_the_field_path(app_context, app, manager_client):
     """An auditor practises for one body at a time: the console refuses, as the API does,
     a document naming an auditor of another body, at each place."""
     other = factories.agency("CNCA-R-2099-001", "其他认证机构")
@@ -206,7 +206,7 @@ def test_r16_another_bodys_auditor_in_an_upload_is_refused_with_the_field_path(a
     assert count(AuditPlan) == 0 and count(TeamMember) == 0
 
 
-def test_the_commit_refuses_when_the_database_changed_after_the_dry_run(app, manager_client):
+def test_the_commit_refuses_when_the_database_changed_after_the_dry_run(app_context, app, manager_client):
     """The commit runs the import again against the database as it is then: a plan made
     meanwhile changes the result, so nothing is written and the file is checked again."""
     factories.agency()
@@ -230,7 +230,7 @@ def test_the_commit_refuses_when_the_database_changed_after_the_dry_run(app, man
     assert db.session.scalar(db.select(AuditPlan.remarks)) == example()["plans"][0]["remarks"]
 
 
-def test_a_big_upload_reports_its_progress_in_the_database_as_it_goes(app, manager_client):
+def test_a_big_upload_reports_its_progress_in_the_database_as_it_goes(app_context, app, manager_client):
     """The job writes done of total to the upload's row as it works through the plans
     (each on its own committed connection, so every worker's polling sees it move)."""
     from sqlalchemy import event
@@ -259,7 +259,7 @@ def test_a_big_upload_reports_its_progress_in_the_database_as_it_goes(app, manag
     assert checking == [(0, 250), (0, 250), (100, 250), (200, 250), (250, 250)]
 
 
-def test_the_page_polls_while_the_job_runs_and_shows_its_progress(app, manager_client, manager):
+def test_the_page_polls_while_the_job_runs_and_shows_its_progress(app_context, app, manager_client, manager):
     from checkin_pwa.services import plan_uploads
 
     kept = plan_uploads.receive(manager, "plans.json", json.dumps(example()).encode(), address="127.0.0.1")
@@ -277,7 +277,7 @@ def test_the_page_polls_while_the_job_runs_and_shows_its_progress(app, manager_c
 
 # --- who may ---------------------------------------------------------------------------------
 
-def test_r18_read_only_staff_get_403_on_the_upload_routes(app, manager):
+def test_r18_read_only_staff_get_403_on_the_upload_routes(app_context, app, manager):
     reader = factories.staff(role="readonly", name="赵只读")
     db.session.commit()
     from checkin_pwa.services import plan_uploads
@@ -295,7 +295,7 @@ def test_r18_read_only_staff_get_403_on_the_upload_routes(app, manager):
     assert count(PlanUpload) == 1 and count(AuditPlan) == 0
 
 
-def test_r16_another_bodys_upload_id_is_a_404_and_imports_nothing(app, manager_client, manager):
+def test_r16_another_bodys_upload_id_is_a_404_and_imports_nothing(app_context, app, manager_client, manager):
     number = upload_id(upload(manager_client, example()))
     settled(manager_client, number)
     other = factories.agency("CNCA-R-2099-001", "其他认证机构")

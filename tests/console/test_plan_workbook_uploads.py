@@ -15,6 +15,8 @@ from checkin_pwa.models import AuditPlan, PlanUpload
 
 from .test_plan_uploads import commit, count, example, manager, manager_client, settled, upload, upload_id  # noqa: F401
 
+pytestmark = pytest.mark.usefixtures("app_context")
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

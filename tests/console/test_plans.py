@@ -95,7 +95,7 @@ def reader(app, plans):
     return logged_in(app, staff_of(role="readonly"))
 
 
-def test_r18_each_filter_of_the_plan_list_narrows_it_to_the_bodys_own_plans(reader, plans):
+def test_r18_each_filter_of_the_plan_list_narrows_it_to_the_bodys_own_plans(app_context, reader, plans):
     p = plans
     everything = shown(reader.get("/admin/plans"))
     # By start, latest first; another body's plan never.
@@ -131,7 +131,7 @@ def test_r18_each_filter_of_the_plan_list_narrows_it_to_the_bodys_own_plans(read
     assert "共 1 个计划" in answer.get_data(as_text=True)
 
 
-def test_r18_a_filter_value_that_is_not_understood_is_refused_and_filters_nothing(reader, plans):
+def test_r18_a_filter_value_that_is_not_understood_is_refused_and_filters_nothing(app_context, reader, plans):
     for query in ({"phase": "finished"}, {"mode": "underwater"}, {"from": "2026-13-01"}, {"l2": "质量管理体系认证"}):
         answer = reader.get("/admin/plans", query_string=query)
         assert answer.status_code == 400, query
@@ -145,7 +145,7 @@ def test_r18_a_filter_value_that_is_not_understood_is_refused_and_filters_nothin
     assert "“finished”不是可选的值" in text
 
 
-def test_r18_the_plan_list_is_paginated_on_the_server_with_the_filters_kept(app):
+def test_r18_the_plan_list_is_paginated_on_the_server_with_the_filters_kept(app_context, app):
     person = factories.auditor(name="赵多")
     company = factories.enterprise("通化多计划有限公司")
     made = [factories.plan([person], company=company, start=local_today(-day), end=local_today(-day, 17, 0)).id
@@ -169,7 +169,7 @@ def test_r18_the_plan_list_is_paginated_on_the_server_with_the_filters_kept(app)
     assert "page=2" in partial.headers["HX-Push-Url"] and "enterprise=" in partial.headers["HX-Push-Url"]
 
 
-def test_r18_the_plan_page_shows_the_plan_as_imported_and_each_members_check_in(app, plans):
+def test_r18_the_plan_page_shows_the_plan_as_imported_and_each_members_check_in(app_context, app, plans):
     zhang, li = plans["zhang"], plans["li"]
     plan = db.session.get(AuditPlan, plans["under_way"])
     plan.confidential = True
@@ -218,7 +218,7 @@ def upload_photo(app, person, plan_id) -> Photo:
     return db.session.scalars(select(Photo).where(Photo.plan_id == plan_id)).one()
 
 
-def test_r16_staff_see_their_bodys_photos_and_another_bodys_are_not_found(app, plans):
+def test_r16_staff_see_their_bodys_photos_and_another_bodys_are_not_found(app_context, app, plans):
     own = upload_photo(app, plans["li"], plans["under_way"])
     foreign_plan = db.session.get(AuditPlan, plans["foreign"])
     foreign = upload_photo(app, foreign_plan.team[0].auditor, foreign_plan.id)
@@ -243,7 +243,7 @@ def test_r16_staff_see_their_bodys_photos_and_another_bodys_are_not_found(app, p
     assert reader.get(f"/admin/photos/{own.id}/thumb").status_code == 404
 
 
-def test_r18_reads_are_not_logged_and_the_csv_export_of_the_filtered_list_is(app, plans):
+def test_r18_reads_are_not_logged_and_the_csv_export_of_the_filtered_list_is(app_context, app, plans):
     person = staff_of(role="readonly", name="钱只读")
     reader = logged_in(app, person)
     before = db.session.scalar(select(db.func.count()).select_from(AuditLogEntry))
@@ -271,7 +271,7 @@ def test_search_text_drops_what_a_database_refuses_and_keeps_the_words():
     assert search_text(None, 10) == "" and search_text("张" * 300, 100) == "张" * 100
 
 
-def test_r18_the_plan_list_and_page_speak_english_too(reader, plans):
+def test_r18_the_plan_list_and_page_speak_english_too(app_context, reader, plans):
     reader.get("/lang/en")
     text = reader.get("/admin/plans").get_data(as_text=True)
     for words in ("4 plans", "Under way", "Not started", "Cancelled", "Ended", "Export as CSV", "Start, latest first"):
@@ -281,7 +281,7 @@ def test_r18_the_plan_list_and_page_speak_english_too(reader, plans):
     assert "服务器" not in page and "审核计划" not in page
 
 
-def test_r18_changing_a_project_level_resets_the_levels_below_it(reader, plans):
+def test_r18_changing_a_project_level_resets_the_levels_below_it(app_context, reader, plans):
     """The auditors' cascade: the level just changed (htmx names it) drops the ones below,
     whose options changed; the list and the URL follow, the selects come back out of band."""
     answer = reader.get("/admin/plans", query_string={"l1": EMS[0], "l2": "质量管理体系认证", "l3": "ISO9001"},

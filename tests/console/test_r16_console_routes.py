@@ -4,12 +4,16 @@ changes. The routes are read from the app's url_map, so a route added later that
 guard.own_row fails here."""
 from __future__ import annotations
 
+import pytest
+
 from checkin_pwa.extensions import db
 from checkin_pwa.models import Staff
 
 from ..helpers import csrf_token
 from .conftest import console_login
 from .r16_rows import NOT_FOUND, body_a_rows, body_b_admin, database_rows, int_routes, url_with
+
+pytestmark = pytest.mark.usefixtures("app_context")
 
 
 def test_r16_every_console_route_with_an_id_answers_404_for_another_bodys_row(app):

@@ -18,6 +18,7 @@ from checkin_pwa.services.checkin import plan_facts
 from checkin_pwa.services.plan_status import status_of
 
 from .. import factories
+from ..helpers import in_app_context
 from .conftest import logged_in
 from .test_plans import staff_of
 from .test_r20_verifications import QUEUE, ended, rows, signed_with_photos, verify
@@ -25,7 +26,8 @@ from .test_r20_verifications import QUEUE, ended, rows, signed_with_photos, veri
 
 @pytest.fixture
 def manager(app):
-    return staff_of(role="manager", name="李经理")
+    with in_app_context(app):
+        return staff_of(role="manager", name="李经理")
 
 
 def statements_of(app, client, path: str) -> int:
@@ -34,11 +36,13 @@ def statements_of(app, client, path: str) -> int:
     def count(*_args):
         found.append(1)
 
-    event.listen(db.engine, "before_cursor_execute", count)
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
     try:
         answer = client.get(path)
     finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+        event.remove(engine, "before_cursor_execute", count)
     assert answer.status_code == 200, answer.get_data(as_text=True)[:2000]
     return len(found)
 
@@ -51,12 +55,14 @@ def queued(count: int, auditor) -> list[AuditPlan]:
 
 @pytest.mark.parametrize("path", [QUEUE, "/admin/"])
 def test_r20_queue_and_console_home_statements_do_not_grow_with_the_queued_plans(app, manager, path):
-    auditor = factories.auditor(name="贾组长")
-    queued(5, auditor)
+    with in_app_context(app):
+        auditor = factories.auditor(name="贾组长")
+        queued(5, auditor)
     client = logged_in(app, manager)
     client.get(path)  # the session's first request sets up what later ones reuse
     with_few = statements_of(app, client, path)
-    queued(45, auditor)
+    with in_app_context(app):
+        queued(45, db.session.merge(auditor))
     with_many = statements_of(app, client, path)
     assert with_few == with_many, (with_few, with_many)
     if path == QUEUE:
@@ -81,7 +87,7 @@ def sqlite_work(run) -> int:
     return steps[0]
 
 
-def test_r20_a_history_of_clean_plans_costs_the_queue_and_the_banner_no_database_work_on_sqlite(app, manager):
+def test_r20_a_history_of_clean_plans_costs_the_queue_and_the_banner_no_database_work_on_sqlite(app_context, app, manager):
     auditor = factories.auditor(name="贾组长")
     queued(5, auditor)
     verified_plan = ended(40, team=[auditor])
@@ -165,7 +171,7 @@ def shapes(rng: random.Random, count: int, staff_id: int):
                "days_ago": 3}
 
 
-def test_r10_the_marker_the_queue_reads_never_drops_a_plan_r10_flags(app, manager):
+def test_r10_the_marker_the_queue_reads_never_drops_a_plan_r10_flags(app_context, app, manager):
     """Plans of every kind of record: each one R10 flags once its audit is over (not verified)
     has the marker, and the queue lists exactly the plans R10 flags."""
     rng = random.Random(20)
@@ -193,7 +199,7 @@ def test_r10_the_marker_the_queue_reads_never_drops_a_plan_r10_flags(app, manage
     assert listed == flagged and len(flagged) > 20 and len(set(p.id for p in plans) - flagged) > 20
 
 
-def test_r20_the_marker_follows_the_record_where_it_changes(app, manager):
+def test_r20_the_marker_follows_the_record_where_it_changes(app_context, app, manager):
     plan = ended(3)
     db.session.commit()
 
@@ -225,7 +231,7 @@ def test_r20_the_marker_follows_the_record_where_it_changes(app, manager):
     assert not marked() and plan.id not in rows(client.get(QUEUE))
 
 
-def test_r20_the_verified_count_is_the_verified_list_at_every_range_edge(app, manager):
+def test_r20_the_verified_count_is_the_verified_list_at_every_range_edge(app_context, app, manager):
     """The database counts the verified plans it can place alone; the count equals the list
     the plans' own calendars give, for plans ending around now and around the range's ends,
     on the clocks farthest from UTC."""

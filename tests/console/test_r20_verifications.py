@@ -20,6 +20,8 @@ from ..factories import local_today
 from ..helpers import csrf_token_from
 from .test_plans import logged_in, other_body_plan, staff_of
 
+pytestmark = pytest.mark.usefixtures("app_context")
+
 QUEUE = "/admin/verifications"
 
 

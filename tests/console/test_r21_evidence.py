@@ -23,6 +23,8 @@ from ..helpers import csrf_token_from, phone_of
 from ..test_photos_server import exif_at, jpeg
 from .test_plans import NOT_FOUND, logged_in, other_body, other_body_plan, staff_of
 
+pytestmark = pytest.mark.usefixtures("app_context")
+
 FAR = (41.9000, 126.9000)  # about 100 km from factories.SITE
 
 

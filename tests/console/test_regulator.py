@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from sqlalchemy import event
 
 from checkin_pwa.domain import clock
@@ -23,6 +24,8 @@ from ..helpers import csrf_token
 from .conftest import post_new_password, post_password, totp_now
 from .r16_rows import NOT_FOUND, body_a_rows, database_rows, url_with
 from .test_plans import logged_in, other_body, staff_of
+
+pytestmark = pytest.mark.usefixtures("app_context")
 
 BEIJING = (39.9, 116.4)
 ROW = re.compile(r'<tr data-body="([^"]+)">.*?data-audits="(\d+)".*?data-exceptions="(\d+)".*?'

@@ -55,7 +55,7 @@ def test_r1_initial_passwords_meet_the_password_rule():
         assert password_problems(staff.new_initial_password()) == []
 
 
-def test_create_staff_hashes_the_initial_password_and_logs_it(app):
+def test_create_staff_hashes_the_initial_password_and_logs_it(app_context, app):
     body = factories.agency()
     by = audit.Actor(None, body.id, "test", "127.0.0.1")
     person, password = staff.create_staff(body, "１３９ 0000 0009", " 李 四 ", "manager", by=by)
@@ -72,7 +72,7 @@ def test_create_staff_hashes_the_initial_password_and_logs_it(app):
     ("13900000001", "  ", "admin", "empty_name"),
     ("13900000001", "A", "root", "unknown_role"),
 ])
-def test_create_staff_refuses_bad_input_and_changes_nothing(app, phone, name, role, code):
+def test_create_staff_refuses_bad_input_and_changes_nothing(app_context, app, phone, name, role, code):
     body = factories.agency()
     with pytest.raises(staff.StaffRefused) as refused:
         staff.create_staff(body, phone, name, role, by=audit.Actor(None, body.id, "test", "cli"))
@@ -80,14 +80,14 @@ def test_create_staff_refuses_bad_input_and_changes_nothing(app, phone, name, ro
     assert db.session.scalar(db.select(db.func.count()).select_from(Staff)) == 0
 
 
-def test_a_number_is_one_staff_account(app):
+def test_a_number_is_one_staff_account(app_context, app):
     body = factories.agency()
     factories.staff(body, phone="13900000001")
     with pytest.raises(staff.StaffRefused, match="phone_taken"):
         staff.create_staff(body, "13900000001", "B", "admin", by=audit.Actor(None, body.id, "t", "cli"))
 
 
-def test_second_factor_login_refuses_a_replayed_code_and_uses_recovery_codes_once(app):
+def test_second_factor_login_refuses_a_replayed_code_and_uses_recovery_codes_once(app_context, app):
     person = factories.staff(totp_secret=None)
     secret = rules.new_totp_secret()
     now = time.time()
@@ -106,7 +106,7 @@ def test_second_factor_login_refuses_a_replayed_code_and_uses_recovery_codes_onc
                          "recovery_code_used", "login", "second_factor_failed"]
 
 
-def test_the_audit_log_refuses_updates_and_deletes(app):
+def test_the_audit_log_refuses_updates_and_deletes(app_context, app):
     body = factories.agency()
     entry = audit.record(audit.Actor(None, body.id, "t", "cli"), "login")
     db.session.commit()
@@ -123,7 +123,7 @@ def test_the_audit_log_refuses_updates_and_deletes(app):
 
 # --- the CLI ------------------------------------------------------------------------------
 
-def test_create_staff_command_prints_an_initial_password_that_logs_in(runner):
+def test_create_staff_command_prints_an_initial_password_that_logs_in(app_context, runner):
     factories.agency()
     db.session.commit()
     result = runner.invoke(args=["create-staff", "CNCA-R-2002-117", "13900000005", "赵六", "--role", "admin"])
@@ -138,7 +138,7 @@ def test_create_staff_command_prints_an_initial_password_that_logs_in(runner):
     assert unknown.exit_code == 1 and "No certification body with code NOPE" in unknown.stderr
 
 
-def test_seed_demo_prints_the_console_login_and_staff_totp_prints_its_code(runner):
+def test_seed_demo_prints_the_console_login_and_staff_totp_prints_its_code(app_context, runner):
     result = runner.invoke(args=["seed-demo", "--lang", "en"])
     assert result.exit_code == 0, result.output
     person = db.session.scalar(db.select(Staff).filter_by(phone=demo.DEMO_STAFF))

@@ -22,6 +22,8 @@ from ..api.test_plans_api import URL, example
 from ..helpers import csrf_token
 from .conftest import logged_in
 
+pytestmark = pytest.mark.usefixtures("app_context")
+
 
 def create(client, name):
     token = csrf_token(client, "/admin/tokens/new")

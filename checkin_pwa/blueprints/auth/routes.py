@@ -48,17 +48,12 @@ def _address_key() -> str:
     return "address:" + client_address()
 
 
-_FAILED_ATTEMPT = "checkin_pwa.failed_attempt"
-
-
 def _note_failed_attempt() -> None:
-    # On the request itself, not `g`: g lives as long as the app context, which a test
-    # (or a CLI command) may keep across several requests.
-    request.environ[_FAILED_ATTEMPT] = True
+    g.failed_attempt = True
 
 
 def _attempt_failed(response) -> bool:
-    return bool(request.environ.get(_FAILED_ATTEMPT))
+    return g.get("failed_attempt", False)
 
 
 _per_account = limiter.shared_limit(
