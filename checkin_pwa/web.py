@@ -1,33 +1,22 @@
-"""What every response shares: security headers, the language switch, friendly errors,
-and the one helper that answers a page or its htmx partial."""
+"""What every response shares: security headers, the session cookie, the body limits, and the
+helpers views use to answer a page or its htmx partial. Errors: blueprints/errors; the
+language switch and the outbox's CSRF token: blueprints/core."""
 from __future__ import annotations
 
-import errno
-import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, has_request_context, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, has_request_context, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import get_locale, gettext as _, refresh
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError, generate_csrf
-from markupsafe import escape
-from sqlalchemy import exc as sa_exc
-from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from .domain.row_ids import MAX_ROW_ID, ROW_ID_PATTERN
 from .htmx import HtmxRequest, go_to, refusal, vary
-from .storage import StoreUnavailable
-
-log = logging.getLogger(__name__)
 
 # Photos, avatars and attachments: for the signed-in auditor only, and never kept on the
 # phone's disk by the browser (a shared phone, a lost one). Pages are no-store too.
 PRIVATE_FILE = "private, no-store"
-
-# A disk that is full or went read-only: nothing can be stored until the operator acts.
-STORAGE_UNAVAILABLE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
 
 
 class RowIdConverter(IntegerConverter):
@@ -92,12 +81,6 @@ def render_page_or_partial(page: str, partial: str, status: int = 200, **context
 
 def wants_json() -> bool:
     return request.path.startswith("/api/")
-
-
-def _error_response(status: int, message: str, **context):
-    if wants_json():
-        return jsonify({"error": message, **context}), status
-    return render_template("errors/error.html", status=status, message=message, **context), status
 
 
 class SessionCookie(SecureCookieSessionInterface):
@@ -206,7 +189,7 @@ def register_web_hooks(app: Flask) -> None:
         # Chromium does, under the tests' phone emulation): that fetch would end the session.
         if (
             request.endpoint not in {"auth.change_password", "auth.logout", "static",
-                                     "pwa.service_worker", "pwa.manifest", "pwa.offline", "set_language", "session_csrf",
+                                     "pwa.service_worker", "pwa.manifest", "pwa.offline", "core.set_language", "core.session_csrf",
                                      "health.healthz", "health.readyz"}
             and current_user.is_authenticated
             and current_user.must_change_password
@@ -218,116 +201,3 @@ def register_web_hooks(app: Flask) -> None:
                     _("Change your initial password first; what waits on this phone is kept and sent afterwards."))
             return go_to(url_for("auth.change_password"))
         return None
-
-    @app.get("/lang/<code>")
-    def set_language(code: str):
-        if code in app.config["LANGUAGES"]:
-            session["lang"] = code
-            refresh()  # flask-babel caches the locale per app context
-        return redirect(safe_next(request.args.get("next")) or url_for("main.today"), code=303)
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(error):
-        # No session at all: the token could never have been good; an outbox or htmx
-        # request hears 401 (log in again), not "renew the token".
-        if request.htmx.wants_fragment and not current_user.is_authenticated:
-            from .extensions import login_manager
-
-            return login_manager.unauthorized()
-        # data-csrf-expired: the outbox fetches a new token (GET /session/csrf) and retries.
-        return _error_response(400, _("The form has expired or was not sent from this app. Go back, reload the page and try again."),
-                               csrf_expired=True)
-
-    @app.get("/session/csrf")
-    def session_csrf():
-        """A fresh CSRF token for the outbox's replays (R17); 401 without a session."""
-        if not current_user.is_authenticated:
-            response = jsonify({"error": _("Please log in first.")})
-            response.status_code = 401
-        else:
-            # And whose session it is: the outbox sends only that auditor's entries.
-            response = jsonify({"csrf_token": generate_csrf(), "auditor": current_user.id})
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @app.errorhandler(404)
-    def not_found(error):
-        return _error_response(404, _("Not found, or not yours to see."))
-
-    @app.errorhandler(413)
-    def too_large(error):
-        return _error_response(413, _("What was sent is too large."))
-
-    @app.errorhandler(429)
-    def too_many(error):
-        return _error_response(429, _("Too many attempts. Wait a few minutes and try again."))
-
-    @app.errorhandler(HTTPException)
-    def other_http_error(error):
-        return _error_response(error.code or 500, _("The request could not be handled (%(code)s).", code=error.code))
-
-    @app.errorhandler(sa_exc.OperationalError)  # read-only, full, locked, unreachable
-    @app.errorhandler(sa_exc.InterfaceError)
-    @app.errorhandler(sa_exc.TimeoutError)  # no pooled connection came free
-    def database_unavailable(error):
-        return _storage_unavailable(error)
-
-    @app.errorhandler(OSError)
-    def storage_error(error):
-        if error.errno in STORAGE_UNAVAILABLE_ERRNOS:
-            return _storage_unavailable(error)
-        return unexpected(error)
-
-    @app.errorhandler(Exception)
-    def unexpected(error):
-        # Logged with the trace for the operator; the user sees a plain message.
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        from .extensions import db
-
-        db.session.rollback()
-        return _error_response(500, _("Something went wrong on the server. Nothing was changed; please try again."))
-
-
-def _storage_unavailable(error: Exception):
-    """503 with Retry-After: nothing was stored, and a phone's outbox keeps what it sent and
-    sends it again later. The page is rendered without the database when it must be (the
-    signed-in user and the bottom nav are read from it)."""
-    from .extensions import db
-
-    def rollback():
-        try:
-            db.session.rollback()
-        except sa_exc.SQLAlchemyError:
-            pass
-
-    rollback()
-    busy = _database_busy(error)
-    if busy:
-        log.warning("database busy on %s %s: %s", request.method, request.path, error)
-        message = _("The server is busy writing other work and could not save this just now. Nothing was "
-                    "saved: it is tried again shortly. What waits on this phone is kept and sent again by itself.")
-    elif isinstance(error, StoreUnavailable):
-        log.error("photo store unavailable on %s %s: %s", request.method, request.path, error)
-        message = _("The server cannot reach its photo store at the moment. Nothing was saved: try again in a "
-                    "few minutes. What waits on this phone is kept and sent again by itself.")
-    else:
-        log.error("storage unavailable on %s %s: %s", request.method, request.path, error)
-        message = _("The server cannot store anything at the moment (its disk is full or its database is "
-                    "unavailable). Nothing was saved: try again in a few minutes. What waits on this phone "
-                    "is kept and sent again by itself.")
-    try:
-        response = current_app.make_response(_error_response(503, message))
-    except Exception:  # noqa: BLE001 - the page itself needed the database
-        rollback()
-        response = current_app.response_class(
-            f'<!doctype html><html lang="{get_locale()}"><meta charset="utf-8"><title>503</title>'
-            f'<p class="error" role="alert">{escape(message)}</p></html>', status=503, mimetype="text/html")
-    response.headers["Retry-After"] = "10" if busy else "60"
-    return response
-
-
-def _database_busy(error: Exception) -> bool:
-    """SQLite's other writer held its one write lock past the busy timeout (a plan import,
-    another request): nothing is wrong with the database, a moment later the write goes
-    through."""
-    return isinstance(error, sa_exc.OperationalError) and "locked" in str(getattr(error, "orig", error)).lower()

@@ -7,6 +7,8 @@ def register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .calendar import bp as calendar_bp
+    from .core import bp as core_bp
+    from .errors import bp as errors_bp
     from .health import bp as health_bp
     from .main import bp as main_bp
     from .notices import bp as notices_bp
@@ -16,6 +18,8 @@ def register_blueprints(app: Flask) -> None:
     from .pwa import bp as pwa_bp
     from .tasks import bp as tasks_bp
 
+    app.register_blueprint(errors_bp)
+    app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(outbox_bp)
