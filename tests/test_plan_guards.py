@@ -14,7 +14,7 @@ from checkin_pwa.extensions import db
 from . import factories as f
 from .helpers import phone_of
 
-pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
+pytestmark = pytest.mark.usefixtures("app_context")
 
 NOT_FOUND = "未找到该页面，或您无权查看。"
 # Every GET of one plan an auditor's phone opens.

@@ -23,7 +23,6 @@ from checkin_pwa.services import imaging
 from .test_photos_server import photos_in_db, send, team, text
 from .test_r8_hostile_photos import TOO_COSTLY, gunicorn_server, many_scans  # noqa: F401  (a fixture)
 
-pytestmark = pytest.mark.usefixtures("one_app_context_per_request")
 
 UNREADABLE = "照片文件不完整，请重新拍摄。"
 
@@ -72,7 +71,7 @@ def no_decoder_left_from_before(app):
     app.config["PHOTO_DECODE_IDLE_S"] = 600
 
 
-def test_r8_one_decoder_takes_photo_after_photo_and_is_replaced_after_recycle_after(app):
+def test_r8_one_decoder_takes_photo_after_photo_and_is_replaced_after_recycle_after(app_context, app):
     app.config["PHOTO_DECODE_RECYCLE_AFTER"] = 3
     client, plan, _ = team(app)
     seen = []
@@ -89,7 +88,7 @@ def test_r8_one_decoder_takes_photo_after_photo_and_is_replaced_after_recycle_af
     assert decoders() == set()
 
 
-def test_r8_a_decoder_left_large_by_a_photo_is_replaced(app):
+def test_r8_a_decoder_left_large_by_a_photo_is_replaced(app_context, app):
     app.config["PHOTO_DECODE_RECYCLE_MB"] = 1  # any decoder is larger than this after a photo
     client, plan, _ = team(app)
 
@@ -99,7 +98,7 @@ def test_r8_a_decoder_left_large_by_a_photo_is_replaced(app):
     assert len(photos_in_db()) == 2
 
 
-def test_r8_each_photo_has_its_own_cpu_limit_in_a_decoder_that_has_worked_longer(app):
+def test_r8_each_photo_has_its_own_cpu_limit_in_a_decoder_that_has_worked_longer(app_context, app):
     """PHOTO_DECODE_CPU_S is per photo: a decoder that has spent more than that on the photos
     before still decodes the next one."""
     app.config["PHOTO_DECODE_CPU_S"] = 1
@@ -123,7 +122,7 @@ def test_r8_each_photo_has_its_own_cpu_limit_in_a_decoder_that_has_worked_longer
     assert imaging.idle_decoders() == [first]
 
 
-def test_r8_after_a_decoder_is_stopped_at_its_cpu_limit_the_next_photo_gets_a_fresh_one(app, monkeypatch):
+def test_r8_after_a_decoder_is_stopped_at_its_cpu_limit_the_next_photo_gets_a_fresh_one(app_context, app, monkeypatch):
     monkeypatch.setattr(image_format, "MAX_JPEG_SCANS", 10**6)
     app.config["PHOTO_DECODE_CPU_S"] = 1
     client, plan, _ = team(app)
@@ -168,7 +167,7 @@ def slow_upload_hit_by(app, monkeypatch, sig: int):
     return client, plan, response, pid
 
 
-def test_r8_a_decoder_that_crashes_mid_photo_gets_that_upload_refused_and_the_next_stored(app, monkeypatch):
+def test_r8_a_decoder_that_crashes_mid_photo_gets_that_upload_refused_and_the_next_stored(app_context, app, monkeypatch):
     """A decoder that dies in the middle (a decoder bug hit by a hostile file: here a real
     SIGSEGV sent to it) costs only that upload, refused in the auditor's words."""
     client, plan, refused, pid = slow_upload_hit_by(app, monkeypatch, signal.SIGSEGV)
@@ -179,7 +178,7 @@ def test_r8_a_decoder_that_crashes_mid_photo_gets_that_upload_refused_and_the_ne
     assert len(photos_in_db()) == 1
 
 
-def test_r8_a_decoder_that_stops_answering_is_killed_at_the_wall_time_and_replaced(app, monkeypatch):
+def test_r8_a_decoder_that_stops_answering_is_killed_at_the_wall_time_and_replaced(app_context, app, monkeypatch):
     """A decoder that hangs without using CPU (here: stopped with SIGSTOP) is killed when the
     wall time (4 x PHOTO_DECODE_CPU_S + 5 s) is up; the upload gets its answer, nothing hangs."""
     app.config["PHOTO_DECODE_CPU_S"] = 1
@@ -190,7 +189,7 @@ def test_r8_a_decoder_that_stops_answering_is_killed_at_the_wall_time_and_replac
     assert send(client, plan.id, photo(5), group="other").status_code == 201
 
 
-def test_r8_a_decoder_that_died_while_idle_is_replaced_without_refusing_the_photo(app):
+def test_r8_a_decoder_that_died_while_idle_is_replaced_without_refusing_the_photo(app_context, app):
     client, plan, _ = team(app)
     assert send(client, plan.id, photo(1), group="other").status_code == 201
     [idle] = imaging.idle_decoders()
@@ -203,7 +202,7 @@ def test_r8_a_decoder_that_died_while_idle_is_replaced_without_refusing_the_phot
     assert imaging.idle_decoders() not in ([], [idle])
 
 
-def test_r8_idle_decoders_are_closed_and_none_is_left_behind(app):
+def test_r8_idle_decoders_are_closed_and_none_is_left_behind(app_context, app):
     app.config["PHOTO_DECODE_IDLE_S"] = 0.5
     client, plan, _ = team(app)
     assert send(client, plan.id, photo(1), group="other").status_code == 201
@@ -231,7 +230,7 @@ def test_r8_a_decoders_answer_is_read_as_an_answer_and_nothing_else():
         imaging._Answer(io.BytesIO(pickle.dumps((Trap(), 0.1, 30, False)))).load()
 
 
-def test_r8_a_decoder_holds_none_of_the_web_workers_secrets(app, monkeypatch):
+def test_r8_a_decoder_holds_none_of_the_web_workers_secrets(app_context, app, monkeypatch):
     """The process that reads strangers' bytes has neither the app's secrets in its
     environment nor the web app in its memory."""
     monkeypatch.setenv("SECRET_KEY", "the-web-workers-secret")
