@@ -86,7 +86,7 @@ def too_large(error):
 
 @bp.errorhandler(429)
 def throttled(error):
-    from ..blueprints.auth.routes import throttled_message
+    from ..throttling import throttled_message
 
     return _error(429, throttled_message(("STAFF_CODE_LIMIT",)))
 

@@ -17,7 +17,8 @@ from typing import Optional, TypeVar
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from ..domain import clock, row_ids
+from .. import sessions
+from ..domain import row_ids
 from ..domain.staff import Role, role_allows
 from ..extensions import client_address, db
 from ..models import Staff
@@ -31,13 +32,9 @@ PENDING, IN = "pending", "in"
 
 def start(person: Staff, next_url: Optional[str]) -> None:
     """A new session after the right password (stage pending): nothing from before stays."""
-    from ..blueprints.auth.routes import _fresh_session  # one definition of a fresh session
-
-    _fresh_session()
-    session["sid"] = accounts.new_session_id()
+    sessions.start(permanent=False)  # a staff login is not kept when the browser closes
     session[KEY] = {"id": person.id, "v": person.session_version or 0, "stage": PENDING,
                     "seen": int(time.time()), "next": safe_next(next_url)}
-    session.permanent = False  # a staff login is not kept when the browser closes
 
 
 def promote(person: Staff) -> str:
@@ -55,15 +52,10 @@ def renew(person: Staff) -> None:
 
 def end(person: Optional[Staff], action: Optional[str]) -> None:
     """End the session on the server (its id) and in the cookie; log `action` if given."""
-    from ..blueprints.auth.routes import _fresh_session
-
-    sid = session.get("sid")
-    if isinstance(sid, str):
-        now = clock.now()
-        accounts.end_session(sid, now=now, forget_before=now - current_app.permanent_session_lifetime)
+    sessions.end_on_server()
     if person is not None and action:
         staff_service.note(person, action, address=client_address())
-    _fresh_session()
+    sessions.fresh()
 
 
 def session_staff(stage: str) -> Optional[Staff]:

@@ -42,7 +42,7 @@ def _login_limit():
 
 
 def _account_key(phone: str) -> str:
-    from ..blueprints.auth.routes import _account_key as key  # one definition of the key
+    from ..throttling import account_key as key  # one definition of the key
 
     return key(phone)
 

@@ -7,16 +7,17 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ... import sessions
 from ...domain import clock
 from ...domain.codes import mask_phone
 from ...services import accounts, contacts
 from ...services.photos import Limits
+from ...throttling import code_sends, count_failed_attempts, note_failed_attempt, throttled_message
 from ...web import PRIVATE_FILE
 from ..auth import codes
 from ..auth.forms import AvatarForm, CodedPasswordForm
+from ..auth.routes import _code_throttled, code_answer
 from ..auth.words import password_problems
-from ..auth.routes import _code_throttled, _note_failed_attempt, _start_session, code_answer, count_failed_attempts
-from ..auth.routes import send_limit, throttled_message
 from . import bp
 from .words import avatar_refusal_text
 
@@ -116,11 +117,11 @@ def change_password():
             auditor, form.current_password.data, form.new_password.data, form.code.data,
             settings=codes.settings(), now=clock.now())
         if result.ok:
-            _start_session(auditor)  # the bumped session version ended every other session
+            sessions.log_in_auditor(auditor)  # the bumped session version ended every other session
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("account.index"), code=303)
         if result.wrong_current_password:
-            _note_failed_attempt()
+            note_failed_attempt()
             form.current_password.errors.append(_("The current password is not correct."))
         elif accounts.WRONG_CODE in result.errors:
             form.code.errors.append(codes.refusal_text(result.code_outcome))
@@ -136,7 +137,7 @@ def change_password_code_again():
 
 
 @bp.post("/me/password/code")
-@send_limit
+@code_sends
 @login_required
 def change_password_code():
     """获取验证码: a code to the account's own phone."""

@@ -1,98 +1,26 @@
 """Login, forced password change, logout (R1), with failed attempts throttled."""
 from __future__ import annotations
 
-import math
 import time
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
-from limits import parse as parse_limit
+from flask_login import current_user, login_required, logout_user
 
+from ... import sessions
 from ...domain import clock
 from ...domain.codes import mask_phone
-from ...extensions import client_address, db, limiter
+from ...extensions import db, limiter
+from ...htmx import go_to
 from ...models import Auditor
 from ...services import accounts, phone_changes
-from ...htmx import go_to
+from ...throttling import (address_key, attempt_failed, code_sends, count_failed_attempts, devices, forget_failures,
+                           note_failed_attempt, throttled_message)
 from ...web import render_page_or_partial, safe_next, this_path
-from . import bp
-from . import codes, devices
+from . import bp, codes
 from .words import password_problems
 from .forms import (ChangePasswordForm, ForgotPasswordForm, IdentityForm,
                     LoginForm, NewPhoneForm)
-
-# --- throttling ------------------------------------------------------------------------
-# Only failed attempts count. A limit with `deduct_when` is *tested* before the view runs
-# (so once it is full even the right password is refused, with a 429) and *deducted* after
-# the response only when deduct_when says so; the view marks a failure on the request. The counts
-# live in the limiter's own storage (shared between workers via RATELIMIT_STORAGE_URI),
-# with no hand-made counters. The account limit is one shared scope for /login and
-# /password, so guessing the current password on the change page uses up the same budget.
-# At the login form, a browser trusted for the typed account (devices.py) is counted on its
-# own instead: strangers who fill the account's and the address's budgets cannot keep the
-# auditor's own phone out. A reset by SMS code empties the account's budget.
-
-
-def _account_key(phone: str | None = None) -> str:
-    """The account an attempt is against: the number typed at login, or the logged-in
-    auditor's own number on the change-password page. Unknown numbers count too, so a
-    refusal never tells whether an account exists."""
-    if phone is None and request.endpoint in ("auth.change_password", "account.change_password") \
-            and current_user.is_authenticated:
-        phone = current_user.phone
-    return "account:" + (phone if phone is not None else accounts.normalise_phone(request.form.get("phone")))
-
-
-def _address_key() -> str:
-    return "address:" + client_address()
-
-
-def _note_failed_attempt() -> None:
-    g.failed_attempt = True
-
-
-def _attempt_failed(response) -> bool:
-    return g.get("failed_attempt", False)
-
-
-_per_account = limiter.shared_limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], scope="login-account",
-    key_func=_account_key, methods=["POST"], deduct_when=_attempt_failed,
-    exempt_when=devices.trusted_for_typed_phone,
-)
-_per_address = limiter.shared_limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], scope="login-address",
-    key_func=_address_key, methods=["POST"], deduct_when=_attempt_failed,
-    exempt_when=devices.trusted_for_typed_phone,
-)
-_per_device = limiter.shared_limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_DEVICE"], scope="login-device",
-    key_func=devices.device_key, methods=["POST"], deduct_when=_attempt_failed,
-    exempt_when=lambda: not devices.trusted_for_typed_phone(),
-)
-
-
-def count_failed_attempts(view):
-    """Throttle failed POSTs of this view per account and per address, or per trusted
-    browser (see above)."""
-    return _per_account(_per_address(_per_device(view)))
-
-
-def _forget_failures(phone: str) -> None:
-    """The account's failed logins are forgotten (a reset proved the phone), and so are
-    this browser's own."""
-    config = current_app.config
-    limiter.limiter.clear(parse_limit(config["LOGIN_LIMIT_PER_ACCOUNT"]), _account_key(phone), "login-account")
-    limiter.limiter.clear(parse_limit(config["LOGIN_LIMIT_PER_DEVICE"]), devices.device_key(), "login-device")
-
-
-def throttled_message(limits=("LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS", "LOGIN_LIMIT_PER_DEVICE")) -> str:
-    # One message whichever limit was reached: the longest window of `limits` (config names).
-    seconds = max(parse_limit(current_app.config[name]).get_expiry() for name in limits)
-    return _("Too many failed attempts. For the account's safety, try again in %(minutes)s minutes.",
-             minutes=max(1, math.ceil(seconds / 60)))
-
 
 @bp.errorhandler(429)
 def throttled(error):
@@ -110,27 +38,6 @@ def throttled(error):
     message = " ".join((throttled_message(),
                         _("To log in on this phone now, reset the password with a code sent to it (Forgot password).")))
     return render_template("auth/login.html", form=form, form_error=message), 429
-
-
-# --- sessions --------------------------------------------------------------------------
-
-def _fresh_session() -> None:
-    """Forget everything in the session but the language the person chose."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
-    # Flask-WTF caches the signed CSRF token in `g`; it belongs to the session just cleared.
-    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
-
-
-def _start_session(auditor: Auditor) -> None:
-    """A new session for a new login: nothing from before survives (no session fixation).
-    It is permanent (PERMANENT_SESSION_LIFETIME): it outlives the app being closed."""
-    _fresh_session()
-    session["sid"] = accounts.new_session_id()
-    login_user(auditor)
-    session.permanent = True
 
 
 # --- views -----------------------------------------------------------------------------
@@ -152,13 +59,13 @@ def login():
         if auditor is not None:
             auditor.last_login_at = clock.now()
             db.session.commit()
-            _start_session(auditor)
+            sessions.log_in_auditor(auditor)
             _phone_change_news(auditor)
             if auditor.must_change_password:
                 return devices.remember(redirect(url_for("auth.change_password"), code=303), auditor.phone)
             return devices.remember(redirect(safe_next(request.args.get("next")) or url_for("main.today"), code=303),
                                     auditor.phone)
-        _note_failed_attempt()
+        note_failed_attempt()
         # The same words for an unknown number and a wrong password.
         form_error = _("Wrong mobile number or password.")
     status = 422 if request.method == "POST" else 200
@@ -178,11 +85,11 @@ def change_password():
         auditor = current_user._get_current_object()
         result = accounts.change_password(auditor, form.current_password.data, form.new_password.data)
         if result.ok:
-            _start_session(auditor)  # the bumped session version ended every other session
+            sessions.log_in_auditor(auditor)  # the bumped session version ended every other session
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("main.today"), code=303)
         if result.wrong_current_password:
-            _note_failed_attempt()
+            note_failed_attempt()
             form.current_password.errors.append(_("The current password is not correct."))
         else:
             form.new_password.errors.extend(password_problems(result.errors))
@@ -193,12 +100,9 @@ def change_password():
 @bp.post("/logout")
 def logout():
     """Ends this session on the server too: a copy of its cookie no longer logs in."""
-    sid = session.get("sid")
-    if isinstance(sid, str):
-        now = clock.now()
-        accounts.end_session(sid, now=now, forget_before=now - current_app.permanent_session_lifetime)
+    sessions.end_on_server()
     logout_user()
-    _fresh_session()
+    sessions.fresh()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"), code=303)
 
@@ -206,13 +110,6 @@ def logout():
 # --- R1 §4.2 forgot password, §4.3 change login phone (from the login page) --------------------
 
 _CODE_ENDPOINTS = {"auth.forgot_password_code", "auth.change_phone_code"}  # account: its own handler
-
-# Asking for codes from one address, whatever the number (no SMS pumping); every request counts.
-send_limit = limiter.shared_limit(
-    lambda: current_app.config["CODE_SEND_LIMIT_PER_ADDRESS"], scope="code-send-address",
-    key_func=_address_key, methods=["POST"],
-)
-
 
 def _code_throttled():
     message = _("Too many codes were asked for from this network. Try again later.")
@@ -239,9 +136,9 @@ def forgot_password():
         result = accounts.reset_password(form.phone.data, form.code.data, form.new_password.data,
                                          settings=codes.settings(), now=clock.now())
         if result.ok:
-            _fresh_session()
+            sessions.fresh()
             phone = accounts.normalise_phone(form.phone.data)
-            _forget_failures(phone)
+            forget_failures(phone)
             flash(_("Your password has been reset. Log in with the new password."), "success")
             return devices.remember(redirect(url_for("auth.login"), code=303), phone)
         if accounts.WRONG_CODE in result.errors:
@@ -261,7 +158,7 @@ def code_page_again():
 
 
 @bp.post("/password/forgot/code")
-@send_limit
+@code_sends
 def forgot_password_code():
     form = ForgotPasswordForm()
     number = accounts.normalise_phone(form.phone.data)
@@ -301,7 +198,7 @@ def _proved_identity() -> Auditor | None:
 
 _identity_per_address = limiter.shared_limit(
     lambda: current_app.config["IDENTITY_LIMIT_PER_ADDRESS"], scope="identity-address",
-    key_func=_address_key, methods=["POST"], deduct_when=_attempt_failed,
+    key_func=address_key, methods=["POST"], deduct_when=attempt_failed,
 )
 
 
@@ -317,7 +214,7 @@ def change_phone():
             session[_STEP] = {"id": auditor.id, "v": auditor.session_version or 0,
                               "until": time.time() + current_app.config["PHONE_CHANGE_STEP_S"]}
             return redirect(url_for("auth.change_phone_new"), code=303)
-        _note_failed_attempt()
+        note_failed_attempt()
         # The same words whichever of the three did not match.
         form_error = _("The name, ID type and ID number do not match any account.")
     status = 422 if request.method == "POST" else 200
@@ -349,7 +246,7 @@ def change_phone_new():
         if result.ok:
             # Name and ID number are all step 1 asks: tell the old number, in case it was not its owner.
             codes.notify_phone_changed(old_phone, auditor.phone)
-            _fresh_session()  # the step is done, and every session of the account ended
+            sessions.fresh()  # the step is done, and every session of the account ended
             flash(_("The change succeeded. Log in with the new mobile number."), "success")
             return redirect(url_for("auth.login"), code=303)
         if accounts.WRONG_CODE in result.errors:
@@ -408,7 +305,7 @@ def _new_phone_text(problem: str) -> str:
 
 
 @bp.post("/phone/change/code")
-@send_limit
+@code_sends
 def change_phone_code():
     auditor = _proved_identity()
     if auditor is None:

@@ -8,12 +8,11 @@ import segno
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from ...blueprints.auth import devices
 from ...blueprints.auth.words import password_problems
-from ...blueprints.auth.routes import _attempt_failed, _note_failed_attempt, count_failed_attempts, throttled_message
 from ...domain import staff as rules
 from ...extensions import client_address, limiter
 from ...services import staff as staff_service
+from ...throttling import attempt_failed, count_failed_attempts, devices, note_failed_attempt, throttled_message
 from .. import guard
 from . import bp
 from .forms import ButtonForm, ChangePasswordForm, CodeForm, LoginForm, SetUpForm
@@ -28,7 +27,7 @@ def _staff_key() -> str:
 # STAFF_CODE_LIMIT, counted only on failure, in the limiter's shared storage.
 per_staff = limiter.shared_limit(
     lambda: current_app.config["STAFF_CODE_LIMIT"], scope="staff-code",
-    key_func=_staff_key, methods=["POST"], deduct_when=_attempt_failed,
+    key_func=_staff_key, methods=["POST"], deduct_when=attempt_failed,
 )
 
 
@@ -55,7 +54,7 @@ def login():
         if checked.staff is not None:
             guard.start(checked.staff, request.args.get("next"))
             return redirect(guard.next_step(checked.staff), code=303)
-        _note_failed_attempt()
+        note_failed_attempt()
         form_error = (_("This account is disabled. Ask your body's administrator.") if checked.refused == "disabled"
                       else _("Wrong mobile number or password."))
     status = 422 if request.method == "POST" else 200
@@ -86,7 +85,7 @@ def change_password():
 def password_errors(form, result) -> None:
     """Word a refused change on its form; a wrong current password counts as a failure."""
     if result.wrong_current_password:
-        _note_failed_attempt()
+        note_failed_attempt()
         form.current_password.errors.append(_("The current password is not correct."))
     else:
         form.new_password.errors.extend(password_problems(result.errors))
@@ -118,7 +117,7 @@ def set_up():
             page = current_app.make_response(render_template("console/auth/recovery_codes.html", codes=codes,
                                                              target=target))
             return devices.remember(page, person.phone)
-        _note_failed_attempt()
+        note_failed_attempt()
         form.code.errors.append(_("This code is not right. Check that the phone's time is set automatically, "
                                   "then enter the code the app shows now."))
     from ..words import role_name
@@ -148,7 +147,7 @@ def code():
                 flash(_("You used a recovery code; %(left)s are left. New ones are on your account page.",
                         left=staff_service.recovery_codes_left(person)), "info")
             return devices.remember(redirect(target, code=303), person.phone)
-        _note_failed_attempt()
+        note_failed_attempt()
         form.code.errors.append(_("This code is not right, or was already used. Enter the code the app shows now."))
     status = 422 if request.method == "POST" else 200
     return render_template("console/auth/code.html", form=form), status

@@ -15,7 +15,7 @@ import secrets
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from ...services import accounts
+from ..services import accounts
 
 COOKIE = "device"
 MAX_ACCOUNTS = 5  # a phone shared by a team: each one's account, most recent first
