@@ -148,8 +148,6 @@ class SizedRequest(HtmxRequest):
 def register_web_hooks(app: Flask) -> None:
     app.request_class = SizedRequest
     app.session_interface = SessionCookie()
-    app.jinja_env.globals["get_locale"] = get_locale
-    app.jinja_env.globals["this_path"] = this_path
 
     @app.after_request
     def security_headers(response):

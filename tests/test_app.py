@@ -1,4 +1,5 @@
 """The app as a whole: schema, worker and manifest, headers, languages, friendly errors."""
+import re
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -78,3 +79,24 @@ def test_an_unexpected_error_shows_a_plain_message_not_a_trace(app_context, app,
     body = response.get_data(as_text=True)
     assert "secret detail" not in body and "Traceback" not in body
     assert "服务器" in body
+
+
+def test_every_template_filter_global_and_context_is_registered_in_one_module():
+    """checkin_pwa/template_helpers.py lists every name a template can use; no other module
+    registers a filter, a global or a context processor."""
+    registering = re.compile(r"template_filter|template_global|jinja_env\.(filters|globals)|context_processor")
+    package = ROOT / "checkin_pwa"
+    elsewhere = [f"{path.relative_to(package)}:{number}" for path in sorted(package.rglob("*.py"))
+                 if path.name != "template_helpers.py"
+                 for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if registering.search(line)]
+    assert elsewhere == []
+
+
+def test_the_names_templates_use_are_registered(app):
+    for name in ("when", "utc_offset", "reason", "file_size"):
+        assert name in app.jinja_env.filters
+    for name in ("rule_limits", "get_locale", "this_path", "avatar_initials", "plan_detail_url", "plan_explain_url",
+                 "offline_urls", "signed_together_with", "phone_rules", "notice_body_html", "unread_notices",
+                 "anomaly_kind_name", "anomaly_words"):
+        assert name in app.jinja_env.globals

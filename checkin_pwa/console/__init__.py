@@ -12,24 +12,15 @@ def _error(status: int, message: str):
     return render_template("console/error.html", status=status, message=message), status
 
 
-@bp.context_processor
-def console_helpers():
-    from ..domain.staff import role_allows
-    from .words import action_name, role_name
+def pretty_json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
 
-    def pretty_json(value) -> str:
-        return json.dumps(value, ensure_ascii=False, indent=2)
 
-    def pending_phone_changes() -> int:
-        from ..services.phone_changes import pending_count
+def pending_phone_changes() -> int:
+    """The staff member's body's phone-number changes waiting for a decision."""
+    from ..services.phone_changes import pending_count
 
-        return pending_count(g.staff.agency_id) if g.staff.agency_id is not None else 0
-
-    from .plan_edits.helpers import plan_helpers
-
-    return {"role_allows": role_allows, "role_name": role_name, "action_name": action_name,
-            "pretty_json": pretty_json, "pending_phone_changes": pending_phone_changes,
-            **plan_helpers()}
+    return pending_count(g.staff.agency_id) if g.staff.agency_id is not None else 0
 
 
 @bp.errorhandler(404)

@@ -76,6 +76,19 @@ def log(action) -> list[AuditLogEntry]:
 
 # --- dry run, then commit --------------------------------------------------------------------
 
+def test_the_recent_uploads_say_each_uploads_state_in_a_word(app_context, app, manager_client):
+    number = upload_id(upload(manager_client, example()))
+    settled(manager_client, number)
+    words = {"checking": "检查中", "checked": "已检查，未导入", "committing": "导入中", "committed": "已导入",
+             "failed": "失败", "unheard_of": "失败"}
+    for state, word in words.items():
+        db.session.get(PlanUpload, number).state = state
+        db.session.commit()
+        page = manager_client.get("/admin/plans/upload").get_data(as_text=True)
+        cell = re.search(r'data-label="状态">([^<]*)</td>', page)
+        assert cell and cell.group(1) == word, (state, cell and cell.group(1))
+
+
 def test_a_dry_run_shows_what_would_be_created_and_writes_nothing_then_one_click_imports_it(app_context, app, manager_client):
     number = upload_id(upload(manager_client, example()))
     page = settled(manager_client, number)

@@ -21,7 +21,7 @@ from ..auth.words import password_problems
 from . import bp
 from .words import avatar_refusal_text
 
-@bp.app_template_global("avatar_initials")
+
 def initials(name: str | None) -> str:
     """What the round shows without an avatar: the last two characters of a Chinese name
     (as colleagues call each other), the first letters of a Latin one."""

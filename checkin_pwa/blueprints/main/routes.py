@@ -20,7 +20,6 @@ from .words import describe
 _LAST_OUTCOME = "check_outcome"
 
 
-@bp.app_template_filter("reason")
 def reason_filter(decision_or_code, params=None) -> str:
     """`{{ decision|reason }}` or `{{ code|reason(params) }}`: the sentence for a reason."""
     if isinstance(decision_or_code, str):
@@ -28,7 +27,6 @@ def reason_filter(decision_or_code, params=None) -> str:
     return describe(decision_or_code.reason, decision_or_code.params)
 
 
-@bp.app_template_global()
 def offline_urls(plan: AuditPlan) -> list[str]:
     """The pages of one plan the phone keeps for use without a network (static/js/keep.js)."""
     urls = [url_for("plans.detail", plan_id=plan.id), url_for("plans.explain", plan_id=plan.id)]
@@ -37,13 +35,11 @@ def offline_urls(plan: AuditPlan) -> list[str]:
     return urls
 
 
-@bp.app_template_global()
 def signed_together_with(plan: AuditPlan) -> list[int]:
     """R7: for static/js/plan-rules.js, the plans a together-action from this one also signs."""
     return checkin.signed_together_with(current_user, plan, clock.now())
 
 
-@bp.app_template_global()
 def phone_rules() -> dict:
     """R6 on the phone's clock (static/js/plan-rules.js): the rules' constants, and the words
     for what the phone decides, with {placeholders} it fills in."""

@@ -21,14 +21,12 @@ log = logging.getLogger(__name__)
 # document: only the auditor's own browser keeps it.
 
 
-@bp.app_template_global("notice_body_html")
 def notice_body_html(body: str, body_format: str) -> Markup:
     """A notice's body as safe HTML (domain.notice_body: escaped text, or Markdown through
     the allow-list sanitiser), for the auditor's page and the console's preview alike."""
     return Markup(notice_body.body_html(body, body_format))
 
 
-@bp.app_template_filter("file_size")
 def file_size(size: int) -> str:
     if size < 1024:
         return f"{size} B"
@@ -93,7 +91,6 @@ def _disposition(attachment_id: int, filename: str) -> str:
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-@bp.app_template_global("unread_notices")
 def unread_notices() -> int:
     """The bottom navigation's count on 通知 (R14): one COUNT, called once by _bottom_nav.html,
     which base.html shows only to a logged-in auditor past the forced password change (so

@@ -19,7 +19,7 @@ from ..idempotency import idempotent
 from ...htmx import hx, refusal, vary
 from ...web import PRIVATE_FILE
 from . import bp
-from .words import GROUP_TITLES, badges, evidence_rows, refusal_text, verdict_line
+from .words import refusal_text, verdict_line
 
 # HTTP status of each refusal (one photo's error fragment carries it).
 STATUS = {
@@ -31,12 +31,6 @@ STATUS = {
     "unsupported_type": 415,
     "try_again": 503,
 }
-
-
-@bp.app_context_processor
-def photo_words():
-    return {"photo_badges": badges, "photo_evidence_rows": evidence_rows,
-            "photo_group_title": lambda key: GROUP_TITLES.get(key, key)}
 
 
 def _navigation() -> bool:

@@ -22,11 +22,6 @@ from . import bp
 from . import words
 
 
-@bp.app_context_processor
-def plan_words():
-    return {"plan_words": words, "plan_change_notice": plan_change_notice, "change_line": words.change_line}
-
-
 def plan_change_notice(plan):
     """计划已变更 / 已取消 for templates/plans/_plan_change.html (services.plan_changes)."""
     return plan_changes.notice_for(plan, clock.now())

@@ -17,26 +17,17 @@ from ...services import listing, plan_changes
 from ...htmx import hx
 from ...web import render_page_or_partial
 from . import bp
-from ...words import TEAM_ROLES, team_words
-from .words import DAY_TYPES, STATES, exception_text, filter_error_text
+from .words import filter_error_text
 
 
-@bp.app_template_global()
 def plan_detail_url(plan_id: int) -> str:
     """The plan page (R9)."""
     return url_for("plans.detail", plan_id=plan_id)
 
 
-@bp.app_template_global()
 def plan_explain_url(plan_id: int) -> str:
     """The exception explanation form (异常说明, R10)."""
     return url_for("plans.explain", plan_id=plan_id)
-
-
-@bp.app_context_processor
-def listing_words():
-    return {"role_words": TEAM_ROLES, "state_words": STATES, "day_type_words": DAY_TYPES,
-            "team_words": team_words, "exception_text": exception_text}
 
 
 def changed_level() -> Optional[str]:

@@ -12,7 +12,6 @@ from ...web import render_page_or_partial
 from ..guard import staff_required
 from . import bp, words
 
-words.register(bp)
 
 
 @bp.get("/anomalies")

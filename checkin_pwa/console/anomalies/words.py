@@ -84,8 +84,3 @@ PROBLEMS = {
 def problem_text(code: str, value: str) -> str:
     return sentence(PROBLEMS, code, {"value": value, "days": value}, unknown="unknown_kind")
 
-
-def register(app_or_bp) -> None:
-    app_or_bp.add_app_template_global(kind_name, "anomaly_kind_name")
-    app_or_bp.add_app_template_global(describe, "anomaly_words")
-

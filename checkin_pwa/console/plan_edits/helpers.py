@@ -1,5 +1,6 @@
 """What the console's plan templates need for a plan's history and its change links
-(templates/console/plans/_history.html, _change_links.html), given to every console page."""
+(templates/console/plans/_history.html, _change_links.html), given to every console page
+(template_helpers)."""
 from __future__ import annotations
 
 from ...domain import clock
@@ -28,7 +29,3 @@ def change_author(row) -> str:
         return row.actor
     source = str(CHANGE_SOURCES.get(row.source, row.source))
     return f"{row.actor} · {source}" if row.actor else source
-
-
-def plan_helpers() -> dict:
-    return {"plan_history": plan_history, "plan_open": plan_open, "change_author": change_author}

@@ -23,7 +23,7 @@ from ...web import render_page_or_partial
 from ..auth.forms import ButtonForm
 from ..guard import own_row, staff_required
 from . import bp
-from .words import PHASE_WORDS, field_names, upload_error
+from .words import PHASE_WORDS, STATE_WORDS, field_names, upload_error
 
 PER_PAGE = 50
 RECENT = 10
@@ -51,7 +51,8 @@ def upload():
     recent = db.session.scalars(db.select(PlanUpload).where(PlanUpload.staff_id == g.staff.id)
                                 .order_by(PlanUpload.id.desc()).limit(RECENT)).all()
     status = 422 if error else 200
-    return render_template("console/uploads/upload.html", error=error, recent=recent, form=ButtonForm()), status
+    return render_template("console/uploads/upload.html", error=error, recent=recent, form=ButtonForm(),
+                           state_words=STATE_WORDS), status
 
 
 @bp.get("/plans/template.xlsx")

@@ -1,8 +1,17 @@
-"""The upload pages' words for codes: job states and phases, a plan's fields, why an
+"""The upload pages' words for codes: upload states, job phases, a plan's fields, why an
 upload was refused as a whole."""
 from flask_babel import lazy_gettext as _l
 
 from ...words import list_of, sentence
+
+# An upload's state in a word (PlanUpload.state); any other state is "failed".
+STATE_WORDS = {
+    "checking": _l("Being checked"),
+    "checked": _l("Checked, not imported"),
+    "committing": _l("Being imported"),
+    "committed": _l("Imported"),
+    "failed": _l("Failed"),
+}
 
 PHASE_WORDS = {
     "waiting": _l("Waiting for its turn…"),
