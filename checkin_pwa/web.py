@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, has_request_context, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import get_locale, gettext as _
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
