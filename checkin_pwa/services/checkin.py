@@ -19,7 +19,7 @@ import uuid
 from dataclasses import asdict, dataclass, field, replace
 from typing import Iterable, Mapping, Optional, Union
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -521,13 +521,18 @@ def restore_signed(auditor: Auditor, plan: AuditPlan, kind: str, summary) -> Opt
     return Signed(kind, events, skipped)
 
 
+# Built once (every check-in runs it): only the values change, as parameters.
+_SAME_KEY = (
+    select(CheckEvent)
+    .where(CheckEvent.signer_id == bindparam("signer_id"), CheckEvent.kind == bindparam("kind"),
+           CheckEvent.idempotency_key == bindparam("key"))
+    .order_by(CheckEvent.id)
+)
+
+
 def _earlier_signed(auditor: Auditor, plan: AuditPlan, kind: str, key: str) -> Optional[Signed]:
     """The same action sent twice (a retry) finds what the first one wrote for this plan."""
-    events = db.session.scalars(
-        select(CheckEvent)
-        .where(CheckEvent.signer_id == auditor.id, CheckEvent.kind == kind, CheckEvent.idempotency_key == key)
-        .order_by(CheckEvent.id)
-    ).all()
+    events = db.session.scalars(_SAME_KEY, {"signer_id": auditor.id, "kind": kind, "key": key}).all()
     events.sort(key=lambda e: e.plan_id != plan.id)
     if not events or events[0].plan_id != plan.id:
         return None

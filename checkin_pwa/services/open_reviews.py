@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from sqlalchemy import and_, delete, event, exists, insert, not_, or_, select
+from sqlalchemy import and_, bindparam, delete, event, exists, insert, not_, or_, select
 from sqlalchemy.orm import Session
 
 from ..domain.geo import DEVIATION_LIMIT_M
@@ -45,20 +45,25 @@ MAY_NEED_REVIEW = and_(
 
 CHUNK = 500  # plans per statement (an import's flush may hold thousands)
 
+_CHOSEN = select(AuditPlan.id, AuditPlan.agency_id).where(MAY_NEED_REVIEW)
+# Built once (every flush that writes a plan's record runs them): the plans come as an
+# expanding parameter, so neither statement is built nor its cache key computed again.
+_DELETE_SOME = delete(OpenReview).where(OpenReview.plan_id.in_(bindparam("ids", expanding=True)))
+_INSERT_SOME = insert(OpenReview).from_select(
+    ["plan_id", "agency_id"], _CHOSEN.where(AuditPlan.id.in_(bindparam("ids", expanding=True))))
+
 
 def refresh(connection, plan_ids: Optional[Iterable[int]] = None) -> None:
     """Re-read the marker of `plan_ids` (every plan when None) on `connection`."""
-    chosen = select(AuditPlan.id, AuditPlan.agency_id).where(MAY_NEED_REVIEW)
     if plan_ids is None:
         connection.execute(delete(OpenReview))
-        connection.execute(insert(OpenReview).from_select(["plan_id", "agency_id"], chosen))
+        connection.execute(insert(OpenReview).from_select(["plan_id", "agency_id"], _CHOSEN))
         return
     ids = sorted(set(plan_ids))
     for start in range(0, len(ids), CHUNK):
-        some = ids[start: start + CHUNK]
-        connection.execute(delete(OpenReview).where(OpenReview.plan_id.in_(some)))
-        connection.execute(insert(OpenReview).from_select(["plan_id", "agency_id"],
-                                                          chosen.where(AuditPlan.id.in_(some))))
+        some = {"ids": ids[start: start + CHUNK]}
+        connection.execute(_DELETE_SOME, some)
+        connection.execute(_INSERT_SOME, some)
 
 
 _WATCHED = (CheckEvent, Photo, ExceptionVerification)

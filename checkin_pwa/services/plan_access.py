@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..domain import clock
@@ -31,14 +31,19 @@ PLAN_LOADING = (
 )
 
 
+# Built once: a statement built anew on every call costs its construction and its cache
+# key again (SQLAlchemy memoizes both on the statement object); the values come as parameters.
+_VISIBLE = (
+    select(AuditPlan)
+    .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
+    .where(AuditPlan.id == bindparam("plan_id"), TeamMember.auditor_id == bindparam("auditor_id"))
+    .options(*PLAN_LOADING)
+)
+
+
 def visible_plan(auditor: Auditor, plan_id: int) -> Optional[AuditPlan]:
     """R16: the plan only if its team includes the auditor; None otherwise (or if absent)."""
-    return db.session.scalar(
-        select(AuditPlan)
-        .join(TeamMember, TeamMember.plan_id == AuditPlan.id)
-        .where(AuditPlan.id == plan_id, TeamMember.auditor_id == auditor.id)
-        .options(*PLAN_LOADING)
-    )
+    return db.session.scalar(_VISIBLE, {"plan_id": plan_id, "auditor_id": auditor.id})
 
 
 def on_team(auditor: Auditor, plan: AuditPlan) -> bool:
@@ -86,13 +91,24 @@ def plans_around_today(auditor: Auditor, now: dt.datetime, *, since: dt.timedelt
     return [plan for plan in plans if on_team(auditor, plan)], plans
 
 
+_AROUND_TODAY_BOUNDS = (AuditPlan.start_utc <= bindparam("latest_start"),
+                        AuditPlan.end_utc >= bindparam("earliest_end"))
+_ENTERPRISE_PLANS = (
+    select(AuditPlan)
+    .where(AuditPlan.enterprise_id.in_(bindparam("enterprise_ids", expanding=True)), *_AROUND_TODAY_BOUNDS)
+    .options(*PLAN_LOADING)
+    .order_by(AuditPlan.start_utc, AuditPlan.id)
+)
+_ENTERPRISE_PLANS_BESIDES = _ENTERPRISE_PLANS.where(AuditPlan.id != bindparam("besides"))
+
+
 def enterprise_plans(enterprise_ids, now: dt.datetime, *, besides: Optional[int] = None) -> list[AuditPlan]:
-    """The plans of these enterprises around today, whichever teams they have (R7), but the
-    plan `besides`; by start."""
-    besides_it = (AuditPlan.id != besides,) if besides is not None else ()
-    return db.session.scalars(
-        select(AuditPlan)
-        .where(AuditPlan.enterprise_id.in_(set(enterprise_ids)), *besides_it, *around_today(now))
-        .options(*PLAN_LOADING)
-        .order_by(AuditPlan.start_utc, AuditPlan.id)
-    ).all()
+    """The plans of these enterprises around today (around_today's window), whichever teams
+    they have (R7), but the plan `besides`; by start."""
+    moment = clock.as_utc(now)
+    day = dt.timedelta(days=1)
+    values = {"enterprise_ids": sorted(set(enterprise_ids)),
+              "latest_start": moment + day, "earliest_end": moment - day}
+    if besides is None:
+        return db.session.scalars(_ENTERPRISE_PLANS, values).all()
+    return db.session.scalars(_ENTERPRISE_PLANS_BESIDES, {**values, "besides": besides}).all()
