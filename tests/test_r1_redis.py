@@ -33,7 +33,7 @@ def app_on_redis(tmp_path, migrated_db, redis_server):
 def test_r1_logins_go_on_when_redis_stops_and_the_fallback_is_logged(app_on_redis, redis_server, caplog):
     app = app_on_redis
     caplog.set_level(logging.INFO, logger="flask-limiter")
-    person, other = make_auditor(), make_auditor()
+    person, other = make_auditor(app), make_auditor(app)
     counts = redis_client.Redis.from_url(redis_server.url)
 
     # Redis up: failed attempts are counted there.
@@ -58,7 +58,7 @@ def test_r1_logins_go_on_when_redis_stops_and_the_fallback_is_logged(app_on_redi
 def test_r1_counting_goes_back_to_redis_when_it_returns(app_on_redis, redis_server, caplog):
     app = app_on_redis
     caplog.set_level(logging.INFO, logger="flask-limiter")
-    person = make_auditor()
+    person = make_auditor(app)
     redis_server.stop()
     assert post_login(app.test_client(), person.phone, PASSWORD).status_code == 303
     assert "Rate limit storage unreachable" in caplog.text
