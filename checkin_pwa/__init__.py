@@ -15,7 +15,7 @@ from . import limits_storage  # noqa: F401  (registers RATELIMIT_STORAGE_URI=dat
 from . import compression, logs, static_files
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .production import NotReadyForProduction, check_secret_key_agreement, configuration_problems, is_production
-from .proxies import TrustedProxies, application_root, parse_networks
+from .proxies import ReadRefusedBodies, TrustedProxies, application_root, parse_networks
 from .storage import init_photo_store
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +89,8 @@ def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
     compression.init_app(app)
     logs.init_app(app)
     # The request id and access log see the client's address the trusted proxies give.
-    app.wsgi_app = TrustedProxies(logs.RequestLog(app.wsgi_app), parse_networks(app.config["TRUSTED_PROXIES"]),
+    app.wsgi_app = TrustedProxies(logs.RequestLog(ReadRefusedBodies(app.wsgi_app)),
+                                  parse_networks(app.config["TRUSTED_PROXIES"]),
                                   application_root(app.config["APPLICATION_ROOT"]))
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

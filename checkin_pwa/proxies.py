@@ -132,3 +132,49 @@ def _mounted(environ: dict, prefix: str) -> dict:
     environ["SCRIPT_NAME"] = prefix
     environ["PATH_INFO"] = path
     return environ
+
+
+# Werkzeug refuses a body over MAX_CONTENT_LENGTH (413) before reading it, and gunicorn may then
+# close the connection with the body still unread: a proxy still sending it to us gets a reset
+# and answers its own 502 instead of our refusal (seen behind nginx, under load). No library
+# does this for a WSGI app, so the refused body is read and dropped here, up to a bound.
+DRAIN_MAX_BYTES = 64 * 1024 * 1024  # above nginx's largest client_max_body_size (42m)
+_CHUNK = 64 * 1024
+
+
+class ReadRefusedBodies:
+    """WSGI middleware: after an answer of 413, read what is left of the request's body (when
+    its Content-Length is at most `limit`) so the connection can end cleanly."""
+
+    def __init__(self, app, limit: int = DRAIN_MAX_BYTES):
+        self.app, self.limit = app, limit
+
+    def __call__(self, environ, start_response):
+        statuses = []
+
+        def start(status, headers, exc_info=None):
+            statuses.append(status)
+            return start_response(status, headers, exc_info)
+
+        answer = self.app(environ, start)
+        if statuses and statuses[-1].startswith("413"):
+            drop_body(environ, self.limit)
+        return answer
+
+
+def drop_body(environ, limit: int) -> int:
+    """Read and drop up to Content-Length bytes of the request's input (nothing when it is
+    missing, bad or above `limit`); the bytes read."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+    if not 0 < length <= limit:
+        return 0
+    stream, read = environ["wsgi.input"], 0
+    while read < length:
+        chunk = stream.read(min(_CHUNK, length - read))
+        if not chunk:
+            break
+        read += len(chunk)
+    return read

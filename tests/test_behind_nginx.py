@@ -213,7 +213,7 @@ def test_r8_a_photo_over_the_apps_limit_gets_the_apps_own_message_not_nginxs(sta
                                       {"Content-Type": content_type, "HX-Request": "true",
                                        "X-CSRFToken": phone.csrf}, referer=f"/plans/{stack.plan_id}")
     text = answer.decode(errors="replace")
-    assert status == 413, (status, text[:500], stack.nginx.error_log()[-2000:])
+    assert status == 413, (status, text[:500], stack.nginx.error_log()[-2000:], stack.gunicorn.log()[-2000:])
     assert "<center>nginx" not in text
     assert "15 MB" in text  # the app's refusal, in Chinese, naming the limit
 

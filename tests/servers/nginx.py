@@ -235,7 +235,10 @@ class Nginx:
             return False
 
     def error_log(self) -> str:
-        return (self.prefix / "logs" / "error.log").read_text(errors="replace")
+        """nginx's own error log and the site's (checkin.error.log, where a proxied request's
+        errors go)."""
+        logs = [self.prefix / "logs" / "error.log", self.prefix / "logs" / "checkin.error.log"]
+        return "".join(path.read_text(errors="replace") for path in logs if path.exists())
 
     def stop(self) -> None:
         if self.proc.poll() is None:
