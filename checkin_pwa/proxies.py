@@ -137,14 +137,16 @@ def _mounted(environ: dict, prefix: str) -> dict:
 # Werkzeug refuses a body over MAX_CONTENT_LENGTH (413) before reading it, and gunicorn may then
 # close the connection with the body still unread: a proxy still sending it to us gets a reset
 # and answers its own 502 instead of our refusal (seen behind nginx, under load). No library
-# does this for a WSGI app, so the refused body is read and dropped here, up to a bound.
+# does this for a WSGI app, so once the refusal has been sent (the answer's close(), which the
+# server calls after writing it) the rest of the body is read and dropped, up to a bound. The
+# client has its answer first: one that never sends the rest is not kept waiting for it.
 DRAIN_MAX_BYTES = 64 * 1024 * 1024  # above nginx's largest client_max_body_size (42m)
 _CHUNK = 64 * 1024
 
 
 class ReadRefusedBodies:
-    """WSGI middleware: after an answer of 413, read what is left of the request's body (when
-    its Content-Length is at most `limit`) so the connection can end cleanly."""
+    """WSGI middleware: after an answer of 413 has been sent, read what is left of the
+    request's body (when its Content-Length is at most `limit`) so the connection ends cleanly."""
 
     def __init__(self, app, limit: int = DRAIN_MAX_BYTES):
         self.app, self.limit = app, limit
@@ -158,8 +160,28 @@ class ReadRefusedBodies:
 
         answer = self.app(environ, start)
         if statuses and statuses[-1].startswith("413"):
-            drop_body(environ, self.limit)
+            return _ThenDropBody(answer, environ, self.limit)
         return answer
+
+
+class _ThenDropBody:
+    """The answer as it is; its close() drops the request's unread body after the answer's own."""
+
+    def __init__(self, answer, environ, limit: int):
+        self.answer, self.environ, self.limit = answer, environ, limit
+
+    def __iter__(self):
+        return iter(self.answer)
+
+    def close(self) -> None:
+        try:
+            if hasattr(self.answer, "close"):
+                self.answer.close()
+        finally:
+            try:
+                drop_body(self.environ, self.limit)
+            except OSError:  # the client went away: nothing left to read
+                pass
 
 
 def drop_body(environ, limit: int) -> int:
