@@ -20,6 +20,8 @@ import ipaddress
 import re
 from typing import Iterable
 
+from werkzeug.wsgi import ClosingIterator
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -160,28 +162,16 @@ class ReadRefusedBodies:
 
         answer = self.app(environ, start)
         if statuses and statuses[-1].startswith("413"):
-            return _ThenDropBody(answer, environ, self.limit)
+            # Werkzeug's ClosingIterator closes the answer, then drops the body.
+            return ClosingIterator(answer, lambda: _drop_body_quietly(environ, self.limit))
         return answer
 
 
-class _ThenDropBody:
-    """The answer as it is; its close() drops the request's unread body after the answer's own."""
-
-    def __init__(self, answer, environ, limit: int):
-        self.answer, self.environ, self.limit = answer, environ, limit
-
-    def __iter__(self):
-        return iter(self.answer)
-
-    def close(self) -> None:
-        try:
-            if hasattr(self.answer, "close"):
-                self.answer.close()
-        finally:
-            try:
-                drop_body(self.environ, self.limit)
-            except OSError:  # the client went away: nothing left to read
-                pass
+def _drop_body_quietly(environ, limit: int) -> None:
+    try:
+        drop_body(environ, limit)
+    except OSError:  # the client went away: nothing left to read
+        pass
 
 
 def drop_body(environ, limit: int) -> int:
