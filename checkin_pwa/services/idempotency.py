@@ -26,7 +26,6 @@ SQLite's one writer hold it until the first transaction ends; it then finds the 
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import time
@@ -36,6 +35,7 @@ from typing import Iterable, Mapping, Optional
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..domain import clock
 from ..extensions import db
 from ..models import IdempotencyRecord
 
@@ -110,7 +110,8 @@ def claim(auditor_id: int, key: str, payload: Payload, *, hold: bool = False
 
 
 def _stale(record: IdempotencyRecord) -> bool:
-    age = dt.datetime.now(dt.timezone.utc) - record.created_at
+    # The claim's stamp comes from the clock (the column's default): its age from the same.
+    age = clock.now() - record.created_at
     return age.total_seconds() > CLAIM_STALE_S
 
 
