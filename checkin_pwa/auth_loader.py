@@ -5,7 +5,7 @@ from flask import flash, redirect, request, session
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login.utils import login_url
 
-from .extensions import db, login_manager
+from .extensions import login_manager
 from .models import Auditor
 from .services import accounts
 from .web import login_required_401
@@ -25,9 +25,9 @@ def load_auditor(user_id: str):
     except ValueError:
         return None
     sid = session.get("sid")
-    if not isinstance(sid, str) or accounts.session_ended(sid):
+    if not isinstance(sid, str):
         return None
-    auditor = db.session.get(Auditor, auditor_id)
+    auditor = accounts.signed_in(Auditor, auditor_id, sid)
     if auditor is None or auditor.session_version != version or auditor.disabled:
         return None
     return auditor

@@ -64,10 +64,10 @@ def session_staff(stage: str) -> Optional[Staff]:
     if not isinstance(state, dict) or state.get("stage") != stage:
         return None
     sid = session.get("sid")
-    if not isinstance(sid, str) or accounts.session_ended(sid):
+    if not isinstance(sid, str):
         return None
     try:
-        person = db.session.get(Staff, int(state["id"]))
+        person = accounts.signed_in(Staff, int(state["id"]), sid)
         version, seen = int(state["v"]), int(state["seen"])
     except (KeyError, TypeError, ValueError):
         return None

@@ -10,12 +10,13 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain.passwords import password_problems
 from ..extensions import db
-from ..models import Auditor, EndedSession
+from ..models import Auditor, EndedSession, Staff
 from . import verification
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,18 @@ def end_session(sid: str, *, now: dt.datetime, forget_before: dt.datetime) -> No
     db.session.commit()
 
 
-def session_ended(sid: str) -> bool:
-    return db.session.get(EndedSession, sid[:64]) is not None
+# One statement per request for "who is this session": the person's row, none if the session
+# was ended (logged out). Built once per model, the values as parameters.
+_SIGNED_IN = {
+    model: select(model).where(model.id == bindparam("person_id"),
+                               ~exists().where(EndedSession.sid == bindparam("sid")))
+    for model in (Auditor, Staff)
+}
+
+
+def signed_in(model, person_id: int, sid: str):
+    """The Auditor or Staff row `person_id` for a session `sid` not ended; None otherwise."""
+    return db.session.scalar(_SIGNED_IN[model], {"person_id": person_id, "sid": sid[:64]})
 
 
 @dataclass(frozen=True)
