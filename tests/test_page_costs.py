@@ -58,7 +58,7 @@ class Costs:
     def reading(self, table: str) -> list[str]:
         """The SELECTs whose first FROM is `table`: one per load of its rows."""
         return [s for s in self.statements
-                if s.startswith("SELECT") and re.search(r" FROM (\S+)", s).group(1) == table]
+                if s.startswith("SELECT") and (found := re.search(r" FROM (\S+)", s)) and found.group(1) == table]
 
 
 def statements(app, client, path: str) -> int:
@@ -131,16 +131,23 @@ def test_r2_r11_today_loads_the_auditors_plans_once(app):
     assert costs.commits == 0
 
 
-def check_in(app, client, plan_id: int, key: str):
+def check_form(app, client, plan_id: int, key: str) -> dict:
     page = get(app, client, f"/plans/{plan_id}/checkin").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     now_ms = str(int(time.time() * 1000))
-    fields = {"csrf_token": token, "idempotency_key": key, "device_lat": repr(f.SITE[0]),
-              "device_lon": repr(f.SITE[1]), "device_accuracy": "12", "device_time": now_ms,
-              "device_position_time": now_ms, "lat": repr(f.SITE[0]), "lon": repr(f.SITE[1])}
+    return {"csrf_token": token, "idempotency_key": key, "device_lat": repr(f.SITE[0]),
+            "device_lon": repr(f.SITE[1]), "device_accuracy": "12", "device_time": now_ms,
+            "device_position_time": now_ms, "lat": repr(f.SITE[0]), "lon": repr(f.SITE[1])}
+
+
+def post(app, client, plan_id: int, fields: dict, headers: dict):
     with Costs() as costs, app.app_context():
-        response = client.post(f"/plans/{plan_id}/checkin", data=fields, headers={"HX-Request": "true"})
+        response = client.post(f"/plans/{plan_id}/checkin", data=fields, headers=headers)
     return response, costs
+
+
+def check_in(app, client, plan_id: int, key: str):
+    return post(app, client, plan_id, check_form(app, client, plan_id, key), {"HX-Request": "true"})
 
 
 def test_r17_a_check_in_loads_its_plan_once_and_commits_once(app):
@@ -162,6 +169,40 @@ def test_r17_a_check_in_loads_its_plan_once_and_commits_once(app):
     (record,) = db.session.scalars(db.select(IdempotencyRecord).where(IdempotencyRecord.key == "k-once")).all()
     assert record.status_code == 200 and "签到成功" in record.body
     assert len(db.session.scalars(db.select(CheckEvent).where(CheckEvent.plan_id == plan.id)).all()) == 1
+
+
+def test_r17_a_first_action_reads_its_plans_events_once_and_a_retry_finds_them(app):
+    """A new action key is looked for among the events loaded with the plan (no second
+    read of check_event). A plain form's signed answer is a redirect, not stored: the same
+    key posted again finds the events the first one wrote and writes none."""
+    me = f.auditor()
+    plan = open_now([me])
+    db.session.commit()
+    client = app.test_client()
+    with app.app_context():
+        log_in(client, me)
+    fields = check_form(app, client, plan.id, "k-first")
+    response, costs = post(app, client, plan.id, fields, {})
+    assert response.status_code == 303
+    assert len(costs.reading("check_event")) == 1, costs.reading("check_event")
+    again, costs = post(app, client, plan.id, fields, {"HX-Request": "true"})
+    assert again.status_code == 200 and "签到成功" in again.get_data(as_text=True)
+    assert len(costs.reading("check_event")) == 2, costs.reading("check_event")  # found, then all its events
+    assert len(db.session.scalars(db.select(CheckEvent).where(CheckEvent.plan_id == plan.id)).all()) == 1
+
+
+def test_r1_r16_who_the_session_is_costs_one_statement(app):
+    """The auditor's row and whether the session was ended (logged out) come together."""
+    me = f.auditor()
+    db.session.commit()
+    client = app.test_client()
+    with app.app_context():
+        log_in(client, me)
+    with Costs() as costs:
+        get(app, client, "/")
+    assert len(costs.reading("auditor")) == 1, costs.reading("auditor")
+    assert costs.reading("ended_session") == []
+    assert "ended_session" in costs.reading("auditor")[0]
 
 
 def test_r7_the_check_page_loads_the_enterprises_other_plans_once(app):

@@ -531,7 +531,12 @@ _SAME_KEY = (
 
 
 def _earlier_signed(auditor: Auditor, plan: AuditPlan, kind: str, key: str) -> Optional[Signed]:
-    """The same action sent twice (a retry) finds what the first one wrote for this plan."""
+    """The same action sent twice (a retry) finds what the first one wrote for this plan.
+    The plan's own events come loaded with it (plan_access.PLAN_LOADING): only a key found
+    among them is looked up again, for the events it also wrote on plans signed together."""
+    if not any(event.idempotency_key == key and event.signer_id == auditor.id and event.kind == kind
+               for event in plan.events):
+        return None
     events = db.session.scalars(_SAME_KEY, {"signer_id": auditor.id, "kind": kind, "key": key}).all()
     events.sort(key=lambda e: e.plan_id != plan.id)
     if not events or events[0].plan_id != plan.id:
