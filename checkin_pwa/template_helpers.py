@@ -65,8 +65,46 @@ def register(app: Flask) -> None:
         anomaly_kind_name=anomaly_kind_name, anomaly_words=anomaly_words,
     )
     app.context_processor(_page_words)
+    _install_page_translations(app)
     # The console's own names: only its pages (the console blueprint and those nested in it).
     app.template_context_processors.setdefault("console", []).append(_console_names)
+
+
+# The page's messages. Flask-Babel's Jinja callables find the request's translations anew
+# for every message (its namespace on `g` through Flask's proxies three times over, the
+# locale, the locale's name made again for its cache key): ~40 Python calls a message, and
+# a page has dozens. Here they are looked up once per rendered page (a context processor)
+# and each message reads them from the template's context; a template without that context
+# (a macro imported without it) falls back to Flask-Babel's lookup.
+_TRANSLATIONS = "page_translations"
+
+
+def _page_translations() -> dict:
+    from flask_babel import get_translations
+
+    return {_TRANSLATIONS: get_translations()}
+
+
+def _translations(context):
+    found = context.get(_TRANSLATIONS)
+    if found is None:
+        from flask_babel import get_translations
+
+        return get_translations()
+    return found
+
+
+def _install_page_translations(app: Flask) -> None:
+    from jinja2 import pass_context
+
+    app.context_processor(_page_translations)
+    app.jinja_env.install_gettext_callables(
+        gettext=pass_context(lambda context, s: _translations(context).ugettext(s)),
+        ngettext=pass_context(lambda context, s, p, n: _translations(context).ungettext(s, p, n)),
+        pgettext=pass_context(lambda context, c, s: _translations(context).upgettext(c, s)),
+        npgettext=pass_context(lambda context, c, s, p, n: _translations(context).unpgettext(c, s, p, n)),
+        newstyle=True,
+    )
 
 
 def _page_words() -> dict:

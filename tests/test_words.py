@@ -63,3 +63,22 @@ def test_each_anomaly_kind_is_worded_with_all_its_numbers(app):
         for kind, (numbers, said) in kinds.items():
             assert anomaly_words(SimpleNamespace(kind=kind, numbers=numbers)) == said
         assert anomaly_words(SimpleNamespace(kind="from_a_newer_module", numbers={})) == ""
+
+
+def test_a_pages_messages_follow_its_language_and_a_forced_one(app):
+    """Templates read the page's translations looked up once per page (template_helpers):
+    the request's language, a language forced around a render, and a template rendered
+    without Flask's context (Flask-Babel's own lookup) all give the right words."""
+    from flask import render_template_string
+
+    page = ('{{ _("Check in") }}|{{ ngettext("%(num)s audit plan", "%(num)s audit plans", 2) }}|'
+            '{{ _("Task %(n)s of %(total)s", n=1, total=3) }}')
+    with app.test_request_context():
+        assert render_template_string(page) == "签到|2 个审核计划|第 1/3 个"
+        with force_locale("en"):
+            assert render_template_string(page) == "Check in|2 audit plans|Task 1 of 3"
+            assert app.jinja_env.from_string('{{ _("Check in") }}').render() == "Check in"
+        assert app.jinja_env.from_string('{{ _("Check in") }}').render() == "签到"
+    client = app.test_client()
+    client.get("/lang/en")
+    assert "Log in" in client.get("/login").get_data(as_text=True)
