@@ -232,17 +232,22 @@ class Gunicorn:
 
 
 def process_cpu_seconds(parent: int) -> float:
-    """CPU (user + system) used so far by process `parent` and its children, from /proc."""
+    """CPU (user + system) used so far by process `parent` and its children, from /proc:
+    the live children's own, and the parent's count of those it has reaped (gunicorn
+    replaces a worker after max_requests: its CPU must not drop out of the sum)."""
     total = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            # After "(comm)": state, ppid, ..., utime and stime are the 12th and 13th.
+            # After "(comm)": state, ppid, ..., utime, stime, cutime and cstime are the
+            # 12th to the 15th.
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(entry.name) == parent or int(fields[1]) == parent:
+        if int(entry.name) == parent:
+            total += sum(int(value) for value in fields[11:15])
+        elif int(fields[1]) == parent:
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
 
@@ -571,7 +576,10 @@ def checkins_written(url: str) -> int:
 
 def measure(database: str, args, levels: list[int], readers: int, warmup_checkins: int, workdir: Path) -> dict:
     """One round on the database of os.environ's DATABASE_URL: migrate, import, serve, load."""
-    env = {**os.environ}  # gunicorn's
+    # gunicorn's: its workers are never replaced during a run (gunicorn.conf.py replaces one
+    # after GUNICORN_MAX_REQUESTS): a new worker's start-up would land in whichever row it
+    # fell in.
+    env = {**os.environ, "GUNICORN_MAX_REQUESTS": "0"}
     server = None
     try:
         migrate()
