@@ -153,7 +153,7 @@ def _run_once(record_id: int, payload: Payload, view, args, kwargs):
     return response
 
 
-def _run_held(record: IdempotencyRecord, view, args, kwargs):
+def _run_held(claim: idempotency.Claim, view, args, kwargs):
     """Run the view under our held claim; commit its writes once, with its answer if final."""
     g.idempotency_not_final = False
     try:
@@ -163,9 +163,9 @@ def _run_held(record: IdempotencyRecord, view, args, kwargs):
         raise
     body = _final_body(response)
     if body is None:
-        idempotency.release_held(record)
+        idempotency.release_held(claim)
     else:
-        idempotency.answer_held(record, response.status_code, _kept_headers(response), body)
+        idempotency.answer_held(claim, response.status_code, _kept_headers(response), body)
     return response
 
 

@@ -30,9 +30,9 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Optional
+from typing import Iterable, Mapping, Optional, Union
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import clock
@@ -79,22 +79,37 @@ def is_final(status: int) -> bool:
     return 200 <= status < 300 or status in FINAL
 
 
+@dataclass(frozen=True)
+class Claim:
+    """This request's claim on its key: the id of the record without an answer yet."""
+
+    id: int
+
+
+# The claim and its answer are written as rows, not through the ORM's unit of work: every
+# action sends both, and nothing reads them back as objects in the request that writes them.
+_RECORDS = IdempotencyRecord.__table__
+_CLAIM = insert(_RECORDS)
+_ANSWER = (update(_RECORDS).where(_RECORDS.c.id == bindparam("record_id"))
+           .values(status_code=bindparam("status"), headers=bindparam("headers"), body=bindparam("body")))
+_RELEASE = delete(_RECORDS).where(_RECORDS.c.id == bindparam("record_id"), _RECORDS.c.status_code.is_(None))
+
+
 def claim(auditor_id: int, key: str, payload: Payload, *, hold: bool = False
-          ) -> tuple[Optional[IdempotencyRecord], bool]:
-    """(our new claim, True) if this request is the first with the key; else (the record
+          ) -> tuple[Union[Claim, IdempotencyRecord, None], bool]:
+    """(our new Claim, True) if this request is the first with the key; else (the record
     that holds it, False): answered, or claimed by a request still running; (None, False)
     if it was claimed and released again under our hands twice (try again). `hold`: the
     claim stays in this transaction (see the module doc)."""
     for _ in range(2):
-        record = IdempotencyRecord(auditor_id=auditor_id, key=key, endpoint=payload.endpoint,
-                                   fingerprint=payload.fingerprint, status_code=None, headers={}, body="")
-        db.session.add(record)
         try:
-            if hold:
-                db.session.flush()
-            else:
+            inserted = db.session.execute(_CLAIM, {
+                "auditor_id": auditor_id, "key": key, "endpoint": payload.endpoint,
+                "fingerprint": payload.fingerprint, "status_code": None, "headers": {}, "body": ""})
+            ours = Claim(inserted.inserted_primary_key[0])
+            if not hold:
                 db.session.commit()
-            return record, True
+            return ours, True
         except IntegrityError:
             db.session.rollback()
         held = find(auditor_id, key)
@@ -132,26 +147,22 @@ def wait_for_answer(record_id: int, timeout_s: Optional[float] = None) -> Option
 def answer(record_id: int, status: int, headers: Mapping[str, str], body: str) -> None:
     """Keep the final answer in our claim."""
     db.session.rollback()
-    db.session.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
-                       .values(status_code=status, headers=dict(headers), body=body))
-    db.session.commit()
+    answer_held(Claim(record_id), status, headers, body)
 
 
 def release(record_id: int) -> None:
     """Give the key back (the answer was not final): the next request with it runs."""
     db.session.rollback()
-    db.session.execute(delete(IdempotencyRecord).where(
-        IdempotencyRecord.id == record_id, IdempotencyRecord.status_code.is_(None)))
-    db.session.commit()
+    release_held(Claim(record_id))
 
 
-def answer_held(record: IdempotencyRecord, status: int, headers: Mapping[str, str], body: str) -> None:
+def answer_held(claim_: Claim, status: int, headers: Mapping[str, str], body: str) -> None:
     """Commit a held claim with its final answer and the view's writes: one transaction."""
-    record.status_code, record.headers, record.body = status, dict(headers), body
+    db.session.execute(_ANSWER, {"record_id": claim_.id, "status": status, "headers": dict(headers), "body": body})
     db.session.commit()
 
 
-def release_held(record: IdempotencyRecord) -> None:
+def release_held(claim_: Claim) -> None:
     """Commit the view's writes without the held claim (the answer was not final)."""
-    db.session.delete(record)
+    db.session.execute(_RELEASE, {"record_id": claim_.id})
     db.session.commit()
