@@ -150,15 +150,25 @@ def check_in(app, client, plan_id: int, key: str):
     return post(app, client, plan_id, check_form(app, client, plan_id, key), {"HX-Request": "true"})
 
 
-def test_r17_a_check_in_loads_its_plan_once_and_commits_once(app):
-    """The plan is loaded once (the page after signing shows the team's new state from it)
-    and one commit writes the action key's claim, the event and the stored answer."""
+def on_an_open_plan(app):
+    """A logged-in auditor's client and a plan of theirs open for check-in now."""
     me = f.auditor()
     plan = open_now([me])
     db.session.commit()
     client = app.test_client()
     with app.app_context():
         log_in(client, me)
+    return client, plan
+
+
+def events_of(plan) -> list[CheckEvent]:
+    return db.session.scalars(db.select(CheckEvent).where(CheckEvent.plan_id == plan.id)).all()
+
+
+def test_r17_a_check_in_loads_its_plan_once_and_commits_once(app):
+    """The plan is loaded once (the page after signing shows the team's new state from it)
+    and one commit writes the action key's claim, the event and the stored answer."""
+    client, plan = on_an_open_plan(app)
     response, costs = check_in(app, client, plan.id, "k-once")
     assert response.status_code == 200 and "签到成功" in response.get_data(as_text=True)
     assert "已签到" in response.get_data(as_text=True)  # the card's new state, from the same load
@@ -168,19 +178,14 @@ def test_r17_a_check_in_loads_its_plan_once_and_commits_once(app):
     db.session.expire_all()
     (record,) = db.session.scalars(db.select(IdempotencyRecord).where(IdempotencyRecord.key == "k-once")).all()
     assert record.status_code == 200 and "签到成功" in record.body
-    assert len(db.session.scalars(db.select(CheckEvent).where(CheckEvent.plan_id == plan.id)).all()) == 1
+    assert len(events_of(plan)) == 1
 
 
 def test_r17_a_first_action_reads_its_plans_events_once_and_a_retry_finds_them(app):
     """A new action key is looked for among the events loaded with the plan (no second
     read of check_event). A plain form's signed answer is a redirect, not stored: the same
     key posted again finds the events the first one wrote and writes none."""
-    me = f.auditor()
-    plan = open_now([me])
-    db.session.commit()
-    client = app.test_client()
-    with app.app_context():
-        log_in(client, me)
+    client, plan = on_an_open_plan(app)
     fields = check_form(app, client, plan.id, "k-first")
     response, costs = post(app, client, plan.id, fields, {})
     assert response.status_code == 303
@@ -188,7 +193,7 @@ def test_r17_a_first_action_reads_its_plans_events_once_and_a_retry_finds_them(a
     again, costs = post(app, client, plan.id, fields, {"HX-Request": "true"})
     assert again.status_code == 200 and "签到成功" in again.get_data(as_text=True)
     assert len(costs.reading("check_event")) == 2, costs.reading("check_event")  # found, then all its events
-    assert len(db.session.scalars(db.select(CheckEvent).where(CheckEvent.plan_id == plan.id)).all()) == 1
+    assert len(events_of(plan)) == 1
 
 
 def test_r1_r16_who_the_session_is_costs_one_statement(app):
