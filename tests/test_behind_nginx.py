@@ -68,7 +68,8 @@ def stack(tmp_path_factory, migrated_db):
         cert, key = nginx.self_signed(prefix)
         https_port, http_port = nginx.free_port(), nginx.free_port()
         return (nginx.render_site(https_port=https_port, http_port=http_port, upstream=upstream,
-                                  cert=cert, key=key, logs=prefix / "logs"), https_port, http_port)
+                                  cert=cert, key=key, logs=prefix / "logs", static_dir=nginx.static_copy(prefix)),
+                https_port, http_port)
 
     # A database of its own for the module (the pass's backend), dropped at its end.
     with nginx.own_database(migrated_db, folder) as database_url:

@@ -36,7 +36,7 @@ def site(tmp_path_factory, migrated_db):
         port, unused = nginx.free_port(), nginx.free_port()
         snippet = prefix / "checkin-subpath.conf"
         snippet.write_text(nginx.substitute(SNIPPET.read_text(), [
-            ("/srv/checkin/app/checkin_pwa/static/", f"{nginx.ROOT}/checkin_pwa/static/")]))
+            ("/srv/checkin/app/checkin_pwa/static/", f"{nginx.static_copy(prefix)}/")]))
         # The intranet's own site: its other paths are another application's.
         site_conf = (
             f"upstream checkin_app {{ server {upstream}; keepalive 4; }}\n"

@@ -71,8 +71,21 @@ def substitute(text: str, pairs: list[tuple[str, str]]) -> str:
     return text
 
 
+def static_copy(prefix: Path) -> Path:
+    """The checkout's static files copied into nginx's folder, readable by its workers. On a
+    server the checkout is readable by www-data; a test checkout may lie in a folder only its
+    owner can enter (a home or a temporary folder of mode 0700), where nginx answers 403."""
+    target = prefix / "static"
+    shutil.copytree(ROOT / "checkin_pwa" / "static", target)
+    for folder, _, files in os.walk(target):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
+    return target
+
+
 def render_site(*, https_port: int, http_port: int, upstream: str, cert: Path, key: Path, logs: Path,
-                static_dir: Path = ROOT / "checkin_pwa" / "static") -> str:
+                static_dir: Path) -> str:
     """deploy/nginx/checkin.conf for loopback ports, this checkout and a temporary folder."""
     return substitute(SITE.read_text(), [
         ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
