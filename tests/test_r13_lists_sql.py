@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event
 
-from checkin_pwa.domain import audit_exceptions as rules10
+from checkin_pwa.domain import audit_exceptions as rules10, clock
 from checkin_pwa.domain.filters import TaskFilters, matches
 from checkin_pwa.extensions import db
 from checkin_pwa.models import AuditPlan, TeamMember
@@ -226,3 +226,20 @@ def test_r13_team_rows_keep_their_plans_times_enterprise_and_levels_through_impo
     assert row.id in [entry.plan.id for entry in listing.plan_list(leader, listing.HISTORY, TaskFilters(), "1", now).entries]
     assert row.id not in [entry.plan.id for entry in listing.plan_list(leader, listing.TASKS, TaskFilters(), "1", now).entries]
     assert listing.project_tree(leader).options([QMS[0]]) == [QMS[1]]
+
+
+def test_r13_the_suggestions_and_project_options_list_each_of_the_auditors_once(app):
+    """The enterprise names and the project tree come from the auditor's own team rows, each
+    value once however many plans share it (walked value to value through the indexes), and
+    none of another auditor's."""
+    me, other = f.auditor(), f.auditor()
+    a, b, c = f.enterprise("甲公司"), f.enterprise("乙公司"), f.enterprise("丙公司")
+    ems = ("管理体系认证", "环境管理体系认证", "ISO14001")
+    for company, levels in ((a, QMS), (a, QMS), (b, ems), (b, QMS), (a, ems)):
+        f.plan([me], company=company, levels=levels)
+    f.plan([other], company=c, levels=("产品认证", "CCC"))
+    db.session.commit()
+    assert listing.enterprise_names(me) == sorted(["甲公司", "乙公司"])
+    assert listing.project_tree(me).paths == frozenset({tuple(QMS), ems})
+    mine = listing.plan_list(me, listing.TASKS, TaskFilters(enterprise="甲"), 1, clock.now())
+    assert {entry.plan.enterprise.name for entry in mine.entries} == {"甲公司"} and mine.page.total == 3

@@ -240,10 +240,21 @@ def _far_from_boundaries(which: str, filters: TaskFilters, now: dt.datetime):
     return and_(*sides)
 
 
+def _each_value(column, auditor: Auditor):
+    """The values of a TeamMember column among the auditor's rows, each once (NULL left out),
+    as a query. It walks an index on (auditor_id, column) from value to value, one seek each
+    (a recursive query: neither SQLite nor PostgreSQL skips through an index by itself): a
+    DISTINCT reads every row of the auditor's history, ~1 ms for 10,000 plans, on every list."""
+    mine = TeamMember.auditor_id == auditor.id
+    walk = select(func.min(column).label("value")).where(mine).cte("walk", recursive=True)
+    following = select(func.min(column)).where(mine, column > walk.c.value).scalar_subquery()
+    walk = walk.union_all(select(following).where(walk.c.value.is_not(None)))
+    return select(walk.c.value).where(walk.c.value.is_not(None))
+
+
 def _level_texts(auditor: Auditor) -> list[str]:
     """The auditor's plans' project levels as stored (JSON text), each once."""
-    return list(db.session.scalars(
-        select(TeamMember.plan_levels).where(TeamMember.auditor_id == auditor.id).distinct()))
+    return list(db.session.scalars(_each_value(TeamMember.plan_levels, auditor)))
 
 
 def _stored_levels(text: Optional[str]) -> Levels:
@@ -264,7 +275,7 @@ def plan_list(auditor: Auditor, which: str, filters: TaskFilters, asked_page: ob
     """
     mine = select(TeamMember.plan_id).where(TeamMember.auditor_id == auditor.id)
     if filters.enterprise:  # the auditor's enterprises so named, then their plans
-        theirs = select(TeamMember.plan_enterprise_id).where(TeamMember.auditor_id == auditor.id).distinct()
+        theirs = _each_value(TeamMember.plan_enterprise_id, auditor)
         named = list(db.session.scalars(
             select(Enterprise.id).where(Enterprise.id.in_(theirs), name_contains(Enterprise.name, filters.enterprise))))
         mine = mine.where(TeamMember.plan_enterprise_id.in_(named))
@@ -310,9 +321,8 @@ def project_tree(auditor: Auditor) -> ProjectTree:
 
 def enterprise_names(auditor: Auditor, limit: int = 200) -> list[str]:
     """The enterprises of the auditor's plans, for the name field's suggestions."""
-    mine = select(TeamMember.plan_enterprise_id).where(TeamMember.auditor_id == auditor.id).distinct()
     return list(db.session.scalars(
-        select(Enterprise.name).where(Enterprise.id.in_(mine)).order_by(Enterprise.name).limit(limit)))
+        select(Enterprise.name).where(Enterprise.id.in_(_each_value(TeamMember.plan_enterprise_id, auditor))).order_by(Enterprise.name).limit(limit)))
 
 
 # --- a body's plans on the management end -------------------------------------------------
