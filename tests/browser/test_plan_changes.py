@@ -109,6 +109,9 @@ def test_r19_a_plan_cancelled_from_a_phone_sized_console_shows_cancelled_with_th
     assert fits_the_width(small)
     small.goto(f"/admin/plans/{ids['plan']}")
     small.get_by_role("link", name="取消计划").click()
+    # The cancel page first: measured during the navigation, the width is the old page's,
+    # or there is no document to measure yet.
+    expect(small.get_by_label("原因（审核组成员可见）")).to_be_visible()
     assert fits_the_width(small)
     small.get_by_role("button", name="取消计划").click()
     expect(small.locator("#reason-errors")).to_contain_text("不能为空")
