@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Optional
 
 from flask import Flask
+from flask_babel import get_translations
 
 from .domain import clock, geo
 
@@ -80,18 +81,12 @@ _TRANSLATIONS = "page_translations"
 
 
 def _page_translations() -> dict:
-    from flask_babel import get_translations
-
     return {_TRANSLATIONS: get_translations()}
 
 
 def _translations(context):
     found = context.get(_TRANSLATIONS)
-    if found is None:
-        from flask_babel import get_translations
-
-        return get_translations()
-    return found
+    return get_translations() if found is None else found
 
 
 def _install_page_translations(app: Flask) -> None:
